@@ -1,0 +1,3 @@
+//! Configuration: `config/upsync.yaml` plus `UPSYNC__SECTION__KEY` overrides, and `check`.
+
+pub mod check;

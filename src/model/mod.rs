@@ -1,0 +1,633 @@
+//! Canonical data model: the shapes every layer of upsync agrees on.
+//!
+//! You are at the bottom of the dependency graph. Nothing here does I/O and nothing here
+//! knows the wire format of UPS, Acumatica or NetSuite:
+//!
+//! ```text
+//! ErpRecord (sources) ──mapping──▶ Shipment ──ups──▶ ShipResult ──mapping──▶ WriteBack (sources)
+//!                                                      │
+//!                                           TrackingEvent / TrackingSnapshot (tracking)
+//! ```
+//!
+//! * [`ErpRecord`] is what a source connector hands over: the record decoded to plain JSON
+//!   (Acumatica's `{"value": …}` wrapping already removed by its codec).
+//! * [`Shipment`] is what the mapping engine produces and the UPS client consumes.
+//! * [`ShipResult`] is what the UPS client returns from Ship (and Label Recovery).
+//! * [`WriteBack`] is a plan of ERP field updates produced by the mapping engine and
+//!   applied by the source connector.
+//! * [`ErrorClass`] is the four-way classification that decides what the pipeline does
+//!   with a failure (see `../shared/DESIGN.md`, "Errors").
+//!
+//! Rules: money is [`rust_decimal::Decimal`], never a float. Additive changes only; a field
+//! that a layer does not need is `Option`/empty rather than a second type.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+pub mod milestone;
+pub use milestone::Milestone;
+
+/// What the pipeline does with a failure. Every error type in upsync can say which it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorClass {
+    /// Retry later with backoff and jitter (429, 5xx, timeouts, connection resets).
+    Transient,
+    /// Credentials rejected: refresh once, then pause the connector and alert.
+    Auth,
+    /// Configuration is wrong (endpoint version, missing mapping): pause, alert, `check` explains.
+    Config,
+    /// The record itself cannot be shipped as it is: dead-letter with a stable code.
+    Business,
+}
+
+impl ErrorClass {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorClass::Transient => "transient",
+            ErrorClass::Auth => "auth",
+            ErrorClass::Config => "config",
+            ErrorClass::Business => "business",
+        }
+    }
+}
+
+/// A record read from an ERP, decoded to plain JSON.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ErpRecord {
+    /// Connector name from config (e.g. `acumatica-main`).
+    pub source: String,
+    /// Stable ERP identity used for write-back (Acumatica entity `id` GUID, NetSuite internal id).
+    pub id: String,
+    /// Human document number (Acumatica `ShipmentNbr`, NetSuite `tranid`); stamped as UPS reference.
+    pub number: String,
+    /// Version of the record: changes whenever the record changes (last-modified timestamp).
+    pub version: String,
+    /// Last modification time as the ERP reports it, in UTC.
+    pub modified: DateTime<Utc>,
+    /// The record, decoded: plain JSON values, custom fields under `custom.<View>.<Field>`.
+    pub data: serde_json::Value,
+}
+
+/// A postal address plus the contact at it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Address {
+    /// 1 to 3 lines.
+    pub lines: Vec<String>,
+    pub city: String,
+    /// State/province code (US/CA/PR two letters); empty where the country has none.
+    #[serde(default)]
+    pub state: String,
+    #[serde(default)]
+    pub postal_code: String,
+    /// ISO 3166-1 alpha-2.
+    pub country: String,
+    /// `Some(true)` residential, `Some(false)` commercial, `None` unknown (address validation decides).
+    #[serde(default)]
+    pub residential: Option<bool>,
+    #[serde(default)]
+    pub po_box: bool,
+}
+
+/// A party to the shipment (shipper, ship-from, ship-to).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Party {
+    /// Company or person name (UPS: ≤35).
+    pub name: String,
+    #[serde(default)]
+    pub attention: Option<String>,
+    #[serde(default)]
+    pub phone: Option<String>,
+    #[serde(default)]
+    pub email: Option<String>,
+    /// Tax id where international forms need it.
+    #[serde(default)]
+    pub tax_id: Option<String>,
+    pub address: Address,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum WeightUnit {
+    Lbs,
+    Kgs,
+    Ozs,
+}
+
+impl WeightUnit {
+    pub fn ups_code(self) -> &'static str {
+        match self {
+            WeightUnit::Lbs => "LBS",
+            WeightUnit::Kgs => "KGS",
+            WeightUnit::Ozs => "OZS",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum DimensionUnit {
+    In,
+    Cm,
+}
+
+impl DimensionUnit {
+    pub fn ups_code(self) -> &'static str {
+        match self {
+            DimensionUnit::In => "IN",
+            DimensionUnit::Cm => "CM",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Weight {
+    pub value: Decimal,
+    pub unit: WeightUnit,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Dimensions {
+    pub length: Decimal,
+    pub width: Decimal,
+    pub height: Decimal,
+    pub unit: DimensionUnit,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Money {
+    pub amount: Decimal,
+    /// ISO 4217.
+    pub currency: String,
+}
+
+/// A UPS reference number (`Code` from UPS's list, e.g. `PO`, `IK`, `TN`; `Value` ≤35).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reference {
+    pub code: String,
+    pub value: String,
+    #[serde(default)]
+    pub barcode: bool,
+}
+
+/// Where UPS accepts reference numbers for a lane.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReferenceLevel {
+    /// `Package[].ReferenceNumber[]`: only US→US and PR→PR.
+    Package,
+    /// `Shipment.ReferenceNumber[]`: every other lane.
+    Shipment,
+}
+
+/// UPS's rule: package-level references for US→US and PR→PR, shipment-level otherwise.
+pub fn reference_level(origin_country: &str, destination_country: &str) -> ReferenceLevel {
+    let o = origin_country.to_ascii_uppercase();
+    let d = destination_country.to_ascii_uppercase();
+    if (o == "US" && d == "US") || (o == "PR" && d == "PR") {
+        ReferenceLevel::Package
+    } else {
+        ReferenceLevel::Shipment
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Package {
+    /// ERP identity of the package line (Acumatica package `id`, NetSuite line index/key) so
+    /// write-back puts each 1Z on the right line.
+    pub erp_line_id: String,
+    pub weight: Weight,
+    #[serde(default)]
+    pub dimensions: Option<Dimensions>,
+    /// UPS packaging code (`02` customer supplied, …).
+    pub packaging: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub declared_value: Option<Money>,
+}
+
+/// How the UPS service is chosen.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "mode", rename_all = "snake_case")]
+pub enum ServiceSelection {
+    /// A fixed UPS service code (`03` Ground, …).
+    Fixed { code: String },
+    /// The cheapest Shop result among `allowed` (empty = any) that arrives within `max_business_days`.
+    CheapestWithin {
+        max_business_days: u32,
+        #[serde(default)]
+        allowed: Vec<String>,
+        /// Used when Shop returns nothing suitable.
+        #[serde(default)]
+        fallback: Option<String>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum LabelFormat {
+    Gif,
+    Png,
+    Zpl,
+    Epl,
+    Spl,
+}
+
+impl LabelFormat {
+    pub fn ups_code(self) -> &'static str {
+        match self {
+            LabelFormat::Gif => "GIF",
+            LabelFormat::Png => "PNG",
+            LabelFormat::Zpl => "ZPL",
+            LabelFormat::Epl => "EPL",
+            LabelFormat::Spl => "SPL",
+        }
+    }
+    /// File extension for a stored label.
+    pub fn extension(self) -> &'static str {
+        match self {
+            LabelFormat::Gif => "gif",
+            LabelFormat::Png => "png",
+            LabelFormat::Zpl => "zpl",
+            LabelFormat::Epl => "epl",
+            LabelFormat::Spl => "spl",
+        }
+    }
+    /// Thermal formats need `LabelStockSize`.
+    pub fn is_thermal(self) -> bool {
+        matches!(self, LabelFormat::Zpl | LabelFormat::Epl | LabelFormat::Spl)
+    }
+    pub fn parse(s: &str) -> Option<LabelFormat> {
+        match s.to_ascii_uppercase().as_str() {
+            "GIF" => Some(LabelFormat::Gif),
+            "PNG" => Some(LabelFormat::Png),
+            "ZPL" => Some(LabelFormat::Zpl),
+            "EPL" => Some(LabelFormat::Epl),
+            "SPL" => Some(LabelFormat::Spl),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LabelSpec {
+    pub format: LabelFormat,
+    /// `(height, width)` in inches, e.g. `(6, 4)`; required for thermal formats.
+    #[serde(default)]
+    pub stock_size: Option<(u8, u8)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Notification {
+    pub email: String,
+    /// UPS notification code (`6` ship, `7` exception, `8` delivery).
+    pub code: String,
+}
+
+/// A customs line.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Product {
+    pub description: String,
+    #[serde(default)]
+    pub hs_code: Option<String>,
+    pub origin_country: String,
+    pub quantity: Decimal,
+    #[serde(default = "default_uom")]
+    pub unit_of_measure: String,
+    pub unit_value: Decimal,
+    #[serde(default)]
+    pub part_number: Option<String>,
+}
+
+fn default_uom() -> String {
+    "PCS".to_string()
+}
+
+/// International (customs) data: present when the shipment crosses a border.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct International {
+    /// Form types to request (`01` invoice, …).
+    pub form_types: Vec<String>,
+    #[serde(default)]
+    pub invoice_number: Option<String>,
+    #[serde(default)]
+    pub invoice_date: Option<NaiveDate>,
+    pub currency: String,
+    pub reason_for_export: String,
+    #[serde(default)]
+    pub terms_of_shipment: Option<String>,
+    pub products: Vec<Product>,
+}
+
+/// The canonical shipment: everything needed to ask UPS for a label, nothing ERP-specific.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Shipment {
+    /// Connector name and ERP identity, for logs and errors.
+    pub source: String,
+    pub record_id: String,
+    /// ERP document number; always stamped as a UPS reference.
+    pub number: String,
+    /// UPS account (shipper number, 6 alphanumeric) billed and used for negotiated rates.
+    pub account_number: String,
+    pub shipper: Party,
+    /// When the pickup address differs from the shipper's.
+    #[serde(default)]
+    pub ship_from: Option<Party>,
+    pub ship_to: Party,
+    pub service: ServiceSelection,
+    /// 1..=200 packages.
+    pub packages: Vec<Package>,
+    /// References in priority order; placed per lane by [`reference_level`].
+    pub references: Vec<Reference>,
+    #[serde(default)]
+    pub description: Option<String>,
+    pub label: LabelSpec,
+    #[serde(default)]
+    pub notifications: Vec<Notification>,
+    #[serde(default)]
+    pub international: Option<International>,
+    #[serde(default)]
+    pub ship_date: Option<NaiveDate>,
+    /// Ask for negotiated rates (`NegotiatedRatesIndicator`).
+    #[serde(default = "yes")]
+    pub negotiated_rates: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl Shipment {
+    /// Lane-dependent reference placement for this shipment.
+    pub fn reference_level(&self) -> ReferenceLevel {
+        let origin = self
+            .ship_from
+            .as_ref()
+            .map(|p| p.address.country.as_str())
+            .unwrap_or(self.shipper.address.country.as_str());
+        reference_level(origin, &self.ship_to.address.country)
+    }
+}
+
+/// A label image as UPS returned it (bytes decoded from base64; ZPL/EPL are text bytes).
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+pub struct Label {
+    pub format: LabelFormat,
+    #[serde(with = "b64")]
+    pub data: Vec<u8>,
+}
+
+impl std::fmt::Debug for Label {
+    // Label bytes never reach a log line.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Label({:?}, {} bytes)", self.format, self.data.len())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PackageResult {
+    pub tracking_number: String,
+    /// The `erp_line_id` of the package this result belongs to (UPS answers in request order).
+    pub erp_line_id: String,
+    pub label: Option<Label>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Charges {
+    /// Published total.
+    pub total: Option<Money>,
+    /// Negotiated total, when the account is eligible.
+    pub negotiated: Option<Money>,
+}
+
+impl Charges {
+    /// What the shipper actually pays: negotiated when present, else published.
+    pub fn effective(&self) -> Option<&Money> {
+        self.negotiated.as_ref().or(self.total.as_ref())
+    }
+}
+
+/// A UPS warning on a successful answer (`Response.Alert[]`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Alert {
+    pub code: String,
+    pub description: String,
+}
+
+/// The result of a Ship (or of a Label Recovery used to reconcile an in-doubt Ship).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ShipResult {
+    /// `ShipmentIdentificationNumber` (= first package's 1Z).
+    pub shipment_id: String,
+    pub service_code: String,
+    pub packages: Vec<PackageResult>,
+    pub charges: Charges,
+    #[serde(default)]
+    pub alerts: Vec<Alert>,
+}
+
+/// A rating quote (Rate or Shop).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RateQuote {
+    pub service_code: String,
+    pub charges: Charges,
+    /// Business days in transit when UPS said so.
+    #[serde(default)]
+    pub business_days: Option<u32>,
+    #[serde(default)]
+    pub guaranteed: bool,
+}
+
+/// Address validation outcome (XAV request option 3).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum AddressCheck {
+    Valid {
+        residential: Option<bool>,
+        /// UPS's normalised form of the address.
+        candidate: Option<Address>,
+    },
+    Ambiguous {
+        candidates: Vec<Address>,
+    },
+    NoCandidates,
+    /// Country not covered by UPS address validation (only US and PR are).
+    NotCovered,
+}
+
+/// One scan event.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrackingEvent {
+    pub tracking_number: String,
+    pub milestone: Milestone,
+    /// UPS `status.type` (`D`, `I`, `X`, `M`, …) and 2-char `status.code`.
+    pub status_type: String,
+    pub status_code: String,
+    pub description: String,
+    /// Activity time in UTC (from UPS's GMT date/time).
+    pub time: DateTime<Utc>,
+    /// "City, ST, CC"; no street address.
+    #[serde(default)]
+    pub location: Option<String>,
+}
+
+impl TrackingEvent {
+    /// Event identity for de-duplication: tracking number + activity timestamp + status code.
+    pub fn identity(&self) -> String {
+        format!(
+            "{}|{}|{}",
+            self.tracking_number,
+            self.time.format("%Y%m%dT%H%M%SZ"),
+            self.status_code
+        )
+    }
+}
+
+/// The latest known state of one package.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrackingSnapshot {
+    pub tracking_number: String,
+    pub milestone: Milestone,
+    #[serde(default)]
+    pub latest: Option<TrackingEvent>,
+    #[serde(default)]
+    pub estimated_delivery: Option<NaiveDate>,
+    #[serde(default)]
+    pub delivered_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub received_by: Option<String>,
+    /// Signature image bytes (where the account has the right).
+    #[serde(default, with = "b64_opt")]
+    pub signature: Option<Vec<u8>>,
+}
+
+/// A plan of changes to one ERP record, produced by the mapping engine, applied by a source.
+///
+/// Field paths are in the ERP's own vocabulary (`CustomerRefNbr`, `custom.Document.UsrUpsRef`,
+/// `custbody_ups_reference`); the connector's codec knows how to write them.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct WriteBack {
+    pub record_id: String,
+    /// Header fields: path → value.
+    #[serde(default)]
+    pub fields: Vec<(String, serde_json::Value)>,
+    /// Per package line: ERP line id → fields for that line (e.g. `TrackingNbr`).
+    #[serde(default)]
+    pub package_lines: Vec<(String, Vec<(String, serde_json::Value)>)>,
+    /// Files to attach (file name, bytes), e.g. labels.
+    #[serde(default)]
+    pub files: Vec<WriteBackFile>,
+    /// Run the ERP's "confirm/mark shipped" step after writing.
+    #[serde(default)]
+    pub confirm_shipment: bool,
+}
+
+impl WriteBack {
+    pub fn is_empty(&self) -> bool {
+        self.fields.is_empty()
+            && self.package_lines.is_empty()
+            && self.files.is_empty()
+            && !self.confirm_shipment
+    }
+}
+
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+pub struct WriteBackFile {
+    pub name: String,
+    #[serde(with = "b64")]
+    pub data: Vec<u8>,
+}
+
+impl std::fmt::Debug for WriteBackFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "WriteBackFile({:?}, {} bytes)",
+            self.name,
+            self.data.len()
+        )
+    }
+}
+
+/// Base64 (standard alphabet) serde helpers for byte fields.
+pub mod b64 {
+    use base64::Engine;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&base64::engine::general_purpose::STANDARD.encode(bytes))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        let s = String::deserialize(d)?;
+        base64::engine::general_purpose::STANDARD
+            .decode(s.as_bytes())
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+/// Optional variant of [`b64`].
+pub mod b64_opt {
+    use base64::Engine;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(bytes: &Option<Vec<u8>>, s: S) -> Result<S::Ok, S::Error> {
+        match bytes {
+            Some(b) => s.serialize_some(&base64::engine::general_purpose::STANDARD.encode(b)),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<u8>>, D::Error> {
+        let s = Option::<String>::deserialize(d)?;
+        s.map(|s| {
+            base64::engine::general_purpose::STANDARD
+                .decode(s.as_bytes())
+                .map_err(serde::de::Error::custom)
+        })
+        .transpose()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reference_level_follows_ups_lane_rule() {
+        assert_eq!(reference_level("US", "US"), ReferenceLevel::Package);
+        assert_eq!(reference_level("pr", "PR"), ReferenceLevel::Package);
+        assert_eq!(reference_level("US", "PR"), ReferenceLevel::Shipment);
+        assert_eq!(reference_level("US", "CA"), ReferenceLevel::Shipment);
+        assert_eq!(reference_level("DE", "DE"), ReferenceLevel::Shipment);
+    }
+
+    #[test]
+    fn label_debug_hides_bytes() {
+        let l = Label {
+            format: LabelFormat::Zpl,
+            data: b"^XA secret ^XZ".to_vec(),
+        };
+        let s = format!("{l:?}");
+        assert!(!s.contains("secret"));
+        assert!(s.contains("14 bytes"));
+    }
+
+    #[test]
+    fn event_identity_is_number_time_code() {
+        let e = TrackingEvent {
+            tracking_number: "1Z999AA10123456784".into(),
+            milestone: Milestone::Delivered,
+            status_type: "D".into(),
+            status_code: "FS".into(),
+            description: "Delivered".into(),
+            time: DateTime::parse_from_rfc3339("2024-04-23T13:50:04Z")
+                .unwrap()
+                .with_timezone(&Utc),
+            location: None,
+        };
+        assert_eq!(e.identity(), "1Z999AA10123456784|20240423T135004Z|FS");
+    }
+}

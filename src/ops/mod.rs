@@ -1,0 +1,7 @@
+//! Operator-facing commands and plumbing: `run`, `demo`, `ping`, labels, logging.
+
+pub mod demo;
+pub mod labels;
+pub mod logging;
+pub mod ping;
+pub mod run;

@@ -1,0 +1,3 @@
+//! Sync pipeline: job ledger state machine, scheduling, retries, dead-letter and replay.
+
+pub mod cli;

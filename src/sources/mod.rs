@@ -1,0 +1,125 @@
+//! Source connectors: where ERP shipments come in and where UPS results go back.
+//!
+//! One trait, [`Source`], and one implementation per ERP (`acumatica/`, `netsuite/`), chosen
+//! in config by `type:`. A source knows its ERP's HTTP API and record codec and nothing of
+//! UPS: it hands out [`ErpRecord`]s and applies [`WriteBack`] plans that the mapping engine
+//! produced. The pipeline owns the ledger and stores the [`Cursor`] only after a page's
+//! records are safely in the ledger, so a source never persists anything itself.
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+use crate::model::{ErpRecord, ErrorClass, WriteBack};
+
+pub mod acumatica;
+pub mod netsuite;
+
+/// Opaque incremental-read position, owned by the source that produced it (serialised
+/// JSON). The pipeline stores it in the `cursors` tree.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Cursor(pub serde_json::Value);
+
+/// One page of an incremental read.
+#[derive(Debug, Clone, Default)]
+pub struct Page {
+    pub records: Vec<ErpRecord>,
+    /// Cursor to store once `records` are in the ledger; pass it to the next `poll`.
+    pub cursor: Cursor,
+    /// More pages are available right now.
+    pub more: bool,
+}
+
+/// A field-level error reported by the ERP (Acumatica 422 per-field `error`, NetSuite
+/// `o:errorPath`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+/// Errors of a source connector, each with its [`ErrorClass`].
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    /// Retry later (429, licence queue, 5xx, connection problems, concurrency limit).
+    #[error("{system} is temporarily unavailable: {message}; will retry")]
+    Transient { system: String, message: String },
+    /// Credentials rejected after one re-login.
+    #[error("{system} rejected the credentials '{credentials}': {message}; fix them with `upsync creds set {credentials}`")]
+    Auth {
+        system: String,
+        credentials: String,
+        message: String,
+    },
+    /// Configuration cannot work (wrong endpoint version, unknown field in profile).
+    #[error("{system} configuration problem: {message}")]
+    Config { system: String, message: String },
+    /// The ERP refused the record's data (e.g. 422 on write-back).
+    #[error("{system} rejected record {record}: {}", fields_text(.fields, .message))]
+    Rejected {
+        system: String,
+        record: String,
+        message: String,
+        fields: Vec<FieldError>,
+    },
+    /// The record no longer exists in the ERP.
+    #[error("{system} has no record {record}")]
+    NotFound { system: String, record: String },
+}
+
+fn fields_text(fields: &[FieldError], message: &str) -> String {
+    if fields.is_empty() {
+        return message.to_string();
+    }
+    fields
+        .iter()
+        .map(|f| format!("{}: {}", f.field, f.message))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+impl SourceError {
+    pub fn class(&self) -> ErrorClass {
+        match self {
+            SourceError::Transient { .. } => ErrorClass::Transient,
+            SourceError::Auth { .. } => ErrorClass::Auth,
+            SourceError::Config { .. } => ErrorClass::Config,
+            SourceError::Rejected { .. } | SourceError::NotFound { .. } => ErrorClass::Business,
+        }
+    }
+
+    /// Stable code for dead-letter entries and ERP write-back of failures.
+    pub fn code(&self) -> &'static str {
+        match self {
+            SourceError::Transient { .. } => "erp_unavailable",
+            SourceError::Auth { .. } => "erp_auth_failed",
+            SourceError::Config { .. } => "erp_config_invalid",
+            SourceError::Rejected { .. } => "erp_rejected_write",
+            SourceError::NotFound { .. } => "erp_record_missing",
+        }
+    }
+}
+
+/// A source connector (one configured ERP tenant/account).
+#[async_trait]
+pub trait Source: Send + Sync {
+    /// Connector name from config.
+    fn name(&self) -> &str;
+
+    /// Authenticate and make one cheap read-only call (`upsync ping`, `check`, readiness).
+    async fn ping(&self) -> Result<(), SourceError>;
+
+    /// Read the next page of records that are ready to ship, modified since `cursor`.
+    /// Overlapping the cursor boundary is allowed: the pipeline de-duplicates by record
+    /// id and version.
+    async fn poll(&self, cursor: &Cursor) -> Result<Page, SourceError>;
+
+    /// Read one record by its ERP id (replay, conflict checks, cancellation checks).
+    async fn fetch(&self, record_id: &str) -> Result<Option<ErpRecord>, SourceError>;
+
+    /// Apply a write-back plan. Must be idempotent: applying the same plan twice leaves the
+    /// record as after the first time.
+    async fn write_back(&self, plan: &WriteBack) -> Result<(), SourceError>;
+
+    /// Release sessions (Acumatica logout). Called on shutdown and after each cycle.
+    async fn close(&self) {}
+}

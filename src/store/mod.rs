@@ -1,0 +1,3 @@
+//! State in sled under the state directory, and the AES-256-GCM vault.
+
+pub mod cli;

@@ -1,0 +1,4 @@
+//! UPS client: token service, address validation, rating, ship, void, label recovery,
+//! tracking and Track Alert. Knows nothing of ERPs.
+//!
+//! Stub: filled in by its issue.
