@@ -3,5 +3,7 @@
 pub mod demo;
 pub mod labels;
 pub mod logging;
+pub mod notify;
 pub mod ping;
 pub mod run;
+pub mod wiring;

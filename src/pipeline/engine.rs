@@ -19,7 +19,7 @@ use futures::StreamExt;
 use ring::digest;
 
 use super::ledger::{Conflict, Failure, Job, JobState, Ledger, ShipAttempt};
-use super::ports::{Carrier, CarrierError, Mapper};
+use super::ports::{Carrier, CarrierError, LabelSink, Mapper};
 use super::retry::RetryPolicy;
 use crate::model::{AddressCheck, ErpRecord, ErrorClass, ServiceSelection, ShipResult, Shipment};
 use crate::sources::{Cursor, Source, SourceError};
@@ -101,6 +101,8 @@ pub struct Connector {
     pub mapper: Arc<dyn Mapper>,
     pub settings: ConnectorSettings,
     pub health: ConnectorHealth,
+    /// Where labels go once shipped (directory, printer); `None` = only the ERP gets them.
+    pub label_sink: Option<Arc<dyn LabelSink>>,
     running: tokio::sync::Mutex<()>,
 }
 
@@ -117,8 +119,14 @@ impl Connector {
             mapper,
             settings,
             health: ConnectorHealth::default(),
+            label_sink: None,
             running: tokio::sync::Mutex::new(()),
         }
+    }
+
+    pub fn with_label_sink(mut self, sink: Arc<dyn LabelSink>) -> Connector {
+        self.label_sink = Some(sink);
+        self
     }
 }
 
@@ -137,6 +145,8 @@ pub struct PipelineStats {
     pub duplicates_voided: AtomicU64,
     pub voided: AtomicU64,
     pub retries_scheduled: AtomicU64,
+    pub labels_delivered: AtomicU64,
+    pub label_sink_failures: AtomicU64,
 }
 
 /// What a cycle did.
@@ -836,6 +846,28 @@ impl Pipeline {
         job: &mut Job,
     ) -> Result<Step, PipelineError> {
         let result = job.result.clone().expect("shipped job has a result");
+        if let Some(sink) = &conn.label_sink {
+            if !job.timeline.iter().any(|t| t.note.starts_with("labels: ")) {
+                match sink.deliver(&job.number, &result).await {
+                    Ok(names) => {
+                        self.stats.labels_delivered.fetch_add(1, Ordering::Relaxed);
+                        job.timeline.push(super::ledger::Transition {
+                            at: self.now(),
+                            from: Some(job.state),
+                            to: job.state,
+                            note: format!("labels: {}", names.join(", ")),
+                        });
+                    }
+                    Err(e) => {
+                        // The label is stored with the job: `upsync labels reprint` re-sends it.
+                        self.stats
+                            .label_sink_failures
+                            .fetch_add(1, Ordering::Relaxed);
+                        tracing::warn!(job = %job.id, error = %e, "label sink failed; reprint with `upsync labels reprint`");
+                    }
+                }
+            }
+        }
         let plan = conn.mapper.write_back_shipped(&job.record, &result);
         let started = self.now();
         match conn.source.write_back(&plan).await {

@@ -9,6 +9,8 @@
 //! Keys in the `jobs` tree:
 //! * `j/<job id>` → [`Job`] (job id = `source/record id/version`).
 //! * `r/<source>/<record id>` → the job id of the record's current job.
+//! * `s/<job id>` → the job's state name (sled's insert returns the previous value, so the
+//!   per-connector state counts behind the metrics update without extra reads).
 //! * `a/<job id>` → present while the job is active (the pipeline has work to do), so a
 //!   cycle scans pending work only, never the whole history.
 //!
@@ -22,7 +24,7 @@ use crate::model::{ErpRecord, ErrorClass, ShipResult, Shipment};
 use crate::store::{Store, StoreError, Tree};
 
 /// Where a job is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum JobState {
     /// Read from the ERP, not yet mapped.
@@ -256,10 +258,14 @@ pub struct DeadLetter {
     pub failure: Failure,
 }
 
+/// Jobs per (connector, state), kept in memory from the `s/` index.
+pub type StateCounts = std::collections::BTreeMap<(String, JobState), i64>;
+
 /// Ledger operations over the store.
 #[derive(Clone)]
 pub struct Ledger {
     store: std::sync::Arc<Store>,
+    counts: std::sync::Arc<std::sync::Mutex<StateCounts>>,
 }
 
 fn job_key(id: &str) -> String {
@@ -271,8 +277,51 @@ fn record_key(source: &str, record_id: &str) -> String {
 }
 
 impl Ledger {
+    /// Open the ledger; counts jobs per state from the `s/` index (one key scan).
     pub fn new(store: std::sync::Arc<Store>) -> Ledger {
-        Ledger { store }
+        let mut counts = StateCounts::new();
+        for (k, v) in store.tree(Tree::Jobs).scan_prefix(b"s/").flatten() {
+            let id = String::from_utf8_lossy(&k[2..]).into_owned();
+            let source = id.split('/').next().unwrap_or_default().to_string();
+            if let Some(st) = std::str::from_utf8(&v).ok().and_then(JobState::parse) {
+                *counts.entry((source, st)).or_insert(0) += 1;
+            }
+        }
+        Ledger {
+            store,
+            counts: std::sync::Arc::new(std::sync::Mutex::new(counts)),
+        }
+    }
+
+    /// Jobs per (connector, state) right now.
+    pub fn state_counts(&self) -> StateCounts {
+        self.counts
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    fn count_transition(&self, job: &Job) -> Result<(), StoreError> {
+        let previous = self
+            .store
+            .tree(Tree::Jobs)
+            .insert(format!("s/{}", job.id), job.state.as_str())
+            .map_err(|source| StoreError::Db {
+                dir: std::path::PathBuf::from("<jobs>"),
+                source,
+            })?;
+        let old = previous
+            .as_deref()
+            .and_then(|v| std::str::from_utf8(v).ok())
+            .and_then(JobState::parse);
+        if old != Some(job.state) {
+            let mut c = self.counts.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(o) = old {
+                *c.entry((job.source.clone(), o)).or_insert(0) -= 1;
+            }
+            *c.entry((job.source.clone(), job.state)).or_insert(0) += 1;
+        }
+        Ok(())
     }
 
     pub fn store(&self) -> &Store {
@@ -297,6 +346,7 @@ impl Ledger {
     /// Write a job (and, if it is the record's current job, the record index); not flushed.
     pub fn save(&self, job: &Job) -> Result<(), StoreError> {
         self.store.put_json(Tree::Jobs, &job_key(&job.id), job)?;
+        self.count_transition(job)?;
         if job.state != JobState::Superseded {
             self.store.put_json(
                 Tree::Jobs,
@@ -442,6 +492,15 @@ mod tests {
         assert_eq!(l.jobs(Some("acu"), Some(JobState::Seen)).count(), 1);
         assert_eq!(l.jobs(Some("other"), None).count(), 0);
         assert_eq!(l.active_ids("acu").unwrap(), vec![j.id.clone()]);
+        let counts = l.state_counts();
+        assert_eq!(counts.get(&("acu".to_string(), JobState::Seen)), Some(&1));
+        assert_eq!(counts.get(&("acu".to_string(), JobState::Failed)), Some(&0));
+        // Counts survive a reopen (rebuilt from the index).
+        let l2 = Ledger::new(l.store.clone());
+        assert_eq!(
+            l2.state_counts().get(&("acu".to_string(), JobState::Seen)),
+            Some(&1)
+        );
         assert_eq!(j.timeline.len(), 3);
     }
 

@@ -131,3 +131,11 @@ pub trait Mapper: Send + Sync {
     fn is_cancelled(&self, record: &ErpRecord) -> bool;
     fn void_on_cancel(&self) -> bool;
 }
+
+/// Where labels go once a shipment exists (a directory, a pack-station printer).
+#[async_trait]
+pub trait LabelSink: Send + Sync {
+    /// Deliver every package label of `result` for ERP document `number`; returns what was
+    /// delivered (file names or printer address), for the job timeline.
+    async fn deliver(&self, number: &str, result: &ShipResult) -> Result<Vec<String>, String>;
+}

@@ -1,3 +1,168 @@
-//! The HTTP listener (axum): Track Alert webhook, `/metrics`, `/healthz`, `/readyz`.
+//! The HTTP listener (axum, one address from config): `/healthz`, `/readyz`, `/metrics`,
+//! plus routers other modules contribute (the Track Alert webhook from `tracking`).
 //!
-//! Stub: filled in by its issue.
+//! * `/healthz`: the process is alive and serving (200).
+//! * `/readyz`: every connector is authenticated and not paused (200), else 503 with a JSON
+//!   list of what is not ready and why.
+//! * `/metrics`: Prometheus text format ([`metrics`]).
+//!
+//! Must never: expose secrets, addresses or labels; mount simulator routes.
+
+pub mod metrics;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+
+/// Something whose readiness `/readyz` reports.
+pub trait Readiness: Send + Sync {
+    /// One entry per component: name and `Ok` or the reason it is not ready.
+    fn check(&self) -> Vec<(String, Result<(), String>)>;
+}
+
+/// Shared state of the operational routes.
+#[derive(Clone)]
+pub struct ServerState {
+    pub metrics: Arc<metrics::Metrics>,
+    pub readiness: Arc<dyn Readiness>,
+}
+
+/// The operational routes, merged with `extra` (e.g. the webhook router).
+pub fn router(state: ServerState, extra: Option<Router>) -> Router {
+    let ops = Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics_text))
+        .with_state(state);
+    match extra {
+        Some(r) => ops.merge(r),
+        None => ops,
+    }
+}
+
+async fn healthz() -> &'static str {
+    "ok\n"
+}
+
+async fn readyz(State(s): State<ServerState>) -> Response {
+    let checks = s.readiness.check();
+    let not_ready: Vec<serde_json::Value> = checks
+        .iter()
+        .filter_map(|(name, r)| {
+            r.as_ref()
+                .err()
+                .map(|why| serde_json::json!({"component": name, "reason": why}))
+        })
+        .collect();
+    if not_ready.is_empty() {
+        (
+            StatusCode::OK,
+            Json(serde_json::json!({"ready": true, "components": checks.len()})),
+        )
+            .into_response()
+    } else {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(serde_json::json!({"ready": false, "not_ready": not_ready})),
+        )
+            .into_response()
+    }
+}
+
+async fn metrics_text(State(s): State<ServerState>) -> Response {
+    match s.metrics.encode() {
+        Ok(body) => (
+            [(
+                header::CONTENT_TYPE,
+                "application/openmetrics-text; version=1.0.0; charset=utf-8",
+            )],
+            body,
+        )
+            .into_response(),
+        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
+    }
+}
+
+/// Serve until `shutdown` resolves; in-flight requests finish (graceful).
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::body::Body;
+    use axum::http::Request;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use tower::ServiceExt;
+
+    struct Flag(AtomicBool);
+    impl Readiness for Flag {
+        fn check(&self) -> Vec<(String, Result<(), String>)> {
+            vec![(
+                "acumatica-main".into(),
+                if self.0.load(Ordering::SeqCst) {
+                    Ok(())
+                } else {
+                    Err("paused: credentials rejected".into())
+                },
+            )]
+        }
+    }
+
+    fn app(ready: Arc<Flag>) -> Router {
+        let m = Arc::new(metrics::Metrics::new(vec![Box::new(|out| {
+            out.push(metrics::Sample::gauge(
+                "upsync_connector_up",
+                "1 when the connector is up",
+                vec![("connector", "acumatica-main".into())],
+                1.0,
+            ))
+        })]));
+        router(
+            ServerState {
+                metrics: m,
+                readiness: ready,
+            },
+            None,
+        )
+    }
+
+    async fn get(app: Router, path: &str) -> (StatusCode, String) {
+        let r = app
+            .oneshot(Request::get(path).body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        let status = r.status();
+        let body = axum::body::to_bytes(r.into_body(), 1 << 20).await.unwrap();
+        (status, String::from_utf8(body.to_vec()).unwrap())
+    }
+
+    #[tokio::test]
+    async fn health_ready_and_metrics() {
+        let flag = Arc::new(Flag(AtomicBool::new(true)));
+        assert_eq!(get(app(flag.clone()), "/healthz").await.0, StatusCode::OK);
+        assert_eq!(get(app(flag.clone()), "/readyz").await.0, StatusCode::OK);
+        flag.0.store(false, Ordering::SeqCst);
+        let (st, body) = get(app(flag.clone()), "/readyz").await;
+        assert_eq!(st, StatusCode::SERVICE_UNAVAILABLE);
+        assert!(body.contains("credentials rejected"));
+        let (st, body) = get(app(flag), "/metrics").await;
+        assert_eq!(st, StatusCode::OK);
+        assert!(
+            body.contains("upsync_connector_up{connector=\"acumatica-main\"} 1"),
+            "{body}"
+        );
+    }
+}
