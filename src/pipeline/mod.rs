@@ -1,3 +1,31 @@
-//! Sync pipeline: job ledger state machine, scheduling, retries, dead-letter and replay.
+//! Sync pipeline: from "a shipment is ready in the ERP" to "its 1Z number and label are on
+//! the ERP record", on schedules, surviving crashes, UPS faults and bad data.
+//!
+//! * [`ledger`]: the job ledger in sled (states of DESIGN.md, dead-letter queue).
+//! * [`engine`]: one cycle of a connector and the per-job state machine, with in-doubt
+//!   reconciliation that makes Ship exactly-once.
+//! * [`ports`]: what the pipeline needs from UPS ([`ports::Carrier`]) and from a mapping
+//!   ([`ports::Mapper`]); sources plug in through [`crate::sources::Source`].
+//! * [`schedule`]: cron schedules (tokio-cron-scheduler), one per connector, never overlapping.
+//! * [`retry`]: per-job backoff with full jitter.
+//! * [`cli`]: `upsync once` and `upsync jobs …`.
+//!
+//! Errors are routed by class (DESIGN.md): transient → retry this job later without
+//! blocking others; auth/config → pause the connector (readiness fails); business →
+//! dead-letter with a stable code, reason written back to the ERP record.
 
 pub mod cli;
+pub mod engine;
+pub mod ledger;
+pub mod ports;
+pub mod retry;
+pub mod schedule;
+
+pub use engine::{
+    Connector, ConnectorSettings, CycleReport, Pipeline, PipelineError, PipelineSettings,
+};
+pub use ledger::{Job, JobState, Ledger};
+pub use ports::{Carrier, CarrierError, FoundShipment, Mapper, MappingFailure};
+
+#[cfg(test)]
+mod tests;

@@ -1,3 +1,462 @@
-//! State in sled under the state directory, and the AES-256-GCM vault.
+//! State: one sled database under the state directory, with a named tree per concern, and
+//! the AES-256-GCM [`Vault`] for secrets.
+//!
+//! Layout of the state directory:
+//!
+//! ```text
+//! <state_dir>/
+//!   upsync-state.json   manifest: schema version + master-key check value (plain JSON)
+//!   db/                 sled database (trees below)
+//! ```
+//!
+//! The manifest is read and verified **before** sled is opened, so opening with a wrong
+//! master key or against a layout of another version fails without touching a single byte
+//! of the database.
+//!
+//! Trees ([`Tree`]): `credentials` and `tokens` hold only vault ciphertexts; `cursors`,
+//! `jobs`, `tracking`, `subscriptions`, `dead_letters`, `audit`, `events`, `meta` hold
+//! plain JSON that never contains secrets.
+//!
+//! Must never: write a secret in clear, log a secret, or write anything before the key and
+//! schema checks pass.
 
 pub mod cli;
+pub mod key;
+pub mod vault;
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+pub use key::{MasterKey, MasterKeyError};
+pub use vault::{Secret, Vault};
+
+/// The layout version this build reads and writes.
+pub const SCHEMA_VERSION: u32 = 1;
+
+const MANIFEST: &str = "upsync-state.json";
+const DB_DIR: &str = "db";
+
+/// The named trees of the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Tree {
+    /// Vault: ERP and UPS credentials (JSON objects, encrypted).
+    Credentials,
+    /// Vault: cached OAuth tokens (encrypted).
+    Tokens,
+    /// Incremental-read cursors per connector.
+    Cursors,
+    /// The job ledger.
+    Jobs,
+    /// Tracking state per package.
+    Tracking,
+    /// Track Alert subscriptions.
+    Subscriptions,
+    /// Dead-letter queue.
+    DeadLetters,
+    /// Audit trail of external calls.
+    Audit,
+    /// Durable inbox of received webhook events.
+    Events,
+    /// Counters and small bookkeeping (token budget counts, …).
+    Meta,
+}
+
+impl Tree {
+    pub const ALL: [Tree; 10] = [
+        Tree::Credentials,
+        Tree::Tokens,
+        Tree::Cursors,
+        Tree::Jobs,
+        Tree::Tracking,
+        Tree::Subscriptions,
+        Tree::DeadLetters,
+        Tree::Audit,
+        Tree::Events,
+        Tree::Meta,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Tree::Credentials => "credentials",
+            Tree::Tokens => "tokens",
+            Tree::Cursors => "cursors",
+            Tree::Jobs => "jobs",
+            Tree::Tracking => "tracking",
+            Tree::Subscriptions => "subscriptions",
+            Tree::DeadLetters => "dead_letters",
+            Tree::Audit => "audit",
+            Tree::Events => "events",
+            Tree::Meta => "meta",
+        }
+    }
+
+    fn index(self) -> usize {
+        Tree::ALL
+            .iter()
+            .position(|t| *t == self)
+            .expect("every tree is in ALL")
+    }
+}
+
+/// Errors opening or using the store. Each says what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("the master key does not match this state directory ({dir}): the key check value does not decrypt. Use the master key this state was created with (UPSYNC_MASTER_KEY_FILE or $CREDENTIALS_DIRECTORY/master.key); nothing was written")]
+    WrongMasterKey { dir: PathBuf },
+    #[error("this state directory ({dir}) has schema version {found}, but this build of upsync reads version {expected}: {hint}")]
+    SchemaMismatch {
+        dir: PathBuf,
+        found: u32,
+        expected: u32,
+        hint: &'static str,
+    },
+    #[error("the state manifest {path} is unreadable: {reason}; restore it from backup or move the state directory away to start afresh")]
+    BadManifest { path: PathBuf, reason: String },
+    #[error("no master key is configured, but this operation needs the vault: set UPSYNC_MASTER_KEY_FILE (or run under systemd with LoadCredential=master.key); create one with `upsync keygen`")]
+    NoMasterKey,
+    #[error("a vault entry ({tree}/{key}) does not decrypt with this master key: it was written with another key or it was moved from another entry; set it again")]
+    Undecryptable { tree: &'static str, key: String },
+    #[error("cannot use the state directory {dir}: {source}; check that it exists and is writable by the upsync user (and that the disk is not full)")]
+    Io {
+        dir: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("the state database under {dir} failed: {source}; check disk space and permissions")]
+    Db {
+        dir: PathBuf,
+        #[source]
+        source: sled::Error,
+    },
+    #[error("a record in {tree} could not be decoded: {reason}")]
+    Corrupt { tree: &'static str, reason: String },
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Manifest {
+    schema_version: u32,
+    /// Vault ciphertext of a fixed plaintext; decrypts only with the right master key.
+    #[serde(default)]
+    key_check: Option<String>,
+}
+
+/// The state directory to use: `UPSYNC_STATE_DIR` wins over the configured value; the
+/// default is `./state`.
+pub fn state_dir(configured: Option<&Path>) -> PathBuf {
+    if let Some(dir) = std::env::var_os("UPSYNC_STATE_DIR").filter(|v| !v.is_empty()) {
+        return PathBuf::from(dir);
+    }
+    configured
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("state"))
+}
+
+/// The opened store.
+pub struct Store {
+    dir: PathBuf,
+    db: sled::Db,
+    trees: Vec<sled::Tree>,
+    vault: Option<Vault>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("dir", &self.dir)
+            .field("vault", &self.vault.is_some())
+            .finish()
+    }
+}
+
+impl Store {
+    /// Open (or create) the store under `dir`.
+    ///
+    /// With a key, the key check value in the manifest is verified first (and written on
+    /// first use). Without a key, the vault is unavailable ([`StoreError::NoMasterKey`]).
+    pub fn open(dir: &Path, key: Option<MasterKey>) -> Result<Store, StoreError> {
+        let io = |source| StoreError::Io {
+            dir: dir.to_path_buf(),
+            source,
+        };
+        let manifest_path = dir.join(MANIFEST);
+        let existing = read_manifest(&manifest_path)?;
+        if let Some(m) = &existing {
+            if m.schema_version != SCHEMA_VERSION {
+                return Err(StoreError::SchemaMismatch {
+                    dir: dir.to_path_buf(),
+                    found: m.schema_version,
+                    expected: SCHEMA_VERSION,
+                    hint: if m.schema_version > SCHEMA_VERSION {
+                        "it was written by a newer upsync; run that version (or restore a backup taken before the upgrade)"
+                    } else {
+                        "it was written by an older upsync; run the migration of the version that introduced this layout"
+                    },
+                });
+            }
+        }
+        // Verify the key before anything is written.
+        let mut key_check_to_write = None;
+        if let Some(k) = &key {
+            match existing.as_ref().and_then(|m| m.key_check.as_deref()) {
+                Some(kcv) => {
+                    if !vault::verify_key_check(k, kcv) {
+                        return Err(StoreError::WrongMasterKey {
+                            dir: dir.to_path_buf(),
+                        });
+                    }
+                }
+                None => key_check_to_write = Some(vault::make_key_check(k)),
+            }
+        }
+        std::fs::create_dir_all(dir).map_err(io)?;
+        if existing.is_none() || key_check_to_write.is_some() {
+            let manifest = Manifest {
+                schema_version: SCHEMA_VERSION,
+                key_check: key_check_to_write
+                    .or_else(|| existing.as_ref().and_then(|m| m.key_check.clone())),
+            };
+            write_manifest(&manifest_path, &manifest).map_err(io)?;
+        }
+        let db = sled::Config::new()
+            .path(dir.join(DB_DIR))
+            .mode(sled::Mode::HighThroughput)
+            .open()
+            .map_err(|source| StoreError::Db {
+                dir: dir.to_path_buf(),
+                source,
+            })?;
+        let trees = Tree::ALL
+            .iter()
+            .map(|t| db.open_tree(t.name()))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|source| StoreError::Db {
+                dir: dir.to_path_buf(),
+                source,
+            })?;
+        let vault = key.map(|k| {
+            Vault::new(
+                k,
+                trees[Tree::Credentials.index()].clone(),
+                trees[Tree::Tokens.index()].clone(),
+            )
+        });
+        Ok(Store {
+            dir: dir.to_path_buf(),
+            db,
+            trees,
+            vault,
+        })
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// A named tree.
+    pub fn tree(&self, tree: Tree) -> &sled::Tree {
+        &self.trees[tree.index()]
+    }
+
+    /// The vault, when the store was opened with a master key.
+    pub fn vault(&self) -> Result<&Vault, StoreError> {
+        self.vault.as_ref().ok_or(StoreError::NoMasterKey)
+    }
+
+    /// Durably flush everything written so far.
+    pub fn flush(&self) -> Result<(), StoreError> {
+        self.db
+            .flush()
+            .map(|_| ())
+            .map_err(|source| StoreError::Db {
+                dir: self.dir.clone(),
+                source,
+            })
+    }
+
+    /// Async flush (does not block the runtime's worker while the disk syncs).
+    pub async fn flush_async(&self) -> Result<(), StoreError> {
+        self.db
+            .flush_async()
+            .await
+            .map(|_| ())
+            .map_err(|source| StoreError::Db {
+                dir: self.dir.clone(),
+                source,
+            })
+    }
+
+    /// Read and decode a JSON value.
+    pub fn get_json<T: serde::de::DeserializeOwned>(
+        &self,
+        tree: Tree,
+        key: &str,
+    ) -> Result<Option<T>, StoreError> {
+        let raw = self.tree(tree).get(key).map_err(|source| StoreError::Db {
+            dir: self.dir.clone(),
+            source,
+        })?;
+        raw.map(|v| {
+            serde_json::from_slice(&v).map_err(|e| StoreError::Corrupt {
+                tree: tree.name(),
+                reason: format!("{key}: {e}"),
+            })
+        })
+        .transpose()
+    }
+
+    /// Encode and write a JSON value (not flushed; call [`Store::flush_async`] before the
+    /// side effect it guards).
+    pub fn put_json<T: Serialize>(
+        &self,
+        tree: Tree,
+        key: &str,
+        value: &T,
+    ) -> Result<(), StoreError> {
+        let bytes = serde_json::to_vec(value).map_err(|e| StoreError::Corrupt {
+            tree: tree.name(),
+            reason: format!("{key}: {e}"),
+        })?;
+        self.tree(tree)
+            .insert(key, bytes)
+            .map(|_| ())
+            .map_err(|source| StoreError::Db {
+                dir: self.dir.clone(),
+                source,
+            })
+    }
+
+    /// Remove a key.
+    pub fn remove(&self, tree: Tree, key: &str) -> Result<(), StoreError> {
+        self.tree(tree)
+            .remove(key)
+            .map(|_| ())
+            .map_err(|source| StoreError::Db {
+                dir: self.dir.clone(),
+                source,
+            })
+    }
+}
+
+fn read_manifest(path: &Path) -> Result<Option<Manifest>, StoreError> {
+    match std::fs::read(path) {
+        Ok(bytes) => {
+            serde_json::from_slice(&bytes)
+                .map(Some)
+                .map_err(|e| StoreError::BadManifest {
+                    path: path.to_path_buf(),
+                    reason: e.to_string(),
+                })
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            // A database without a manifest is a layout this build does not know.
+            let db = path.with_file_name(DB_DIR);
+            if db.exists() {
+                return Err(StoreError::BadManifest {
+                    path: path.to_path_buf(),
+                    reason: "missing, but a database exists beside it".into(),
+                });
+            }
+            Ok(None)
+        }
+        Err(e) => Err(StoreError::BadManifest {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        }),
+    }
+}
+
+/// Write atomically: temp file, fsync, rename, fsync the directory.
+fn write_manifest(path: &Path, m: &Manifest) -> std::io::Result<()> {
+    use std::io::Write;
+    let tmp = path.with_extension("json.tmp");
+    {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(&serde_json::to_vec_pretty(m).expect("manifest serialises"))?;
+        f.sync_all()?;
+    }
+    std::fs::rename(&tmp, path)?;
+    if let Some(parent) = path.parent() {
+        if let Ok(d) = std::fs::File::open(parent) {
+            let _ = d.sync_all();
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(b: u8) -> MasterKey {
+        MasterKey::from_bytes([b; 32])
+    }
+
+    #[test]
+    fn opens_creates_trees_and_roundtrips_json() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Store::open(dir.path(), Some(key(1))).unwrap();
+        s.put_json(Tree::Cursors, "acu", &serde_json::json!({"ts": "x"}))
+            .unwrap();
+        s.flush().unwrap();
+        drop(s);
+        let s = Store::open(dir.path(), Some(key(1))).unwrap();
+        let v: serde_json::Value = s.get_json(Tree::Cursors, "acu").unwrap().unwrap();
+        assert_eq!(v["ts"], "x");
+    }
+
+    #[test]
+    fn wrong_key_is_refused_before_anything_is_written() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let s = Store::open(dir.path(), Some(key(1))).unwrap();
+            s.vault()
+                .unwrap()
+                .put(Tree::Credentials, "ups", b"{}")
+                .unwrap();
+            s.flush().unwrap();
+        }
+        let before = snapshot(dir.path());
+        let err = Store::open(dir.path(), Some(key(2))).unwrap_err();
+        assert!(matches!(err, StoreError::WrongMasterKey { .. }));
+        assert!(err.to_string().contains("master key"));
+        assert_eq!(before, snapshot(dir.path()));
+    }
+
+    #[test]
+    fn other_schema_version_is_a_clear_error() {
+        let dir = tempfile::tempdir().unwrap();
+        drop(Store::open(dir.path(), None).unwrap());
+        std::fs::write(
+            dir.path().join(MANIFEST),
+            br#"{"schema_version": 99, "key_check": null}"#,
+        )
+        .unwrap();
+        let err = Store::open(dir.path(), None).unwrap_err();
+        assert!(err.to_string().contains("newer upsync"), "{err}");
+    }
+
+    #[test]
+    fn vault_needs_a_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Store::open(dir.path(), None).unwrap();
+        assert!(matches!(s.vault(), Err(StoreError::NoMasterKey)));
+    }
+
+    fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+        let mut out = Vec::new();
+        let mut stack = vec![dir.to_path_buf()];
+        while let Some(d) = stack.pop() {
+            for e in std::fs::read_dir(&d).unwrap() {
+                let p = e.unwrap().path();
+                if p.is_dir() {
+                    stack.push(p);
+                } else {
+                    out.push((p.clone(), std::fs::read(&p).unwrap()));
+                }
+            }
+        }
+        out.sort();
+        out
+    }
+}

@@ -1,0 +1,1124 @@
+//! The engine: one cycle of a connector (read → ledger → map → validate → ship → write-back)
+//! and the per-job state machine, with in-doubt reconciliation.
+//!
+//! Exactly-once: a job enters `shipping` (flushed) before Ship is sent. A job found in
+//! `shipping` — after a crash, or because Ship answered "outcome unknown" — is reconciled by
+//! looking its reference up at UPS before any new Ship: found → labels recovered, job
+//! continues as shipped; not found → Ship is sent again. Duplicates found (more than one
+//! live shipment for one reference) are voided and counted.
+//!
+//! Must never: send Ship for a job whose previous Ship may have reached UPS without
+//! reconciling first; write back before `shipped` is flushed; log addresses or labels.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use futures::StreamExt;
+use ring::digest;
+
+use super::ledger::{Conflict, Failure, Job, JobState, Ledger, ShipAttempt};
+use super::ports::{Carrier, CarrierError, Mapper};
+use super::retry::RetryPolicy;
+use crate::model::{AddressCheck, ErpRecord, ErrorClass, ServiceSelection, ShipResult, Shipment};
+use crate::sources::{Cursor, Source, SourceError};
+use crate::store::{StoreError, Tree};
+
+/// Clock used for timestamps and retry scheduling (injectable for tests).
+pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
+
+pub fn system_clock() -> Clock {
+    Arc::new(Utc::now)
+}
+
+/// Per-connector pipeline settings.
+#[derive(Debug, Clone)]
+pub struct ConnectorSettings {
+    /// Jobs of this connector processed concurrently.
+    pub jobs_in_flight: usize,
+    /// Validate and classify the ship-to address before shipping.
+    pub validate_address: bool,
+    /// Pages read per cycle at most (the rest waits for the next cycle).
+    pub max_pages_per_cycle: usize,
+    /// How long a paused connector waits before trying again.
+    pub pause_seconds: u64,
+}
+
+impl Default for ConnectorSettings {
+    fn default() -> Self {
+        ConnectorSettings {
+            jobs_in_flight: 16,
+            validate_address: true,
+            max_pages_per_cycle: 1000,
+            pause_seconds: 300,
+        }
+    }
+}
+
+/// Health of one connector (readiness).
+#[derive(Debug, Default)]
+pub struct ConnectorHealth {
+    paused: Mutex<Option<(DateTime<Utc>, String)>>,
+    authenticated: AtomicBool,
+}
+
+impl ConnectorHealth {
+    /// `Some(reason)` while paused.
+    pub fn paused_reason(&self) -> Option<String> {
+        self.paused
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+            .map(|(_, r)| r.clone())
+    }
+
+    pub fn is_authenticated(&self) -> bool {
+        self.authenticated.load(Ordering::SeqCst)
+    }
+
+    fn pause(&self, until: DateTime<Utc>, reason: String) {
+        *self.paused.lock().unwrap_or_else(|e| e.into_inner()) = Some((until, reason));
+    }
+
+    fn pause_until(&self) -> Option<DateTime<Utc>> {
+        self.paused
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+            .map(|(u, _)| *u)
+    }
+
+    fn resume(&self) {
+        *self.paused.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    }
+}
+
+/// A configured connector with its source, mapping and runtime state.
+pub struct Connector {
+    pub name: String,
+    pub source: Arc<dyn Source>,
+    pub mapper: Arc<dyn Mapper>,
+    pub settings: ConnectorSettings,
+    pub health: ConnectorHealth,
+    running: tokio::sync::Mutex<()>,
+}
+
+impl Connector {
+    pub fn new(
+        name: impl Into<String>,
+        source: Arc<dyn Source>,
+        mapper: Arc<dyn Mapper>,
+        settings: ConnectorSettings,
+    ) -> Connector {
+        Connector {
+            name: name.into(),
+            source,
+            mapper,
+            settings,
+            health: ConnectorHealth::default(),
+            running: tokio::sync::Mutex::new(()),
+        }
+    }
+}
+
+/// Counters (exported as metrics by the server).
+#[derive(Debug, Default)]
+pub struct PipelineStats {
+    pub records_read: AtomicU64,
+    pub jobs_created: AtomicU64,
+    pub shipped: AtomicU64,
+    pub ship_failures: AtomicU64,
+    pub written_back: AtomicU64,
+    pub dead_lettered: AtomicU64,
+    pub conflicts: AtomicU64,
+    pub in_doubt_found: AtomicU64,
+    pub in_doubt_missing: AtomicU64,
+    pub duplicates_voided: AtomicU64,
+    pub voided: AtomicU64,
+    pub retries_scheduled: AtomicU64,
+}
+
+/// What a cycle did.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct CycleReport {
+    pub skipped: bool,
+    pub paused: Option<String>,
+    pub records_read: usize,
+    pub jobs_created: usize,
+    pub jobs_processed: usize,
+    pub source_error: Option<String>,
+}
+
+/// Errors of the pipeline itself (store failures): the cycle stops, nothing is lost.
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("no connector named '{0}' is configured")]
+    UnknownConnector(String),
+    #[error("no job {0} in the ledger (see `upsync jobs list`)")]
+    UnknownJob(String),
+    #[error("job {id} is {state}: {what}")]
+    NotApplicable {
+        id: String,
+        state: JobState,
+        what: String,
+    },
+    #[error("{0}")]
+    Carrier(#[from] CarrierError),
+    #[error("{0}")]
+    Source(#[from] SourceError),
+}
+
+/// Pipeline-wide settings.
+#[derive(Debug, Clone, Default)]
+pub struct PipelineSettings {
+    pub retry: RetryPolicy,
+}
+
+/// The pipeline: ledger, carrier, connectors.
+pub struct Pipeline {
+    ledger: Ledger,
+    carrier: Arc<dyn Carrier>,
+    connectors: Vec<Arc<Connector>>,
+    settings: PipelineSettings,
+    clock: Clock,
+    pub stats: PipelineStats,
+    stopping: AtomicBool,
+}
+
+/// Whether a step moved the job on or it must wait.
+enum Step {
+    Continue,
+    Wait,
+}
+
+fn hash_hex(bytes: &[u8]) -> String {
+    hex::encode(digest::digest(&digest::SHA256, bytes).as_ref())
+}
+
+fn shipment_hash(s: &Shipment) -> String {
+    hash_hex(&serde_json::to_vec(s).unwrap_or_default())
+}
+
+impl Pipeline {
+    pub fn new(
+        ledger: Ledger,
+        carrier: Arc<dyn Carrier>,
+        connectors: Vec<Arc<Connector>>,
+        settings: PipelineSettings,
+        clock: Clock,
+    ) -> Pipeline {
+        Pipeline {
+            ledger,
+            carrier,
+            connectors,
+            settings,
+            clock,
+            stats: PipelineStats::default(),
+            stopping: AtomicBool::new(false),
+        }
+    }
+
+    pub fn ledger(&self) -> &Ledger {
+        &self.ledger
+    }
+
+    pub fn connectors(&self) -> &[Arc<Connector>] {
+        &self.connectors
+    }
+
+    pub fn connector(&self, name: &str) -> Result<&Arc<Connector>, PipelineError> {
+        self.connectors
+            .iter()
+            .find(|c| c.name == name)
+            .ok_or_else(|| PipelineError::UnknownConnector(name.to_string()))
+    }
+
+    /// Stop taking new jobs (SIGTERM): steps in flight finish, nothing new starts.
+    pub fn stop(&self) {
+        self.stopping.store(true, Ordering::SeqCst);
+    }
+
+    pub fn is_stopping(&self) -> bool {
+        self.stopping.load(Ordering::SeqCst)
+    }
+
+    fn now(&self) -> DateTime<Utc> {
+        (self.clock)()
+    }
+
+    fn audit(&self, job: &Job, system: &str, op: &str, outcome: &str, started: DateTime<Utc>) {
+        let now = self.now();
+        let entry = serde_json::json!({
+            "at": started.to_rfc3339(),
+            "duration_ms": (now - started).num_milliseconds(),
+            "job": job.id,
+            "system": system,
+            "op": op,
+            "outcome": outcome,
+            "request_hash": job.ship_attempt.as_ref().map(|a| a.request_hash.clone()),
+        });
+        let key = format!(
+            "{}/{:020}",
+            job.id,
+            now.timestamp_nanos_opt().unwrap_or_default()
+        );
+        if let Err(e) = self.ledger.store().put_json(Tree::Audit, &key, &entry) {
+            tracing::warn!(job = %job.id, error = %e, "could not write audit entry");
+        }
+    }
+
+    /// One cycle of one connector: read new records into the ledger, then work on due jobs.
+    /// A cycle never overlaps itself.
+    pub async fn run_cycle(&self, conn: &Arc<Connector>) -> Result<CycleReport, PipelineError> {
+        let Ok(_guard) = conn.running.try_lock() else {
+            return Ok(CycleReport {
+                skipped: true,
+                ..Default::default()
+            });
+        };
+        let mut report = CycleReport::default();
+        let now = self.now();
+        if let Some(until) = conn.health.pause_until() {
+            if now < until {
+                report.paused = conn.health.paused_reason();
+                return Ok(report);
+            }
+            conn.health.resume();
+            tracing::info!(connector = %conn.name, "connector resumes after pause");
+        }
+        if !self.is_stopping() {
+            self.ingest(conn, &mut report).await?;
+        }
+        self.process_due(conn, &mut report).await?;
+        conn.source.close().await;
+        Ok(report)
+    }
+
+    async fn ingest(
+        &self,
+        conn: &Arc<Connector>,
+        report: &mut CycleReport,
+    ) -> Result<(), PipelineError> {
+        let store = self.ledger.store();
+        let mut cursor: Cursor = store
+            .get_json::<serde_json::Value>(Tree::Cursors, &conn.name)?
+            .map(Cursor)
+            .unwrap_or_default();
+        for _ in 0..conn.settings.max_pages_per_cycle {
+            if self.is_stopping() {
+                break;
+            }
+            let page = match conn.source.poll(&cursor).await {
+                Ok(p) => {
+                    conn.health.authenticated.store(true, Ordering::SeqCst);
+                    p
+                }
+                Err(e) => {
+                    report.source_error = Some(e.to_string());
+                    self.on_source_error(conn, &e);
+                    break;
+                }
+            };
+            for record in page.records {
+                report.records_read += 1;
+                self.stats.records_read.fetch_add(1, Ordering::Relaxed);
+                if self.ingest_record(conn, record).await? {
+                    report.jobs_created += 1;
+                }
+            }
+            // The page's records are in the ledger before the cursor moves past them.
+            store.flush_async().await?;
+            store.put_json(Tree::Cursors, &conn.name, &page.cursor.0)?;
+            store.flush_async().await?;
+            cursor = page.cursor;
+            if !page.more {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    fn on_source_error(&self, conn: &Connector, e: &SourceError) {
+        match e.class() {
+            ErrorClass::Auth | ErrorClass::Config => {
+                conn.health.authenticated.store(
+                    e.class() != ErrorClass::Auth && conn.health.is_authenticated(),
+                    Ordering::SeqCst,
+                );
+                let until =
+                    self.now() + chrono::Duration::seconds(conn.settings.pause_seconds as i64);
+                conn.health.pause(until, e.to_string());
+                tracing::error!(connector = %conn.name, code = e.code(), error = %e, "connector paused");
+            }
+            _ => {
+                tracing::warn!(connector = %conn.name, code = e.code(), error = %e, "source read failed; next cycle retries");
+            }
+        }
+    }
+
+    /// Put one record into the ledger. Returns whether a new job was created.
+    async fn ingest_record(
+        &self,
+        conn: &Arc<Connector>,
+        record: ErpRecord,
+    ) -> Result<bool, PipelineError> {
+        let now = self.now();
+        let Some(mut current) = self.ledger.current_for(&conn.name, &record.id)? else {
+            self.ledger.save(&Job::new(record, now))?;
+            self.stats.jobs_created.fetch_add(1, Ordering::Relaxed);
+            return Ok(true);
+        };
+        if current.version == record.version {
+            return Ok(false);
+        }
+        match current.state {
+            JobState::Seen
+            | JobState::Mapped
+            | JobState::AddressChecked
+            | JobState::Failed
+            | JobState::Voided
+            | JobState::Superseded => {
+                if current.state != JobState::Voided {
+                    current.transition(
+                        JobState::Superseded,
+                        format!("newer version {}", record.version),
+                        now,
+                    );
+                    self.ledger.save(&current)?;
+                }
+                self.ledger.save(&Job::new(record, now))?;
+                self.stats.jobs_created.fetch_add(1, Ordering::Relaxed);
+                Ok(true)
+            }
+            JobState::Shipping
+            | JobState::Shipped
+            | JobState::WrittenBack
+            | JobState::Tracking
+            | JobState::Delivered => {
+                self.changed_after_ship(conn, current, record).await?;
+                Ok(false)
+            }
+        }
+    }
+
+    /// A new version of a record that already has (or may have) a shipment.
+    async fn changed_after_ship(
+        &self,
+        conn: &Arc<Connector>,
+        mut job: Job,
+        record: ErpRecord,
+    ) -> Result<(), PipelineError> {
+        let now = self.now();
+        if conn.mapper.is_cancelled(&record) {
+            if conn.mapper.void_on_cancel()
+                && job.state != JobState::Delivered
+                && job.state != JobState::Shipping
+            {
+                if let Some(result) = job.result.clone() {
+                    let started = self.now();
+                    match self.carrier.void(&result.shipment_id).await {
+                        Ok(()) => {
+                            self.audit(&job, "ups", "void", "ok", started);
+                            job.transition(
+                                JobState::Voided,
+                                format!("cancelled in ERP; voided {}", result.shipment_id),
+                                now,
+                            );
+                            self.stats.voided.fetch_add(1, Ordering::Relaxed);
+                            self.ledger.save_flushed(&job).await?;
+                        }
+                        Err(e) => {
+                            self.audit(&job, "ups", "void", &e.code, started);
+                            tracing::warn!(job = %job.id, code = %e.code, "void after ERP cancellation failed; will retry on next change");
+                        }
+                    }
+                }
+            } else {
+                tracing::info!(job = %job.id, "record cancelled in ERP after shipping; mapping does not void");
+            }
+            return Ok(());
+        }
+        let Some(shipped) = job.shipment.as_ref() else {
+            return Ok(());
+        };
+        let Ok(new) = conn.mapper.to_shipment(&record) else {
+            return self
+                .flag_conflict(conn, &mut job, &record, "record no longer maps")
+                .await;
+        };
+        let diff = shipment_differences(shipped, &new);
+        if diff.is_empty() {
+            // Our own write-back (or an unrelated edit) changed the version: nothing to do.
+            return Ok(());
+        }
+        self.flag_conflict(conn, &mut job, &record, &diff.join(", "))
+            .await
+    }
+
+    async fn flag_conflict(
+        &self,
+        conn: &Arc<Connector>,
+        job: &mut Job,
+        record: &ErpRecord,
+        what: &str,
+    ) -> Result<(), PipelineError> {
+        let now = self.now();
+        if job.conflict.as_ref().map(|c| c.version.as_str()) == Some(record.version.as_str()) {
+            return Ok(());
+        }
+        job.conflict = Some(Conflict {
+            at: now,
+            version: record.version.clone(),
+            what: what.to_string(),
+        });
+        job.updated_at = now;
+        self.ledger.save_flushed(job).await?;
+        self.stats.conflicts.fetch_add(1, Ordering::Relaxed);
+        tracing::warn!(job = %job.id, changed = %what, "record changed after its label was created: flagged as conflict, not re-shipped");
+        let message = format!(
+            "changed after the UPS label was created ({what}); not re-shipped. To re-ship: upsync jobs void {}",
+            job.id
+        );
+        let plan = conn
+            .mapper
+            .write_back_failure(record, "shipment_changed_after_label", &message);
+        if !plan.is_empty() {
+            if let Err(e) = conn.source.write_back(&plan).await {
+                tracing::warn!(job = %job.id, code = e.code(), "could not write the conflict note to the ERP");
+            }
+        }
+        Ok(())
+    }
+
+    /// Work on every due job of the connector, a bounded number at a time.
+    async fn process_due(
+        &self,
+        conn: &Arc<Connector>,
+        report: &mut CycleReport,
+    ) -> Result<(), PipelineError> {
+        let ids = self.ledger.active_ids(&conn.name)?;
+        let processed = AtomicU64::new(0);
+        let first_error: Mutex<Option<PipelineError>> = Mutex::new(None);
+        futures::stream::iter(ids)
+            .for_each_concurrent(conn.settings.jobs_in_flight.max(1), |id| {
+                let processed = &processed;
+                let first_error = &first_error;
+                async move {
+                    if self.is_stopping() {
+                        return;
+                    }
+                    match self.process_job(conn, &id).await {
+                        Ok(true) => {
+                            processed.fetch_add(1, Ordering::Relaxed);
+                        }
+                        Ok(false) => {}
+                        Err(e) => {
+                            tracing::error!(job = %id, error = %e, "job processing stopped");
+                            first_error
+                                .lock()
+                                .unwrap_or_else(|e| e.into_inner())
+                                .get_or_insert(e);
+                        }
+                    }
+                }
+            })
+            .await;
+        report.jobs_processed = processed.into_inner() as usize;
+        match first_error.into_inner().unwrap_or_else(|e| e.into_inner()) {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
+    /// Advance one job as far as it can go now. Returns whether it was due.
+    pub async fn process_job(
+        &self,
+        conn: &Arc<Connector>,
+        id: &str,
+    ) -> Result<bool, PipelineError> {
+        let Some(mut job) = self.ledger.get(id)? else {
+            return Ok(false);
+        };
+        if !job.is_due(self.now()) {
+            return Ok(false);
+        }
+        loop {
+            if conn.health.paused_reason().is_some() {
+                break;
+            }
+            let step = match job.state {
+                JobState::Seen => self.step_map(conn, &mut job).await?,
+                JobState::Mapped => self.step_prepare(conn, &mut job).await?,
+                JobState::AddressChecked => {
+                    if self.is_stopping() {
+                        Step::Wait
+                    } else {
+                        self.step_ship(conn, &mut job).await?
+                    }
+                }
+                JobState::Shipping => self.step_reconcile(conn, &mut job).await?,
+                JobState::Shipped => self.step_write_back(conn, &mut job).await?,
+                _ => Step::Wait,
+            };
+            if let Step::Wait = step {
+                break;
+            }
+        }
+        Ok(true)
+    }
+
+    async fn step_map(&self, conn: &Arc<Connector>, job: &mut Job) -> Result<Step, PipelineError> {
+        match conn.mapper.to_shipment(&job.record) {
+            Ok(s) => {
+                job.shipment = Some(s);
+                job.transition(JobState::Mapped, "", self.now());
+                self.ledger.save(job)?;
+                Ok(Step::Continue)
+            }
+            Err(f) => {
+                self.dead_letter(conn, job, ErrorClass::Business, f.code(), &f.message())
+                    .await?;
+                Ok(Step::Wait)
+            }
+        }
+    }
+
+    /// Address validation with classification, then service selection.
+    async fn step_prepare(
+        &self,
+        conn: &Arc<Connector>,
+        job: &mut Job,
+    ) -> Result<Step, PipelineError> {
+        let mut shipment = job.shipment.clone().expect("mapped job has a shipment");
+        if conn.settings.validate_address {
+            let started = self.now();
+            match self
+                .carrier
+                .validate_address(&shipment.ship_to.address)
+                .await
+            {
+                Ok(check) => {
+                    self.audit(job, "ups", "xav", "ok", started);
+                    match check {
+                        AddressCheck::Valid { residential, .. } => {
+                            if residential.is_some() {
+                                shipment.ship_to.address.residential = residential;
+                            }
+                        }
+                        AddressCheck::NotCovered => {}
+                        AddressCheck::Ambiguous { candidates } => {
+                            let list = candidates
+                                .iter()
+                                .map(|a| {
+                                    format!(
+                                        "{}, {} {} {}",
+                                        a.lines.join(" "),
+                                        a.city,
+                                        a.state,
+                                        a.postal_code
+                                    )
+                                })
+                                .collect::<Vec<_>>()
+                                .join(" | ");
+                            let msg = format!("UPS address validation found the ship-to address ambiguous; candidates: {list}. Correct the ship-to address on the record");
+                            self.dead_letter(
+                                conn,
+                                job,
+                                ErrorClass::Business,
+                                "address_ambiguous",
+                                &msg,
+                            )
+                            .await?;
+                            return Ok(Step::Wait);
+                        }
+                        AddressCheck::NoCandidates => {
+                            let msg = "UPS address validation found no address matching the ship-to address (street, city, state, postal code). Correct it on the record";
+                            self.dead_letter(
+                                conn,
+                                job,
+                                ErrorClass::Business,
+                                "address_invalid",
+                                msg,
+                            )
+                            .await?;
+                            return Ok(Step::Wait);
+                        }
+                    }
+                }
+                Err(e) => {
+                    self.audit(job, "ups", "xav", &e.code, started);
+                    return self.carrier_error(conn, job, e).await;
+                }
+            }
+        }
+        if let ServiceSelection::CheapestWithin {
+            max_business_days,
+            allowed,
+            fallback,
+        } = shipment.service.clone()
+        {
+            let started = self.now();
+            match self.carrier.shop(&shipment).await {
+                Ok(quotes) => {
+                    self.audit(job, "ups", "shop", "ok", started);
+                    let best = quotes
+                        .iter()
+                        .filter(|q| allowed.is_empty() || allowed.contains(&q.service_code))
+                        .filter(|q| q.business_days.is_some_and(|d| d <= max_business_days))
+                        .filter_map(|q| q.charges.effective().map(|m| (m.amount, q)))
+                        .min_by(|a, b| a.0.cmp(&b.0))
+                        .map(|(_, q)| q.service_code.clone());
+                    match best.or(fallback) {
+                        Some(code) => shipment.service = ServiceSelection::Fixed { code },
+                        None => {
+                            let msg = format!("no UPS service arrives within {max_business_days} business days for this lane; allow more days or set a fallback service in the mapping");
+                            self.dead_letter(
+                                conn,
+                                job,
+                                ErrorClass::Business,
+                                "no_service_within_days",
+                                &msg,
+                            )
+                            .await?;
+                            return Ok(Step::Wait);
+                        }
+                    }
+                }
+                Err(e) => {
+                    self.audit(job, "ups", "shop", &e.code, started);
+                    return self.carrier_error(conn, job, e).await;
+                }
+            }
+        }
+        job.shipment = Some(shipment);
+        job.transition(JobState::AddressChecked, "", self.now());
+        self.ledger.save(job)?;
+        Ok(Step::Continue)
+    }
+
+    async fn step_ship(&self, conn: &Arc<Connector>, job: &mut Job) -> Result<Step, PipelineError> {
+        let shipment = job.shipment.clone().expect("checked job has a shipment");
+        let now = self.now();
+        let attempt = job.ship_attempt.as_ref().map_or(0, |a| a.attempt) + 1;
+        job.ship_attempt = Some(ShipAttempt {
+            attempt,
+            request_hash: shipment_hash(&shipment),
+            started_at: now,
+        });
+        job.transition(JobState::Shipping, format!("attempt {attempt}"), now);
+        // Durable before the side effect: a crash from here on is reconciled, never re-shipped blindly.
+        self.ledger.save_flushed(job).await?;
+        let started = self.now();
+        match self.carrier.ship(&shipment).await {
+            Ok(result) => {
+                self.audit(job, "ups", "ship", "ok", started);
+                self.shipped(job, result, "").await?;
+                Ok(Step::Continue)
+            }
+            Err(e) if e.outcome_unknown => {
+                self.audit(job, "ups", "ship", &e.code, started);
+                tracing::warn!(job = %job.id, code = %e.code, "Ship outcome unknown: job is in doubt and will be reconciled before any new Ship");
+                self.schedule_retry(job, &e)?;
+                Ok(Step::Wait)
+            }
+            Err(e) => {
+                self.audit(job, "ups", "ship", &e.code, started);
+                self.stats.ship_failures.fetch_add(1, Ordering::Relaxed);
+                // UPS answered: nothing was created.
+                job.transition(
+                    JobState::AddressChecked,
+                    format!("ship refused: {}", e.code),
+                    self.now(),
+                );
+                self.ledger.save(job)?;
+                self.carrier_error(conn, job, e).await
+            }
+        }
+    }
+
+    async fn shipped(
+        &self,
+        job: &mut Job,
+        result: ShipResult,
+        how: &str,
+    ) -> Result<(), PipelineError> {
+        let numbers = result
+            .packages
+            .iter()
+            .map(|p| p.tracking_number.as_str())
+            .collect::<Vec<_>>()
+            .join(" ");
+        job.result = Some(result);
+        job.transition(JobState::Shipped, format!("{how}{numbers}"), self.now());
+        // Durable before write-back: a failed write-back retries from here, never ships again.
+        self.ledger.save_flushed(job).await?;
+        self.stats.shipped.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// In doubt: look the shipment up by its reference before ever shipping again.
+    async fn step_reconcile(
+        &self,
+        conn: &Arc<Connector>,
+        job: &mut Job,
+    ) -> Result<Step, PipelineError> {
+        let shipment = job.shipment.clone().expect("shipping job has a shipment");
+        let started_at = job
+            .ship_attempt
+            .as_ref()
+            .map_or(job.updated_at, |a| a.started_at);
+        let from = (started_at - chrono::Duration::days(1)).date_naive();
+        let to = (self.now() + chrono::Duration::days(1)).date_naive();
+        let started = self.now();
+        let found = match self.carrier.find_by_reference(&job.number, from, to).await {
+            Ok(f) => {
+                self.audit(job, "ups", "track_by_reference", "ok", started);
+                f
+            }
+            Err(e) => {
+                self.audit(job, "ups", "track_by_reference", &e.code, started);
+                return self.carrier_error(conn, job, e).await;
+            }
+        };
+        let mut live: Vec<_> = found.into_iter().filter(|f| !f.voided).collect();
+        if live.is_empty() {
+            self.stats.in_doubt_missing.fetch_add(1, Ordering::Relaxed);
+            job.transition(
+                JobState::AddressChecked,
+                "reconciled: UPS has no shipment with this reference",
+                self.now(),
+            );
+            self.ledger.save_flushed(job).await?;
+            return Ok(Step::Continue);
+        }
+        live.sort_by(|a, b| a.shipment_id.cmp(&b.shipment_id));
+        let keep = live.remove(0);
+        for dup in &live {
+            let started = self.now();
+            match self.carrier.void(&dup.shipment_id).await {
+                Ok(()) => {
+                    self.audit(job, "ups", "void_duplicate", "ok", started);
+                    job.duplicates_voided += 1;
+                    self.stats.duplicates_voided.fetch_add(1, Ordering::Relaxed);
+                    tracing::warn!(job = %job.id, shipment = %dup.shipment_id, "duplicate shipment found by reconciliation and voided");
+                }
+                Err(e) => {
+                    self.audit(job, "ups", "void_duplicate", &e.code, started);
+                    return self.carrier_error(conn, job, e).await;
+                }
+            }
+        }
+        let started = self.now();
+        match self
+            .carrier
+            .recover(&keep, &shipment, &shipment.label)
+            .await
+        {
+            Ok(result) => {
+                self.audit(job, "ups", "label_recovery", "ok", started);
+                self.stats.in_doubt_found.fetch_add(1, Ordering::Relaxed);
+                self.shipped(job, result, "reconciled: ").await?;
+                Ok(Step::Continue)
+            }
+            Err(e) => {
+                self.audit(job, "ups", "label_recovery", &e.code, started);
+                self.carrier_error(conn, job, e).await
+            }
+        }
+    }
+
+    async fn step_write_back(
+        &self,
+        conn: &Arc<Connector>,
+        job: &mut Job,
+    ) -> Result<Step, PipelineError> {
+        let result = job.result.clone().expect("shipped job has a result");
+        let plan = conn.mapper.write_back_shipped(&job.record, &result);
+        let started = self.now();
+        match conn.source.write_back(&plan).await {
+            Ok(()) => {
+                self.audit(job, &conn.name, "write_back", "ok", started);
+                job.transition(JobState::WrittenBack, "", self.now());
+                self.stats.written_back.fetch_add(1, Ordering::Relaxed);
+                job.transition(JobState::Tracking, "", self.now());
+                self.ledger.save(job)?;
+                Ok(Step::Wait)
+            }
+            Err(e) => {
+                self.audit(job, &conn.name, "write_back", e.code(), started);
+                match e.class() {
+                    ErrorClass::Business => {
+                        self.dead_letter(conn, job, ErrorClass::Business, e.code(), &e.to_string())
+                            .await?;
+                        Ok(Step::Wait)
+                    }
+                    ErrorClass::Auth | ErrorClass::Config => {
+                        self.on_source_error(conn, &e);
+                        Ok(Step::Wait)
+                    }
+                    ErrorClass::Transient => {
+                        let ce = CarrierError::transient(e.code(), e.to_string());
+                        self.schedule_retry(job, &ce)?;
+                        Ok(Step::Wait)
+                    }
+                }
+            }
+        }
+    }
+
+    /// Route a carrier error by class.
+    async fn carrier_error(
+        &self,
+        conn: &Arc<Connector>,
+        job: &mut Job,
+        e: CarrierError,
+    ) -> Result<Step, PipelineError> {
+        match e.class {
+            ErrorClass::Transient => {
+                self.schedule_retry(job, &e)?;
+            }
+            ErrorClass::Business => {
+                self.dead_letter(conn, job, ErrorClass::Business, &e.code, &e.message)
+                    .await?;
+            }
+            ErrorClass::Auth | ErrorClass::Config => {
+                let until =
+                    self.now() + chrono::Duration::seconds(conn.settings.pause_seconds as i64);
+                conn.health.pause(until, format!("UPS: {}", e.message));
+                tracing::error!(connector = %conn.name, code = %e.code, "UPS rejected credentials or configuration; connector paused");
+                job.last_error = Some(Failure {
+                    class: e.class,
+                    code: e.code.clone(),
+                    message: e.message.clone(),
+                    at: self.now(),
+                });
+                self.ledger.save(job)?;
+            }
+        }
+        Ok(Step::Wait)
+    }
+
+    fn schedule_retry(&self, job: &mut Job, e: &CarrierError) -> Result<(), PipelineError> {
+        let now = self.now();
+        job.retries += 1;
+        self.stats.retries_scheduled.fetch_add(1, Ordering::Relaxed);
+        let delay = self.settings.retry.delay(job.retries);
+        job.next_attempt_at =
+            Some(now + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::zero()));
+        job.last_error = Some(Failure {
+            class: e.class,
+            code: e.code.clone(),
+            message: e.message.clone(),
+            at: now,
+        });
+        job.updated_at = now;
+        if job.retries > self.settings.retry.max_retries && job.state != JobState::Shipping {
+            let msg = format!(
+                "gave up after {} transient failures; last: [{}] {}",
+                job.retries - 1,
+                e.code,
+                e.message
+            );
+            job.last_error = Some(Failure {
+                class: ErrorClass::Transient,
+                code: "retries_exhausted".into(),
+                message: msg,
+                at: now,
+            });
+            job.transition(JobState::Failed, "retries_exhausted", now);
+            self.stats.dead_lettered.fetch_add(1, Ordering::Relaxed);
+        }
+        self.ledger.save(job)?;
+        Ok(())
+    }
+
+    /// Dead-letter with a stable code; the reason is written back to the ERP record.
+    async fn dead_letter(
+        &self,
+        conn: &Arc<Connector>,
+        job: &mut Job,
+        class: ErrorClass,
+        code: &str,
+        message: &str,
+    ) -> Result<(), PipelineError> {
+        let now = self.now();
+        job.last_error = Some(Failure {
+            class,
+            code: code.to_string(),
+            message: message.to_string(),
+            at: now,
+        });
+        job.transition(JobState::Failed, code, now);
+        self.ledger.save_flushed(job).await?;
+        self.stats.dead_lettered.fetch_add(1, Ordering::Relaxed);
+        tracing::warn!(connector = %conn.name, job = %job.id, record = %job.number, code, "job dead-lettered");
+        let plan = conn.mapper.write_back_failure(&job.record, code, message);
+        if !plan.is_empty() {
+            let started = self.now();
+            match conn.source.write_back(&plan).await {
+                Ok(()) => self.audit(job, &conn.name, "write_back_failure", "ok", started),
+                Err(e) => {
+                    self.audit(job, &conn.name, "write_back_failure", e.code(), started);
+                    tracing::warn!(job = %job.id, code = e.code(), "could not write the failure reason to the ERP record");
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// `jobs replay ID`: after a fix, re-read the record, re-map and continue from the safe
+    /// point. A job that already has a shipment continues with write-back; it never ships again.
+    pub async fn replay(&self, id: &str) -> Result<Job, PipelineError> {
+        let mut job = self
+            .ledger
+            .get(id)?
+            .ok_or_else(|| PipelineError::UnknownJob(id.to_string()))?;
+        let conn = self.connector(&job.source)?.clone();
+        let now = self.now();
+        match job.state {
+            JobState::Failed if job.result.is_some() => {
+                job.transition(JobState::Shipped, "replay: resume write-back", now);
+                self.ledger.save_flushed(&job).await?;
+            }
+            JobState::Failed | JobState::Seen | JobState::Mapped | JobState::AddressChecked => {
+                let fresh = conn.source.fetch(&job.record_id).await?;
+                match fresh {
+                    Some(r) if r.version != job.version => {
+                        job.transition(
+                            JobState::Superseded,
+                            format!("replay: newer version {}", r.version),
+                            now,
+                        );
+                        self.ledger.save(&job)?;
+                        job = Job::new(r, now);
+                    }
+                    Some(r) => {
+                        job.record = r;
+                        job.shipment = None;
+                        job.transition(JobState::Seen, "replay", now);
+                    }
+                    None => {
+                        return Err(PipelineError::Source(SourceError::NotFound {
+                            system: conn.name.clone(),
+                            record: job.number.clone(),
+                        }))
+                    }
+                }
+                self.ledger.save_flushed(&job).await?;
+            }
+            JobState::Shipping | JobState::Shipped => {}
+            other => {
+                return Err(PipelineError::NotApplicable {
+                    id: id.to_string(),
+                    state: other,
+                    what: "nothing to replay (it has shipped and is written back)".into(),
+                })
+            }
+        }
+        let id = job.id.clone();
+        self.process_job(&conn, &id).await?;
+        let done = self.ledger.get(&id)?.expect("job exists");
+        conn.source.close().await;
+        Ok(done)
+    }
+
+    /// `jobs void ID`: void the job's shipment at UPS; then the current version of the record
+    /// is taken up as a new job (re-ship).
+    pub async fn void(&self, id: &str) -> Result<Job, PipelineError> {
+        let mut job = self
+            .ledger
+            .get(id)?
+            .ok_or_else(|| PipelineError::UnknownJob(id.to_string()))?;
+        let conn = self.connector(&job.source)?.clone();
+        let Some(result) = job.result.clone() else {
+            return Err(PipelineError::NotApplicable {
+                id: id.to_string(),
+                state: job.state,
+                what: "it has no shipment to void".into(),
+            });
+        };
+        if job.state == JobState::Voided {
+            return Err(PipelineError::NotApplicable {
+                id: id.to_string(),
+                state: job.state,
+                what: "already voided".into(),
+            });
+        }
+        let started = self.now();
+        self.carrier
+            .void(&result.shipment_id)
+            .await
+            .inspect_err(|e| {
+                self.audit(&job, "ups", "void", &e.code, started);
+            })?;
+        self.audit(&job, "ups", "void", "ok", started);
+        job.transition(
+            JobState::Voided,
+            format!("voided {} by operator", result.shipment_id),
+            self.now(),
+        );
+        self.ledger.save_flushed(&job).await?;
+        self.stats.voided.fetch_add(1, Ordering::Relaxed);
+        if let Some(r) = conn.source.fetch(&job.record_id).await? {
+            let now = self.now();
+            let mut next = Job::new(r, now);
+            if next.id == job.id {
+                // Same version: re-ship it under a distinct job id.
+                next.id = format!("{}#reship{}", job.id, now.timestamp());
+            }
+            self.ledger.save_flushed(&next).await?;
+            let nid = next.id.clone();
+            self.process_job(&conn, &nid).await?;
+        }
+        conn.source.close().await;
+        Ok(self.ledger.get(&job.id)?.expect("job exists"))
+    }
+
+    /// Wait until every connector's in-flight cycle has finished (bounded).
+    pub async fn drain(&self, bound: Duration) -> bool {
+        let wait = async {
+            for c in &self.connectors {
+                let _g = c.running.lock().await;
+            }
+        };
+        tokio::time::timeout(bound, wait).await.is_ok()
+    }
+}
+
+/// Field names that differ between what was shipped and a newer mapping (no values: they
+/// may be addresses).
+pub fn shipment_differences(a: &Shipment, b: &Shipment) -> Vec<String> {
+    let mut d = Vec::new();
+    let (x, y) = (&a.ship_to, &b.ship_to);
+    if x.name != y.name {
+        d.push("ship-to name".to_string());
+    }
+    let (ax, ay) = (&x.address, &y.address);
+    if ax.lines != ay.lines {
+        d.push("ship-to street".to_string());
+    }
+    if ax.city != ay.city || ax.state != ay.state || ax.postal_code != ay.postal_code {
+        d.push("ship-to city/state/postal code".to_string());
+    }
+    if ax.country != ay.country {
+        d.push("ship-to country".to_string());
+    }
+    if a.packages.len() != b.packages.len() {
+        d.push(format!(
+            "package count {} → {}",
+            a.packages.len(),
+            b.packages.len()
+        ));
+    } else if a
+        .packages
+        .iter()
+        .zip(&b.packages)
+        .any(|(p, q)| p.weight != q.weight || p.dimensions != q.dimensions)
+    {
+        d.push("package weights/dimensions".to_string());
+    }
+    d
+}

@@ -1,0 +1,454 @@
+//! The job ledger: one record per job in the `jobs` tree, the state machine of
+//! `../shared/DESIGN.md`, and the dead-letter queue.
+//!
+//! ```text
+//! seen → mapped → address_checked → shipping → shipped → written_back → tracking → delivered
+//!   └──────────────┴─────────────────┴───────────┴──────────┴─► failed (dead-letter)   voided
+//! ```
+//!
+//! Keys in the `jobs` tree:
+//! * `j/<job id>` → [`Job`] (job id = `source/record id/version`).
+//! * `r/<source>/<record id>` → the job id of the record's current job.
+//! * `a/<job id>` → present while the job is active (the pipeline has work to do), so a
+//!   cycle scans pending work only, never the whole history.
+//!
+//! Every transition is written and flushed ([`Ledger::save_flushed`]) **before** the side
+//! effect it guards: `shipping` before Ship, `shipped` before write-back.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::model::{ErpRecord, ErrorClass, ShipResult, Shipment};
+use crate::store::{Store, StoreError, Tree};
+
+/// Where a job is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobState {
+    /// Read from the ERP, not yet mapped.
+    Seen,
+    /// Mapped to a canonical shipment that passed the rule checks.
+    Mapped,
+    /// Address validated and classified; service chosen.
+    AddressChecked,
+    /// Ship was (possibly) sent: in doubt until reconciled or answered.
+    Shipping,
+    /// UPS answered with tracking numbers and labels (persisted before write-back).
+    Shipped,
+    /// 1Z numbers and labels are on the ERP record.
+    WrittenBack,
+    /// Handed to tracking.
+    Tracking,
+    /// Every package delivered.
+    Delivered,
+    /// Dead-letter: waits for a person (`jobs replay`).
+    Failed,
+    /// Voided at UPS.
+    Voided,
+    /// A newer version of the record replaced this job before it shipped.
+    Superseded,
+}
+
+impl JobState {
+    pub const ALL: [JobState; 11] = [
+        JobState::Seen,
+        JobState::Mapped,
+        JobState::AddressChecked,
+        JobState::Shipping,
+        JobState::Shipped,
+        JobState::WrittenBack,
+        JobState::Tracking,
+        JobState::Delivered,
+        JobState::Failed,
+        JobState::Voided,
+        JobState::Superseded,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobState::Seen => "seen",
+            JobState::Mapped => "mapped",
+            JobState::AddressChecked => "address_checked",
+            JobState::Shipping => "shipping",
+            JobState::Shipped => "shipped",
+            JobState::WrittenBack => "written_back",
+            JobState::Tracking => "tracking",
+            JobState::Delivered => "delivered",
+            JobState::Failed => "failed",
+            JobState::Voided => "voided",
+            JobState::Superseded => "superseded",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<JobState> {
+        JobState::ALL.into_iter().find(|st| st.as_str() == s)
+    }
+
+    /// The pipeline still has work to do for a job in this state.
+    pub fn is_active(self) -> bool {
+        matches!(
+            self,
+            JobState::Seen
+                | JobState::Mapped
+                | JobState::AddressChecked
+                | JobState::Shipping
+                | JobState::Shipped
+        )
+    }
+
+    /// A shipment exists (or may exist) at UPS for a job in this state.
+    pub fn has_shipment(self) -> bool {
+        matches!(
+            self,
+            JobState::Shipping
+                | JobState::Shipped
+                | JobState::WrittenBack
+                | JobState::Tracking
+                | JobState::Delivered
+        )
+    }
+}
+
+impl std::fmt::Display for JobState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Why a job is in the dead-letter queue (or why its last attempt failed).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Failure {
+    pub class: ErrorClass,
+    pub code: String,
+    pub message: String,
+    pub at: DateTime<Utc>,
+}
+
+/// One entry of a job's timeline.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Transition {
+    pub at: DateTime<Utc>,
+    pub from: Option<JobState>,
+    pub to: JobState,
+    /// Ids and codes only (1Z numbers, UPS/ERP ids, error codes); never secrets or addresses.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub note: String,
+}
+
+/// A Ship attempt in flight (the `shipping{attempt, request_hash, started_at}` of DESIGN.md).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ShipAttempt {
+    pub attempt: u32,
+    /// SHA-256 (hex) of the shipment sent.
+    pub request_hash: String,
+    pub started_at: DateTime<Utc>,
+}
+
+/// A change to the ERP record after it shipped: for a person to decide.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Conflict {
+    pub at: DateTime<Utc>,
+    /// The version that differs from what was shipped.
+    pub version: String,
+    /// What differs (field names, not values).
+    pub what: String,
+}
+
+/// One job: one version of one ERP record on its way to a label.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Job {
+    pub id: String,
+    pub source: String,
+    pub record_id: String,
+    /// ERP document number (stamped as UPS reference).
+    pub number: String,
+    pub version: String,
+    pub state: JobState,
+    /// The ERP record as read (replay re-maps it; write-back needs it).
+    pub record: ErpRecord,
+    #[serde(default)]
+    pub shipment: Option<Shipment>,
+    #[serde(default)]
+    pub ship_attempt: Option<ShipAttempt>,
+    #[serde(default)]
+    pub result: Option<ShipResult>,
+    /// Transient failures so far in the current state.
+    #[serde(default)]
+    pub retries: u32,
+    #[serde(default)]
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub last_error: Option<Failure>,
+    #[serde(default)]
+    pub conflict: Option<Conflict>,
+    /// Shipments found at UPS and voided by reconciliation because they duplicated this one.
+    #[serde(default)]
+    pub duplicates_voided: u32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub timeline: Vec<Transition>,
+}
+
+/// Job id for a record version.
+pub fn job_id(source: &str, record_id: &str, version: &str) -> String {
+    format!("{source}/{record_id}/{version}")
+}
+
+impl Job {
+    pub fn new(record: ErpRecord, now: DateTime<Utc>) -> Job {
+        Job {
+            id: job_id(&record.source, &record.id, &record.version),
+            source: record.source.clone(),
+            record_id: record.id.clone(),
+            number: record.number.clone(),
+            version: record.version.clone(),
+            state: JobState::Seen,
+            record,
+            shipment: None,
+            ship_attempt: None,
+            result: None,
+            retries: 0,
+            next_attempt_at: None,
+            last_error: None,
+            conflict: None,
+            duplicates_voided: 0,
+            created_at: now,
+            updated_at: now,
+            timeline: vec![Transition {
+                at: now,
+                from: None,
+                to: JobState::Seen,
+                note: String::new(),
+            }],
+        }
+    }
+
+    /// Move to `to`, recording the transition; clears retry bookkeeping.
+    pub fn transition(&mut self, to: JobState, note: impl Into<String>, now: DateTime<Utc>) {
+        self.timeline.push(Transition {
+            at: now,
+            from: Some(self.state),
+            to,
+            note: note.into(),
+        });
+        self.state = to;
+        self.retries = 0;
+        self.next_attempt_at = None;
+        if to != JobState::Failed {
+            self.last_error = None;
+        }
+        self.updated_at = now;
+    }
+
+    /// Due for work now.
+    pub fn is_due(&self, now: DateTime<Utc>) -> bool {
+        self.state.is_active() && self.next_attempt_at.is_none_or(|t| t <= now)
+    }
+}
+
+/// A dead-letter entry (`dead_letters` tree, key = job id).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeadLetter {
+    pub job_id: String,
+    pub source: String,
+    pub record_id: String,
+    pub number: String,
+    pub failure: Failure,
+}
+
+/// Ledger operations over the store.
+#[derive(Clone)]
+pub struct Ledger {
+    store: std::sync::Arc<Store>,
+}
+
+fn job_key(id: &str) -> String {
+    format!("j/{id}")
+}
+
+fn record_key(source: &str, record_id: &str) -> String {
+    format!("r/{source}/{record_id}")
+}
+
+impl Ledger {
+    pub fn new(store: std::sync::Arc<Store>) -> Ledger {
+        Ledger { store }
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub fn get(&self, id: &str) -> Result<Option<Job>, StoreError> {
+        self.store.get_json(Tree::Jobs, &job_key(id))
+    }
+
+    /// The current job of an ERP record.
+    pub fn current_for(&self, source: &str, record_id: &str) -> Result<Option<Job>, StoreError> {
+        let id: Option<String> = self
+            .store
+            .get_json(Tree::Jobs, &record_key(source, record_id))?;
+        match id {
+            Some(id) => self.get(&id),
+            None => Ok(None),
+        }
+    }
+
+    /// Write a job (and, if it is the record's current job, the record index); not flushed.
+    pub fn save(&self, job: &Job) -> Result<(), StoreError> {
+        self.store.put_json(Tree::Jobs, &job_key(&job.id), job)?;
+        if job.state != JobState::Superseded {
+            self.store.put_json(
+                Tree::Jobs,
+                &record_key(&job.source, &job.record_id),
+                &job.id,
+            )?;
+        }
+        let active_key = format!("a/{}", job.id);
+        if job.state.is_active() {
+            self.store.put_json(Tree::Jobs, &active_key, &())?;
+        } else {
+            self.store.remove(Tree::Jobs, &active_key)?;
+        }
+        if job.state == JobState::Failed {
+            if let Some(f) = &job.last_error {
+                self.store.put_json(
+                    Tree::DeadLetters,
+                    &job.id,
+                    &DeadLetter {
+                        job_id: job.id.clone(),
+                        source: job.source.clone(),
+                        record_id: job.record_id.clone(),
+                        number: job.number.clone(),
+                        failure: f.clone(),
+                    },
+                )?;
+            }
+        } else {
+            self.store.remove(Tree::DeadLetters, &job.id)?;
+        }
+        Ok(())
+    }
+
+    /// Write and flush: use before the side effect the new state guards.
+    pub async fn save_flushed(&self, job: &Job) -> Result<(), StoreError> {
+        self.save(job)?;
+        self.store.flush_async().await
+    }
+
+    /// Every job (optionally only one source / one state), in key order.
+    pub fn jobs(
+        &self,
+        source: Option<&str>,
+        state: Option<JobState>,
+    ) -> impl Iterator<Item = Result<Job, StoreError>> + '_ {
+        let prefix = match source {
+            Some(s) => format!("j/{s}/"),
+            None => "j/".to_string(),
+        };
+        self.store
+            .tree(Tree::Jobs)
+            .scan_prefix(prefix)
+            .values()
+            .map(|v| {
+                let v = v.map_err(|source| StoreError::Db {
+                    dir: std::path::PathBuf::from("<jobs>"),
+                    source,
+                })?;
+                serde_json::from_slice::<Job>(&v).map_err(|e| StoreError::Corrupt {
+                    tree: "jobs",
+                    reason: e.to_string(),
+                })
+            })
+            .filter(move |j| match (j, state) {
+                (Ok(j), Some(s)) => j.state == s,
+                _ => true,
+            })
+    }
+
+    /// Ids of active jobs of one source (cheap: an index scan).
+    pub fn active_ids(&self, source: &str) -> Result<Vec<String>, StoreError> {
+        let prefix = format!("a/{source}/");
+        self.store
+            .tree(Tree::Jobs)
+            .scan_prefix(prefix.as_bytes())
+            .keys()
+            .map(|k| {
+                k.map(|k| String::from_utf8_lossy(&k[2..]).into_owned())
+                    .map_err(|source| StoreError::Db {
+                        dir: std::path::PathBuf::from("<jobs>"),
+                        source,
+                    })
+            })
+            .collect()
+    }
+
+    /// Dead-letter entries.
+    pub fn dead_letters(&self) -> Result<Vec<DeadLetter>, StoreError> {
+        self.store
+            .tree(Tree::DeadLetters)
+            .iter()
+            .values()
+            .map(|v| {
+                let v = v.map_err(|source| StoreError::Db {
+                    dir: std::path::PathBuf::from("<dead_letters>"),
+                    source,
+                })?;
+                serde_json::from_slice(&v).map_err(|e| StoreError::Corrupt {
+                    tree: "dead_letters",
+                    reason: e.to_string(),
+                })
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(v: &str) -> ErpRecord {
+        ErpRecord {
+            source: "acu".into(),
+            id: "guid-1".into(),
+            number: "000123".into(),
+            version: v.into(),
+            modified: Utc::now(),
+            data: serde_json::json!({}),
+        }
+    }
+
+    #[test]
+    fn save_indexes_current_job_and_dead_letters() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = std::sync::Arc::new(Store::open(dir.path(), None).unwrap());
+        let l = Ledger::new(store);
+        let now = Utc::now();
+        let mut j = Job::new(record("v1"), now);
+        l.save(&j).unwrap();
+        assert_eq!(l.current_for("acu", "guid-1").unwrap().unwrap().id, j.id);
+        j.last_error = Some(Failure {
+            class: ErrorClass::Business,
+            code: "address_invalid".into(),
+            message: "no candidates".into(),
+            at: now,
+        });
+        j.transition(JobState::Failed, "address_invalid", now);
+        l.save(&j).unwrap();
+        assert_eq!(l.dead_letters().unwrap().len(), 1);
+        j.transition(JobState::Seen, "replay", now);
+        l.save(&j).unwrap();
+        assert!(l.dead_letters().unwrap().is_empty());
+        assert_eq!(l.jobs(Some("acu"), Some(JobState::Seen)).count(), 1);
+        assert_eq!(l.jobs(Some("other"), None).count(), 0);
+        assert_eq!(l.active_ids("acu").unwrap(), vec![j.id.clone()]);
+        assert_eq!(j.timeline.len(), 3);
+    }
+
+    #[test]
+    fn state_names_roundtrip() {
+        for s in JobState::ALL {
+            assert_eq!(JobState::parse(s.as_str()), Some(s));
+        }
+    }
+}

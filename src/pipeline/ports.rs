@@ -1,0 +1,133 @@
+//! The pipeline's ports: what it needs from a carrier (UPS) and from a mapping, as traits.
+//!
+//! The pipeline never calls `crate::ups` or `crate::mapping` directly; adapters in
+//! [`super::adapters`] implement these traits for the real UPS client and mapping engine,
+//! and tests implement them with small fakes. A source connector is already a trait
+//! ([`crate::sources::Source`]).
+
+use async_trait::async_trait;
+use chrono::NaiveDate;
+
+use crate::model::{
+    AddressCheck, ErpRecord, ErrorClass, LabelSpec, RateQuote, ShipResult, Shipment,
+    TrackingSnapshot, WriteBack,
+};
+
+/// A carrier failure, classified.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{message}")]
+pub struct CarrierError {
+    pub class: ErrorClass,
+    /// Stable code (`ups_address_invalid`, `ups_rate_limited`, …).
+    pub code: String,
+    pub message: String,
+    /// The request may have taken effect (Ship timed out after sending, connection reset):
+    /// the job is in doubt and must be reconciled before any new Ship.
+    pub outcome_unknown: bool,
+}
+
+impl CarrierError {
+    pub fn transient(code: &str, message: impl Into<String>) -> CarrierError {
+        CarrierError {
+            class: ErrorClass::Transient,
+            code: code.to_string(),
+            message: message.into(),
+            outcome_unknown: false,
+        }
+    }
+
+    pub fn outcome_unknown(message: impl Into<String>) -> CarrierError {
+        CarrierError {
+            class: ErrorClass::Transient,
+            code: "ups_outcome_unknown".to_string(),
+            message: message.into(),
+            outcome_unknown: true,
+        }
+    }
+
+    pub fn business(code: &str, message: impl Into<String>) -> CarrierError {
+        CarrierError {
+            class: ErrorClass::Business,
+            code: code.to_string(),
+            message: message.into(),
+            outcome_unknown: false,
+        }
+    }
+}
+
+/// A shipment the carrier already has, found by reference during reconciliation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FoundShipment {
+    pub shipment_id: String,
+    pub tracking_numbers: Vec<String>,
+    pub voided: bool,
+}
+
+/// What the pipeline needs from UPS.
+#[async_trait]
+pub trait Carrier: Send + Sync {
+    /// Address validation with residential classification.
+    async fn validate_address(
+        &self,
+        address: &crate::model::Address,
+    ) -> Result<AddressCheck, CarrierError>;
+
+    /// All services with prices and transit days (Shop).
+    async fn shop(&self, shipment: &Shipment) -> Result<Vec<RateQuote>, CarrierError>;
+
+    /// Create the shipment. Never retried by the carrier itself.
+    async fn ship(&self, shipment: &Shipment) -> Result<ShipResult, CarrierError>;
+
+    /// Shipments carrying `reference`, shipped between `from` and `to`.
+    async fn find_by_reference(
+        &self,
+        reference: &str,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<FoundShipment>, CarrierError>;
+
+    /// Labels of an existing shipment (Label Recovery), as a ShipResult without charges.
+    async fn recover(
+        &self,
+        found: &FoundShipment,
+        shipment: &Shipment,
+        label: &LabelSpec,
+    ) -> Result<ShipResult, CarrierError>;
+
+    /// Void a whole shipment.
+    async fn void(&self, shipment_id: &str) -> Result<(), CarrierError>;
+}
+
+/// A mapping failure for one record: every problem, each with its stable code.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MappingFailure {
+    /// (code, message naming field, mapping line and fix), first is the primary.
+    pub problems: Vec<(String, String)>,
+}
+
+impl MappingFailure {
+    pub fn code(&self) -> &str {
+        self.problems
+            .first()
+            .map(|(c, _)| c.as_str())
+            .unwrap_or("mapping_failed")
+    }
+
+    pub fn message(&self) -> String {
+        self.problems
+            .iter()
+            .map(|(c, m)| format!("[{c}] {m}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+}
+
+/// What the pipeline needs from a mapping.
+pub trait Mapper: Send + Sync {
+    fn to_shipment(&self, record: &ErpRecord) -> Result<Shipment, MappingFailure>;
+    fn write_back_shipped(&self, record: &ErpRecord, result: &ShipResult) -> WriteBack;
+    fn write_back_failure(&self, record: &ErpRecord, code: &str, message: &str) -> WriteBack;
+    fn write_back_tracking(&self, record: &ErpRecord, snapshot: &TrackingSnapshot) -> WriteBack;
+    fn is_cancelled(&self, record: &ErpRecord) -> bool;
+    fn void_on_cancel(&self) -> bool;
+}
