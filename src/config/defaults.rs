@@ -1,0 +1,70 @@
+//! Every configuration default, in one place. The structs in [`super::model`] refer to these
+//! constants and nothing else, so "what happens if I leave this out" has exactly one answer.
+//! `config/upsync.yaml` documents the same values; keep them in step.
+
+/// Default configuration file (relative to the working directory).
+pub const CONFIG_FILE: &str = "config/upsync.yaml";
+/// Prefix of environment overrides: `UPSYNC__SECTION__KEY`.
+pub const ENV_PREFIX: &str = "UPSYNC";
+/// Separator between prefix, section and key in environment overrides.
+pub const ENV_SEPARATOR: &str = "__";
+
+// ---- ups ----
+/// Vault entry holding the UPS OAuth client (`client_id`, `client_secret`).
+pub const UPS_CREDENTIALS: &str = "ups";
+pub const UPS_SANDBOX_URL: &str = "https://wwwcie.ups.com";
+pub const UPS_PRODUCTION_URL: &str = "https://onlinetools.ups.com";
+/// UPS caps token requests per client per day; the client warns at 80 % and refuses beyond.
+pub const UPS_TOKEN_BUDGET_PER_DAY: u32 = 250;
+pub const UPS_LABEL_STOCK_HEIGHT_INCHES: u32 = 6;
+pub const UPS_LABEL_STOCK_WIDTH_INCHES: u32 = 4;
+// API versions (path segment), current per ../shared/specs/UPS-REFERENCE.md.
+pub const UPS_VERSION_SHIP: &str = "v2409";
+pub const UPS_VERSION_RATING: &str = "v2409";
+pub const UPS_VERSION_VOID: &str = "v2409";
+pub const UPS_VERSION_ADDRESS_VALIDATION: &str = "v2";
+pub const UPS_VERSION_LABEL_RECOVERY: &str = "v1";
+pub const UPS_VERSION_TRACK: &str = "v1";
+// Request quotas per API, requests per second (UPS publishes none; these are polite).
+pub const UPS_QUOTA_OAUTH_PER_SECOND: u32 = 1;
+pub const UPS_QUOTA_ADDRESS_VALIDATION_PER_SECOND: u32 = 10;
+pub const UPS_QUOTA_RATING_PER_SECOND: u32 = 10;
+pub const UPS_QUOTA_SHIPPING_PER_SECOND: u32 = 5;
+pub const UPS_QUOTA_VOID_PER_SECOND: u32 = 5;
+pub const UPS_QUOTA_LABEL_RECOVERY_PER_SECOND: u32 = 5;
+pub const UPS_QUOTA_TRACKING_PER_SECOND: u32 = 10;
+pub const UPS_QUOTA_TRACK_ALERT_PER_SECOND: u32 = 5;
+// Retries of calls that are safe to repeat (Ship is never retried by the client).
+pub const UPS_RETRY_MAX_ATTEMPTS: u32 = 5;
+pub const UPS_RETRY_INITIAL_BACKOFF_MS: u64 = 500;
+pub const UPS_RETRY_MAX_BACKOFF_MS: u64 = 30_000;
+pub const UPS_CONNECT_TIMEOUT_SECONDS: u64 = 10;
+pub const UPS_REQUEST_TIMEOUT_SECONDS: u64 = 30;
+pub const UPS_SHIP_TIMEOUT_SECONDS: u64 = 60;
+
+// ---- connectors ----
+/// Concurrent ERP requests per connector.
+pub const CONNECTOR_CONCURRENCY: u32 = 4;
+
+// ---- tracking ----
+pub const POLL_LABEL_CREATED_MINUTES: u64 = 360;
+pub const POLL_PICKED_UP_MINUTES: u64 = 180;
+pub const POLL_IN_TRANSIT_MINUTES: u64 = 120;
+pub const POLL_OUT_FOR_DELIVERY_MINUTES: u64 = 30;
+pub const POLL_EXCEPTION_MINUTES: u64 = 120;
+pub const TRACK_ALERT_CREDENTIALS: &str = "ups-webhook";
+pub const TRACK_ALERT_QUIET_PERIOD_HOURS: u64 = 24;
+/// Subscriptions last 14 days; renew on day 12.
+pub const TRACK_ALERT_RENEW_AFTER_DAYS: u64 = 12;
+
+// ---- http ----
+pub const HTTP_LISTEN: &str = "127.0.0.1:8080";
+pub const HTTP_BODY_LIMIT_BYTES: u64 = 1024 * 1024;
+
+// ---- pipeline ----
+pub const PIPELINE_JOBS_IN_FLIGHT: u32 = 8;
+pub const PIPELINE_RETRY_MAX_ATTEMPTS: u32 = 20;
+pub const PIPELINE_RETRY_INITIAL_BACKOFF_SECONDS: u64 = 30;
+pub const PIPELINE_RETRY_MAX_BACKOFF_SECONDS: u64 = 3600;
+pub const PIPELINE_DEAD_LETTER_WRITE_BACK: bool = true;
+pub const PIPELINE_RETENTION_DAYS: u64 = 120;

@@ -1,0 +1,532 @@
+//! The configuration structs: what `config/upsync.yaml` may contain, field by field.
+//!
+//! Rules: snake_case keys, units in the names, `deny_unknown_fields` everywhere (a typo is
+//! an error), defaults only from [`super::defaults`]. Every field's doc is what an admin
+//! reads in `config/upsync.yaml`; keep both in step. Paths are relative to the directory
+//! of the configuration file and are resolved by [`super::load`].
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use super::defaults as d;
+
+/// The whole configuration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Directory of the sled store (jobs, cursors, vault). `UPSYNC_STATE_DIR` overrides;
+    /// when neither is set the store's default applies (see `store::state_dir`).
+    #[serde(default)]
+    pub state_dir: Option<PathBuf>,
+    /// The UPS account and API client settings.
+    pub ups: UpsConfig,
+    /// ERP connectors; each reads shipments on its own schedule.
+    #[serde(default)]
+    pub connectors: Vec<ConnectorConfig>,
+    /// Tracking after the label: polling or Track Alert.
+    #[serde(default)]
+    pub tracking: TrackingConfig,
+    /// The HTTP listener (webhook, metrics, health).
+    #[serde(default)]
+    pub http: HttpConfig,
+    /// The job pipeline: concurrency, retries, dead letters, retention.
+    #[serde(default)]
+    pub pipeline: PipelineConfig,
+}
+
+// ------------------------------------------------------------------------------------ ups
+
+/// UPS environment: which host the client talks to (unless `base_url` is set).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UpsEnvironment {
+    /// Customer Integration Environment, `https://wwwcie.ups.com`.
+    #[default]
+    Sandbox,
+    /// `https://onlinetools.ups.com`.
+    Production,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpsConfig {
+    /// `sandbox` or `production`.
+    #[serde(default)]
+    pub environment: UpsEnvironment,
+    /// Explicit base URL (e.g. the UPS simulator `http://127.0.0.1:9001`); overrides `environment`.
+    #[serde(default)]
+    pub base_url: Option<String>,
+    /// The UPS shipper account number (6 characters), sent as `x-merchant-id` and `ShipperNumber`
+    /// unless a mapping picks another account per warehouse.
+    pub account_number: String,
+    /// Vault entry with the OAuth client: `upsync creds set ups` with `client_id`, `client_secret`.
+    #[serde(default = "ups_credentials")]
+    pub credentials: String,
+    /// Default label format and stock (a mapping may override per shipment).
+    #[serde(default)]
+    pub label: UpsLabelConfig,
+    /// API version path segment per UPS API.
+    #[serde(default)]
+    pub api_versions: UpsApiVersions,
+    /// Request quotas per UPS API, requests per second (shared by all connectors).
+    #[serde(default)]
+    pub quotas: UpsQuotas,
+    /// OAuth token requests allowed per UTC day (warning at 80 %, refusal beyond).
+    #[serde(default = "ups_token_budget")]
+    pub token_budget_per_day: u32,
+    /// Retries of calls that are safe to repeat (never Ship).
+    #[serde(default)]
+    pub retry: UpsRetryPolicy,
+    /// Timeouts of UPS calls.
+    #[serde(default)]
+    pub timeouts: UpsTimeouts,
+}
+
+fn ups_credentials() -> String {
+    d::UPS_CREDENTIALS.to_string()
+}
+fn ups_token_budget() -> u32 {
+    d::UPS_TOKEN_BUDGET_PER_DAY
+}
+
+impl UpsConfig {
+    /// The base URL the client uses: `base_url` when set, else the environment's host.
+    pub fn effective_base_url(&self) -> String {
+        match &self.base_url {
+            Some(url) => url.trim_end_matches('/').to_string(),
+            None => match self.environment {
+                UpsEnvironment::Sandbox => d::UPS_SANDBOX_URL.to_string(),
+                UpsEnvironment::Production => d::UPS_PRODUCTION_URL.to_string(),
+            },
+        }
+    }
+}
+
+/// Label image format as written in the config (`gif png zpl epl spl`, any case).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LabelFormatName {
+    #[serde(alias = "GIF")]
+    Gif,
+    #[default]
+    #[serde(alias = "PNG")]
+    Png,
+    #[serde(alias = "ZPL")]
+    Zpl,
+    #[serde(alias = "EPL")]
+    Epl,
+    #[serde(alias = "SPL")]
+    Spl,
+}
+
+impl LabelFormatName {
+    pub fn to_model(self) -> crate::model::LabelFormat {
+        use crate::model::LabelFormat as F;
+        match self {
+            LabelFormatName::Gif => F::Gif,
+            LabelFormatName::Png => F::Png,
+            LabelFormatName::Zpl => F::Zpl,
+            LabelFormatName::Epl => F::Epl,
+            LabelFormatName::Spl => F::Spl,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct UpsLabelConfig {
+    /// `gif`, `png` (images) or `zpl`, `epl`, `spl` (thermal printers).
+    pub format: LabelFormatName,
+    /// Label stock height in inches (thermal formats: 6 or 8).
+    pub stock_height_inches: u32,
+    /// Label stock width in inches (thermal formats: 4).
+    pub stock_width_inches: u32,
+}
+
+impl Default for UpsLabelConfig {
+    fn default() -> Self {
+        UpsLabelConfig {
+            format: LabelFormatName::default(),
+            stock_height_inches: d::UPS_LABEL_STOCK_HEIGHT_INCHES,
+            stock_width_inches: d::UPS_LABEL_STOCK_WIDTH_INCHES,
+        }
+    }
+}
+
+impl UpsLabelConfig {
+    /// As the canonical model's label spec (stock size only for thermal formats).
+    pub fn to_spec(&self) -> crate::model::LabelSpec {
+        let format = self.format.to_model();
+        let stock_size = format.is_thermal().then(|| {
+            (
+                self.stock_height_inches.min(255) as u8,
+                self.stock_width_inches.min(255) as u8,
+            )
+        });
+        crate::model::LabelSpec { format, stock_size }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct UpsApiVersions {
+    /// `POST /api/shipments/{ship}/ship`.
+    pub ship: String,
+    /// `POST /api/rating/{rating}/{Rate|Shop}`.
+    pub rating: String,
+    /// `DELETE /api/shipments/{void}/void/cancel/…`.
+    pub void: String,
+    /// `POST /api/addressvalidation/{address_validation}/3`.
+    pub address_validation: String,
+    /// `POST /api/labels/{label_recovery}/recovery`.
+    pub label_recovery: String,
+    /// `GET /api/track/{track}/details/…`.
+    pub track: String,
+}
+
+impl Default for UpsApiVersions {
+    fn default() -> Self {
+        UpsApiVersions {
+            ship: d::UPS_VERSION_SHIP.into(),
+            rating: d::UPS_VERSION_RATING.into(),
+            void: d::UPS_VERSION_VOID.into(),
+            address_validation: d::UPS_VERSION_ADDRESS_VALIDATION.into(),
+            label_recovery: d::UPS_VERSION_LABEL_RECOVERY.into(),
+            track: d::UPS_VERSION_TRACK.into(),
+        }
+    }
+}
+
+/// Requests per second per UPS API (a governor quota each; must be at least 1).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct UpsQuotas {
+    pub oauth_requests_per_second: u32,
+    pub address_validation_requests_per_second: u32,
+    pub rating_requests_per_second: u32,
+    pub shipping_requests_per_second: u32,
+    pub void_requests_per_second: u32,
+    pub label_recovery_requests_per_second: u32,
+    pub tracking_requests_per_second: u32,
+    pub track_alert_requests_per_second: u32,
+}
+
+impl Default for UpsQuotas {
+    fn default() -> Self {
+        UpsQuotas {
+            oauth_requests_per_second: d::UPS_QUOTA_OAUTH_PER_SECOND,
+            address_validation_requests_per_second: d::UPS_QUOTA_ADDRESS_VALIDATION_PER_SECOND,
+            rating_requests_per_second: d::UPS_QUOTA_RATING_PER_SECOND,
+            shipping_requests_per_second: d::UPS_QUOTA_SHIPPING_PER_SECOND,
+            void_requests_per_second: d::UPS_QUOTA_VOID_PER_SECOND,
+            label_recovery_requests_per_second: d::UPS_QUOTA_LABEL_RECOVERY_PER_SECOND,
+            tracking_requests_per_second: d::UPS_QUOTA_TRACKING_PER_SECOND,
+            track_alert_requests_per_second: d::UPS_QUOTA_TRACK_ALERT_PER_SECOND,
+        }
+    }
+}
+
+impl UpsQuotas {
+    /// `(key, value)` pairs, for validation and metrics.
+    pub fn entries(&self) -> [(&'static str, u32); 8] {
+        [
+            ("oauth_requests_per_second", self.oauth_requests_per_second),
+            (
+                "address_validation_requests_per_second",
+                self.address_validation_requests_per_second,
+            ),
+            ("rating_requests_per_second", self.rating_requests_per_second),
+            ("shipping_requests_per_second", self.shipping_requests_per_second),
+            ("void_requests_per_second", self.void_requests_per_second),
+            (
+                "label_recovery_requests_per_second",
+                self.label_recovery_requests_per_second,
+            ),
+            ("tracking_requests_per_second", self.tracking_requests_per_second),
+            (
+                "track_alert_requests_per_second",
+                self.track_alert_requests_per_second,
+            ),
+        ]
+    }
+}
+
+/// Exponential backoff with full jitter for safe UPS calls (429, 5xx, connection errors).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct UpsRetryPolicy {
+    /// Attempts per call including the first (1 = no retry).
+    pub max_attempts: u32,
+    /// Backoff cap before the first retry, milliseconds (doubles per attempt, full jitter).
+    pub initial_backoff_ms: u64,
+    /// Upper bound of any single backoff, milliseconds.
+    pub max_backoff_ms: u64,
+}
+
+impl Default for UpsRetryPolicy {
+    fn default() -> Self {
+        UpsRetryPolicy {
+            max_attempts: d::UPS_RETRY_MAX_ATTEMPTS,
+            initial_backoff_ms: d::UPS_RETRY_INITIAL_BACKOFF_MS,
+            max_backoff_ms: d::UPS_RETRY_MAX_BACKOFF_MS,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct UpsTimeouts {
+    /// TCP + TLS connect timeout, seconds.
+    pub connect_timeout_seconds: u64,
+    /// Whole-request timeout for every call except Ship, seconds.
+    pub request_timeout_seconds: u64,
+    /// Whole-request timeout for Ship, seconds (a timeout after send = outcome unknown).
+    pub ship_timeout_seconds: u64,
+}
+
+impl Default for UpsTimeouts {
+    fn default() -> Self {
+        UpsTimeouts {
+            connect_timeout_seconds: d::UPS_CONNECT_TIMEOUT_SECONDS,
+            request_timeout_seconds: d::UPS_REQUEST_TIMEOUT_SECONDS,
+            ship_timeout_seconds: d::UPS_SHIP_TIMEOUT_SECONDS,
+        }
+    }
+}
+
+// ------------------------------------------------------------------------------ connectors
+
+/// Which ERP a connector talks to (selects the implementation).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConnectorKind {
+    Acumatica,
+    Netsuite,
+}
+
+impl ConnectorKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConnectorKind::Acumatica => "acumatica",
+            ConnectorKind::Netsuite => "netsuite",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConnectorConfig {
+    /// Unique name; part of every job id (`name/record id/version`). Do not rename once jobs exist.
+    pub name: String,
+    /// `acumatica` or `netsuite`.
+    #[serde(rename = "type")]
+    pub kind: ConnectorKind,
+    /// Connector profile (YAML): endpoint version, entity, filters or SuiteQL.
+    pub profile: PathBuf,
+    /// Field mapping (YAML): ERP record → UPS shipment, and the write-back.
+    pub mapping: PathBuf,
+    /// Cron schedule: 5 fields (`*/5 * * * *`, minute first) or 6 fields (seconds first).
+    /// After [`super::load`] this holds the 6-field form.
+    pub schedule: String,
+    /// Vault entry with the ERP credentials (`upsync creds set NAME`).
+    pub credentials: String,
+    /// Concurrent ERP requests (NetSuite accounts have a concurrency limit).
+    #[serde(default = "connector_concurrency")]
+    pub concurrency: u32,
+    /// Connector-specific settings, read by the connector itself (e.g. acumatica `base_url`,
+    /// `tenant`; netsuite `account_id`, `base_url`). Values: strings, numbers, booleans.
+    #[serde(default)]
+    pub options: BTreeMap<String, serde_json::Value>,
+    /// Where labels go besides the ERP: a directory, a network printer, or nowhere.
+    #[serde(default)]
+    pub label_sink: LabelSinkConfig,
+}
+
+fn connector_concurrency() -> u32 {
+    d::CONNECTOR_CONCURRENCY
+}
+
+/// A label sink (`type:` selects it).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum LabelSinkConfig {
+    /// One file per package, named by ERP record and 1Z.
+    Directory {
+        /// Target directory (relative to the config file); created when missing.
+        path: PathBuf,
+    },
+    /// Raw ZPL/EPL over TCP (port 9100 on most label printers).
+    Printer {
+        /// `host:port`, e.g. `10.0.4.21:9100`.
+        address: String,
+    },
+    /// Labels only go to the ERP.
+    #[default]
+    None,
+}
+
+// -------------------------------------------------------------------------------- tracking
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TrackingMode {
+    /// Track API on a schedule, interval per milestone.
+    #[default]
+    Poll,
+    /// UPS pushes events to the webhook; polling only as a fallback for quiet packages.
+    TrackAlert,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TrackAlertVersion {
+    /// Subscriptions carry `destination` (URL + `credential` header checked by upsync).
+    #[default]
+    V1,
+    /// URL and credentials managed in the UPS developer portal; UPS fetches a token from upsync.
+    V2,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TrackingConfig {
+    /// `poll` or `track_alert`.
+    pub mode: TrackingMode,
+    /// Poll intervals per milestone (also the fallback in `track_alert` mode).
+    pub poll: PollIntervals,
+    /// Track Alert subscriptions and the webhook.
+    pub track_alert: TrackAlertConfig,
+}
+
+/// Minutes between Track calls for a package, by its current milestone.
+/// Delivered, returned and voided packages are not polled.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PollIntervals {
+    pub label_created_minutes: u64,
+    pub picked_up_minutes: u64,
+    pub in_transit_minutes: u64,
+    pub out_for_delivery_minutes: u64,
+    pub exception_minutes: u64,
+}
+
+impl Default for PollIntervals {
+    fn default() -> Self {
+        PollIntervals {
+            label_created_minutes: d::POLL_LABEL_CREATED_MINUTES,
+            picked_up_minutes: d::POLL_PICKED_UP_MINUTES,
+            in_transit_minutes: d::POLL_IN_TRANSIT_MINUTES,
+            out_for_delivery_minutes: d::POLL_OUT_FOR_DELIVERY_MINUTES,
+            exception_minutes: d::POLL_EXCEPTION_MINUTES,
+        }
+    }
+}
+
+impl PollIntervals {
+    pub fn entries(&self) -> [(&'static str, u64); 5] {
+        [
+            ("label_created_minutes", self.label_created_minutes),
+            ("picked_up_minutes", self.picked_up_minutes),
+            ("in_transit_minutes", self.in_transit_minutes),
+            ("out_for_delivery_minutes", self.out_for_delivery_minutes),
+            ("exception_minutes", self.exception_minutes),
+        ]
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TrackAlertConfig {
+    /// `v1` or `v2`.
+    pub version: TrackAlertVersion,
+    /// The public https URL UPS posts events to (ends in `/webhooks/ups/track-alert`);
+    /// required in `track_alert` mode with `v1`.
+    pub webhook_public_url: Option<String>,
+    /// Vault entry with the webhook secret (v1: `credential`; v2: `client_id`, `client_secret`).
+    pub credentials: String,
+    /// Hours without any event before a subscribed package is polled instead.
+    pub quiet_period_hours: u64,
+    /// Renew a subscription this many days after it was made (UPS expires them after 14).
+    pub renew_after_days: u64,
+}
+
+impl Default for TrackAlertConfig {
+    fn default() -> Self {
+        TrackAlertConfig {
+            version: TrackAlertVersion::default(),
+            webhook_public_url: None,
+            credentials: d::TRACK_ALERT_CREDENTIALS.into(),
+            quiet_period_hours: d::TRACK_ALERT_QUIET_PERIOD_HOURS,
+            renew_after_days: d::TRACK_ALERT_RENEW_AFTER_DAYS,
+        }
+    }
+}
+
+// ------------------------------------------------------------------------------------ http
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpConfig {
+    /// `address:port` to listen on (webhook, `/metrics`, `/healthz`, `/readyz`).
+    pub listen: String,
+    /// Largest accepted request body, bytes (webhook).
+    pub body_limit_bytes: u64,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig {
+            listen: d::HTTP_LISTEN.into(),
+            body_limit_bytes: d::HTTP_BODY_LIMIT_BYTES,
+        }
+    }
+}
+
+// -------------------------------------------------------------------------------- pipeline
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PipelineConfig {
+    /// Jobs processed at once per connector.
+    pub jobs_in_flight: u32,
+    /// Background retries of jobs that failed transiently.
+    pub retry: JobRetryPolicy,
+    /// Write the reason of a dead-lettered job to the ERP record (field named by the mapping).
+    pub dead_letter_write_back: bool,
+    /// Days finished jobs, events and audit entries are kept.
+    pub retention_days: u64,
+}
+
+impl Default for PipelineConfig {
+    fn default() -> Self {
+        PipelineConfig {
+            jobs_in_flight: d::PIPELINE_JOBS_IN_FLIGHT,
+            retry: JobRetryPolicy::default(),
+            dead_letter_write_back: d::PIPELINE_DEAD_LETTER_WRITE_BACK,
+            retention_days: d::PIPELINE_RETENTION_DAYS,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct JobRetryPolicy {
+    /// Attempts of a job step before it is dead-lettered as transient-exhausted.
+    pub max_attempts: u32,
+    /// First backoff, seconds (doubles per attempt, with jitter).
+    pub initial_backoff_seconds: u64,
+    /// Upper bound of any backoff, seconds.
+    pub max_backoff_seconds: u64,
+}
+
+impl Default for JobRetryPolicy {
+    fn default() -> Self {
+        JobRetryPolicy {
+            max_attempts: d::PIPELINE_RETRY_MAX_ATTEMPTS,
+            initial_backoff_seconds: d::PIPELINE_RETRY_INITIAL_BACKOFF_SECONDS,
+            max_backoff_seconds: d::PIPELINE_RETRY_MAX_BACKOFF_SECONDS,
+        }
+    }
+}
