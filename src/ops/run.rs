@@ -1,7 +1,118 @@
 //! `upsync run`: the daemon.
+//!
+//! Start-up order: configuration (the `check` rules; exit 78 when invalid) → store and
+//! master key → assembly (credentials, clients, mappings) → HTTP listener → schedules →
+//! READY=1. Then it waits for signals:
+//!
+//! * SIGTERM/SIGINT: STOPPING=1, stop taking new jobs, let in-flight steps finish within
+//!   `SHUTDOWN_BOUND`, flush the store, exit 0. Jobs interrupted anyway resume on the next
+//!   start (the ledger says where each one is).
+//! * SIGHUP: reload configuration, profiles and mappings. An invalid new configuration is
+//!   rejected with the `check` report in the log and the running one keeps going.
 
 use std::process::ExitCode;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
 
-pub async fn run(_g: &crate::cli::Globals) -> anyhow::Result<ExitCode> {
-    crate::cli::not_yet("run")
+use anyhow::Context;
+use tokio::signal::unix::{signal, SignalKind};
+
+use crate::ops::notify;
+use crate::ops::wiring::{self, Assembly, Current};
+use crate::pipeline::schedule;
+
+/// How long in-flight steps may take to finish on shutdown or reload.
+pub const SHUTDOWN_BOUND: Duration = Duration::from_secs(30);
+
+pub async fn run(g: &crate::cli::Globals) -> anyhow::Result<ExitCode> {
+    let cfg = match wiring::load_config(&g.config) {
+        Ok(c) => c,
+        Err(code) => return Ok(code),
+    };
+    let store = wiring::open_store(&cfg)?;
+    let assembly = Arc::new(wiring::assemble(cfg, store.clone()).await?);
+    let listen = assembly.config.http.listen.clone();
+    let current: Current = Arc::new(RwLock::new(assembly.clone()));
+
+    let listener = tokio::net::TcpListener::bind(&listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen} (http.listen)"))?;
+    let (stop_http, http_stopped) = tokio::sync::oneshot::channel::<()>();
+    let app = crate::server::router(wiring::server_state(&current), None);
+    let server = tokio::spawn(crate::server::serve(listener, app, async {
+        let _ = http_stopped.await;
+    }));
+
+    let watchdog = notify::watchdog_interval().map(|d| (d, notify::watchdog as fn()));
+    let mut sched =
+        schedule::start(assembly.pipeline.clone(), &assembly.schedules, watchdog).await?;
+    tracing::info!(
+        connectors = assembly.schedules.len(),
+        listen = %listen,
+        "upsync is running"
+    );
+    notify::ready(&format!("running {} connectors", assembly.schedules.len()));
+
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    let mut hup = signal(SignalKind::hangup())?;
+    loop {
+        tokio::select! {
+            _ = term.recv() => break,
+            _ = int.recv() => break,
+            _ = hup.recv() => {
+                notify::reloading();
+                match reload(g, &current, &store, &mut sched, watchdog).await {
+                    Ok(()) => tracing::info!("configuration reloaded"),
+                    Err(e) => tracing::error!(error = %e, "reload failed; the running configuration stays in force"),
+                }
+                let n = current.read().unwrap_or_else(|e| e.into_inner()).schedules.len();
+                notify::reloaded(&format!("running {n} connectors"));
+            }
+        }
+    }
+
+    tracing::info!("shutting down: no new jobs; in-flight steps finish");
+    notify::stopping();
+    let a = current.read().unwrap_or_else(|e| e.into_inner()).clone();
+    a.pipeline.stop();
+    let _ = sched.shutdown().await;
+    if !a.pipeline.drain(SHUTDOWN_BOUND).await {
+        tracing::warn!("in-flight steps did not finish in time; they resume on the next start");
+    }
+    store.flush_async().await?;
+    let _ = stop_http.send(());
+    let _ = tokio::time::timeout(Duration::from_secs(5), server).await;
+    tracing::info!("stopped");
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn reload(
+    g: &crate::cli::Globals,
+    current: &Current,
+    store: &Arc<crate::store::Store>,
+    sched: &mut tokio_cron_scheduler::JobScheduler,
+    watchdog: Option<(Duration, fn())>,
+) -> anyhow::Result<()> {
+    let cfg = match crate::config::load(&g.config) {
+        Ok(c) => c,
+        Err(report) => {
+            for p in &report.problems {
+                tracing::error!(problem = %p, "reload rejected");
+            }
+            anyhow::bail!("{}", report.summary());
+        }
+    };
+    let old = current.read().unwrap_or_else(|e| e.into_inner()).clone();
+    if cfg.http.listen != old.config.http.listen {
+        tracing::warn!("http.listen changed; the new address takes effect after a restart");
+    }
+    let new: Arc<Assembly> = Arc::new(wiring::assemble(cfg, store.clone()).await?);
+    // Switch: stop the old schedules, let their in-flight steps finish, start the new ones.
+    old.pipeline.stop();
+    let _ = sched.shutdown().await;
+    old.pipeline.drain(SHUTDOWN_BOUND).await;
+    *sched = schedule::start(new.pipeline.clone(), &new.schedules, watchdog).await?;
+    *current.write().unwrap_or_else(|e| e.into_inner()) = new;
+    Ok(())
 }

@@ -1,9 +1,285 @@
 //! Assembly: configuration → store, vault credentials, UPS client, sources, mappings,
-//! pipeline, tracking, server. The only place that knows every layer.
+//! pipeline, server state. The only place that knows every layer; everything else gets
+//! what it needs handed in.
+//!
+//! [`Assembly`] is what one configuration builds; `upsync run` swaps it on SIGHUP, so the
+//! server's readiness and metrics read the current one through [`Current`].
 
+use std::path::Path;
 use std::process::ExitCode;
+use std::sync::{Arc, RwLock};
+
+use anyhow::Context;
+
+use crate::config::{Config, ConnectorConfig, LabelSinkConfig};
+use crate::ops::labels::{DirectorySink, PrinterSink};
+use crate::pipeline::ports::LabelSink;
+use crate::pipeline::{
+    Carrier, Connector, ConnectorSettings, Ledger, Mapper, Pipeline, PipelineSettings,
+};
+use crate::server::metrics::{latency_histogram, Metrics, Sample, Sampler};
+use crate::server::{Readiness, ServerState};
+use crate::sources::Source;
+use crate::store::{MasterKey, Store};
+
+/// Everything one configuration builds.
+pub struct Assembly {
+    pub config: Config,
+    pub pipeline: Arc<Pipeline>,
+    /// (connector name, 6-field cron).
+    pub schedules: Vec<(String, String)>,
+}
+
+/// The assembly in force (replaced on reload).
+pub type Current = Arc<RwLock<Arc<Assembly>>>;
+
+/// Open the store of a configuration with the master key from the environment.
+pub fn open_store(cfg: &Config) -> anyhow::Result<Arc<Store>> {
+    let dir = crate::store::state_dir(cfg.state_dir.as_deref());
+    let key = MasterKey::from_env()?;
+    let store = Store::open(&dir, Some(key))?;
+    Ok(Arc::new(store))
+}
+
+/// Open the store without the master key (read-only commands: `jobs list/show`).
+pub fn open_store_keyless(cfg: &Config) -> anyhow::Result<Arc<Store>> {
+    let dir = crate::store::state_dir(cfg.state_dir.as_deref());
+    let key = MasterKey::from_env().ok();
+    Ok(Arc::new(Store::open(&dir, key)?))
+}
+
+/// Load the configuration or print the `check` report.
+pub fn load_config(path: &Path) -> Result<Config, ExitCode> {
+    crate::config::load(path).map_err(|report| {
+        eprint!("{report}");
+        ExitCode::from(78)
+    })
+}
+
+/// Build the pipeline and its connectors from a validated configuration.
+pub async fn assemble(cfg: Config, store: Arc<Store>) -> anyhow::Result<Assembly> {
+    let carrier = build_carrier(&cfg, &store)?;
+    let mut connectors = Vec::new();
+    let mut schedules = Vec::new();
+    for c in &cfg.connectors {
+        let source = build_source(c, &store)
+            .with_context(|| format!("connector '{}': cannot build its source", c.name))?;
+        let mapper = build_mapper(c)
+            .with_context(|| format!("connector '{}': cannot load its mapping", c.name))?;
+        let settings = ConnectorSettings {
+            jobs_in_flight: cfg.pipeline.jobs_in_flight.max(1) as usize,
+            ..ConnectorSettings::default()
+        };
+        let mut conn = Connector::new(c.name.clone(), source, mapper, settings);
+        if let Some(sink) = build_label_sink(&c.label_sink) {
+            conn = conn.with_label_sink(sink);
+        }
+        connectors.push(Arc::new(conn));
+        schedules.push((c.name.clone(), c.schedule.clone()));
+    }
+    let settings = PipelineSettings {
+        retry: crate::pipeline::retry::RetryPolicy {
+            base_seconds: cfg.pipeline.retry.initial_backoff_seconds as f64,
+            max_seconds: cfg.pipeline.retry.max_backoff_seconds as f64,
+            max_retries: cfg.pipeline.retry.max_attempts,
+        },
+    };
+    let pipeline = Arc::new(Pipeline::new(
+        Ledger::new(store),
+        carrier,
+        connectors,
+        settings,
+        crate::pipeline::engine::system_clock(),
+    ));
+    Ok(Assembly {
+        config: cfg,
+        pipeline,
+        schedules,
+    })
+}
+
+fn build_label_sink(cfg: &LabelSinkConfig) -> Option<Arc<dyn LabelSink>> {
+    match cfg {
+        LabelSinkConfig::Directory { path } => Some(Arc::new(DirectorySink::new(path))),
+        LabelSinkConfig::Printer { address } => Some(Arc::new(PrinterSink::new(
+            address,
+            std::time::Duration::from_secs(10),
+        ))),
+        LabelSinkConfig::None => None,
+    }
+}
+
+/// The UPS client behind the pipeline's Carrier port.
+fn build_carrier(_cfg: &Config, _store: &Arc<Store>) -> anyhow::Result<Arc<dyn Carrier>> {
+    anyhow::bail!("the UPS client is not wired into this build yet")
+}
+
+/// The source connector of a configured connector.
+fn build_source(_c: &ConnectorConfig, _store: &Arc<Store>) -> anyhow::Result<Arc<dyn Source>> {
+    anyhow::bail!("source connectors are not wired into this build yet")
+}
+
+/// The mapping of a configured connector.
+fn build_mapper(_c: &ConnectorConfig) -> anyhow::Result<Arc<dyn Mapper>> {
+    anyhow::bail!("the mapping engine is not wired into this build yet")
+}
+
+/// `/readyz`: every connector authenticated and not paused.
+struct ConnectorsReady(Current);
+
+impl Readiness for ConnectorsReady {
+    fn check(&self) -> Vec<(String, Result<(), String>)> {
+        let a = self.0.read().unwrap_or_else(|e| e.into_inner()).clone();
+        a.pipeline
+            .connectors()
+            .iter()
+            .map(|c| {
+                let state = match (c.health.paused_reason(), c.health.is_authenticated()) {
+                    (Some(why), _) => Err(format!("paused: {why}")),
+                    (None, false) => Err("not authenticated yet".to_string()),
+                    (None, true) => Ok(()),
+                };
+                (c.name.clone(), state)
+            })
+            .collect()
+    }
+}
+
+/// Server state (metrics and readiness) reading the current assembly.
+pub fn server_state(current: &Current) -> ServerState {
+    let pipeline_sampler: Sampler = {
+        let current = current.clone();
+        Box::new(move |out: &mut Vec<Sample>| {
+            let a = current.read().unwrap_or_else(|e| e.into_inner()).clone();
+            pipeline_samples(&a.pipeline, out);
+        })
+    };
+    let mut metrics = Metrics::new(vec![pipeline_sampler]);
+    let _ = latency_histogram;
+    let a = current.read().unwrap_or_else(|e| e.into_inner()).clone();
+    metrics.register_histogram(
+        "upsync_ship_latency_seconds",
+        "Latency of UPS Ship calls",
+        a.pipeline.stats.ship_latency.clone(),
+    );
+    metrics.register_histogram(
+        "upsync_end_to_end_seconds",
+        "From the ERP record's last change to 1Z written back",
+        a.pipeline.stats.end_to_end.clone(),
+    );
+    ServerState {
+        metrics: Arc::new(metrics),
+        readiness: Arc::new(ConnectorsReady(current.clone())),
+    }
+}
+
+fn pipeline_samples(p: &Pipeline, out: &mut Vec<Sample>) {
+    use std::sync::atomic::Ordering::Relaxed;
+    for ((connector, state), n) in p.ledger().state_counts() {
+        out.push(Sample::gauge(
+            "upsync_jobs",
+            "Jobs in the ledger by connector and state",
+            vec![
+                ("connector", connector),
+                ("state", state.as_str().to_string()),
+            ],
+            n as f64,
+        ));
+    }
+    let dead = p
+        .ledger()
+        .state_counts()
+        .iter()
+        .filter(|((_, s), _)| *s == crate::pipeline::JobState::Failed)
+        .map(|(_, n)| *n)
+        .sum::<i64>();
+    out.push(Sample::gauge(
+        "upsync_dead_letter_backlog",
+        "Jobs waiting in the dead-letter queue",
+        vec![],
+        dead as f64,
+    ));
+    let s = &p.stats;
+    for (outcome, v) in [
+        ("created", s.shipped.load(Relaxed)),
+        ("failed", s.ship_failures.load(Relaxed)),
+    ] {
+        out.push(Sample::counter(
+            "upsync_labels",
+            "Labels created or refused by UPS",
+            vec![("outcome", outcome.into())],
+            v as f64,
+        ));
+    }
+    for (what, v) in [
+        ("in_doubt_found", s.in_doubt_found.load(Relaxed)),
+        ("in_doubt_missing", s.in_doubt_missing.load(Relaxed)),
+        ("duplicates_voided", s.duplicates_voided.load(Relaxed)),
+        ("conflicts", s.conflicts.load(Relaxed)),
+        ("dead_lettered", s.dead_lettered.load(Relaxed)),
+        ("retries_scheduled", s.retries_scheduled.load(Relaxed)),
+        ("written_back", s.written_back.load(Relaxed)),
+    ] {
+        out.push(Sample::counter(
+            "upsync_pipeline_events",
+            "Pipeline events by kind",
+            vec![("event", what.into())],
+            v as f64,
+        ));
+    }
+    for c in p.connectors() {
+        let paused = c.health.paused_reason().is_some();
+        out.push(Sample::gauge(
+            "upsync_connector_up",
+            "1 when the connector is authenticated and not paused",
+            vec![("connector", c.name.clone())],
+            if !paused && c.health.is_authenticated() {
+                1.0
+            } else {
+                0.0
+            },
+        ));
+        out.push(Sample::gauge(
+            "upsync_connector_paused",
+            "1 while the connector is paused (auth or config error)",
+            vec![("connector", c.name.clone())],
+            if paused { 1.0 } else { 0.0 },
+        ));
+    }
+}
 
 /// `upsync labels reprint JOB`.
-pub async fn reprint(_g: &crate::cli::Globals, _job: &str) -> anyhow::Result<ExitCode> {
-    crate::cli::not_yet("labels reprint")
+pub async fn reprint(g: &crate::cli::Globals, job: &str) -> anyhow::Result<ExitCode> {
+    let cfg = match load_config(&g.config) {
+        Ok(c) => c,
+        Err(code) => return Ok(code),
+    };
+    let store = open_store_keyless(&cfg)?;
+    let ledger = Ledger::new(store);
+    let j = ledger
+        .get(job)?
+        .with_context(|| format!("no job {job} in the ledger (see `upsync jobs list`)"))?;
+    let Some(result) = j.result.as_ref() else {
+        anyhow::bail!("job {job} is {} and has no label yet", j.state);
+    };
+    let conn = cfg.connector(&j.source).with_context(|| {
+        format!(
+            "job {job} belongs to connector '{}', which is no longer configured",
+            j.source
+        )
+    })?;
+    let Some(sink) = build_label_sink(&conn.label_sink) else {
+        anyhow::bail!(
+            "connector '{}' has no label sink (label_sink: none); configure a directory or printer",
+            conn.name
+        );
+    };
+    let delivered = sink
+        .deliver(&j.number, result)
+        .await
+        .map_err(|e| anyhow::anyhow!(e))?;
+    for d in delivered {
+        println!("{d}");
+    }
+    Ok(ExitCode::SUCCESS)
 }

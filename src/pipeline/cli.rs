@@ -1,26 +1,189 @@
-//! `upsync once` and `upsync jobs …` commands.
+//! `upsync once` and `upsync jobs …`.
+//!
+//! `jobs list/show` read the ledger only; `jobs replay/void` build the pipeline (they call
+//! UPS and the ERP). The daemon holds the state directory's lock: run these while it is
+//! stopped, or against a copy of the state.
 
 use std::process::ExitCode;
 
+use crate::ops::wiring;
+
+use super::ledger::{JobState, Ledger};
+
 #[derive(Debug, clap::Subcommand)]
 pub enum JobsCommand {
-    /// List jobs, optionally only those in one state.
+    /// List jobs, optionally only those in one state (seen, mapped, address_checked,
+    /// shipping, shipped, written_back, tracking, delivered, failed, voided, superseded) or
+    /// `conflict` for jobs whose record changed after shipping.
     List {
         #[arg(long)]
         state: Option<String>,
     },
-    /// Show one job's timeline.
+    /// Show one job's timeline (transitions with times and UPS/ERP ids; no secrets).
     Show { id: String },
     /// Re-map and continue a job from its safe point (after fixing the record or mapping).
     Replay { id: String },
-    /// Void the job's shipment at UPS (then it may be shipped again).
+    /// Void the job's shipment at UPS, then ship the record's current version again.
     Void { id: String },
 }
 
-pub async fn once(_g: &crate::cli::Globals, _connector: Option<&str>) -> anyhow::Result<ExitCode> {
-    crate::cli::not_yet("once")
+/// `upsync once [--connector NAME]`: one cycle of each (or one) connector, then exit.
+pub async fn once(g: &crate::cli::Globals, connector: Option<&str>) -> anyhow::Result<ExitCode> {
+    let cfg = match wiring::load_config(&g.config) {
+        Ok(c) => c,
+        Err(code) => return Ok(code),
+    };
+    let store = wiring::open_store(&cfg)?;
+    let a = wiring::assemble(cfg, store.clone()).await?;
+    let mut failed = false;
+    for c in a.pipeline.connectors() {
+        if connector.is_some_and(|n| n != c.name) {
+            continue;
+        }
+        let r = a.pipeline.run_cycle(c).await?;
+        println!(
+            "{}: read {} records, {} new jobs, {} jobs worked{}{}",
+            c.name,
+            r.records_read,
+            r.jobs_created,
+            r.jobs_processed,
+            r.paused
+                .as_deref()
+                .map(|p| format!("; PAUSED: {p}"))
+                .unwrap_or_default(),
+            r.source_error
+                .as_deref()
+                .map(|e| format!("; source error: {e}"))
+                .unwrap_or_default(),
+        );
+        failed |= r.paused.is_some() || c.health.paused_reason().is_some();
+    }
+    if let Some(n) = connector {
+        a.pipeline.connector(n)?;
+    }
+    store.flush_async().await?;
+    Ok(if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
-pub async fn run(_g: &crate::cli::Globals, _cmd: JobsCommand) -> anyhow::Result<ExitCode> {
-    crate::cli::not_yet("jobs")
+pub async fn run(g: &crate::cli::Globals, cmd: JobsCommand) -> anyhow::Result<ExitCode> {
+    let cfg = match wiring::load_config(&g.config) {
+        Ok(c) => c,
+        Err(code) => return Ok(code),
+    };
+    match cmd {
+        JobsCommand::List { state } => {
+            let ledger = Ledger::new(wiring::open_store_keyless(&cfg)?);
+            let (filter, conflicts) = match state.as_deref() {
+                None => (None, false),
+                Some("conflict") => (None, true),
+                Some(s) => (
+                    Some(JobState::parse(s).ok_or_else(|| {
+                        anyhow::anyhow!(
+                            "unknown state '{s}'; states: {}, conflict",
+                            JobState::ALL.map(|s| s.as_str()).join(", ")
+                        )
+                    })?),
+                    false,
+                ),
+            };
+            println!("{:<60} {:<15} {:<12} DETAIL", "JOB", "STATE", "DOCUMENT");
+            for job in ledger.jobs(None, filter) {
+                let job = job?;
+                if conflicts && job.conflict.is_none() {
+                    continue;
+                }
+                let detail = match (&job.conflict, &job.last_error, &job.result) {
+                    (Some(c), _, _) => format!("CONFLICT: {}", c.what),
+                    (_, Some(f), _) if job.state == JobState::Failed => {
+                        format!("[{}] {}", f.code, f.message)
+                    }
+                    (_, _, Some(r)) => r.shipment_id.clone(),
+                    (_, Some(f), _) => format!("retrying: [{}]", f.code),
+                    _ => String::new(),
+                };
+                println!(
+                    "{:<60} {:<15} {:<12} {}",
+                    job.id, job.state, job.number, detail
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        JobsCommand::Show { id } => {
+            let ledger = Ledger::new(wiring::open_store_keyless(&cfg)?);
+            let Some(job) = ledger.get(&id)? else {
+                anyhow::bail!("no job {id} in the ledger (see `upsync jobs list`)");
+            };
+            println!("job       {}", job.id);
+            println!(
+                "document  {} (record {}, version {})",
+                job.number, job.record_id, job.version
+            );
+            println!("state     {}", job.state);
+            if let Some(r) = &job.result {
+                let numbers: Vec<&str> = r
+                    .packages
+                    .iter()
+                    .map(|p| p.tracking_number.as_str())
+                    .collect();
+                println!(
+                    "shipment  {} [{}] service {}",
+                    r.shipment_id,
+                    numbers.join(" "),
+                    r.service_code
+                );
+                if let Some(m) = r.charges.effective() {
+                    println!("charges   {} {}", m.amount, m.currency);
+                }
+            }
+            if let Some(f) = &job.last_error {
+                println!(
+                    "error     [{}] ({}) {}",
+                    f.code,
+                    f.class.as_str(),
+                    f.message
+                );
+            }
+            if let Some(c) = &job.conflict {
+                println!(
+                    "conflict  version {} changed: {} (void with `upsync jobs void {}`)",
+                    c.version, c.what, job.id
+                );
+            }
+            println!("timeline:");
+            for t in &job.timeline {
+                println!(
+                    "  {}  {:>15} → {:<15} {}",
+                    t.at.format("%Y-%m-%d %H:%M:%S%.3fZ"),
+                    t.from.map(|s| s.as_str()).unwrap_or("-"),
+                    t.to.as_str(),
+                    t.note
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        JobsCommand::Replay { id } => {
+            let store = wiring::open_store(&cfg)?;
+            let a = wiring::assemble(cfg, store.clone()).await?;
+            let job = a.pipeline.replay(&id).await?;
+            store.flush_async().await?;
+            println!("{} is now {}", job.id, job.state);
+            Ok(if job.state == JobState::Failed {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            })
+        }
+        JobsCommand::Void { id } => {
+            let store = wiring::open_store(&cfg)?;
+            let a = wiring::assemble(cfg, store.clone()).await?;
+            let job = a.pipeline.void(&id).await?;
+            store.flush_async().await?;
+            println!("{} is now {}", job.id, job.state);
+            Ok(ExitCode::SUCCESS)
+        }
+    }
 }

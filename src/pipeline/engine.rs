@@ -131,8 +131,12 @@ impl Connector {
 }
 
 /// Counters (exported as metrics by the server).
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct PipelineStats {
+    /// Ship call latency, seconds.
+    pub ship_latency: prometheus_client::metrics::histogram::Histogram,
+    /// From the ERP record's last change to its 1Z written back, seconds.
+    pub end_to_end: prometheus_client::metrics::histogram::Histogram,
     pub records_read: AtomicU64,
     pub jobs_created: AtomicU64,
     pub shipped: AtomicU64,
@@ -147,6 +151,34 @@ pub struct PipelineStats {
     pub retries_scheduled: AtomicU64,
     pub labels_delivered: AtomicU64,
     pub label_sink_failures: AtomicU64,
+}
+
+impl Default for PipelineStats {
+    fn default() -> Self {
+        let buckets = || {
+            prometheus_client::metrics::histogram::Histogram::new(
+                prometheus_client::metrics::histogram::exponential_buckets(0.005, 2.0, 16),
+            )
+        };
+        PipelineStats {
+            ship_latency: buckets(),
+            end_to_end: buckets(),
+            records_read: AtomicU64::new(0),
+            jobs_created: AtomicU64::new(0),
+            shipped: AtomicU64::new(0),
+            ship_failures: AtomicU64::new(0),
+            written_back: AtomicU64::new(0),
+            dead_lettered: AtomicU64::new(0),
+            conflicts: AtomicU64::new(0),
+            in_doubt_found: AtomicU64::new(0),
+            in_doubt_missing: AtomicU64::new(0),
+            duplicates_voided: AtomicU64::new(0),
+            voided: AtomicU64::new(0),
+            retries_scheduled: AtomicU64::new(0),
+            labels_delivered: AtomicU64::new(0),
+            label_sink_failures: AtomicU64::new(0),
+        }
+    }
 }
 
 /// What a cycle did.
@@ -722,7 +754,12 @@ impl Pipeline {
         // Durable before the side effect: a crash from here on is reconciled, never re-shipped blindly.
         self.ledger.save_flushed(job).await?;
         let started = self.now();
-        match self.carrier.ship(&shipment).await {
+        let timer = std::time::Instant::now();
+        let outcome = self.carrier.ship(&shipment).await;
+        self.stats
+            .ship_latency
+            .observe(timer.elapsed().as_secs_f64());
+        match outcome {
             Ok(result) => {
                 self.audit(job, "ups", "ship", "ok", started);
                 self.shipped(job, result, "").await?;
@@ -875,6 +912,8 @@ impl Pipeline {
                 self.audit(job, &conn.name, "write_back", "ok", started);
                 job.transition(JobState::WrittenBack, "", self.now());
                 self.stats.written_back.fetch_add(1, Ordering::Relaxed);
+                let e2e = (self.now() - job.record.modified).num_milliseconds().max(0);
+                self.stats.end_to_end.observe(e2e as f64 / 1000.0);
                 job.transition(JobState::Tracking, "", self.now());
                 self.ledger.save(job)?;
                 Ok(Step::Wait)

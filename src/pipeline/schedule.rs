@@ -1,8 +1,8 @@
 //! Cron scheduling with tokio-cron-scheduler: each connector on its own schedule.
 //!
 //! Admins write 5-field cron (`*/5 * * * *`); tokio-cron-scheduler wants 6 fields (seconds
-//! first), so [`normalise_cron`] accepts both. A run never overlaps itself: the engine skips
-//! a tick while the connector's previous cycle is still running.
+//! first): [`crate::config::cron::normalise`] accepts both. A run never overlaps itself: the
+//! engine skips a tick while the connector's previous cycle is still running.
 
 use std::sync::Arc;
 
@@ -10,43 +10,25 @@ use tokio_cron_scheduler::{Job as CronJob, JobScheduler};
 
 use super::engine::Pipeline;
 
-/// A cron expression the admin wrote, normalised to 6 fields.
-#[derive(Debug, thiserror::Error)]
-#[error("cron expression '{expr}' is invalid: {reason}. Use 5 fields (minute hour day month weekday, e.g. \"*/5 * * * *\") or 6 with seconds first")]
-pub struct CronError {
-    pub expr: String,
-    pub reason: String,
-}
-
-/// Accept 5-field (admin) or 6/7-field (seconds first) cron; return the 6/7-field form.
-pub fn normalise_cron(expr: &str) -> Result<String, CronError> {
-    let fields: Vec<&str> = expr.split_whitespace().collect();
-    let six = match fields.len() {
-        5 => format!("0 {}", fields.join(" ")),
-        6 | 7 => fields.join(" "),
-        n => {
-            return Err(CronError {
-                expr: expr.to_string(),
-                reason: format!("it has {n} fields"),
-            })
-        }
-    };
-    // Validate with the scheduler's own parser.
-    CronJob::new_async(six.as_str(), |_, _| Box::pin(async {})).map_err(|e| CronError {
-        expr: expr.to_string(),
-        reason: e.to_string(),
-    })?;
-    Ok(six)
-}
-
 /// Start one cron job per connector; returns the running scheduler (shut it down to stop).
+///
+/// With `watchdog`, a repeated job inside the same scheduler calls it at that interval: if
+/// the scheduler hangs, the pings stop and systemd restarts the service.
 pub async fn start(
     pipeline: Arc<Pipeline>,
     schedules: &[(String, String)],
+    watchdog: Option<(std::time::Duration, fn())>,
 ) -> Result<JobScheduler, anyhow::Error> {
     let sched = JobScheduler::new().await?;
+    if let Some((every, ping)) = watchdog {
+        sched
+            .add(CronJob::new_repeated_async(every, move |_, _| {
+                Box::pin(async move { ping() })
+            })?)
+            .await?;
+    }
     for (connector, cron) in schedules {
-        let six = normalise_cron(cron)?;
+        let six = crate::config::cron::normalise(cron)?.six_field;
         let conn = pipeline.connector(connector)?.clone();
         let p = pipeline.clone();
         let job = CronJob::new_async(six.as_str(), move |_, _| {
@@ -82,12 +64,66 @@ pub async fn start(
 mod tests {
     use super::*;
 
-    #[test]
-    fn five_and_six_fields_are_accepted() {
-        assert_eq!(normalise_cron("*/5 * * * *").unwrap(), "0 */5 * * * *");
-        assert_eq!(normalise_cron("30 */5 * * * *").unwrap(), "30 */5 * * * *");
-        let e = normalise_cron("* * *").unwrap_err();
-        assert!(e.to_string().contains("3 fields"));
-        assert!(normalise_cron("99 * * * *").is_err());
+    #[tokio::test]
+    async fn admin_cron_starts_a_schedule_and_a_bad_one_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(crate::store::Store::open(dir.path(), None).unwrap());
+        let p = Arc::new(Pipeline::new(
+            crate::pipeline::Ledger::new(store),
+            Arc::new(NoCarrier),
+            vec![],
+            Default::default(),
+            crate::pipeline::engine::system_clock(),
+        ));
+        let Err(e) = start(p.clone(), &[("x".into(), "* * *".into())], None).await else {
+            panic!("a 3-field cron must be refused")
+        };
+        assert!(e.to_string().contains("3 field"), "{e}");
+        let Err(e) = start(p, &[("x".into(), "*/5 * * * *".into())], None).await else {
+            panic!("an unknown connector must be refused")
+        };
+        assert!(e.to_string().contains("no connector named 'x'"), "{e}");
+    }
+
+    struct NoCarrier;
+    #[async_trait::async_trait]
+    impl crate::pipeline::Carrier for NoCarrier {
+        async fn validate_address(
+            &self,
+            _: &crate::model::Address,
+        ) -> Result<crate::model::AddressCheck, crate::pipeline::CarrierError> {
+            unreachable!()
+        }
+        async fn shop(
+            &self,
+            _: &crate::model::Shipment,
+        ) -> Result<Vec<crate::model::RateQuote>, crate::pipeline::CarrierError> {
+            unreachable!()
+        }
+        async fn ship(
+            &self,
+            _: &crate::model::Shipment,
+        ) -> Result<crate::model::ShipResult, crate::pipeline::CarrierError> {
+            unreachable!()
+        }
+        async fn find_by_reference(
+            &self,
+            _: &str,
+            _: chrono::NaiveDate,
+            _: chrono::NaiveDate,
+        ) -> Result<Vec<crate::pipeline::FoundShipment>, crate::pipeline::CarrierError> {
+            unreachable!()
+        }
+        async fn recover(
+            &self,
+            _: &crate::pipeline::FoundShipment,
+            _: &crate::model::Shipment,
+            _: &crate::model::LabelSpec,
+        ) -> Result<crate::model::ShipResult, crate::pipeline::CarrierError> {
+            unreachable!()
+        }
+        async fn void(&self, _: &str) -> Result<(), crate::pipeline::CarrierError> {
+            unreachable!()
+        }
     }
 }
