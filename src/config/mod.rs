@@ -88,7 +88,10 @@ impl Config {
     pub fn credential_names(&self) -> Vec<(String, String)> {
         let mut out = vec![("ups.credentials".to_string(), self.ups.credentials.clone())];
         for (i, c) in self.connectors.iter().enumerate() {
-            out.push((format!("connectors[{i}].credentials"), c.credentials.clone()));
+            out.push((
+                format!("connectors[{i}].credentials"),
+                c.credentials.clone(),
+            ));
         }
         if self.tracking.mode == TrackingMode::TrackAlert {
             out.push((

@@ -53,6 +53,8 @@ pub async fn run(g: &crate::cli::Globals) -> anyhow::Result<ExitCode> {
     );
     notify::ready(&format!("running {} connectors", assembly.schedules.len()));
 
+    let retention = tokio::spawn(retention_loop(current.clone()));
+
     let mut term = signal(SignalKind::terminate())?;
     let mut int = signal(SignalKind::interrupt())?;
     let mut hup = signal(SignalKind::hangup())?;
@@ -72,6 +74,7 @@ pub async fn run(g: &crate::cli::Globals) -> anyhow::Result<ExitCode> {
         }
     }
 
+    retention.abort();
     tracing::info!("shutting down: no new jobs; in-flight steps finish");
     notify::stopping();
     let a = current.read().unwrap_or_else(|e| e.into_inner()).clone();
@@ -85,6 +88,23 @@ pub async fn run(g: &crate::cli::Globals) -> anyhow::Result<ExitCode> {
     let _ = tokio::time::timeout(Duration::from_secs(5), server).await;
     tracing::info!("stopped");
     Ok(ExitCode::SUCCESS)
+}
+
+/// Hourly: prune finished jobs older than `pipeline.retention_days` (default 120, UPS's
+/// tracking retention), so the store does not grow forever.
+async fn retention_loop(current: Current) {
+    let mut tick = tokio::time::interval(Duration::from_secs(3600));
+    loop {
+        tick.tick().await;
+        let a = current.read().unwrap_or_else(|e| e.into_inner()).clone();
+        let days = a.config.pipeline.retention_days as i64;
+        let before = chrono::Utc::now() - chrono::Duration::days(days);
+        match a.pipeline.ledger().prune(before) {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(removed = n, retention_days = days, "pruned finished jobs"),
+            Err(e) => tracing::warn!(error = %e, "retention pruning failed; will retry"),
+        }
+    }
 }
 
 async fn reload(

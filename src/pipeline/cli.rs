@@ -153,6 +153,20 @@ pub async fn run(g: &crate::cli::Globals, cmd: JobsCommand) -> anyhow::Result<Ex
                     c.version, c.what, job.id
                 );
             }
+            let audit = ledger.audit(&job.id)?;
+            if !audit.is_empty() {
+                println!("external calls:");
+                for a in audit {
+                    println!(
+                        "  {}  {:<10} {:<20} {:<22} {} ms",
+                        a["at"].as_str().unwrap_or(""),
+                        a["system"].as_str().unwrap_or(""),
+                        a["op"].as_str().unwrap_or(""),
+                        a["outcome"].as_str().unwrap_or(""),
+                        a["duration_ms"]
+                    );
+                }
+            }
             println!("timeline:");
             for t in &job.timeline {
                 println!(

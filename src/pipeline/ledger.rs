@@ -433,6 +433,70 @@ impl Ledger {
             .collect()
     }
 
+    /// Audit entries of one job (external calls), oldest first.
+    pub fn audit(&self, job_id: &str) -> Result<Vec<serde_json::Value>, StoreError> {
+        self.store
+            .tree(Tree::Audit)
+            .scan_prefix(format!("{job_id}/").as_bytes())
+            .values()
+            .map(|v| {
+                let v = v.map_err(|source| StoreError::Db {
+                    dir: std::path::PathBuf::from("<audit>"),
+                    source,
+                })?;
+                serde_json::from_slice(&v).map_err(|e| StoreError::Corrupt {
+                    tree: "audit",
+                    reason: e.to_string(),
+                })
+            })
+            .collect()
+    }
+
+    /// Retention: remove finished jobs (delivered, voided, superseded) last updated before
+    /// `before`, with their index and audit entries. Returns how many jobs were removed.
+    /// Active, failed and tracking jobs are never pruned.
+    pub fn prune(&self, before: DateTime<Utc>) -> Result<usize, StoreError> {
+        let db_err = |source| StoreError::Db {
+            dir: std::path::PathBuf::from("<jobs>"),
+            source,
+        };
+        let jobs = self.store.tree(Tree::Jobs);
+        let mut victims = Vec::new();
+        for kv in jobs.scan_prefix(b"s/") {
+            let (k, v) = kv.map_err(db_err)?;
+            let finished = matches!(
+                std::str::from_utf8(&v).ok().and_then(JobState::parse),
+                Some(JobState::Delivered | JobState::Voided | JobState::Superseded)
+            );
+            if finished {
+                victims.push(String::from_utf8_lossy(&k[2..]).into_owned());
+            }
+        }
+        let mut removed = 0;
+        for id in victims {
+            let Some(job) = self.get(&id)? else { continue };
+            if job.updated_at >= before {
+                continue;
+            }
+            jobs.remove(job_key(&id)).map_err(db_err)?;
+            jobs.remove(format!("s/{id}")).map_err(db_err)?;
+            let rk = record_key(&job.source, &job.record_id);
+            if jobs.get(&rk).map_err(db_err)?.as_deref()
+                == Some(serde_json::to_vec(&job.id).unwrap_or_default().as_slice())
+            {
+                jobs.remove(&rk).map_err(db_err)?;
+            }
+            let audit = self.store.tree(Tree::Audit);
+            for k in audit.scan_prefix(format!("{id}/").as_bytes()).keys() {
+                audit.remove(k.map_err(db_err)?).map_err(db_err)?;
+            }
+            let mut c = self.counts.lock().unwrap_or_else(|e| e.into_inner());
+            *c.entry((job.source.clone(), job.state)).or_insert(0) -= 1;
+            removed += 1;
+        }
+        Ok(removed)
+    }
+
     /// Dead-letter entries.
     pub fn dead_letters(&self) -> Result<Vec<DeadLetter>, StoreError> {
         self.store
@@ -502,6 +566,46 @@ mod tests {
             Some(&1)
         );
         assert_eq!(j.timeline.len(), 3);
+    }
+
+    #[test]
+    fn prune_removes_only_old_finished_jobs() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = std::sync::Arc::new(Store::open(dir.path(), None).unwrap());
+        let l = Ledger::new(store);
+        let old = Utc::now() - chrono::Duration::days(200);
+        let mut a = Job::new(record("v1"), old);
+        a.transition(JobState::Delivered, "", old);
+        l.save(&a).unwrap();
+        let mut b = Job::new(
+            ErpRecord {
+                id: "guid-2".into(),
+                ..record("v1")
+            },
+            old,
+        );
+        b.transition(JobState::Tracking, "", old);
+        l.save(&b).unwrap();
+        let mut c = Job::new(
+            ErpRecord {
+                id: "guid-3".into(),
+                ..record("v1")
+            },
+            Utc::now(),
+        );
+        c.transition(JobState::Delivered, "", Utc::now());
+        l.save(&c).unwrap();
+        let removed = l.prune(Utc::now() - chrono::Duration::days(120)).unwrap();
+        assert_eq!(removed, 1);
+        assert!(l.get(&a.id).unwrap().is_none());
+        assert!(l.current_for("acu", "guid-1").unwrap().is_none());
+        assert!(l.get(&b.id).unwrap().is_some(), "tracking jobs are kept");
+        assert!(l.get(&c.id).unwrap().is_some(), "recent jobs are kept");
+        assert_eq!(
+            l.state_counts()
+                .get(&("acu".to_string(), JobState::Delivered)),
+            Some(&1)
+        );
     }
 
     #[test]
