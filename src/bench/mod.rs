@@ -1,5 +1,7 @@
 //! Benchmark harness: the full pipeline against in-process simulators, one JSON line of figures.
 
+pub mod measure;
+
 use std::process::ExitCode;
 
 #[derive(Debug, clap::Args)]
