@@ -184,7 +184,8 @@ impl Source for AcumaticaSource {
             enc_segment(&self.http.profile.entity)
         );
         let r = self.http.send(Method::GET, &url, None, false).await;
-        if !had_session {
+        // A cookie session opened only for this ping is returned to the licence at once.
+        if !had_session && self.http.profile.auth.mode == AuthMode::Cookie {
             self.http.logout().await;
         }
         let ans = r?;
