@@ -59,7 +59,7 @@ fn recording_sleeper() -> (Sleeper, Arc<Mutex<Vec<Duration>>>) {
     (s, log)
 }
 
-fn source(h: &SimHandle, p: AcumaticaProfile) -> AcumaticaSource {
+fn source(p: AcumaticaProfile) -> AcumaticaSource {
     let (s, _) = recording_sleeper();
     AcumaticaSource::new("acumatica-main", p, creds("demo"))
         .unwrap()
@@ -143,7 +143,7 @@ async fn polls_2500_colliding_shipments_exactly_once_and_resumes_from_the_stored
     let mut page_of_ts: HashMap<String, std::collections::BTreeSet<usize>> = HashMap::new();
 
     // First run: 7 pages, then the process "crashes" (the source is dropped after close).
-    let src = source(&h, profile(&h));
+    let src = source(profile(&h));
     for page_no in 0..7 {
         let page = src.poll(&stored).await.unwrap();
         assert!(page.more);
@@ -161,7 +161,7 @@ async fn polls_2500_colliding_shipments_exactly_once_and_resumes_from_the_stored
     assert_eq!(h.state.open_sessions(), 0);
 
     // Restart from the stored cursor and finish the scan.
-    let src = source(&h, profile(&h));
+    let src = source(profile(&h));
     let mut page_no = 7;
     loop {
         let page = src.poll(&stored).await.unwrap();
@@ -206,7 +206,7 @@ async fn polls_2500_colliding_shipments_exactly_once_and_resumes_from_the_stored
     // Restart again: nothing old is re-emitted and only the overlap window is re-read.
     src.close().await;
     drop(src);
-    let src = source(&h, profile(&h));
+    let src = source(profile(&h));
     let again = drain(&src, &mut stored, &mut ledger).await;
     assert!(again.is_empty(), "re-emitted {} old records", again.len());
     let reread = h.core.stats.get("list.rows") - rows_after_first_scan;
@@ -249,7 +249,7 @@ async fn records_are_decoded_to_the_conventions_shape() {
         ..Default::default()
     })
     .await;
-    let src = source(&h, profile(&h));
+    let src = source(profile(&h));
     let id = ready_ids(&h)[0].clone();
     let r = src.fetch(&id).await.unwrap().unwrap();
     let d = &r.data;
@@ -285,7 +285,7 @@ async fn wrong_endpoint_version_is_a_config_error_naming_the_available_versions(
     .await;
     let mut p = profile(&h);
     p.endpoint_version = "22.200.001".into();
-    let src = source(&h, p);
+    let src = source(p);
     for e in [
         src.ping().await.unwrap_err(),
         src.poll(&Cursor::default()).await.unwrap_err(),
@@ -417,7 +417,7 @@ async fn expired_sessions_and_tokens_are_renewed_transparently() {
     })
     .await;
     // Cookie session: idle expiry on the server → 401 → one silent re-login.
-    let src = source(&h, profile(&h));
+    let src = source(profile(&h));
     src.poll(&Cursor::default()).await.unwrap();
     h.core.clock.advance(chrono::Duration::minutes(21));
     src.poll(&Cursor::default()).await.unwrap();
@@ -526,7 +526,7 @@ async fn write_back_puts_each_1z_on_its_line_and_the_label_on_the_shipment_once(
     .await;
     let rec = multi_package(&h);
     let (plan, pairs) = plan_for(&rec, true);
-    let src = source(&h, profile(&h));
+    let src = source(profile(&h));
 
     let out = src.write_back_report(&plan).await.unwrap();
     assert_eq!(out.lines_written, pairs.len());
@@ -596,7 +596,7 @@ async fn a_422_on_write_back_carries_the_fields_own_error_text() {
     })
     .await;
     let rec = multi_package(&h);
-    let src = source(&h, profile(&h));
+    let src = source(profile(&h));
     let line = rec["Packages"][1]["id"].as_str().unwrap().to_string();
     let plan = WriteBack {
         record_id: rec["id"].as_str().unwrap().to_string(),
