@@ -1897,4 +1897,61 @@ mod tests {
         assert_eq!(s, StatusCode::INTERNAL_SERVER_ERROR);
         assert_eq!(b["exceptionMessage"], "No entity satisfies the condition.");
     }
+
+    #[tokio::test(start_paused = true)]
+    async fn rpm_throttle_delays_past_half_the_limit() {
+        let st = AcuState::new(AcumaticaSimConfig {
+            rpm: 4,
+            seed: 1,
+            ..Default::default()
+        })
+        .unwrap();
+        let app = router(st.clone());
+        let (_, h, _) = call(
+            &app,
+            login_req(json!({"name":"admin","password":"demo","tenant":"Company"})),
+        )
+        .await;
+        let c = cookie_of(&h);
+        let get = || {
+            Request::get("/entity/Default/23.200.001/Shipment")
+                .header("cookie", &c)
+                .body(Body::empty())
+                .unwrap()
+        };
+        let t0 = tokio::time::Instant::now();
+        for _ in 0..2 {
+            assert_eq!(call(&app, get()).await.0, StatusCode::OK);
+        }
+        assert_eq!(
+            t0.elapsed(),
+            Duration::ZERO,
+            "below half the limit: no delay"
+        );
+        assert_eq!(call(&app, get()).await.0, StatusCode::OK);
+        // Third request: 2 of 4 used, 60 s left in the window → (60 s)/(2 left) = 30 s.
+        assert_eq!(t0.elapsed(), Duration::from_secs(30));
+        assert_eq!(st.core.stats.get("throttle.delayed"), 1);
+    }
+
+    #[tokio::test]
+    async fn session_limit_fault_and_unencoded_plus() {
+        let st = AcuState::new(AcumaticaSimConfig {
+            faults: "login:session-limit#1".into(),
+            seed: 1,
+            ..Default::default()
+        })
+        .unwrap();
+        let app = router(st.clone());
+        let body = json!({"name":"admin","password":"demo","tenant":"Company"});
+        let (s, _, b) = call(&app, login_req(body.clone())).await;
+        assert_eq!(s, StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(b["exceptionMessage"], "API Login Limit");
+        let (s, h, _) = call(&app, login_req(body)).await;
+        assert_eq!(s, StatusCode::NO_CONTENT);
+        let c = cookie_of(&h);
+        let (s, _, b) = call(&app, Request::get("/entity/Default/23.200.001/Shipment?$filter=LastModifiedDateTime%20gt%20datetimeoffset'2024-07-15T10:31:28.402+03:00'")
+            .header("cookie", &c).body(Body::empty()).unwrap()).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{b}");
+    }
 }
