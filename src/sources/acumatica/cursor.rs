@@ -7,8 +7,10 @@
 //! * `since` — the latest modification time seen by the last complete scan;
 //! * `seen` — `(id, version)` of every record at `≥ since − overlap` that was already
 //!   handed out, so the overlap (and ties on `since` itself) is never emitted twice;
-//! * `scan` — the scan in progress: next `$skip`, the latest time so far and the records
-//!   that will form the next `seen`.
+//! * `scan` — the scan in progress: next `$skip`, the latest time so far, the records
+//!   that will form the next `seen`, and the ids of the previous page's last rows (each
+//!   page re-reads a few rows before `$skip`, so records dropping out of the filter
+//!   mid-scan cannot make the list shift past an unread record).
 //!
 //! The pipeline stores the cursor only after the page's records are in the ledger, so a
 //! restart resumes at the page after the last recorded one and re-reads nothing older.
@@ -35,6 +37,9 @@ pub struct ScanState {
     /// Records of this scan at `≥ max − overlap` (the next `seen`).
     #[serde(default)]
     pub window: Vec<SeenRecord>,
+    /// Ids of the last rows of the previous page (anchors the next, overlapping page).
+    #[serde(default)]
+    pub last_page: Vec<String>,
 }
 
 /// The cursor (version 1).

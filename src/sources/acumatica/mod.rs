@@ -157,6 +157,38 @@ impl AcumaticaSource {
         q
     }
 
+    /// One `$top/$skip` page of ready records (wire form, bare array).
+    async fn list_page(&self, filter: &str, skip: u64) -> Result<Vec<Value>, SourceError> {
+        let p = &self.http.profile;
+        let url = format!(
+            "{}/{}?$filter={}&{}&$top={}&$skip={}",
+            self.http.entity_base,
+            enc_segment(&p.entity),
+            enc(filter),
+            self.expand_custom_query(),
+            p.page_size,
+            skip
+        );
+        let ans = self.http.send(Method::GET, &url, None, false).await?;
+        if ans.status != 200 {
+            return Err(self.http.classify(ans.status, &ans.body, "list"));
+        }
+        match ans.body {
+            Value::Array(rows) => Ok(rows),
+            other => Err(SourceError::Transient {
+                system: self.http.system(),
+                message: format!(
+                    "list answered 200 without an array (got {})",
+                    match other {
+                        Value::Object(_) => "an object",
+                        Value::Null => "nothing",
+                        _ => "a scalar",
+                    }
+                ),
+            }),
+        }
+    }
+
     fn parse_cursor(&self, c: &Cursor) -> Result<AcumaticaCursor, SourceError> {
         if c.0.is_null() {
             return Ok(AcumaticaCursor::default());
@@ -201,41 +233,36 @@ impl Source for AcumaticaSource {
         let mut cur = self.parse_cursor(cursor)?;
         let p = &self.http.profile;
         let overlap = Duration::seconds(p.overlap_seconds as i64);
-        let scan = cur.scan.get_or_insert_with(ScanState::default);
-        let skip = scan.skip;
+        let scan = cur.scan.get_or_insert_with(ScanState::default).clone();
         let filter = self.filter(cur.from_time(overlap));
-        let url = format!(
-            "{}/{}?$filter={}&{}&$top={}&$skip={}",
-            self.http.entity_base,
-            enc_segment(&p.entity),
-            enc(&filter),
-            self.expand_custom_query(),
-            p.page_size,
-            skip
-        );
-        let ans = self.http.send(Method::GET, &url, None, false).await?;
-        if ans.status != 200 {
-            return Err(self.http.classify(ans.status, &ans.body, "list"));
-        }
-        let rows = match ans.body {
-            Value::Array(rows) => rows,
-            other => {
-                return Err(SourceError::Transient {
-                    system: self.http.system(),
-                    message: format!(
-                        "list answered 200 without an array (got {})",
-                        match other {
-                            Value::Object(_) => "an object",
-                            Value::Null => "nothing",
-                            _ => "a scalar",
-                        }
-                    ),
-                })
+        // Re-read a few rows of the previous page: when records before our position drop
+        // out of the filter (confirmed, put on hold) the list shifts left, and `$skip`
+        // alone would jump over records. The last row we already had anchors the page.
+        let mut back = (p.page_overlap_rows as u64).min(scan.skip);
+        let (rows, req_skip) = loop {
+            let req_skip = scan.skip - back;
+            let rows = self.list_page(&filter, req_skip).await?;
+            let anchored = back == 0
+                || rows
+                    .iter()
+                    .any(|r| scan.last_page.iter().any(|id| r["id"] == id.as_str()));
+            if anchored || back >= scan.skip || rows.is_empty() {
+                if !anchored {
+                    tracing::warn!(connector = %self.http.name, skip = scan.skip,
+                        "acumatica list shifted past every row of the previous page; reading on without an anchor");
+                }
+                break (rows, req_skip);
             }
+            back = (back * 4).max(p.page_size as u64).min(scan.skip);
         };
         let n = rows.len();
+        // Rows up to the last one of the previous page were handled by earlier pages.
+        let first_new = rows
+            .iter()
+            .rposition(|r| scan.last_page.iter().any(|id| r["id"] == id.as_str()))
+            .map_or(0, |i| i + 1);
         let mut records = Vec::with_capacity(n);
-        for row in &rows {
+        for row in &rows[first_new..] {
             let rec =
                 codec::to_record(&self.http.name, row).map_err(|m| SourceError::Transient {
                     system: self.http.system(),
@@ -258,12 +285,18 @@ impl Source for AcumaticaSource {
         let more = n as u64 >= p.page_size as u64;
         if more {
             if let Some(s) = cur.scan.as_mut() {
-                s.skip = skip + n as u64;
+                s.skip = req_skip + n as u64;
+                s.last_page = rows
+                    .iter()
+                    .rev()
+                    .take(p.page_overlap_rows.max(1) as usize)
+                    .filter_map(|r| r["id"].as_str().map(str::to_string))
+                    .collect();
             }
         } else {
             cur.complete();
         }
-        tracing::debug!(connector = %self.http.name, skip, read = n, new = records.len(), more, "acumatica page");
+        tracing::debug!(connector = %self.http.name, skip = req_skip, read = n, new = records.len(), more, "acumatica page");
         Ok(Page {
             records,
             cursor: Cursor(serde_json::to_value(&cur).expect("cursor serialises")),

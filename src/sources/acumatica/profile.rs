@@ -105,6 +105,10 @@ pub struct AcumaticaProfile {
     /// `$top` per list request.
     #[serde(default = "default_page_size")]
     pub page_size: u32,
+    /// Rows of the previous page re-read by the next one (covers records that leave the
+    /// filter mid-scan and shift the list); must be smaller than `page_size`.
+    #[serde(default = "default_page_overlap_rows")]
+    pub page_overlap_rows: u32,
     /// Re-read this many seconds before the cursor (clock skew, late commits); duplicates are dropped.
     #[serde(default = "default_overlap")]
     pub overlap_seconds: u32,
@@ -198,6 +202,9 @@ fn default_custom() -> Vec<String> {
 }
 fn default_page_size() -> u32 {
     100
+}
+fn default_page_overlap_rows() -> u32 {
+    10
 }
 fn default_overlap() -> u32 {
     5
@@ -391,6 +398,15 @@ impl AcumaticaProfile {
             bad(
                 "page_size",
                 format!("{} is out of range 1..=1000", self.page_size),
+            );
+        }
+        if self.page_overlap_rows >= self.page_size {
+            bad(
+                "page_overlap_rows",
+                format!(
+                    "{} must be smaller than page_size ({})",
+                    self.page_overlap_rows, self.page_size
+                ),
             );
         }
         if self.concurrency == 0 {
