@@ -993,6 +993,7 @@ async fn list(
         .enumerate()
         .map(|(i, r)| {
             let mut v = query::shape(r, &q, false);
+            version_fields(&mut v, &ver, &q);
             v["rowNumber"] = json!(i + 1);
             v
         })
@@ -1000,6 +1001,16 @@ async fn list(
     drop(g);
     st.core.stats.add("list.rows", rows.len() as u64);
     Json(Value::Array(rows)).into_response()
+}
+
+/// Fields that differ between contract versions: 24.200.001 adds `Shipment.UnlimitedPackages`.
+fn version_fields(v: &mut Value, ver: &str, q: &QueryOpts) {
+    if ver >= "24" && q.select.is_empty() {
+        if let Some(m) = v.as_object_mut() {
+            m.entry("UnlimitedPackages")
+                .or_insert_with(|| w(json!(false)));
+        }
+    }
 }
 
 fn no_entity() -> Response {
@@ -1027,7 +1038,11 @@ async fn get_one(
     };
     let g = st.lock();
     match find(&g, &key).and_then(|id| g.shipments.get(&id)) {
-        Some(r) => Json(query::shape(r, &q, true)).into_response(),
+        Some(r) => {
+            let mut v = query::shape(r, &q, true);
+            version_fields(&mut v, &ver, &q);
+            Json(v).into_response()
+        }
         None => no_entity(),
     }
 }
@@ -1716,6 +1731,10 @@ mod tests {
         .await;
         assert_eq!(s, StatusCode::OK);
         assert_eq!(b.as_array().unwrap().len(), 2);
+        assert_eq!(
+            b[0]["UnlimitedPackages"]["value"], false,
+            "24.200.001 adds UnlimitedPackages"
+        );
         let (s, _, _) = call(
             &app,
             Request::get("/entity/Default/22.200.001/Shipment")
