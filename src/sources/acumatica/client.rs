@@ -202,6 +202,21 @@ impl Http {
                 fields: Vec::new(),
             },
             400 => self.config(&format!("{what}: the instance refused the request (400): {msg}")),
+            // Business-logic exceptions of the shipment graph ("the shipment is on hold", …)
+            // will not go away by retrying a write.
+            500 if what.starts_with("write")
+                && body
+                    .get("exceptionType")
+                    .and_then(|t| t.as_str())
+                    .is_some_and(|t| t.ends_with("PXException") || t.contains("PXSetPropertyException")) =>
+            {
+                SourceError::Rejected {
+                    system,
+                    record: what.to_string(),
+                    message: msg,
+                    fields: Vec::new(),
+                }
+            }
             _ => SourceError::Transient {
                 system,
                 message: format!(
@@ -389,6 +404,87 @@ impl WithoutUrlRef for reqwest::Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn answers_are_classified_at_the_edge() {
+        let p = AcumaticaProfile::new("http://127.0.0.1:9", "23.200.001", "T");
+        let c = AcumaticaCredentials {
+            username: "u".into(),
+            password: "p".into(),
+            client_id: None,
+            client_secret: None,
+        };
+        let h = Http::new("acu", p, c).unwrap();
+        let err = |m: &str, t: &str| json!({"message": "An error has occurred.", "exceptionMessage": m, "exceptionType": t});
+        let no_entity = err(
+            "No entity satisfies the condition.",
+            "PX.Api.ContractBased.NoEntitySatisfiesTheConditionException",
+        );
+        assert!(matches!(
+            h.classify(500, &no_entity, "x"),
+            SourceError::NotFound { .. }
+        ));
+        assert!(matches!(
+            h.classify(
+                500,
+                &err(
+                    "Optimization cannot be performed.The following fields cause the error",
+                    "X"
+                ),
+                "list"
+            ),
+            SourceError::Config { .. }
+        ));
+        assert!(matches!(
+            h.classify(
+                500,
+                &err("The shipment is on hold.", "PX.Data.PXException"),
+                "write-back confirm"
+            ),
+            SourceError::Rejected { .. }
+        ));
+        assert!(matches!(
+            h.classify(
+                500,
+                &err("Deadlock", "System.Data.SqlClient.SqlException"),
+                "list"
+            ),
+            SourceError::Transient { .. }
+        ));
+        assert!(matches!(
+            h.classify(
+                500,
+                &err(
+                    "Error: Invalid credentials. Please try again.",
+                    "PX.Data.PXException"
+                ),
+                "sign-in"
+            ),
+            SourceError::Auth { .. }
+        ));
+        assert!(matches!(
+            h.classify(429, &Value::Null, "list"),
+            SourceError::Transient { .. }
+        ));
+        assert!(matches!(
+            h.classify(403, &Value::Null, "list"),
+            SourceError::Config { .. }
+        ));
+        assert!(matches!(
+            h.classify(412, &Value::Null, "write-back"),
+            SourceError::NotFound { .. }
+        ));
+        let e = h.classify(
+            422,
+            &json!({"Packages": [{"id": "p", "TrackingNbr": {"error": "too long"}}]}),
+            "write-back",
+        );
+        let SourceError::Rejected { fields, .. } = e else {
+            panic!("{e}")
+        };
+        assert_eq!(fields[0].field, "Packages[p].TrackingNbr");
+    }
 
     #[test]
     fn query_values_are_encoded_as_acumatica_wants() {
