@@ -57,6 +57,12 @@ impl Stats {
         *c.entry(key.to_string()).or_insert(0) += n;
     }
 
+    /// Set a gauge-like counter (e.g. `sessions.open`) to an absolute value.
+    pub fn set(&self, key: &str, n: u64) {
+        let mut c = self.counters.lock().unwrap_or_else(|e| e.into_inner());
+        c.insert(key.to_string(), n);
+    }
+
     pub fn get(&self, key: &str) -> u64 {
         let c = self.counters.lock().unwrap_or_else(|e| e.into_inner());
         c.get(key).copied().unwrap_or(0)

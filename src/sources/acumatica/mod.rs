@@ -1,3 +1,356 @@
-//! Acumatica source connector (contract-based REST, `Shipment` entity).
+//! Acumatica source connector: contract-based REST, `Shipment` entity (Default endpoint).
 //!
-//! Stub: filled in by its issue.
+//! Where records come in from Acumatica and where UPS results go back. Spec:
+//! /work/shared/specs/ERP-NOTES.md §A and §G; endpoint definitions Default 23.200.001 /
+//! 24.200.001. Files:
+//!
+//! * `profile.rs` — the YAML profile (`connectors/acumatica.yaml`) and the credentials type;
+//! * `client.rs` — HTTP transport, endpoint-version discovery, 401/429 handling, error classes;
+//! * `auth.rs` — cookie sign-in/logout and OAuth password grant with refresh;
+//! * `codec.rs` — `{"value": …}` and `custom` decoding to the CONVENTIONS.md record shape,
+//!   and encoding for writes;
+//! * `cursor.rs` — the incremental cursor (boundary time + ids seen at the boundary);
+//! * `writeback.rs` — idempotent write-back (PUT difference, files, ConfirmShipment).
+//!
+//! Must never: persist anything itself (the pipeline stores cursors and the ledger), know
+//! anything of UPS, log secrets/cookies/tokens/addresses/label bytes, or leave a cookie
+//! session open (`close()` logs out; dropping the source logs out best-effort).
+
+pub mod auth;
+pub mod client;
+pub mod codec;
+pub mod cursor;
+pub mod profile;
+pub mod writeback;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::Duration;
+use reqwest::Method;
+use serde_json::Value;
+
+pub use client::{tokio_sleeper, Sleeper};
+pub use cursor::{AcumaticaCursor, ScanState, SeenRecord};
+pub use profile::{
+    AcumaticaCredentials, AcumaticaProfile, AuthConfig, AuthMode, ProfileError, ProfileProblem,
+    ReadyFilter,
+};
+pub use writeback::WriteBackOutcome;
+
+use crate::model::{ErpRecord, WriteBack};
+use crate::sources::{Cursor, Page, Source, SourceError};
+use client::{enc, enc_segment, Http};
+
+/// One configured Acumatica tenant.
+pub struct AcumaticaSource {
+    http: Arc<Http>,
+}
+
+impl std::fmt::Debug for AcumaticaSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AcumaticaSource")
+            .field("name", &self.http.name)
+            .field("entity_base", &self.http.entity_base)
+            .finish()
+    }
+}
+
+impl AcumaticaSource {
+    /// Build a connector. Nothing is sent until the first call. `name` is the connector
+    /// name from config (also the vault name of the credentials in auth errors).
+    pub fn new(
+        name: &str,
+        profile: AcumaticaProfile,
+        credentials: AcumaticaCredentials,
+    ) -> Result<AcumaticaSource, SourceError> {
+        let problems = profile.validate();
+        if !problems.is_empty() {
+            return Err(SourceError::Config {
+                system: format!("Acumatica ({name})"),
+                message: problems
+                    .iter()
+                    .map(|p| format!("{}: {}", p.path, p.message))
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            });
+        }
+        Ok(AcumaticaSource {
+            http: Arc::new(Http::new(name, profile, credentials)?),
+        })
+    }
+
+    /// Replace how the connector waits (backoff, licence-slot waits, action polling).
+    pub fn with_sleeper(mut self, sleeper: Sleeper) -> AcumaticaSource {
+        if let Some(h) = Arc::get_mut(&mut self.http) {
+            h.sleeper = sleeper;
+        }
+        self
+    }
+
+    pub fn profile(&self) -> &AcumaticaProfile {
+        &self.http.profile
+    }
+
+    /// `GET /entity` and check the configured endpoint version (used by `check`/`ping`).
+    pub async fn check_version(&self) -> Result<(), SourceError> {
+        self.http.ensure_version(true).await
+    }
+
+    /// Apply a write-back plan and say what was actually sent.
+    pub async fn write_back_report(
+        &self,
+        plan: &WriteBack,
+    ) -> Result<WriteBackOutcome, SourceError> {
+        self.http.ensure_version(false).await?;
+        let out = self
+            .http
+            .write_back(plan, self.http.profile.confirm_shipment)
+            .await?;
+        tracing::info!(connector = %self.http.name, record = %plan.record_id,
+            fields = out.fields_written, lines = out.lines_written, files = out.files_written,
+            confirmed = out.confirmed, "acumatica write-back applied");
+        Ok(out)
+    }
+
+    fn filter(&self, since: Option<chrono::DateTime<chrono::Utc>>) -> String {
+        let p = &self.http.profile;
+        let mut parts = Vec::new();
+        if let Some(t) = since {
+            parts.push(format!("LastModifiedDateTime ge {}", codec::filter_time(t)));
+        }
+        let any = |field: &str, values: &[String]| {
+            let alts: Vec<String> = values
+                .iter()
+                .map(|v| format!("{field} eq {}", codec::filter_string(v)))
+                .collect();
+            if alts.len() == 1 {
+                alts[0].clone()
+            } else {
+                format!("({})", alts.join(" or "))
+            }
+        };
+        if !p.ready.statuses.is_empty() {
+            parts.push(any("Status", &p.ready.statuses));
+        }
+        if let Some(h) = p.ready.hold {
+            parts.push(format!("Hold eq {h}"));
+        }
+        if !p.ready.ship_via.is_empty() {
+            parts.push(any("ShipVia", &p.ready.ship_via));
+        }
+        parts.join(" and ")
+    }
+
+    fn expand_custom_query(&self) -> String {
+        let p = &self.http.profile;
+        let mut q = String::new();
+        if !p.expand.is_empty() {
+            q.push_str(&format!("$expand={}", enc(&p.expand.join(","))));
+        }
+        if !p.custom.is_empty() {
+            if !q.is_empty() {
+                q.push('&');
+            }
+            q.push_str(&format!("$custom={}", enc(&p.custom.join(","))));
+        }
+        q
+    }
+
+    /// One `$top/$skip` page of ready records (wire form, bare array).
+    async fn list_page(&self, filter: &str, skip: u64) -> Result<Vec<Value>, SourceError> {
+        let p = &self.http.profile;
+        let url = format!(
+            "{}/{}?$filter={}&{}&$top={}&$skip={}",
+            self.http.entity_base,
+            enc_segment(&p.entity),
+            enc(filter),
+            self.expand_custom_query(),
+            p.page_size,
+            skip
+        );
+        let ans = self.http.send(Method::GET, &url, None, false).await?;
+        if ans.status != 200 {
+            return Err(self.http.classify(ans.status, &ans.body, "list"));
+        }
+        match ans.body {
+            Value::Array(rows) => Ok(rows),
+            other => Err(SourceError::Transient {
+                system: self.http.system(),
+                message: format!(
+                    "list answered 200 without an array (got {})",
+                    match other {
+                        Value::Object(_) => "an object",
+                        Value::Null => "nothing",
+                        _ => "a scalar",
+                    }
+                ),
+            }),
+        }
+    }
+
+    fn parse_cursor(&self, c: &Cursor) -> Result<AcumaticaCursor, SourceError> {
+        if c.0.is_null() {
+            return Ok(AcumaticaCursor::default());
+        }
+        serde_json::from_value(c.0.clone()).map_err(|e| {
+            self.http.config(&format!(
+                "the stored cursor is not an Acumatica cursor ({e}); reset the connector's cursor"
+            ))
+        })
+    }
+}
+
+#[async_trait]
+impl Source for AcumaticaSource {
+    fn name(&self) -> &str {
+        &self.http.name
+    }
+
+    async fn ping(&self) -> Result<(), SourceError> {
+        self.http.ensure_version(true).await?;
+        let had_session = self.http.auth.lock().await.header().is_some();
+        let url = format!(
+            "{}/{}?$top=1&$select=ShipmentNbr",
+            self.http.entity_base,
+            enc_segment(&self.http.profile.entity)
+        );
+        let r = self.http.send(Method::GET, &url, None, false).await;
+        // A cookie session opened only for this ping is returned to the licence at once.
+        if !had_session && self.http.profile.auth.mode == AuthMode::Cookie {
+            self.http.logout().await;
+        }
+        let ans = r?;
+        if ans.status == 200 {
+            Ok(())
+        } else {
+            Err(self.http.classify(ans.status, &ans.body, "ping"))
+        }
+    }
+
+    async fn poll(&self, cursor: &Cursor) -> Result<Page, SourceError> {
+        self.http.ensure_version(false).await?;
+        let mut cur = self.parse_cursor(cursor)?;
+        let p = &self.http.profile;
+        let overlap = Duration::seconds(p.overlap_seconds as i64);
+        let scan = cur.scan.get_or_insert_with(ScanState::default).clone();
+        let filter = self.filter(cur.from_time(overlap));
+        // Re-read a few rows of the previous page: when records before our position drop
+        // out of the filter (confirmed, put on hold) the list shifts left, and `$skip`
+        // alone would jump over records. The last row we already had anchors the page.
+        let mut back = (p.page_overlap_rows as u64).min(scan.skip);
+        let (rows, req_skip) = loop {
+            let req_skip = scan.skip - back;
+            let rows = self.list_page(&filter, req_skip).await?;
+            let anchored = back == 0
+                || rows
+                    .iter()
+                    .any(|r| scan.last_page.iter().any(|id| r["id"] == id.as_str()));
+            if anchored || back >= scan.skip || rows.is_empty() {
+                if !anchored {
+                    tracing::warn!(connector = %self.http.name, skip = scan.skip,
+                        "acumatica list shifted past every row of the previous page; reading on without an anchor");
+                }
+                break (rows, req_skip);
+            }
+            back = (back * 4).max(p.page_size as u64).min(scan.skip);
+        };
+        let n = rows.len();
+        // Rows up to the last one of the previous page were handled by earlier pages.
+        let first_new = rows
+            .iter()
+            .rposition(|r| scan.last_page.iter().any(|id| r["id"] == id.as_str()))
+            .map_or(0, |i| i + 1);
+        let mut records = Vec::with_capacity(n);
+        for row in &rows[first_new..] {
+            let rec =
+                codec::to_record(&self.http.name, row).map_err(|m| SourceError::Transient {
+                    system: self.http.system(),
+                    message: format!("unreadable record in list answer: {m}"),
+                })?;
+            let fresh = !cur.already_seen(&rec.id, &rec.version);
+            cur.note(
+                SeenRecord {
+                    id: rec.id.clone(),
+                    version: rec.version.clone(),
+                    at: rec.modified,
+                },
+                overlap,
+            );
+            if fresh {
+                records.push(rec);
+            }
+        }
+        records.sort_by(|a, b| (a.modified, &a.number, &a.id).cmp(&(b.modified, &b.number, &b.id)));
+        let more = n as u64 >= p.page_size as u64;
+        if more {
+            if let Some(s) = cur.scan.as_mut() {
+                s.skip = req_skip + n as u64;
+                s.last_page = rows
+                    .iter()
+                    .rev()
+                    .take(p.page_overlap_rows.max(1) as usize)
+                    .filter_map(|r| r["id"].as_str().map(str::to_string))
+                    .collect();
+            }
+        } else {
+            cur.complete();
+        }
+        tracing::debug!(connector = %self.http.name, skip = req_skip, read = n, new = records.len(), more, "acumatica page");
+        Ok(Page {
+            records,
+            cursor: Cursor(serde_json::to_value(&cur).expect("cursor serialises")),
+            more,
+        })
+    }
+
+    async fn fetch(&self, record_id: &str) -> Result<Option<ErpRecord>, SourceError> {
+        self.http.ensure_version(false).await?;
+        let url = format!(
+            "{}/{}/{}?{}",
+            self.http.entity_base,
+            enc_segment(&self.http.profile.entity),
+            enc_segment(record_id),
+            self.expand_custom_query()
+        );
+        let ans = self.http.send(Method::GET, &url, None, false).await?;
+        if ans.status != 200 {
+            return match self.http.classify(ans.status, &ans.body, record_id) {
+                SourceError::NotFound { .. } => Ok(None),
+                e => Err(e),
+            };
+        }
+        codec::to_record(&self.http.name, &ans.body)
+            .map(Some)
+            .map_err(|m| SourceError::Transient {
+                system: self.http.system(),
+                message: format!("unreadable record: {m}"),
+            })
+    }
+
+    async fn write_back(&self, plan: &WriteBack) -> Result<(), SourceError> {
+        self.write_back_report(plan).await.map(|_| ())
+    }
+
+    async fn close(&self) {
+        self.http.logout().await;
+    }
+}
+
+impl Drop for AcumaticaSource {
+    /// Best effort: a source dropped with an open cookie session logs it out in the
+    /// background (sessions count against the licence). Call `close()` to be sure.
+    fn drop(&mut self) {
+        let Some(cookie) = self.http.take_session_for_drop() else {
+            return;
+        };
+        let Ok(rt) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let client = self.http.client.clone();
+        let url = format!("{}/entity/auth/logout", self.http.base);
+        rt.spawn(async move {
+            let _ = client.post(url).header("cookie", cookie).send().await;
+        });
+    }
+}
