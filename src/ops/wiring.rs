@@ -114,9 +114,78 @@ fn build_carrier(_cfg: &Config, _store: &Arc<Store>) -> anyhow::Result<Arc<dyn C
     anyhow::bail!("the UPS client is not wired into this build yet")
 }
 
+/// The fields of a credentials entry in the vault (`upsync creds set NAME`).
+pub fn read_credentials(
+    store: &Store,
+    name: &str,
+) -> anyhow::Result<serde_json::Map<String, serde_json::Value>> {
+    let secret = store
+        .vault()?
+        .get(crate::store::Tree::Credentials, name)?
+        .with_context(|| format!("credentials '{name}' are not in the vault; add them with `upsync creds set {name}`"))?;
+    let v: serde_json::Value = serde_json::from_slice(secret.expose())
+        .with_context(|| format!("credentials '{name}' are not a JSON object; set them again"))?;
+    let obj = match v {
+        serde_json::Value::Object(mut o) => match o.remove("fields") {
+            Some(serde_json::Value::Object(fields)) => fields,
+            Some(other) => {
+                o.insert("fields".into(), other);
+                o
+            }
+            None => o,
+        },
+        _ => anyhow::bail!("credentials '{name}' are not a JSON object; set them again"),
+    };
+    Ok(obj)
+}
+
+/// Credentials entry decoded into a connector's own credential type.
+fn credentials_as<T: serde::de::DeserializeOwned>(
+    store: &Store,
+    name: &str,
+    what: &str,
+) -> anyhow::Result<T> {
+    let fields = read_credentials(store, name)?;
+    let names: Vec<String> = fields.keys().cloned().collect();
+    serde_json::from_value(serde_json::Value::Object(fields)).map_err(|e| {
+        anyhow::anyhow!(
+            "credentials '{name}' do not fit {what} (fields present: {}): {e}; set them again with `upsync creds set {name}`",
+            names.join(", ")
+        )
+    })
+}
+
+fn option_str<'a>(c: &'a ConnectorConfig, key: &str) -> Option<&'a str> {
+    c.options.get(key).and_then(|v| v.as_str())
+}
+
 /// The source connector of a configured connector.
-fn build_source(_c: &ConnectorConfig, _store: &Arc<Store>) -> anyhow::Result<Arc<dyn Source>> {
-    anyhow::bail!("source connectors are not wired into this build yet")
+fn build_source(c: &ConnectorConfig, store: &Arc<Store>) -> anyhow::Result<Arc<dyn Source>> {
+    use crate::config::ConnectorKind;
+    match c.kind {
+        ConnectorKind::Acumatica => {
+            use crate::sources::acumatica::{
+                AcumaticaCredentials, AcumaticaProfile, AcumaticaSource,
+            };
+            let mut profile =
+                AcumaticaProfile::load(&c.profile).map_err(|e| anyhow::anyhow!("{e}"))?;
+            if let Some(url) = option_str(c, "instance_url") {
+                profile.instance_url = url.to_string();
+            }
+            if let Some(t) = option_str(c, "tenant") {
+                profile.tenant = t.to_string();
+            }
+            let creds: AcumaticaCredentials = credentials_as(
+                store,
+                &c.credentials,
+                "Acumatica credentials {username, password, client_id?, client_secret?}",
+            )?;
+            Ok(Arc::new(AcumaticaSource::new(&c.name, profile, creds)?))
+        }
+        ConnectorKind::Netsuite => {
+            anyhow::bail!("the NetSuite connector is not wired into this build yet")
+        }
+    }
 }
 
 /// The mapping of a configured connector.
