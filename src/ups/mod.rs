@@ -1,4 +1,5 @@
 //! UPS client: token service, address validation, rating, ship, void, label recovery,
 //! tracking and Track Alert. Knows nothing of ERPs.
-//!
-//! Stub: filled in by its issue.
+
+pub mod build;
+pub mod wire;
