@@ -606,7 +606,7 @@ pub fn xav_request(a: &Address) -> Value {
 pub fn label_recovery_request(tracking_number: &str, spec: &LabelSpec) -> Value {
     json!({
         "LabelRecoveryRequest": {
-            "Request": { "SubVersion": "1903", "TransactionReference": { "CustomerContext": tracking_number } },
+            "Request": { "TransactionReference": { "CustomerContext": tracking_number } },
             "LabelSpecification": label_specification(spec, (6, 4), DEFAULT_HTTP_USER_AGENT),
             "TrackingNumber": tracking_number,
         }
