@@ -197,11 +197,16 @@ fn reference(r: &Reference) -> Value {
     Value::Object(m)
 }
 
+/// Weights to one decimal, rounded up (a package is never declared lighter than it is).
+fn weight_up(w: Decimal) -> Decimal {
+    w.round_dp_with_strategy(1, rust_decimal::RoundingStrategy::AwayFromZero)
+}
+
 fn package_weight(p: &Package) -> Value {
     // UPS weight ≤5 chars (Ship): one decimal is plenty (UPS bills whole pounds, rounded up).
     json!({
         "UnitOfMeasurement": { "Code": p.weight.unit.ups_code() },
-        "Weight": decimal_str(p.weight.value.round_dp(1)),
+        "Weight": decimal_str(weight_up(p.weight.value)),
     })
 }
 
@@ -259,24 +264,45 @@ fn invoice_line_total(sh: &Shipment) -> Option<Value> {
     if !needs_invoice_line_total(sh) {
         return None;
     }
-    // UPS wants whole currency units here (MonetaryValue ≤ 11 digits, no decimals documented);
-    // round up so the declared value is never understated.
+    // Spec: "Valid values are from 1 to 99999999": whole units, rounded up so the value is
+    // never understated.
     goods_value(sh).map(
-        |(total, cur)| json!({ "CurrencyCode": cur, "MonetaryValue": decimal_str(total.ceil()) }),
+        |(total, cur)| json!({ "CurrencyCode": cur, "MonetaryValue": decimal_str(total.ceil().max(Decimal::ONE)) }),
     )
 }
 
-/// Split a product description into 1–3 chunks of ≤35 characters (UPS `Description[]`).
+/// Split a product description into 1–3 parts of ≤35 characters (UPS `Description[]`),
+/// at word boundaries where possible.
 fn description_chunks(d: &str) -> Vec<Value> {
-    let chars: Vec<char> = d.trim().chars().collect();
-    if chars.is_empty() {
-        return vec![s("")];
+    let mut parts: Vec<String> = Vec::new();
+    let mut cur = String::new();
+    for word in d.split_whitespace() {
+        let mut w: Vec<char> = word.chars().collect();
+        // Hard-split words longer than a whole part.
+        while w.len() > 35 {
+            if !cur.is_empty() {
+                parts.push(std::mem::take(&mut cur));
+            }
+            parts.push(w.drain(..35).collect());
+        }
+        let w: String = w.into_iter().collect();
+        let needed = if cur.is_empty() {
+            w.chars().count()
+        } else {
+            cur.chars().count() + 1 + w.chars().count()
+        };
+        if needed > 35 {
+            parts.push(std::mem::take(&mut cur));
+        }
+        if !cur.is_empty() {
+            cur.push(' ');
+        }
+        cur.push_str(&w);
     }
-    chars
-        .chunks(35)
-        .take(3)
-        .map(|c| s(c.iter().collect::<String>().trim().to_string()))
-        .collect()
+    if !cur.is_empty() || parts.is_empty() {
+        parts.push(cur);
+    }
+    parts.into_iter().take(3).map(s).collect()
 }
 
 fn international_forms(sh: &Shipment) -> Option<Value> {
@@ -524,7 +550,7 @@ pub fn rate_request(sh: &Shipment, opts: &RateOptions) -> Value {
                 "ShipmentTotalWeight".into(),
                 json!({
                     "UnitOfMeasurement": { "Code": first.weight.unit.ups_code() },
-                    "Weight": decimal_str(total.round_dp(1)),
+                    "Weight": decimal_str(weight_up(total)),
                 }),
             );
         }
@@ -753,6 +779,10 @@ mod tests {
         assert_eq!(c.len(), 3);
         assert_eq!(c[0].as_str().unwrap().len(), 35);
         assert_eq!(c[2].as_str().unwrap().len(), 10);
+        let c = description_chunks("Widget A, anodised aluminium housing with mounting kit");
+        assert_eq!(c[0], "Widget A, anodised aluminium");
+        assert_eq!(c[1], "housing with mounting kit");
+        assert_eq!(description_chunks(""), vec![Value::String(String::new())]);
     }
 
     #[test]
