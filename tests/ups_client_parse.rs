@@ -67,7 +67,10 @@ fn ship_single_package_current_array_form() {
     assert_eq!(r.packages[0].erp_line_id, "line-1");
     let label = r.packages[0].label.as_ref().unwrap();
     assert_eq!(label.format, LabelFormat::Gif);
-    assert!(label.data.starts_with(GIF_1X1), "base64 decoded to GIF bytes");
+    assert!(
+        label.data.starts_with(GIF_1X1),
+        "base64 decoded to GIF bytes"
+    );
     assert_eq!(r.charges.total.as_ref().unwrap().amount, dec("13.58"));
     assert_eq!(r.charges.total.as_ref().unwrap().currency, "USD");
     assert_eq!(r.charges.negotiated, None);
@@ -85,7 +88,10 @@ fn ship_single_package_legacy_object_form_parses_the_same() {
         "03",
     )
     .unwrap();
-    assert_eq!(a, b, "bare objects (PackageResults, Alert) read as one-item lists");
+    assert_eq!(
+        a, b,
+        "bare objects (PackageResults, Alert) read as one-item lists"
+    );
 }
 
 #[test]
@@ -123,11 +129,17 @@ fn rate_shop_response() {
     assert_eq!(q.len(), 2);
     assert_eq!(q[0].service_code, "03");
     assert_eq!(q[0].charges.total.as_ref().unwrap().amount, dec("13.58"));
-    assert_eq!(q[0].charges.negotiated.as_ref().unwrap().amount, dec("10.12"));
+    assert_eq!(
+        q[0].charges.negotiated.as_ref().unwrap().amount,
+        dec("10.12")
+    );
     assert_eq!(q[0].business_days, None);
     assert!(!q[0].guaranteed);
     assert_eq!(q[1].service_code, "01");
-    assert_eq!(q[1].charges.negotiated.as_ref().unwrap().amount, dec("44.90"));
+    assert_eq!(
+        q[1].charges.negotiated.as_ref().unwrap().amount,
+        dec("44.90")
+    );
     assert_eq!(q[1].business_days, Some(1));
     assert!(q[1].guaranteed);
 }
@@ -147,9 +159,11 @@ fn rate_single_rated_shipment_object_and_time_in_transit() {
 
 #[test]
 fn track_delivered() {
-    let out =
-        parse::track_response(&fixture("track-response-delivered.json"), "1Z123X560300000018")
-            .unwrap();
+    let out = parse::track_response(
+        &fixture("track-response-delivered.json"),
+        "1Z123X560300000018",
+    )
+    .unwrap();
     let TrackOutcome::Found { snapshot, events } = out else {
         panic!("expected Found")
     };
@@ -172,9 +186,11 @@ fn track_delivered() {
 
 #[test]
 fn track_not_found_is_not_yet() {
-    let out =
-        parse::track_response(&fixture("track-response-not-found.json"), "1Z123X560100000058")
-            .unwrap();
+    let out = parse::track_response(
+        &fixture("track-response-not-found.json"),
+        "1Z123X560100000058",
+    )
+    .unwrap();
     assert_eq!(out, TrackOutcome::NotYet);
     let refs = parse::track_reference_response(&fixture("track-response-not-found.json")).unwrap();
     assert!(refs.is_empty());
@@ -249,7 +265,8 @@ fn label_recovery_response_decodes_labels() {
 
 #[test]
 fn trackalert_and_token_and_errors() {
-    let r = parse::subscription_response(&fixture("trackalert-subscription-response.json")).unwrap();
+    let r =
+        parse::subscription_response(&fixture("trackalert-subscription-response.json")).unwrap();
     assert_eq!(r.valid, vec!["1ZCIETST0111111114"]);
     assert_eq!(r.invalid, vec!["1Z1234567$8"]);
     let t = parse::token_response(&fixture("oauth-token-response.json")).unwrap();

@@ -172,7 +172,7 @@ impl UpsError {
     pub fn class(&self) -> ErrorClass {
         match self {
             UpsError::Rejected { status, .. } => match *status {
-                403 | 404 | 405 => ErrorClass::Config,
+                403..=405 => ErrorClass::Config,
                 _ => ErrorClass::Business,
             },
             UpsError::Auth { .. } => ErrorClass::Auth,
