@@ -320,6 +320,7 @@ async fn thousand_concurrent_first_calls_cost_one_token() {
     let st = c.stats();
     assert_eq!(st.token_requests_total, 1);
     assert_eq!(st.token_requests_today, 1);
+    assert!(!st.token_budget_warning);
     assert_eq!(st.count(Api::Track, 200), 1000);
     assert_eq!(st.count(Api::Token, 200), 1);
     // transIds are unique and ≤ 32 characters; transactionSrc is always sent.
@@ -382,8 +383,12 @@ async fn token_budget_is_refused_before_it_is_exceeded_and_resets_next_utc_day()
         tokio::time::sleep(Duration::from_secs(60)).await;
     }
     let (minute, e) = refused.expect("the 4th token must be refused");
-    // Tokens at 0, 9, 18 min (600 s lifetime − 60 s margin); the 4th at 27 min is refused.
-    assert_eq!(minute, 27);
+    let st = c.stats();
+    assert_eq!((st.token_requests_today, st.token_budget_per_day), (3, 3));
+    assert!(st.token_budget_warning);
+    // Tokens at 0, 9, 18 min (600 s lifetime − 60 s margin); the refresh due at 27 min is
+    // refused but the current token is still valid until 28 min, when the call fails.
+    assert_eq!(minute, 28);
     match &e {
         UpsError::TokenBudgetExhausted { used, budget, .. } => {
             assert_eq!((*used, *budget), (3, 3));
@@ -776,7 +781,7 @@ async fn raw_server(
                 let _ = sock.shutdown().await;
                 return;
             }
-            if head.starts_with("POST /api/shipments/") {
+            if head.contains(" /api/") {
                 counter.fetch_add(1, Ordering::SeqCst);
             }
             match mode {
@@ -816,6 +821,35 @@ async fn ship_reset_after_the_body_is_read_is_outcome_unknown_and_sent_once() {
     );
     assert_eq!(c.stats().outcome_unknown, 1);
     assert_eq!(c.stats().count(Api::Ship, 0), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn connection_resets_are_retried_for_safe_calls_within_the_bound() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let requests = Arc::new(AtomicU32::new(0));
+    tokio::spawn(raw_server(
+        listener,
+        requests.clone(),
+        String::new(),
+        RawMode::Reset,
+    ));
+    let c = client(&format!("http://{addr}"));
+    let e = c.track("1Z123X560300000018").await.unwrap_err();
+    assert!(
+        matches!(
+            e,
+            UpsError::Unavailable {
+                api: Api::Track,
+                attempts: 5,
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+    assert_eq!(e.class(), ErrorClass::Transient);
+    assert_eq!(requests.load(Ordering::SeqCst), 5);
+    assert_eq!(c.stats().retries, 4);
 }
 
 #[tokio::test(start_paused = true)]

@@ -271,7 +271,18 @@ impl TokenService {
                 return Ok(tok);
             }
         }
-        let fresh = self.fetch().await?;
+        let fresh = match self.fetch().await {
+            Ok(t) => t,
+            Err(e) => {
+                // Refresh-ahead failed (budget, UPS down): a token that has not expired yet
+                // still works; use it and try again on the next call.
+                if let Some(t) = self.cached(|t| t.is_usable(self.clock.now())) {
+                    tracing::warn!(credential = %self.creds.client_id, error = %e, "UPS token refresh failed; using the current token until it expires");
+                    return Ok(t);
+                }
+                return Err(e);
+            }
+        };
         let tok = fresh.access_token.clone();
         self.store.save(&self.creds.client_id, &fresh);
         let mut c = self.cache.lock().unwrap_or_else(|e| e.into_inner());
@@ -332,7 +343,7 @@ impl TokenService {
             }
             let reply = send(rb, Api::Token, &self.stats).await;
             let retryable = match &reply {
-                Reply::Http { status, body } => {
+                Reply::Http { status, body, .. } => {
                     let v: serde_json::Value =
                         serde_json::from_slice(body).unwrap_or(serde_json::Value::Null);
                     match *status {
@@ -382,7 +393,7 @@ impl TokenService {
                     api: Api::Token,
                     attempts: attempt,
                 },
-                Reply::Http { status, body } => {
+                Reply::Http { status, body, .. } => {
                     let v: serde_json::Value =
                         serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null);
                     let f = parse::faults(&v);

@@ -165,9 +165,11 @@ impl UpsClient {
 
     /// Counters for metrics.
     pub fn stats(&self) -> StatsSnapshot {
-        self.inner
-            .stats
-            .snapshot(self.inner.tokens.requests_today())
+        self.inner.stats.snapshot(
+            self.inner.tokens.requests_today(),
+            self.inner.cfg.token_budget_per_day,
+            self.inner.cfg.token_budget_warn_ratio,
+        )
     }
 
     /// Make sure a token is at hand (fetching one if needed): `upsync ping` uses this.
@@ -510,9 +512,15 @@ impl UpsClient {
                 rb = rb.timeout(t);
             }
             let reply = send(rb, api, &i.stats).await;
+            let mut server_wait = None;
             // Decide: return, retry (with the final error if out of attempts), or fail.
             let final_err = match reply {
-                Reply::Http { status, body } => {
+                Reply::Http {
+                    status,
+                    body,
+                    retry_after,
+                } => {
+                    server_wait = retry_after;
                     let parsed: Result<Value, _> = serde_json::from_slice(&body);
                     tracing::debug!(api = %api, status, trans_id = %trans_id, attempt, "UPS answered");
                     if (200..300).contains(&status) {
@@ -594,7 +602,11 @@ impl UpsClient {
             if attempt >= max {
                 return Err(final_err);
             }
-            let d = policy.delay(attempt, &mut rand::thread_rng());
+            let mut d = policy.delay(attempt, &mut rand::thread_rng());
+            if let Some(w) = server_wait {
+                // Honour a Retry-After if one is ever sent, within the policy's cap.
+                d = d.max(w.min(policy.max_delay));
+            }
             i.stats.retry(d);
             tracing::debug!(api = %api, attempt, delay_ms = d.as_millis() as u64, "retrying UPS call after backoff");
             tokio::time::sleep(d).await;

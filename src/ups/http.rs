@@ -7,7 +7,12 @@ use super::stats::{Stats, NO_RESPONSE};
 
 pub(crate) enum Reply {
     /// UPS answered with a status and a body.
-    Http { status: u16, body: Vec<u8> },
+    Http {
+        status: u16,
+        body: Vec<u8>,
+        /// `Retry-After` in seconds, when the server sent one (UPS does not; simulators may).
+        retry_after: Option<std::time::Duration>,
+    },
     /// No usable answer. `sent` is false only when the request certainly never left
     /// (connection refused / connect timeout).
     Failed { sent: bool, detail: String },
@@ -18,10 +23,17 @@ pub(crate) async fn send(rb: reqwest::RequestBuilder, api: Api, stats: &Stats) -
         Ok(resp) => {
             let status = resp.status().as_u16();
             stats.request(api, status);
+            let retry_after = resp
+                .headers()
+                .get(reqwest::header::RETRY_AFTER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .map(std::time::Duration::from_secs);
             match resp.bytes().await {
                 Ok(body) => Reply::Http {
                     status,
                     body: body.to_vec(),
+                    retry_after,
                 },
                 Err(e) => Reply::Failed {
                     sent: true,

@@ -44,6 +44,10 @@ pub struct StatsSnapshot {
     pub rate_limited: u64,
     /// Token requests today (UTC) for this credential, from the token store.
     pub token_requests_today: u32,
+    /// The configured daily budget.
+    pub token_budget_per_day: u32,
+    /// Today's token requests reached the warning share (80 % by default) of the budget.
+    pub token_budget_warning: bool,
     /// Token requests sent by this client since it started.
     pub token_requests_total: u64,
     /// Ships that ended in `OutcomeUnknown`.
@@ -96,7 +100,12 @@ impl Stats {
         self.auth_refreshes.fetch_add(1, Ordering::Relaxed);
     }
 
-    pub(crate) fn snapshot(&self, token_requests_today: u32) -> StatsSnapshot {
+    pub(crate) fn snapshot(
+        &self,
+        token_requests_today: u32,
+        token_budget_per_day: u32,
+        warn_ratio: f64,
+    ) -> StatsSnapshot {
         let m = self.requests.lock().unwrap_or_else(|e| e.into_inner());
         StatsSnapshot {
             requests: m
@@ -106,6 +115,9 @@ impl Stats {
             retries: self.retries.load(Ordering::Relaxed),
             rate_limited: self.rate_limited.load(Ordering::Relaxed),
             token_requests_today,
+            token_budget_per_day,
+            token_budget_warning: token_requests_today as f64
+                >= (token_budget_per_day as f64 * warn_ratio).ceil(),
             token_requests_total: self.token_requests_total.load(Ordering::Relaxed),
             outcome_unknown: self.outcome_unknown.load(Ordering::Relaxed),
             auth_refreshes: self.auth_refreshes.load(Ordering::Relaxed),
