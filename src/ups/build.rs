@@ -19,8 +19,8 @@ use serde_json::{json, Map, Value};
 
 use super::wire::{decimal_str, money_str, ups_date};
 use crate::model::{
-    Address, LabelFormat, LabelSpec, Package, Party, Reference, ReferenceLevel, ServiceSelection,
-    Shipment,
+    Address, DimensionUnit, LabelFormat, LabelSpec, Package, Party, Reference, ReferenceLevel,
+    ServiceSelection, Shipment, WeightUnit,
 };
 
 /// Maximum package-level references UPS accepts per package (first 2 are printed).
@@ -197,6 +197,25 @@ fn reference(r: &Reference) -> Value {
     Value::Object(m)
 }
 
+/// `UnitOfMeasurement` with its `Description`: Rating's schema requires the description
+/// (Ship's does not, but UPS's own examples send it).
+fn weight_uom(u: WeightUnit) -> Value {
+    let d = match u {
+        WeightUnit::Lbs => "Pounds",
+        WeightUnit::Kgs => "Kilograms",
+        WeightUnit::Ozs => "Ounces",
+    };
+    json!({ "Code": u.ups_code(), "Description": d })
+}
+
+fn dimension_uom(u: DimensionUnit) -> Value {
+    let d = match u {
+        DimensionUnit::In => "Inches",
+        DimensionUnit::Cm => "Centimeters",
+    };
+    json!({ "Code": u.ups_code(), "Description": d })
+}
+
 /// Weights to one decimal, rounded up (a package is never declared lighter than it is).
 fn weight_up(w: Decimal) -> Decimal {
     w.round_dp_with_strategy(1, rust_decimal::RoundingStrategy::AwayFromZero)
@@ -205,7 +224,7 @@ fn weight_up(w: Decimal) -> Decimal {
 fn package_weight(p: &Package) -> Value {
     // UPS weight ≤5 chars (Ship): one decimal is plenty (UPS bills whole pounds, rounded up).
     json!({
-        "UnitOfMeasurement": { "Code": p.weight.unit.ups_code() },
+        "UnitOfMeasurement": weight_uom(p.weight.unit),
         "Weight": decimal_str(weight_up(p.weight.value)),
     })
 }
@@ -214,7 +233,7 @@ fn dimensions(p: &Package) -> Option<Value> {
     // Ship dimensions are ≤3 chars: whole units, rounded up (UPS rounds up when billing).
     p.dimensions.as_ref().map(|d| {
         json!({
-            "UnitOfMeasurement": { "Code": d.unit.ups_code() },
+            "UnitOfMeasurement": dimension_uom(d.unit),
             "Length": decimal_str(d.length.ceil()),
             "Width": decimal_str(d.width.ceil()),
             "Height": decimal_str(d.height.ceil()),
@@ -549,7 +568,7 @@ pub fn rate_request(sh: &Shipment, opts: &RateOptions) -> Value {
             shipment.insert(
                 "ShipmentTotalWeight".into(),
                 json!({
-                    "UnitOfMeasurement": { "Code": first.weight.unit.ups_code() },
+                    "UnitOfMeasurement": weight_uom(first.weight.unit),
                     "Weight": decimal_str(weight_up(total)),
                 }),
             );

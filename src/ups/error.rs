@@ -264,10 +264,18 @@ fn rejection_code(status: u16, code: &str, message: &str, field: Option<&str>) -
     let f = field.unwrap_or("");
     match code {
         "120801" | "120802" | "120202" | "120206" | "120208" => return "ups_address_invalid",
-        "121100" | "120051" | "111210" => return "ups_service_invalid",
+        "121100" | "111100" | "120051" | "111210" => return "ups_service_invalid",
         "120100" => return "ups_shipper_number_invalid",
-        "TV1002" => return "ups_tracking_number_invalid",
-        "9264028" => return "ups_request_invalid",
+        "120541" => return "ups_reference_not_allowed",
+        "120105" => return "ups_field_too_long",
+        "120519" => return "ups_package_count_invalid",
+        "120612" => return "ups_package_weight_invalid",
+        "120413" => return "ups_label_spec_invalid",
+        "190100" | "TV1002" => return "ups_tracking_number_invalid",
+        "190102" => return "ups_void_not_allowed",
+        "190202" => return "ups_label_not_found",
+        "264002" => return "ups_address_not_covered",
+        "9264028" | "10001" => return "ups_request_invalid",
         _ => {}
     }
     if status == 403 {
@@ -288,7 +296,7 @@ fn rejection_code(status: u16, code: &str, message: &str, field: Option<&str>) -
         "ups_package_weight_invalid"
     } else if m.contains("void") {
         "ups_void_rejected"
-    } else if status == 400 && f.is_empty() && m.contains("schema") {
+    } else if code == "10002" || m.contains("schema") {
         "ups_request_invalid"
     } else {
         "ups_rejected"
