@@ -48,6 +48,8 @@ type Handler = Arc<dyn Fn(&Hit, u32) -> (u16, Value) + Send + Sync>;
 
 struct StubInner {
     ttl_secs: AtomicU64,
+    /// When non-zero, the OAuth endpoint answers this status instead of a token.
+    token_fail_status: AtomicU32,
     token_requests: AtomicU32,
     merchant_ids: Mutex<Vec<String>>,
     tokens: Mutex<HashMap<String, Instant>>,
@@ -95,6 +97,15 @@ async fn any(
             "grant_type=client_credentials"
         );
         let n = s.0.token_requests.fetch_add(1, Ordering::SeqCst) + 1;
+        let fail = s.0.token_fail_status.load(Ordering::SeqCst);
+        if fail != 0 {
+            let code = if fail == 401 { "10401" } else { "10004" };
+            return (
+                StatusCode::from_u16(fail as u16).unwrap(),
+                axum::Json(json!({"response":{"errors":[{"code": code,"message":"token endpoint says no"}]}})),
+            )
+                .into_response();
+        }
         s.0.merchant_ids
             .lock()
             .unwrap()
@@ -155,6 +166,7 @@ async fn any(
 async fn stub(ttl_secs: u64, handler: Handler) -> (Stub, String) {
     let s = Stub(Arc::new(StubInner {
         ttl_secs: AtomicU64::new(ttl_secs),
+        token_fail_status: AtomicU32::new(0),
         token_requests: AtomicU32::new(0),
         merchant_ids: Mutex::new(vec![]),
         tokens: Mutex::new(HashMap::new()),
@@ -277,7 +289,7 @@ fn shipment(n_packages: usize) -> Shipment {
 async fn continuous_calls(ttl: u64, minutes: u64) -> (u32, u64) {
     let (s, base) = stub(ttl, track_ok()).await;
     let c = client(&base);
-    let step = Duration::from_secs(10);
+    let step = Duration::from_secs(30);
     let steps = minutes * 60 / step.as_secs();
     for _ in 0..steps {
         let out = c.track("1Z123X560300000018").await.unwrap();
@@ -407,6 +419,50 @@ async fn token_budget_is_refused_before_it_is_exceeded_and_resets_next_utc_day()
 }
 
 // ------------------------------------------------------------------ auth failures
+
+#[tokio::test(start_paused = true)]
+async fn callers_queued_behind_a_failed_token_fetch_share_its_error() {
+    let (s, base) = stub(3600, track_ok()).await;
+    let c = client(&base);
+    // Bad credentials: one token request for 200 concurrent callers, all get Auth.
+    s.0.token_fail_status.store(401, Ordering::SeqCst);
+    let calls = (0..200).map(|_| {
+        let c = c.clone();
+        async move { c.track("1Z123X560300000018").await }
+    });
+    let results = futures::future::join_all(calls).await;
+    assert!(results.iter().all(|r| matches!(
+        r,
+        Err(UpsError::Auth {
+            api: Api::Token,
+            ..
+        })
+    )));
+    assert_eq!(s.token_requests(), 1);
+    assert!(s.hits_on("/api/").is_empty());
+    // OAuth down (503): one bounded retry sequence, not one per caller.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    s.0.token_fail_status.store(503, Ordering::SeqCst);
+    let calls = (0..200).map(|_| {
+        let c = c.clone();
+        async move { c.track("1Z123X560300000018").await }
+    });
+    let results = futures::future::join_all(calls).await;
+    assert!(results.iter().all(|r| matches!(
+        r,
+        Err(UpsError::Unavailable {
+            api: Api::Token,
+            attempts: 5,
+            ..
+        })
+    )));
+    assert_eq!(s.token_requests(), 1 + 5);
+    // Recovery: the next call after the failure fetches again and succeeds.
+    s.0.token_fail_status.store(0, Ordering::SeqCst);
+    c.track("1Z123X560300000018").await.unwrap();
+    assert_eq!(s.token_requests(), 7);
+    assert_eq!(c.stats().token_requests_today, 7);
+}
 
 #[tokio::test(start_paused = true)]
 async fn persistent_401_costs_one_refresh_and_one_retry_then_auth_error() {

@@ -198,6 +198,10 @@ pub(crate) struct TokenService {
     stats: Arc<Stats>,
     cache: Mutex<Cache>,
     refresh: tokio::sync::Mutex<()>,
+    /// Completed token fetches (success or failure) and the last failure, so callers that
+    /// queued behind a failed fetch share its error instead of each fetching again.
+    fetches: std::sync::atomic::AtomicU64,
+    last_failure: Mutex<Option<UpsError>>,
 }
 
 impl TokenService {
@@ -221,6 +225,8 @@ impl TokenService {
             stats,
             cache: Mutex::new(Cache::default()),
             refresh: tokio::sync::Mutex::new(()),
+            fetches: std::sync::atomic::AtomicU64::new(0),
+            last_failure: Mutex::new(None),
         }
     }
 
@@ -247,6 +253,7 @@ impl TokenService {
         if let Some(t) = self.cached(|t| t.is_fresh(now)) {
             return Ok(t);
         }
+        let fetches_seen = self.fetches.load(std::sync::atomic::Ordering::SeqCst);
         let _guard = match self.refresh.try_lock() {
             Ok(g) => g,
             Err(_) => {
@@ -261,6 +268,18 @@ impl TokenService {
         if let Some(t) = self.cached(|t| t.is_fresh(now)) {
             return Ok(t);
         }
+        if self.fetches.load(std::sync::atomic::Ordering::SeqCst) != fetches_seen {
+            // A fetch finished while we waited and did not leave a fresh token: it failed.
+            // Share its error rather than spending another token request right away.
+            if let Some(e) = self
+                .last_failure
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone()
+            {
+                return Err(e);
+            }
+        }
         // Restart path: a token persisted by an earlier process.
         if let Some(stored) = self.store.load(&self.creds.client_id) {
             let mut c = self.cache.lock().unwrap_or_else(|e| e.into_inner());
@@ -271,7 +290,12 @@ impl TokenService {
                 return Ok(tok);
             }
         }
-        let fresh = match self.fetch().await {
+        let fetched = self.fetch().await;
+        *self.last_failure.lock().unwrap_or_else(|e| e.into_inner()) =
+            fetched.as_ref().err().cloned();
+        self.fetches
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let fresh = match fetched {
             Ok(t) => t,
             Err(e) => {
                 // Refresh-ahead failed (budget, UPS down): a token that has not expired yet

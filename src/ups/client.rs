@@ -477,6 +477,31 @@ impl UpsClient {
         Ok(out)
     }
 
+    /// Send any JSON body to a UPS path (`"api/shipments/v2409/ship"`) with this client's
+    /// token, headers, quotas and retry policy (a Ship path is still never retried), and
+    /// return UPS's 2xx JSON as is. For diagnostics and contract tests: UPS's rejection of a
+    /// hand-made body comes back as [`UpsError::Rejected`] with code and field.
+    pub async fn call_raw(
+        &self,
+        api: Api,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<Value, UpsError> {
+        let segs: Vec<&str> = path.trim_matches('/').split('/').collect();
+        let (_, v) = self
+            .execute(Req {
+                api,
+                method,
+                url: self.url(&segs),
+                query: vec![],
+                body,
+                accept_4xx: false,
+            })
+            .await?;
+        Ok(v)
+    }
+
     // ------------------------------------------------------------ the retry loop
 
     async fn execute(&self, req: Req) -> Result<(u16, Value), UpsError> {

@@ -85,7 +85,7 @@ pub struct UpsFault {
 }
 
 /// Everything that can go wrong talking to UPS.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum UpsError {
     /// UPS answered 4xx with its error envelope: the request as sent is not acceptable.
     #[error("UPS {api} rejected the request (HTTP {status}, code {code}): {message}{}", field_suffix(.field))]
