@@ -421,6 +421,33 @@ async fn token_budget_is_refused_before_it_is_exceeded_and_resets_next_utc_day()
 // ------------------------------------------------------------------ auth failures
 
 #[tokio::test(start_paused = true)]
+async fn failed_refresh_ahead_keeps_the_valid_token_and_paces_new_attempts() {
+    // Lifetime 600 s, margin 60 s: refresh-ahead starts at 540 s.
+    let (s, base) = stub(600, track_ok()).await;
+    let c = client(&base);
+    c.track("1Z123X560300000018").await.unwrap();
+    tokio::time::sleep(Duration::from_secs(545)).await;
+    s.0.token_fail_status.store(503, Ordering::SeqCst);
+    let t0 = Instant::now();
+    // Calls every 5 s until just before expiry all succeed with the current token.
+    while t0.elapsed() < Duration::from_secs(45) {
+        c.track("1Z123X560300000018").await.unwrap();
+        tokio::time::sleep(Duration::from_secs(5)).await;
+    }
+    // One bounded retry sequence (5 attempts) per 30 s pause, not one per call.
+    let spent = s.token_requests() - 1;
+    assert!(
+        spent >= 5 && spent <= 10,
+        "{spent} token requests while OAuth was down"
+    );
+    // UPS OAuth back: the next refresh succeeds.
+    s.0.token_fail_status.store(0, Ordering::SeqCst);
+    tokio::time::sleep(Duration::from_secs(30)).await;
+    c.track("1Z123X560300000018").await.unwrap();
+    assert_eq!(s.token_requests(), 1 + spent + 1);
+}
+
+#[tokio::test(start_paused = true)]
 async fn callers_queued_behind_a_failed_token_fetch_share_its_error() {
     let (s, base) = stub(3600, track_ok()).await;
     let c = client(&base);

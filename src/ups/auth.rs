@@ -175,7 +175,13 @@ struct Cache {
     token: Option<StoredToken>,
     /// A token UPS refused: never reloaded from the store.
     rejected: Option<String>,
+    /// After a failed refresh-ahead, the current (still valid) token is used without
+    /// another refresh attempt until this time.
+    refresh_not_before: Option<DateTime<Utc>>,
 }
+
+/// Pause between refresh-ahead attempts that failed while the current token still works.
+const REFRESH_RETRY_PAUSE_SECONDS: i64 = 30;
 
 /// Settings the token service needs (copied from `UpsClientConfig`).
 #[derive(Debug, Clone)]
@@ -247,10 +253,18 @@ impl TokenService {
             .map(|t| t.access_token.clone())
     }
 
+    /// The cached token if it is fresh, or still valid while a failed refresh pauses.
+    fn current(&self, now: DateTime<Utc>) -> Option<String> {
+        let c = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+        let t = c.token.as_ref()?;
+        let paused = c.refresh_not_before.map(|nb| now < nb).unwrap_or(false);
+        (t.is_fresh(now) || (paused && t.is_usable(now))).then(|| t.access_token.clone())
+    }
+
     /// A bearer token: cached, else from the store, else fetched (single-flight).
     pub(crate) async fn bearer(&self) -> Result<String, UpsError> {
         let now = self.clock.now();
-        if let Some(t) = self.cached(|t| t.is_fresh(now)) {
+        if let Some(t) = self.current(now) {
             return Ok(t);
         }
         let fetches_seen = self.fetches.load(std::sync::atomic::Ordering::SeqCst);
@@ -265,7 +279,7 @@ impl TokenService {
             }
         };
         let now = self.clock.now();
-        if let Some(t) = self.cached(|t| t.is_fresh(now)) {
+        if let Some(t) = self.current(now) {
             return Ok(t);
         }
         if self.fetches.load(std::sync::atomic::Ordering::SeqCst) != fetches_seen {
@@ -300,9 +314,14 @@ impl TokenService {
             Err(e) => {
                 // Refresh-ahead failed (budget, UPS down): a token that has not expired yet
                 // still works; use it and try again on the next call.
-                if let Some(t) = self.cached(|t| t.is_usable(self.clock.now())) {
+                let now = self.clock.now();
+                let mut c = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+                if let Some(t) = c.token.as_ref().filter(|t| t.is_usable(now)) {
+                    let tok = t.access_token.clone();
+                    c.refresh_not_before =
+                        Some(now + chrono::Duration::seconds(REFRESH_RETRY_PAUSE_SECONDS));
                     tracing::warn!(credential = %self.creds.client_id, error = %e, "UPS token refresh failed; using the current token until it expires");
-                    return Ok(t);
+                    return Ok(tok);
                 }
                 return Err(e);
             }
@@ -311,6 +330,7 @@ impl TokenService {
         self.store.save(&self.creds.client_id, &fresh);
         let mut c = self.cache.lock().unwrap_or_else(|e| e.into_inner());
         c.token = Some(fresh);
+        c.refresh_not_before = None;
         Ok(tok)
     }
 
