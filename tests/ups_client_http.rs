@@ -437,7 +437,7 @@ async fn failed_refresh_ahead_keeps_the_valid_token_and_paces_new_attempts() {
     // One bounded retry sequence (5 attempts) per 30 s pause, not one per call.
     let spent = s.token_requests() - 1;
     assert!(
-        spent >= 5 && spent <= 10,
+        (5..=10).contains(&spent),
         "{spent} token requests while OAuth was down"
     );
     // UPS OAuth back: the next refresh succeeds.
