@@ -692,7 +692,7 @@ pub enum TrackOutcome {
 /// One shipment found by Track by reference.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ReferenceMatch {
-    /// The inquiry number UPS reported (usually the shipment's first 1Z).
+    /// The inquiry number UPS reported (the reference itself, or a 1Z, depending on UPS).
     pub inquiry_number: String,
     /// Every package tracking number listed for the shipment.
     pub tracking_numbers: Vec<String>,
