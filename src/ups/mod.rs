@@ -1,4 +1,171 @@
 //! UPS client: token service, address validation, rating, ship, void, label recovery,
-//! tracking and Track Alert. Knows nothing of ERPs.
+//! tracking and Track Alert. Knows nothing of ERPs, sled or config files: it takes plain
+//! structs ([`UpsClientConfig`], [`UpsCredentials`]) and a [`TokenStore`] trait object.
 //!
-//! Stub: filled in by its issue.
+//! Spec: `../shared/specs/UPS-REFERENCE.md` (the digest of UPS's official OpenAPI files).
+//! Layout, one concern per file:
+//!
+//! * [`build`]: pure request builders (the mapping engine prints Ship bodies with them).
+//! * [`parse`]: pure response parsers (one-or-many everywhere, decimals, base64 labels).
+//! * [`wire`]: `OneOrMany`, string scalars, money, dates, 1Z check digits.
+//! * [`auth`]: OAuth token service, [`TokenStore`], [`Clock`].
+//! * [`retry`]: per-API governor quotas on tokio time, backoff with full jitter.
+//! * [`client`]: [`UpsClient`], the HTTP operations and the retry/refresh policy.
+//! * [`error`]: [`UpsError`] with UPS's code, message, status and field; [`Api`].
+//! * [`stats`]: counters for metrics.
+//!
+//! Never: retry a Ship inside the client (a Ship that may have reached UPS returns
+//! [`UpsError::OutcomeUnknown`]); log a secret, token, full address or label bytes.
+
+pub mod auth;
+pub mod build;
+pub mod client;
+pub mod error;
+mod http;
+pub mod parse;
+pub mod retry;
+pub mod stats;
+pub mod wire;
+
+use std::time::Duration;
+
+pub use auth::{Clock, MemoryTokenStore, StoredToken, TokenStore};
+pub use build::{RateMode, RateOptions, ShipOptions};
+pub use client::UpsClient;
+pub use error::{Api, UpsError, UpsFault};
+pub use parse::{
+    RecoveredLabels, RecoveredPackage, ReferenceMatch, SubscribeResult, TrackOutcome, VoidResult,
+};
+pub use retry::{ApiQuotas, RetryPolicy};
+pub use stats::{RequestCount, StatsSnapshot};
+
+/// OAuth client credentials of one UPS app. `Debug` never shows the secret.
+#[derive(Clone, PartialEq, Eq)]
+pub struct UpsCredentials {
+    pub client_id: String,
+    pub client_secret: String,
+}
+
+impl UpsCredentials {
+    pub fn new(client_id: impl Into<String>, client_secret: impl Into<String>) -> Self {
+        UpsCredentials {
+            client_id: client_id.into(),
+            client_secret: client_secret.into(),
+        }
+    }
+}
+
+impl std::fmt::Debug for UpsCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UpsCredentials")
+            .field("client_id", &self.client_id)
+            .field("client_secret", &"<redacted>")
+            .finish()
+    }
+}
+
+/// API versions in the URL paths (UPS-REFERENCE §2–§8).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiVersions {
+    /// `/api/shipments/{ship}/ship` (default `v2409`).
+    pub ship: String,
+    /// `/api/rating/{rate}/{Rate|Shop}` (default `v2409`).
+    pub rate: String,
+    /// `/api/addressvalidation/{xav}/3` (default `v2`).
+    pub xav: String,
+    /// `/api/track/{track}/details/…` (default `v1`).
+    pub track: String,
+    /// `/api/labels/{label_recovery}/recovery` (default `v1`).
+    pub label_recovery: String,
+    /// `/api/shipments/{void}/void/cancel/…` (default `v2409`).
+    pub void: String,
+}
+
+impl Default for ApiVersions {
+    fn default() -> Self {
+        ApiVersions {
+            ship: "v2409".into(),
+            rate: "v2409".into(),
+            xav: "v2".into(),
+            track: "v1".into(),
+            label_recovery: "v1".into(),
+            void: "v2409".into(),
+        }
+    }
+}
+
+/// Label defaults applied when a shipment's [`crate::model::LabelSpec`] leaves them open.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LabelDefaults {
+    /// `LabelStockSize` `(height, width)` in inches; default `(6, 4)`.
+    pub stock_size: (u8, u8),
+    /// `HTTPUserAgent` for GIF/PNG labels; default `Mozilla/4.5`.
+    pub http_user_agent: String,
+}
+
+impl Default for LabelDefaults {
+    fn default() -> Self {
+        LabelDefaults {
+            stock_size: (6, 4),
+            http_user_agent: build::DEFAULT_HTTP_USER_AGENT.into(),
+        }
+    }
+}
+
+/// Everything a [`UpsClient`] needs besides credentials and a token store.
+#[derive(Debug, Clone)]
+pub struct UpsClientConfig {
+    /// Host root without `/api`: `https://onlinetools.ups.com`, `https://wwwcie.ups.com`,
+    /// or a simulator's `http://127.0.0.1:PORT`.
+    pub base_url: String,
+    /// UPS account number sent as `x-merchant-id` on token requests.
+    pub account_number: String,
+    pub versions: ApiVersions,
+    /// `transactionSrc` header (≤512): the app's name.
+    pub transaction_src: String,
+    /// Requests per second per API (`None` = unlimited).
+    pub quotas: ApiQuotas,
+    /// Backoff for 429 (every call) and 5xx/connection errors (safe calls only).
+    pub retry: RetryPolicy,
+    /// Per-request timeout (`None` = none).
+    pub request_timeout: Option<Duration>,
+    /// Token requests allowed per credential per UTC day (default 250).
+    pub token_budget_per_day: u32,
+    /// Warn when today's token requests reach this share of the budget (default 0.8).
+    pub token_budget_warn_ratio: f64,
+    pub label: LabelDefaults,
+    /// Ship `Request.RequestOption` (`nonvalidate` default, or `validate`).
+    pub ship_request_option: String,
+}
+
+impl UpsClientConfig {
+    /// Defaults for everything but the host and the account.
+    pub fn new(base_url: impl Into<String>, account_number: impl Into<String>) -> Self {
+        UpsClientConfig {
+            base_url: base_url.into(),
+            account_number: account_number.into(),
+            versions: ApiVersions::default(),
+            transaction_src: "upsync".into(),
+            quotas: ApiQuotas::default(),
+            retry: RetryPolicy::default(),
+            request_timeout: Some(Duration::from_secs(30)),
+            token_budget_per_day: 250,
+            token_budget_warn_ratio: 0.8,
+            label: LabelDefaults::default(),
+            ship_request_option: "nonvalidate".into(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials_debug_redacts_secret() {
+        let c = UpsCredentials::new("demo-client", "demo-secret");
+        let s = format!("{c:?}");
+        assert!(s.contains("demo-client"));
+        assert!(!s.contains("demo-secret"));
+    }
+}

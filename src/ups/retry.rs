@@ -1,0 +1,216 @@
+//! Rate limiting and backoff: one governor quota per UPS API and exponential backoff with
+//! full jitter (UPS-REFERENCE §0.4: no `Retry-After` is sent on 429).
+//!
+//! Governor's own `until_ready` sleeps on real time (futures-timer) and would ignore
+//! `tokio::time::pause`; here the limiter reads tokio's clock ([`TokioClock`]) and the
+//! wait is a `tokio::time::sleep`, so tests can run hours of quota instantly.
+//!
+//! Which calls are retried is decided in `client.rs`: never a Ship.
+
+use governor::clock::Clock as GovClock;
+use governor::middleware::NoOpMiddleware;
+use governor::state::{InMemoryState, NotKeyed};
+use governor::{Quota, RateLimiter};
+use rand::Rng;
+use std::collections::HashMap;
+use std::num::NonZeroU32;
+use std::time::Duration;
+
+use super::error::Api;
+
+/// Bounded exponential backoff with full jitter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Total attempts per call, first one included (1 = never retry).
+    pub max_attempts: u32,
+    /// Cap of the first retry's delay; doubles with each attempt.
+    pub base_delay: Duration,
+    /// Upper bound of any single delay.
+    pub max_delay: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            max_attempts: 6,
+            base_delay: Duration::from_millis(500),
+            max_delay: Duration::from_secs(30),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// The ceiling of the delay after failed attempt `attempt` (1-based):
+    /// `min(max_delay, base_delay · 2^(attempt−1))`.
+    pub fn ceiling(&self, attempt: u32) -> Duration {
+        let shift = attempt.saturating_sub(1).min(30);
+        let d = self.base_delay.saturating_mul(1u32 << shift);
+        d.min(self.max_delay)
+    }
+
+    /// Full jitter: a uniformly random delay in `[0, ceiling(attempt)]`.
+    pub fn delay<R: Rng + ?Sized>(&self, attempt: u32, rng: &mut R) -> Duration {
+        let cap = self.ceiling(attempt).as_millis() as u64;
+        if cap == 0 {
+            return Duration::ZERO;
+        }
+        Duration::from_millis(rng.gen_range(0..=cap))
+    }
+}
+
+/// Governor clock on tokio's time, so `tokio::time::pause`/`advance` drive the quotas.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TokioClock;
+
+impl GovClock for TokioClock {
+    type Instant = std::time::Instant;
+    fn now(&self) -> std::time::Instant {
+        tokio::time::Instant::now().into_std()
+    }
+}
+
+type Limiter = RateLimiter<NotKeyed, InMemoryState, TokioClock, NoOpMiddleware<std::time::Instant>>;
+
+/// Requests per second per API; `None` = unlimited.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ApiQuotas {
+    pub token: Option<NonZeroU32>,
+    pub address_validation: Option<NonZeroU32>,
+    pub rating: Option<NonZeroU32>,
+    pub ship: Option<NonZeroU32>,
+    pub void: Option<NonZeroU32>,
+    pub label_recovery: Option<NonZeroU32>,
+    pub track: Option<NonZeroU32>,
+    pub track_alert: Option<NonZeroU32>,
+}
+
+impl ApiQuotas {
+    /// The same quota for every API.
+    pub fn uniform(per_second: Option<NonZeroU32>) -> Self {
+        ApiQuotas {
+            token: per_second,
+            address_validation: per_second,
+            rating: per_second,
+            ship: per_second,
+            void: per_second,
+            label_recovery: per_second,
+            track: per_second,
+            track_alert: per_second,
+        }
+    }
+
+    pub fn get(&self, api: Api) -> Option<NonZeroU32> {
+        match api {
+            Api::Token => self.token,
+            Api::AddressValidation => self.address_validation,
+            Api::Rating => self.rating,
+            Api::Ship => self.ship,
+            Api::Void => self.void,
+            Api::LabelRecovery => self.label_recovery,
+            Api::Track => self.track,
+            Api::TrackAlert => self.track_alert,
+        }
+    }
+}
+
+/// One limiter per API that has a quota.
+#[derive(Debug)]
+pub struct Limiters {
+    by_api: HashMap<Api, Limiter>,
+}
+
+impl Limiters {
+    pub fn new(q: &ApiQuotas) -> Self {
+        let mut by_api = HashMap::new();
+        for api in Api::ALL {
+            if let Some(n) = q.get(api) {
+                by_api.insert(
+                    api,
+                    RateLimiter::direct_with_clock(Quota::per_second(n), TokioClock),
+                );
+            }
+        }
+        Limiters { by_api }
+    }
+
+    /// Wait (on tokio time) until `api`'s quota lets one request through.
+    pub async fn acquire(&self, api: Api) {
+        let Some(l) = self.by_api.get(&api) else {
+            return;
+        };
+        loop {
+            match l.check() {
+                Ok(()) => return,
+                Err(not_until) => {
+                    let wait = not_until.wait_time_from(TokioClock.now());
+                    tokio::time::sleep(wait.max(Duration::from_millis(1))).await;
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+
+    #[test]
+    fn ceilings_double_and_cap() {
+        let p = RetryPolicy {
+            max_attempts: 8,
+            base_delay: Duration::from_millis(100),
+            max_delay: Duration::from_secs(1),
+        };
+        assert_eq!(p.ceiling(1), Duration::from_millis(100));
+        assert_eq!(p.ceiling(2), Duration::from_millis(200));
+        assert_eq!(p.ceiling(4), Duration::from_millis(800));
+        assert_eq!(p.ceiling(5), Duration::from_secs(1));
+        assert_eq!(p.ceiling(40), Duration::from_secs(1));
+    }
+
+    #[test]
+    fn full_jitter_stays_in_range_and_varies() {
+        let p = RetryPolicy {
+            max_attempts: 8,
+            base_delay: Duration::from_millis(100),
+            max_delay: Duration::from_secs(10),
+        };
+        let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+        for attempt in 1..6 {
+            let ds: Vec<Duration> = (0..200).map(|_| p.delay(attempt, &mut rng)).collect();
+            assert!(ds.iter().all(|d| *d <= p.ceiling(attempt)));
+            let distinct: std::collections::HashSet<_> = ds.iter().collect();
+            assert!(distinct.len() > 20, "jitter must vary");
+        }
+        // Means grow with the attempt number.
+        let mean = |a: u32, rng: &mut rand::rngs::StdRng| {
+            (0..500).map(|_| p.delay(a, rng).as_millis()).sum::<u128>() / 500
+        };
+        let m1 = mean(1, &mut rng);
+        let m4 = mean(4, &mut rng);
+        assert!(m4 > 4 * m1, "m1={m1} m4={m4}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn limiter_paces_on_tokio_time() {
+        let l = Limiters::new(&ApiQuotas {
+            track: NonZeroU32::new(10),
+            ..Default::default()
+        });
+        let start = tokio::time::Instant::now();
+        for _ in 0..30 {
+            l.acquire(Api::Track).await;
+        }
+        // 10 burst + 20 paced at 10/s ≈ 2 s of (paused, instant) tokio time.
+        let took = start.elapsed();
+        assert!(took >= Duration::from_millis(1900), "{took:?}");
+        assert!(took <= Duration::from_millis(2500), "{took:?}");
+        // Unlimited APIs never wait.
+        let t = tokio::time::Instant::now();
+        for _ in 0..1000 {
+            l.acquire(Api::Ship).await;
+        }
+        assert_eq!(t.elapsed(), Duration::ZERO);
+    }
+}
