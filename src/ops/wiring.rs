@@ -109,9 +109,60 @@ fn build_label_sink(cfg: &LabelSinkConfig) -> Option<Arc<dyn LabelSink>> {
     }
 }
 
+/// The UPS client of a configuration (one per UPS credential, shared by every connector so
+/// the per-API quotas hold across them). Credentials come from the vault:
+/// `{"client_id": "…", "client_secret": "…"}`.
+pub fn build_ups_client(cfg: &Config, store: &Arc<Store>) -> anyhow::Result<crate::ups::UpsClient> {
+    use crate::ups::{ApiQuotas, UpsClient, UpsClientConfig, UpsCredentials};
+    use std::num::NonZeroU32;
+    use std::time::Duration;
+    let u = &cfg.ups;
+    let mut c = UpsClientConfig::new(u.effective_base_url(), u.account_number.clone());
+    c.versions.ship = u.api_versions.ship.clone();
+    c.versions.rate = u.api_versions.rating.clone();
+    c.versions.void = u.api_versions.void.clone();
+    c.versions.xav = u.api_versions.address_validation.clone();
+    c.versions.label_recovery = u.api_versions.label_recovery.clone();
+    c.versions.track = u.api_versions.track.clone();
+    let q = &u.quotas;
+    c.quotas = ApiQuotas {
+        token: NonZeroU32::new(q.oauth_requests_per_second),
+        address_validation: NonZeroU32::new(q.address_validation_requests_per_second),
+        rating: NonZeroU32::new(q.rating_requests_per_second),
+        ship: NonZeroU32::new(q.shipping_requests_per_second),
+        void: NonZeroU32::new(q.void_requests_per_second),
+        label_recovery: NonZeroU32::new(q.label_recovery_requests_per_second),
+        track: NonZeroU32::new(q.tracking_requests_per_second),
+        track_alert: NonZeroU32::new(q.track_alert_requests_per_second),
+    };
+    c.retry.max_attempts = u.retry.max_attempts.max(1);
+    c.retry.base_delay = Duration::from_millis(u.retry.initial_backoff_ms);
+    c.retry.max_delay = Duration::from_millis(u.retry.max_backoff_ms);
+    c.request_timeout = Some(Duration::from_secs(u.timeouts.request_timeout_seconds.max(1)));
+    c.token_budget_per_day = u.token_budget_per_day;
+    c.label.stock_size = (
+        u.label.stock_height_inches as u8,
+        u.label.stock_width_inches as u8,
+    );
+    #[derive(serde::Deserialize)]
+    struct Creds {
+        client_id: String,
+        client_secret: String,
+    }
+    let creds: Creds = credentials_as(store, &u.credentials, "UPS credentials {client_id, client_secret}")?;
+    let tokens = Arc::new(crate::pipeline::adapters::VaultTokenStore::new(store.clone()));
+    Ok(UpsClient::new(
+        c,
+        UpsCredentials::new(creds.client_id, creds.client_secret),
+        tokens,
+    )?)
+}
+
 /// The UPS client behind the pipeline's Carrier port.
-fn build_carrier(_cfg: &Config, _store: &Arc<Store>) -> anyhow::Result<Arc<dyn Carrier>> {
-    anyhow::bail!("the UPS client is not wired into this build yet")
+fn build_carrier(cfg: &Config, store: &Arc<Store>) -> anyhow::Result<Arc<dyn Carrier>> {
+    Ok(Arc::new(crate::pipeline::adapters::UpsCarrier::new(
+        build_ups_client(cfg, store)?,
+    )))
 }
 
 /// The fields of a credentials entry in the vault (`upsync creds set NAME`).

@@ -1,0 +1,261 @@
+//! Adapters from the real components to the pipeline's ports:
+//!
+//! * [`UpsCarrier`]: [`crate::ups::UpsClient`] as a [`Carrier`].
+//! * [`VaultTokenStore`]: UPS tokens and daily token counts in the store (token encrypted in
+//!   the vault's `tokens` tree, counts in `meta`), so a restart reuses a valid token and the
+//!   daily budget survives restarts.
+//! * [`MappingAdapter`]: [`crate::mapping::Mapping`] as a [`Mapper`] (added with the engine).
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::NaiveDate;
+
+use super::ports::{Carrier, CarrierError, FoundShipment};
+use crate::model::{
+    Address, AddressCheck, Charges, LabelSpec, Milestone, PackageResult, RateQuote, ShipResult,
+    Shipment,
+};
+use crate::store::{Store, Tree};
+use crate::ups::{StoredToken, TokenStore, UpsClient, UpsError};
+
+impl From<UpsError> for CarrierError {
+    fn from(e: UpsError) -> Self {
+        CarrierError {
+            class: e.class(),
+            code: e.code().to_string(),
+            message: e.to_string(),
+            outcome_unknown: e.is_outcome_unknown(),
+        }
+    }
+}
+
+/// The UPS client behind the pipeline's [`Carrier`] port.
+#[derive(Clone)]
+pub struct UpsCarrier {
+    client: UpsClient,
+}
+
+impl UpsCarrier {
+    pub fn new(client: UpsClient) -> UpsCarrier {
+        UpsCarrier { client }
+    }
+
+    pub fn client(&self) -> &UpsClient {
+        &self.client
+    }
+}
+
+#[async_trait]
+impl Carrier for UpsCarrier {
+    async fn validate_address(&self, address: &Address) -> Result<AddressCheck, CarrierError> {
+        Ok(self.client.validate_address(address).await?)
+    }
+
+    async fn shop(&self, shipment: &Shipment) -> Result<Vec<RateQuote>, CarrierError> {
+        Ok(self.client.shop(shipment).await?)
+    }
+
+    async fn ship(&self, shipment: &Shipment) -> Result<ShipResult, CarrierError> {
+        Ok(self.client.ship(shipment).await?)
+    }
+
+    async fn find_by_reference(
+        &self,
+        reference: &str,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<FoundShipment>, CarrierError> {
+        let matches = self.client.track_by_reference(reference, from, to).await?;
+        Ok(matches
+            .into_iter()
+            .filter(|m| !m.tracking_numbers.is_empty())
+            .map(|m| FoundShipment {
+                shipment_id: m.tracking_numbers[0].clone(),
+                voided: m.milestone == Some(Milestone::Voided),
+                tracking_numbers: m.tracking_numbers,
+            })
+            .collect())
+    }
+
+    async fn recover(
+        &self,
+        found: &FoundShipment,
+        shipment: &Shipment,
+        label: &LabelSpec,
+    ) -> Result<ShipResult, CarrierError> {
+        let mut labels = std::collections::HashMap::new();
+        for tn in &found.tracking_numbers {
+            if labels.contains_key(tn) {
+                continue;
+            }
+            let rec = self.client.recover_label(tn, label).await?;
+            for p in rec.packages {
+                labels.insert(p.tracking_number.clone(), p.label);
+            }
+        }
+        // UPS numbers packages in request order: pair them with the ERP lines in order.
+        let packages = found
+            .tracking_numbers
+            .iter()
+            .enumerate()
+            .map(|(i, tn)| PackageResult {
+                tracking_number: tn.clone(),
+                erp_line_id: shipment
+                    .packages
+                    .get(i)
+                    .map(|p| p.erp_line_id.clone())
+                    .unwrap_or_default(),
+                label: labels.get(tn).cloned().flatten(),
+            })
+            .collect();
+        let service_code = match &shipment.service {
+            crate::model::ServiceSelection::Fixed { code } => code.clone(),
+            crate::model::ServiceSelection::CheapestWithin { fallback, .. } => {
+                fallback.clone().unwrap_or_default()
+            }
+        };
+        Ok(ShipResult {
+            shipment_id: found.shipment_id.clone(),
+            service_code,
+            packages,
+            // Label Recovery does not return charges.
+            charges: Charges::default(),
+            alerts: vec![],
+        })
+    }
+
+    async fn void(&self, shipment_id: &str) -> Result<(), CarrierError> {
+        let r = self.client.void(shipment_id, None).await?;
+        if r.voided() {
+            Ok(())
+        } else {
+            Err(CarrierError::business(
+                "ups_void_refused",
+                format!(
+                    "UPS did not void {shipment_id}: {} {}",
+                    r.status_code, r.status_description
+                ),
+            ))
+        }
+    }
+}
+
+/// UPS tokens (encrypted) and daily token-request counts in the store.
+pub struct VaultTokenStore {
+    store: Arc<Store>,
+}
+
+impl VaultTokenStore {
+    pub fn new(store: Arc<Store>) -> VaultTokenStore {
+        VaultTokenStore { store }
+    }
+
+    fn count_key(credential: &str, day: NaiveDate) -> String {
+        format!("ups_token_requests/{credential}/{day}")
+    }
+}
+
+impl TokenStore for VaultTokenStore {
+    fn load(&self, credential: &str) -> Option<StoredToken> {
+        let vault = self.store.vault().ok()?;
+        match vault.get(Tree::Tokens, &format!("ups/{credential}")) {
+            Ok(Some(secret)) => serde_json::from_slice(secret.expose()).ok(),
+            Ok(None) => None,
+            Err(e) => {
+                tracing::warn!(error = %e, "stored UPS token unreadable; a new one will be requested");
+                None
+            }
+        }
+    }
+
+    fn save(&self, credential: &str, token: &StoredToken) {
+        let Ok(vault) = self.store.vault() else {
+            return;
+        };
+        let bytes = serde_json::to_vec(token).unwrap_or_default();
+        if let Err(e) = vault.put(Tree::Tokens, &format!("ups/{credential}"), &bytes) {
+            tracing::warn!(error = %e, "could not persist the UPS token; a restart will request a new one");
+        }
+        let _ = self.store.flush();
+    }
+
+    fn count_token_request(&self, credential: &str, utc_day: NaiveDate) -> u32 {
+        let key = Self::count_key(credential, utc_day);
+        let tree = self.store.tree(Tree::Meta);
+        let new = tree
+            .update_and_fetch(key.as_bytes(), |old| {
+                let n = old
+                    .and_then(|b| <[u8; 4]>::try_from(b).ok())
+                    .map(u32::from_be_bytes)
+                    .unwrap_or(0);
+                Some((n + 1).to_be_bytes().to_vec())
+            })
+            .ok()
+            .flatten()
+            .and_then(|b| <[u8; 4]>::try_from(b.as_ref()).ok())
+            .map(u32::from_be_bytes)
+            .unwrap_or(1);
+        // Counted durably before the request goes out: a crash loop cannot overspend the budget.
+        let _ = self.store.flush();
+        new
+    }
+
+    fn token_requests(&self, credential: &str, utc_day: NaiveDate) -> u32 {
+        self.store
+            .tree(Tree::Meta)
+            .get(Self::count_key(credential, utc_day))
+            .ok()
+            .flatten()
+            .and_then(|b| <[u8; 4]>::try_from(b.as_ref()).ok())
+            .map(u32::from_be_bytes)
+            .unwrap_or(0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::MasterKey;
+
+    #[test]
+    fn tokens_and_counts_persist_encrypted() {
+        let dir = tempfile::tempdir().unwrap();
+        let day = NaiveDate::from_ymd_opt(2026, 11, 21).unwrap();
+        let token = StoredToken {
+            access_token: "tok-very-secret-123".into(),
+            obtained_at: chrono::Utc::now(),
+            expires_in_seconds: 14399,
+        };
+        {
+            let store =
+                Arc::new(Store::open(dir.path(), Some(MasterKey::from_bytes([3; 32]))).unwrap());
+            let ts = VaultTokenStore::new(store.clone());
+            assert!(ts.load("client").is_none());
+            ts.save("client", &token);
+            assert_eq!(ts.count_token_request("client", day), 1);
+            assert_eq!(ts.count_token_request("client", day), 2);
+            store.flush().unwrap();
+        }
+        let store =
+            Arc::new(Store::open(dir.path(), Some(MasterKey::from_bytes([3; 32]))).unwrap());
+        let ts = VaultTokenStore::new(store);
+        assert_eq!(ts.load("client"), Some(token));
+        assert_eq!(ts.token_requests("client", day), 2);
+        assert_eq!(ts.token_requests("other", day), 0);
+        drop(ts);
+        // The token is not in clear anywhere on disk.
+        let mut stack = vec![dir.path().to_path_buf()];
+        while let Some(d) = stack.pop() {
+            for e in std::fs::read_dir(&d).unwrap() {
+                let p = e.unwrap().path();
+                if p.is_dir() {
+                    stack.push(p);
+                } else {
+                    let bytes = std::fs::read(&p).unwrap();
+                    assert!(!bytes.windows(19).any(|w| w == b"tok-very-secret-123"));
+                }
+            }
+        }
+    }
+}
