@@ -139,7 +139,7 @@ pub async fn subscribe(
         }
         _ => {}
     }
-    let mut body = match parse_json(&body) {
+    let body = match parse_json(&body) {
         Ok(b) => b,
         Err(_) => return bad("VSS000", "Invalid request: the body is not JSON."),
     };
@@ -155,7 +155,13 @@ pub async fn subscribe(
             "trackingNumberList is required. The Subscription request has been rejected.",
         );
     }
-    if let Err(r) = check_schema(&st, schema::BodySchema::TrackAlertPackage, &mut body) {
+    // malformed numbers are answered in invalidTrackingNumbers (partial success), so the
+    // item pattern is checked on the well-formed ones only
+    let mut checked = body.clone();
+    if let Some(Value::Array(list)) = checked.get_mut("trackingNumberList") {
+        list.retain(|v| v.as_str().is_some_and(valid_number));
+    }
+    if let Err(r) = check_schema(&st, schema::BodySchema::TrackAlertPackage, &mut checked) {
         let _ = r;
         let n = items(body.get("trackingNumberList")).len();
         if n > 100 {

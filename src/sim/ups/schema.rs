@@ -45,6 +45,20 @@ pub const PATCHES: &[(&str, &str, &str)] = &[
     ("Rating.yaml", "RateRequest_Request", "RequestOption"),
 ];
 
+/// Load-time corrections of wrong lengths: (file, schema, property, keyword, new value).
+pub const LENGTH_PATCHES: &[(&str, &str, &str, &str, u64)] = &[
+    // `Service.Code` is declared with length 3, but the service codes are 2 characters.
+    ("Rating.yaml", "Shipment_Service", "Code", "minLength", 2),
+    // Label Recovery image format declared with length 4; the codes are GIF/PNG/ZPL/EPL/SPL/PDF.
+    (
+        "Shipping.yaml",
+        "LabelRecovery_LabelSpecification_LabelImageFormat",
+        "Code",
+        "minLength",
+        3,
+    ),
+];
+
 /// An operation whose request body has a schema.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BodySchema {
@@ -153,6 +167,16 @@ fn compile(which: BodySchema) -> Validator {
             req.retain(|v| v.as_str() != Some(field));
         }
     }
+    for (f, schema, prop, keyword, value) in LENGTH_PATCHES {
+        if *f != file {
+            continue;
+        }
+        if let Some(Value::Object(p)) = schemas.pointer_mut(&format!("/{schema}/properties/{prop}"))
+        {
+            p.insert((*keyword).to_string(), json!(value));
+        }
+    }
+    relax_fixed_money(&mut schemas);
     rewrite_nullable(&mut schemas);
     let root_schema = match root {
         Root::Component(name) => {
@@ -175,6 +199,25 @@ fn compile(which: BodySchema) -> Validator {
         .should_validate_formats(false)
         .build(&full)
         .unwrap_or_else(|e| panic!("vendored {file} schema does not compile: {e}"))
+}
+
+/// `MonetaryValue` properties declared with `minLength == maxLength` (e.g. 8..8 for a
+/// declared value) would reject ordinary amounts like `"100.00"`: keep only the maximum.
+fn relax_fixed_money(v: &mut Value) {
+    match v {
+        Value::Object(map) => {
+            if let Some(Value::Object(m)) = map.get_mut("MonetaryValue") {
+                if m.get("minLength").is_some() && m.get("minLength") == m.get("maxLength") {
+                    m.remove("minLength");
+                }
+            }
+            for (_, child) in map.iter_mut() {
+                relax_fixed_money(child);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(relax_fixed_money),
+        _ => {}
+    }
 }
 
 /// OpenAPI 3.0 `nullable: true` → JSON Schema `type: [T, "null"]`.

@@ -273,7 +273,8 @@ impl UpsState {
                     for p in &sh.packages {
                         values.extend(p.references.iter().map(|r| r.value.as_str()));
                     }
-                    values.dedup();
+                    let mut seen = std::collections::HashSet::new();
+                    values.retain(|v| seen.insert(*v));
                     let refs = |v: &[Reference]| -> Vec<Value> {
                         v.iter()
                             .map(|r| json!({"level": r.level, "code": r.code, "value": r.value}))
