@@ -54,6 +54,9 @@
 //!
 //! Lenient tolerances come back as `Response.Alert` entries with code `129001`.
 
+// Handlers return ready UPS-shaped error responses from their helpers (`Result<_, Response>`).
+#![allow(clippy::result_large_err)]
+
 pub mod alert;
 pub mod auth;
 pub mod label;
@@ -245,6 +248,14 @@ pub struct SimUpsArgs {
     /// Void window in hours (sim clock).
     #[arg(long, default_value_t = 24)]
     pub void_window_hours: i64,
+    /// Track Alert v2 destination.
+    #[command(flatten)]
+    pub webhook: Box<WebhookArgs>,
+}
+
+/// Track Alert v2 webhook flags (what UPS's developer portal holds in production).
+#[derive(Debug, Default, clap::Args)]
+pub struct WebhookArgs {
     /// Track Alert v2 webhook URL (the portal-managed destination).
     #[arg(long)]
     pub webhook_url: Option<String>,
@@ -264,10 +275,10 @@ impl SimUpsArgs {
             .iter()
             .map(|c| ClientSpec::parse(c).map_err(|e| anyhow::anyhow!("--client: {e}")))
             .collect::<anyhow::Result<Vec<_>>>()?;
-        let webhook = match &self.webhook_url {
+        let webhook = match &self.webhook.webhook_url {
             None => None,
             Some(url) => {
-                let (id, secret) = match &self.webhook_client {
+                let (id, secret) = match &self.webhook.webhook_client {
                     None => (None, None),
                     Some(c) => {
                         let (i, s) = c.split_once(':').ok_or_else(|| {
@@ -278,7 +289,7 @@ impl SimUpsArgs {
                 };
                 Some(WebhookConfig {
                     url: url.clone(),
-                    token_url: self.webhook_token_url.clone(),
+                    token_url: self.webhook.webhook_token_url.clone(),
                     client_id: id,
                     client_secret: secret,
                 })

@@ -491,7 +491,7 @@ pub async fn rate(
         .is_some();
     let mut alerts = tolerance_alerts(&tolerances);
     let negotiated = if wants_negotiated {
-        let own = caller.accounts.iter().any(|a| *a == shipper_number);
+        let own = caller.accounts.contains(&shipper_number);
         if own && st.negotiated_eligible(&shipper_number) {
             true
         } else {
@@ -606,7 +606,7 @@ mod tests {
             dims_in: Some((10.0, 10.0, 10.0)),
             declared_value: 0.0,
         };
-        let a = price(&lane("US", "US"), "03", &[f.clone()], false);
+        let a = price(&lane("US", "US"), "03", std::slice::from_ref(&f), false);
         let b = price(&lane("US", "US"), "03", &[f], true);
         assert_eq!(a.total.scale(), 2);
         assert_eq!(b.total - a.total, Decimal::new(585, 2));

@@ -148,7 +148,7 @@ pub fn check_ship(body: &Value, accounts: &[String]) -> Result<ShipPlan, Rule> {
     let p = "ShipmentRequest.Shipment";
     let shipper = &sh["Shipper"];
     let shipper_number = s(shipper, "/ShipperNumber").to_ascii_uppercase();
-    if !accounts.iter().any(|a| *a == shipper_number) {
+    if !accounts.contains(&shipper_number) {
         return Err((
             "120100",
             format!("Missing or invalid shipper number: {p}.Shipper.ShipperNumber is not an account of the authenticated client"),
@@ -263,7 +263,7 @@ pub fn check_ship(body: &Value, accounts: &[String]) -> Result<ShipPlan, Rule> {
                 &format!("{pp}.ReferenceNumber[{j}].Value"),
             )?;
         }
-        facts.push(rate::package_facts(pk, &pp).map_err(|(c, m)| (c, m))?);
+        facts.push(rate::package_facts(pk, &pp)?);
         package_refs.push(refs);
     }
     if !shipment_refs.is_empty() && lane.package_references() {
@@ -542,7 +542,7 @@ pub async fn void(
     let Some(sh) = shipments.by_id_mut(&id) else {
         return not_found();
     };
-    if !caller.accounts.iter().any(|a| *a == sh.shipper_number) {
+    if !caller.accounts.contains(&sh.shipper_number) {
         return not_found();
     }
     if now - sh.created_at > window {
@@ -643,9 +643,7 @@ pub async fn label_recovery(
     };
     let (sh, candidates): (&Shipment, Vec<&Shipment>) = if let Some(tn) = tn {
         match shipments.by_tracking(&tn) {
-            Some((sh, _)) if caller.accounts.iter().any(|a| *a == sh.shipper_number) => {
-                (sh, vec![])
-            }
+            Some((sh, _)) if caller.accounts.contains(&sh.shipper_number) => (sh, vec![]),
             _ => return not_found(),
         }
     } else if let Some(rv) = refv {
@@ -655,7 +653,7 @@ pub async fn label_recovery(
             .and_then(Value::as_str)
             .unwrap_or("");
         let shipper = s(rv, "/ShipperNumber").to_ascii_uppercase();
-        if !caller.accounts.iter().any(|a| *a == shipper) {
+        if !caller.accounts.contains(&shipper) {
             return ups_error(
                 StatusCode::BAD_REQUEST,
                 "120100",
