@@ -942,6 +942,28 @@ async fn drop_after_commit_creates_the_shipment_but_breaks_the_answer() {
         .filter(|s| s["references"][0] == "PO-1001")
         .count();
     assert_eq!(dups, 2);
+    assert_eq!(h.shipments_with_reference("PO-1001"), 2);
+    let by_ref: Value = c
+        .get(format!(
+            "{}/_sim/ups/shipments?reference=PO-1001",
+            h.base_url
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(by_ref.as_array().unwrap().len(), 2);
+    let none: Value = c
+        .get(format!("{}/_sim/ups/shipments?reference=NOPE", h.base_url))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(none.as_array().unwrap().is_empty());
 }
 
 #[tokio::test]

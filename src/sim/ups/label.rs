@@ -457,6 +457,51 @@ pub fn signature_gif(name: &str) -> Vec<u8> {
     gif_bytes(&c)
 }
 
+/// A one-page PDF (Helvetica, ASCII) with a title and lines of text: the international
+/// forms document (`ShipmentResults.Form.Image`, §2.2).
+pub fn simple_pdf(title: &str, lines: &[String]) -> Vec<u8> {
+    fn esc(s: &str) -> String {
+        ascii_upper(s, 90)
+            .replace('\\', "\\\\")
+            .replace('(', "\\(")
+            .replace(')', "\\)")
+    }
+    let mut content = format!("BT /F1 18 Tf 56 760 Td ({}) Tj ET\n", esc(title));
+    content.push_str("BT /F1 10 Tf 56 730 Td 14 TL\n");
+    for l in lines.iter().take(48) {
+        content.push_str(&format!("({}) '\n", esc(l)));
+    }
+    content.push_str("ET\n");
+    let objects = [
+        "<< /Type /Catalog /Pages 2 0 R >>".to_string(),
+        "<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_string(),
+        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>".to_string(),
+        format!("<< /Length {} >>\nstream\n{content}endstream", content.len()),
+        "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>".to_string(),
+    ];
+    let mut out = b"%PDF-1.4\n".to_vec();
+    let mut offsets = Vec::with_capacity(objects.len());
+    for (i, o) in objects.iter().enumerate() {
+        offsets.push(out.len());
+        out.extend_from_slice(format!("{} 0 obj\n{o}\nendobj\n", i + 1).as_bytes());
+    }
+    let xref = out.len();
+    out.extend_from_slice(
+        format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes(),
+    );
+    for off in offsets {
+        out.extend_from_slice(format!("{off:010} 00000 n \n").as_bytes());
+    }
+    out.extend_from_slice(
+        format!(
+            "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
+            objects.len() + 1
+        )
+        .as_bytes(),
+    );
+    out
+}
+
 fn glyph(c: u8) -> [u8; 7] {
     match c {
         b'0' => [0x0E, 0x11, 0x13, 0x15, 0x19, 0x11, 0x0E],
@@ -600,6 +645,37 @@ mod tests {
         }
         let z = String::from_utf8(render(LabelFormat::Zpl, &info())).unwrap();
         assert!(z.starts_with("^XA") && z.trim_end().ends_with("^XZ"));
+    }
+
+    #[test]
+    fn pdf_has_a_valid_xref() {
+        let pdf = simple_pdf(
+            "COMMERCIAL INVOICE",
+            &["1Z123X560300000018".into(), "A (B) C".into()],
+        );
+        let text = String::from_utf8(pdf.clone()).unwrap();
+        assert!(text.starts_with("%PDF-1.4") && text.trim_end().ends_with("%%EOF"));
+        assert!(text.contains("1Z123X560300000018"));
+        assert!(text.contains("A \\(B\\) C"));
+        // startxref points at the xref table; each entry points at "N 0 obj"
+        let sx: usize = text
+            .rsplit("startxref\n")
+            .next()
+            .unwrap()
+            .lines()
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!(text[sx..].starts_with("xref"));
+        for (i, line) in text[sx..].lines().skip(3).take(5).enumerate() {
+            let off: usize = line[..10].parse().unwrap();
+            assert!(
+                text[off..].starts_with(&format!("{} 0 obj", i + 1)),
+                "object {}",
+                i + 1
+            );
+        }
     }
 
     #[test]

@@ -356,6 +356,12 @@ impl SimHandle {
         self.state.dump_shipments()
     }
 
+    /// How many shipments (voided or not) carry `value` as a shipment- or package-level
+    /// reference: more than one means a duplicate shipment.
+    pub fn shipments_with_reference(&self, value: &str) -> usize {
+        self.state.read_shipments().by_reference(value).len()
+    }
+
     /// Stop serving (the background tick too).
     pub fn shutdown(&self) {
         self.server.abort();
@@ -453,8 +459,32 @@ pub fn router(state: Arc<UpsState>) -> Router {
     app
 }
 
-async fn dump_shipments(State(st): State<Arc<UpsState>>) -> Json<Value> {
-    Json(st.dump_shipments())
+#[derive(Debug, serde::Deserialize)]
+struct DumpQuery {
+    #[serde(default)]
+    reference: Option<String>,
+}
+
+async fn dump_shipments(
+    State(st): State<Arc<UpsState>>,
+    axum::extract::Query(q): axum::extract::Query<DumpQuery>,
+) -> Json<Value> {
+    let all = st.dump_shipments();
+    match q.reference {
+        None => Json(all),
+        Some(r) => Json(Value::Array(
+            all.as_array()
+                .into_iter()
+                .flatten()
+                .filter(|s| {
+                    s["references"]
+                        .as_array()
+                        .is_some_and(|v| v.iter().any(|x| *x == r))
+                })
+                .cloned()
+                .collect(),
+        )),
+    }
 }
 
 async fn dump_subscriptions(State(st): State<Arc<UpsState>>) -> Json<Value> {

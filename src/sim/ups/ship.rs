@@ -57,6 +57,8 @@ pub struct ShipPlan {
     pub shipper_name: String,
     pub ship_to_name: String,
     pub wants_negotiated: bool,
+    /// Text of the international forms document when `InternationalForms` was requested.
+    pub forms: Option<Vec<String>>,
 }
 
 type Rule = (&'static str, String);
@@ -287,6 +289,13 @@ pub fn check_ship(body: &Value, accounts: &[String]) -> Result<ShipPlan, Rule> {
             &format!("{p}.ReferenceNumber[{j}].Value"),
         )?;
     }
+    let forms = match sh.pointer("/ShipmentServiceOptions/InternationalForms") {
+        None => None,
+        Some(f) => Some(forms_text(
+            f,
+            &format!("{p}.ShipmentServiceOptions.InternationalForms"),
+        )?),
+    };
     // label
     let ls = body.pointer("/ShipmentRequest/LabelSpecification").ok_or((
         "10002",
@@ -332,7 +341,72 @@ pub fn check_ship(body: &Value, accounts: &[String]) -> Result<ShipPlan, Rule> {
         wants_negotiated: sh
             .pointer("/ShipmentRatingOptions/NegotiatedRatesIndicator")
             .is_some(),
+        forms,
     })
+}
+
+/// Check the international forms request (§2.2) and return the document's lines.
+fn forms_text(f: &Value, path: &str) -> Result<Vec<String>, Rule> {
+    let types: Vec<&str> = items(f.get("FormType"))
+        .into_iter()
+        .filter_map(Value::as_str)
+        .collect();
+    if types.contains(&"01") && types.contains(&"05") {
+        return Err((
+            "120802",
+            format!(
+                "{path}.FormType: Invoice (01) and Partial Invoice (05) are mutually exclusive"
+            ),
+        ));
+    }
+    let products = items(f.get("Product"));
+    if products.is_empty() {
+        return Err((
+            "10002",
+            format!("The request is not valid: Missing required field {path}.Product (at least one product when forms are requested)"),
+        ));
+    }
+    let mut lines = vec![
+        format!("FORMS: {}", types.join(" ")),
+        format!(
+            "INVOICE: {}  DATE: {}",
+            s(f, "/InvoiceNumber"),
+            s(f, "/InvoiceDate")
+        ),
+        format!(
+            "REASON: {}  TERMS: {}  CURRENCY: {}",
+            s(f, "/ReasonForExport"),
+            s(f, "/TermsOfShipment"),
+            s(f, "/CurrencyCode")
+        ),
+        String::new(),
+    ];
+    for (i, pr) in products.iter().enumerate() {
+        let desc = first(pr.get("Description"))
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        if desc.is_empty() {
+            return Err((
+                "10002",
+                format!("The request is not valid: Missing required field {path}.Product[{i}].Description"),
+            ));
+        }
+        if types.contains(&"01") && pr.get("Unit").is_none() {
+            return Err((
+                "120802",
+                format!("{path}.Product[{i}].Unit (Number, Value, UnitOfMeasurement) is required for an Invoice (FormType 01)"),
+            ));
+        }
+        lines.push(format!(
+            "{}  QTY {} @ {}  HS {}  ORIGIN {}",
+            desc,
+            s(pr, "/Unit/Number"),
+            s(pr, "/Unit/Value"),
+            s(pr, "/CommodityCode"),
+            s(pr, "/OriginCountryCode")
+        ));
+    }
+    Ok(lines)
 }
 
 /// The `ShippingLabel` / `LabelImage` content for a package.
@@ -466,6 +540,17 @@ pub async fn ship(
         "ShipmentIdentificationNumber": id,
         "PackageResults": one_or_many(results, arrays),
     });
+    if let Some(lines) = &plan.forms {
+        let mut all = vec![format!("SHIPMENT: {id}")];
+        all.extend(lines.iter().cloned());
+        let pdf = label::simple_pdf("INTERNATIONAL FORMS", &all);
+        results_obj["Form"] = json!({
+            "Code": "01",
+            "Description": "All Requested International Forms",
+            "Image": {"ImageFormat": {"Code": "PDF", "Description": "PDF"}, "GraphicImage": b64(&pdf)},
+            "FormGroupId": format!("{:026}", super::track::fnv(&id) % 10u64.pow(19)),
+        });
+    }
     if let Some(n) = negotiated {
         results_obj["NegotiatedRateCharges"] = json!({"TotalCharge": money(currency, n)});
     }
@@ -823,6 +908,28 @@ mod tests {
         b["ShipmentRequest"]["LabelSpecification"]["LabelStockSize"] =
             json!({"Height": "6", "Width": "4"});
         assert!(check_ship(&b, &accounts()).is_ok());
+    }
+
+    #[test]
+    fn international_forms_need_products() {
+        let mut b = minimal();
+        let sh = &mut b["ShipmentRequest"]["Shipment"];
+        sh["ShipTo"]["Address"] = json!({"AddressLine": ["Hauptstr. 1"], "City": "Berlin", "PostalCode": "10115", "CountryCode": "DE"});
+        sh["Service"]["Code"] = json!("07");
+        sh["Package"][0]
+            .as_object_mut()
+            .unwrap()
+            .remove("ReferenceNumber");
+        sh["ShipmentServiceOptions"] = json!({"InternationalForms": {"FormType": ["01"], "CurrencyCode": "USD", "ReasonForExport": "SALE"}});
+        assert_eq!(check_ship(&b, &accounts()).unwrap_err().0, "10002");
+        b["ShipmentRequest"]["Shipment"]["ShipmentServiceOptions"]["InternationalForms"]
+            ["Product"] = json!([{"Description": ["Widget"], "Unit": {"Number": "2", "Value": "49.5", "UnitOfMeasurement": {"Code": "PCS"}}, "CommodityCode": "847130", "OriginCountryCode": "US"}]);
+        let p = check_ship(&b, &accounts()).unwrap();
+        assert!(p
+            .forms
+            .unwrap()
+            .iter()
+            .any(|l| l.contains("WIDGET") || l.contains("Widget")));
     }
 
     #[test]
