@@ -53,6 +53,26 @@
 //! | 500/503 | `10004` | injected `500` / `503` fault |
 //!
 //! Lenient tolerances come back as `Response.Alert` entries with code `129001`.
+//!
+//! ## Admin routes (simulator only)
+//! * `GET /_sim/stats`, `GET /_sim/clock`, `POST /_sim/clock/advance?seconds=|minutes=|hours=|days=`
+//!   (then a tick runs: tracking progression is visible and Track Alert events are pushed
+//!   before the call returns), `GET|PUT /_sim/faults` (from `sim::common`).
+//! * `GET /_sim/ups/shipments[?reference=VALUE]`: JSON array, oldest first, of
+//!   `{id, client_id, shipper_number, service, created_at, voided, references: [values],
+//!   reference_numbers, customer_context, label_format, charges, packages: [{tracking_number,
+//!   voided, weight_lbs, references, status}]}`.
+//! * `GET /_sim/ups/subscriptions`: Track Alert subscriptions (no credentials).
+//! * `POST /_sim/ups/tick`: push due Track Alert events now → `{"pushed": n}`.
+//!
+//! ## Counters (`/_sim/stats`)
+//! Per operation (`token`, `ship`, `void`, `rate`, `xav`, `track`, `label_recovery`,
+//! `trackalert`) and per operation and status (`ship.200`, `ship.400`, `track.401`,
+//! `rate.429`, …; broken answers count as `ship.reset` / `ship.drop_after_commit`), plus
+//! `token.issued`, `token.capped`, `token.merchant_mismatch`, `ship.created`,
+//! `ship.packages`, `ship.voided` (shipments fully voided), `void.packages`,
+//! `trackalert.subscribed`, `trackalert.pushed`, `trackalert.push_failed`,
+//! `trackalert.dropped`, `trackalert.webhook_token`.
 
 // Handlers return ready UPS-shaped error responses from their helpers (`Result<_, Response>`).
 #![allow(clippy::result_large_err)]
