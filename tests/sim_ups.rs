@@ -1345,3 +1345,35 @@ async fn token_route_works_without_sockets() {
     let v: Value = serde_json::from_slice(&bytes).unwrap();
     assert_eq!(v["status"], "approved");
 }
+
+#[tokio::test]
+async fn concurrent_ships_get_unique_valid_numbers() {
+    let (h, c) = start(UpsSimConfig::default()).await;
+    let tok = token(&h, &c).await;
+    let h = Arc::new(h);
+    let mut tasks = Vec::new();
+    for i in 0..40 {
+        let (h, c, tok) = (h.clone(), c.clone(), tok.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut b = minimal_ship();
+            b["ShipmentRequest"]["Shipment"]["Package"][0]["ReferenceNumber"][0]["Value"] =
+                json!(format!("PO-{i}"));
+            let (s, v) = ship(&h, &c, &tok, "v2409", &b).await;
+            assert_eq!(s, StatusCode::OK);
+            v["ShipmentResponse"]["ShipmentResults"]["ShipmentIdentificationNumber"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        }));
+    }
+    let mut ids = Vec::new();
+    for t in tasks {
+        ids.push(t.await.unwrap());
+    }
+    assert!(ids.iter().all(|n| check_digit_valid(n)));
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 40);
+    assert_eq!(h.shipments().as_array().unwrap().len(), 40);
+    assert_eq!(h.shipments_with_reference("PO-7"), 1);
+}
