@@ -1,0 +1,321 @@
+//! UPS client ↔ UPS simulator, schema validation on (issue 3, Must-show 1 and 4):
+//! every operation round-trips; a request without `Shipper` and one with a reference at
+//! the wrong level are rejected in UPS's error shape and surfaced with code and field;
+//! drop-after-commit gives "outcome unknown" and no second Ship.
+
+use std::sync::Arc;
+
+use upsync::model::*;
+use upsync::sim::ups::{spawn, SimHandle, UpsSimConfig};
+use upsync::ups::build::ShipOptions;
+use upsync::ups::*;
+
+fn party(name: &str, line: &str, city: &str, st: &str, zip: &str, cc: &str) -> Party {
+    Party {
+        name: name.into(),
+        attention: Some("Receiving".into()),
+        phone: Some("4105551234".into()),
+        email: None,
+        tax_id: None,
+        address: Address {
+            lines: vec![line.into()],
+            city: city.into(),
+            state: st.into(),
+            postal_code: zip.into(),
+            country: cc.into(),
+            residential: None,
+            po_box: false,
+        },
+    }
+}
+
+fn pkg(id: &str) -> Package {
+    Package {
+        erp_line_id: id.into(),
+        weight: Weight {
+            value: "5".parse().unwrap(),
+            unit: WeightUnit::Lbs,
+        },
+        dimensions: Some(Dimensions {
+            length: "12".parse().unwrap(),
+            width: "10".parse().unwrap(),
+            height: "8".parse().unwrap(),
+            unit: DimensionUnit::In,
+        }),
+        packaging: "02".into(),
+        description: Some("Widgets".into()),
+        declared_value: None,
+    }
+}
+
+fn shipment(n: usize, reference: &str) -> Shipment {
+    Shipment {
+        source: "s".into(),
+        record_id: "r".into(),
+        number: reference.into(),
+        account_number: "123X56".into(),
+        shipper: party("T and T Designs", "2311 York Rd", "Timonium", "MD", "21093", "US"),
+        ship_from: None,
+        ship_to: party("Happy Dog", "12 Maple Lane", "Alpharetta", "GA", "30005", "US"),
+        service: ServiceSelection::Fixed { code: "03".into() },
+        packages: (0..n).map(|i| pkg(&format!("l{i}"))).collect(),
+        references: vec![
+            Reference {
+                code: "IK".into(),
+                value: reference.into(),
+                barcode: false,
+            },
+            Reference {
+                code: "PO".into(),
+                value: "PO-1".into(),
+                barcode: false,
+            },
+        ],
+        description: Some("Widgets".into()),
+        label: LabelSpec {
+            format: LabelFormat::Gif,
+            stock_size: None,
+        },
+        notifications: vec![],
+        international: None,
+        ship_date: None,
+        negotiated_rates: true,
+    }
+}
+
+async fn setup(faults: &str) -> (SimHandle, UpsClient) {
+    let sim = spawn(UpsSimConfig {
+        tick_interval_ms: 0,
+        faults: faults.into(),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let client = UpsClient::new(
+        UpsClientConfig::new(&sim.base_url, "123X56"),
+        UpsCredentials::new("demo-client", "demo-secret"),
+        Arc::new(MemoryTokenStore::new()),
+    )
+    .unwrap();
+    (sim, client)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_operation_round_trips() {
+    let (sim, c) = setup("").await;
+    let sh = shipment(2, "REF-RT-2");
+
+    // Address validation with classification.
+    match c.validate_address(&sh.ship_to.address).await.unwrap() {
+        AddressCheck::Valid { residential, .. } => assert_eq!(residential, Some(true)),
+        other => panic!("expected valid residential, got {other:?}"),
+    }
+    let mut a = sh.ship_to.address.clone();
+    a.lines = vec!["1 Nowhere Rd".into()];
+    assert_eq!(
+        c.validate_address(&a).await.unwrap(),
+        AddressCheck::NoCandidates
+    );
+    a.lines = vec!["1 Ambiguous Rd".into()];
+    match c.validate_address(&a).await.unwrap() {
+        AddressCheck::Ambiguous { candidates } => assert!(candidates.len() >= 2),
+        other => panic!("expected ambiguous, got {other:?}"),
+    }
+    let mut de = sh.ship_to.address.clone();
+    de.country = "DE".into();
+    assert_eq!(
+        c.validate_address(&de).await.unwrap(),
+        AddressCheck::NotCovered
+    );
+
+    // Rating: Shop lists services with negotiated charges; Rate prices one.
+    let quotes = c.shop(&sh).await.unwrap();
+    assert!(quotes.len() >= 3, "{quotes:?}");
+    assert!(quotes.iter().any(|q| q.service_code == "03"));
+    assert!(quotes.iter().all(|q| q.charges.total.is_some()));
+    assert!(quotes.iter().any(|q| q.charges.negotiated.is_some()));
+    let rate = c.rate(&sh).await.unwrap();
+    assert_eq!(rate.len(), 1);
+    assert_eq!(rate[0].service_code, "03");
+
+    // Ship: one 1Z per package, in order, labels decoded, negotiated charges.
+    let r = c.ship(&sh).await.unwrap();
+    assert_eq!(r.packages.len(), 2);
+    assert_eq!(r.shipment_id, r.packages[0].tracking_number);
+    for (p, line) in r.packages.iter().zip(["l0", "l1"]) {
+        assert!(wire::is_valid_1z(&p.tracking_number), "{}", p.tracking_number);
+        assert_eq!(p.erp_line_id, line);
+        let label = p.label.as_ref().unwrap();
+        assert_eq!(label.format, LabelFormat::Gif);
+        assert!(label.data.starts_with(b"GIF8"));
+    }
+    assert!(r.charges.negotiated.is_some());
+    assert_eq!(sim.shipments_with_reference("REF-RT-2"), 1);
+
+    // Track: label created so far.
+    match c.track(&r.packages[0].tracking_number).await.unwrap() {
+        TrackOutcome::Found { snapshot, .. } => {
+            assert_eq!(snapshot.milestone, Milestone::LabelCreated)
+        }
+        TrackOutcome::NotYet => panic!("a created shipment is trackable in the simulator"),
+    }
+    // Unknown number: TW0001 on a 200 → not yet, not an error.
+    assert!(matches!(
+        c.track("1Z999AA10123456784").await.unwrap(),
+        TrackOutcome::NotYet
+    ));
+
+    // Track by reference finds the shipment with all its packages.
+    let today = c.clock().today();
+    let found = c
+        .track_by_reference("REF-RT-2", today - chrono::Duration::days(14), today)
+        .await
+        .unwrap();
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].tracking_numbers.len(), 2);
+
+    // Label recovery.
+    let rec = c
+        .recover_label(&r.packages[0].tracking_number, &sh.label)
+        .await
+        .unwrap();
+    assert!(!rec.packages.is_empty());
+    assert!(rec.packages[0].label.is_some());
+
+    // Track Alert v1 (with destination).
+    let sub = c
+        .subscribe(
+            std::slice::from_ref(&r.packages[0].tracking_number),
+            Some(("https://127.0.0.1:9/hook", "secret")),
+        )
+        .await
+        .unwrap();
+    assert_eq!(sub.valid, vec![r.packages[0].tracking_number.clone()]);
+
+    // Void one package, then the rest.
+    let v = c
+        .void(
+            &r.shipment_id,
+            Some(std::slice::from_ref(&r.packages[1].tracking_number)),
+        )
+        .await
+        .unwrap();
+    assert!(v.voided());
+    let v = c.void(&r.shipment_id, None).await.unwrap();
+    assert!(v.voided());
+
+    // ZPL labels are real ZPL text with the 1Z.
+    let mut z = shipment(1, "REF-RT-ZPL");
+    z.label = LabelSpec {
+        format: LabelFormat::Zpl,
+        stock_size: None,
+    };
+    let rz = c.ship(&z).await.unwrap();
+    let text = String::from_utf8(rz.packages[0].label.as_ref().unwrap().data.clone()).unwrap();
+    assert!(text.starts_with("^XA") && text.contains(&rz.shipment_id[2..]));
+
+    // US→CA with customs forms: shipment-level references, accepted.
+    let mut ca = shipment(1, "REF-RT-CA");
+    ca.ship_to = party("Maple", "100 King St W", "Toronto", "ON", "M5X1A9", "CA");
+    ca.service = ServiceSelection::Fixed { code: "11".into() };
+    ca.international = Some(International {
+        form_types: vec!["01".into()],
+        invoice_number: Some("INV1".into()),
+        invoice_date: Some(today),
+        currency: "USD".into(),
+        reason_for_export: "SALE".into(),
+        terms_of_shipment: None,
+        products: vec![Product {
+            description: "Widget".into(),
+            hs_code: Some("847130".into()),
+            origin_country: "US".into(),
+            quantity: "2".parse().unwrap(),
+            unit_of_measure: "PCS".into(),
+            unit_value: "49.5".parse().unwrap(),
+            part_number: None,
+        }],
+    });
+    assert!(c.ship(&ca).await.is_ok());
+
+    // An account that is not eligible for negotiated rates: published charges + Alert 120900.
+    let mut ne = shipment(1, "REF-RT-NE");
+    ne.account_number = "456Y78".into();
+    let rne = c.ship(&ne).await.unwrap();
+    assert!(rne.charges.negotiated.is_none());
+    assert!(rne.alerts.iter().any(|a| a.code == "120900"));
+
+    // A foreign account is refused with code and field.
+    let mut bad = shipment(1, "REF-RT-BAD");
+    bad.account_number = "999999".into();
+    let e = c.ship(&bad).await.unwrap_err();
+    assert_eq!(e.ups_code(), Some("120100"));
+    assert!(e.field().unwrap_or("").contains("ShipperNumber"), "{e}");
+    assert_eq!(e.class(), ErrorClass::Business);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn schema_violations_come_back_in_ups_shape_with_code_and_field() {
+    let (_sim, c) = setup("").await;
+    let sh = shipment(1, "REF-SCHEMA");
+
+    let mut body = upsync::ups::build::ship_request(&sh, &ShipOptions::default());
+    body["ShipmentRequest"]["Shipment"]
+        .as_object_mut()
+        .unwrap()
+        .remove("Shipper");
+    let e = c
+        .call_raw(
+            Api::Ship,
+            reqwest::Method::POST,
+            "api/shipments/v2409/ship",
+            Some(body),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(e.http_status(), Some(400));
+    assert!(e.ups_code().is_some());
+    assert!(e.field().unwrap_or("").contains("Shipper"), "{e}");
+    assert_eq!(e.class(), ErrorClass::Business);
+
+    // A domestic reference moved to shipment level (only allowed off US→US/PR→PR).
+    let mut body = upsync::ups::build::ship_request(&sh, &ShipOptions::default());
+    let refs = body["ShipmentRequest"]["Shipment"]["Package"][0]["ReferenceNumber"].clone();
+    assert!(refs.is_array(), "the builder places domestic references on the package");
+    body["ShipmentRequest"]["Shipment"]["ReferenceNumber"] = refs;
+    body["ShipmentRequest"]["Shipment"]["Package"][0]
+        .as_object_mut()
+        .unwrap()
+        .remove("ReferenceNumber");
+    let e = c
+        .call_raw(
+            Api::Ship,
+            reqwest::Method::POST,
+            "api/shipments/v2409/ship",
+            Some(body),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(e.http_status(), Some(400));
+    assert!(e.field().unwrap_or("").contains("ReferenceNumber"), "{e}");
+    assert_eq!(e.code(), "ups_reference_not_allowed");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn drop_after_commit_is_outcome_unknown_and_never_resent() {
+    let (sim, c) = setup("ship:drop-after-commit").await;
+    let sh = shipment(2, "REF-DROP");
+    let e = c.ship(&sh).await.unwrap_err();
+    assert!(e.is_outcome_unknown(), "{e}");
+    assert_eq!(e.code(), "ups_outcome_unknown");
+    // UPS did create it, exactly once: the client did not resend.
+    assert_eq!(sim.stats().get("ship").copied(), Some(1));
+    assert_eq!(sim.shipments_with_reference("REF-DROP"), 1);
+    // Reconciliation can find it by reference.
+    let today = c.clock().today();
+    let found = c
+        .track_by_reference("REF-DROP", today - chrono::Duration::days(1), today)
+        .await
+        .unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].tracking_numbers.len(), 2);
+}
