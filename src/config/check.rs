@@ -96,7 +96,13 @@ impl CheckReport {
         }
     }
 
-    fn problem(&mut self, file: &Path, path: impl Into<String>, message: impl Into<String>, fix: impl Into<String>) {
+    fn problem(
+        &mut self,
+        file: &Path,
+        path: impl Into<String>,
+        message: impl Into<String>,
+        fix: impl Into<String>,
+    ) {
         self.problems.push(Problem {
             file: file.to_path_buf(),
             line: None,
@@ -106,7 +112,13 @@ impl CheckReport {
         });
     }
 
-    fn warning(&mut self, file: &Path, path: impl Into<String>, message: impl Into<String>, fix: impl Into<String>) {
+    fn warning(
+        &mut self,
+        file: &Path,
+        path: impl Into<String>,
+        message: impl Into<String>,
+        fix: impl Into<String>,
+    ) {
         self.warnings.push(Problem {
             file: file.to_path_buf(),
             line: None,
@@ -146,7 +158,7 @@ pub fn check_config(path: &Path) -> CheckReport {
     let (config, mut report) = analyse(path, None);
     if let Some(config) = &config {
         check_credentials(config, &mut report);
-    } else if report.problems.iter().all(|p| p.line.is_none()) {
+    } else {
         report.warning(
             path,
             "",
@@ -160,7 +172,10 @@ pub fn check_config(path: &Path) -> CheckReport {
 /// Passes 1–4. `env`: the environment overrides to apply (`None` = the process environment;
 /// tests pass their own map). Returns the configuration when it could be built (possibly
 /// with problems in its meaning) and the report.
-pub(crate) fn analyse(path: &Path, env: Option<HashMap<String, String>>) -> (Option<Config>, CheckReport) {
+pub(crate) fn analyse(
+    path: &Path,
+    env: Option<HashMap<String, String>>,
+) -> (Option<Config>, CheckReport) {
     let mut report = CheckReport {
         file: path.to_path_buf(),
         ..CheckReport::default()
@@ -222,7 +237,12 @@ pub(crate) fn analyse(path: &Path, env: Option<HashMap<String, String>>) -> (Opt
     let mut tree: Value = match merged.try_deserialize() {
         Ok(v) => v,
         Err(e) => {
-            report.problem(path, "", format!("cannot read the merged configuration: {e}"), "check the file and the UPSYNC__* environment variables");
+            report.problem(
+                path,
+                "",
+                format!("cannot read the merged configuration: {e}"),
+                "check the file and the UPSYNC__* environment variables",
+            );
             return (None, report);
         }
     };
@@ -234,7 +254,12 @@ pub(crate) fn analyse(path: &Path, env: Option<HashMap<String, String>>) -> (Opt
             None => format!("remove it; known keys here: {}", u.known.join(", ")),
         };
         let note = env_note(&u.path);
-        report.problem(path, u.path.clone(), format!("unknown key `{}`{note}", u.key), fix);
+        report.problem(
+            path,
+            u.path.clone(),
+            format!("unknown key `{}`{note}", u.key),
+            fix,
+        );
     }
 
     // Pass 3: types, section by section, connector by connector.
@@ -260,21 +285,34 @@ pub(crate) fn analyse(path: &Path, env: Option<HashMap<String, String>>) -> (Opt
         }
         Some(v) => section(&mut report, path, "ups", v, &env_note),
     };
-    let tracking = optional_section::<TrackingConfig>(&mut report, path, &root, "tracking", &env_note);
+    let tracking =
+        optional_section::<TrackingConfig>(&mut report, path, &root, "tracking", &env_note);
     let http = optional_section::<HttpConfig>(&mut report, path, &root, "http", &env_note);
-    let pipeline = optional_section::<PipelineConfig>(&mut report, path, &root, "pipeline", &env_note);
+    let pipeline =
+        optional_section::<PipelineConfig>(&mut report, path, &root, "pipeline", &env_note);
     let raw_connectors: Vec<Value> = match root.get("connectors") {
         None | Some(Value::Null) => Vec::new(),
         Some(Value::Array(items)) => items.clone(),
         Some(_) => {
-            report.problem(path, "connectors", "must be a list of connectors", "write `connectors:` followed by `- name: …` entries");
+            report.problem(
+                path,
+                "connectors",
+                "must be a list of connectors",
+                "write `connectors:` followed by `- name: …` entries",
+            );
             ok = false;
             Vec::new()
         }
     };
     let mut connectors = Vec::new();
     for (i, raw) in raw_connectors.iter().enumerate() {
-        match section::<ConnectorConfig>(&mut report, path, &format!("connectors[{i}]"), raw, &env_note) {
+        match section::<ConnectorConfig>(
+            &mut report,
+            path,
+            &format!("connectors[{i}]"),
+            raw,
+            &env_note,
+        ) {
             Some(c) => connectors.push(c),
             None => ok = false,
         }
@@ -301,11 +339,21 @@ pub(crate) fn analyse(path: &Path, env: Option<HashMap<String, String>>) -> (Opt
     if let Some(dir) = &state_dir {
         let dir = resolve(&base, dir);
         if dir.exists() && !dir.is_dir() {
-            report.problem(path, "state_dir", format!("{} exists and is not a directory", dir.display()), "point state_dir at a directory (it is created when missing)");
+            report.problem(
+                path,
+                "state_dir",
+                format!("{} exists and is not a directory", dir.display()),
+                "point state_dir at a directory (it is created when missing)",
+            );
         }
     }
     if raw_connectors.is_empty() {
-        report.warning(path, "connectors", "no connectors are configured: `upsync run` would only track", "add a connector (see config/upsync.yaml)");
+        report.warning(
+            path,
+            "connectors",
+            "no connectors are configured: `upsync run` would only track",
+            "add a connector (see config/upsync.yaml)",
+        );
     }
 
     let config = match (ok, ups, tracking, http, pipeline) {
@@ -336,7 +384,9 @@ fn env_var_for(key_path: &str) -> String {
         "{}{}{}",
         defaults::ENV_PREFIX,
         defaults::ENV_SEPARATOR,
-        key_path.replace('.', defaults::ENV_SEPARATOR).to_uppercase()
+        key_path
+            .replace('.', defaults::ENV_SEPARATOR)
+            .to_uppercase()
     )
 }
 
@@ -406,7 +456,10 @@ fn split_error(e: &config::ConfigError) -> (String, Option<String>) {
             expected,
             key,
             ..
-        } => (format!("invalid type: {unexpected}, expected {expected}"), key.clone()),
+        } => (
+            format!("invalid type: {unexpected}, expected {expected}"),
+            key.clone(),
+        ),
         E::At { error, key, .. } => {
             let (m, inner) = split_error(error);
             (m, key.clone().or(inner))
@@ -429,7 +482,12 @@ fn split_error(e: &config::ConfigError) -> (String, Option<String>) {
 fn check_ups(r: &mut CheckReport, file: &Path, ups: &UpsConfig) {
     let acct = ups.account_number.trim();
     if acct.len() != 6 || !acct.chars().all(|c| c.is_ascii_alphanumeric()) {
-        r.problem(file, "ups.account_number", format!("`{acct}` is not a UPS account number (6 letters or digits)"), "copy the shipper number from your UPS account (e.g. 123X56)");
+        r.problem(
+            file,
+            "ups.account_number",
+            format!("`{acct}` is not a UPS account number (6 letters or digits)"),
+            "copy the shipper number from your UPS account (e.g. 123X56)",
+        );
     }
     if let Some(url) = &ups.base_url {
         if let Err(m) = check_http_url(url, false) {
@@ -437,15 +495,36 @@ fn check_ups(r: &mut CheckReport, file: &Path, ups: &UpsConfig) {
         }
     }
     if ups.credentials.trim().is_empty() {
-        r.problem(file, "ups.credentials", "empty vault entry name", "name the vault entry holding client_id/client_secret, e.g. `ups`");
+        r.problem(
+            file,
+            "ups.credentials",
+            "empty vault entry name",
+            "name the vault entry holding client_id/client_secret, e.g. `ups`",
+        );
     }
     let label = &ups.label;
     if label.format.to_model().is_thermal() {
         if !matches!(label.stock_height_inches, 6 | 8) {
-            r.problem(file, "ups.label.stock_height_inches", format!("{} is not a UPS thermal label height", label.stock_height_inches), "use 6 or 8");
+            r.problem(
+                file,
+                "ups.label.stock_height_inches",
+                format!(
+                    "{} is not a UPS thermal label height",
+                    label.stock_height_inches
+                ),
+                "use 6 or 8",
+            );
         }
         if label.stock_width_inches != 4 {
-            r.problem(file, "ups.label.stock_width_inches", format!("{} is not a UPS thermal label width", label.stock_width_inches), "use 4");
+            r.problem(
+                file,
+                "ups.label.stock_width_inches",
+                format!(
+                    "{} is not a UPS thermal label width",
+                    label.stock_width_inches
+                ),
+                "use 4",
+            );
         }
     }
     let v = &ups.api_versions;
@@ -458,18 +537,40 @@ fn check_ups(r: &mut CheckReport, file: &Path, ups: &UpsConfig) {
         ("track", &v.track),
     ] {
         if value.is_empty() || !value.chars().all(|c| c.is_ascii_alphanumeric()) {
-            r.problem(file, format!("ups.api_versions.{key}"), format!("`{value}` is not an API version path segment"), "use a version such as v2409, v2 or v1 (see the UPS API documentation)");
+            r.problem(
+                file,
+                format!("ups.api_versions.{key}"),
+                format!("`{value}` is not an API version path segment"),
+                "use a version such as v2409, v2 or v1 (see the UPS API documentation)",
+            );
         }
     }
     for (key, value) in ups.quotas.entries() {
         if value == 0 {
-            r.problem(file, format!("ups.quotas.{key}"), "a quota of 0 requests per second would block every call", "use at least 1");
+            r.problem(
+                file,
+                format!("ups.quotas.{key}"),
+                "a quota of 0 requests per second would block every call",
+                "use at least 1",
+            );
         }
     }
     if ups.token_budget_per_day == 0 {
-        r.problem(file, "ups.token_budget_per_day", "a budget of 0 tokens per day allows no UPS call", "use UPS's limit (250) or less, but at least 1");
+        r.problem(
+            file,
+            "ups.token_budget_per_day",
+            "a budget of 0 tokens per day allows no UPS call",
+            "use UPS's limit (250) or less, but at least 1",
+        );
     }
-    check_retry(r, file, "ups.retry", ups.retry.max_attempts, ups.retry.initial_backoff_ms, ups.retry.max_backoff_ms);
+    check_retry(
+        r,
+        file,
+        "ups.retry",
+        ups.retry.max_attempts,
+        ups.retry.initial_backoff_ms,
+        ups.retry.max_backoff_ms,
+    );
     let t = &ups.timeouts;
     for (key, value) in [
         ("connect_timeout_seconds", t.connect_timeout_seconds),
@@ -477,24 +578,44 @@ fn check_ups(r: &mut CheckReport, file: &Path, ups: &UpsConfig) {
         ("ship_timeout_seconds", t.ship_timeout_seconds),
     ] {
         if value == 0 {
-            r.problem(file, format!("ups.timeouts.{key}"), "a timeout of 0 seconds fails every call", "use a positive number of seconds");
+            r.problem(
+                file,
+                format!("ups.timeouts.{key}"),
+                "a timeout of 0 seconds fails every call",
+                "use a positive number of seconds",
+            );
         }
     }
 }
 
 fn check_retry(r: &mut CheckReport, file: &Path, at: &str, attempts: u32, initial: u64, max: u64) {
     if attempts == 0 {
-        r.problem(file, format!("{at}.max_attempts"), "0 attempts means the call is never made", "use at least 1 (1 = no retry)");
+        r.problem(
+            file,
+            format!("{at}.max_attempts"),
+            "0 attempts means the call is never made",
+            "use at least 1 (1 = no retry)",
+        );
     }
     if initial > max {
-        r.problem(file, at, format!("the initial backoff ({initial}) is larger than the maximum ({max})"), "make the initial backoff at most the maximum");
+        r.problem(
+            file,
+            at,
+            format!("the initial backoff ({initial}) is larger than the maximum ({max})"),
+            "make the initial backoff at most the maximum",
+        );
     }
 }
 
 fn check_tracking(r: &mut CheckReport, file: &Path, t: &TrackingConfig) {
     for (key, value) in t.poll.entries() {
         if value == 0 {
-            r.problem(file, format!("tracking.poll.{key}"), "an interval of 0 minutes would poll continuously", "use a positive number of minutes");
+            r.problem(
+                file,
+                format!("tracking.poll.{key}"),
+                "an interval of 0 minutes would poll continuously",
+                "use a positive number of minutes",
+            );
         }
     }
     let ta = &t.track_alert;
@@ -514,56 +635,130 @@ fn check_tracking(r: &mut CheckReport, file: &Path, t: &TrackingConfig) {
             _ => {}
         }
         if ta.credentials.trim().is_empty() {
-            r.problem(file, "tracking.track_alert.credentials", "empty vault entry name", "name the vault entry holding the webhook secret, e.g. `ups-webhook`");
+            r.problem(
+                file,
+                "tracking.track_alert.credentials",
+                "empty vault entry name",
+                "name the vault entry holding the webhook secret, e.g. `ups-webhook`",
+            );
         }
     } else if let Some(url) = &ta.webhook_public_url {
         if let Err(m) = check_http_url(url, true) {
-            r.problem(file, "tracking.track_alert.webhook_public_url", m, "use the public https URL of this server ending in /webhooks/ups/track-alert");
+            r.problem(
+                file,
+                "tracking.track_alert.webhook_public_url",
+                m,
+                "use the public https URL of this server ending in /webhooks/ups/track-alert",
+            );
         }
     }
     if ta.quiet_period_hours == 0 {
-        r.problem(file, "tracking.track_alert.quiet_period_hours", "0 hours would poll every package at once", "use a positive number of hours (default 24)");
+        r.problem(
+            file,
+            "tracking.track_alert.quiet_period_hours",
+            "0 hours would poll every package at once",
+            "use a positive number of hours (default 24)",
+        );
     }
     if !(1..=13).contains(&ta.renew_after_days) {
-        r.problem(file, "tracking.track_alert.renew_after_days", format!("{} days: subscriptions expire after 14 days", ta.renew_after_days), "use 1 to 13 (default 12)");
+        r.problem(
+            file,
+            "tracking.track_alert.renew_after_days",
+            format!(
+                "{} days: subscriptions expire after 14 days",
+                ta.renew_after_days
+            ),
+            "use 1 to 13 (default 12)",
+        );
     }
 }
 
 fn check_http(r: &mut CheckReport, file: &Path, h: &HttpConfig) {
     if h.listen.parse::<std::net::SocketAddr>().is_err() {
-        r.problem(file, "http.listen", format!("`{}` is not an address:port to listen on", h.listen), "use an IP address and port, e.g. 127.0.0.1:8080 or 0.0.0.0:8080 or [::]:8080");
+        r.problem(
+            file,
+            "http.listen",
+            format!("`{}` is not an address:port to listen on", h.listen),
+            "use an IP address and port, e.g. 127.0.0.1:8080 or 0.0.0.0:8080 or [::]:8080",
+        );
     }
     if h.body_limit_bytes < 1024 {
-        r.problem(file, "http.body_limit_bytes", format!("{} bytes is too small for a Track Alert event", h.body_limit_bytes), "use at least 1024 (default 1048576)");
+        r.problem(
+            file,
+            "http.body_limit_bytes",
+            format!(
+                "{} bytes is too small for a Track Alert event",
+                h.body_limit_bytes
+            ),
+            "use at least 1024 (default 1048576)",
+        );
     }
 }
 
 fn check_pipeline(r: &mut CheckReport, file: &Path, p: &PipelineConfig) {
     if p.jobs_in_flight == 0 {
-        r.problem(file, "pipeline.jobs_in_flight", "0 jobs in flight means nothing is ever processed", "use at least 1");
+        r.problem(
+            file,
+            "pipeline.jobs_in_flight",
+            "0 jobs in flight means nothing is ever processed",
+            "use at least 1",
+        );
     }
-    check_retry(r, file, "pipeline.retry", p.retry.max_attempts, p.retry.initial_backoff_seconds, p.retry.max_backoff_seconds);
+    check_retry(
+        r,
+        file,
+        "pipeline.retry",
+        p.retry.max_attempts,
+        p.retry.initial_backoff_seconds,
+        p.retry.max_backoff_seconds,
+    );
     if p.retention_days == 0 {
-        r.problem(file, "pipeline.retention_days", "0 days would delete jobs as they finish", "use a positive number of days (default 120)");
+        r.problem(
+            file,
+            "pipeline.retention_days",
+            "0 days would delete jobs as they finish",
+            "use a positive number of days (default 120)",
+        );
     }
 }
 
 /// Checks that only need the typed entry (the file/schedule checks run on the raw entry).
-fn check_connector_typed(r: &mut CheckReport, file: &Path, base: &Path, i: usize, c: &ConnectorConfig) {
+fn check_connector_typed(
+    r: &mut CheckReport,
+    file: &Path,
+    base: &Path,
+    i: usize,
+    c: &ConnectorConfig,
+) {
     let at = format!("connectors[{i}]");
     if c.concurrency == 0 {
-        r.problem(file, format!("{at}.concurrency"), "0 concurrent requests means the ERP is never read", "use at least 1");
+        r.problem(
+            file,
+            format!("{at}.concurrency"),
+            "0 concurrent requests means the ERP is never read",
+            "use at least 1",
+        );
     }
     match &c.label_sink {
         LabelSinkConfig::Directory { path } => {
             let dir = resolve(base, path);
             if dir.exists() && !dir.is_dir() {
-                r.problem(file, format!("{at}.label_sink.path"), format!("{} exists and is not a directory", dir.display()), "point it at a directory (created when missing)");
+                r.problem(
+                    file,
+                    format!("{at}.label_sink.path"),
+                    format!("{} exists and is not a directory", dir.display()),
+                    "point it at a directory (created when missing)",
+                );
             }
         }
         LabelSinkConfig::Printer { address } => {
             if let Err(m) = check_host_port(address) {
-                r.problem(file, format!("{at}.label_sink.address"), m, "use host:port of the label printer, e.g. 10.0.4.21:9100");
+                r.problem(
+                    file,
+                    format!("{at}.label_sink.address"),
+                    m,
+                    "use host:port of the label printer, e.g. 10.0.4.21:9100",
+                );
             }
         }
         LabelSinkConfig::None => {}
@@ -576,11 +771,25 @@ fn check_connectors(r: &mut CheckReport, file: &Path, base: &Path, raw: &[Value]
         let at = format!("connectors[{i}]");
         let s = |k: &str| entry.get(k).and_then(Value::as_str).map(str::to_string);
         if let Some(name) = s("name") {
-            if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
-                r.problem(file, format!("{at}.name"), format!("`{name}` is not a usable connector name (it is part of every job id)"), "use letters, digits, `-` and `_` only, e.g. acumatica-main");
+            if name.is_empty()
+                || !name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+            {
+                r.problem(
+                    file,
+                    format!("{at}.name"),
+                    format!("`{name}` is not a usable connector name (it is part of every job id)"),
+                    "use letters, digits, `-` and `_` only, e.g. acumatica-main",
+                );
             }
             if let Some(first) = seen.get(&name) {
-                r.problem(file, format!("{at}.name"), format!("connector name `{name}` is already used by connectors[{first}]"), "give every connector its own name");
+                r.problem(
+                    file,
+                    format!("{at}.name"),
+                    format!("connector name `{name}` is already used by connectors[{first}]"),
+                    "give every connector its own name",
+                );
             } else {
                 seen.insert(name, i);
             }
@@ -591,10 +800,20 @@ fn check_connectors(r: &mut CheckReport, file: &Path, base: &Path, raw: &[Value]
             _ => None,
         };
         if let Some(p) = s("profile") {
-            r.problems.extend(profile_problems(file, &format!("{at}.profile"), kind, &resolve(base, Path::new(&p))));
+            r.problems.extend(profile_problems(
+                file,
+                &format!("{at}.profile"),
+                kind,
+                &resolve(base, Path::new(&p)),
+            ));
         }
         if let Some(p) = s("mapping") {
-            r.problems.extend(mapping_problems(file, &format!("{at}.mapping"), kind, &resolve(base, Path::new(&p))));
+            r.problems.extend(mapping_problems(
+                file,
+                &format!("{at}.mapping"),
+                kind,
+                &resolve(base, Path::new(&p)),
+            ));
         }
         if let Some(expr) = s("schedule") {
             match cron::normalise(&expr) {
@@ -609,7 +828,12 @@ fn check_connectors(r: &mut CheckReport, file: &Path, base: &Path, raw: &[Value]
         }
         if let Some(c) = s("credentials") {
             if c.trim().is_empty() {
-                r.problem(file, format!("{at}.credentials"), "empty vault entry name", "name the vault entry with this ERP's credentials (upsync creds set NAME)");
+                r.problem(
+                    file,
+                    format!("{at}.credentials"),
+                    "empty vault entry name",
+                    "name the vault entry with this ERP's credentials (upsync creds set NAME)",
+                );
             }
         }
     }
@@ -621,7 +845,11 @@ fn check_http_url(url: &str, require_https: bool) -> Result<(), String> {
         "https" => {}
         "http" if !require_https => {}
         "http" => return Err(format!("`{url}` is not https (UPS only calls https URLs)")),
-        other => return Err(format!("`{url}` has scheme `{other}`; expected http or https")),
+        other => {
+            return Err(format!(
+                "`{url}` has scheme `{other}`; expected http or https"
+            ))
+        }
     }
     if parsed.host_str().is_none_or(str::is_empty) {
         return Err(format!("`{url}` has no host"));
@@ -645,17 +873,55 @@ fn check_host_port(address: &str) -> Result<(), String> {
             .split('.')
             .all(|l| !l.is_empty() && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'));
     if !host_ok {
-        return Err(format!("`{address}`: `{host}` is not a host name or IP address"));
+        return Err(format!(
+            "`{address}`: `{host}` is not a host name or IP address"
+        ));
     }
     Ok(())
 }
 
 // ------------------------------------------------------------------ pass 5: credentials
 
-/// Every credentials name the configuration uses must exist in the vault.
+/// Every credentials name the configuration uses must exist in the vault (names and field
+/// names only; values are never read into the report).
 fn check_credentials(config: &Config, report: &mut CheckReport) {
-    let _ = config;
-    report.warning(&report.file.clone(), "", "credentials could not be checked: the store is not available in this build", "run `upsync creds list` to see what is stored");
+    let file = report.file.clone();
+    let present = match crate::store::cli::present_credentials(config.state_dir.as_deref()) {
+        Ok(p) => p,
+        Err(why) => {
+            report.warning(
+                &file,
+                "",
+                format!("credentials could not be checked: {why}"),
+                "run `upsync check` where the master key and the state directory are available (as the upsync user), or check with `upsync creds list`",
+            );
+            return;
+        }
+    };
+    let mut checked = 0;
+    for (key_path, name) in config.credential_names() {
+        checked += 1;
+        match present.entries.get(&name) {
+            None => report.problem(
+                &file,
+                key_path,
+                format!("credentials `{name}` are not in the vault (state directory {})", present.dir.display()),
+                format!("store them with `upsync creds set {name} < {name}.json` (one JSON object of string fields)"),
+            ),
+            Some(Err(why)) => report.problem(&file, key_path, format!("credentials `{name}` cannot be read: {why}"), format!("set them again with `upsync creds set {name}`")),
+            Some(Ok(fields)) if key_path == "ups.credentials" => {
+                for need in ["client_id", "client_secret"] {
+                    if !fields.iter().any(|f| f == need) {
+                        report.problem(&file, key_path.clone(), format!("credentials `{name}` have no `{need}` field (UPS OAuth needs client_id and client_secret)"), format!("set them again with `upsync creds set {name}` including `{need}`"));
+                    }
+                }
+            }
+            Some(Ok(_)) => {}
+        }
+    }
+    report
+        .notes
+        .push(format!("{checked} credentials references checked"));
 }
 
 // ------------------------------------------------------------------ extension hooks (files)
@@ -665,7 +931,12 @@ fn check_credentials(config: &Config, report: &mut CheckReport) {
 /// `sources::acumatica::AcumaticaProfile::load(path)` for `ConnectorKind::Acumatica` (and
 /// the NetSuite profile loader for `Netsuite`), mapping each of their errors to a
 /// [`Problem`] with `file` = the profile and `path` = the key inside it.
-pub fn profile_problems(config_file: &Path, key_path: &str, kind: Option<ConnectorKind>, profile: &Path) -> Vec<Problem> {
+pub fn profile_problems(
+    config_file: &Path,
+    key_path: &str,
+    kind: Option<ConnectorKind>,
+    profile: &Path,
+) -> Vec<Problem> {
     let _ = kind; // used by the deep validation once it is plugged in
     yaml_file_problems(config_file, key_path, "connector profile", profile)
 }
@@ -674,19 +945,25 @@ pub fn profile_problems(config_file: &Path, key_path: &str, kind: Option<Connect
 /// file exists, is readable and is YAML. Deep validation plugs in here once the mapping
 /// engine lands: `mapping::Mapping::load(path)` (every error with file and line) and the
 /// fixtures next to the mapping.
-pub fn mapping_problems(config_file: &Path, key_path: &str, kind: Option<ConnectorKind>, mapping: &Path) -> Vec<Problem> {
+pub fn mapping_problems(
+    config_file: &Path,
+    key_path: &str,
+    kind: Option<ConnectorKind>,
+    mapping: &Path,
+) -> Vec<Problem> {
     let _ = kind;
     yaml_file_problems(config_file, key_path, "mapping", mapping)
 }
 
 fn yaml_file_problems(config_file: &Path, key_path: &str, what: &str, file: &Path) -> Vec<Problem> {
-    let problem = |file: &Path, line: Option<usize>, path: &str, message: String, fix: String| Problem {
-        file: file.to_path_buf(),
-        line,
-        path: path.to_string(),
-        message,
-        fix,
-    };
+    let problem =
+        |file: &Path, line: Option<usize>, path: &str, message: String, fix: String| Problem {
+            file: file.to_path_buf(),
+            line,
+            path: path.to_string(),
+            message,
+            fix,
+        };
     if !file.exists() {
         return vec![problem(
             config_file,
@@ -715,7 +992,10 @@ fn yaml_file_problems(config_file: &Path, key_path: &str, what: &str, file: &Pat
             e.location().map(|l| l.line()),
             "",
             format!("the {what} is not valid YAML: {e}"),
-            format!("correct the YAML at that line (named by {key_path} in {})", config_file.display()),
+            format!(
+                "correct the YAML at that line (named by {key_path} in {})",
+                config_file.display()
+            ),
         )],
     }
 }
@@ -731,7 +1011,10 @@ mod tests {
         p
     }
 
-    fn analyse_text(text: &str, files: &[(&str, &str)]) -> (Option<Config>, CheckReport, tempfile::TempDir) {
+    fn analyse_text(
+        text: &str,
+        files: &[(&str, &str)],
+    ) -> (Option<Config>, CheckReport, tempfile::TempDir) {
         let tmp = tempfile::tempdir().unwrap();
         for (n, t) in files {
             write(tmp.path(), n, t);
@@ -745,7 +1028,10 @@ mod tests {
 
     #[test]
     fn syntax_errors_name_the_line() {
-        let (c, r, _t) = analyse_text("ups:\n  account_number: \"123X56\"\n  bad: [unclosed\n", &[]);
+        let (c, r, _t) = analyse_text(
+            "ups:\n  account_number: \"123X56\"\n  bad: [unclosed\n",
+            &[],
+        );
         assert!(c.is_none());
         assert_eq!(r.problems.len(), 1, "{r}");
         assert!(r.problems[0].line.is_some(), "{r}");
@@ -799,7 +1085,12 @@ connectors:
         let (c, r, t) = analyse_text(text, FILES);
         assert!(r.is_ok(), "{r}");
         let c = c.unwrap();
-        assert_eq!(c.connectors[0].label_sink, LabelSinkConfig::Directory { path: t.path().join("labels") });
+        assert_eq!(
+            c.connectors[0].label_sink,
+            LabelSinkConfig::Directory {
+                path: t.path().join("labels")
+            }
+        );
         assert!(r.summary().contains("is valid"), "{}", r.summary());
     }
 

@@ -45,7 +45,9 @@ pub fn normalise(expr: &str) -> Result<CronSchedule, CronError> {
         } else {
             "6-field"
         };
-        CronError(format!("`{written}` is not a valid {kind} cron expression: {e}"))
+        CronError(format!(
+            "`{written}` is not a valid {kind} cron expression: {e}"
+        ))
     })?;
     Ok(CronSchedule {
         written,
@@ -86,7 +88,13 @@ mod tests {
 
     #[test]
     fn bad_expressions_are_refused_with_what_was_seen() {
-        for bad in ["", "* * *", "61 * * * *", "*/5 * * * * * * *", "every five minutes please"] {
+        for bad in [
+            "",
+            "* * *",
+            "61 * * * *",
+            "*/5 * * * * * * *",
+            "every five minutes please",
+        ] {
             let e = normalise(bad).unwrap_err();
             assert!(!e.0.is_empty(), "{bad}");
         }
@@ -104,8 +112,7 @@ mod tests {
         }
         // The scheduler itself refuses 5 fields: the reason normalise exists.
         assert!(
-            tokio_cron_scheduler::Job::new_async("*/5 * * * *", |_, _| Box::pin(async {}))
-                .is_err()
+            tokio_cron_scheduler::Job::new_async("*/5 * * * *", |_, _| Box::pin(async {})).is_err()
         );
     }
 }

@@ -43,6 +43,27 @@ pub fn load(path: &Path) -> Result<Config, CheckReport> {
     }
 }
 
+/// The configured `state_dir` (resolved against the config file's directory), read
+/// leniently: commands such as `creds` must work before the rest of the configuration is
+/// valid, or without a configuration file at all. `UPSYNC__STATE_DIR` overrides the file;
+/// `store::state_dir` then applies `UPSYNC_STATE_DIR` and the default.
+pub fn configured_state_dir(config_file: &Path) -> Option<PathBuf> {
+    let base = base_dir(config_file);
+    let from_env = std::env::var_os(format!(
+        "{}{}STATE_DIR",
+        defaults::ENV_PREFIX,
+        defaults::ENV_SEPARATOR
+    ))
+    .filter(|v| !v.is_empty())
+    .map(PathBuf::from);
+    let from_file = || {
+        let text = std::fs::read_to_string(config_file).ok()?;
+        let v: serde_norway::Value = serde_norway::from_str(&text).ok()?;
+        v.get("state_dir")?.as_str().map(PathBuf::from)
+    };
+    from_env.or_else(from_file).map(|p| resolve(&base, &p))
+}
+
 /// The directory relative paths in `config_file` are resolved against.
 pub fn base_dir(config_file: &Path) -> PathBuf {
     match config_file.parent() {
@@ -88,7 +109,10 @@ impl Config {
     pub fn credential_names(&self) -> Vec<(String, String)> {
         let mut out = vec![("ups.credentials".to_string(), self.ups.credentials.clone())];
         for (i, c) in self.connectors.iter().enumerate() {
-            out.push((format!("connectors[{i}].credentials"), c.credentials.clone()));
+            out.push((
+                format!("connectors[{i}].credentials"),
+                c.credentials.clone(),
+            ));
         }
         if self.tracking.mode == TrackingMode::TrackAlert {
             out.push((

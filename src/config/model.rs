@@ -237,14 +237,23 @@ impl UpsQuotas {
                 "address_validation_requests_per_second",
                 self.address_validation_requests_per_second,
             ),
-            ("rating_requests_per_second", self.rating_requests_per_second),
-            ("shipping_requests_per_second", self.shipping_requests_per_second),
+            (
+                "rating_requests_per_second",
+                self.rating_requests_per_second,
+            ),
+            (
+                "shipping_requests_per_second",
+                self.shipping_requests_per_second,
+            ),
             ("void_requests_per_second", self.void_requests_per_second),
             (
                 "label_recovery_requests_per_second",
                 self.label_recovery_requests_per_second,
             ),
-            ("tracking_requests_per_second", self.tracking_requests_per_second),
+            (
+                "tracking_requests_per_second",
+                self.tracking_requests_per_second,
+            ),
             (
                 "track_alert_requests_per_second",
                 self.track_alert_requests_per_second,
