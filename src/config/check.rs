@@ -428,6 +428,7 @@ fn section<T: DeserializeOwned>(
         Ok(t) => Some(t),
         Err(e) => {
             let (message, key) = split_error(&e);
+            let message = friendly_enum_message(&message).unwrap_or(message);
             let key_path = match key {
                 Some(k) if k.starts_with('[') => format!("{name}{k}"),
                 Some(k) if !k.is_empty() => format!("{name}.{k}"),
@@ -436,7 +437,9 @@ fn section<T: DeserializeOwned>(
             let note = env_note(&key_path);
             let fix = if message.starts_with("missing field") {
                 "add it (see config/upsync.yaml for the documented example)".to_string()
-            } else if message.contains("unknown variant") {
+            } else if message.contains("unknown variant")
+                || message.contains("not an allowed value")
+            {
                 "use one of the values listed".to_string()
             } else {
                 "correct the value's type (see config/upsync.yaml)".to_string()
@@ -445,6 +448,24 @@ fn section<T: DeserializeOwned>(
             None
         }
     }
+}
+
+/// The `config` crate says "enum ConnectorKind does not have variant constructor sap";
+/// say which values are allowed instead.
+fn friendly_enum_message(message: &str) -> Option<String> {
+    let rest = message.strip_prefix("enum ")?;
+    let (name, value) = rest.split_once(" does not have variant constructor ")?;
+    let allowed = match name {
+        "ConnectorKind" => "acumatica, netsuite",
+        "UpsEnvironment" => "sandbox, production",
+        "LabelFormatName" => "gif, png, zpl, epl, spl",
+        "TrackingMode" => "poll, track_alert",
+        "TrackAlertVersion" => "v1, v2",
+        _ => return Some(format!("`{value}` is not an allowed value")),
+    };
+    Some(format!(
+        "`{value}` is not an allowed value; expected one of: {allowed}"
+    ))
 }
 
 /// (message without the key, key path relative to the deserialized value).
@@ -1069,6 +1090,16 @@ connectors:
             assert!(paths.contains(want), "missing {want} in:\n{r}");
         }
         assert_eq!(r.problems.len(), 10, "{r}");
+        let kind = r
+            .problems
+            .iter()
+            .find(|p| p.path == "connectors[2].type")
+            .unwrap();
+        assert!(
+            kind.message
+                .contains("expected one of: acumatica, netsuite"),
+            "{kind}"
+        );
     }
 
     #[test]
