@@ -356,6 +356,13 @@ pub(crate) fn analyse(
         );
     }
 
+    // Name the environment variable behind any value that came from the environment.
+    for p in report.problems.iter_mut().filter(|p| p.file == path) {
+        if !p.message.contains("(set by the environment variable") {
+            p.message.push_str(&env_note(&p.path));
+        }
+    }
+
     let config = match (ok, ups, tracking, http, pipeline) {
         (true, Some(ups), Some(tracking), Some(http), Some(pipeline)) => {
             let mut c = Config {
