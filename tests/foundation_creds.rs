@@ -374,3 +374,27 @@ fn kill_9_during_creds_set_loses_no_acknowledged_write() {
         );
     }
 }
+
+#[test]
+fn creds_use_the_configured_state_dir_relative_to_the_config_file() {
+    let sb = Sandbox::new();
+    sb.write(
+        "config/upsync.yaml",
+        "state_dir: ../custom-state\nups: {}\n",
+    );
+    let mut c = sb.cmd(&["creds", "set", "ups"]);
+    c.env_remove("UPSYNC_STATE_DIR");
+    let out = run_with_stdin(c, r#"{"client_id":"a"}"#);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(sb.path().join("custom-state").is_dir());
+    assert!(!sb.state_dir.exists());
+
+    // A config file that is not YAML is an error, not a silent fallback to ./state.
+    sb.write("config/upsync.yaml", "state_dir: [unclosed\n");
+    let mut c = sb.cmd(&["creds", "list"]);
+    c.env_remove("UPSYNC_STATE_DIR");
+    let out = run_with_stdin(c, "");
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("not valid YAML"), "{}", stderr(&out));
+    assert!(!sb.path().join("state").exists());
+}

@@ -52,6 +52,8 @@ pub enum CredsError {
     NotFound(String),
     #[error("credentials `{0}` in the vault are not a credentials record; set them again with `upsync creds set {0}`")]
     Corrupt(String),
+    #[error("cannot find the state directory: {0}")]
+    Config(String),
     #[error(transparent)]
     MasterKey(#[from] super::MasterKeyError),
     #[error(transparent)]
@@ -197,7 +199,8 @@ pub fn keygen() -> anyhow::Result<ExitCode> {
 /// Open the store named by the configuration (or `UPSYNC_STATE_DIR`) with the master key.
 fn open_store(g: &crate::cli::Globals) -> Result<Store, CredsError> {
     let key = MasterKey::from_env()?;
-    let dir = super::state_dir(crate::config::configured_state_dir(&g.config).as_deref());
+    let configured = crate::config::configured_state_dir(&g.config).map_err(CredsError::Config)?;
+    let dir = super::state_dir(configured.as_deref());
     Ok(Store::open(&dir, Some(key))?)
 }
 
