@@ -305,15 +305,26 @@ fn kill_9_during_creds_set_loses_no_acknowledged_write() {
     eprintln!("kill -9 test seed: {seed} (UPSYNC_TEST_SEED to repeat)");
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
 
-    // How long a write takes here, to aim the kills inside it.
-    let t = Instant::now();
+    // How long a write takes here (median of three after a cold first one), to aim the
+    // kills inside it.
     assert!(sb
         .run(&["creds", "set", "warmup"], r#"{"v":"0"}"#)
         .status
         .success());
-    let typical = t.elapsed().max(Duration::from_millis(5));
+    let mut samples: Vec<Duration> = (0..3)
+        .map(|_| {
+            let t = Instant::now();
+            assert!(sb
+                .run(&["creds", "set", "warmup"], r#"{"v":"1"}"#)
+                .status
+                .success());
+            t.elapsed()
+        })
+        .collect();
+    samples.sort();
+    let typical = samples[1].max(Duration::from_millis(5));
 
-    const ROUNDS: usize = 40;
+    const ROUNDS: usize = 48;
     const NAMES: usize = 6;
     // Per name: every attempt in order, (value, acknowledged).
     let mut attempts: Vec<Vec<(String, bool)>> = vec![Vec::new(); NAMES];
@@ -327,10 +338,12 @@ fn kill_9_during_creds_set_loses_no_acknowledged_write() {
             &["creds", "set", &format!("cred-{n}")],
             &format!(r#"{{"token":"{value}","round":"{round}"}}"#),
         );
-        // Kill at a random moment within 1.2x a typical write (some rounds finish first).
-        let delay = typical.mul_f64(rng.gen_range(0.0..1.2));
-        std::thread::sleep(delay);
-        let _ = child.kill(); // SIGKILL
+        // Every fourth round runs to completion (acknowledged writes to verify); the others
+        // get SIGKILL at a random moment within twice a typical write.
+        if round % 4 != 3 {
+            std::thread::sleep(typical.mul_f64(rng.gen_range(0.0..2.0)));
+            let _ = child.kill(); // SIGKILL
+        }
         wait_bounded(&mut child, Duration::from_secs(60));
         let out = child.wait_with_output().unwrap();
         let ok = out.status.success();
@@ -397,4 +410,32 @@ fn creds_use_the_configured_state_dir_relative_to_the_config_file() {
     assert!(!out.status.success());
     assert!(stderr(&out).contains("not valid YAML"), "{}", stderr(&out));
     assert!(!sb.path().join("state").exists());
+}
+
+/// Found by the kill -9 test above (about 1 run in 25): sled 0.34.7 writes a snapshot while
+/// it OPENS the database (`snap.<lsn>.generating`, then rename). A kill in that window leaves
+/// an incomplete `.generating` file, which sled then picks as the newest snapshot and
+/// refuses to open ("empty/corrupt snapshot file found", `Corruption { at: None }`; sled
+/// issue #1527). The file is never authoritative (a complete one would have been renamed),
+/// so `Store::open` must delete `db/snap.*.generating` before opening sled.
+/// Deterministic reproduction; un-ignore once `src/store/mod.rs` does that.
+#[test]
+#[ignore = "fails until store::Store::open removes sled's leftover db/snap.*.generating files"]
+fn a_snapshot_half_written_by_a_kill_does_not_make_the_store_unopenable() {
+    let sb = Sandbox::new();
+    let out = sb.run(&["creds", "set", "ups"], r#"{"client_id":"a"}"#);
+    assert!(out.status.success(), "{}", stderr(&out));
+    // What a kill between create and rename leaves behind (sorted after every real snapshot).
+    std::fs::write(
+        sb.state_dir.join("db/snap.7FFFFFFFFFFFFFF0.generating"),
+        b"",
+    )
+    .unwrap();
+    let out = sb.run(&["creds", "list"], "");
+    assert!(
+        out.status.success(),
+        "the store no longer opens: {}",
+        stderr(&out)
+    );
+    assert!(stdout(&out).contains("ups"));
 }
