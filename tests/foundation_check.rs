@@ -204,3 +204,23 @@ fn a_missing_or_broken_config_file_is_reported_with_exit_78() {
     );
     assert!(!sb.state_dir.exists(), "check must not create the state");
 }
+
+#[test]
+fn a_wrong_master_key_is_an_error_for_check_and_changes_nothing() {
+    let sb = repo_like();
+    sb.write("config/upsync.yaml", "ups: {account_number: \"123X56\"}\n");
+    set_creds(&sb, "ups", r#"{"client_id":"a","client_secret":"b"}"#);
+    assert_eq!(sb.run(&["check"], "").status.code(), Some(0));
+    let before = checksums(&sb.state_dir);
+    let wrong = sb.path().join("wrong.key");
+    write_key(&wrong, 0o600);
+    let out = sb
+        .cmd(&["check"])
+        .env("UPSYNC_MASTER_KEY_FILE", &wrong)
+        .output()
+        .unwrap();
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(78), "{text}");
+    assert!(text.contains("master key does not match"), "{text}");
+    assert_eq!(before, checksums(&sb.state_dir));
+}

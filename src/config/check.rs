@@ -914,14 +914,24 @@ fn check_host_port(address: &str) -> Result<(), String> {
 /// names only; values are never read into the report).
 fn check_credentials(config: &Config, report: &mut CheckReport) {
     let file = report.file.clone();
+    use crate::store::cli::VaultUnavailable;
     let present = match crate::store::cli::present_credentials(config.state_dir.as_deref()) {
         Ok(p) => p,
-        Err(why) => {
+        Err(VaultUnavailable::NotHere(why)) => {
             report.warning(
                 &file,
                 "",
                 format!("credentials could not be checked: {why}"),
                 "run `upsync check` where the master key and the state directory are available (as the upsync user), or check with `upsync creds list`",
+            );
+            return;
+        }
+        Err(VaultUnavailable::Broken(why)) => {
+            report.problem(
+                &file,
+                "",
+                format!("the vault cannot be opened, so upsync could not start: {why}"),
+                "fix the master key (the one the state was created with, mode 600) as the message says",
             );
             return;
         }

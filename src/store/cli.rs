@@ -289,22 +289,42 @@ fn rm(g: &crate::cli::Globals, name: &str) -> Result<(), CredsError> {
     Ok(())
 }
 
-/// For `upsync check`: which of `names` are present in the vault, without creating a
-/// store that does not exist yet. `Err` says why credentials could not be checked.
-pub fn present_credentials(config_state_dir: Option<&Path>) -> Result<PresentCredentials, String> {
+/// Why `check` could not look into the vault.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VaultUnavailable {
+    /// Not a fault of the setup where `check` runs (no key configured here, key file not
+    /// readable by this user, store locked by the running daemon): a warning.
+    NotHere(String),
+    /// A setup fault the daemon would stop on too (wrong key, key file too open or
+    /// malformed, other schema version): an error.
+    Broken(String),
+}
+
+/// For `upsync check`: which credentials the vault holds (names and field names only),
+/// without creating a store that does not exist yet.
+pub fn present_credentials(
+    config_state_dir: Option<&Path>,
+) -> Result<PresentCredentials, VaultUnavailable> {
+    use super::MasterKeyError as K;
     let dir: PathBuf = super::state_dir(config_state_dir);
-    let key = MasterKey::from_env().map_err(|e| e.to_string())?;
+    let key = MasterKey::from_env().map_err(|e| match e {
+        K::NotConfigured | K::Unreadable { .. } => VaultUnavailable::NotHere(e.to_string()),
+        K::TooOpen { .. } | K::Malformed { .. } => VaultUnavailable::Broken(e.to_string()),
+    })?;
     if !dir.exists() {
         return Ok(PresentCredentials {
             dir,
             entries: BTreeMap::new(),
         });
     }
-    let store = Store::open(&dir, Some(key)).map_err(|e| e.to_string())?;
+    let store = Store::open(&dir, Some(key)).map_err(|e| match e {
+        StoreError::Io { .. } | StoreError::Db { .. } => VaultUnavailable::NotHere(e.to_string()),
+        _ => VaultUnavailable::Broken(e.to_string()),
+    })?;
     let names = store
         .vault()
         .and_then(|v| v.keys(Tree::Credentials))
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| VaultUnavailable::NotHere(e.to_string()))?;
     let mut entries = BTreeMap::new();
     for name in names {
         let fields = match Credentials::load(&store, &name) {
