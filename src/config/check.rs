@@ -158,7 +158,7 @@ pub fn check_config(path: &Path) -> CheckReport {
     let (config, mut report) = analyse(path, None);
     if let Some(config) = &config {
         check_credentials(config, &mut report);
-    } else if report.problems.iter().all(|p| p.line.is_none()) {
+    } else {
         report.warning(
             path,
             "",
@@ -356,6 +356,13 @@ pub(crate) fn analyse(
         );
     }
 
+    // Name the environment variable behind any value that came from the environment.
+    for p in report.problems.iter_mut().filter(|p| p.file == path) {
+        if !p.message.contains("(set by the environment variable") {
+            p.message.push_str(&env_note(&p.path));
+        }
+    }
+
     let config = match (ok, ups, tracking, http, pipeline) {
         (true, Some(ups), Some(tracking), Some(http), Some(pipeline)) => {
             let mut c = Config {
@@ -428,6 +435,7 @@ fn section<T: DeserializeOwned>(
         Ok(t) => Some(t),
         Err(e) => {
             let (message, key) = split_error(&e);
+            let message = friendly_enum_message(&message).unwrap_or(message);
             let key_path = match key {
                 Some(k) if k.starts_with('[') => format!("{name}{k}"),
                 Some(k) if !k.is_empty() => format!("{name}.{k}"),
@@ -436,7 +444,9 @@ fn section<T: DeserializeOwned>(
             let note = env_note(&key_path);
             let fix = if message.starts_with("missing field") {
                 "add it (see config/upsync.yaml for the documented example)".to_string()
-            } else if message.contains("unknown variant") {
+            } else if message.contains("unknown variant")
+                || message.contains("not an allowed value")
+            {
                 "use one of the values listed".to_string()
             } else {
                 "correct the value's type (see config/upsync.yaml)".to_string()
@@ -445,6 +455,24 @@ fn section<T: DeserializeOwned>(
             None
         }
     }
+}
+
+/// The `config` crate says "enum ConnectorKind does not have variant constructor sap";
+/// say which values are allowed instead.
+fn friendly_enum_message(message: &str) -> Option<String> {
+    let rest = message.strip_prefix("enum ")?;
+    let (name, value) = rest.split_once(" does not have variant constructor ")?;
+    let allowed = match name {
+        "ConnectorKind" => "acumatica, netsuite",
+        "UpsEnvironment" => "sandbox, production",
+        "LabelFormatName" => "gif, png, zpl, epl, spl",
+        "TrackingMode" => "poll, track_alert",
+        "TrackAlertVersion" => "v1, v2",
+        _ => return Some(format!("`{value}` is not an allowed value")),
+    };
+    Some(format!(
+        "`{value}` is not an allowed value; expected one of: {allowed}"
+    ))
 }
 
 /// (message without the key, key path relative to the deserialized value).
@@ -882,15 +910,56 @@ fn check_host_port(address: &str) -> Result<(), String> {
 
 // ------------------------------------------------------------------ pass 5: credentials
 
-/// Every credentials name the configuration uses must exist in the vault.
+/// Every credentials name the configuration uses must exist in the vault (names and field
+/// names only; values are never read into the report).
 fn check_credentials(config: &Config, report: &mut CheckReport) {
-    let _ = config;
-    report.warning(
-        &report.file.clone(),
-        "",
-        "credentials could not be checked: the store is not available in this build",
-        "run `upsync creds list` to see what is stored",
-    );
+    let file = report.file.clone();
+    use crate::store::cli::VaultUnavailable;
+    let present = match crate::store::cli::present_credentials(config.state_dir.as_deref()) {
+        Ok(p) => p,
+        Err(VaultUnavailable::NotHere(why)) => {
+            report.warning(
+                &file,
+                "",
+                format!("credentials could not be checked: {why}"),
+                "run `upsync check` where the master key and the state directory are available (as the upsync user), or check with `upsync creds list`",
+            );
+            return;
+        }
+        Err(VaultUnavailable::Broken(why)) => {
+            report.problem(
+                &file,
+                "",
+                format!("the vault cannot be opened, so upsync could not start: {why}"),
+                "fix the master key (the one the state was created with, mode 600) as the message says",
+            );
+            return;
+        }
+    };
+    let mut checked = 0;
+    for (key_path, name) in config.credential_names() {
+        checked += 1;
+        match present.entries.get(&name) {
+            None => report.problem(
+                &file,
+                key_path,
+                format!("credentials `{name}` are not in the vault (state directory {})", present.dir.display()),
+                format!("store them with `upsync creds set {name} < {name}.json` (one JSON object of string fields)"),
+            ),
+            Some(Err(why)) => report.problem(&file, key_path, format!("credentials `{name}` cannot be read: {why}"), format!("set them again with `upsync creds set {name}`")),
+            Some(Ok(fields)) if key_path == "ups.credentials" => {
+                for need in ["client_id", "client_secret"] {
+                    if !fields.iter().any(|f| f == need) {
+                        report.problem(&file, key_path.clone(), format!("credentials `{name}` have no `{need}` field (UPS OAuth needs client_id and client_secret)"), format!("set them again with `upsync creds set {name}` including `{need}`"));
+                    }
+                }
+            }
+            Some(Ok(_)) => {}
+        }
+    }
+    report
+        .notes
+        .push(format!("{checked} credentials references checked"));
 }
 
 // ------------------------------------------------------------------ extension hooks (files)
@@ -1038,6 +1107,16 @@ connectors:
             assert!(paths.contains(want), "missing {want} in:\n{r}");
         }
         assert_eq!(r.problems.len(), 10, "{r}");
+        let kind = r
+            .problems
+            .iter()
+            .find(|p| p.path == "connectors[2].type")
+            .unwrap();
+        assert!(
+            kind.message
+                .contains("expected one of: acumatica, netsuite"),
+            "{kind}"
+        );
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! Cron schedules: admins write 5 fields (`minute hour day month weekday`), tokio-cron-scheduler
-//! wants 6 (seconds first). [`normalise`] accepts both, returns the 6-field form, and
+//! wants 6 (seconds first; an optional 7th is the year). [`normalise`] accepts both, returns the 6-field form, and
 //! validates it with the same parser settings tokio-cron-scheduler uses (croner, seconds
 //! required, day-of-month AND day-of-week), so a schedule `check` accepts is one the
 //! scheduler accepts.
@@ -13,7 +13,7 @@ pub struct CronSchedule {
     pub written: String,
     /// 6-field form for tokio-cron-scheduler.
     pub six_field: String,
-    /// How many fields the admin wrote (5 or 6; 1 for `@hourly`-style nicknames).
+    /// How many fields the admin wrote (5, 6 or 7 with a year; 1 for `@hourly`-style nicknames).
     pub fields_written: usize,
 }
 
@@ -31,19 +31,19 @@ pub fn normalise(expr: &str) -> Result<CronSchedule, CronError> {
         0 => return Err(CronError("the schedule is empty".into())),
         1 if fields[0].starts_with('@') => written.clone(),
         5 => format!("0 {written}"),
-        6 => written.clone(),
+        6 | 7 => written.clone(),
         n => {
             return Err(CronError(format!(
                 "`{written}` has {n} field(s); expected 5 (minute hour day-of-month month day-of-week) \
-                 or 6 (second first)"
+                 or 6 (second first; a 7th field is the year)"
             )))
         }
     };
     parser().parse(&six_field).map_err(|e| {
-        let kind = if fields.len() == 5 {
-            "5-field (read as 6-field with seconds 0)"
-        } else {
-            "6-field"
+        let kind = match count {
+            5 => "5-field (read as 6-field with seconds 0)",
+            7 => "7-field",
+            _ => "6-field",
         };
         CronError(format!(
             "`{written}` is not a valid {kind} cron expression: {e}"
@@ -105,7 +105,12 @@ mod tests {
     /// What `normalise` accepts, tokio-cron-scheduler accepts (and vice versa for 5 fields).
     #[tokio::test]
     async fn the_scheduler_accepts_what_we_accept() {
-        for expr in ["*/5 * * * *", "0 0 6 * * MON-FRI", "15 2 * * 1"] {
+        for expr in [
+            "*/5 * * * *",
+            "0 0 6 * * MON-FRI",
+            "15 2 * * 1",
+            "0 0 6 * * * 2027",
+        ] {
             let six = normalise(expr).unwrap().six_field;
             tokio_cron_scheduler::Job::new_async(six.as_str(), |_, _| Box::pin(async {}))
                 .unwrap_or_else(|e| panic!("scheduler refused {six}: {e:?}"));

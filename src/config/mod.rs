@@ -43,6 +43,45 @@ pub fn load(path: &Path) -> Result<Config, CheckReport> {
     }
 }
 
+/// The configured `state_dir` (resolved against the config file's directory), read
+/// leniently: commands such as `creds` must work before the rest of the configuration is
+/// valid, or without a configuration file at all (`Ok(None)`). `UPSYNC__STATE_DIR`
+/// overrides the file; `store::state_dir` then applies `UPSYNC_STATE_DIR` and the default.
+/// A file that exists but is not YAML, or whose `state_dir` is not a string, is an error
+/// (guessing would put secrets into the wrong store).
+pub fn configured_state_dir(config_file: &Path) -> Result<Option<PathBuf>, String> {
+    let base = base_dir(config_file);
+    let from_env = std::env::var_os(format!(
+        "{}{}STATE_DIR",
+        defaults::ENV_PREFIX,
+        defaults::ENV_SEPARATOR
+    ))
+    .filter(|v| !v.is_empty())
+    .map(PathBuf::from);
+    if let Some(p) = from_env {
+        return Ok(Some(resolve(&base, &p)));
+    }
+    let text = match std::fs::read_to_string(config_file) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(format!("cannot read {}: {e}", config_file.display())),
+    };
+    let v: serde_norway::Value = serde_norway::from_str(&text).map_err(|e| {
+        format!(
+            "{} is not valid YAML ({e}); fix it (`upsync check` shows every problem) or set UPSYNC_STATE_DIR",
+            config_file.display()
+        )
+    })?;
+    match v.get("state_dir") {
+        None | Some(serde_norway::Value::Null) => Ok(None),
+        Some(serde_norway::Value::String(s)) => Ok(Some(resolve(&base, Path::new(s)))),
+        Some(_) => Err(format!(
+            "{}: state_dir must be a path (a string)",
+            config_file.display()
+        )),
+    }
+}
+
 /// The directory relative paths in `config_file` are resolved against.
 pub fn base_dir(config_file: &Path) -> PathBuf {
     match config_file.parent() {

@@ -1,18 +1,64 @@
-//! Logging setup (tracing): human-readable text on a terminal, JSON with `--log-format json`;
-//! `UPSYNC_LOG` sets the filter (default `info`). Logs go to stderr so stdout stays for
-//! command output.
+//! Logging setup (tracing). Logs go to stderr so stdout stays for command output.
+//!
+//! * Format: JSON (one object per line, fields flattened) with `--log-format json`, or
+//!   when stderr is connected to the systemd journal (`JOURNAL_STREAM` names stderr's
+//!   device:inode, as systemd sets it); human-readable text otherwise, coloured only on a
+//!   terminal.
+//! * Filter: `UPSYNC_LOG` (tracing `EnvFilter` syntax, e.g. `info,upsync::ups=debug`),
+//!   default `info`. An invalid filter falls back to `info` with a warning.
+//!
+//! Must never: be handed a secret. Callers log ids, codes and hashes (see STYLE.md).
+
+use std::io::IsTerminal;
 
 use tracing_subscriber::EnvFilter;
 
 use crate::cli::LogFormat;
 
+/// Which format to use, given the flag and the environment.
+pub fn effective_format(flag: LogFormat) -> LogFormat {
+    if flag == LogFormat::Json || stderr_is_journal() {
+        LogFormat::Json
+    } else {
+        LogFormat::Text
+    }
+}
+
+/// `JOURNAL_STREAM=dev:ino` and stderr is that stream (a child that inherited the variable
+/// but writes elsewhere keeps text).
+fn stderr_is_journal() -> bool {
+    let Some(value) = std::env::var_os("JOURNAL_STREAM") else {
+        return false;
+    };
+    let value = value.to_string_lossy().into_owned();
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::fs::MetadataExt;
+        if let Ok(meta) = std::fs::metadata("/proc/self/fd/2") {
+            return value == format!("{}:{}", meta.dev(), meta.ino());
+        }
+    }
+    !value.is_empty()
+}
+
 pub fn init(format: LogFormat) {
-    let filter = EnvFilter::try_from_env("UPSYNC_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let (filter, bad_filter) = match std::env::var("UPSYNC_LOG") {
+        Ok(spec) if !spec.trim().is_empty() => match EnvFilter::try_new(&spec) {
+            Ok(f) => (f, None),
+            Err(e) => (EnvFilter::new("info"), Some(e.to_string())),
+        },
+        _ => (EnvFilter::new("info"), None),
+    };
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
-    let _ = match format {
+    let _ = match effective_format(format) {
         LogFormat::Json => builder.json().flatten_event(true).try_init(),
-        LogFormat::Text => builder.try_init(),
+        LogFormat::Text => builder
+            .with_ansi(std::io::stderr().is_terminal())
+            .try_init(),
     };
+    if let Some(e) = bad_filter {
+        tracing::warn!(error = %e, "UPSYNC_LOG is not a valid filter; using `info`");
+    }
 }

@@ -1,0 +1,226 @@
+//! Foundation (issue 2), `upsync check` through the real binary: every problem at once
+//! with file and key path, exit 78; the documented example config is accepted given its
+//! files and credentials; credentials presence is checked in the vault.
+
+mod common;
+
+use common::*;
+
+const PROFILE: &str = "endpoint_version: 23.200.001\n";
+const MAPPING: &str = "ship_to:\n  name: ShippingSettings.ShipToContact.BusinessName\n";
+
+/// A sandbox laid out like the repository: config/, connectors/, mappings/.
+fn repo_like() -> Sandbox {
+    let sb = Sandbox::new();
+    sb.write("connectors/acumatica.yaml", PROFILE);
+    sb.write(
+        "connectors/netsuite.yaml",
+        "suiteql: SELECT id FROM transaction\n",
+    );
+    sb.write("mappings/acumatica-shipment.yaml", MAPPING);
+    sb.write("mappings/netsuite-itemfulfillment.yaml", MAPPING);
+    sb
+}
+
+fn set_creds(sb: &Sandbox, name: &str, json: &str) {
+    let out = sb.run(&["creds", "set", name], json);
+    assert!(out.status.success(), "{}", stderr(&out));
+}
+
+/// Must show 4: three independent mistakes, all reported with their paths, exit 78.
+#[test]
+fn three_independent_mistakes_are_all_reported_with_paths_and_exit_78() {
+    let sb = repo_like();
+    sb.write(
+        "config/upsync.yaml",
+        r#"
+ups:
+  account_number: "123X56"
+  acount_numbr: "456Y78"          # mistake 1: unknown key
+connectors:
+  - name: acu
+    type: acumatica
+    profile: ../connectors/acumatica.yaml
+    mapping: ../mappings/missing.yaml   # mistake 2: no such file
+    schedule: "*/5 * * * *"
+    credentials: acumatica
+  - name: ns
+    type: netsuite
+    profile: ../connectors/netsuite.yaml
+    mapping: ../mappings/netsuite-itemfulfillment.yaml
+    schedule: "0 25 * * *"              # mistake 3: hour 25
+    credentials: netsuite
+"#,
+    );
+    // No master key here: credentials are not checked, so the three mistakes are all.
+    let mut c = sb.cmd(&["check"]);
+    c.env_remove("UPSYNC_MASTER_KEY_FILE");
+    let out = c.output().unwrap();
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(78), "{text}{}", stderr(&out));
+    let errors: Vec<&str> = text.lines().filter(|l| l.starts_with("error:")).collect();
+    assert_eq!(errors.len(), 3, "{text}");
+    let file = sb.config.display().to_string();
+    let find = |path: &str| {
+        errors
+            .iter()
+            .find(|l| l.contains(&format!("{file}: {path}: ")))
+            .unwrap_or_else(|| panic!("no error for {path} in:\n{text}"))
+            .to_string()
+    };
+    let unknown = find("ups.acount_numbr");
+    assert!(
+        unknown.contains("unknown key") && unknown.contains("account_number"),
+        "{unknown}"
+    );
+    let mapping = find("connectors[0].mapping");
+    assert!(
+        mapping.contains("missing.yaml") && mapping.contains("does not exist"),
+        "{mapping}"
+    );
+    let cron = find("connectors[1].schedule");
+    assert!(
+        cron.contains("0 25 * * *") && cron.contains("fix:"),
+        "{cron}"
+    );
+    assert!(
+        text.lines().last().unwrap().contains("3 problems"),
+        "summary line: {text}"
+    );
+}
+
+#[test]
+fn the_documented_example_is_accepted_given_its_files_and_credentials() {
+    let sb = repo_like();
+    let example =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/config/upsync.yaml"))
+            .unwrap();
+    sb.write("config/upsync.yaml", &example);
+
+    // Without a master key: valid, but says credentials could not be checked and why.
+    let mut c = sb.cmd(&["check"]);
+    c.env_remove("UPSYNC_MASTER_KEY_FILE");
+    let out = c.output().unwrap();
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}{}", stderr(&out));
+    assert!(
+        text.contains("credentials could not be checked")
+            && text.contains("UPSYNC_MASTER_KEY_FILE"),
+        "{text}"
+    );
+
+    // With the key but nothing stored: each missing entry is named.
+    let out = sb.run(&["check"], "");
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(78), "{text}");
+    for path in [
+        "ups.credentials",
+        "connectors[0].credentials",
+        "connectors[1].credentials",
+    ] {
+        assert!(
+            text.contains(&format!(": {path}: credentials `")),
+            "{path}:\n{text}"
+        );
+    }
+    assert!(text.contains("upsync creds set acumatica"), "{text}");
+
+    set_creds(
+        &sb,
+        "ups",
+        r#"{"client_id":"demo-client","client_secret":"demo-secret"}"#,
+    );
+    set_creds(&sb, "acumatica", r#"{"username":"admin","password":"pw"}"#);
+    set_creds(&sb, "netsuite", r#"{"client_id":"c","certificate_id":"k"}"#);
+    let out = sb.run(&["check"], "");
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(
+        text.contains("is valid") && text.contains("2 connectors"),
+        "{text}"
+    );
+    assert!(!text.contains("error:"), "{text}");
+}
+
+#[test]
+fn ups_credentials_without_a_client_secret_are_a_problem() {
+    let sb = repo_like();
+    sb.write("config/upsync.yaml", "ups: {account_number: \"123X56\"}\n");
+    set_creds(&sb, "ups", r#"{"client_id":"only-the-id"}"#);
+    let out = sb.run(&["check"], "");
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(78), "{text}");
+    assert!(
+        text.contains("ups.credentials") && text.contains("client_secret"),
+        "{text}"
+    );
+    assert!(!text.contains("only-the-id"), "{text}");
+}
+
+#[test]
+fn environment_overrides_are_checked_and_named() {
+    let sb = repo_like();
+    sb.write("config/upsync.yaml", "ups: {account_number: \"123X56\"}\n");
+    let out = sb
+        .cmd(&["check"])
+        .env("UPSYNC__HTTP__LISTEN", "everywhere")
+        .env("UPSYNC__UPS__COLOUR", "brown")
+        .output()
+        .unwrap();
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(78), "{text}");
+    assert!(
+        text.contains("http.listen") && text.contains("UPSYNC__HTTP__LISTEN"),
+        "{text}"
+    );
+    assert!(
+        text.contains("ups.colour") && text.contains("UPSYNC__UPS__COLOUR"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_missing_or_broken_config_file_is_reported_with_exit_78() {
+    let sb = Sandbox::new();
+    let out = sb.run(&["check"], "");
+    assert_eq!(out.status.code(), Some(78));
+    assert!(
+        stdout(&out).contains("cannot read the configuration file"),
+        "{}",
+        stdout(&out)
+    );
+
+    sb.write(
+        "config/upsync.yaml",
+        "ups:\n  account_number: \"123X56\n  label: {}\n",
+    );
+    let out = sb.run(&["check"], "");
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(78));
+    // file:line
+    assert!(
+        text.contains(&format!("{}:", sb.config.display())) && text.contains("YAML"),
+        "{text}"
+    );
+    assert!(!sb.state_dir.exists(), "check must not create the state");
+}
+
+#[test]
+fn a_wrong_master_key_is_an_error_for_check_and_changes_nothing() {
+    let sb = repo_like();
+    sb.write("config/upsync.yaml", "ups: {account_number: \"123X56\"}\n");
+    set_creds(&sb, "ups", r#"{"client_id":"a","client_secret":"b"}"#);
+    assert_eq!(sb.run(&["check"], "").status.code(), Some(0));
+    let before = checksums(&sb.state_dir);
+    let wrong = sb.path().join("wrong.key");
+    write_key(&wrong, 0o600);
+    let out = sb
+        .cmd(&["check"])
+        .env("UPSYNC_MASTER_KEY_FILE", &wrong)
+        .output()
+        .unwrap();
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(78), "{text}");
+    assert!(text.contains("master key does not match"), "{text}");
+    assert_eq!(before, checksums(&sb.state_dir));
+}
