@@ -418,9 +418,8 @@ fn creds_use_the_configured_state_dir_relative_to_the_config_file() {
 /// refuses to open ("empty/corrupt snapshot file found", `Corruption { at: None }`; sled
 /// issue #1527). The file is never authoritative (a complete one would have been renamed),
 /// so `Store::open` must delete `db/snap.*.generating` before opening sled.
-/// Deterministic reproduction; un-ignore once `src/store/mod.rs` does that.
+/// Deterministic reproduction of sled issue #1527; `Store::open` removes the partial file.
 #[test]
-#[ignore = "fails until store::Store::open removes sled's leftover db/snap.*.generating files"]
 fn a_snapshot_half_written_by_a_kill_does_not_make_the_store_unopenable() {
     let sb = Sandbox::new();
     let out = sb.run(&["creds", "set", "ups"], r#"{"client_id":"a"}"#);

@@ -54,9 +54,23 @@ fn shipment(n: usize, reference: &str) -> Shipment {
         record_id: "r".into(),
         number: reference.into(),
         account_number: "123X56".into(),
-        shipper: party("T and T Designs", "2311 York Rd", "Timonium", "MD", "21093", "US"),
+        shipper: party(
+            "T and T Designs",
+            "2311 York Rd",
+            "Timonium",
+            "MD",
+            "21093",
+            "US",
+        ),
         ship_from: None,
-        ship_to: party("Happy Dog", "12 Maple Lane", "Alpharetta", "GA", "30005", "US"),
+        ship_to: party(
+            "Happy Dog",
+            "12 Maple Lane",
+            "Alpharetta",
+            "GA",
+            "30005",
+            "US",
+        ),
         service: ServiceSelection::Fixed { code: "03".into() },
         packages: (0..n).map(|i| pkg(&format!("l{i}"))).collect(),
         references: vec![
@@ -143,7 +157,11 @@ async fn every_operation_round_trips() {
     assert_eq!(r.packages.len(), 2);
     assert_eq!(r.shipment_id, r.packages[0].tracking_number);
     for (p, line) in r.packages.iter().zip(["l0", "l1"]) {
-        assert!(wire::is_valid_1z(&p.tracking_number), "{}", p.tracking_number);
+        assert!(
+            wire::is_valid_1z(&p.tracking_number),
+            "{}",
+            p.tracking_number
+        );
         assert_eq!(p.erp_line_id, line);
         let label = p.label.as_ref().unwrap();
         assert_eq!(label.format, LabelFormat::Gif);
@@ -280,7 +298,10 @@ async fn schema_violations_come_back_in_ups_shape_with_code_and_field() {
     // A domestic reference moved to shipment level (only allowed off US→US/PR→PR).
     let mut body = upsync::ups::build::ship_request(&sh, &ShipOptions::default());
     let refs = body["ShipmentRequest"]["Shipment"]["Package"][0]["ReferenceNumber"].clone();
-    assert!(refs.is_array(), "the builder places domestic references on the package");
+    assert!(
+        refs.is_array(),
+        "the builder places domestic references on the package"
+    );
     body["ShipmentRequest"]["Shipment"]["ReferenceNumber"] = refs;
     body["ShipmentRequest"]["Shipment"]["Package"][0]
         .as_object_mut()

@@ -138,7 +138,9 @@ pub fn build_ups_client(cfg: &Config, store: &Arc<Store>) -> anyhow::Result<crat
     c.retry.max_attempts = u.retry.max_attempts.max(1);
     c.retry.base_delay = Duration::from_millis(u.retry.initial_backoff_ms);
     c.retry.max_delay = Duration::from_millis(u.retry.max_backoff_ms);
-    c.request_timeout = Some(Duration::from_secs(u.timeouts.request_timeout_seconds.max(1)));
+    c.request_timeout = Some(Duration::from_secs(
+        u.timeouts.request_timeout_seconds.max(1),
+    ));
     c.token_budget_per_day = u.token_budget_per_day;
     c.label.stock_size = (
         u.label.stock_height_inches as u8,
@@ -149,8 +151,14 @@ pub fn build_ups_client(cfg: &Config, store: &Arc<Store>) -> anyhow::Result<crat
         client_id: String,
         client_secret: String,
     }
-    let creds: Creds = credentials_as(store, &u.credentials, "UPS credentials {client_id, client_secret}")?;
-    let tokens = Arc::new(crate::pipeline::adapters::VaultTokenStore::new(store.clone()));
+    let creds: Creds = credentials_as(
+        store,
+        &u.credentials,
+        "UPS credentials {client_id, client_secret}",
+    )?;
+    let tokens = Arc::new(crate::pipeline::adapters::VaultTokenStore::new(
+        store.clone(),
+    ));
     Ok(UpsClient::new(
         c,
         UpsCredentials::new(creds.client_id, creds.client_secret),
@@ -170,24 +178,16 @@ pub fn read_credentials(
     store: &Store,
     name: &str,
 ) -> anyhow::Result<serde_json::Map<String, serde_json::Value>> {
-    let secret = store
-        .vault()?
-        .get(crate::store::Tree::Credentials, name)?
-        .with_context(|| format!("credentials '{name}' are not in the vault; add them with `upsync creds set {name}`"))?;
-    let v: serde_json::Value = serde_json::from_slice(secret.expose())
-        .with_context(|| format!("credentials '{name}' are not a JSON object; set them again"))?;
-    let obj = match v {
-        serde_json::Value::Object(mut o) => match o.remove("fields") {
-            Some(serde_json::Value::Object(fields)) => fields,
-            Some(other) => {
-                o.insert("fields".into(), other);
-                o
-            }
-            None => o,
-        },
-        _ => anyhow::bail!("credentials '{name}' are not a JSON object; set them again"),
-    };
-    Ok(obj)
+    let creds = crate::store::cli::Credentials::load(store, name)?.with_context(|| {
+        format!(
+            "credentials '{name}' are not in the vault; add them with `upsync creds set {name}`"
+        )
+    })?;
+    Ok(creds
+        .fields
+        .iter()
+        .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
+        .collect())
 }
 
 /// Credentials entry decoded into a connector's own credential type.

@@ -218,6 +218,7 @@ impl Store {
             };
             write_manifest(&manifest_path, &manifest).map_err(io)?;
         }
+        remove_partial_snapshots(&dir.join(DB_DIR));
         let db = sled::Config::new()
             .path(dir.join(DB_DIR))
             .mode(sled::Mode::HighThroughput)
@@ -335,6 +336,30 @@ impl Store {
                 dir: self.dir.clone(),
                 source,
             })
+    }
+}
+
+/// sled writes a snapshot to `snap.<lsn>.generating` and renames it when complete. A kill
+/// before the rename leaves a partial file that sled would then take for the newest
+/// snapshot and refuse to open (sled issue #1527). Such a file is never the real snapshot
+/// (a complete one was renamed), so it is removed before opening.
+fn remove_partial_snapshots(db_dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(db_dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with("snap.") && name.ends_with(".generating") {
+            match std::fs::remove_file(e.path()) {
+                Ok(()) => {
+                    tracing::warn!(file = %name, "removed a partial sled snapshot left by an interrupted start")
+                }
+                Err(err) => {
+                    tracing::warn!(file = %name, error = %err, "could not remove a partial sled snapshot")
+                }
+            }
+        }
     }
 }
 
