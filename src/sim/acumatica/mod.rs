@@ -918,7 +918,7 @@ async fn token(State(st): State<Arc<AcuState>>, body: Bytes) -> Response {
                     && u.password == get("password")
                     && tenant
                         .as_ref()
-                        .map_or(true, |t| t.eq_ignore_ascii_case(&u.tenant))
+                        .is_none_or(|t| t.eq_ignore_ascii_case(&u.tenant))
             });
             match ok {
                 Some(u) => (u.name.clone(), scope),
@@ -987,7 +987,7 @@ async fn list(
         .order
         .values()
         .filter_map(|id| g.shipments.get(id))
-        .filter(|r| q.filter.as_ref().map_or(true, |f| query::matches(f, r)))
+        .filter(|r| q.filter.as_ref().is_none_or(|f| query::matches(f, r)))
         .skip(q.skip)
         .take(q.top.unwrap_or(usize::MAX))
         .enumerate()

@@ -280,7 +280,7 @@ fn one(rng: &mut StdRng, n: usize, ts: DateTime<Utc>, bad: bool) -> Value {
     for p in 0..packages_n {
         let (box_id, l, wd, h) = BOXES[rng.gen_range(0..BOXES.len())];
         let mut weight = (rng.gen_range(10..400) as f64) / 10.0;
-        if bad && n % 2 == 0 && p == 0 {
+        if bad && n.is_multiple_of(2) && p == 0 {
             weight = 0.0;
         }
         total_w += weight;

@@ -469,7 +469,7 @@ pub async fn ship(
         .map(|((f, refs), pc)| {
             let tn = st.numbers.next(&plan.shipper_number, &plan.service);
             Package {
-                exception: super::track::fnv(&tn) % 10 == 0,
+                exception: super::track::fnv(&tn).is_multiple_of(10),
                 tracking_number: tn,
                 weight_lbs: format!("{:.1}", f.weight_lbs),
                 references: refs.clone(),
