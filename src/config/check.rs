@@ -975,8 +975,29 @@ pub fn profile_problems(
     kind: Option<ConnectorKind>,
     profile: &Path,
 ) -> Vec<Problem> {
-    let _ = kind; // used by the deep validation once it is plugged in
-    yaml_file_problems(config_file, key_path, "connector profile", profile)
+    let basic = yaml_file_problems(config_file, key_path, "connector profile", profile);
+    if !basic.is_empty() {
+        return basic;
+    }
+    match kind {
+        Some(ConnectorKind::Acumatica) => {
+            match crate::sources::acumatica::AcumaticaProfile::load(profile) {
+                Ok(_) => Vec::new(),
+                Err(e) => e
+                    .problems
+                    .into_iter()
+                    .map(|p| Problem {
+                        file: profile.to_path_buf(),
+                        line: None,
+                        path: p.path,
+                        message: p.message,
+                        fix: "correct the Acumatica profile (see the comments in connectors/acumatica.yaml)".into(),
+                    })
+                    .collect(),
+            }
+        }
+        _ => Vec::new(),
+    }
 }
 
 /// HOOK for mappings (`mappings/*.yaml`) and their fixtures (`*.test.yaml`). Today: the

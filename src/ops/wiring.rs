@@ -211,7 +211,7 @@ fn option_str<'a>(c: &'a ConnectorConfig, key: &str) -> Option<&'a str> {
 }
 
 /// The source connector of a configured connector.
-fn build_source(c: &ConnectorConfig, store: &Arc<Store>) -> anyhow::Result<Arc<dyn Source>> {
+pub fn build_source(c: &ConnectorConfig, store: &Arc<Store>) -> anyhow::Result<Arc<dyn Source>> {
     use crate::config::ConnectorKind;
     match c.kind {
         ConnectorKind::Acumatica => {
