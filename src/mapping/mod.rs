@@ -439,6 +439,20 @@ fn parse_date(s: &str) -> Option<NaiveDate> {
         .ok()
 }
 
+/// Rule codes that depend on the lane (origin → destination).
+const LANE_CODES: &[&str] = &[
+    "account_invalid",
+    "service_invalid_for_lane",
+    "international_data_missing",
+    "phone_missing",
+    "attention_missing",
+    "reference_not_allowed",
+    "description_too_long",
+    "customs_lines_over_limit",
+    "customs_description_too_long",
+    "hs_code_invalid",
+];
+
 const FORM_TYPES: &[&str] = &["01", "03", "04", "05", "06", "07", "08", "09", "10", "11"];
 
 impl Mapping {
@@ -642,7 +656,7 @@ impl Mapping {
         }
         let write_back = get("write_back")
             .and_then(|v| section::<spec::WriteBackSpec>(&mut c, v, "write_back"))
-            .and_then(|s| compile_write_back(&mut c, s, &packages));
+            .and_then(|s| compile_write_back(&mut c, s));
 
         let errors = std::mem::take(&mut c.errors);
         let paths = std::mem::take(&mut c.paths);
@@ -900,7 +914,12 @@ impl Mapping {
             ship_date,
             negotiated_rates: self.negotiated_rates,
         };
+        let origin_unknown = run.errors.iter().any(|e| e.code == "ship_from_unknown");
         for v in rules::check(&mut shipment) {
+            // Without a shipper, shipper and lane rules would only add noise.
+            if origin_unknown && (v.code.starts_with("shipper_") || LANE_CODES.contains(&v.code)) {
+                continue;
+            }
             // A missing weight is already reported; don't add "weight must be > 0".
             if v.code == "service_invalid_for_lane"
                 && run.errors.iter().any(|e| e.code == "service_unmapped")
@@ -1829,7 +1848,6 @@ fn compile_intl(c: &mut Compiler<'_>, s: spec::InternationalSpec) -> Option<CInt
 fn compile_write_back(
     c: &mut Compiler<'_>,
     s: spec::WriteBackSpec,
-    packages: &Option<CPackages>,
 ) -> Option<CWriteBack> {
     let required =
         |c: &mut Compiler<'_>, v: &Option<String>, name: &str, what: &str| -> Option<String> {
@@ -1858,14 +1876,11 @@ fn compile_write_back(
         "error",
         "where a business error code is written",
     );
-    // Targets are paths too: check their syntax and record them for the fixture check.
-    let pkg_scope = packages.as_ref().map(|p| p.for_each.clone());
-    if let Some(t) = &package_tracking {
-        c.scope = pkg_scope;
-        c.path(t, "write_back.package_tracking");
-        c.scope = None;
-    }
-    let header: [(&str, &Option<String>); 8] = [
+    // Targets are written in the ERP's write vocabulary (NetSuite's record API spells
+    // `packageTrackingNumber` where SuiteQL reads `packagetrackingnumber`), so only their
+    // syntax is checked here, not their presence in fixture records.
+    let targets: [(&str, &Option<String>); 9] = [
+        ("package_tracking", &s.package_tracking),
         ("shipment_id", &s.shipment_id),
         ("charges", &s.charges),
         ("status", &s.status),
@@ -1875,9 +1890,11 @@ fn compile_write_back(
         ("error", &s.error),
         ("label_file_field", &s.label_file_field),
     ];
-    for (name, v) in header {
+    for (name, v) in targets {
         if let Some(t) = v {
-            c.path(t, &format!("write_back.{name}"));
+            if let Err(e) = FieldPath::parse(t.trim()) {
+                c.err(&format!("write_back.{name}"), e, "write the ERP field path, e.g. `custom.Document.UsrUpsStatus`");
+            }
         }
     }
     let label_file_name = match &s.label_file_name {
