@@ -351,30 +351,69 @@ impl std::fmt::Debug for Mapping {
 
 /// Deserialize one section with serde (deny_unknown_fields), reporting the exact key.
 fn section<T: serde::de::DeserializeOwned>(c: &mut Compiler<'_>, v: &Yaml, key: &str) -> Option<T> {
-    match serde_path_to_error::deserialize::<_, T>(v.clone()) {
-        Ok(t) => Some(t),
-        Err(e) => {
-            let at = e.path().to_string();
-            let mut k = if at == "." || at.is_empty() {
-                key.to_string()
-            } else {
-                format!("{key}.{at}")
-            };
-            let msg = e.inner().to_string();
-            if let Some(field) = msg
-                .strip_prefix("unknown field `")
-                .and_then(|r| r.split('`').next())
-            {
-                k = format!("{k}.{field}");
+    use serde_path_to_error::Segment;
+    // An unknown key is reported, removed, and the section tried again, so a typo does not
+    // hide the other problems of the same section.
+    let mut v = v.clone();
+    for _ in 0..32 {
+        let e = match serde_path_to_error::deserialize::<_, T>(v.clone()) {
+            Ok(t) => return Some(t),
+            Err(e) => e,
+        };
+        let msg = e.inner().to_string();
+        let unknown = msg
+            .strip_prefix("unknown field `")
+            .and_then(|r| r.split('`').next())
+            .map(str::to_string);
+        // The path ends with the unknown key itself; the container is everything before.
+        let mut segs: Vec<&Segment> = e.path().iter().collect();
+        if let (Some(f), Some(Segment::Map { key: last })) = (&unknown, segs.last()) {
+            if last == f {
+                segs.pop();
             }
-            c.err(
-                &k,
-                msg,
-                "check the spelling and the documented keys in the file header",
-            );
-            None
+        }
+        let mut k = key.to_string();
+        for seg in &segs {
+            match seg {
+                Segment::Seq { index } => k.push_str(&format!("[{index}]")),
+                Segment::Map { key } | Segment::Enum { variant: key } => {
+                    k.push('.');
+                    k.push_str(key);
+                }
+                Segment::Unknown => {}
+            }
+        }
+        match unknown {
+            Some(field) => {
+                c.err(&format!("{k}.{field}"), msg, "check the spelling against the keys documented in the file header");
+                // Navigate to the containing mapping and drop the key.
+                let mut cur = &mut v;
+                for seg in &segs {
+                    let next = match seg {
+                        Segment::Seq { index } => cur.get_mut(*index),
+                        Segment::Map { key } => cur.get_mut(key.as_str()),
+                        _ => None,
+                    };
+                    match next {
+                        Some(n) => cur = n,
+                        None => return None,
+                    }
+                }
+                let removed = cur
+                    .as_mapping_mut()
+                    .and_then(|m| m.remove(field.as_str()))
+                    .is_some();
+                if !removed {
+                    return None;
+                }
+            }
+            None => {
+                c.err(&k, msg, "see the keys and value types documented in the file header");
+                return None;
+            }
         }
     }
+    None
 }
 
 fn opt_expr(c: &mut Compiler<'_>, v: &Option<Yaml>, key: &str) -> Option<Option<Expr>> {
