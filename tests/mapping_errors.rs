@@ -47,12 +47,15 @@ fn line(marker: &str) -> usize {
 
 #[test]
 fn broken_mapping_reports_every_problem_with_file_and_line() {
-    let errs = Mapping::from_str(BROKEN, "broken.yaml").expect_err("must not load").0;
+    let errs = Mapping::from_str(BROKEN, "broken.yaml")
+        .expect_err("must not load")
+        .0;
     let text: Vec<String> = errs.iter().map(|e| e.to_string()).collect();
     let has = |marker: &str, needle: &str| {
         let l = line(marker);
         assert!(
-            errs.iter().any(|e| e.file == "broken.yaml" && e.line == l && e.message.contains(needle)),
+            errs.iter()
+                .any(|e| e.file == "broken.yaml" && e.line == l && e.message.contains(needle)),
             "no error at line {l} containing {needle:?}:\n{}",
             text.join("\n")
         );
@@ -68,7 +71,9 @@ fn broken_mapping_reports_every_problem_with_file_and_line() {
     let wb = line("write-back");
     for target in ["package_tracking", "error"] {
         assert!(
-            errs.iter().any(|e| e.line == wb && e.message.contains(&format!("required write-back target `{target}`"))),
+            errs.iter().any(|e| e.line == wb
+                && e.message
+                    .contains(&format!("required write-back target `{target}`"))),
             "missing target {target} not reported:\n{}",
             text.join("\n")
         );
@@ -76,22 +81,41 @@ fn broken_mapping_reports_every_problem_with_file_and_line() {
     // Every error says what to do.
     assert!(errs.iter().all(|e| !e.fix.is_empty()));
     // Rendered form: file:line: `key`: message. Fix: …
-    assert!(text.iter().any(|t| t.starts_with(&format!("broken.yaml:{}: `ship_to.nmae`", line("unknown-key")))), "{text:?}");
+    assert!(
+        text.iter().any(|t| t.starts_with(&format!(
+            "broken.yaml:{}: `ship_to.nmae`",
+            line("unknown-key")
+        ))),
+        "{text:?}"
+    );
     assert!(errs.len() >= 9, "{}", text.join("\n"));
 }
 
 #[test]
 fn yaml_syntax_error_has_a_line() {
-    let errs = Mapping::from_str("ship_to:\n  name: [unclosed\n", "bad.yaml").unwrap_err().0;
+    let errs = Mapping::from_str("ship_to:\n  name: [unclosed\n", "bad.yaml")
+        .unwrap_err()
+        .0;
     assert_eq!(errs.len(), 1);
     assert!(errs[0].line >= 2, "{:?}", errs[0]);
 }
 
 #[test]
 fn missing_sections_are_all_listed() {
-    let errs = Mapping::from_str("version: 1\nbogus: 1\n", "empty.yaml").unwrap_err().0;
+    let errs = Mapping::from_str("version: 1\nbogus: 1\n", "empty.yaml")
+        .unwrap_err()
+        .0;
     let keys: Vec<&str> = errs.iter().map(|e| e.key.as_str()).collect();
-    for s in ["bogus", "ship_from", "ship_to", "packages", "service", "references", "label", "write_back"] {
+    for s in [
+        "bogus",
+        "ship_from",
+        "ship_to",
+        "packages",
+        "service",
+        "references",
+        "label",
+        "write_back",
+    ] {
         assert!(keys.contains(&s), "{keys:?}");
     }
     assert_eq!(errs.iter().find(|e| e.key == "bogus").unwrap().line, 2);
@@ -124,7 +148,9 @@ fn unknown_field_path_is_caught_by_fixtures() {
     assert!(!report.ok());
     let needle = format!("acumatica-shipment.yaml:{typo_line}:");
     assert!(
-        report.errors.iter().any(|e| e.contains(&needle) && e.contains("BusinesName") && e.contains("resolves in no fixture record")),
+        report.errors.iter().any(|e| e.contains(&needle)
+            && e.contains("BusinesName")
+            && e.contains("resolves in no fixture record")),
         "{}",
         report.render()
     );

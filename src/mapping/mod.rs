@@ -385,7 +385,11 @@ fn section<T: serde::de::DeserializeOwned>(c: &mut Compiler<'_>, v: &Yaml, key: 
         }
         match unknown {
             Some(field) => {
-                c.err(&format!("{k}.{field}"), msg, "check the spelling against the keys documented in the file header");
+                c.err(
+                    &format!("{k}.{field}"),
+                    msg,
+                    "check the spelling against the keys documented in the file header",
+                );
                 // Navigate to the containing mapping and drop the key.
                 let mut cur = &mut v;
                 for seg in &segs {
@@ -408,7 +412,11 @@ fn section<T: serde::de::DeserializeOwned>(c: &mut Compiler<'_>, v: &Yaml, key: 
                 }
             }
             None => {
-                c.err(&k, msg, "see the keys and value types documented in the file header");
+                c.err(
+                    &k,
+                    msg,
+                    "see the keys and value types documented in the file header",
+                );
                 return None;
             }
         }
@@ -803,6 +811,7 @@ impl Mapping {
             m: self,
             rec: record,
             errors: Vec::new(),
+            pkg_src: Vec::new(),
         };
         let root = Scope::root(&record.data);
 
@@ -846,6 +855,7 @@ impl Mapping {
                     let at = Some((&p.for_each, i));
                     if let Some(pkg) = self.package(&mut run, &scope, at, i) {
                         packages.push(pkg);
+                        run.pkg_src.push(i);
                     }
                 }
             }
@@ -1281,6 +1291,8 @@ struct Run<'a> {
     m: &'a Mapping,
     rec: &'a ErpRecord,
     errors: Vec<RecordError>,
+    /// Shipment package index → element index in the record (failed packages are skipped).
+    pkg_src: Vec<usize>,
 }
 
 impl<'a> Run<'a> {
@@ -1377,7 +1389,11 @@ impl<'a> Run<'a> {
         let m = self.m;
         let (field, line) = match m.expr_at(&v.key) {
             Some((e, arr)) => {
-                let at = match (arr, v.index) {
+                let index = match v.index {
+                    Some(i) if v.key.starts_with("packages.") => self.pkg_src.get(i).copied(),
+                    other => other,
+                };
+                let at = match (arr, index) {
                     (Some(a), Some(i)) => Some((a, i)),
                     _ => None,
                 };
@@ -1884,10 +1900,7 @@ fn compile_intl(c: &mut Compiler<'_>, s: spec::InternationalSpec) -> Option<CInt
     })
 }
 
-fn compile_write_back(
-    c: &mut Compiler<'_>,
-    s: spec::WriteBackSpec,
-) -> Option<CWriteBack> {
+fn compile_write_back(c: &mut Compiler<'_>, s: spec::WriteBackSpec) -> Option<CWriteBack> {
     let required =
         |c: &mut Compiler<'_>, v: &Option<String>, name: &str, what: &str| -> Option<String> {
             match v {
@@ -1932,7 +1945,11 @@ fn compile_write_back(
     for (name, v) in targets {
         if let Some(t) = v {
             if let Err(e) = FieldPath::parse(t.trim()) {
-                c.err(&format!("write_back.{name}"), e, "write the ERP field path, e.g. `custom.Document.UsrUpsStatus`");
+                c.err(
+                    &format!("write_back.{name}"),
+                    e,
+                    "write the ERP field path, e.g. `custom.Document.UsrUpsStatus`",
+                );
             }
         }
     }
