@@ -155,3 +155,23 @@ fn unknown_field_path_is_caught_by_fixtures() {
         report.render()
     );
 }
+
+/// `check_directory` (used by `upsync check`) passes on the bundled mappings and lists every
+/// problem of a broken directory.
+#[test]
+fn check_directory_reports_broken_mappings_and_fixtures() {
+    assert!(upsync::mapping::check_directory(std::path::Path::new("mappings"), None).is_empty());
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("broken.yaml"), BROKEN).unwrap();
+    std::fs::write(
+        dir.path().join("broken.test.yaml"),
+        "mapping: broken.yaml\ncases: []\n",
+    )
+    .unwrap();
+    let problems = upsync::mapping::check_directory(dir.path(), None);
+    assert!(problems.len() >= 9, "{problems:#?}");
+    assert!(
+        problems.iter().all(|p| p.contains("broken.yaml:")),
+        "{problems:#?}"
+    );
+}

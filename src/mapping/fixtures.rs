@@ -191,6 +191,50 @@ pub fn run_fixture_files(paths: &[PathBuf], builder: Option<RequestBuilder<'_>>)
     report
 }
 
+/// Everything `upsync check` needs about a mappings directory: every `*.yaml` mapping
+/// loaded (all problems, with file:line) and every `*.test.yaml` fixture run. Returns one
+/// line per problem; empty means all good (the caller exits 78 otherwise).
+pub fn check_directory(dir: &Path, builder: Option<RequestBuilder<'_>>) -> Vec<String> {
+    let mut problems = Vec::new();
+    let mut entries: Vec<PathBuf> = match std::fs::read_dir(dir) {
+        Ok(rd) => rd.filter_map(|e| e.ok().map(|e| e.path())).collect(),
+        Err(e) => {
+            return vec![format!(
+                "{}: cannot list the mappings directory: {e}",
+                dir.display()
+            )]
+        }
+    };
+    entries.sort();
+    let is_fixture = |p: &Path| p.to_string_lossy().ends_with(".test.yaml");
+    for p in entries.iter().filter(|p| !is_fixture(p)) {
+        if p.extension().is_some_and(|e| e == "yaml" || e == "yml") {
+            if let Err(errs) = Mapping::load(p) {
+                problems.extend(errs.0.iter().map(|e| e.to_string()));
+            }
+        }
+    }
+    let fixtures: Vec<PathBuf> = entries.into_iter().filter(|p| is_fixture(p)).collect();
+    if !fixtures.is_empty() {
+        let report = run_fixture_files(&fixtures, builder);
+        for c in report.cases.iter().filter(|c| !c.passed) {
+            problems.push(format!(
+                "{} :: {}: {}",
+                c.file,
+                c.name,
+                c.failures.join("; ")
+            ));
+        }
+        // Mapping load errors were already listed above; keep only fixture-level ones.
+        for e in report.errors {
+            if !problems.contains(&e) {
+                problems.push(e);
+            }
+        }
+    }
+    problems
+}
+
 fn run_case(
     m: &Mapping,
     file: &str,

@@ -99,7 +99,7 @@ use crate::model::{
 use expr::{Compiler, Cond, EvalError, Expr, FieldPath, PathUse, Scope, Table, Val};
 use spec::LineIndex;
 
-pub use fixtures::{run_fixture_files, FixtureReport};
+pub use fixtures::{check_directory, run_fixture_files, FixtureReport};
 
 /// A problem in a mapping file: file, line, key path and what to do.
 #[derive(Debug, Clone, PartialEq, Serialize)]
