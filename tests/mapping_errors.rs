@@ -175,3 +175,41 @@ fn check_directory_reports_broken_mappings_and_fixtures() {
         "{problems:#?}"
     );
 }
+
+#[test]
+fn mapping_is_shareable_between_threads() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Mapping>();
+}
+
+/// Shipper entries are checked when the mapping loads, not on every record.
+#[test]
+fn bad_shipper_entry_is_a_load_error() {
+    let text = std::fs::read_to_string("mappings/acumatica-shipment.yaml")
+        .unwrap()
+        .replacen("postal_code: \"21093\"", "postal_code: \"2109\"", 1)
+        .replacen("phone: \"5105550100\"", "phone: \"555\"", 1);
+    let errs = Mapping::from_str(&text, "acu.yaml").unwrap_err().0;
+    let keys: Vec<&str> = errs.iter().map(|e| e.key.as_str()).collect();
+    assert_eq!(
+        keys,
+        vec![
+            "ship_from.entries.MAIN.address.postal_code",
+            "ship_from.entries.WEST.phone"
+        ],
+        "{errs:?}"
+    );
+    assert!(errs[0].message.contains("shipper_postal_code_invalid"));
+    let src = std::fs::read_to_string("mappings/acumatica-shipment.yaml").unwrap();
+    let line_of = |needle: &str, nth: usize| {
+        src.lines()
+            .enumerate()
+            .filter(|(_, l)| l.contains(needle))
+            .nth(nth)
+            .unwrap()
+            .0
+            + 1
+    };
+    assert_eq!(errs[0].line, line_of("postal_code: \"21093\"", 0));
+    assert_eq!(errs[1].line, line_of("phone: \"5105550100\"", 0));
+}

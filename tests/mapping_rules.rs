@@ -310,7 +310,7 @@ fn package_rules_name_the_erp_field_and_mapping_line() {
 #[test]
 fn unit_conversion_to_pounds() {
     let mut data = base();
-    data["Packages"] = json!([{"id": "p1", "Weight": 2, "UOM": "KG", "Length": 30, "Width": 20, "Height": 10},
+    data["Packages"] = json!([{"id": "p1", "Weight": 2, "UOM": "KG", "Length": 10.2, "Width": 30, "Height": 20},
                               {"id": "p2", "Weight": 8, "UOM": "OZ"}]);
     let s = map(&acu(), data).unwrap();
     assert_eq!(
@@ -320,6 +320,16 @@ fn unit_conversion_to_pounds() {
     );
     assert_eq!(s.packages[0].weight.unit.ups_code(), "LBS");
     assert_eq!(s.packages[1].weight.value.to_string(), "0.5");
+    // Dimensions: whole inches, longest side first.
+    let d = s.packages[0].dimensions.as_ref().unwrap();
+    assert_eq!(
+        (
+            d.length.to_string(),
+            d.width.to_string(),
+            d.height.to_string()
+        ),
+        ("30".into(), "20".into(), "11".into())
+    );
     // Dimensions in CM converted to IN by a mapping that says so.
     let m = variant(
         "unit: {literal: IN}}",
@@ -327,9 +337,15 @@ fn unit_conversion_to_pounds() {
     );
     let s = map(&m, base()).unwrap();
     let d = s.packages[0].dimensions.as_ref().unwrap();
+    // 12 × 10 × 8 cm → 4.72 × 3.94 × 3.15 in → rounded up to whole inches.
     assert_eq!(
-        (d.length.to_string(), d.unit.ups_code()),
-        ("4.8".to_string(), "IN")
+        (
+            d.length.to_string(),
+            d.width.to_string(),
+            d.height.to_string(),
+            d.unit.ups_code()
+        ),
+        ("5".to_string(), "4".to_string(), "4".to_string(), "IN")
     );
 }
 
@@ -462,6 +478,11 @@ fn international_rules() {
             json!("84"),
         ),
         "hs_code_invalid",
+    );
+    assert_code(
+        &m,
+        with(gb.clone(), &["Details", "0", "ShippedQty"], json!(1.5)),
+        "customs_quantity_invalid",
     );
     // Over the 100-line invoice limit: refused by the bundled policy …
     let mut many = gb.clone();

@@ -497,6 +497,7 @@ const LANE_CODES: &[&str] = &[
     "description_too_long",
     "customs_lines_over_limit",
     "customs_description_too_long",
+    "customs_quantity_invalid",
     "hs_code_invalid",
 ];
 
@@ -1120,14 +1121,18 @@ impl Mapping {
                         }
                         Some(u) => {
                             let to = d.to.unwrap_or(u);
+                            // UPS takes whole numbers (≤3 characters) with Length the
+                            // longest side: round up, then sort.
                             let n = |k: usize| match &vals[k] {
-                                Some(Ok(x)) => round_up_1(convert_length(*x, u, to)),
+                                Some(Ok(x)) => convert_length(*x, u, to).ceil().normalize(),
                                 _ => Decimal::ZERO,
                             };
+                            let mut sides = [n(0), n(1), n(2)];
+                            sides.sort_unstable_by(|a, b| b.cmp(a));
                             Some(Dimensions {
-                                length: n(0),
-                                width: n(1),
-                                height: n(2),
+                                length: sides[0],
+                                width: sides[1],
+                                height: sides[2],
                                 unit: to,
                             })
                         }
@@ -1235,7 +1240,8 @@ impl Mapping {
                             }
                         })
                         .unwrap_or_else(|| "PCS".into()),
-                    unit_value: unit_value.normalize(),
+                    // UPS: ≤6 decimals.
+                    unit_value: unit_value.round_dp(6).normalize(),
                     part_number: l.part_number.as_ref().and_then(|e| run.text(e, &scope, at)),
                 });
             }
@@ -1531,6 +1537,13 @@ fn compile_ship_from(c: &mut Compiler<'_>, s: spec::ShipFromSpec) -> Option<CShi
             tax_id: e.tax_id,
             address: addr(c, e.address, &format!("{k}.address")),
         };
+        for v in rules::check_shipper(&shipper, &k) {
+            c.err(
+                &v.key,
+                format!("{} ({})", v.message, v.code),
+                "correct this ship_from entry",
+            );
+        }
         let pickup = e.pickup.map(|p| Party {
             name: p.name,
             attention: p.attention,

@@ -17,7 +17,7 @@
 //! | `service_invalid_for_lane` | domestic codes only US→US/PR (and PR→PR/US), international codes only cross-border |
 //! | `packages_missing`, `too_many_packages` (200) | package count |
 //! | `package_weight_invalid` (≤0), `package_too_heavy` (>150 lb), `package_too_long` (>108 in), `package_too_large` (L+2(W+H) >165 in), `package_description_too_long` | package limits |
-//! | `description_too_long` (50), `international_data_missing`, `customs_lines_over_limit` | international |
+//! | `description_too_long` (50), `international_data_missing`, `customs_lines_over_limit`, `customs_description_too_long`, `customs_quantity_invalid` (whole, ≤7 digits), `hs_code_invalid` (6–15 alnum) | international |
 
 use rust_decimal::Decimal;
 
@@ -142,20 +142,26 @@ fn chars(s: &str) -> usize {
     s.chars().count()
 }
 
-struct PartyKeys {
+struct PartyKeys<'k> {
     prefix: &'static str,
-    base: &'static str,
+    base: &'k str,
 }
 
 fn check_party(
     out: &mut Vec<Violation>,
     p: &crate::model::Party,
-    k: &PartyKeys,
+    k: &PartyKeys<'_>,
     phone_required: bool,
     attention_required: bool,
 ) {
-    let key = |f: &str| format!("{}.{}", k.base, f);
     let pre = k.prefix;
+    // Shipper entries keep their address under `address:` in the mapping file.
+    let key = |f: &str| match (pre, f) {
+        ("ship_to", _) => format!("{}.{}", k.base, f),
+        (_, "city" | "state" | "postal_code" | "country") => format!("{}.address.{}", k.base, f),
+        (_, "address") => format!("{}.address.lines", k.base),
+        _ => format!("{}.{}", k.base, f),
+    };
     let missing = |code, f: &str, what: &str| {
         v(
             code,
@@ -362,6 +368,25 @@ fn in_inches(x: Decimal, unit: DimensionUnit) -> Decimal {
         DimensionUnit::In => x,
         DimensionUnit::Cm => x / Decimal::new(254, 2),
     }
+}
+
+/// Check a shipper entry of the mapping itself (at load time): name, phone, address.
+/// `base` is the entry's key path (`ship_from.entries.MAIN`).
+pub fn check_shipper(p: &crate::model::Party, base: &str) -> Vec<Violation> {
+    let mut p = p.clone();
+    normalise_address(&mut p.address);
+    let mut out = Vec::new();
+    check_party(
+        &mut out,
+        &p,
+        &PartyKeys {
+            prefix: "shipper",
+            base,
+        },
+        false,
+        false,
+    );
+    out
 }
 
 /// Check every rule; the shipment's addresses are normalised first.
@@ -700,6 +725,11 @@ pub fn check(s: &mut Shipment) -> Vec<Violation> {
                     }
                     if p.quantity <= Decimal::ZERO {
                         out.push(v("international_data_missing", "international.lines.quantity", Some(i), format!("customs line {} quantity must be more than 0", i + 1), "fill in the shipped quantity"));
+                    }
+                    if p.quantity > Decimal::ZERO
+                        && (!p.quantity.fract().is_zero() || p.quantity > Decimal::from(9_999_999))
+                    {
+                        out.push(v("customs_quantity_invalid", "international.lines.quantity", Some(i), format!("customs line {} quantity must be a whole number of at most 7 digits", i + 1), "ship whole units, or map a unit of measure in which the quantity is whole"));
                     }
                     if let Some(hs) = &p.hs_code {
                         if !(6..=15).contains(&hs.len()) || !hs.bytes().all(|b| b.is_ascii_alphanumeric()) {
