@@ -641,3 +641,15 @@ fn generated_records_respect_limits() {
     }
     assert!(ok > 50 && rejected > 50, "ok {ok}, rejected {rejected}");
 }
+
+/// Several UPS accounts for one warehouse: `account:` is an expression.
+#[test]
+fn account_chosen_per_record() {
+    let m = variant(
+        "      account: {literal: \"123X56\"}",
+        "      account: {when: {field: ShipVia, in: [UPSWWEXP, UPSSAVER]}, then: {literal: \"456Y78\"}, else: {literal: \"123X56\"}}",
+    );
+    assert_eq!(map(&m, base()).unwrap().account_number, "123X56");
+    let gb = to_country(base(), "GB", json!(null), "SW1A 2AA", "UPSSAVER");
+    assert_eq!(map(&m, gb).unwrap().account_number, "456Y78");
+}

@@ -27,7 +27,7 @@
 //!   default: MAIN                        # optional; else `ship_from_unknown`
 //!   entries:
 //!     MAIN:
-//!       account: "123X56"                # or an expression picking one of several accounts
+//!       account: {literal: "123X56"}     # or an expression picking one of several accounts
 //!       name: Example Co
 //!       phone: "4105550100"
 //!       address: {lines: [2311 York Rd], city: Timonium, state: MD, postal_code: "21093", country: US}
