@@ -1011,7 +1011,42 @@ pub fn mapping_problems(
     mapping: &Path,
 ) -> Vec<Problem> {
     let _ = kind;
-    yaml_file_problems(config_file, key_path, "mapping", mapping)
+    let basic = yaml_file_problems(config_file, key_path, "mapping", mapping);
+    if !basic.is_empty() {
+        return basic;
+    }
+    let mut problems: Vec<Problem> = match crate::mapping::Mapping::load(mapping) {
+        Ok(_) => Vec::new(),
+        Err(errs) => errs
+            .0
+            .iter()
+            .map(|e| Problem {
+                file: mapping.to_path_buf(),
+                line: None,
+                path: key_path.to_string(),
+                message: e.to_string(),
+                fix: "correct the mapping (the message names the line); test it with `upsync mapping test`".into(),
+            })
+            .collect(),
+    };
+    // The mapping's fixtures (`<name>.test.yaml` beside it) must pass too.
+    let fixture = mapping.with_extension("test.yaml");
+    if problems.is_empty() && fixture.exists() {
+        let report = crate::mapping::run_fixture_files(
+            std::slice::from_ref(&fixture),
+            crate::mapping::cli::request_builder(),
+        );
+        if !report.ok() {
+            problems.push(Problem {
+                file: fixture.clone(),
+                line: None,
+                path: key_path.to_string(),
+                message: format!("mapping fixtures fail:\n{}", report.render()),
+                fix: "fix the mapping or the fixture; run `upsync mapping test` to see each case".into(),
+            });
+        }
+    }
+    problems
 }
 
 fn yaml_file_problems(config_file: &Path, key_path: &str, what: &str, file: &Path) -> Vec<Problem> {

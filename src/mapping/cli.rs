@@ -29,11 +29,12 @@ pub enum MappingCommand {
 }
 
 /// The UPS Ship request builder, once the UPS client is in this build.
-///
-/// Wire-in after merging `ups-client`:
-/// `Some(&|s| crate::ups::build::ship_request(s, &Default::default()))`.
 pub fn request_builder() -> Option<RequestBuilder<'static>> {
-    None
+    Some(&ship_request_default)
+}
+
+fn ship_request_default(s: &crate::model::Shipment) -> serde_json::Value {
+    crate::ups::build::ship_request(s, &Default::default())
 }
 
 pub async fn run(_g: &crate::cli::Globals, cmd: MappingCommand) -> anyhow::Result<ExitCode> {

@@ -240,8 +240,9 @@ pub fn build_source(c: &ConnectorConfig, store: &Arc<Store>) -> anyhow::Result<A
 }
 
 /// The mapping of a configured connector.
-fn build_mapper(_c: &ConnectorConfig) -> anyhow::Result<Arc<dyn Mapper>> {
-    anyhow::bail!("the mapping engine is not wired into this build yet")
+fn build_mapper(c: &ConnectorConfig) -> anyhow::Result<Arc<dyn Mapper>> {
+    let mapping = crate::mapping::Mapping::load(&c.mapping).map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok(Arc::new(crate::pipeline::adapters::MappingAdapter::new(mapping)))
 }
 
 /// `/readyz`: every connector authenticated and not paused.
