@@ -319,6 +319,7 @@ pub fn router(sim: Arc<NetSuiteSim>) -> Router {
             "/_sim/netsuite/fulfillments",
             get(admin_dump).post(admin_upsert),
         )
+        .route("/_sim/netsuite/expire-tokens", post(admin_expire_tokens))
         .fallback(not_found)
         .with_state(sim.clone())
         .merge(admin_router(sim.core.clone()))
@@ -681,6 +682,17 @@ async fn token_inner(sim: &NetSuiteSim, headers: &HeaderMap, body: &[u8]) -> Res
 }
 
 impl NetSuiteSim {
+    /// Expire every issued access token now (what the 1-hour expiry does; the next request
+    /// with an old token gets 401 invalid_token). Also `POST /_sim/netsuite/expire-tokens`.
+    pub fn expire_tokens(&self) -> usize {
+        let now = self.core.clock.now();
+        let mut tokens = self.tokens.lock().unwrap_or_else(|e| e.into_inner());
+        for t in tokens.values_mut() {
+            t.expires = now;
+        }
+        tokens.len()
+    }
+
     /// Client ids holding a currently valid token (tests).
     pub fn token_holders(&self) -> Vec<String> {
         let now = self.core.clock.now();
@@ -1270,6 +1282,10 @@ fn patch_inner(sim: &NetSuiteSim, id: &str, uri: &Uri, body: &[u8]) -> Response 
 // ---------------------------------------------------------------------------------------
 // /_sim/netsuite/fulfillments
 // ---------------------------------------------------------------------------------------
+
+async fn admin_expire_tokens(State(sim): State<Arc<NetSuiteSim>>) -> Json<Value> {
+    Json(json!({ "expired": sim.expire_tokens() }))
+}
 
 #[derive(Debug, serde::Deserialize)]
 struct DumpQuery {
