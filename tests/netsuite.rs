@@ -354,7 +354,10 @@ async fn keyset_paging_reads_120000_exactly_once_and_resumes() {
     )
     .await;
     let bearer = tok["access_token"].as_str().unwrap().to_string();
-    let q = src.profile().header_query.replace("{keyset}", "1 = 1");
+    // Same FROM/WHERE/ORDER BY as the profile's header query, only the id column selected.
+    let header = &src.profile().header_query;
+    let from = header.find("FROM transaction").unwrap();
+    let q = format!("SELECT t.id {}", &header[from..]).replace("{keyset}", "1 = 1");
     let http = reqwest::Client::new();
     let mut offset_rows = 0usize;
     let mut offset = 0usize;

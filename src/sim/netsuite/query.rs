@@ -1049,10 +1049,14 @@ fn plan(q: &Query) -> Result<Plan, ExecError> {
     if let Some(w) = &q.filter {
         for part in conjuncts(w) {
             let ce = c.compile(part)?;
+            // A constant-true conjunct (`1 = 1`, the first keyset page) filters nothing.
+            if uses_only_slots_below(&ce, 0) && truth(&eval(&ce, &[])?) == Some(true) {
+                continue;
+            }
             if matches!(access, Access::Scan) {
                 if let Some(keys) = literal_keys(&ce, base) {
+                    // The key lookup yields exactly the rows this conjunct admits.
                     access = Access::Keys(keys);
-                    filter.push(ce);
                     residual_text.push(format!("{part:?}"));
                     continue;
                 }
@@ -1073,9 +1077,15 @@ fn plan(q: &Query) -> Result<Plan, ExecError> {
         filter.clear();
         residual_text.clear();
         if let Some(w) = &q.filter {
+            let mut access_used = false;
             for part in conjuncts(w) {
-                filter.push(c.compile(part)?);
+                let ce = c.compile(part)?;
                 residual_text.push(format!("{part:?}"));
+                if !access_used && literal_keys(&ce, base).is_some() {
+                    access_used = true;
+                    continue;
+                }
+                filter.push(ce);
             }
         }
     }
