@@ -69,8 +69,10 @@ pub enum KeyError {
 
 // ---- minimal DER reading ---------------------------------------------------------------
 
-fn tlv(input: &[u8]) -> Result<(u8, &[u8], &[u8], &[u8]), KeyError> {
-    // (tag, content, whole element, rest)
+/// (tag, content, whole element, rest)
+type Tlv<'a> = (u8, &'a [u8], &'a [u8], &'a [u8]);
+
+fn tlv(input: &[u8]) -> Result<Tlv<'_>, KeyError> {
     let tag = *input.first().ok_or(KeyError::Der("truncated"))?;
     let first = *input.get(1).ok_or(KeyError::Der("truncated length"))?;
     let (len, hdr) = if first < 0x80 {

@@ -394,9 +394,7 @@ impl Parser {
             let kind = if self.eat_kw("left") {
                 self.eat_kw("outer");
                 JoinKind::Left
-            } else if self.eat_kw("inner") {
-                JoinKind::Inner
-            } else if self.is_kw("join") {
+            } else if self.eat_kw("inner") || self.is_kw("join") {
                 JoinKind::Inner
             } else if self.is_kw("right") || self.is_kw("full") {
                 return err(

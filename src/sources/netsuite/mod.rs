@@ -139,7 +139,7 @@ struct Reply {
 }
 
 enum Auth {
-    M2m(auth::TokenCache),
+    M2m(Box<auth::TokenCache>),
     Tba {
         consumer_key: String,
         consumer_secret: String,
@@ -229,12 +229,12 @@ impl NetSuiteSource {
                     certificate_id,
                     private_key_pem,
                 },
-            ) => Auth::M2m(auth::TokenCache::new(AssertionSigner::new(
+            ) => Auth::M2m(Box::new(auth::TokenCache::new(AssertionSigner::new(
                 &client_id,
                 &certificate_id,
                 &private_key_pem,
                 &profile.token_url(),
-            )?)),
+            )?))),
             (
                 AuthMode::Tba,
                 NetSuiteCredentials::Tba {
