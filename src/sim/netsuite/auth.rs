@@ -583,6 +583,20 @@ mod tests {
         let ec = std::fs::read_to_string(format!("{dir}test-only-ec-p256-public.pem")).unwrap();
         assert!(matches!(key_from_pem(&ec), Ok(PublicKey::EcP256(k)) if k.len() == 65));
         assert!(matches!(key_from_pem("nothing"), Err(KeyError::NotPem)));
+        // The x.509 certificate an admin uploads gives the same key as the bare SPKI.
+        for (cert, public) in [
+            ("test-only-rsa3072-cert.pem", "test-only-rsa3072-public.pem"),
+            ("test-only-ec-p256-cert.pem", "test-only-ec-p256-public.pem"),
+        ] {
+            let a =
+                key_from_pem(&std::fs::read_to_string(format!("{dir}{cert}")).unwrap()).unwrap();
+            let b =
+                key_from_pem(&std::fs::read_to_string(format!("{dir}{public}")).unwrap()).unwrap();
+            let bytes = |k: &PublicKey| match k {
+                PublicKey::Rsa(x) | PublicKey::EcP256(x) => x.clone(),
+            };
+            assert_eq!(bytes(&a), bytes(&b), "{cert}");
+        }
         assert!(key_from_spki(&[0x30, 0x82]).is_err());
     }
 
