@@ -397,6 +397,7 @@ pub async fn run(args: SimNetsuiteArgs) -> anyhow::Result<ExitCode> {
         token_ttl_seconds: args.token_ttl_seconds,
     };
     let demo = cfg.m2m.is_empty();
+    let demo_tba = cfg.tba.is_empty();
     let h = spawn(cfg).await?;
     println!("NetSuite simulator listening on {}", h.base_url);
     println!("  token URL (JWT aud): {}", h.sim.token_url());
@@ -407,6 +408,12 @@ pub async fn run(args: SimNetsuiteArgs) -> anyhow::Result<ExitCode> {
     );
     if demo {
         println!("  demo M2M registration: client id {DEMO_CLIENT_ID}, certificate id {DEMO_CERTIFICATE_ID} (ES256, demo key)");
+    }
+    if demo_tba {
+        println!(
+            "  demo TBA token: demo-consumer-key / demo-token-id (realm {})",
+            h.sim.account_id
+        );
     }
     tokio::signal::ctrl_c().await?;
     Ok(ExitCode::SUCCESS)
@@ -423,8 +430,16 @@ fn ns_error(status: StatusCode, code: &str, detail: &str, extra: &[(&str, &str)]
     for (k, v) in extra {
         d.insert((*k).to_string(), json!(v));
     }
+    let section = match status.as_u16() {
+        400 => "section-15.5.1",
+        401 => "section-15.5.2",
+        403 => "section-15.5.4",
+        404 => "section-15.5.5",
+        429 => "section-15.5",
+        _ => "section-15.6.1",
+    };
     let body = json!({
-        "type": "https://www.rfc-editor.org/rfc/rfc9110.html#section-15.5.1",
+        "type": format!("https://www.rfc-editor.org/rfc/rfc9110.html#{section}"),
         "title": status.canonical_reason().unwrap_or("Error"),
         "status": status.as_u16(),
         "o:errorDetails": [Value::Object(d)],

@@ -854,6 +854,26 @@ mod tests {
     }
 
     #[test]
+    fn backoff_doubles_with_jitter_and_caps() {
+        let mut p = profile();
+        p.auth = AuthMode::Tba;
+        p.retry = profile::RetryPolicy {
+            max_attempts: 5,
+            initial_backoff_ms: 100,
+            max_backoff_ms: 1000,
+        };
+        let s = NetSuiteSource::new("ns", p, tba()).unwrap();
+        for _ in 0..50 {
+            let b1 = s.backoff(1).as_millis();
+            assert!((50..=100).contains(&b1), "{b1}");
+            let b3 = s.backoff(3).as_millis();
+            assert!((200..=400).contains(&b3), "{b3}");
+            let b30 = s.backoff(30).as_millis();
+            assert!((500..=1000).contains(&b30), "{b30}");
+        }
+    }
+
+    #[test]
     fn credentials_must_match_the_auth_mode() {
         let e = NetSuiteSource::new("ns", profile(), tba()).unwrap_err();
         assert!(matches!(e, SourceError::Config { .. }));
