@@ -1243,7 +1243,27 @@ fn matches(store: &Store, p: &Plan) -> Result<Matches, ExecError> {
             }
             keyed.push((k, i));
         }
-        let mut problem = None;
+        // Oracle refuses to order a column holding different datatypes; checking first
+        // also keeps the comparator a total order (sort_by may panic otherwise).
+        for col in 0..p.order.len() {
+            let mut seen: Option<&'static str> = None;
+            for (k, _) in &keyed {
+                let t = k[col].type_name();
+                if t == "NULL" {
+                    continue;
+                }
+                match seen {
+                    None => seen = Some(t),
+                    Some(s) if s != t => {
+                        return fail(format!(
+                            "ORDER BY expression {} mixes {s} and {t} values",
+                            col + 1
+                        ))
+                    }
+                    _ => {}
+                }
+            }
+        }
         keyed.sort_by(|(a, _), (b, _)| {
             for ((x, y), (_, desc)) in a.iter().zip(b.iter()).zip(p.order.iter()) {
                 let o = match (x, y) {
@@ -1251,13 +1271,11 @@ fn matches(store: &Store, p: &Plan) -> Result<Matches, ExecError> {
                     // Oracle: NULLs sort last ascending, first descending.
                     (Val::Null, _) => Ordering::Greater,
                     (_, Val::Null) => Ordering::Less,
-                    _ => match cmp_vals(x, y) {
-                        Ok(o) => o.unwrap_or(Ordering::Equal),
-                        Err(e) => {
-                            problem = Some(e);
-                            Ordering::Equal
-                        }
-                    },
+                    (Val::Num(m), Val::Num(n)) => m.total_cmp(n),
+                    (Val::Str(m), Val::Str(n)) => m.cmp(n),
+                    (Val::Ts(m), Val::Ts(n)) => m.cmp(n),
+                    (Val::Bool(m), Val::Bool(n)) => m.cmp(n),
+                    _ => Ordering::Equal,
                 };
                 let o = if *desc { o.reverse() } else { o };
                 if o != Ordering::Equal {
@@ -1266,9 +1284,6 @@ fn matches(store: &Store, p: &Plan) -> Result<Matches, ExecError> {
             }
             Ordering::Equal
         });
-        if let Some(e) = problem {
-            return Err(e);
-        }
         let mut rows = Vec::with_capacity(out.rows.len());
         let mut keys = Vec::with_capacity(n);
         for (_, i) in keyed {
@@ -1499,6 +1514,149 @@ mod tests {
             let e = run(&s, q, 0, 10).unwrap_err();
             assert!(e.0.contains(needle), "{q}: {e}");
         }
+    }
+
+    #[test]
+    fn random_queries_never_panic() {
+        use rand::{Rng, SeedableRng};
+        let s = store(30);
+        let cache = QueryCache::default();
+        let words = [
+            "SELECT",
+            "FROM",
+            "WHERE",
+            "AND",
+            "OR",
+            "NOT",
+            "IN",
+            "IS",
+            "NULL",
+            "LIKE",
+            "JOIN",
+            "LEFT",
+            "ON",
+            "ORDER",
+            "BY",
+            "DESC",
+            "AS",
+            "t",
+            "ml",
+            "p",
+            "sa",
+            ".",
+            ",",
+            "(",
+            ")",
+            "=",
+            "<>",
+            "<",
+            ">=",
+            "||",
+            "-",
+            "1",
+            "0",
+            "5001",
+            "2.5",
+            "'ItemShip'",
+            "'%A%'",
+            "'2026-11-01'",
+            "'YYYY-MM-DD'",
+            "transaction",
+            "transactionline",
+            "itemfulfillmentpackage",
+            "transactionshippingaddress",
+            "t.id",
+            "t.status",
+            "t.lastmodifieddate",
+            "ml.transaction",
+            "p.itemfulfillment",
+            "p.line",
+            "sa.nkey",
+            "BUILTIN.CF(t.status)",
+            "BUILTIN.DF(t.shipmethod)",
+            "TO_CHAR",
+            "TO_TIMESTAMP",
+            "TO_DATE",
+            "NVL",
+            "UPPER",
+            "t.email",
+            "p.packageweight",
+        ];
+        let mut rng = rand::rngs::StdRng::seed_from_u64(11);
+        let mut ran = 0;
+        // Grammar-shaped random queries: valid syntax, random semantics.
+        fn gen(rng: &mut rand::rngs::StdRng, depth: u32) -> String {
+            let atoms = [
+                "t.id",
+                "t.status",
+                "t.lastmodifieddate",
+                "t.email",
+                "t.tranid",
+                "ml.location",
+                "ml.item",
+                "sa.zip",
+                "1",
+                "2.5",
+                "'x'",
+                "'ItemShip:A'",
+                "NULL",
+                "TO_TIMESTAMP('2026-11-01 00:00:01', 'YYYY-MM-DD HH24:MI:SS')",
+                "TO_DATE('11/01/2026')",
+                "BUILTIN.CF(t.status)",
+                "BUILTIN.DF(ml.item)",
+            ];
+            if depth == 0 || rng.gen_bool(0.3) {
+                return atoms[rng.gen_range(0..atoms.len())].to_string();
+            }
+            let a = gen(rng, depth - 1);
+            let b = gen(rng, depth - 1);
+            match rng.gen_range(0..9) {
+                0 => format!("({a} AND {b})"),
+                1 => format!("({a} OR {b})"),
+                2 => format!("(NOT ({a}))"),
+                3 => format!("({a} IN ({b}, {a}))"),
+                4 => format!("({a} IS NOT NULL)"),
+                5 => format!("({a} LIKE {b})"),
+                6 => format!("TO_CHAR({a}, 'YYYY-MM-DD')"),
+                7 => format!("NVL({a}, {b})"),
+                _ => format!("({a} {} {b})", ["=", "<>", "<", ">="][rng.gen_range(0..4)]),
+            }
+        }
+        for _ in 0..1500 {
+            let q = format!(
+                "SELECT {} AS c, t.id FROM transaction t LEFT JOIN transactionline ml ON ml.transaction = t.id \
+                 LEFT JOIN transactionShippingAddress sa ON sa.nkey = t.shippingaddress WHERE {} ORDER BY {}",
+                gen(&mut rng, 2),
+                gen(&mut rng, 3),
+                gen(&mut rng, 1)
+            );
+            let parsed = parse(&q).unwrap_or_else(|e| panic!("{q}: {e}"));
+            let _ = execute(&s, &cache, &parsed, rng.gen_range(0..5), 20);
+            ran += 1;
+        }
+        for _ in 0..3000 {
+            let n = rng.gen_range(1..40);
+            let mut q = String::new();
+            for _ in 0..n {
+                q.push_str(words[rng.gen_range(0..words.len())]);
+                q.push(' ');
+            }
+            if let Ok(parsed) = parse(&q) {
+                let _ = execute(&s, &cache, &parsed, 0, 50);
+                ran += 1;
+            }
+        }
+        // Structured queries that parse, with mixed types in ORDER BY and comparisons.
+        for q in [
+            "SELECT t.id FROM transaction t ORDER BY NVL(t.otherrefnum, 0)",
+            "SELECT t.id FROM transaction t WHERE t.tranid > 5 ORDER BY t.email DESC, t.id",
+            "SELECT p.line FROM itemfulfillmentpackage p JOIN transaction t ON t.id = p.itemfulfillment ORDER BY t.lastmodifieddate DESC, p.line",
+            "SELECT t.id FROM transaction t LEFT JOIN transactionline x ON 1 = 0 WHERE x.item IS NULL ORDER BY x.memo",
+        ] {
+            let _ = execute(&s, &cache, &parse(q).unwrap(), 0, 50);
+            ran += 1;
+        }
+        assert!(ran > 1500);
     }
 
     #[test]
