@@ -694,3 +694,35 @@ async fn record_api_detail_mode_gives_the_same_records() {
         );
     }
 }
+
+#[tokio::test(start_paused = true)]
+async fn token_is_renewed_before_its_expires_in_runs_out() {
+    // Paused tokio time drives the connector's token clock; the simulator keeps real time.
+    let h = sim(NetSuiteSimConfig {
+        seed: 1,
+        ..Default::default()
+    })
+    .await;
+    let src = NetSuiteSource::new("ns", profile_for(&h, AuthMode::M2m), demo_m2m()).unwrap();
+    src.ping().await.unwrap();
+    assert_eq!(src.stats().token_requests, 1);
+    tokio::time::advance(std::time::Duration::from_secs(3500)).await;
+    src.ping().await.unwrap();
+    assert_eq!(
+        src.stats().token_requests,
+        1,
+        "still valid for more than the renewal margin"
+    );
+    tokio::time::advance(std::time::Duration::from_secs(60)).await;
+    src.ping().await.unwrap();
+    assert_eq!(
+        src.stats().token_requests,
+        2,
+        "renewed within a minute of expires_in (3600 s)"
+    );
+    assert_eq!(
+        src.stats().auth_retries,
+        0,
+        "renewed before NetSuite refused it"
+    );
+}
