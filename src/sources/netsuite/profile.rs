@@ -460,6 +460,11 @@ mod tests {
         let text = format!("{}\npage_sise: 10\n", repo_profile());
         let problems = NetSuiteProfile::from_yaml(&text).unwrap_err();
         assert!(problems[0].message.contains("page_sise"), "{problems:?}");
+        let text = repo_profile().replace("  batch_size: 200", "  batch_sise: 200");
+        let problems = NetSuiteProfile::from_yaml(&text).unwrap_err();
+        assert!(problems[0].message.contains("batch_sise"), "{problems:?}");
+        let text = repo_profile().replace("mode: suiteql", "mode: odbc");
+        assert!(NetSuiteProfile::from_yaml(&text).is_err());
     }
 
     #[test]
