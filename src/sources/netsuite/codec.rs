@@ -1,0 +1,398 @@
+//! NetSuite record codec: SuiteQL rows (lowercase keys, string values, NULL columns
+//! omitted) and record-API JSON → the decoded record shape of `/work/wt/CONVENTIONS.md`
+//! ("NetSuite (codec output)"), and a [`WriteBack`] plan → the itemFulfillment PATCH body.
+//!
+//! Pure functions, no I/O.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Map, Value};
+
+use crate::model::WriteBack;
+
+/// Header keys every decoded record has (missing columns become `""`).
+pub const HEADER_KEYS: &[&str] = &[
+    "id",
+    "tranid",
+    "status",
+    "shipmethod",
+    "location",
+    "createdfrom",
+    "otherrefnum",
+    "entity",
+    "email",
+    "currency",
+    "lastmodifieddate",
+];
+/// `shipaddress` keys (from `shipaddress_<key>` columns).
+pub const ADDRESS_KEYS: &[&str] = &[
+    "addressee",
+    "attention",
+    "addr1",
+    "addr2",
+    "addr3",
+    "city",
+    "state",
+    "zip",
+    "country",
+    "addrphone",
+];
+/// Package keys.
+pub const PACKAGE_KEYS: &[&str] = &[
+    "line",
+    "packageweight",
+    "packagedescr",
+    "packagelength",
+    "packagewidth",
+    "packageheight",
+    "declaredvalue",
+    "packagetrackingnumber",
+];
+/// Item keys.
+pub const ITEM_KEYS: &[&str] = &[
+    "line",
+    "item",
+    "description",
+    "quantity",
+    "rate",
+    "custcol_hs_code",
+    "custcol_origin_country",
+];
+/// Custom body fields every decoded record has.
+pub const CUSTBODY_KEYS: &[&str] = &[
+    "custbody_ups_reference",
+    "custbody_ups_charges",
+    "custbody_ups_status",
+    "custbody_ups_error",
+    "custbody_ups_label_file",
+    "custbody_ups_last_scan",
+    "custbody_ups_delivered",
+    "custbody_ups_received_by",
+];
+
+fn text(v: Option<&Value>) -> Value {
+    match v {
+        None | Some(Value::Null) => Value::String(String::new()),
+        Some(Value::String(s)) => Value::String(s.clone()),
+        Some(Value::Number(n)) => Value::String(num_text(n)),
+        Some(Value::Bool(b)) => Value::String(if *b { "T" } else { "F" }.into()),
+        Some(other) => other.clone(),
+    }
+}
+
+/// Numbers as SuiteQL renders them: `5`, `2.5`.
+pub fn num_text(n: &serde_json::Number) -> String {
+    match n.as_f64() {
+        Some(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", f as i64),
+        Some(f) => format!("{f}"),
+        None => n.to_string(),
+    }
+}
+
+/// One detail row (package or item) in the conventions shape: known keys first, then any
+/// extra columns the admin added; `transaction` and `links` dropped.
+pub fn detail_row(row: &Map<String, Value>, keys: &[&str]) -> Value {
+    let mut o = Map::new();
+    for k in keys {
+        o.insert((*k).to_string(), text(row.get(*k)));
+    }
+    for (k, v) in row {
+        if k != "links" && k != "transaction" && !o.contains_key(k) {
+            o.insert(k.clone(), text(Some(v)));
+        }
+    }
+    Value::Object(o)
+}
+
+fn line_no(v: &Value) -> u64 {
+    v.get("line")
+        .and_then(Value::as_str)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(u64::MAX)
+}
+
+/// Assemble one record from its header row and its detail rows.
+pub fn assemble(
+    header: &Map<String, Value>,
+    mut packages: Vec<Value>,
+    mut items: Vec<Value>,
+) -> Value {
+    let mut o = Map::new();
+    for k in HEADER_KEYS {
+        o.insert((*k).to_string(), text(header.get(*k)));
+    }
+    let mut addr = Map::new();
+    for k in ADDRESS_KEYS {
+        addr.insert(
+            (*k).to_string(),
+            text(header.get(&format!("shipaddress_{k}"))),
+        );
+    }
+    o.insert("shipaddress".into(), Value::Object(addr));
+    packages.sort_by_key(line_no);
+    items.sort_by_key(line_no);
+    o.insert("packages".into(), Value::Array(packages));
+    o.insert("items".into(), Value::Array(items));
+    for k in CUSTBODY_KEYS {
+        o.insert((*k).to_string(), text(header.get(*k)));
+    }
+    for (k, v) in header {
+        if k == "links" || k.starts_with("shipaddress_") || o.contains_key(k) {
+            continue;
+        }
+        o.insert(k.clone(), text(Some(v)));
+    }
+    Value::Object(o)
+}
+
+/// Group detail rows by their `transaction` column.
+pub fn group_by_transaction(
+    rows: Vec<Map<String, Value>>,
+    keys: &[&str],
+) -> BTreeMap<String, Vec<Value>> {
+    let mut out: BTreeMap<String, Vec<Value>> = BTreeMap::new();
+    for r in rows {
+        let Some(t) = r
+            .get("transaction")
+            .and_then(Value::as_str)
+            .map(String::from)
+        else {
+            continue;
+        };
+        out.entry(t).or_default().push(detail_row(&r, keys));
+    }
+    out
+}
+
+/// Packages and items of a record-API itemFulfillment (`expandSubResources=true`).
+pub fn details_from_record(rec: &Value) -> (Vec<Value>, Vec<Value>) {
+    let lines = |name: &str| -> Vec<Map<String, Value>> {
+        rec.get(name)
+            .and_then(|s| s.get("items"))
+            .and_then(Value::as_array)
+            .map(|a| a.iter().filter_map(|v| v.as_object().cloned()).collect())
+            .unwrap_or_default()
+    };
+    let packages = lines("package")
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let d = p.get("packageDetails");
+            let mut row = Map::new();
+            row.insert("line".into(), Value::String((i + 1).to_string()));
+            for (k, src) in [
+                ("packageweight", p.get("packageWeight")),
+                ("packagedescr", p.get("packageDescr")),
+                ("packagelength", d.and_then(|d| d.get("packageLength"))),
+                ("packagewidth", d.and_then(|d| d.get("packageWidth"))),
+                ("packageheight", d.and_then(|d| d.get("packageHeight"))),
+                ("declaredvalue", d.and_then(|d| d.get("declaredValue"))),
+                ("packagetrackingnumber", p.get("packageTrackingNumber")),
+            ] {
+                row.insert(k.into(), text(src));
+            }
+            Value::Object(row)
+        })
+        .collect();
+    let items = lines("item")
+        .iter()
+        .enumerate()
+        .map(|(i, it)| {
+            let mut row = Map::new();
+            row.insert(
+                "line".into(),
+                text(Some(
+                    it.get("line")
+                        .unwrap_or(&Value::String((i + 1).to_string())),
+                )),
+            );
+            let item = it
+                .get("item")
+                .and_then(|x| x.get("refName").or(Some(x)))
+                .cloned();
+            row.insert("item".into(), text(item.as_ref()));
+            for (k, src) in [
+                ("description", "description"),
+                ("quantity", "quantity"),
+                ("rate", "rate"),
+                ("custcol_hs_code", "custcol_hs_code"),
+                ("custcol_origin_country", "custcol_origin_country"),
+            ] {
+                row.insert(k.into(), text(it.get(src)));
+            }
+            Value::Object(row)
+        })
+        .collect();
+    (packages, items)
+}
+
+/// A write-back plan that cannot be expressed for this record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PlanProblem {
+    /// The plan names a package line the record does not have.
+    UnknownLine(String),
+    /// A header field the profile does not allow.
+    FieldNotWritable(String),
+    /// A package field the connector does not know.
+    UnknownPackageField(String),
+}
+
+/// Map a package field name (record API or SuiteQL spelling) to the record API name.
+fn package_field(name: &str) -> Option<&'static str> {
+    Some(match name.to_ascii_lowercase().as_str() {
+        "packagetrackingnumber" | "trackingnumber" => "packageTrackingNumber",
+        "packagedescr" => "packageDescr",
+        "packageweight" => "packageWeight",
+        "packagecartonnumber" => "packageCartonNumber",
+        _ => return None,
+    })
+}
+
+/// The PATCH body for `plan`, given the record's current package lines (record API JSON,
+/// `package.items`). Package lines are sent in full (for `?replace=package`), with the
+/// plan's fields applied to the line whose 1-based position equals the plan's line id.
+pub fn patch_body(
+    plan: &WriteBack,
+    current_packages: &[Value],
+    writable: &[String],
+    confirm_status: &str,
+) -> Result<Value, PlanProblem> {
+    let mut body = Map::new();
+    for (field, value) in &plan.fields {
+        if !writable.iter().any(|w| w == field) {
+            return Err(PlanProblem::FieldNotWritable(field.clone()));
+        }
+        body.insert(field.clone(), value.clone());
+    }
+    if !plan.package_lines.is_empty() {
+        let mut lines: Vec<Map<String, Value>> = current_packages
+            .iter()
+            .map(|p| {
+                let mut o = p.as_object().cloned().unwrap_or_default();
+                o.remove("links");
+                o
+            })
+            .collect();
+        for (line_id, fields) in &plan.package_lines {
+            let idx = line_id
+                .trim()
+                .parse::<usize>()
+                .ok()
+                .filter(|n| *n >= 1 && *n <= lines.len())
+                .ok_or_else(|| PlanProblem::UnknownLine(line_id.clone()))?;
+            for (k, v) in fields {
+                let name =
+                    package_field(k).ok_or_else(|| PlanProblem::UnknownPackageField(k.clone()))?;
+                lines[idx - 1].insert(name.to_string(), v.clone());
+            }
+        }
+        body.insert(
+            "package".into(),
+            serde_json::json!({ "items": lines.into_iter().map(Value::Object).collect::<Vec<_>>() }),
+        );
+    }
+    if plan.confirm_shipment && !confirm_status.is_empty() {
+        body.insert(
+            "shipStatus".into(),
+            serde_json::json!({ "id": confirm_status }),
+        );
+    }
+    Ok(Value::Object(body))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn obj(v: Value) -> Map<String, Value> {
+        v.as_object().unwrap().clone()
+    }
+
+    #[test]
+    fn assembles_the_conventions_shape() {
+        let header = obj(
+            json!({"links": [], "id": "5123", "tranid": "IF1001", "status": "ItemShip:B",
+            "shipmethod": "UPS Ground", "location": "1", "lastmodifieddate": "2026-11-21 10:15:03",
+            "shipaddress_city": "Alpharetta", "shipaddress_zip": "30005", "custbody_extra": "x"}),
+        );
+        let pk = group_by_transaction(
+            vec![
+                obj(json!({"links": [], "transaction": "5123", "line": "2", "packageweight": "3"})),
+                obj(
+                    json!({"links": [], "transaction": "5123", "line": "1", "packageweight": "5", "packagedescr": "Box 1"}),
+                ),
+            ],
+            PACKAGE_KEYS,
+        );
+        let rec = assemble(&header, pk["5123"].clone(), vec![]);
+        assert_eq!(rec["id"], "5123");
+        assert_eq!(
+            rec["email"], "",
+            "omitted NULL columns become empty strings"
+        );
+        assert_eq!(rec["shipaddress"]["city"], "Alpharetta");
+        assert_eq!(rec["shipaddress"]["addr3"], "");
+        assert_eq!(rec["packages"][0]["line"], "1");
+        assert_eq!(rec["packages"][0]["packagetrackingnumber"], "");
+        assert!(rec["packages"][0].get("transaction").is_none());
+        assert_eq!(rec["custbody_ups_reference"], "");
+        assert_eq!(rec["custbody_extra"], "x");
+        let keys: Vec<&String> = rec.as_object().unwrap().keys().collect();
+        assert_eq!(keys[0], "id");
+        assert_eq!(keys[11], "shipaddress");
+    }
+
+    #[test]
+    fn record_api_details_match_suiteql_spelling() {
+        let rec = json!({"package": {"items": [{"links": [], "packageWeight": 5.0, "packageDescr": "Box 1",
+            "packageDetails": {"packageLength": 12.0, "declaredValue": 100.0}}]},
+            "item": {"items": [{"line": 1, "item": {"id": "300", "refName": "WIDGET-A"}, "quantity": 2.0, "rate": 49.5}]}});
+        let (p, i) = details_from_record(&rec);
+        assert_eq!(
+            p[0],
+            json!({"line":"1","packageweight":"5","packagedescr":"Box 1","packagelength":"12","packagewidth":"","packageheight":"","declaredvalue":"100","packagetrackingnumber":""})
+        );
+        assert_eq!(i[0]["item"], "WIDGET-A");
+        assert_eq!(i[0]["line"], "1");
+        assert_eq!(i[0]["rate"], "49.5");
+    }
+
+    #[test]
+    fn patch_body_sends_the_full_package_list() {
+        let current = vec![
+            json!({"links": [], "packageWeight": 5.0, "packageDescr": "Box 1"}),
+            json!({"links": [], "packageWeight": 3.0, "packageDescr": "Box 2"}),
+        ];
+        let plan = WriteBack {
+            record_id: "5123".into(),
+            fields: vec![("custbody_ups_reference".into(), json!("1Z1"))],
+            package_lines: vec![(
+                "2".into(),
+                vec![("packageTrackingNumber".into(), json!("1Z2"))],
+            )],
+            files: vec![],
+            confirm_shipment: true,
+        };
+        let writable = vec!["custbody_ups_reference".to_string()];
+        let b = patch_body(&plan, &current, &writable, "C").unwrap();
+        assert_eq!(b["package"]["items"].as_array().unwrap().len(), 2);
+        assert_eq!(b["package"]["items"][1]["packageTrackingNumber"], "1Z2");
+        assert!(b["package"]["items"][0].get("links").is_none());
+        assert_eq!(b["shipStatus"]["id"], "C");
+        let mut bad = plan.clone();
+        bad.package_lines[0].0 = "3".into();
+        assert_eq!(
+            patch_body(&bad, &current, &writable, "C"),
+            Err(PlanProblem::UnknownLine("3".into()))
+        );
+        let mut bad = plan.clone();
+        bad.fields[0].0 = "memo".into();
+        assert_eq!(
+            patch_body(&bad, &current, &writable, "C"),
+            Err(PlanProblem::FieldNotWritable("memo".into()))
+        );
+        let b = patch_body(&plan, &current, &writable, "").unwrap();
+        assert!(b.get("shipStatus").is_none());
+    }
+}
