@@ -996,7 +996,21 @@ pub fn profile_problems(
                     .collect(),
             }
         }
-        _ => Vec::new(),
+        Some(ConnectorKind::Netsuite) => match crate::sources::netsuite::NetSuiteProfile::load(profile) {
+            Ok(_) => Vec::new(),
+            Err(e) => e
+                .problems
+                .into_iter()
+                .map(|p| Problem {
+                    file: profile.to_path_buf(),
+                    line: None,
+                    path: p.path,
+                    message: p.message,
+                    fix: "correct the NetSuite profile (see the comments in connectors/netsuite.yaml)".into(),
+                })
+                .collect(),
+        },
+        None => Vec::new(),
     }
 }
 
@@ -1042,7 +1056,8 @@ pub fn mapping_problems(
                 line: None,
                 path: key_path.to_string(),
                 message: format!("mapping fixtures fail:\n{}", report.render()),
-                fix: "fix the mapping or the fixture; run `upsync mapping test` to see each case".into(),
+                fix: "fix the mapping or the fixture; run `upsync mapping test` to see each case"
+                    .into(),
             });
         }
     }

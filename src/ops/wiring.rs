@@ -234,7 +234,25 @@ pub fn build_source(c: &ConnectorConfig, store: &Arc<Store>) -> anyhow::Result<A
             Ok(Arc::new(AcumaticaSource::new(&c.name, profile, creds)?))
         }
         ConnectorKind::Netsuite => {
-            anyhow::bail!("the NetSuite connector is not wired into this build yet")
+            use crate::sources::netsuite::{NetSuiteCredentials, NetSuiteProfile, NetSuiteSource};
+            let mut profile =
+                NetSuiteProfile::load(&c.profile).map_err(|e| anyhow::anyhow!("{e}"))?;
+            if let Some(url) = option_str(c, "base_url") {
+                profile.base_url = Some(url.to_string());
+            }
+            if let Some(a) = option_str(c, "account_id") {
+                profile.account_id = a.to_string();
+            }
+            let creds: NetSuiteCredentials = credentials_as(
+                store,
+                &c.credentials,
+                "NetSuite credentials {type: m2m, client_id, certificate_id, private_key_pem} or {type: tba, consumer_key, consumer_secret, token_id, token_secret}",
+            )?;
+            Ok(Arc::new(NetSuiteSource::new(
+                c.name.clone(),
+                profile,
+                creds,
+            )?))
         }
     }
 }
@@ -242,7 +260,9 @@ pub fn build_source(c: &ConnectorConfig, store: &Arc<Store>) -> anyhow::Result<A
 /// The mapping of a configured connector.
 fn build_mapper(c: &ConnectorConfig) -> anyhow::Result<Arc<dyn Mapper>> {
     let mapping = crate::mapping::Mapping::load(&c.mapping).map_err(|e| anyhow::anyhow!("{e}"))?;
-    Ok(Arc::new(crate::pipeline::adapters::MappingAdapter::new(mapping)))
+    Ok(Arc::new(crate::pipeline::adapters::MappingAdapter::new(
+        mapping,
+    )))
 }
 
 /// `/readyz`: every connector authenticated and not paused.
