@@ -7,3 +7,4 @@ pub mod notify;
 pub mod ping;
 pub mod run;
 pub mod wiring;
+pub mod world;
