@@ -606,7 +606,7 @@ pub fn check(s: &mut Shipment) -> Vec<Violation> {
     let limit = reference_limit(level);
     if s.references
         .first()
-        .map_or(true, |r| r.value.trim().is_empty())
+        .is_none_or(|r| r.value.trim().is_empty())
     {
         out.push(v(
             "reference_missing",

@@ -213,50 +213,64 @@ impl TokenStore for VaultTokenStore {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::store::MasterKey;
+/// The YAML mapping engine behind the pipeline's [`super::ports::Mapper`] port.
+pub struct MappingAdapter {
+    mapping: crate::mapping::Mapping,
+}
 
-    #[test]
-    fn tokens_and_counts_persist_encrypted() {
-        let dir = tempfile::tempdir().unwrap();
-        let day = NaiveDate::from_ymd_opt(2026, 11, 21).unwrap();
-        let token = StoredToken {
-            access_token: "tok-very-secret-123".into(),
-            obtained_at: chrono::Utc::now(),
-            expires_in_seconds: 14399,
-        };
-        {
-            let store =
-                Arc::new(Store::open(dir.path(), Some(MasterKey::from_bytes([3; 32]))).unwrap());
-            let ts = VaultTokenStore::new(store.clone());
-            assert!(ts.load("client").is_none());
-            ts.save("client", &token);
-            assert_eq!(ts.count_token_request("client", day), 1);
-            assert_eq!(ts.count_token_request("client", day), 2);
-            store.flush().unwrap();
-        }
-        let store =
-            Arc::new(Store::open(dir.path(), Some(MasterKey::from_bytes([3; 32]))).unwrap());
-        let ts = VaultTokenStore::new(store);
-        assert_eq!(ts.load("client"), Some(token));
-        assert_eq!(ts.token_requests("client", day), 2);
-        assert_eq!(ts.token_requests("other", day), 0);
-        drop(ts);
-        // The token is not in clear anywhere on disk.
-        let mut stack = vec![dir.path().to_path_buf()];
-        while let Some(d) = stack.pop() {
-            for e in std::fs::read_dir(&d).unwrap() {
-                let p = e.unwrap().path();
-                if p.is_dir() {
-                    stack.push(p);
-                } else {
-                    let bytes = std::fs::read(&p).unwrap();
-                    assert!(!bytes.windows(19).any(|w| w == b"tok-very-secret-123"));
-                }
-            }
-        }
+impl MappingAdapter {
+    pub fn new(mapping: crate::mapping::Mapping) -> MappingAdapter {
+        MappingAdapter { mapping }
+    }
+}
+
+impl super::ports::Mapper for MappingAdapter {
+    fn to_shipment(
+        &self,
+        record: &crate::model::ErpRecord,
+    ) -> Result<Shipment, super::ports::MappingFailure> {
+        self.mapping
+            .to_shipment(record)
+            .map_err(|errs| super::ports::MappingFailure {
+                problems: errs
+                    .0
+                    .iter()
+                    .map(|e| (e.code.clone(), e.to_string()))
+                    .collect(),
+            })
+    }
+
+    fn write_back_shipped(
+        &self,
+        record: &crate::model::ErpRecord,
+        result: &ShipResult,
+    ) -> crate::model::WriteBack {
+        self.mapping.write_back_shipped(record, result)
+    }
+
+    fn write_back_failure(
+        &self,
+        record: &crate::model::ErpRecord,
+        code: &str,
+        message: &str,
+    ) -> crate::model::WriteBack {
+        self.mapping.write_back_failure(&record.id, code, message)
+    }
+
+    fn write_back_tracking(
+        &self,
+        record: &crate::model::ErpRecord,
+        snapshot: &crate::model::TrackingSnapshot,
+    ) -> crate::model::WriteBack {
+        self.mapping.write_back_tracking(&record.id, snapshot)
+    }
+
+    fn is_cancelled(&self, record: &crate::model::ErpRecord) -> bool {
+        self.mapping.is_cancelled(record)
+    }
+
+    fn void_on_cancel(&self) -> bool {
+        self.mapping.void_on_cancel()
     }
 }
 
@@ -318,5 +332,52 @@ impl super::ports::Mapper for MappingAdapter {
 
     fn void_on_cancel(&self) -> bool {
         self.mapping.void_on_cancel()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::MasterKey;
+
+    #[test]
+    fn tokens_and_counts_persist_encrypted() {
+        let dir = tempfile::tempdir().unwrap();
+        let day = NaiveDate::from_ymd_opt(2026, 11, 21).unwrap();
+        let token = StoredToken {
+            access_token: "tok-very-secret-123".into(),
+            obtained_at: chrono::Utc::now(),
+            expires_in_seconds: 14399,
+        };
+        {
+            let store =
+                Arc::new(Store::open(dir.path(), Some(MasterKey::from_bytes([3; 32]))).unwrap());
+            let ts = VaultTokenStore::new(store.clone());
+            assert!(ts.load("client").is_none());
+            ts.save("client", &token);
+            assert_eq!(ts.count_token_request("client", day), 1);
+            assert_eq!(ts.count_token_request("client", day), 2);
+            store.flush().unwrap();
+        }
+        let store =
+            Arc::new(Store::open(dir.path(), Some(MasterKey::from_bytes([3; 32]))).unwrap());
+        let ts = VaultTokenStore::new(store);
+        assert_eq!(ts.load("client"), Some(token));
+        assert_eq!(ts.token_requests("client", day), 2);
+        assert_eq!(ts.token_requests("other", day), 0);
+        drop(ts);
+        // The token is not in clear anywhere on disk.
+        let mut stack = vec![dir.path().to_path_buf()];
+        while let Some(d) = stack.pop() {
+            for e in std::fs::read_dir(&d).unwrap() {
+                let p = e.unwrap().path();
+                if p.is_dir() {
+                    stack.push(p);
+                } else {
+                    let bytes = std::fs::read(&p).unwrap();
+                    assert!(!bytes.windows(19).any(|w| w == b"tok-very-secret-123"));
+                }
+            }
+        }
     }
 }
