@@ -41,6 +41,21 @@ fn stderr_is_journal() -> bool {
     !value.is_empty()
 }
 
+/// Changes the default filter after [`init`] (only when `UPSYNC_LOG` is not set).
+type Reloader = Box<dyn Fn(&str) + Send + Sync>;
+static RELOAD: std::sync::OnceLock<Reloader> = std::sync::OnceLock::new();
+
+/// Use `spec` instead of `info` as the default filter (commands that print their own
+/// progress, like `demo`, want `warn`). `UPSYNC_LOG`, when set, still wins.
+pub fn quiet_default(spec: &str) {
+    if std::env::var("UPSYNC_LOG").is_ok_and(|s| !s.trim().is_empty()) {
+        return;
+    }
+    if let Some(reload) = RELOAD.get() {
+        reload(spec);
+    }
+}
+
 pub fn init(format: LogFormat) {
     let (filter, bad_filter) = match std::env::var("UPSYNC_LOG") {
         Ok(spec) if !spec.trim().is_empty() => match EnvFilter::try_new(&spec) {
@@ -53,10 +68,24 @@ pub fn init(format: LogFormat) {
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
     let _ = match effective_format(format) {
-        LogFormat::Json => builder.json().flatten_event(true).try_init(),
-        LogFormat::Text => builder
-            .with_ansi(std::io::stderr().is_terminal())
-            .try_init(),
+        LogFormat::Json => {
+            let b = builder.json().flatten_event(true).with_filter_reloading();
+            let h = b.reload_handle();
+            let _ = RELOAD.set(Box::new(move |spec| {
+                let _ = h.reload(EnvFilter::new(spec));
+            }));
+            b.try_init()
+        }
+        LogFormat::Text => {
+            let b = builder
+                .with_ansi(std::io::stderr().is_terminal())
+                .with_filter_reloading();
+            let h = b.reload_handle();
+            let _ = RELOAD.set(Box::new(move |spec| {
+                let _ = h.reload(EnvFilter::new(spec));
+            }));
+            b.try_init()
+        }
     };
     if let Some(e) = bad_filter {
         tracing::warn!(error = %e, "UPSYNC_LOG is not a valid filter; using `info`");
