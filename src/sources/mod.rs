@@ -99,6 +99,24 @@ impl SourceError {
     }
 }
 
+/// HTTP requests a connector sent, by API (a short stable name: `login`, `get`, `put`,
+/// `suiteql`, `token`, …) and HTTP status (`0` = no answer), for `/metrics`.
+#[derive(Debug, Default)]
+pub struct RequestStats(std::sync::Mutex<std::collections::BTreeMap<(&'static str, u16), u64>>);
+
+impl RequestStats {
+    pub fn record(&self, api: &'static str, status: u16) {
+        let mut m = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        *m.entry((api, status)).or_default() += 1;
+    }
+
+    /// `(api, status, count)` rows.
+    pub fn snapshot(&self) -> Vec<(&'static str, u16, u64)> {
+        let m = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        m.iter().map(|(&(a, s), &n)| (a, s, n)).collect()
+    }
+}
+
 /// A source connector (one configured ERP tenant/account).
 #[async_trait]
 pub trait Source: Send + Sync {
@@ -122,4 +140,10 @@ pub trait Source: Send + Sync {
 
     /// Release sessions (Acumatica logout). Called on shutdown and after each cycle.
     async fn close(&self) {}
+
+    /// HTTP requests sent so far, `(api, status, count)` (see [`RequestStats`]); empty for
+    /// a connector that does not count.
+    fn request_stats(&self) -> Vec<(&'static str, u16, u64)> {
+        Vec::new()
+    }
 }

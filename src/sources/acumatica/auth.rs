@@ -119,8 +119,12 @@ impl Http {
                 .json(&body)
                 .send()
                 .await
-                .map_err(|e| self.transport(&e))?;
+                .map_err(|e| {
+                    self.requests.record("login", 0);
+                    self.transport(&e)
+                })?;
             let status = resp.status().as_u16();
+            self.requests.record("login", status);
             let cookies: Vec<String> = resp
                 .headers()
                 .get_all("set-cookie")
@@ -191,8 +195,12 @@ impl Http {
             .form(&form)
             .send()
             .await
-            .map_err(|e| self.transport(&e))?;
+            .map_err(|e| {
+                self.requests.record("token", 0);
+                self.transport(&e)
+            })?;
         let status = resp.status().as_u16();
+        self.requests.record("token", status);
         let body: Value = resp.json().await.unwrap_or(Value::Null);
         if status == 200 {
             let access = body["access_token"]

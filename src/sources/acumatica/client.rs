@@ -51,6 +51,8 @@ pub(crate) struct Http {
     pub(crate) sleeper: Sleeper,
     permits: Semaphore,
     version_ok: AtomicBool,
+    /// Requests by API and status (`/metrics`).
+    pub(crate) requests: crate::sources::RequestStats,
 }
 
 /// `exceptionMessage` (or `message`) of an `HttpError` body.
@@ -114,6 +116,7 @@ impl Http {
             auth: Mutex::new(AuthState::None),
             sleeper: tokio_sleeper(),
             version_ok: AtomicBool::new(false),
+            requests: Default::default(),
         })
     }
 
@@ -238,8 +241,12 @@ impl Http {
             .get(format!("{}/entity", self.base))
             .send()
             .await
-            .map_err(|e| self.transport(&e))?;
+            .map_err(|e| {
+                self.requests.record("version", 0);
+                self.transport(&e)
+            })?;
         let status = resp.status().as_u16();
+        self.requests.record("version", status);
         if status == 404 {
             return Err(self.config(&format!(
                 "{}/entity not found (404); is instance_url the instance (e.g. https://host/InstanceName)?",
@@ -318,8 +325,22 @@ impl Http {
                     .body(b.clone()),
                 None => req,
             };
-            let resp = req.send().await.map_err(|e| self.transport(&e))?;
+            let api = match method {
+                Method::GET => "get",
+                Method::PUT => "put",
+                Method::POST => "post",
+                Method::DELETE => "delete",
+                _ => "other",
+            };
+            let resp = match req.send().await {
+                Ok(r) => r,
+                Err(e) => {
+                    self.requests.record(api, 0);
+                    return Err(self.transport(&e));
+                }
+            };
             let status = resp.status().as_u16();
+            self.requests.record(api, status);
             let location = resp
                 .headers()
                 .get("location")

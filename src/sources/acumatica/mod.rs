@@ -332,6 +332,10 @@ impl Source for AcumaticaSource {
         self.write_back_report(plan).await.map(|_| ())
     }
 
+    fn request_stats(&self) -> Vec<(&'static str, u16, u64)> {
+        self.http.requests.snapshot()
+    }
+
     async fn close(&self) {
         self.http.logout().await;
     }

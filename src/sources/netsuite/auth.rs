@@ -234,6 +234,8 @@ pub struct TokenCache {
     signer: AssertionSigner,
     cache: tokio::sync::Mutex<Option<CachedToken>>,
     pub(crate) requests: AtomicU64,
+    /// Token requests by HTTP status (`/metrics`).
+    pub(crate) statuses: crate::sources::RequestStats,
 }
 
 impl std::fmt::Debug for TokenCache {
@@ -265,6 +267,7 @@ impl TokenCache {
             signer,
             cache: tokio::sync::Mutex::new(None),
             requests: AtomicU64::new(0),
+            statuses: Default::default(),
         }
     }
 
@@ -318,8 +321,12 @@ impl TokenCache {
             ])
             .send()
             .await
-            .map_err(|e| transient(format!("token request failed: {}", without_url(&e))))?;
+            .map_err(|e| {
+                self.statuses.record("token", 0);
+                transient(format!("token request failed: {}", without_url(&e)))
+            })?;
         let status = resp.status();
+        self.statuses.record("token", status.as_u16());
         let body = resp
             .bytes()
             .await

@@ -68,6 +68,8 @@ pub struct NetSuiteStats {
 
 #[derive(Debug, Default)]
 struct Counters {
+    /// Requests by API (op) and status, token requests included (`/metrics`).
+    by_api: crate::sources::RequestStats,
     requests: AtomicU64,
     concurrency_rejections: AtomicU64,
     retries: AtomicU64,
@@ -379,9 +381,13 @@ impl NetSuiteSource {
                 }
                 self.counters.requests.fetch_add(1, Ordering::Relaxed);
                 match req.send().await {
-                    Err(e) => last = auth::without_url(&e),
+                    Err(e) => {
+                        self.counters.by_api.record(op, 0);
+                        last = auth::without_url(&e)
+                    }
                     Ok(resp) => {
                         let status = resp.status();
+                        self.counters.by_api.record(op, status.as_u16());
                         match resp.bytes().await {
                             Err(e) => last = auth::without_url(&e),
                             Ok(bytes) => {
@@ -670,6 +676,14 @@ impl NetSuiteSource {
 
 #[async_trait]
 impl Source for NetSuiteSource {
+    fn request_stats(&self) -> Vec<(&'static str, u16, u64)> {
+        let mut rows = self.counters.by_api.snapshot();
+        if let Auth::M2m(t) = &self.auth {
+            rows.extend(t.statuses.snapshot());
+        }
+        rows
+    }
+
     fn name(&self) -> &str {
         &self.name
     }
