@@ -444,8 +444,8 @@ pub fn print_table(o: &DemoOutcome, out: &mut dyn Write) -> std::io::Result<()> 
     writeln!(out)?;
     writeln!(
         out,
-        "{:<10} {:<10} {:<19} {:<20} {:>12}  {:<30} {}",
-        "ERP", "record", "1Z", "service", "charge", "label file", "milestone"
+        "{:<10} {:<10} {:<19} {:<20} {:>12}  {:<30} milestone",
+        "ERP", "record", "1Z", "service", "charge", "label file"
     )?;
     for r in &o.rows {
         let n = r.tracking_numbers.len().max(1);

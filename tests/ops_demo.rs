@@ -1,0 +1,94 @@
+//! `upsync demo --shipments 5` as a user runs it: the real binary, no set-up, exit 0, every
+//! shipment delivered and written back (checked in the `--report` JSON), labels on disk,
+//! one request folder per simulator under `--record-dir`.
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_upsync");
+
+#[test]
+fn demo_with_five_shipments_delivers_everything_and_exits_0() {
+    let dir = tempfile::tempdir().unwrap();
+    let work = dir.path().join("demo");
+    let rec = dir.path().join("requests");
+    let report = dir.path().join("report.json");
+    let started = Instant::now();
+    let mut child = Command::new(BIN)
+        .args(["demo", "--shipments", "5", "--dir"])
+        .arg(&work)
+        .arg("--record-dir")
+        .arg(&rec)
+        .arg("--report")
+        .arg(&report)
+        .env_remove("UPSYNC_LOG")
+        .env_remove("UPSYNC_CONFIG")
+        .env_remove("UPSYNC_STATE_DIR")
+        .env_remove("UPSYNC_MASTER_KEY_FILE")
+        .current_dir(dir.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Bounded: the demo must finish well within two minutes even in a debug build.
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if started.elapsed() > Duration::from_secs(120) {
+            let _ = child.kill();
+            panic!("demo did not finish within 120 s");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(status.success(), "{status:?}\n{stdout}\n{stderr}");
+    // Quiet: progress lines on stdout, no info-level log spam on stderr.
+    assert!(
+        !stderr.contains(" INFO "),
+        "demo logs at info by default: {stderr}"
+    );
+    assert!(stdout.contains("totals:"), "{stdout}");
+    assert!(stdout.contains("delivered"), "{stdout}");
+
+    let rows: Vec<serde_json::Value> =
+        serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    // 5 per ERP, minus the odd non-UPS ship-via.
+    assert!(rows.len() >= 7 && rows.len() <= 10, "{} rows", rows.len());
+    let sources: std::collections::BTreeSet<&str> =
+        rows.iter().map(|r| r["source"].as_str().unwrap()).collect();
+    assert_eq!(
+        sources.into_iter().collect::<Vec<_>>(),
+        ["acumatica", "netsuite"]
+    );
+    for r in &rows {
+        assert_eq!(r["milestone"], "delivered", "{r}");
+        assert_eq!(r["written_back"], true, "{r}");
+        assert!(!r["erp_record_id"].as_str().unwrap().is_empty(), "{r}");
+        assert!(!r["reference"].as_str().unwrap().is_empty(), "{r}");
+        let tns = r["tracking_numbers"].as_array().unwrap();
+        assert!(!tns.is_empty(), "{r}");
+        for t in tns {
+            assert!(t.as_str().unwrap().starts_with("1Z"), "{r}");
+        }
+        assert!(r["charge"].as_str().is_some_and(|c| !c.is_empty()), "{r}");
+        assert!(!r["service"].as_str().unwrap().is_empty(), "{r}");
+        let files = r["label_files"].as_array().unwrap();
+        assert_eq!(files.len(), tns.len(), "one label per package: {r}");
+        for f in files {
+            let p = work.join("labels").join(f.as_str().unwrap());
+            assert!(std::fs::metadata(&p).unwrap().len() > 0, "{}", p.display());
+        }
+    }
+    for sim in ["ups", "acumatica", "netsuite"] {
+        let d = rec.join(sim);
+        assert!(
+            std::fs::read_dir(&d).map(|r| r.count()).unwrap_or(0) > 0,
+            "no recorded requests in {}",
+            d.display()
+        );
+    }
+    assert!(stdout.contains(&work.join("labels").display().to_string()));
+}
