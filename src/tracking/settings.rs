@@ -40,6 +40,9 @@ pub struct PollIntervals {
     /// Label created, not yet scanned by UPS (and Track's `TW0001` "not yet").
     pub label_created_seconds: u64,
     pub picked_up_seconds: u64,
+    /// In transit (and picked up) with the estimated delivery day still two or more days away.
+    pub in_transit_far_seconds: u64,
+    /// In transit, delivery expected today or tomorrow (or no estimate).
     pub in_transit_seconds: u64,
     pub out_for_delivery_seconds: u64,
     pub exception_seconds: u64,
@@ -50,6 +53,7 @@ impl Default for PollIntervals {
         PollIntervals {
             label_created_seconds: 6 * HOUR,
             picked_up_seconds: HOUR,
+            in_transit_far_seconds: 4 * HOUR,
             in_transit_seconds: HOUR,
             out_for_delivery_seconds: 15 * 60,
             exception_seconds: HOUR,
@@ -189,6 +193,10 @@ impl TrackingSettings {
                 self.poll_intervals.label_created_seconds,
             ),
             ("picked_up_seconds", self.poll_intervals.picked_up_seconds),
+            (
+                "in_transit_far_seconds",
+                self.poll_intervals.in_transit_far_seconds,
+            ),
             ("in_transit_seconds", self.poll_intervals.in_transit_seconds),
             (
                 "out_for_delivery_seconds",

@@ -340,12 +340,17 @@ impl Tracker {
         Ok(out)
     }
 
-    fn poll_interval(&self, p: &PackageTrack) -> Duration {
-        let base = self
-            .settings
-            .poll_intervals
-            .for_milestone(p.milestone)
-            .unwrap_or(self.settings.poll_intervals.label_created_seconds);
+    fn poll_interval(&self, p: &PackageTrack, now: DateTime<Utc>) -> Duration {
+        let iv = &self.settings.poll_intervals;
+        let far = matches!(p.milestone, Milestone::PickedUp | Milestone::InTransit)
+            && p.estimated_delivery
+                .is_some_and(|d| d >= now.date_naive() + chrono::Days::new(2));
+        let base = if far {
+            iv.in_transit_far_seconds
+        } else {
+            iv.for_milestone(p.milestone)
+                .unwrap_or(iv.label_created_seconds)
+        };
         let jittered = (base as f64 * jitter_factor(&p.tracking_number)) as u64;
         secs(jittered.max(1))
     }
@@ -359,7 +364,7 @@ impl Tracker {
         } else if self.alert_mode() && !p.alert_rejected {
             Some(now + secs(self.settings.quiet_period_seconds))
         } else {
-            Some(now + self.poll_interval(p))
+            Some(now + self.poll_interval(p, now))
         }
     }
 
