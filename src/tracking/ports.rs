@@ -14,6 +14,8 @@ use crate::model::{TrackingEvent, TrackingSnapshot};
 pub use crate::pipeline::CarrierError;
 
 /// What one Track call (`GET /api/track/v1/details/{1Z}`) found.
+// A return value, never stored in bulk: boxing the snapshot would only add noise.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum TrackOutcome {
     /// UPS answered 200 with warning `TW0001` ("Tracking Information Not Found"): the label
