@@ -552,3 +552,64 @@ async fn real_socket_v1_and_v2() {
     assert_eq!(p.history.len(), 2);
     assert_eq!(e.erp.field("S1", STATUS).unwrap(), "Delivered");
 }
+
+#[tokio::test]
+async fn events_before_registration_are_parked_then_applied() {
+    let e = env();
+    let early = one_z("03", 4242);
+    let never = one_z("03", 4243);
+    let t0 = start();
+    let all = steps(t0);
+    for tn in [&early, &never] {
+        let body = alert_payload(tn, &all[2], None).to_string();
+        assert_eq!(send(&e.app, post(body, Some(SECRET))).await, StatusCode::OK);
+    }
+    e.tracker.tick().await.unwrap();
+    assert_eq!(e.tracker.stats().snapshot().events_unknown, 2);
+    // The job shows up in the ledger after the events.
+    e.clock.advance(Duration::minutes(5));
+    tracking_job(&e.ledger, "EARLY", &[&early], e.clock.now());
+    assert_eq!(e.tracker.scan_jobs().unwrap(), 1);
+    e.tracker.tick().await.unwrap();
+    assert_eq!(e.erp.field("EARLY", STATUS).unwrap(), "In Transit");
+    let p = e.tracker.package(&early).unwrap().unwrap();
+    assert_eq!(p.history.len(), 1);
+    // The other one's job never comes: dropped after the parking period.
+    let parked = |store: &Store| store.tree(Tree::Tracking).scan_prefix("u/").count();
+    assert_eq!(parked(&e.store), 1);
+    e.clock.advance(Duration::days(8));
+    e.tracker.scan_jobs().unwrap();
+    assert_eq!(parked(&e.store), 0);
+}
+
+#[tokio::test]
+async fn the_run_loop_processes_the_inbox_asynchronously_and_stops() {
+    let e = env();
+    let tn = one_z("03", 5151);
+    let job = tracking_job(&e.ledger, "RUN", &[&tn], start());
+    e.tracker.register_job(&job).unwrap();
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let handle = tokio::spawn(e.tracker.clone().run(stop_rx));
+    let body = alert_payload(&tn, &steps(start())[1], None).to_string();
+    // 200 means stored; processing happens in the worker, woken by the webhook.
+    assert_eq!(send(&e.app, post(body, Some(SECRET))).await, StatusCode::OK);
+    let processed = async {
+        loop {
+            let p = e.tracker.package(&tn).unwrap().unwrap();
+            if !p.history.is_empty() {
+                return p;
+            }
+            tokio::task::yield_now().await;
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+    };
+    let p = tokio::time::timeout(std::time::Duration::from_secs(10), processed)
+        .await
+        .expect("the worker drained the inbox");
+    assert_eq!(p.milestone, upsync::model::Milestone::PickedUp);
+    stop_tx.send(true).unwrap();
+    tokio::time::timeout(std::time::Duration::from_secs(10), handle)
+        .await
+        .expect("run stops when told")
+        .unwrap();
+}

@@ -58,6 +58,10 @@ pub struct PackageTrack {
     pub last_event_at: Option<DateTime<Utc>>,
     #[serde(default)]
     pub estimated_delivery: Option<NaiveDate>,
+    /// Activity time of the report the estimate came from (a late, older event does not
+    /// overwrite a newer estimate).
+    #[serde(default)]
+    pub estimated_as_of: Option<DateTime<Utc>>,
     #[serde(default)]
     pub delivered_at: Option<DateTime<Utc>>,
     #[serde(default)]
@@ -142,6 +146,7 @@ impl PackageTrack {
             last_event_id: None,
             last_event_at: None,
             estimated_delivery: None,
+            estimated_as_of: None,
             delivered_at: None,
             received_by: None,
             signature: None,
@@ -182,16 +187,20 @@ impl PackageTrack {
         }
     }
 
-    /// Delivery extras from an event or a Track answer (only ever fill or move forward).
+    /// Delivery extras from an event or a Track answer reporting the state as of `as_of`
+    /// (its activity time). The estimate follows the newest report, whatever the arrival
+    /// order; the rest only ever fills in or moves forward.
     pub fn add_extras(
         &mut self,
+        as_of: DateTime<Utc>,
         estimated: Option<NaiveDate>,
         delivered_at: Option<DateTime<Utc>>,
         received_by: Option<&str>,
         signature: Option<&[u8]>,
     ) {
-        if estimated.is_some() {
+        if estimated.is_some() && self.estimated_as_of.is_none_or(|t| as_of >= t) {
             self.estimated_delivery = estimated;
+            self.estimated_as_of = Some(as_of);
         }
         if let Some(d) = delivered_at {
             if self.delivered_at.is_none_or(|old| d > old) {
@@ -446,6 +455,17 @@ mod tests {
     }
 
     #[test]
+    fn estimate_follows_the_newest_report_not_the_last_arrival() {
+        let mut p = pkg();
+        let d = |day| NaiveDate::from_ymd_opt(2026, 11, day).unwrap();
+        p.add_extras(t(30), Some(d(6)), None, None, None);
+        p.add_extras(t(10), Some(d(4)), None, None, None);
+        assert_eq!(p.estimated_delivery, Some(d(6)));
+        p.add_extras(t(31), Some(d(7)), None, None, None);
+        assert_eq!(p.estimated_delivery, Some(d(7)));
+    }
+
+    #[test]
     fn forced_void_wins() {
         let mut p = pkg();
         p.add_event(&ev("I", "OR", 1));
@@ -458,7 +478,7 @@ mod tests {
     fn aggregate_shows_least_advanced_until_all_terminal() {
         let mut a = pkg();
         a.add_event(&ev("D", "FS", 20));
-        a.add_extras(None, None, Some("JOHN"), Some(b"sig"));
+        a.add_extras(t(20), None, None, Some("JOHN"), Some(b"sig"));
         a.recompute();
         let mut b = PackageTrack::new("1Z123X560300000027", "erp/1/v1", "1", "erp", t(0));
         b.add_event(&ev("I", "DP", 10));

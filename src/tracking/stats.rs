@@ -73,7 +73,7 @@ counters! {
     events_duplicate,
     /// Events older than the package's latest event (applied to history only).
     events_out_of_order,
-    /// Events for numbers upsync does not track.
+    /// Events for numbers not (yet) registered: parked until registration.
     events_unknown,
     /// Webhook bodies refused with 400/413.
     events_rejected,

@@ -11,7 +11,10 @@
 //! * `n/<due ms, 16 digits>/<1Z>` → due index (one entry per live package);
 //! * `w/<job id>` → write-back pending (a generation number, so a change that lands while
 //!   the ERP write is in flight is not lost);
-//! * `o/<job id>` → job still open (not yet delivered/voided).
+//! * `o/<job id>` → job still open (not yet delivered/voided);
+//! * `u/<1Z>/<event identity>` → an event for a number not registered yet (a v2 account
+//!   subscription can push before the ledger scan registers the job), applied at
+//!   registration, dropped after [`PARK_DAYS`] days.
 //!
 //! `subscriptions` tree: `<1Z>` → [`Subscription`] (a mirror for operators).
 //!
@@ -45,6 +48,9 @@ const JOB: &str = "j/";
 const DUE: &str = "n/";
 const DIRTY: &str = "w/";
 const OPEN: &str = "o/";
+const PARKED: &str = "u/";
+/// How long an event for an unregistered number waits for its job.
+pub const PARK_DAYS: i64 = 7;
 
 /// Tracking errors (the store failed, or the settings cannot work).
 #[derive(Debug, thiserror::Error)]
@@ -437,6 +443,7 @@ impl Tracker {
                 now + secs(self.settings.first_poll_after_seconds)
             });
             self.save_package(&mut p)?;
+            self.apply_parked(tn)?;
             n += 1;
         }
         self.put_job(&JobTrack {
@@ -458,6 +465,22 @@ impl Tracker {
         Ok(n)
     }
 
+    /// Apply events that arrived before the package was registered.
+    fn apply_parked(&self, tn: &str) -> Result<(), TrackingError> {
+        let tree = self.store.tree(Tree::Tracking);
+        let parked: Vec<(sled::IVec, sled::IVec)> = tree
+            .scan_prefix(format!("{PARKED}{tn}/"))
+            .collect::<Result<_, _>>()
+            .map_err(|e| db_err(&self.store, e))?;
+        for (k, v) in parked {
+            if let Ok(ev) = serde_json::from_slice::<AlertEvent>(&v) {
+                self.apply_alert_event(&ev)?;
+            }
+            tree.remove(k).map_err(|e| db_err(&self.store, e))?;
+        }
+        Ok(())
+    }
+
     /// Register every ledger job in `tracking` not registered yet, and stop tracking jobs
     /// the pipeline voided meanwhile. Returns the number of packages registered.
     pub fn scan_jobs(&self) -> Result<usize, TrackingError> {
@@ -469,6 +492,17 @@ impl Tracker {
         for job in &jobs {
             let _g = lock(&self.state);
             n += self.register_locked(job)?;
+        }
+        // Parked events whose job never came.
+        let too_old = self.now() - Duration::days(PARK_DAYS);
+        let tree = self.store.tree(Tree::Tracking);
+        for kv in tree.scan_prefix(PARKED) {
+            let (k, v) = kv.map_err(|e| db_err(&self.store, e))?;
+            let stale = serde_json::from_slice::<AlertEvent>(&v)
+                .map_or(true, |ev| ev.received_at < too_old);
+            if stale {
+                tree.remove(k).map_err(|e| db_err(&self.store, e))?;
+            }
         }
         let open: Vec<String> = self
             .store
@@ -537,7 +571,12 @@ impl Tracker {
         let tn = &ev.event.tracking_number;
         let Some(mut p) = self.package(tn)? else {
             self.stats.events_unknown.fetch_add(1, Ordering::Relaxed);
-            tracing::debug!(tracking_number = %tn, "event for a package upsync does not track");
+            tracing::debug!(tracking_number = %tn, "event for a package not tracked (yet); parked");
+            self.store.put_json(
+                Tree::Tracking,
+                &format!("{PARKED}{tn}/{}", ev.event.identity()),
+                ev,
+            )?;
             return Ok(());
         };
         let before = p.snapshot();
@@ -554,6 +593,7 @@ impl Tracker {
             Applied::New => {}
         }
         p.add_extras(
+            ev.event.time,
             ev.scheduled_delivery,
             ev.delivered_at,
             ev.received_by.as_deref(),
@@ -839,7 +879,14 @@ impl Tracker {
                     e.tracking_number = tn.to_string();
                     p.add_event(&e);
                 }
+                let as_of = events
+                    .iter()
+                    .chain(snapshot.latest.iter())
+                    .map(|e| e.time)
+                    .max()
+                    .unwrap_or(now);
                 p.add_extras(
+                    as_of,
                     snapshot.estimated_delivery,
                     snapshot.delivered_at,
                     snapshot.received_by.as_deref(),
