@@ -250,6 +250,19 @@ mod tests {
     }
 
     #[test]
+    fn reads_from_yaml_with_defaults_and_refuses_typos() {
+        let s: TrackingSettings = serde_norway::from_str(
+            "mode: polling\npoll_intervals:\n  out_for_delivery_seconds: 600\ntrack_quota:\n  calls_per_hour: 500\n",
+        )
+        .unwrap();
+        assert_eq!(s.mode, TrackingMode::Polling);
+        assert_eq!(s.poll_intervals.out_for_delivery_seconds, 600);
+        assert_eq!(s.poll_intervals.in_transit_seconds, 3600);
+        assert_eq!(s.track_quota.calls_per_hour, Some(500));
+        assert!(serde_norway::from_str::<TrackingSettings>("quiet_period: 5\n").is_err());
+    }
+
+    #[test]
     fn terminal_milestones_never_poll() {
         let i = PollIntervals::default();
         assert_eq!(i.for_milestone(Milestone::Delivered), None);

@@ -643,11 +643,18 @@ impl Tracker {
                         .map_err(|e| db_err(&self.store, e))?;
                     continue;
                 };
-                if p.done {
+                // Done, or a stale index entry (a crash between two writes): drop it.
+                if p.done
+                    || p.next_check_at.map(|t| due_key(t, &tn).into_bytes()) != Some(key.to_vec())
+                {
                     self.store
                         .tree(Tree::Tracking)
                         .remove(key)
                         .map_err(|e| db_err(&self.store, e))?;
+                    if !p.done {
+                        // Make sure the right entry exists.
+                        self.save_package(&mut p)?;
+                    }
                     continue;
                 }
                 if now >= p.registered_at + secs(self.settings.give_up_after_seconds) {
@@ -1169,5 +1176,151 @@ impl Tracker {
             }
         }
         let _ = worker.await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Charges, ErpRecord, PackageResult, ShipResult};
+    use crate::tracking::ports::{Destination, SubscribeOutcome};
+    use async_trait::async_trait;
+    use chrono::TimeZone;
+
+    struct Quiet;
+
+    #[async_trait]
+    impl TrackingCarrier for Quiet {
+        async fn track(&self, _tn: &str) -> Result<TrackOutcome, CarrierError> {
+            Ok(TrackOutcome::NotYet)
+        }
+        async fn subscribe(
+            &self,
+            numbers: &[String],
+            _d: Option<&Destination>,
+        ) -> Result<SubscribeOutcome, CarrierError> {
+            Ok(SubscribeOutcome {
+                valid: numbers.to_vec(),
+                invalid: vec![],
+            })
+        }
+    }
+
+    fn job(now: DateTime<Utc>, tn: &str) -> Job {
+        let mut j = Job::new(
+            ErpRecord {
+                source: "erp".into(),
+                id: "r1".into(),
+                number: "N1".into(),
+                version: "v1".into(),
+                modified: now,
+                data: serde_json::json!({}),
+            },
+            now,
+        );
+        j.result = Some(ShipResult {
+            shipment_id: tn.into(),
+            service_code: "03".into(),
+            packages: vec![PackageResult {
+                tracking_number: tn.into(),
+                erp_line_id: "1".into(),
+                label: None,
+            }],
+            charges: Charges::default(),
+            alerts: vec![],
+        });
+        j.transition(JobState::Tracking, "", now);
+        j
+    }
+
+    fn due_entries(store: &Store) -> Vec<String> {
+        store
+            .tree(Tree::Tracking)
+            .scan_prefix(DUE)
+            .keys()
+            .map(|k| String::from_utf8_lossy(&k.unwrap()).into_owned())
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn one_due_entry_per_live_package_and_stale_entries_are_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(Store::open(dir.path(), None).unwrap());
+        let now = Arc::new(Mutex::new(
+            Utc.with_ymd_and_hms(2026, 11, 2, 0, 0, 0).unwrap(),
+        ));
+        let n = now.clone();
+        let t = Tracker::new(
+            store.clone(),
+            Arc::new(Quiet),
+            TrackingSettings::default(),
+            Arc::new(move || *n.lock().unwrap()),
+        )
+        .unwrap();
+        let tn = "1Z123X560300000018";
+        let j = job(*now.lock().unwrap(), tn);
+        assert_eq!(t.register_job(&j).unwrap(), 1);
+        assert_eq!(t.register_job(&j).unwrap(), 0);
+        assert_eq!(due_entries(&store).len(), 1);
+        // A leftover entry from an interrupted write.
+        let stale = due_key(*now.lock().unwrap() - Duration::hours(1), tn);
+        store.put_json(Tree::Tracking, &stale, &()).unwrap();
+        *now.lock().unwrap() += Duration::minutes(1);
+        let r = t.tick().await.unwrap();
+        assert_eq!(r.subscribed, 1);
+        let entries = due_entries(&store);
+        assert_eq!(entries.len(), 1, "{entries:?}");
+        assert_ne!(entries[0], stale);
+        let p = t.package(tn).unwrap().unwrap();
+        assert_eq!(
+            Some(entries[0].clone()),
+            p.next_check_at.map(|at| due_key(at, tn))
+        );
+        // Backfill answered TW0001: not yet, not an error.
+        let s = t.stats().snapshot();
+        assert_eq!(
+            (s.polls_backfill, s.polls_not_yet, s.poll_errors),
+            (1, 1, 0)
+        );
+        assert!(!p.needs_backfill);
+    }
+
+    #[tokio::test]
+    async fn packages_are_given_up_after_the_limit_and_not_renewed() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(Store::open(dir.path(), None).unwrap());
+        let now = Arc::new(Mutex::new(
+            Utc.with_ymd_and_hms(2026, 11, 2, 0, 0, 0).unwrap(),
+        ));
+        let n = now.clone();
+        let settings = TrackingSettings {
+            give_up_after_seconds: 20 * 86_400,
+            ..TrackingSettings::default()
+        };
+        let t = Tracker::new(
+            store.clone(),
+            Arc::new(Quiet),
+            settings,
+            Arc::new(move || *n.lock().unwrap()),
+        )
+        .unwrap();
+        let tn = "1Z123X560300000018";
+        let start = *now.lock().unwrap();
+        t.register_job(&job(start, tn)).unwrap();
+        for _ in 0..(30 * 24) {
+            *now.lock().unwrap() += Duration::hours(1);
+            t.tick().await.unwrap();
+        }
+        let s = t.stats().snapshot();
+        assert_eq!(s.subscriptions_created, 1);
+        assert_eq!(
+            s.subscriptions_renewed, 1,
+            "renewed once on day 12.5, then given up on day 20"
+        );
+        assert_eq!(s.subscriptions_lapsed, 0);
+        assert_eq!(s.packages_abandoned, 1);
+        let p = t.package(tn).unwrap().unwrap();
+        assert!(p.done && p.abandoned && p.subscription.unwrap().ended);
+        assert!(due_entries(&store).is_empty());
     }
 }
