@@ -1,3 +1,46 @@
-//! Tracking: Track Alert subscriptions and renewal, polling, webhook events, milestones.
+//! Tracking: after the label, follow each parcel to delivery and show it on the ERP record.
 //!
-//! Stub: filled in by its issue.
+//! Implements issue 8 against `UPS-REFERENCE.md` §6 (Track) and §8 (Track Alert):
+//!
+//! ```text
+//! ledger job in `tracking` ──register──▶ PackageTrack (tracking tree, due index)
+//!    Track Alert mode: subscribe (≤100/call) ─▶ backfill Track ─▶ renew on day 12–13 ─▶ stop when terminal
+//!                      webhook ─▶ events inbox (flushed, 200) ─▶ worker ─▶ state ─┐
+//!                      no event for the quiet period ─▶ one Track call ─────────────┤
+//!    Polling mode:     Track per milestone interval, within the Track quota ───────┤
+//!                                                                                   ▼
+//!                          aggregate per job ─▶ Mapper::write_back_tracking ─▶ Source::write_back
+//!                          (only when the plan's hash changed; ERP write rate bounded)
+//!                          all packages terminal ─▶ ledger job `delivered` (or `voided`)
+//! ```
+//!
+//! * [`ports`]: the [`TrackingCarrier`] port (Track and Track Alert subscribe) the UPS client
+//!   is adapted to; this module never calls `crate::ups`.
+//! * [`tracker`]: [`Tracker`], the scheduler and state machine; [`Tracker::tick`] does one
+//!   round at the injected clock's "now".
+//! * [`webhook`]: the axum receiver (`POST /webhooks/ups/track-alert`) and the v2 token
+//!   endpoint (`POST /webhooks/ups/oauth/token`).
+//! * [`event`]: parsing Track Alert payloads (pure). [`state`]: per-package state and the
+//!   ordering/dedupe rules (pure). [`quota`]: Track quota and ERP write rate on the clock.
+//! * [`settings`], [`stats`]: knobs and counters.
+//!
+//! Must never: log credentials, tokens or payloads; answer the webhook 200 before the event
+//! is on disk; renew a delivered/returned/voided package; let an old event undo a delivery.
+
+pub mod event;
+pub mod ports;
+pub mod quota;
+pub mod settings;
+pub mod state;
+pub mod stats;
+pub mod tracker;
+pub mod webhook;
+
+pub use event::{parse_alert_event, AlertEvent, EventError};
+pub use ports::{CarrierError, Destination, SubscribeOutcome, TrackOutcome, TrackingCarrier};
+pub use quota::{fixed_interval_calls, TrackBudget};
+pub use settings::{AlertVersion, PollIntervals, TrackQuota, TrackingMode, TrackingSettings};
+pub use state::{aggregate, JobTrack, PackageTrack, Subscription};
+pub use stats::{FreshnessSummary, TrackingStats, TrackingStatsSnapshot};
+pub use tracker::{plan_hash, TickReport, Tracker, TrackingError};
+pub use webhook::{router, OAuthClient, WebhookAuth, WebhookState, TOKEN_PATH, TRACK_ALERT_PATH};
