@@ -140,14 +140,16 @@ fn tracking_settings(
     use crate::tracking::{AlertVersion, Destination, OAuthClient, TrackingMode, WebhookAuth};
     use zeroize::Zeroizing;
     let t = &cfg.tracking;
-    let mut s = crate::tracking::TrackingSettings::default();
-    s.mode = match t.mode {
-        Mode::Poll => TrackingMode::Polling,
-        Mode::TrackAlert => TrackingMode::TrackAlert,
-    };
-    s.alert_version = match t.track_alert.version {
-        TrackAlertVersion::V1 => AlertVersion::V1,
-        TrackAlertVersion::V2 => AlertVersion::V2,
+    let mut s = crate::tracking::TrackingSettings {
+        mode: match t.mode {
+            Mode::Poll => TrackingMode::Polling,
+            Mode::TrackAlert => TrackingMode::TrackAlert,
+        },
+        alert_version: match t.track_alert.version {
+            TrackAlertVersion::V1 => AlertVersion::V1,
+            TrackAlertVersion::V2 => AlertVersion::V2,
+        },
+        ..Default::default()
     };
     let p = &t.poll;
     s.poll_intervals.label_created_seconds = p.label_created_minutes * 60;
