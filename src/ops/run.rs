@@ -38,7 +38,10 @@ pub async fn run(g: &crate::cli::Globals) -> anyhow::Result<ExitCode> {
         .await
         .with_context(|| format!("cannot listen on {listen} (http.listen)"))?;
     let (stop_http, http_stopped) = tokio::sync::oneshot::channel::<()>();
-    let app = crate::server::router(wiring::server_state(&current), None);
+    let app = crate::server::router(
+        wiring::server_state(&current),
+        Some(assembly.webhook.clone()),
+    );
     let server = tokio::spawn(crate::server::serve(listener, app, async {
         let _ = http_stopped.await;
     }));
@@ -54,6 +57,8 @@ pub async fn run(g: &crate::cli::Globals) -> anyhow::Result<ExitCode> {
     notify::ready(&format!("running {} connectors", assembly.schedules.len()));
 
     let retention = tokio::spawn(retention_loop(current.clone()));
+    let (stop_tracking, tracking_stop) = tokio::sync::watch::channel(false);
+    let mut tracking = tokio::spawn(assembly.tracker.clone().run(tracking_stop.clone()));
 
     let mut term = signal(SignalKind::terminate())?;
     let mut int = signal(SignalKind::interrupt())?;
@@ -65,7 +70,15 @@ pub async fn run(g: &crate::cli::Globals) -> anyhow::Result<ExitCode> {
             _ = hup.recv() => {
                 notify::reloading();
                 match reload(g, &current, &store, &mut sched, watchdog).await {
-                    Ok(()) => tracing::info!("configuration reloaded"),
+                    Ok(()) => {
+                        // The new tracker takes over (the webhook keeps feeding the same inbox).
+                        let _ = stop_tracking.send(true);
+                        let _ = tokio::time::timeout(SHUTDOWN_BOUND, &mut tracking).await;
+                        let _ = stop_tracking.send(false);
+                        let a = current.read().unwrap_or_else(|e| e.into_inner()).clone();
+                        tracking = tokio::spawn(a.tracker.clone().run(stop_tracking.subscribe()));
+                        tracing::info!("configuration reloaded")
+                    }
                     Err(e) => tracing::error!(error = %e, "reload failed; the running configuration stays in force"),
                 }
                 let n = current.read().unwrap_or_else(|e| e.into_inner()).schedules.len();
@@ -75,6 +88,8 @@ pub async fn run(g: &crate::cli::Globals) -> anyhow::Result<ExitCode> {
     }
 
     retention.abort();
+    let _ = stop_tracking.send(true);
+    let _ = tokio::time::timeout(SHUTDOWN_BOUND, tracking).await;
     tracing::info!("shutting down: no new jobs; in-flight steps finish");
     notify::stopping();
     let a = current.read().unwrap_or_else(|e| e.into_inner()).clone();

@@ -28,6 +28,12 @@ pub struct Assembly {
     pub pipeline: Arc<Pipeline>,
     /// (connector name, 6-field cron).
     pub schedules: Vec<(String, String)>,
+    /// Tracking (Track Alert or polling) over the pipeline's ledger.
+    pub tracker: Arc<crate::tracking::Tracker>,
+    /// The Track Alert webhook (and v2 token endpoint) for the HTTP listener.
+    pub webhook: axum::Router,
+    /// The UPS client (shared by pipeline and tracking), for metrics.
+    pub ups: crate::ups::UpsClient,
 }
 
 /// The assembly in force (replaced on reload).
@@ -58,7 +64,19 @@ pub fn load_config(path: &Path) -> Result<Config, ExitCode> {
 
 /// Build the pipeline and its connectors from a validated configuration.
 pub async fn assemble(cfg: Config, store: Arc<Store>) -> anyhow::Result<Assembly> {
-    let carrier = build_carrier(&cfg, &store)?;
+    assemble_with_clock(cfg, store, crate::pipeline::engine::system_clock()).await
+}
+
+/// [`assemble`] on a given clock (the demo and benchmarks run tracking on the UPS
+/// simulator's accelerated clock).
+pub async fn assemble_with_clock(
+    cfg: Config,
+    store: Arc<Store>,
+    clock: crate::pipeline::engine::Clock,
+) -> anyhow::Result<Assembly> {
+    let ups = build_ups_client(&cfg, &store)?;
+    let ups_carrier = Arc::new(crate::pipeline::adapters::UpsCarrier::new(ups.clone()));
+    let carrier: Arc<dyn Carrier> = ups_carrier.clone();
     let mut connectors = Vec::new();
     let mut schedules = Vec::new();
     for c in &cfg.connectors {
@@ -84,18 +102,104 @@ pub async fn assemble(cfg: Config, store: Arc<Store>) -> anyhow::Result<Assembly
             max_retries: cfg.pipeline.retry.max_attempts,
         },
     };
+    let ledger = Ledger::new(store.clone());
     let pipeline = Arc::new(Pipeline::new(
-        Ledger::new(store),
+        ledger.clone(),
         carrier,
         connectors,
         settings,
-        crate::pipeline::engine::system_clock(),
+        clock.clone(),
     ));
+    let (tracking, auth) = tracking_settings(&cfg, &store)?;
+    let tracker = crate::tracking::Tracker::new(store, ups_carrier, tracking, clock)
+        .map_err(|e| anyhow::anyhow!("tracking configuration: {e}"))?
+        .with_ledger(ledger)
+        .with_connectors(pipeline.connectors());
+    let tracker = Arc::new(tracker);
+    let webhook = crate::tracking::router(tracker.webhook_state(auth));
     Ok(Assembly {
         config: cfg,
         pipeline,
         schedules,
+        tracker,
+        webhook,
+        ups,
     })
+}
+
+/// Tracking settings and webhook authentication from the `tracking` section (webhook
+/// secrets from the vault).
+fn tracking_settings(
+    cfg: &Config,
+    store: &Store,
+) -> anyhow::Result<(
+    crate::tracking::TrackingSettings,
+    crate::tracking::WebhookAuth,
+)> {
+    use crate::config::{TrackAlertVersion, TrackingMode as Mode};
+    use crate::tracking::{AlertVersion, Destination, OAuthClient, TrackingMode, WebhookAuth};
+    use zeroize::Zeroizing;
+    let t = &cfg.tracking;
+    let mut s = crate::tracking::TrackingSettings {
+        mode: match t.mode {
+            Mode::Poll => TrackingMode::Polling,
+            Mode::TrackAlert => TrackingMode::TrackAlert,
+        },
+        alert_version: match t.track_alert.version {
+            TrackAlertVersion::V1 => AlertVersion::V1,
+            TrackAlertVersion::V2 => AlertVersion::V2,
+        },
+        ..Default::default()
+    };
+    let p = &t.poll;
+    s.poll_intervals.label_created_seconds = p.label_created_minutes * 60;
+    s.poll_intervals.picked_up_seconds = p.picked_up_minutes * 60;
+    s.poll_intervals.in_transit_seconds = p.in_transit_minutes * 60;
+    s.poll_intervals.in_transit_far_seconds =
+        (p.in_transit_minutes * 60 * 4).max(s.poll_intervals.in_transit_seconds);
+    s.poll_intervals.out_for_delivery_seconds = p.out_for_delivery_minutes * 60;
+    s.poll_intervals.exception_seconds = p.exception_minutes * 60;
+    s.quiet_period_seconds = t.track_alert.quiet_period_hours * 3600;
+    s.renew_after_seconds = t.track_alert.renew_after_days * 86_400;
+    s.webhook_max_body_bytes = cfg.http.body_limit_bytes.min(1 << 20) as usize;
+    let mut auth = WebhookAuth {
+        v1_credential: None,
+        v2_client: None,
+    };
+    if t.mode == Mode::TrackAlert {
+        let creds = read_credentials(store, &t.track_alert.credentials)?;
+        let field = |k: &str| creds.get(k).and_then(|v| v.as_str()).map(str::to_string);
+        match t.track_alert.version {
+            TrackAlertVersion::V1 => {
+                let credential = field("credential").with_context(|| {
+                    format!("credentials '{}' need a `credential` field (the secret UPS sends back in the webhook's credential header)", t.track_alert.credentials)
+                })?;
+                let url = t.track_alert.webhook_public_url.clone().context(
+                    "tracking.track_alert.webhook_public_url is required for Track Alert v1",
+                )?;
+                s.destination = Some(Destination {
+                    url,
+                    credential_type: "Bearer".into(),
+                    credential: Zeroizing::new(credential.clone()),
+                });
+                auth.v1_credential = Some(Zeroizing::new(credential));
+            }
+            TrackAlertVersion::V2 => {
+                let (Some(id), Some(secret)) = (field("client_id"), field("client_secret")) else {
+                    anyhow::bail!(
+                        "credentials '{}' need `client_id` and `client_secret` (the client UPS uses at /webhooks/ups/oauth/token)",
+                        t.track_alert.credentials
+                    );
+                };
+                auth.v2_client = Some(OAuthClient {
+                    client_id: id,
+                    client_secret: Zeroizing::new(secret),
+                    token_ttl_seconds: s.webhook_token_ttl_seconds,
+                });
+            }
+        }
+    }
+    Ok((s, auth))
 }
 
 fn build_label_sink(cfg: &LabelSinkConfig) -> Option<Arc<dyn LabelSink>> {
@@ -164,13 +268,6 @@ pub fn build_ups_client(cfg: &Config, store: &Arc<Store>) -> anyhow::Result<crat
         UpsCredentials::new(creds.client_id, creds.client_secret),
         tokens,
     )?)
-}
-
-/// The UPS client behind the pipeline's Carrier port.
-fn build_carrier(cfg: &Config, store: &Arc<Store>) -> anyhow::Result<Arc<dyn Carrier>> {
-    Ok(Arc::new(crate::pipeline::adapters::UpsCarrier::new(
-        build_ups_client(cfg, store)?,
-    )))
 }
 
 /// The fields of a credentials entry in the vault (`upsync creds set NAME`).
@@ -295,7 +392,21 @@ pub fn server_state(current: &Current) -> ServerState {
             pipeline_samples(&a.pipeline, out);
         })
     };
-    let mut metrics = Metrics::new(vec![pipeline_sampler]);
+    let ups_sampler: Sampler = {
+        let current = current.clone();
+        Box::new(move |out: &mut Vec<Sample>| {
+            let a = current.read().unwrap_or_else(|e| e.into_inner()).clone();
+            ups_samples(&a.ups, out);
+        })
+    };
+    let tracking_sampler: Sampler = {
+        let current = current.clone();
+        Box::new(move |out: &mut Vec<Sample>| {
+            let a = current.read().unwrap_or_else(|e| e.into_inner()).clone();
+            tracking_samples(&a.tracker, out);
+        })
+    };
+    let mut metrics = Metrics::new(vec![pipeline_sampler, ups_sampler, tracking_sampler]);
     let _ = latency_histogram;
     let a = current.read().unwrap_or_else(|e| e.into_inner()).clone();
     metrics.register_histogram(
@@ -386,6 +497,83 @@ fn pipeline_samples(p: &Pipeline, out: &mut Vec<Sample>) {
             vec![("connector", c.name.clone())],
             if paused { 1.0 } else { 0.0 },
         ));
+    }
+}
+
+fn ups_samples(ups: &crate::ups::UpsClient, out: &mut Vec<Sample>) {
+    let s = ups.stats();
+    for r in &s.requests {
+        out.push(Sample::counter(
+            "upsync_ups_requests",
+            "UPS requests by API and HTTP status (0 = no answer)",
+            vec![
+                ("api", r.api.as_str().to_string()),
+                ("status", r.status.to_string()),
+            ],
+            r.count as f64,
+        ));
+    }
+    out.push(Sample::counter(
+        "upsync_ups_rate_limited",
+        "UPS 429 answers seen",
+        vec![],
+        s.rate_limited as f64,
+    ));
+    out.push(Sample::counter(
+        "upsync_ups_retries",
+        "UPS calls retried after 429/5xx/connection errors",
+        vec![],
+        s.retries as f64,
+    ));
+    out.push(Sample::counter(
+        "upsync_ups_token_requests",
+        "UPS OAuth token requests since start",
+        vec![],
+        s.token_requests_total as f64,
+    ));
+    out.push(Sample::gauge(
+        "upsync_ups_token_budget_remaining",
+        "UPS token requests left today (UTC) within the configured daily budget",
+        vec![],
+        s.token_budget_per_day
+            .saturating_sub(s.token_requests_today) as f64,
+    ));
+    out.push(Sample::counter(
+        "upsync_ups_outcome_unknown",
+        "Ship calls whose outcome was unknown (reconciled by reference)",
+        vec![],
+        s.outcome_unknown as f64,
+    ));
+}
+
+fn tracking_samples(t: &crate::tracking::Tracker, out: &mut Vec<Sample>) {
+    for (name, v) in t.stats().pairs() {
+        out.push(Sample::counter(
+            "upsync_tracking_events",
+            "Tracking activity by kind",
+            vec![("kind", name.to_string())],
+            v as f64,
+        ));
+    }
+    if let Ok(f) = t.freshness_summary() {
+        out.push(Sample::gauge(
+            "upsync_tracking_packages_in_transit",
+            "Packages followed that are not delivered yet",
+            vec![],
+            f.packages as f64,
+        ));
+        for (q, v) in [
+            ("max", f.max_seconds),
+            ("p95", f.p95_seconds),
+            ("p50", f.p50_seconds),
+        ] {
+            out.push(Sample::gauge(
+                "upsync_tracking_freshness_seconds",
+                "Seconds since the last tracking update of in-transit packages",
+                vec![("quantile", q.into())],
+                v as f64,
+            ));
+        }
     }
 }
 

@@ -319,6 +319,16 @@ pipeline:
         crate::ops::wiring::assemble(self.config()?, store).await
     }
 
+    /// Assemble on the UPS simulator's clock, so tracking follows `ups.advance(…)`.
+    pub async fn assemble_on_sim_clock(
+        &self,
+        store: Arc<Store>,
+    ) -> anyhow::Result<crate::ops::wiring::Assembly> {
+        let core = self.ups.core.clone();
+        let clock: crate::pipeline::engine::Clock = Arc::new(move || core.clock.now());
+        crate::ops::wiring::assemble_with_clock(self.config()?, store, clock).await
+    }
+
     /// A command running `binary` against this world (config, key, no inherited state dir).
     pub fn command(&self, binary: &Path) -> std::process::Command {
         let mut c = std::process::Command::new(binary);
@@ -363,5 +373,59 @@ mod tests {
             Some(tracking as u64)
         );
         assert!(std::fs::read_dir(&w.label_dir).unwrap().count() as i64 >= tracking);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn tracking_follows_parcels_to_delivery_on_the_simulator_clock() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut o = WorldOptions::new(dir.path());
+        o.acumatica_shipments = 4;
+        o.netsuite_fulfillments = 0;
+        let w = World::start(o).await.unwrap();
+        let store = w.open_store().unwrap();
+        let a = w.assemble_on_sim_clock(store).await.unwrap();
+        for c in a.pipeline.connectors() {
+            a.pipeline.run_cycle(c).await.unwrap();
+        }
+        let shipped = a
+            .pipeline
+            .ledger()
+            .jobs(None, Some(crate::pipeline::JobState::Tracking))
+            .count();
+        assert!(shipped > 0);
+        assert!(a.tracker.scan_jobs().unwrap() > 0);
+        // Twelve simulated days, a tick every simulated hour.
+        for _ in 0..(12 * 24) {
+            w.ups.advance(chrono::Duration::hours(1)).await;
+            a.tracker.tick().await.unwrap();
+        }
+        let delivered = a
+            .pipeline
+            .ledger()
+            .jobs(None, Some(crate::pipeline::JobState::Delivered))
+            .count();
+        assert_eq!(delivered, shipped, "every shipped job delivered");
+        let counts = a.pipeline.ledger().state_counts();
+        assert_eq!(
+            counts
+                .get(&(
+                    "acumatica".to_string(),
+                    crate::pipeline::JobState::Delivered
+                ))
+                .copied(),
+            Some(shipped as i64),
+            "the shared ledger's counts follow tracking"
+        );
+        // The ERP shows the delivery.
+        let acu = w.acumatica.as_ref().unwrap();
+        let shipments = acu.state.shipments();
+        let shown = shipments
+            .iter()
+            .filter(|s| s.to_string().contains("Delivered"))
+            .count();
+        assert!(
+            shown >= shipped,
+            "{shown} of {shipped} records show Delivered"
+        );
     }
 }

@@ -141,6 +141,34 @@ impl Carrier for UpsCarrier {
     }
 }
 
+#[async_trait]
+impl crate::tracking::TrackingCarrier for UpsCarrier {
+    async fn track(
+        &self,
+        tracking_number: &str,
+    ) -> Result<crate::tracking::TrackOutcome, CarrierError> {
+        Ok(match self.client.track(tracking_number).await? {
+            crate::ups::TrackOutcome::NotYet => crate::tracking::TrackOutcome::NotYet,
+            crate::ups::TrackOutcome::Found { snapshot, events } => {
+                crate::tracking::TrackOutcome::Found { snapshot, events }
+            }
+        })
+    }
+
+    async fn subscribe(
+        &self,
+        numbers: &[String],
+        destination: Option<&crate::tracking::Destination>,
+    ) -> Result<crate::tracking::SubscribeOutcome, CarrierError> {
+        let dest = destination.map(|d| (d.url.as_str(), d.credential.as_str()));
+        let r = self.client.subscribe(numbers, dest).await?;
+        Ok(crate::tracking::SubscribeOutcome {
+            valid: r.valid,
+            invalid: r.invalid,
+        })
+    }
+}
+
 /// UPS tokens (encrypted) and daily token-request counts in the store.
 pub struct VaultTokenStore {
     store: Arc<Store>,

@@ -181,6 +181,13 @@ impl Tracker {
         self
     }
 
+    /// Share the pipeline's ledger (so its per-state counts see the jobs tracking moves to
+    /// `delivered`/`voided`) instead of a private view of the same tree.
+    pub fn with_ledger(mut self, ledger: Ledger) -> Tracker {
+        self.ledger = ledger;
+        self
+    }
+
     /// Every pipeline connector as a write-back target.
     pub fn with_connectors(mut self, connectors: &[Arc<Connector>]) -> Tracker {
         for c in connectors {
