@@ -26,6 +26,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use serde::Serialize;
 
+use crate::model::Milestone;
 use crate::ops::wiring::{self, Assembly, Current};
 use crate::ops::world::{World, WorldOptions};
 use crate::pipeline::{Job, JobState};
@@ -181,6 +182,9 @@ pub async fn execute(o: DemoOptions, out: &mut dyn Write) -> anyhow::Result<Demo
     wo.acumatica_shipments = o.shipments;
     wo.netsuite_fulfillments = o.shipments;
     wo.record_dir = o.record_dir.clone();
+    // The UPS clock jumps days ahead while the client's token clock is real time: a token
+    // that outlives the demo's simulated weeks avoids a 401-and-refresh on every jump.
+    wo.ups_token_ttl_seconds = 60 * 86_400;
     // The demo drives cycles itself; the configured schedule is what `upsync run` would use.
     wo.schedule = "*/30 * * * * *".into();
     let w = World::start(wo)
@@ -211,7 +215,10 @@ pub async fn execute(o: DemoOptions, out: &mut dyn Write) -> anyhow::Result<Demo
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let http_base = format!("http://{}", listener.local_addr()?);
     let (stop_http, http_stopped) = tokio::sync::oneshot::channel::<()>();
-    let app = crate::server::router(wiring::server_state(&current), None);
+    let app = crate::server::router(
+        wiring::server_state(&current),
+        Some(assembly.webhook.clone()),
+    );
     let server = tokio::spawn(crate::server::serve(listener, app, async {
         let _ = http_stopped.await;
     }));
@@ -261,9 +268,10 @@ pub async fn execute(o: DemoOptions, out: &mut dyn Write) -> anyhow::Result<Demo
     })
 }
 
-/// The daemon's assembly against the world.
+/// The daemon's assembly against the world, on the UPS simulator's clock (so tracking
+/// follows the accelerated clock).
 async fn assemble(w: &World, store: Arc<crate::store::Store>) -> anyhow::Result<Assembly> {
-    w.assemble(store).await
+    w.assemble_on_sim_clock(store).await
 }
 
 fn count_states(a: &Assembly) -> std::collections::BTreeMap<JobState, i64> {
@@ -340,14 +348,75 @@ async fn ship_all(a: &Assembly, p: &mut Progress<'_>, deadline: Instant) -> anyh
     }
 }
 
-/// Move the UPS clock forward in steps until every tracked job is delivered.
+/// Hours the UPS clock moves per tracking tick.
+const STEP_HOURS: i64 = 2;
+/// Give up after this many simulated days (the longest planned timeline is ~7 business days).
+const MAX_DAYS: i64 = 30;
+
+fn milestone_name(m: Milestone) -> String {
+    serde_json::to_value(m)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_else(|| m.label().to_string())
+}
+
+/// Move the UPS clock forward in steps; the tracker (on the same clock) polls Track and
+/// writes milestones back, until every tracked job is delivered. Returns simulated days.
 async fn track_all(
-    _w: &World,
-    _a: &Assembly,
-    _p: &mut Progress<'_>,
-    _deadline: Instant,
+    w: &World,
+    a: &Assembly,
+    p: &mut Progress<'_>,
+    deadline: Instant,
 ) -> anyhow::Result<f64> {
-    Ok(0.0)
+    let registered = a.tracker.scan_jobs()?;
+    p.line(format_args!(
+        "tracking {registered} packages by polling UPS Track; the UPS clock now moves {STEP_HOURS} hours per step"
+    ));
+    let start = w.ups.core.clock.now();
+    let mut steps = 0i64;
+    loop {
+        w.ups.advance(chrono::Duration::hours(STEP_HOURS)).await;
+        steps += 1;
+        a.tracker.scan_jobs()?;
+        a.tracker.tick().await?;
+        let s = count_states(a);
+        let tracking = s.get(&JobState::Tracking).copied().unwrap_or(0);
+        let delivered = s.get(&JobState::Delivered).copied().unwrap_or(0);
+        let day_done = (steps * STEP_HOURS) % 24 == 0;
+        if day_done || tracking == 0 {
+            let mut by: std::collections::BTreeMap<Milestone, usize> = Default::default();
+            for pk in a.tracker.packages()? {
+                *by.entry(pk.milestone).or_default() += 1;
+            }
+            let parts: Vec<String> = by
+                .iter()
+                .map(|(m, n)| format!("{n} {}", milestone_name(*m).replace('_', " ")))
+                .collect();
+            let now = w.ups.core.clock.now();
+            p.line(format_args!(
+                "day {:>2} ({}): packages {}; shipments delivered {delivered}/{}",
+                (now - start).num_hours() / 24,
+                now.format("%a %d %b"),
+                if parts.is_empty() {
+                    "-".into()
+                } else {
+                    parts.join(", ")
+                },
+                delivered + tracking
+            ));
+        }
+        if tracking == 0 {
+            break;
+        }
+        if steps * STEP_HOURS > MAX_DAYS * 24 || Instant::now() > deadline {
+            p.line(format_args!(
+                "giving up: {tracking} shipments still in transit after {} simulated days",
+                steps * STEP_HOURS / 24
+            ));
+            break;
+        }
+    }
+    Ok((steps * STEP_HOURS) as f64 / 24.0)
 }
 
 /// UPS service names of the codes the demo's mappings use.
@@ -369,11 +438,24 @@ pub fn service_name(code: &str) -> &'static str {
     }
 }
 
-fn milestone_of(job: &Job) -> String {
-    match job.state {
-        JobState::Delivered => "delivered".into(),
-        JobState::Tracking | JobState::WrittenBack => "label_created".into(),
-        other => other.as_str().into(),
+/// The job's milestone as tracking last saw it (its packages aggregated), else its
+/// ledger state.
+fn milestone_of(a: &Assembly, job: &Job) -> String {
+    if job.state == JobState::Delivered {
+        return "delivered".into();
+    }
+    let tracked = a.tracker.job(&job.id).ok().flatten().and_then(|jt| {
+        let pkgs: Vec<_> = jt
+            .packages
+            .iter()
+            .filter_map(|tn| a.tracker.package(tn).ok().flatten())
+            .collect();
+        crate::tracking::aggregate(&pkgs)
+    });
+    match (tracked, job.state) {
+        (Some(s), _) => milestone_name(s.milestone),
+        (None, JobState::Tracking | JobState::WrittenBack) => "label_created".into(),
+        (None, other) => other.as_str().into(),
     }
 }
 
@@ -430,7 +512,7 @@ fn rows(a: &Assembly, label_dir: &Path) -> anyhow::Result<Vec<ShipmentRow>> {
                 .and_then(|r| r.charges.effective())
                 .map(|m| format!("{} {}", m.amount, m.currency)),
             label_files,
-            milestone: milestone_of(&j),
+            milestone: milestone_of(a, &j),
             state: j.state.as_str().into(),
             written_back,
         });
