@@ -406,7 +406,19 @@ pub fn server_state(current: &Current) -> ServerState {
             tracking_samples(&a.tracker, out);
         })
     };
-    let mut metrics = Metrics::new(vec![pipeline_sampler, ups_sampler, tracking_sampler]);
+    let erp_sampler: Sampler = {
+        let current = current.clone();
+        Box::new(move |out: &mut Vec<Sample>| {
+            let a = current.read().unwrap_or_else(|e| e.into_inner()).clone();
+            erp_samples(&a.pipeline, out);
+        })
+    };
+    let mut metrics = Metrics::new(vec![
+        pipeline_sampler,
+        ups_sampler,
+        tracking_sampler,
+        erp_sampler,
+    ]);
     let _ = latency_histogram;
     let a = current.read().unwrap_or_else(|e| e.into_inner()).clone();
     metrics.register_histogram(
@@ -544,6 +556,35 @@ fn ups_samples(ups: &crate::ups::UpsClient, out: &mut Vec<Sample>) {
         vec![],
         s.outcome_unknown as f64,
     ));
+}
+
+/// ERP requests by connector, API and status, and the ERP's 429s (rate or concurrency
+/// limits), from each connector's [`crate::sources::RequestStats`].
+fn erp_samples(p: &Pipeline, out: &mut Vec<Sample>) {
+    for c in p.connectors() {
+        let mut limited = 0u64;
+        for (api, status, n) in c.source.request_stats() {
+            if status == 429 {
+                limited += n;
+            }
+            out.push(Sample::counter(
+                "upsync_erp_requests",
+                "ERP requests by connector, API and HTTP status (0 = no answer)",
+                vec![
+                    ("connector", c.name.clone()),
+                    ("api", api.to_string()),
+                    ("status", status.to_string()),
+                ],
+                n as f64,
+            ));
+        }
+        out.push(Sample::counter(
+            "upsync_erp_rate_limited",
+            "ERP 429 answers (rate or concurrency limit) by connector",
+            vec![("connector", c.name.clone())],
+            limited as f64,
+        ));
+    }
 }
 
 fn tracking_samples(t: &crate::tracking::Tracker, out: &mut Vec<Sample>) {
