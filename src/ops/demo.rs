@@ -125,6 +125,12 @@ pub async fn run(_g: &crate::cli::Globals, args: DemoArgs) -> anyhow::Result<Exi
         record_dir: args.record_dir,
         deadline: Duration::from_secs(120),
     };
+    if std::fs::read_dir(&opts.dir).is_ok_and(|mut d| d.next().is_some()) {
+        anyhow::bail!(
+            "{} is not empty; the demo needs a new or empty folder (its state must match the freshly seeded simulators)",
+            opts.dir.display()
+        );
+    }
     let mut out = std::io::stdout();
     let outcome = execute(opts, &mut out).await?;
     print_table(&outcome, &mut out)?;
@@ -282,59 +288,73 @@ fn count_states(a: &Assembly) -> std::collections::BTreeMap<JobState, i64> {
     m
 }
 
-/// Connector cycles until every record was read and every job left the shipping states.
+/// One progress line about shipping, from the ledger's counts.
+fn shipping_line(a: &Assembly) -> (String, i64) {
+    let s = count_states(a);
+    let sum = |f: &dyn Fn(JobState) -> bool| -> i64 {
+        s.iter().filter(|(st, _)| f(**st)).map(|(_, n)| n).sum()
+    };
+    let total = sum(&|_| true);
+    let active = sum(&|st| st.is_active());
+    let labelled = sum(&|st| st.has_shipment());
+    let back = sum(&|st| {
+        matches!(
+            st,
+            JobState::WrittenBack | JobState::Tracking | JobState::Delivered
+        )
+    });
+    let failed = sum(&|st| st == JobState::Failed);
+    let line = format!(
+        "shipping: {total} jobs, {labelled} labels created, {back} written back to the ERP{}",
+        if failed > 0 {
+            format!(", {failed} failed")
+        } else {
+            String::new()
+        }
+    );
+    (line, active)
+}
+
+/// Connector cycles (both connectors at once, as their schedules would run them) until
+/// every record was read and every job left the shipping states; a progress line whenever
+/// the counts change (checked twice a second).
 async fn ship_all(a: &Assembly, p: &mut Progress<'_>, deadline: Instant) -> anyhow::Result<()> {
     let mut last = String::new();
     let mut read = 0usize;
+    let mut show = |p: &mut Progress<'_>| -> i64 {
+        let (line, active) = shipping_line(a);
+        if line != last {
+            p.line(&line);
+            last = line;
+        }
+        active
+    };
     loop {
+        let cycles = futures::future::join_all(
+            a.pipeline
+                .connectors()
+                .iter()
+                .map(|c| async move { (c, a.pipeline.run_cycle(c).await) }),
+        );
+        tokio::pin!(cycles);
+        let mut tick = tokio::time::interval(Duration::from_millis(500));
+        tick.tick().await;
+        let reports = loop {
+            tokio::select! {
+                r = &mut cycles => break r,
+                _ = tick.tick() => { show(p); }
+            }
+        };
         let mut created = 0;
-        for c in a.pipeline.connectors() {
-            let r = a
-                .pipeline
-                .run_cycle(c)
-                .await
-                .with_context(|| format!("connector '{}': cycle failed", c.name))?;
+        for (c, r) in reports {
+            let r = r.with_context(|| format!("connector '{}': cycle failed", c.name))?;
             if let Some(why) = &r.paused {
                 anyhow::bail!("connector '{}' paused: {why}", c.name);
             }
             read += r.records_read;
             created += r.jobs_created;
         }
-        let s = count_states(a);
-        let total: i64 = s.values().sum();
-        let active: i64 = s
-            .iter()
-            .filter(|(st, _)| st.is_active())
-            .map(|(_, n)| n)
-            .sum();
-        let labelled: i64 = s
-            .iter()
-            .filter(|(st, _)| st.has_shipment())
-            .map(|(_, n)| n)
-            .sum();
-        let back: i64 = s
-            .iter()
-            .filter(|(st, _)| {
-                matches!(
-                    st,
-                    JobState::WrittenBack | JobState::Tracking | JobState::Delivered
-                )
-            })
-            .map(|(_, n)| n)
-            .sum();
-        let failed = s.get(&JobState::Failed).copied().unwrap_or(0);
-        let line = format!(
-            "shipping: {total} jobs, {labelled} labels created, {back} written back to the ERP{}",
-            if failed > 0 {
-                format!(", {failed} failed")
-            } else {
-                String::new()
-            }
-        );
-        if line != last {
-            p.line(&line);
-            last = line;
-        }
+        let active = show(p);
         if created == 0 && active == 0 && read > 0 {
             return Ok(());
         }
