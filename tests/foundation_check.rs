@@ -6,19 +6,22 @@ mod common;
 
 use common::*;
 
-const PROFILE: &str = "endpoint_version: 23.200.001\n";
-const MAPPING: &str = "ship_to:\n  name: ShippingSettings.ShipToContact.BusinessName\n";
-
-/// A sandbox laid out like the repository: config/, connectors/, mappings/.
+/// A sandbox laid out like the repository: config/, connectors/, mappings/ — with the
+/// bundled profiles and mappings (`check` validates them deeply, fixtures included).
 fn repo_like() -> Sandbox {
     let sb = Sandbox::new();
-    sb.write("connectors/acumatica.yaml", PROFILE);
-    sb.write(
+    for f in [
+        "connectors/acumatica.yaml",
         "connectors/netsuite.yaml",
-        "suiteql: SELECT id FROM transaction\n",
-    );
-    sb.write("mappings/acumatica-shipment.yaml", MAPPING);
-    sb.write("mappings/netsuite-itemfulfillment.yaml", MAPPING);
+        "mappings/acumatica-shipment.yaml",
+        "mappings/acumatica-shipment.test.yaml",
+        "mappings/netsuite-itemfulfillment.yaml",
+        "mappings/netsuite-itemfulfillment.test.yaml",
+    ] {
+        let text = std::fs::read_to_string(format!("{}/{f}", env!("CARGO_MANIFEST_DIR")))
+            .unwrap_or_else(|e| panic!("{f}: {e}"));
+        sb.write(f, &text);
+    }
     sb
 }
 

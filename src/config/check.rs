@@ -1133,7 +1133,11 @@ mod tests {
         (c, r, tmp)
     }
 
-    const FILES: &[(&str, &str)] = &[("p.yaml", "a: 1\n"), ("m.yaml", "b: 2\n")];
+    /// The bundled profile and mapping: `check` validates both deeply.
+    const FILES: &[(&str, &str)] = &[
+        ("p.yaml", crate::ops::world::ACUMATICA_PROFILE),
+        ("m.yaml", crate::ops::world::ACUMATICA_MAPPING),
+    ];
 
     #[test]
     fn syntax_errors_name_the_line() {
@@ -1177,7 +1181,14 @@ connectors:
         ] {
             assert!(paths.contains(want), "missing {want} in:\n{r}");
         }
-        assert_eq!(r.problems.len(), 10, "{r}");
+        // + the Acumatica profile named by the NetSuite connector is not a NetSuite profile.
+        assert!(
+            r.problems
+                .iter()
+                .any(|p| p.file.ends_with("p.yaml") && p.message.contains("account_id")),
+            "{r}"
+        );
+        assert_eq!(r.problems.len(), 11, "{r}");
         let kind = r
             .problems
             .iter()
@@ -1215,7 +1226,10 @@ connectors:
 
     #[test]
     fn a_broken_mapping_file_points_at_its_own_line() {
-        let files = &[("p.yaml", "a: 1\n"), ("m.yaml", "a: 1\nb: [\n")];
+        let files = &[
+            ("p.yaml", crate::ops::world::ACUMATICA_PROFILE),
+            ("m.yaml", "a: 1\nb: [\n"),
+        ];
         let text = "ups: {account_number: \"123X56\"}\nconnectors:\n  - {name: a, type: acumatica, profile: p.yaml, mapping: m.yaml, schedule: \"* * * * *\", credentials: a}\n";
         let (_c, r, t) = analyse_text(text, files);
         assert_eq!(r.problems.len(), 1, "{r}");

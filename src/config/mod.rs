@@ -157,8 +157,12 @@ mod tests {
     }
 
     fn minimal(dir: &Path) -> PathBuf {
-        write(dir, "profiles/acu.yaml", "endpoint: Default\n");
-        write(dir, "maps/acu.yaml", "ship_to: {}\n");
+        write(
+            dir,
+            "profiles/acu.yaml",
+            crate::ops::world::ACUMATICA_PROFILE,
+        );
+        write(dir, "maps/acu.yaml", crate::ops::world::ACUMATICA_MAPPING);
         write(
             dir,
             "conf/upsync.yaml",

@@ -416,6 +416,13 @@ impl Pipeline {
         if current.version == record.version {
             return Ok(false);
         }
+        // A job that holds a shipment (whatever its state, e.g. dead-lettered because the
+        // write-back was refused) is never superseded: a new version is a change after
+        // shipping, never a reason to ship again.
+        if current.result.is_some() && current.state != JobState::Voided {
+            self.changed_after_ship(conn, current, record).await?;
+            return Ok(false);
+        }
         match current.state {
             JobState::Seen
             | JobState::Mapped

@@ -595,6 +595,17 @@ async fn write_back_rejection_dead_letters_and_replay_resumes_without_shipping()
         .unwrap()
         .message
         .contains("Tracking number is too long"));
+    // Writing the failure reason to the ERP bumps the record's version: the shipped job must
+    // not be superseded (that would ship it again).
+    h.src.put("r1", 2, ok_record(2.0));
+    h.cycle().await;
+    assert_eq!(
+        h.ship_calls(),
+        1,
+        "a dead-lettered job that holds a shipment ships once"
+    );
+    let job = h.p.ledger().current_for("erp", "r1").unwrap().unwrap();
+    assert_eq!(job.state, JobState::Failed);
     *h.src.fail_writes.lock().unwrap() = false;
     let done = h.p.replay(&job.id).await.unwrap();
     assert_eq!(done.state, JobState::Tracking);
