@@ -237,7 +237,9 @@ pub async fn execute(o: DemoOptions, out: &mut dyn Write) -> anyhow::Result<Demo
     let simulated_days = track_all(&w, &assembly, &mut p, deadline).await?;
 
     // Scrape our own endpoints like a monitoring system would.
-    let http = reqwest::Client::new();
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()?;
     let metrics = http
         .get(format!("{http_base}/metrics"))
         .send()
