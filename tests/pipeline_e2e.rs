@@ -6,27 +6,43 @@
 mod pipeline_support;
 
 use pipeline_support::*;
-use upsync::ops::world::World;
 use upsync::pipeline::JobState;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn seeded_shipments_of_both_erps_are_shipped_once_and_written_back() {
     let dir = tempfile::tempdir().unwrap();
-    let w = World::start(options(dir.path(), 12, 12)).await.unwrap();
+    let w = start(options(dir.path(), 12, 12)).await;
     let acu = acumatica_ready(&w);
     let ns = netsuite_ready(&w);
     assert!(acu.len() >= 8 && ns.len() >= 8, "seeds: {acu:?} {ns:?}");
     let ns_lines: Vec<usize> = ns
         .iter()
-        .map(|(_, id)| w.netsuite.as_ref().unwrap().sim.fulfillment(*id).unwrap().packages.len())
+        .map(|(_, id)| {
+            w.netsuite
+                .as_ref()
+                .unwrap()
+                .sim
+                .fulfillment(*id)
+                .unwrap()
+                .packages
+                .len()
+        })
         .collect();
 
     let out = upsync_ok(&w, &["once"]).await;
-    assert!(out.contains("acumatica:") && out.contains("netsuite:"), "{out}");
+    assert!(
+        out.contains("acumatica:") && out.contains("netsuite:"),
+        "{out}"
+    );
 
     let all = jobs(&w);
     let expected = acu.len() + ns.len();
-    assert_eq!(all.len(), expected, "one job per ready record:\n{}", describe(&all));
+    assert_eq!(
+        all.len(),
+        expected,
+        "one job per ready record:\n{}",
+        describe(&all)
+    );
     assert!(
         all.iter().all(|j| j.state == JobState::Tracking),
         "every job reaches tracking:\n{}",
@@ -47,22 +63,38 @@ async fn seeded_shipments_of_both_erps_are_shipped_once_and_written_back() {
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     for tn in &all_numbers {
-        assert!(labels.iter().any(|l| l.contains(tn.as_str())), "no label file for {tn}");
+        assert!(
+            labels.iter().any(|l| l.contains(tn.as_str())),
+            "no label file for {tn}"
+        );
     }
     // The 1Z numbers on the ERP records are the ones the ledger holds.
     for j in &all {
         let r = j.result.as_ref().expect("tracking job has a result");
         for p in &r.packages {
-            assert!(all_numbers.contains(&p.tracking_number), "{}: {}", j.id, p.tracking_number);
+            assert!(
+                all_numbers.contains(&p.tracking_number),
+                "{}: {}",
+                j.id,
+                p.tracking_number
+            );
         }
     }
 
     // Exactly one Ship per ERP shipment, from the simulator's own view.
     let stats = w.ups.stats();
-    assert_eq!(stat(&stats, "ship"), expected as u64, "Ship requests: {stats:?}");
+    assert_eq!(
+        stat(&stats, "ship"),
+        expected as u64,
+        "Ship requests: {stats:?}"
+    );
     assert_eq!(stat(&stats, "ship.created"), expected as u64, "{stats:?}");
     for nbr in acu.iter().map(|a| &a.0).chain(ns.iter().map(|n| &n.0)) {
-        assert_eq!(w.ups.shipments_with_reference(nbr), 1, "shipments with reference {nbr}");
+        assert_eq!(
+            w.ups.shipments_with_reference(nbr),
+            1,
+            "shipments with reference {nbr}"
+        );
         assert_eq!(ups_shipments_for(&w, nbr), (1, 0), "{nbr}: (live, voided)");
     }
 
@@ -70,7 +102,17 @@ async fn seeded_shipments_of_both_erps_are_shipped_once_and_written_back() {
     // ships nothing more.
     upsync_ok(&w, &["once"]).await;
     let stats = w.ups.stats();
-    assert_eq!(stat(&stats, "ship"), expected as u64, "no Ship on the second cycle");
+    assert_eq!(
+        stat(&stats, "ship"),
+        expected as u64,
+        "no Ship on the second cycle"
+    );
     let again = jobs(&w);
-    assert!(again.iter().all(|j| j.state == JobState::Tracking && j.conflict.is_none()), "{}", describe(&again));
+    assert!(
+        again
+            .iter()
+            .all(|j| j.state == JobState::Tracking && j.conflict.is_none()),
+        "{}",
+        describe(&again)
+    );
 }

@@ -39,11 +39,14 @@ pub fn command(w: &World, args: &[&str]) -> tokio::process::Command {
             c.env_remove(&k);
         }
     }
-    c.env("UPSYNC_LOG", std::env::var("PIPELINE_TEST_LOG").unwrap_or_else(|_| "warn".into()))
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+    c.env(
+        "UPSYNC_LOG",
+        std::env::var("PIPELINE_TEST_LOG").unwrap_or_else(|_| "warn".into()),
+    )
+    .args(args)
+    .stdin(Stdio::null())
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
     let mut c = tokio::process::Command::from(c);
     c.kill_on_drop(true);
     c
@@ -128,7 +131,9 @@ pub fn describe(all: &[Job]) -> String {
                 j.id,
                 j.number,
                 j.state,
-                j.last_error.as_ref().map(|f| format!("[{}] {}", f.code, f.message)),
+                j.last_error
+                    .as_ref()
+                    .map(|f| format!("[{}] {}", f.code, f.message)),
                 j.conflict.as_ref().map(|c| c.what.clone()),
                 j.retries,
                 j.next_attempt_at
@@ -143,16 +148,17 @@ pub fn v(x: &Value) -> &Value {
     x.get("value").unwrap_or(&Value::Null)
 }
 
-/// Document numbers of the Acumatica records the connector profile reads (Open, not on
-/// hold, UPS ship-via), with their entity ids.
+/// Acumatica records the connector profile takes (not on hold, UPS ship-via; seeds are
+/// all `Open`): (ShipmentNbr, entity id).
 pub fn acumatica_ready(w: &World) -> Vec<(String, String)> {
     let st = &w.acumatica.as_ref().expect("acumatica").state;
     st.shipments()
         .iter()
         .filter(|s| {
-            v(&s["Status"]) == "Open"
-                && v(&s["Hold"]) == false
-                && v(&s["ShipVia"]).as_str().is_some_and(|x| x.starts_with("UPS"))
+            v(&s["Hold"]) == false
+                && v(&s["ShipVia"])
+                    .as_str()
+                    .is_some_and(|x| x.starts_with("UPS"))
         })
         .map(|s| {
             (
@@ -163,19 +169,70 @@ pub fn acumatica_ready(w: &World) -> Vec<(String, String)> {
         .collect()
 }
 
-/// NetSuite fulfillments the profile reads (picked/packed, UPS ship method): (tranid, id).
+/// NetSuite fulfillments the profile takes (UPS ship method; seeds are all picked or
+/// packed): (tranid, id).
 pub fn netsuite_ready(w: &World) -> Vec<(String, u64)> {
     let sim = &w.netsuite.as_ref().expect("netsuite").sim;
     let mut out = Vec::new();
     for id in 0..20_000u64 {
         if let Some(f) = sim.fulfillment(id) {
             let method = upsync::sim::netsuite::store::ship_method_name(f.shipmethod);
-            if (f.status == 'A' || f.status == 'B') && method.starts_with("UPS") {
+            if method.starts_with("UPS") {
                 out.push((f.tranid.clone(), f.id));
             }
         }
     }
     out
+}
+
+/// Package lines per NetSuite fulfillment id (to check write-back updates, never appends).
+pub fn netsuite_lines(w: &World) -> std::collections::BTreeMap<u64, usize> {
+    netsuite_ready(w)
+        .into_iter()
+        .map(|(_, id)| {
+            let f = w.netsuite.as_ref().unwrap().sim.fulfillment(id).unwrap();
+            (id, f.packages.len())
+        })
+        .collect()
+}
+
+/// POST a JSON body to a simulator admin route; returns the answer.
+pub async fn sim_post(base_url: &str, path: &str, body: &Value) -> Value {
+    let r = reqwest::Client::new()
+        .post(format!("{base_url}{path}"))
+        .json(body)
+        .send()
+        .await
+        .expect("simulator admin route");
+    assert!(r.status().is_success(), "{path}: {}", r.status());
+    r.json().await.expect("JSON answer")
+}
+
+/// A new seeded shipment in the Acumatica simulator (a record becoming ready while the
+/// daemon runs).
+pub async fn add_acumatica_shipment(w: &World) {
+    let a = w.acumatica.as_ref().expect("acumatica");
+    sim_post(
+        &a.base_url,
+        "/_sim/acumatica/shipments",
+        &serde_json::json!({}),
+    )
+    .await;
+}
+
+/// A new seeded fulfillment in the NetSuite simulator; returns its id and package lines.
+pub async fn add_netsuite_fulfillment(w: &World) -> (u64, usize) {
+    let n = w.netsuite.as_ref().expect("netsuite");
+    let f = sim_post(
+        &n.base_url,
+        "/_sim/netsuite/fulfillments",
+        &serde_json::json!({}),
+    )
+    .await;
+    (
+        f["id"].as_u64().expect("id"),
+        f["packages"].as_array().map_or(0, |p| p.len()),
+    )
 }
 
 /// A 1Z number: 18 characters, `1Z` prefix.
@@ -192,8 +249,14 @@ pub fn assert_acumatica_written_back(w: &World, nbr: &str, id: &str) -> Vec<Stri
     assert!(!pkgs.is_empty(), "{nbr}: no packages");
     let mut numbers = Vec::new();
     for p in &pkgs {
-        let tn = v(&p["TrackingNbr"]).as_str().unwrap_or_default().to_string();
-        assert!(is_1z(&tn), "{nbr}: package line without a 1Z number: {tn:?}");
+        let tn = v(&p["TrackingNbr"])
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        assert!(
+            is_1z(&tn),
+            "{nbr}: package line without a 1Z number: {tn:?}"
+        );
         numbers.push(tn);
     }
     let files = st.files_of(id);
@@ -225,7 +288,10 @@ pub fn assert_netsuite_written_back(
     let mut numbers = Vec::new();
     for p in &f.packages {
         let tn = p.tracking.clone().unwrap_or_default();
-        assert!(is_1z(&tn), "{tranid}: package line without a 1Z number: {tn:?}");
+        assert!(
+            is_1z(&tn),
+            "{tranid}: package line without a 1Z number: {tn:?}"
+        );
         numbers.push(tn);
     }
     numbers
@@ -243,9 +309,10 @@ pub fn ups_shipments_for(w: &World, reference: &str) -> (usize, usize) {
             .into_iter()
             .flatten()
             .flat_map(|p| p["references"].as_array().cloned().unwrap_or_default());
-        let carries = refs.iter().chain(pkg_refs.collect::<Vec<_>>().iter()).any(|r| {
-            r == reference || r.get("value").is_some_and(|x| x == reference)
-        });
+        let carries = refs
+            .iter()
+            .chain(pkg_refs.collect::<Vec<_>>().iter())
+            .any(|r| r == reference || r.get("value").is_some_and(|x| x == reference));
         if carries {
             if s["voided"] == true {
                 voided += 1;
@@ -260,4 +327,33 @@ pub fn ups_shipments_for(w: &World, reference: &str) -> (usize, usize) {
 /// A stat counter of a simulator (0 when absent).
 pub fn stat(stats: &std::collections::BTreeMap<String, u64>, key: &str) -> u64 {
     stats.get(key).copied().unwrap_or(0)
+}
+
+/// Start a world whose Acumatica profile polls long-running actions (ConfirmShipment) every
+/// 50 ms instead of every second: the simulator answers at once, and the tests stay short.
+pub async fn start(o: WorldOptions) -> World {
+    let w = World::start(o).await.expect("start the simulators");
+    let p = w.dir.join("connectors/acumatica.yaml");
+    let text = std::fs::read_to_string(&p).expect("acumatica profile");
+    assert!(
+        text.contains("action_poll_interval_ms: 1000"),
+        "profile changed: adapt the test"
+    );
+    std::fs::write(
+        &p,
+        text.replace(
+            "action_poll_interval_ms: 1000",
+            "action_poll_interval_ms: 50",
+        ),
+    )
+    .unwrap();
+    w
+}
+
+/// Let 21 minutes pass on the Acumatica simulator's clock: idle licence sessions (left open
+/// by a daemon killed before it could sign out) expire after 20.
+pub fn expire_acumatica_sessions(w: &World) {
+    if let Some(a) = &w.acumatica {
+        a.core.clock.advance(chrono::Duration::minutes(21));
+    }
 }
