@@ -244,6 +244,15 @@ fn shipment_hash(s: &Shipment) -> String {
     hash_hex(&serde_json::to_vec(s).unwrap_or_default())
 }
 
+/// What the mapping makes of a record (the shipment, or the mapping problems), hashed: two
+/// versions of a record with the same fingerprint send the same thing to UPS.
+fn mapping_fingerprint(conn: &Connector, record: &ErpRecord) -> String {
+    match conn.mapper.to_shipment(record) {
+        Ok(s) => format!("ok:{}", shipment_hash(&s)),
+        Err(f) => format!("err:{}", hash_hex(f.message().as_bytes())),
+    }
+}
+
 impl Pipeline {
     pub fn new(
         ledger: Ledger,
@@ -414,6 +423,14 @@ impl Pipeline {
             return Ok(true);
         };
         if current.version == record.version {
+            return Ok(false);
+        }
+        if current.state == JobState::Failed
+            && mapping_fingerprint(conn, &current.record) == mapping_fingerprint(conn, &record)
+        {
+            // Nothing that goes to UPS changed (typically our own write-back of the failure
+            // reason bumped the version): the job stays dead-lettered until the record is
+            // really fixed or a person runs `jobs replay`.
             return Ok(false);
         }
         match current.state {
