@@ -381,9 +381,9 @@ impl Pipeline {
                 }
             }
             // The page's records are in the ledger before the cursor moves past them.
-            store.flush_async().await?;
+            self.ledger.flush().await?;
             store.put_json(Tree::Cursors, &conn.name, &page.cursor.0)?;
-            store.flush_async().await?;
+            self.ledger.flush().await?;
             cursor = page.cursor;
             if !page.more {
                 break;
