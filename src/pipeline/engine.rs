@@ -244,6 +244,20 @@ fn shipment_hash(s: &Shipment) -> String {
     hash_hex(&serde_json::to_vec(s).unwrap_or_default())
 }
 
+/// A dead-lettered job that failed while its Ship was in doubt (in `shipping`): UPS may have
+/// its shipment, so it must be reconciled before anything ships for the record again.
+fn failed_in_doubt(job: &Job) -> bool {
+    job.state == JobState::Failed
+        && job.result.is_none()
+        && job
+            .timeline
+            .iter()
+            .rev()
+            .find(|t| t.to == JobState::Failed)
+            .and_then(|t| t.from)
+            == Some(JobState::Shipping)
+}
+
 /// What the mapping makes of a record (the shipment, or the mapping problems), hashed: two
 /// versions of a record with the same fingerprint send the same thing to UPS.
 fn mapping_fingerprint(conn: &Connector, record: &ErpRecord) -> String {
@@ -423,6 +437,11 @@ impl Pipeline {
             return Ok(true);
         };
         if current.version == record.version {
+            return Ok(false);
+        }
+        if failed_in_doubt(&current) {
+            // A new job would Ship without reconciling the one that may exist at UPS.
+            tracing::warn!(job = %current.id, "record changed while its dead-lettered Ship is in doubt; `upsync jobs replay` reconciles it first");
             return Ok(false);
         }
         if current.state == JobState::Failed
@@ -1069,6 +1088,16 @@ impl Pipeline {
         match job.state {
             JobState::Failed if job.result.is_some() => {
                 job.transition(JobState::Shipped, "replay: resume write-back", now);
+                self.ledger.save_flushed(&job).await?;
+            }
+            JobState::Failed if failed_in_doubt(&job) => {
+                // Its Ship may have reached UPS: reconcile before anything else. The record
+                // as it was shipped is kept; a newer version shows up as a conflict.
+                job.transition(
+                    JobState::Shipping,
+                    "replay: in doubt; reconcile before any new Ship",
+                    now,
+                );
                 self.ledger.save_flushed(&job).await?;
             }
             JobState::Failed | JobState::Seen | JobState::Mapped | JobState::AddressChecked => {
