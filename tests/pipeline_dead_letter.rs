@@ -287,3 +287,51 @@ async fn bad_records_are_dead_lettered_with_codes_and_replay_ships_them_once() {
     upsync_ok(&w, &["once"]).await;
     assert_eq!(stat(&w.ups.stats(), "ship"), ships_before + 4);
 }
+
+/// A job dead-lettered while its Ship was in doubt (here: Label Recovery refused during
+/// reconciliation) may have a live shipment at UPS: `jobs replay` must reconcile first, and
+/// never send a second Ship for it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replay_of_a_job_dead_lettered_in_doubt_reconciles_instead_of_shipping_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut o = options(dir.path(), 1, 0);
+    o.ups_faults = "ship:drop-after-commit#1,label_recovery:400".into();
+    let w = start(o).await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let failed = loop {
+        upsync(&w, &["once"]).await;
+        let all = jobs(&w);
+        if let Some(j) = all.iter().find(|j| j.state == JobState::Failed) {
+            break j.clone();
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not dead-lettered:\n{}",
+            describe(&all)
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    };
+    assert_eq!(
+        failed.timeline.last().and_then(|t| t.from),
+        Some(JobState::Shipping),
+        "dead-lettered while in doubt"
+    );
+    assert_eq!(ups_shipments_for(&w, &failed.number), (1, 0));
+    let ships = stat(&w.ups.stats(), "ship");
+
+    w.ups.core.faults.replace("").unwrap();
+    let out = upsync_ok(&w, &["jobs", "replay", &failed.id]).await;
+    assert!(out.contains("is now tracking"), "{out}");
+    assert_eq!(
+        stat(&w.ups.stats(), "ship"),
+        ships,
+        "replay must not Ship again"
+    );
+    assert_eq!(
+        ups_shipments_for(&w, &failed.number),
+        (1, 0),
+        "(live, voided)"
+    );
+    let acu = acumatica_ready(&w);
+    assert_acumatica_written_back(&w, &acu[0].0, &acu[0].1);
+}
