@@ -22,6 +22,9 @@ use upsync::pipeline::JobState;
 
 const FAULTS: &str = "ship:drop-after-commit@0.3,ship:reset@0.05,track:reset@0.05,*:429@0.15,ship:503@0.1,ship:500@0.05,track:503@0.1,label_recovery:500@0.1,xav:503@0.05";
 
+const ACUMATICA_FAULTS: &str = "put:503@0.1,files:500@0.1";
+const NETSUITE_FAULTS: &str = "record_patch:503@0.1";
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_rounds_under_ups_faults_ship_everything_exactly_once() {
     let seed: u64 = std::env::var("PIPELINE_CRASH_SEED")
@@ -41,6 +44,9 @@ async fn sigkill_rounds_under_ups_faults_ship_everything_exactly_once() {
     o.ups_faults = FAULTS.into();
     // A little latency widens the window in which a kill lands mid-request.
     o.ups_latency_ms = 15;
+    // The ERPs misbehave too on write-back (retried from the stored result, never re-shipped).
+    o.acumatica_faults = ACUMATICA_FAULTS.into();
+    o.netsuite_faults = NETSUITE_FAULTS.into();
     let w = start(o).await;
     let acu = acumatica_ready(&w);
     let ns = netsuite_ready(&w);
@@ -50,17 +56,22 @@ async fn sigkill_rounds_under_ups_faults_ship_everything_exactly_once() {
     // Phase 1: kill the daemon at random moments.
     let started = Instant::now();
     let mut killed = 0;
+    let mut daemon_rounds = 0;
     for round in 0..rounds {
         // A killed daemon cannot sign out of Acumatica: its licence session stays open until
         // it idles out (20 min). Let that time pass on the ERP's clock.
         expire_acumatica_sessions(&w);
         let log = std::fs::File::create(dir.path().join(format!("round-{round}.log"))).unwrap();
-        // Either connector first, or both (config order): both get killed mid-step.
-        let args: &[&str] = match rng.gen_range(0..3) {
-            0 => &["once"],
-            1 => &["once", "--connector", "netsuite"],
-            _ => &["once", "--connector", "acumatica"],
+        // `once` (either connector alone, or both in config order), or now and then the
+        // daemon itself (`run`: both connectors concurrently on a 1-second schedule, tracking
+        // and the HTTP server too), which needs longer before there is anything to kill.
+        let (args, max_ms): (&[&str], u64) = match rng.gen_range(0..8) {
+            0..=2 => (&["once"], 450),
+            3 | 4 => (&["once", "--connector", "netsuite"], 450),
+            5 | 6 => (&["once", "--connector", "acumatica"], 450),
+            _ => (&["run"], 2500),
         };
+        daemon_rounds += usize::from(args[0] == "run");
         let mut cmd = command(&w, args);
         cmd.env("UPSYNC_LOG", "info").stderr(log);
         let mut child = cmd.spawn().expect("spawn upsync once");
@@ -72,10 +83,15 @@ async fn sigkill_rounds_under_ups_faults_ship_everything_exactly_once() {
             let (id, lines) = add_netsuite_fulfillment(&w).await;
             ns_lines.insert(id, lines);
         }
-        let after = Duration::from_millis(rng.gen_range(20..=450));
+        let after = Duration::from_millis(rng.gen_range(20..=max_ms));
         match tokio::time::timeout(after, child.wait()).await {
             Ok(status) => {
-                let _ = status.expect("wait");
+                let status = status.expect("wait");
+                // `run` never ends on its own; `once` may exit non-zero under faults.
+                assert!(
+                    args[0] == "once",
+                    "`upsync run` exited by itself: {status:?}"
+                );
             }
             Err(_) => {
                 child.start_kill().expect("SIGKILL");
@@ -103,8 +119,31 @@ async fn sigkill_rounds_under_ups_faults_ship_everything_exactly_once() {
         }
     }
     let faulted = w.ups.stats();
+    let erp_faults: u64 = [
+        w.acumatica.as_ref().unwrap().core.stats.snapshot(),
+        w.netsuite.as_ref().unwrap().core.stats.snapshot(),
+    ]
+    .iter()
+    .flat_map(|s| s.iter())
+    .filter(|(k, _)| k.ends_with(".500") || k.ends_with(".503"))
+    .map(|(_, v)| *v)
+    .sum();
 
     // Phase 2: faults cleared; run to completion (bounded).
+    w.acumatica
+        .as_ref()
+        .unwrap()
+        .core
+        .faults
+        .replace("")
+        .unwrap();
+    w.netsuite
+        .as_ref()
+        .unwrap()
+        .core
+        .faults
+        .replace("")
+        .unwrap();
     let acu = acumatica_ready(&w);
     let ns = netsuite_ready(&w);
     let expected = acu.len() + ns.len();
@@ -225,9 +264,10 @@ async fn sigkill_rounds_under_ups_faults_ship_everything_exactly_once() {
             .sum()
     };
     println!(
-        "crash test: seed {seed}: {rounds} rounds in {:.1}s, {killed} killed mid-run; then {runs} clean runs",
+        "crash test: seed {seed}: {rounds} rounds ({daemon_rounds} of `upsync run`) in {:.1}s, {killed} killed mid-run; then {runs} clean runs",
         phase1.as_secs_f64()
     );
+    println!("  ERP write-back 5xx answers during faults: {erp_faults}");
     println!(
         "  UPS during faults: Ship requests {}, created {}, drop-after-commit {}, 429s {}, 5xx {}, resets {}",
         stat(&faulted, "ship"),
