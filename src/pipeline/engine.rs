@@ -19,7 +19,7 @@ use futures::StreamExt;
 use ring::digest;
 
 use super::ledger::{Conflict, Failure, Job, JobState, Ledger, ShipAttempt};
-use super::ports::{Carrier, CarrierError, LabelSink, Mapper};
+use super::ports::{Carrier, CarrierError, FoundShipment, LabelSink, Mapper};
 use super::retry::RetryPolicy;
 use crate::model::{AddressCheck, ErpRecord, ErrorClass, ServiceSelection, ShipResult, Shipment};
 use crate::sources::{Cursor, Source, SourceError};
@@ -242,6 +242,22 @@ fn hash_hex(bytes: &[u8]) -> String {
 
 fn shipment_hash(s: &Shipment) -> String {
     hash_hex(&serde_json::to_vec(s).unwrap_or_default())
+}
+
+/// `found` as shipments of `per_shipment` packages each (the first 1Z of each is its id).
+fn split_found(found: FoundShipment, per_shipment: usize) -> Vec<FoundShipment> {
+    if found.tracking_numbers.len() <= per_shipment {
+        return vec![found];
+    }
+    found
+        .tracking_numbers
+        .chunks(per_shipment)
+        .map(|c| FoundShipment {
+            shipment_id: c[0].clone(),
+            tracking_numbers: c.to_vec(),
+            voided: found.voided,
+        })
+        .collect()
 }
 
 /// A dead-lettered job that failed while its Ship was in doubt (in `shipping`): UPS may have
@@ -866,7 +882,15 @@ impl Pipeline {
                 return self.carrier_error(conn, job, e).await;
             }
         };
-        let mut live: Vec<_> = found.into_iter().filter(|f| !f.voided).collect();
+        // Track by reference may list the packages of several shipments as one (UPS gives no
+        // shipment id per package): a list longer than this shipment's packages is split
+        // into shipments of that many packages, in the order UPS listed them.
+        let per_shipment = shipment.packages.len().max(1);
+        let mut live: Vec<_> = found
+            .into_iter()
+            .filter(|f| !f.voided)
+            .flat_map(|f| split_found(f, per_shipment))
+            .collect();
         if live.is_empty() {
             self.stats.in_doubt_missing.fetch_add(1, Ordering::Relaxed);
             job.transition(
