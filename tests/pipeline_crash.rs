@@ -293,3 +293,84 @@ async fn sigkill_rounds_under_ups_faults_ship_everything_exactly_once() {
         "seed {seed}: too few rounds were killed mid-run ({killed})"
     );
 }
+
+/// A second live shipment for a reference (made behind the daemon's back, e.g. by another
+/// instance) while a job is in doubt: reconciliation keeps one, voids the other, counts it,
+/// and writes back only the kept shipment's 1Z numbers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_duplicate_found_by_reconciliation_is_voided_and_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut o = options(dir.path(), 4, 0);
+    o.ups_faults = "ship:drop-after-commit#1".into();
+    let w = start(o).await;
+    upsync(&w, &["once"]).await;
+    let all = jobs(&w);
+    let job = all
+        .iter()
+        .find(|j| j.state == JobState::Shipping)
+        .unwrap_or_else(|| panic!("a job in doubt:\n{}", describe(&all)))
+        .clone();
+    let packages = job.shipment.as_ref().unwrap().packages.len();
+    {
+        let store = w.open_store().unwrap();
+        let client = upsync::ops::wiring::build_ups_client(&w.config().unwrap(), &store).unwrap();
+        client.ship(job.shipment.as_ref().unwrap()).await.unwrap();
+    }
+    assert_eq!(ups_shipments_for(&w, &job.number), (2, 0));
+
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let done = loop {
+        upsync(&w, &["once"]).await;
+        let all = jobs(&w);
+        let j = all.iter().find(|j| j.id == job.id).unwrap().clone();
+        if j.state == JobState::Tracking {
+            break j;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "not reconciled:\n{}",
+            describe(&all)
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    };
+    assert_eq!(
+        done.duplicates_voided,
+        1,
+        "{}",
+        describe(std::slice::from_ref(&done))
+    );
+    assert_eq!(ups_shipments_for(&w, &job.number), (1, 1), "(live, voided)");
+    let kept: Vec<String> = done
+        .result
+        .as_ref()
+        .unwrap()
+        .packages
+        .iter()
+        .map(|p| p.tracking_number.clone())
+        .collect();
+    assert_eq!(kept.len(), packages, "the kept shipment's packages only");
+    let erp = assert_acumatica_written_back(&w, &job.number, &job.record_id);
+    assert_eq!(erp, kept);
+    let live = w.ups.shipments();
+    let live_numbers: Vec<String> = live
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| {
+            s["voided"] == false
+                && s["references"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|r| r == job.number.as_str())
+        })
+        .flat_map(|s| {
+            s["packages"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| p["tracking_number"].as_str().unwrap().to_string())
+        })
+        .collect();
+    assert_eq!(kept, live_numbers, "the job holds the live shipment");
+}
