@@ -16,7 +16,7 @@ fn bundled_fixtures_pass() {
         files.len() >= 2,
         "expected fixture files for both mappings: {files:?}"
     );
-    let report = run_fixture_files(&files, None);
+    let report = run_fixture_files(&files, upsync::mapping::cli::request_builder());
     println!("{}", report.render());
     assert!(report.ok(), "{}", report.render());
     for mapping in ["acumatica-shipment", "netsuite-itemfulfillment"] {

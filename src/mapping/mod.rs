@@ -943,6 +943,11 @@ impl Mapping {
                 let (d, i) = self.international(&mut run, intl, &root);
                 (d, Some(i))
             }
+            // US↔PR: domestic services and no customs forms, but UPS still wants the
+            // shipment description whenever the country codes differ.
+            (Some(intl), true) if !origin.eq_ignore_ascii_case(&dest) => {
+                (run.text(&intl.description, &root, None), None)
+            }
             _ => (None, None),
         };
 

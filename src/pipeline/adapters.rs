@@ -17,7 +17,7 @@ use crate::model::{
     Shipment,
 };
 use crate::store::{Store, Tree};
-use crate::ups::{StoredToken, TokenStore, UpsClient, UpsError};
+use crate::ups::{StoredToken, TokenStore, TrackOutcome, UpsClient, UpsError};
 
 impl From<UpsError> for CarrierError {
     fn from(e: UpsError) -> Self {
@@ -67,15 +67,48 @@ impl Carrier for UpsCarrier {
         to: NaiveDate,
     ) -> Result<Vec<FoundShipment>, CarrierError> {
         let matches = self.client.track_by_reference(reference, from, to).await?;
-        Ok(matches
+        let mut found = Vec::new();
+        for m in matches
             .into_iter()
             .filter(|m| !m.tracking_numbers.is_empty())
-            .map(|m| FoundShipment {
-                shipment_id: m.tracking_numbers[0].clone(),
-                voided: m.milestone == Some(Milestone::Voided),
-                tracking_numbers: m.tracking_numbers,
-            })
-            .collect())
+        {
+            if m.tracking_numbers.len() == 1 {
+                found.push(FoundShipment {
+                    shipment_id: m.tracking_numbers[0].clone(),
+                    voided: m.milestone == Some(Milestone::Voided),
+                    tracking_numbers: m.tracking_numbers,
+                });
+                continue;
+            }
+            // Every package carrying the reference comes under one match — a shipment voided
+            // by `jobs void` next to its re-ship, too — with a status for the first package
+            // only. Ask each package's status so live and voided packages are kept apart
+            // (recovering a voided package's label fails, and a voided first package would
+            // hide a live shipment).
+            let mut live = Vec::new();
+            let mut voided = Vec::new();
+            for tn in &m.tracking_numbers {
+                let is_voided = match self.client.track(tn).await? {
+                    TrackOutcome::Found { snapshot, .. } => snapshot.milestone == Milestone::Voided,
+                    TrackOutcome::NotYet => false,
+                };
+                if is_voided {
+                    voided.push(tn.clone());
+                } else {
+                    live.push(tn.clone());
+                }
+            }
+            for (numbers, is_voided) in [(live, false), (voided, true)] {
+                if let Some(first) = numbers.first() {
+                    found.push(FoundShipment {
+                        shipment_id: first.clone(),
+                        voided: is_voided,
+                        tracking_numbers: numbers,
+                    });
+                }
+            }
+        }
+        Ok(found)
     }
 
     async fn recover(

@@ -61,7 +61,7 @@ pub async fn once(g: &crate::cli::Globals, connector: Option<&str>) -> anyhow::R
     if let Some(n) = connector {
         a.pipeline.connector(n)?;
     }
-    store.flush_async().await?;
+    store.flush()?;
     Ok(if failed {
         ExitCode::FAILURE
     } else {
@@ -183,7 +183,7 @@ pub async fn run(g: &crate::cli::Globals, cmd: JobsCommand) -> anyhow::Result<Ex
             let store = wiring::open_store(&cfg)?;
             let a = wiring::assemble(cfg, store.clone()).await?;
             let job = a.pipeline.replay(&id).await?;
-            store.flush_async().await?;
+            store.flush()?;
             println!("{} is now {}", job.id, job.state);
             Ok(if job.state == JobState::Failed {
                 ExitCode::FAILURE
@@ -195,7 +195,7 @@ pub async fn run(g: &crate::cli::Globals, cmd: JobsCommand) -> anyhow::Result<Ex
             let store = wiring::open_store(&cfg)?;
             let a = wiring::assemble(cfg, store.clone()).await?;
             let job = a.pipeline.void(&id).await?;
-            store.flush_async().await?;
+            store.flush()?;
             println!("{} is now {}", job.id, job.state);
             Ok(ExitCode::SUCCESS)
         }

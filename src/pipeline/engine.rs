@@ -19,7 +19,7 @@ use futures::StreamExt;
 use ring::digest;
 
 use super::ledger::{Conflict, Failure, Job, JobState, Ledger, ShipAttempt};
-use super::ports::{Carrier, CarrierError, LabelSink, Mapper};
+use super::ports::{Carrier, CarrierError, FoundShipment, LabelSink, Mapper};
 use super::retry::RetryPolicy;
 use crate::model::{AddressCheck, ErpRecord, ErrorClass, ServiceSelection, ShipResult, Shipment};
 use crate::sources::{Cursor, Source, SourceError};
@@ -244,6 +244,45 @@ fn shipment_hash(s: &Shipment) -> String {
     hash_hex(&serde_json::to_vec(s).unwrap_or_default())
 }
 
+/// `found` as shipments of `per_shipment` packages each (the first 1Z of each is its id).
+fn split_found(found: FoundShipment, per_shipment: usize) -> Vec<FoundShipment> {
+    if found.tracking_numbers.len() <= per_shipment {
+        return vec![found];
+    }
+    found
+        .tracking_numbers
+        .chunks(per_shipment)
+        .map(|c| FoundShipment {
+            shipment_id: c[0].clone(),
+            tracking_numbers: c.to_vec(),
+            voided: found.voided,
+        })
+        .collect()
+}
+
+/// A dead-lettered job that failed while its Ship was in doubt (in `shipping`): UPS may have
+/// its shipment, so it must be reconciled before anything ships for the record again.
+fn failed_in_doubt(job: &Job) -> bool {
+    job.state == JobState::Failed
+        && job.result.is_none()
+        && job
+            .timeline
+            .iter()
+            .rev()
+            .find(|t| t.to == JobState::Failed)
+            .and_then(|t| t.from)
+            == Some(JobState::Shipping)
+}
+
+/// What the mapping makes of a record (the shipment, or the mapping problems), hashed: two
+/// versions of a record with the same fingerprint send the same thing to UPS.
+fn mapping_fingerprint(conn: &Connector, record: &ErpRecord) -> String {
+    match conn.mapper.to_shipment(record) {
+        Ok(s) => format!("ok:{}", shipment_hash(&s)),
+        Err(f) => format!("err:{}", hash_hex(f.message().as_bytes())),
+    }
+}
+
 impl Pipeline {
     pub fn new(
         ledger: Ledger,
@@ -372,9 +411,9 @@ impl Pipeline {
                 }
             }
             // The page's records are in the ledger before the cursor moves past them.
-            store.flush_async().await?;
+            self.ledger.flush().await?;
             store.put_json(Tree::Cursors, &conn.name, &page.cursor.0)?;
-            store.flush_async().await?;
+            self.ledger.flush().await?;
             cursor = page.cursor;
             if !page.more {
                 break;
@@ -421,6 +460,19 @@ impl Pipeline {
         // shipping, never a reason to ship again.
         if current.result.is_some() && current.state != JobState::Voided {
             self.changed_after_ship(conn, current, record).await?;
+            return Ok(false);
+        }
+        if failed_in_doubt(&current) {
+            // A new job would Ship without reconciling the one that may exist at UPS.
+            tracing::warn!(job = %current.id, "record changed while its dead-lettered Ship is in doubt; `upsync jobs replay` reconciles it first");
+            return Ok(false);
+        }
+        if current.state == JobState::Failed
+            && mapping_fingerprint(conn, &current.record) == mapping_fingerprint(conn, &record)
+        {
+            // Nothing that goes to UPS changed (typically our own write-back of the failure
+            // reason bumped the version): the job stays dead-lettered until the record is
+            // really fixed or a person runs `jobs replay`.
             return Ok(false);
         }
         match current.state {
@@ -837,7 +889,15 @@ impl Pipeline {
                 return self.carrier_error(conn, job, e).await;
             }
         };
-        let mut live: Vec<_> = found.into_iter().filter(|f| !f.voided).collect();
+        // Track by reference may list the packages of several shipments as one (UPS gives no
+        // shipment id per package): a list longer than this shipment's packages is split
+        // into shipments of that many packages, in the order UPS listed them.
+        let per_shipment = shipment.packages.len().max(1);
+        let mut live: Vec<_> = found
+            .into_iter()
+            .filter(|f| !f.voided)
+            .flat_map(|f| split_found(f, per_shipment))
+            .collect();
         if live.is_empty() {
             self.stats.in_doubt_missing.fetch_add(1, Ordering::Relaxed);
             job.transition(
@@ -1059,6 +1119,16 @@ impl Pipeline {
         match job.state {
             JobState::Failed if job.result.is_some() => {
                 job.transition(JobState::Shipped, "replay: resume write-back", now);
+                self.ledger.save_flushed(&job).await?;
+            }
+            JobState::Failed if failed_in_doubt(&job) => {
+                // Its Ship may have reached UPS: reconcile before anything else. The record
+                // as it was shipped is kept; a newer version shows up as a conflict.
+                job.transition(
+                    JobState::Shipping,
+                    "replay: in doubt; reconcile before any new Ship",
+                    now,
+                );
                 self.ledger.save_flushed(&job).await?;
             }
             JobState::Failed | JobState::Seen | JobState::Mapped | JobState::AddressChecked => {

@@ -383,6 +383,15 @@ impl Ledger {
     /// Write and flush: use before the side effect the new state guards.
     pub async fn save_flushed(&self, job: &Job) -> Result<(), StoreError> {
         self.save(job)?;
+        self.flush().await
+    }
+
+    /// Durably flush everything written so far, from async code.
+    ///
+    /// Not sled's `flush_async`: several tasks awaiting it at once can wait forever (sled
+    /// 0.34, spacejam/sled#1308 and #1241), and the pipeline flushes from every job in
+    /// flight. A blocking flush on tokio's blocking pool keeps the runtime free instead.
+    pub async fn flush(&self) -> Result<(), StoreError> {
         self.store.flush_async().await
     }
 

@@ -626,3 +626,56 @@ async fn cancellation_after_shipping_voids_at_ups() {
     assert_eq!(h.state("r1"), JobState::Voided);
     assert_eq!(h.ups.live_for("Nr1"), 0);
 }
+
+#[tokio::test]
+async fn a_new_version_that_maps_the_same_leaves_a_dead_letter_alone() {
+    let h = H::new();
+    h.src.put("r1", 1, ok_record(0.0));
+    h.cycle().await;
+    let failed = h.p.ledger().current_for("erp", "r1").unwrap().unwrap();
+    assert_eq!(failed.state, JobState::Failed);
+    // Our own write-back of the reason (or any edit UPS never sees) bumps the version.
+    h.src.put("r1", 2, ok_record(0.0));
+    let r = h.cycle().await;
+    assert_eq!(r.jobs_created, 0);
+    let still = h.p.ledger().current_for("erp", "r1").unwrap().unwrap();
+    assert_eq!(still.id, failed.id);
+    assert_eq!(h.p.ledger().jobs(None, None).count(), 1);
+}
+
+#[tokio::test]
+async fn replay_of_a_job_dead_lettered_in_doubt_reconciles_first() {
+    let h = H::new();
+    h.src.put("r1", 1, ok_record(2.0));
+    let rec = h.src.fetch("r1").await.unwrap().unwrap();
+    let now = Utc::now();
+    let mut job = super::Job::new(rec.clone(), now);
+    job.shipment = Some(FakeMapper.to_shipment(&rec).unwrap());
+    job.transition(JobState::Shipping, "attempt 1", now);
+    job.last_error = Some(super::ledger::Failure {
+        class: crate::model::ErrorClass::Business,
+        code: "ups_label_not_found".into(),
+        message: "label recovery refused".into(),
+        at: now,
+    });
+    job.transition(JobState::Failed, "ups_label_not_found", now);
+    h.p.ledger().save_flushed(&job).await.unwrap();
+    // The Ship had reached UPS.
+    h.ups
+        .shipments
+        .lock()
+        .unwrap()
+        .push(("Nr1".into(), "1ZINDOUBT000000001".into(), false));
+    // A newer version of the record does not start a second shipment either.
+    h.src.put("r1", 2, ok_record(2.5));
+    h.cycle().await;
+    assert_eq!(h.ship_calls(), 0);
+    let done = h.p.replay(&job.id).await.unwrap();
+    assert_eq!(done.state, JobState::Tracking);
+    assert_eq!(h.ship_calls(), 0, "reconciled, not shipped again");
+    assert_eq!(h.ups.live_for("Nr1"), 1);
+    assert_eq!(
+        done.result.as_ref().unwrap().shipment_id,
+        "1ZINDOUBT000000001"
+    );
+}

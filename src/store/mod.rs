@@ -275,16 +275,18 @@ impl Store {
             })
     }
 
-    /// Async flush (does not block the runtime's worker while the disk syncs).
+    /// Flush without blocking the runtime's workers: a blocking flush on tokio's blocking
+    /// pool. (sled 0.34's own `flush_async` can deadlock when awaited from several tasks at
+    /// once, spacejam/sled#1308 and #1241.)
     pub async fn flush_async(&self) -> Result<(), StoreError> {
-        self.db
-            .flush_async()
-            .await
-            .map(|_| ())
-            .map_err(|source| StoreError::Db {
-                dir: self.dir.clone(),
-                source,
-            })
+        let db = self.db.clone();
+        let dir = self.dir.clone();
+        let done = tokio::task::spawn_blocking(move || db.flush().map(|_| ())).await;
+        match done {
+            Ok(r) => r.map_err(|source| StoreError::Db { dir, source }),
+            // The blocking task could not run (runtime shutting down): flush here.
+            Err(_) => self.flush(),
+        }
     }
 
     /// Read and decode a JSON value.

@@ -412,6 +412,8 @@ fn make_one(
 ) -> Fulfillment {
     let n = id - 4000;
     let roll: u32 = rng.gen_range(0..100);
+    // A bad record stays on a domestic US UPS lane, where address validation applies.
+    let roll = if bad.is_some() { 10 + roll % 30 } else { roll };
     // ~10% non-UPS; the rest split over the lanes.
     let (dest, method, customs): (&Dest, u32, bool) = match roll {
         0..=4 => (pick(rng, DOMESTIC_COMMERCIAL), 201, false),
