@@ -112,9 +112,8 @@ impl DemoOutcome {
 }
 
 pub async fn run(_g: &crate::cli::Globals, args: DemoArgs) -> anyhow::Result<ExitCode> {
-    // NetSuite warns once per record that it cannot attach label files (they are in the
-    // label folder instead): expected in the demo, so only errors from it.
-    crate::ops::logging::quiet_default("warn,upsync::sources::netsuite=error");
+    // Progress lines, not log spam: warnings and errors only unless UPSYNC_LOG says more.
+    crate::ops::logging::quiet_default("warn");
     let dir = match args.dir {
         Some(d) => d,
         None => fresh_temp_dir()?,
