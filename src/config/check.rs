@@ -1029,22 +1029,32 @@ pub fn mapping_problems(
     if !basic.is_empty() {
         return basic;
     }
-    let mut problems: Vec<Problem> = match crate::mapping::Mapping::load(mapping) {
-        Ok(_) => Vec::new(),
-        Err(errs) => errs
-            .0
-            .iter()
-            .map(|e| Problem {
-                file: mapping.to_path_buf(),
-                line: None,
-                path: key_path.to_string(),
-                message: e.to_string(),
-                fix: "correct the mapping (the message names the line); test it with `upsync mapping test`".into(),
-            })
-            .collect(),
-    };
-    // The mapping's fixtures (`<name>.test.yaml` beside it) must pass too.
     let fixture = mapping.with_extension("test.yaml");
+    // Field paths are checked against the fixture records even when the mapping has other
+    // errors, so every problem shows at once.
+    let samples = if fixture.exists() {
+        crate::mapping::fixture_records(&fixture).unwrap_or_default()
+    } else {
+        Vec::new()
+    };
+    let text = std::fs::read_to_string(mapping).unwrap_or_default();
+    let sample_refs: Vec<&serde_json::Value> = samples.iter().collect();
+    let mut problems: Vec<Problem> = crate::mapping::Mapping::problems_with_samples(
+        &text,
+        &mapping.display().to_string(),
+        &sample_refs,
+    )
+    .iter()
+    .map(|e| Problem {
+        file: mapping.to_path_buf(),
+        line: Some(e.line),
+        path: key_path.to_string(),
+        message: e.to_string(),
+        fix: "correct the mapping (the message names the line); test it with `upsync mapping test`"
+            .into(),
+    })
+    .collect();
+    // The mapping's fixtures (`<name>.test.yaml` beside it) must pass too.
     if problems.is_empty() && fixture.exists() {
         let report = crate::mapping::run_fixture_files(
             std::slice::from_ref(&fixture),

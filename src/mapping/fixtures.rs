@@ -72,6 +72,14 @@ struct Case {
     expect_ups_request: Option<Json>,
 }
 
+/// The ERP records of a fixture file (for field-path checks).
+pub fn fixture_records(path: &Path) -> Result<Vec<Json>, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let fx: FixtureFile =
+        serde_norway::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(fx.cases.into_iter().map(|c| c.record).collect())
+}
+
 /// Outcome of one fixture case.
 #[derive(Debug, Clone)]
 pub struct CaseResult {

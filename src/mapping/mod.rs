@@ -99,7 +99,7 @@ use crate::model::{
 use expr::{Compiler, Cond, EvalError, Expr, FieldPath, PathUse, Scope, Table, Val};
 use spec::LineIndex;
 
-pub use fixtures::{check_directory, run_fixture_files, FixtureReport};
+pub use fixtures::{check_directory, fixture_records, run_fixture_files, FixtureReport};
 
 /// A problem in a mapping file: file, line, key path and what to do.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -523,6 +523,33 @@ impl Mapping {
     /// Compile a mapping from text; `file_name` is used in every error.
     #[allow(clippy::should_implement_trait)]
     pub fn from_str(text: &str, file_name: &str) -> Result<Mapping, MappingErrors> {
+        Self::compile(text, file_name, &mut Vec::new())
+    }
+
+    /// Every problem of a mapping, including field paths that resolve in none of `samples`
+    /// (fixture records), even when the mapping does not load for other reasons — so
+    /// `upsync check` reports an unknown field path together with a bad lookup or a missing
+    /// write-back target.
+    pub fn problems_with_samples(
+        text: &str,
+        file_name: &str,
+        samples: &[&Json],
+    ) -> Vec<MappingError> {
+        let mut paths = Vec::new();
+        let mut out = match Self::compile(text, file_name, &mut paths) {
+            Ok(_) => Vec::new(),
+            Err(e) => e.0,
+        };
+        out.extend(unresolved_paths(file_name, &paths, samples));
+        out.sort_by_key(|e| e.line);
+        out
+    }
+
+    fn compile(
+        text: &str,
+        file_name: &str,
+        paths_out: &mut Vec<PathUse>,
+    ) -> Result<Mapping, MappingErrors> {
         let lines = LineIndex::build(text);
         let doc: Yaml = serde_norway::from_str(text).map_err(|e| {
             MappingErrors(vec![MappingError {
@@ -708,6 +735,7 @@ impl Mapping {
 
         let errors = std::mem::take(&mut c.errors);
         let paths = std::mem::take(&mut c.paths);
+        paths_out.clone_from(&paths);
         match (
             ship_from, ship_to, packages, service, references, label, write_back,
         ) {
@@ -2018,11 +2046,15 @@ pub fn bench_throughput(mapping: &Mapping, records: &[ErpRecord], iterations: us
 /// Check that every field path of the mapping exists in at least one of `samples`
 /// (decoded records). Returns one error per path found nowhere.
 pub fn validate_paths_against(mapping: &Mapping, samples: &[&Json]) -> Vec<MappingError> {
+    unresolved_paths(&mapping.file, mapping.paths(), samples)
+}
+
+fn unresolved_paths(file: &str, paths: &[PathUse], samples: &[&Json]) -> Vec<MappingError> {
     let mut out = Vec::new();
     if samples.is_empty() {
         return out;
     }
-    for u in mapping.paths() {
+    for u in paths {
         let found = samples.iter().any(|rec| match &u.scope {
             None => u.path.exists_in(rec),
             Some(arr) => match arr.get(rec).and_then(Json::as_array) {
@@ -2033,7 +2065,7 @@ pub fn validate_paths_against(mapping: &Mapping, samples: &[&Json]) -> Vec<Mappi
         });
         if !found {
             out.push(MappingError {
-                file: mapping.file.clone(),
+                file: file.to_string(),
                 line: u.line,
                 key: u.key.clone(),
                 message: format!(
