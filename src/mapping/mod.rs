@@ -943,6 +943,12 @@ impl Mapping {
                 let (d, i) = self.international(&mut run, intl, &root);
                 (d, Some(i))
             }
+            // US↔PR: no customs forms, but UPS still wants the description of goods
+            // whenever the ShipFrom and ShipTo countries differ (Shipping.yaml,
+            // ShipmentRequest_Shipment.Description).
+            (Some(intl), true) if origin != dest => {
+                (run.text(&intl.description, &root, None), None)
+            }
             _ => (None, None),
         };
 
