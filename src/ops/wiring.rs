@@ -28,6 +28,8 @@ pub struct Assembly {
     pub pipeline: Arc<Pipeline>,
     /// (connector name, 6-field cron).
     pub schedules: Vec<(String, String)>,
+    /// The UPS client behind the pipeline's carrier (shared; for its request statistics).
+    pub ups_client: crate::ups::UpsClient,
 }
 
 /// The assembly in force (replaced on reload).
@@ -58,7 +60,10 @@ pub fn load_config(path: &Path) -> Result<Config, ExitCode> {
 
 /// Build the pipeline and its connectors from a validated configuration.
 pub async fn assemble(cfg: Config, store: Arc<Store>) -> anyhow::Result<Assembly> {
-    let carrier = build_carrier(&cfg, &store)?;
+    let ups_client = build_ups_client(&cfg, &store)?;
+    let carrier: Arc<dyn Carrier> = Arc::new(crate::pipeline::adapters::UpsCarrier::new(
+        ups_client.clone(),
+    ));
     let mut connectors = Vec::new();
     let mut schedules = Vec::new();
     for c in &cfg.connectors {
@@ -95,6 +100,7 @@ pub async fn assemble(cfg: Config, store: Arc<Store>) -> anyhow::Result<Assembly
         config: cfg,
         pipeline,
         schedules,
+        ups_client,
     })
 }
 
@@ -164,13 +170,6 @@ pub fn build_ups_client(cfg: &Config, store: &Arc<Store>) -> anyhow::Result<crat
         UpsCredentials::new(creds.client_id, creds.client_secret),
         tokens,
     )?)
-}
-
-/// The UPS client behind the pipeline's Carrier port.
-fn build_carrier(cfg: &Config, store: &Arc<Store>) -> anyhow::Result<Arc<dyn Carrier>> {
-    Ok(Arc::new(crate::pipeline::adapters::UpsCarrier::new(
-        build_ups_client(cfg, store)?,
-    )))
 }
 
 /// The fields of a credentials entry in the vault (`upsync creds set NAME`).
