@@ -48,8 +48,14 @@ fn find_all(hay: &[u8], needles: &[(String, String)]) -> Vec<String> {
             continue;
         }
         if let Some(i) = text.find(needle.as_str()) {
-            let lo = text.floor_char_boundary(i.saturating_sub(60));
-            let hi = text.ceil_char_boundary((i + needle.len() + 60).min(text.len()));
+            let mut lo = i.saturating_sub(60);
+            while !text.is_char_boundary(lo) {
+                lo -= 1;
+            }
+            let mut hi = (i + needle.len() + 60).min(text.len());
+            while !text.is_char_boundary(hi) {
+                hi += 1;
+            }
             hits.push(format!("{what}: …{}…", &text[lo..hi]));
         }
     }
