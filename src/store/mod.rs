@@ -282,15 +282,23 @@ impl Store {
     }
 
     /// Async flush (does not block the runtime's worker while the disk syncs).
+    ///
+    /// Never sled's own `flush_async`: in sled 0.34 concurrent `flush_async` calls deadlock
+    /// (sled issue #1308, seen here in release builds with 32–64 jobs in flight: every
+    /// sled IO thread waits in `make_stable` and the daemon stops). The blocking flush runs
+    /// on tokio's blocking pool instead; sled coalesces concurrent flushes itself.
     pub async fn flush_async(&self) -> Result<(), StoreError> {
-        self.db
-            .flush_async()
-            .await
-            .map(|_| ())
-            .map_err(|source| StoreError::Db {
-                dir: self.dir.clone(),
-                source,
-            })
+        let db = self.db.clone();
+        let dir = self.dir.clone();
+        match tokio::task::spawn_blocking(move || db.flush()).await {
+            Ok(r) => r
+                .map(|_| ())
+                .map_err(|source| StoreError::Db { dir, source }),
+            Err(join) => Err(StoreError::Db {
+                dir,
+                source: sled::Error::ReportableBug(format!("flush task failed: {join}")),
+            }),
+        }
     }
 
     /// Read and decode a JSON value.
