@@ -32,8 +32,8 @@ pub struct Assembly {
     pub tracker: Arc<crate::tracking::Tracker>,
     /// The Track Alert webhook (and v2 token endpoint) for the HTTP listener.
     pub webhook: axum::Router,
-    /// The UPS client (shared by pipeline and tracking), for metrics.
-    pub ups: crate::ups::UpsClient,
+    /// The UPS client (shared by pipeline and tracking), for metrics and benchmarks.
+    pub ups_client: crate::ups::UpsClient,
 }
 
 /// The assembly in force (replaced on reload).
@@ -123,7 +123,7 @@ pub async fn assemble_with_clock(
         schedules,
         tracker,
         webhook,
-        ups,
+        ups_client: ups,
     })
 }
 
@@ -396,7 +396,7 @@ pub fn server_state(current: &Current) -> ServerState {
         let current = current.clone();
         Box::new(move |out: &mut Vec<Sample>| {
             let a = current.read().unwrap_or_else(|e| e.into_inner()).clone();
-            ups_samples(&a.ups, out);
+            ups_samples(&a.ups_client, out);
         })
     };
     let tracking_sampler: Sampler = {

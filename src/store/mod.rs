@@ -34,6 +34,9 @@ pub use vault::{Secret, Vault};
 /// The layout version this build reads and writes.
 pub const SCHEMA_VERSION: u32 = 1;
 
+/// sled page cache size (bytes).
+const STORE_CACHE_BYTES: u64 = 16 * 1024 * 1024;
+
 const MANIFEST: &str = "upsync-state.json";
 const DB_DIR: &str = "db";
 
@@ -221,6 +224,9 @@ impl Store {
         remove_partial_snapshots(&dir.join(DB_DIR));
         let db = sled::Config::new()
             .path(dir.join(DB_DIR))
+            // sled's default page cache is 1 GiB: with a large ledger the daemon's RSS would
+            // grow towards it. Hot data (active jobs, indexes) fits in far less.
+            .cache_capacity(STORE_CACHE_BYTES)
             .mode(sled::Mode::HighThroughput)
             .open()
             .map_err(|source| StoreError::Db {

@@ -1,0 +1,1 @@
+SELECT t.id, t.tranid FROM transaction t WHERE t.type = 'ItemShip' AND t.id > 5 ORDER BY t.id ASC
