@@ -332,6 +332,15 @@ impl Pipeline {
 
     fn audit(&self, job: &Job, system: &str, op: &str, outcome: &str, started: DateTime<Utc>) {
         let now = self.now();
+        // One structured event per external call (the same facts go to the audit tree).
+        tracing::info!(
+            job = %job.id,
+            system,
+            op,
+            outcome,
+            duration_ms = (now - started).num_milliseconds(),
+            "external call"
+        );
         let entry = serde_json::json!({
             "at": started.to_rfc3339(),
             "duration_ms": (now - started).num_milliseconds(),

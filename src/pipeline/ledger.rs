@@ -227,11 +227,14 @@ impl Job {
 
     /// Move to `to`, recording the transition; clears retry bookkeeping.
     pub fn transition(&mut self, to: JobState, note: impl Into<String>, now: DateTime<Utc>) {
+        let note = note.into();
+        // One structured event per transition: ids, states and codes only.
+        tracing::info!(job = %self.id, from = %self.state, to = %to, note = %note, "job transition");
         self.timeline.push(Transition {
             at: now,
             from: Some(self.state),
             to,
-            note: note.into(),
+            note,
         });
         self.state = to;
         self.retries = 0;

@@ -222,17 +222,7 @@ impl Store {
             write_manifest(&manifest_path, &manifest).map_err(io)?;
         }
         remove_partial_snapshots(&dir.join(DB_DIR));
-        let db = sled::Config::new()
-            .path(dir.join(DB_DIR))
-            // sled's default page cache is 1 GiB: with a large ledger the daemon's RSS would
-            // grow towards it. Hot data (active jobs, indexes) fits in far less.
-            .cache_capacity(STORE_CACHE_BYTES)
-            .mode(sled::Mode::HighThroughput)
-            .open()
-            .map_err(|source| StoreError::Db {
-                dir: dir.to_path_buf(),
-                source,
-            })?;
+        let db = open_db(&dir.join(DB_DIR), dir)?;
         let trees = Tree::ALL
             .iter()
             .map(|t| db.open_tree(t.name()))
@@ -344,6 +334,45 @@ impl Store {
                 dir: self.dir.clone(),
                 source,
             })
+    }
+}
+
+/// Open sled, waiting briefly for its file lock: sled releases the lock from background
+/// threads a moment after the previous `Db` in this process is dropped. A lock still held
+/// after that belongs to another process (the daemon) and is reported as such.
+fn open_db(db_dir: &Path, dir: &Path) -> Result<sled::Db, StoreError> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
+    loop {
+        match sled::Config::new()
+            .path(db_dir)
+            .mode(sled::Mode::HighThroughput)
+            // sled's default page cache is 1 GiB: with a large ledger the daemon's RSS would
+            // grow towards it. Hot data (active jobs, indexes) fits in far less.
+            .cache_capacity(STORE_CACHE_BYTES)
+            .open()
+        {
+            Ok(db) => return Ok(db),
+            Err(sled::Error::Io(e))
+                if e.to_string().contains("could not acquire lock")
+                    && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(25));
+            }
+            Err(sled::Error::Io(e)) if e.to_string().contains("could not acquire lock") => {
+                return Err(StoreError::Io {
+                    dir: dir.to_path_buf(),
+                    source: std::io::Error::other(
+                        "the state directory is in use by another upsync process (is the daemon running? stop it, or run this command against a copy of the state)",
+                    ),
+                })
+            }
+            Err(source) => {
+                return Err(StoreError::Db {
+                    dir: dir.to_path_buf(),
+                    source,
+                })
+            }
+        }
     }
 }
 
@@ -467,6 +496,25 @@ mod tests {
         .unwrap();
         let err = Store::open(dir.path(), None).unwrap_err();
         assert!(err.to_string().contains("newer upsync"), "{err}");
+    }
+
+    #[test]
+    fn a_store_in_use_is_reported_and_a_just_closed_one_reopens() {
+        let dir = tempfile::tempdir().unwrap();
+        // Closed and reopened at once: sled frees its lock a moment late; open waits.
+        for _ in 0..5 {
+            let s = Store::open(dir.path(), None).unwrap();
+            s.put_json(Tree::Meta, "k", &1).unwrap();
+            drop(s);
+        }
+        // Held by someone else for longer than the wait: a clear error.
+        let held = Store::open(dir.path(), None).unwrap();
+        let err = Store::open(dir.path(), None).unwrap_err();
+        assert!(
+            err.to_string().contains("in use by another upsync process"),
+            "{err}"
+        );
+        drop(held);
     }
 
     #[test]
