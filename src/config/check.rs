@@ -45,6 +45,24 @@ pub struct Problem {
     pub fix: String,
 }
 
+impl Problem {
+    /// A problem without a line number.
+    pub fn new(
+        file: &Path,
+        path: impl Into<String>,
+        message: impl Into<String>,
+        fix: impl Into<String>,
+    ) -> Problem {
+        Problem {
+            file: file.to_path_buf(),
+            line: None,
+            path: path.into(),
+            message: message.into(),
+            fix: fix.into(),
+        }
+    }
+}
+
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", self.file.display())?;
@@ -103,13 +121,7 @@ impl CheckReport {
         message: impl Into<String>,
         fix: impl Into<String>,
     ) {
-        self.problems.push(Problem {
-            file: file.to_path_buf(),
-            line: None,
-            path: path.into(),
-            message: message.into(),
-            fix: fix.into(),
-        });
+        self.problems.push(Problem::new(file, path, message, fix));
     }
 
     fn warning(
@@ -119,13 +131,7 @@ impl CheckReport {
         message: impl Into<String>,
         fix: impl Into<String>,
     ) {
-        self.warnings.push(Problem {
-            file: file.to_path_buf(),
-            line: None,
-            path: path.into(),
-            message: message.into(),
-            fix: fix.into(),
-        });
+        self.warnings.push(Problem::new(file, path, message, fix));
     }
 }
 
@@ -979,39 +985,45 @@ pub fn profile_problems(
     if !basic.is_empty() {
         return basic;
     }
-    match kind {
-        Some(ConnectorKind::Acumatica) => {
-            match crate::sources::acumatica::AcumaticaProfile::load(profile) {
-                Ok(_) => Vec::new(),
-                Err(e) => e
-                    .problems
-                    .into_iter()
-                    .map(|p| Problem {
-                        file: profile.to_path_buf(),
-                        line: None,
-                        path: p.path,
-                        message: p.message,
-                        fix: "correct the Acumatica profile (see the comments in connectors/acumatica.yaml)".into(),
-                    })
-                    .collect(),
-            }
-        }
-        Some(ConnectorKind::Netsuite) => match crate::sources::netsuite::NetSuiteProfile::load(profile) {
-            Ok(_) => Vec::new(),
-            Err(e) => e
-                .problems
-                .into_iter()
-                .map(|p| Problem {
-                    file: profile.to_path_buf(),
-                    line: None,
-                    path: p.path,
-                    message: p.message,
-                    fix: "correct the NetSuite profile (see the comments in connectors/netsuite.yaml)".into(),
+    // Each connector's own loader reports every problem as (key path, message).
+    let (found, example): (Vec<(String, String)>, &str) = match kind {
+        Some(ConnectorKind::Acumatica) => (
+            crate::sources::acumatica::AcumaticaProfile::load(profile)
+                .err()
+                .map(|e| {
+                    e.problems
+                        .into_iter()
+                        .map(|p| (p.path, p.message))
+                        .collect()
                 })
-                .collect(),
-        },
-        None => Vec::new(),
-    }
+                .unwrap_or_default(),
+            "connectors/acumatica.yaml",
+        ),
+        Some(ConnectorKind::Netsuite) => (
+            crate::sources::netsuite::NetSuiteProfile::load(profile)
+                .err()
+                .map(|e| {
+                    e.problems
+                        .into_iter()
+                        .map(|p| (p.path, p.message))
+                        .collect()
+                })
+                .unwrap_or_default(),
+            "connectors/netsuite.yaml",
+        ),
+        None => (Vec::new(), ""),
+    };
+    found
+        .into_iter()
+        .map(|(path, message)| {
+            Problem::new(
+                profile,
+                path,
+                message,
+                format!("correct the profile (see the comments in {example})"),
+            )
+        })
+        .collect()
 }
 
 /// HOOK for mappings (`mappings/*.yaml`) and their fixtures (`*.test.yaml`). Today: the

@@ -17,7 +17,7 @@ use crate::pipeline::ports::LabelSink;
 use crate::pipeline::{
     Carrier, Connector, ConnectorSettings, Ledger, Mapper, Pipeline, PipelineSettings,
 };
-use crate::server::metrics::{latency_histogram, Metrics, Sample, Sampler};
+use crate::server::metrics::{Metrics, Sample, Sampler};
 use crate::server::{Readiness, ServerState};
 use crate::sources::Source;
 use crate::store::{MasterKey, Store};
@@ -419,7 +419,6 @@ pub fn server_state(current: &Current) -> ServerState {
         tracking_sampler,
         erp_sampler,
     ]);
-    let _ = latency_histogram;
     let a = current.read().unwrap_or_else(|e| e.into_inner()).clone();
     metrics.register_histogram(
         "upsync_ship_latency_seconds",

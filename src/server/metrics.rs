@@ -140,20 +140,15 @@ impl Metrics {
     }
 }
 
-/// Latency buckets in seconds: 5 ms … ~80 s.
-pub fn latency_histogram() -> Histogram {
-    Histogram::new(prometheus_client::metrics::histogram::exponential_buckets(
-        0.005, 2.0, 15,
-    ))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn families_with_labels_and_histograms_encode() {
-        let h = latency_histogram();
+        let h = Histogram::new(prometheus_client::metrics::histogram::exponential_buckets(
+            0.005, 2.0, 15,
+        ));
         h.observe(0.2);
         let mut m = Metrics::new(vec![Box::new(|out| {
             out.push(Sample::counter(
