@@ -497,29 +497,61 @@ async fn quota(args: &BenchArgs, dir: &Path) -> anyhow::Result<Map<String, Value
     o.ups_rate_limit = Some(q);
     o.ups_quota_per_second = q;
     let w = World::start(o).await?;
-    // The simulator's limit is per client across APIs; every shipment costs one XAV and one
-    // Ship, so upsync's per-API quotas share Q between them.
-    let half = q / 2;
-    let cfg = std::fs::read_to_string(&w.config_path)?;
-    let cfg = cfg
-        .replace(
-            &format!("address_validation_requests_per_second: {q}"),
-            &format!("address_validation_requests_per_second: {half}"),
-        )
-        .replace(
-            &format!("shipping_requests_per_second: {q}"),
-            &format!("shipping_requests_per_second: {}", q - half),
-        );
-    std::fs::write(&w.config_path, cfg)?;
+    // The simulator's limit is per client across APIs: the world's config gives upsync the
+    // same Q as `all_apis_requests_per_second` (and Q per API).
     fast_action_polling(&w)?;
     let store = w.open_store()?;
     let a = w.assemble(store).await?;
+    // When UPS requests flow: from the first to the last one sent (the ERP read before the
+    // first and the write-backs after the last are not UPS's quota at work).
+    // (first sample with requests, its count, last sample that saw new ones, its count)
+    type Window = (Option<(Instant, u64)>, Option<(Instant, u64)>);
+    let window: Arc<std::sync::Mutex<Window>> = Arc::default();
+    let sampler = {
+        let (ups, window) = (a.ups_client.clone(), window.clone());
+        tokio::spawn(async move {
+            loop {
+                let st = ups.stats();
+                let sent: u64 = crate::ups::Api::ALL
+                    .iter()
+                    .filter(|api| **api != crate::ups::Api::Token)
+                    .map(|api| st.requests_to(*api))
+                    .sum();
+                {
+                    let mut w = window.lock().unwrap_or_else(|e| e.into_inner());
+                    if sent > w.1.map_or(0, |l| l.1) {
+                        let now = Instant::now();
+                        w.0.get_or_insert((now, sent));
+                        w.1 = Some((now, sent));
+                    }
+                }
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        })
+    };
     let (t0, c0) = (Instant::now(), measure::cpu_time());
     drive(&a.pipeline, Duration::from_secs(900)).await?;
     let (wall, cpu) = (t0.elapsed(), measure::cpu_time() - c0);
+    sampler.abort();
     let mut m = pipeline_line("quota", &w, &a, wall, cpu);
     let sent = m["ups_requests_total"].as_u64().unwrap_or(0);
-    let rate = sent as f64 / wall.as_secs_f64();
+    let (first, last) = *window.lock().unwrap_or_else(|e| e.into_inner());
+    // Requests sent between the first and the last sample, over the time between them.
+    let (active, rate) = match (first, last) {
+        (Some(f), Some(l)) if l.0 > f.0 => {
+            let d = l.0 - f.0;
+            (d, (l.1 - f.1) as f64 / d.as_secs_f64())
+        }
+        _ => (wall, sent as f64 / wall.as_secs_f64()),
+    };
+    m.insert(
+        "wall_rate".into(),
+        json!(round(sent as f64 / wall.as_secs_f64(), 2)),
+    );
+    m.insert(
+        "ups_active_seconds".into(),
+        json!(round(active.as_secs_f64(), 3)),
+    );
     let sim = w.ups.stats();
     let sim_429: u64 = sim
         .iter()

@@ -579,7 +579,11 @@ fn check_ups(r: &mut CheckReport, file: &Path, ups: &UpsConfig) {
             );
         }
     }
-    for (key, value) in ups.quotas.entries() {
+    let all = ups
+        .quotas
+        .all_apis_requests_per_second
+        .map(|v| ("all_apis_requests_per_second", v));
+    for (key, value) in ups.quotas.entries().into_iter().chain(all) {
         if value == 0 {
             r.problem(
                 file,
@@ -1244,6 +1248,20 @@ connectors:
             }
         );
         assert!(r.summary().contains("is valid"), "{}", r.summary());
+    }
+
+    #[test]
+    fn the_shared_ups_quota_is_known_read_and_never_zero() {
+        let base = "ups:\n  account_number: \"123X56\"\n  quotas: {all_apis_requests_per_second: N}\nconnectors:\n  - {name: a, type: acumatica, profile: p.yaml, mapping: m.yaml, schedule: \"* * * * *\", credentials: a}\n";
+        let (c, r, _t) = analyse_text(&base.replace('N', "25"), FILES);
+        assert!(r.is_ok(), "{r}");
+        assert_eq!(c.unwrap().ups.quotas.all_apis_requests_per_second, Some(25));
+        let (_c, r, _t) = analyse_text(&base.replace('N', "0"), FILES);
+        assert_eq!(r.problems.len(), 1, "{r}");
+        assert_eq!(
+            r.problems[0].path,
+            "ups.quotas.all_apis_requests_per_second"
+        );
     }
 
     #[test]

@@ -211,6 +211,10 @@ pub struct UpsQuotas {
     pub label_recovery_requests_per_second: u32,
     pub tracking_requests_per_second: u32,
     pub track_alert_requests_per_second: u32,
+    /// All APIs but OAuth together, for the credential (UPS limits a client across its
+    /// APIs). Unset = no shared limit beyond the per-API ones.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub all_apis_requests_per_second: Option<u32>,
 }
 
 impl Default for UpsQuotas {
@@ -224,6 +228,7 @@ impl Default for UpsQuotas {
             label_recovery_requests_per_second: d::UPS_QUOTA_LABEL_RECOVERY_PER_SECOND,
             tracking_requests_per_second: d::UPS_QUOTA_TRACKING_PER_SECOND,
             track_alert_requests_per_second: d::UPS_QUOTA_TRACK_ALERT_PER_SECOND,
+            all_apis_requests_per_second: None,
         }
     }
 }

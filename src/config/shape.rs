@@ -80,7 +80,11 @@ pub(crate) fn config_shape() -> Shape {
             credentials: String::new(),
             label: UpsLabelConfig::default(),
             api_versions: UpsApiVersions::default(),
-            quotas: UpsQuotas::default(),
+            // Optional keys set, so that they serialise and count as known.
+            quotas: UpsQuotas {
+                all_apis_requests_per_second: Some(1),
+                ..UpsQuotas::default()
+            },
             token_budget_per_day: 0,
             retry: UpsRetryPolicy::default(),
             timeouts: UpsTimeouts::default(),

@@ -238,6 +238,7 @@ pub fn build_ups_client(cfg: &Config, store: &Arc<Store>) -> anyhow::Result<crat
         label_recovery: NonZeroU32::new(q.label_recovery_requests_per_second),
         track: NonZeroU32::new(q.tracking_requests_per_second),
         track_alert: NonZeroU32::new(q.track_alert_requests_per_second),
+        total: q.all_apis_requests_per_second.and_then(NonZeroU32::new),
     };
     c.retry.max_attempts = u.retry.max_attempts.max(1);
     c.retry.base_delay = Duration::from_millis(u.retry.initial_backoff_ms);

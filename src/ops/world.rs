@@ -225,6 +225,7 @@ ups:
     label_recovery_requests_per_second: {q}
     tracking_requests_per_second: {q}
     track_alert_requests_per_second: {q}
+    all_apis_requests_per_second: {q}
 connectors:
 {connectors}tracking:
   mode: {tracking}

@@ -1,5 +1,10 @@
-//! Rate limiting and backoff: one governor quota per UPS API and exponential backoff with
-//! full jitter (UPS-REFERENCE §0.4: no `Retry-After` is sent on 429).
+//! Rate limiting and backoff: one governor quota per UPS API, one shared by every API of the
+//! credential (UPS limits a client across its APIs), and exponential backoff with full
+//! jitter (UPS-REFERENCE §0.4: no `Retry-After` is sent on 429).
+//!
+//! The shared quota allows a burst of only 90 % of its rate: requests leave paced at the
+//! full rate, and the slack absorbs the jitter between leaving here and arriving at UPS, so
+//! upsync never earns a 429 of its own while still using its whole quota.
 //!
 //! Governor's own `until_ready` sleeps on real time (futures-timer) and would ignore
 //! `tokio::time::pause`; here the limiter reads tokio's clock ([`TokioClock`]) and the
@@ -82,6 +87,8 @@ pub struct ApiQuotas {
     pub label_recovery: Option<NonZeroU32>,
     pub track: Option<NonZeroU32>,
     pub track_alert: Option<NonZeroU32>,
+    /// All APIs but OAuth together (the per-credential limit UPS applies across APIs).
+    pub total: Option<NonZeroU32>,
 }
 
 impl ApiQuotas {
@@ -96,6 +103,7 @@ impl ApiQuotas {
             label_recovery: per_second,
             track: per_second,
             track_alert: per_second,
+            total: None,
         }
     }
 
@@ -113,10 +121,17 @@ impl ApiQuotas {
     }
 }
 
-/// One limiter per API that has a quota.
+/// One limiter per API that has a quota, and the shared one.
 #[derive(Debug)]
 pub struct Limiters {
     by_api: HashMap<Api, Limiter>,
+    total: Option<Limiter>,
+}
+
+/// The shared quota: `n` per second, burst 90 % of `n` (at least 1).
+fn shared_quota(n: NonZeroU32) -> Quota {
+    let burst = NonZeroU32::new((n.get() * 9 / 10).max(1)).unwrap_or(NonZeroU32::MIN);
+    Quota::per_second(n).allow_burst(burst)
 }
 
 impl Limiters {
@@ -130,14 +145,26 @@ impl Limiters {
                 );
             }
         }
-        Limiters { by_api }
+        let total = q
+            .total
+            .map(|n| RateLimiter::direct_with_clock(shared_quota(n), TokioClock));
+        Limiters { by_api, total }
     }
 
-    /// Wait (on tokio time) until `api`'s quota lets one request through.
+    /// Wait (on tokio time) until `api`'s quota, then the shared one (every API but OAuth),
+    /// lets one request through.
     pub async fn acquire(&self, api: Api) {
-        let Some(l) = self.by_api.get(&api) else {
-            return;
-        };
+        if let Some(l) = self.by_api.get(&api) {
+            Self::wait(l).await;
+        }
+        if api != Api::Token {
+            if let Some(l) = &self.total {
+                Self::wait(l).await;
+            }
+        }
+    }
+
+    async fn wait(l: &Limiter) {
         loop {
             match l.check() {
                 Ok(()) => return,
@@ -212,5 +239,64 @@ mod tests {
             l.acquire(Api::Ship).await;
         }
         assert_eq!(t.elapsed(), Duration::ZERO);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn shared_quota_paces_all_apis_together_but_not_oauth() {
+        let l = Limiters::new(&ApiQuotas {
+            total: NonZeroU32::new(10),
+            ..Default::default()
+        });
+        let start = tokio::time::Instant::now();
+        for i in 0..30 {
+            let api = if i % 2 == 0 {
+                Api::AddressValidation
+            } else {
+                Api::Ship
+            };
+            l.acquire(api).await;
+        }
+        // Burst 9, then 21 paced at 10/s ≈ 2.1 s.
+        let took = start.elapsed();
+        assert!(took >= Duration::from_millis(2000), "{took:?}");
+        assert!(took <= Duration::from_millis(2300), "{took:?}");
+        let t = tokio::time::Instant::now();
+        for _ in 0..50 {
+            l.acquire(Api::Token).await;
+        }
+        assert_eq!(t.elapsed(), Duration::ZERO, "OAuth has its own quota only");
+    }
+
+    /// What leaves upsync at the shared quota still fits UPS's bucket (burst n, refill n/s)
+    /// when each request is delayed by up to 80 ms of network jitter on its way.
+    #[tokio::test(start_paused = true)]
+    async fn shared_quota_output_survives_arrival_jitter() {
+        let n = 40u32;
+        let l = Limiters::new(&ApiQuotas {
+            total: NonZeroU32::new(n),
+            ..Default::default()
+        });
+        let mut rng = rand::rngs::StdRng::seed_from_u64(11);
+        let start = tokio::time::Instant::now();
+        let mut arrivals = Vec::new();
+        for _ in 0..2000 {
+            l.acquire(Api::Ship).await;
+            let sent = start.elapsed().as_secs_f64();
+            arrivals.push(sent + rng.gen_range(0.0..0.080));
+        }
+        let sent_for = start.elapsed().as_secs_f64();
+        assert!(
+            2000.0 / sent_for >= 0.95 * f64::from(n),
+            "paced below 0.95·n: {:.1}/s",
+            2000.0 / sent_for
+        );
+        arrivals.sort_by(f64::total_cmp);
+        let (mut tokens, mut last) = (f64::from(n), 0.0);
+        for (i, at) in arrivals.iter().enumerate() {
+            tokens = (tokens + (at - last) * f64::from(n)).min(f64::from(n));
+            last = *at;
+            assert!(tokens >= 1.0, "request {i} at {at:.3}s would get a 429");
+            tokens -= 1.0;
+        }
     }
 }
