@@ -161,6 +161,22 @@ pub struct Store {
     db: sled::Db,
     trees: Vec<sled::Tree>,
     vault: Option<Vault>,
+    flushes: GroupFlush,
+}
+
+/// Group commit for [`Store::flush_async`]: callers take a ticket, one flush at a time runs,
+/// and a flush that started after a caller's ticket covers that caller's writes, so many
+/// concurrent jobs share one fsync instead of queueing one each.
+#[derive(Debug, Default)]
+struct GroupFlush {
+    /// Tickets handed out (each caller's writes precede its ticket).
+    requested: std::sync::atomic::AtomicU64,
+    /// Every ticket up to this one is durable.
+    durable: std::sync::atomic::AtomicU64,
+    /// Held while a flush runs.
+    running: tokio::sync::Mutex<()>,
+    /// Flushes actually run (for tests and metrics).
+    runs: std::sync::atomic::AtomicU64,
 }
 
 impl std::fmt::Debug for Store {
@@ -243,6 +259,7 @@ impl Store {
             db,
             trees,
             vault,
+            flushes: GroupFlush::default(),
         })
     }
 
@@ -272,17 +289,38 @@ impl Store {
     }
 
     /// Flush without blocking the runtime's workers: a blocking flush on tokio's blocking
-    /// pool. (sled 0.34's own `flush_async` can deadlock when awaited from several tasks at
-    /// once, spacejam/sled#1308 and #1241.)
+    /// pool (sled 0.34's own `flush_async` can deadlock when awaited from several tasks at
+    /// once, spacejam/sled#1308 and #1241), with group commit: concurrent callers share
+    /// one flush that starts after all of their writes.
     pub async fn flush_async(&self) -> Result<(), StoreError> {
+        use std::sync::atomic::Ordering::SeqCst;
+        let g = &self.flushes;
+        let ticket = g.requested.fetch_add(1, SeqCst) + 1;
+        let _running = g.running.lock().await;
+        if g.durable.load(SeqCst) >= ticket {
+            // A flush that started after our writes has finished meanwhile.
+            return Ok(());
+        }
+        // Everything ticketed so far was written before this flush starts.
+        let covers = g.requested.load(SeqCst);
         let db = self.db.clone();
         let dir = self.dir.clone();
         let done = tokio::task::spawn_blocking(move || db.flush().map(|_| ())).await;
-        match done {
+        let r = match done {
             Ok(r) => r.map_err(|source| StoreError::Db { dir, source }),
             // The blocking task could not run (runtime shutting down): flush here.
             Err(_) => self.flush(),
+        };
+        g.runs.fetch_add(1, SeqCst);
+        if r.is_ok() {
+            g.durable.fetch_max(covers, SeqCst);
         }
+        r
+    }
+
+    /// How many flushes [`Store::flush_async`] actually ran (group commit shares them).
+    pub fn flushes_run(&self) -> u64 {
+        self.flushes.runs.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// Read and decode a JSON value.
@@ -449,6 +487,7 @@ fn write_manifest(path: &Path, m: &Manifest) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::Arc;
 
     fn key(b: u8) -> MasterKey {
         MasterKey::from_bytes([b; 32])
@@ -465,6 +504,44 @@ mod tests {
         let s = Store::open(dir.path(), Some(key(1))).unwrap();
         let v: serde_json::Value = s.get_json(Tree::Cursors, "acu").unwrap().unwrap();
         assert_eq!(v["ts"], "x");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_flushes_share_one_fsync_and_sequential_ones_do_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Arc::new(Store::open(dir.path(), None).unwrap());
+        for i in 0..3 {
+            s.put_json(Tree::Cursors, &format!("seq{i}"), &i).unwrap();
+            s.flush_async().await.unwrap();
+        }
+        assert_eq!(
+            s.flushes_run(),
+            3,
+            "a write after a flush needs a flush of its own"
+        );
+        let tasks: Vec<_> = (0..64)
+            .map(|i| {
+                let s = s.clone();
+                tokio::spawn(async move {
+                    s.put_json(Tree::Cursors, &format!("c{i}"), &i).unwrap();
+                    s.flush_async().await.unwrap();
+                })
+            })
+            .collect();
+        for t in tasks {
+            t.await.unwrap();
+        }
+        let grouped = s.flushes_run() - 3;
+        assert!(
+            (1..64).contains(&grouped),
+            "64 concurrent callers ran {grouped} flushes"
+        );
+        drop(s);
+        let s = Store::open(dir.path(), None).unwrap();
+        for i in 0..64 {
+            let v: Option<i32> = s.get_json(Tree::Cursors, &format!("c{i}")).unwrap();
+            assert_eq!(v, Some(i));
+        }
     }
 
     #[test]
