@@ -15,7 +15,6 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use futures::StreamExt;
 use ring::digest;
 
 use super::ledger::{Conflict, Failure, Job, JobState, Ledger, ShipAttempt};
@@ -219,8 +218,22 @@ pub struct PipelineSettings {
     pub retry: RetryPolicy,
 }
 
-/// The pipeline: ledger, carrier, connectors.
+/// The pipeline: ledger, carrier, connectors. A cheap handle on [`PipelineCore`], where
+/// nearly every method lives; the handle is what lets a cycle run its jobs as tasks of their
+/// own, spread over the runtime's workers.
 pub struct Pipeline {
+    core: Arc<PipelineCore>,
+}
+
+impl std::ops::Deref for Pipeline {
+    type Target = PipelineCore;
+    fn deref(&self) -> &PipelineCore {
+        &self.core
+    }
+}
+
+/// The pipeline's state and steps (reached through [`Pipeline`]).
+pub struct PipelineCore {
     ledger: Ledger,
     carrier: Arc<dyn Carrier>,
     connectors: Vec<Arc<Connector>>,
@@ -292,16 +305,111 @@ impl Pipeline {
         clock: Clock,
     ) -> Pipeline {
         Pipeline {
-            ledger,
-            carrier,
-            connectors,
-            settings,
-            clock,
-            stats: PipelineStats::default(),
-            stopping: AtomicBool::new(false),
+            core: Arc::new(PipelineCore {
+                ledger,
+                carrier,
+                connectors,
+                settings,
+                clock,
+                stats: PipelineStats::default(),
+                stopping: AtomicBool::new(false),
+            }),
         }
     }
 
+    /// One cycle of one connector: read new records into the ledger, then work on due jobs.
+    /// A cycle never overlaps itself.
+    pub async fn run_cycle(&self, conn: &Arc<Connector>) -> Result<CycleReport, PipelineError> {
+        let Ok(_guard) = conn.running.try_lock() else {
+            return Ok(CycleReport {
+                skipped: true,
+                ..Default::default()
+            });
+        };
+        let mut report = CycleReport::default();
+        let now = self.now();
+        if let Some(until) = conn.health.pause_until() {
+            if now < until {
+                report.paused = conn.health.paused_reason();
+                return Ok(report);
+            }
+            conn.health.resume();
+            tracing::info!(connector = %conn.name, "connector resumes after pause");
+        }
+        if !self.is_stopping() {
+            self.ingest(conn, &mut report).await?;
+        }
+        self.process_due(conn, &mut report).await?;
+        conn.source.close().await;
+        Ok(report)
+    }
+
+    /// Work on every due job of the connector, a bounded number at a time. Each job is a
+    /// task of its own, so jobs spread over the runtime's workers (one task polling them all
+    /// kept the pipeline on one core); a job that panics is logged and the others go on.
+    async fn process_due(
+        &self,
+        conn: &Arc<Connector>,
+        report: &mut CycleReport,
+    ) -> Result<(), PipelineError> {
+        let ids = self.ledger.active_ids(&conn.name)?;
+        let limit = Arc::new(tokio::sync::Semaphore::new(
+            conn.settings.jobs_in_flight.max(1),
+        ));
+        let mut tasks = tokio::task::JoinSet::new();
+        let mut settled = Settled::default();
+        for id in ids {
+            let Ok(permit) = limit.clone().acquire_owned().await else {
+                break;
+            };
+            if self.is_stopping() {
+                break;
+            }
+            while let Some(done) = tasks.try_join_next() {
+                settled.add(done);
+            }
+            let (core, conn) = (self.core.clone(), conn.clone());
+            tasks.spawn(async move {
+                let _permit = permit;
+                let r = core.process_job(&conn, &id).await;
+                (id, r)
+            });
+        }
+        while let Some(done) = tasks.join_next().await {
+            settled.add(done);
+        }
+        report.jobs_processed = settled.processed;
+        match settled.first_error {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+}
+
+/// What the job tasks of one cycle came to.
+#[derive(Default)]
+struct Settled {
+    processed: usize,
+    first_error: Option<PipelineError>,
+}
+
+impl Settled {
+    fn add(&mut self, done: Result<(String, Result<bool, PipelineError>), tokio::task::JoinError>) {
+        match done {
+            Ok((_, Ok(true))) => self.processed += 1,
+            Ok((_, Ok(false))) => {}
+            Ok((id, Err(e))) => {
+                tracing::error!(job = %id, error = %e, "job processing stopped");
+                self.first_error.get_or_insert(e);
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "a job task panicked or was cancelled; the job stays in the ledger as it was last saved");
+            }
+        }
+    }
+}
+
+impl PipelineCore {
     pub fn ledger(&self) -> &Ledger {
         &self.ledger
     }
@@ -358,33 +466,6 @@ impl Pipeline {
         if let Err(e) = self.ledger.store().put_json(Tree::Audit, &key, &entry) {
             tracing::warn!(job = %job.id, error = %e, "could not write audit entry");
         }
-    }
-
-    /// One cycle of one connector: read new records into the ledger, then work on due jobs.
-    /// A cycle never overlaps itself.
-    pub async fn run_cycle(&self, conn: &Arc<Connector>) -> Result<CycleReport, PipelineError> {
-        let Ok(_guard) = conn.running.try_lock() else {
-            return Ok(CycleReport {
-                skipped: true,
-                ..Default::default()
-            });
-        };
-        let mut report = CycleReport::default();
-        let now = self.now();
-        if let Some(until) = conn.health.pause_until() {
-            if now < until {
-                report.paused = conn.health.paused_reason();
-                return Ok(report);
-            }
-            conn.health.resume();
-            tracing::info!(connector = %conn.name, "connector resumes after pause");
-        }
-        if !self.is_stopping() {
-            self.ingest(conn, &mut report).await?;
-        }
-        self.process_due(conn, &mut report).await?;
-        conn.source.close().await;
-        Ok(report)
     }
 
     async fn ingest(
@@ -601,46 +682,6 @@ impl Pipeline {
             }
         }
         Ok(())
-    }
-
-    /// Work on every due job of the connector, a bounded number at a time.
-    async fn process_due(
-        &self,
-        conn: &Arc<Connector>,
-        report: &mut CycleReport,
-    ) -> Result<(), PipelineError> {
-        let ids = self.ledger.active_ids(&conn.name)?;
-        let processed = AtomicU64::new(0);
-        let first_error: Mutex<Option<PipelineError>> = Mutex::new(None);
-        futures::stream::iter(ids)
-            .for_each_concurrent(conn.settings.jobs_in_flight.max(1), |id| {
-                let processed = &processed;
-                let first_error = &first_error;
-                async move {
-                    if self.is_stopping() {
-                        return;
-                    }
-                    match self.process_job(conn, &id).await {
-                        Ok(true) => {
-                            processed.fetch_add(1, Ordering::Relaxed);
-                        }
-                        Ok(false) => {}
-                        Err(e) => {
-                            tracing::error!(job = %id, error = %e, "job processing stopped");
-                            first_error
-                                .lock()
-                                .unwrap_or_else(|e| e.into_inner())
-                                .get_or_insert(e);
-                        }
-                    }
-                }
-            })
-            .await;
-        report.jobs_processed = processed.into_inner() as usize;
-        match first_error.into_inner().unwrap_or_else(|e| e.into_inner()) {
-            Some(e) => Err(e),
-            None => Ok(()),
-        }
     }
 
     /// Advance one job as far as it can go now. Returns whether it was due.
