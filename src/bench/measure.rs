@@ -15,6 +15,71 @@ pub fn cpu_time() -> Duration {
     tv(usage.ru_utime) + tv(usage.ru_stime)
 }
 
+/// User + system CPU time so far of this process's live threads whose name starts with
+/// `prefix` (`/proc/self/task/*/stat`).
+pub fn threads_cpu_time(prefix: &str) -> Duration {
+    // SAFETY: sysconf has no preconditions.
+    let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return Duration::ZERO;
+    };
+    let mut total = 0u64;
+    for t in tasks.flatten() {
+        let Ok(stat) = std::fs::read_to_string(t.path().join("stat")) else {
+            continue;
+        };
+        // `pid (comm) state ppid …`: comm may hold spaces, so split at the last ')'.
+        let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else {
+            continue;
+        };
+        if !stat[open + 1..close].starts_with(prefix) {
+            continue;
+        }
+        let fields: Vec<&str> = stat[close + 1..].split_whitespace().collect();
+        // After comm: state is field 3 of stat(5), utime 14 and stime 15.
+        let n = |i: usize| fields.get(i - 3).and_then(|v| v.parse::<u64>().ok());
+        total += n(14).unwrap_or(0) + n(15).unwrap_or(0);
+    }
+    Duration::from_secs_f64(total as f64 / ticks)
+}
+
+/// Wall and CPU time from a start, the simulators' own threads told apart (they have them
+/// when the world runs them on their own runtime).
+#[derive(Debug, Clone, Copy)]
+pub struct Span {
+    t0: std::time::Instant,
+    cpu0: Duration,
+    sim0: Duration,
+}
+
+/// What a [`Span`] measured.
+#[derive(Debug, Clone, Copy)]
+pub struct Spent {
+    pub wall: Duration,
+    /// The whole process.
+    pub cpu: Duration,
+    /// The simulators' threads (zero when they share upsync's runtime).
+    pub sim_cpu: Duration,
+}
+
+impl Span {
+    pub fn start() -> Span {
+        Span {
+            t0: std::time::Instant::now(),
+            cpu0: cpu_time(),
+            sim0: threads_cpu_time(crate::ops::world::SIM_THREAD_NAME),
+        }
+    }
+
+    pub fn stop(&self) -> Spent {
+        Spent {
+            wall: self.t0.elapsed(),
+            cpu: cpu_time().saturating_sub(self.cpu0),
+            sim_cpu: threads_cpu_time(crate::ops::world::SIM_THREAD_NAME).saturating_sub(self.sim0),
+        }
+    }
+}
+
 fn status_kib(field: &str) -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     status

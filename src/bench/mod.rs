@@ -142,6 +142,7 @@ fn world_options(args: &BenchArgs, dir: &Path, n: usize) -> WorldOptions {
         o.ups_rate_limit = Some(q);
         o.ups_quota_per_second = q;
     }
+    o.separate_sim_runtime = true;
     o
 }
 
@@ -387,9 +388,9 @@ fn pipeline_line(
     scenario: &str,
     w: &World,
     a: &crate::ops::wiring::Assembly,
-    wall: Duration,
-    cpu: Duration,
+    spent: measure::Spent,
 ) -> Map<String, Value> {
+    let (wall, cpu) = (spent.wall, spent.cpu);
     use crate::ups::Api;
     let shipped = a
         .pipeline
@@ -421,6 +422,22 @@ fn pipeline_line(
             3
         )),
     );
+    // The simulators run on their own threads: upsync's share is the rest (its HTTP client,
+    // mapping, ledger, sled and label files), and what 2 cores of it alone could carry.
+    let upsync_cpu = cpu.saturating_sub(spent.sim_cpu).as_secs_f64();
+    m.insert(
+        "sim_cpu_seconds".into(),
+        json!(round(spent.sim_cpu.as_secs_f64(), 3)),
+    );
+    m.insert("upsync_cpu_seconds".into(), json!(round(upsync_cpu, 3)));
+    m.insert(
+        "upsync_cpu_ms_per_shipment".into(),
+        json!(round(upsync_cpu * 1000.0 / (shipped.max(1) as f64), 3)),
+    );
+    m.insert(
+        "upsync_capacity_per_2_cores".into(),
+        json!(round(2.0 * shipped as f64 / upsync_cpu.max(1e-9), 0)),
+    );
     m.insert(
         "peak_rss_mb".into(),
         json!(round(measure::peak_rss_mb(), 1)),
@@ -438,7 +455,15 @@ fn pipeline_line(
     m.insert("lost".into(), json!(audit.lost));
     m.insert("inconsistent".into(), json!(audit.inconsistent));
     m.insert("jobs".into(), Value::Object(states(&a.pipeline)));
+    m.insert(
+        "store_flushes".into(),
+        json!(a.pipeline.ledger().store().flushes_run()),
+    );
     m.insert("includes_simulators".into(), json!(true));
+    m.insert(
+        "simulators_on_own_threads".into(),
+        json!(spent.sim_cpu > Duration::ZERO),
+    );
     m
 }
 
@@ -454,10 +479,10 @@ async fn throughput(args: &BenchArgs, dir: &Path) -> anyhow::Result<Map<String, 
     fast_action_polling(&w)?;
     let store = w.open_store()?;
     let a = w.assemble(store).await?;
-    let (t0, c0) = (Instant::now(), measure::cpu_time());
+    let span = measure::Span::start();
     let cycles = drive(&a.pipeline, Duration::from_secs(600)).await?;
-    let (wall, cpu) = (t0.elapsed(), measure::cpu_time() - c0);
-    let mut m = pipeline_line("throughput", &w, &a, wall, cpu);
+    let spent = span.stop();
+    let mut m = pipeline_line("throughput", &w, &a, spent);
     m.insert("cycles".into(), json!(cycles));
     m.insert("acumatica_action_poll_ms".into(), json!(10));
     m.insert("concurrency".into(), json!(args.concurrency));
@@ -529,11 +554,12 @@ async fn quota(args: &BenchArgs, dir: &Path) -> anyhow::Result<Map<String, Value
             }
         })
     };
-    let (t0, c0) = (Instant::now(), measure::cpu_time());
+    let span = measure::Span::start();
     drive(&a.pipeline, Duration::from_secs(900)).await?;
-    let (wall, cpu) = (t0.elapsed(), measure::cpu_time() - c0);
+    let spent = span.stop();
+    let wall = spent.wall;
     sampler.abort();
-    let mut m = pipeline_line("quota", &w, &a, wall, cpu);
+    let mut m = pipeline_line("quota", &w, &a, spent);
     let sent = m["ups_requests_total"].as_u64().unwrap_or(0);
     let (first, last) = *window.lock().unwrap_or_else(|e| e.into_inner());
     // Requests sent between the first and the last sample, over the time between them.
@@ -606,7 +632,8 @@ async fn latency(args: &BenchArgs, dir: &Path) -> anyhow::Result<Map<String, Val
     let mut sched =
         crate::pipeline::schedule::start(a.pipeline.clone(), &a.schedules, None).await?;
     let http = reqwest::Client::new();
-    let (t0, c0) = (Instant::now(), measure::cpu_time());
+    let span = measure::Span::start();
+    let t0 = Instant::now();
     let mut released: HashMap<String, Instant> = HashMap::new();
     let mut done: HashMap<String, Duration> = HashMap::new();
     let every = Duration::from_secs_f64(1.0 / args.rate.max(0.1));
@@ -653,7 +680,7 @@ async fn latency(args: &BenchArgs, dir: &Path) -> anyhow::Result<Map<String, Val
         check(&mut done, &released);
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let (wall, cpu) = (t0.elapsed(), measure::cpu_time() - c0);
+    let spent = span.stop();
     let _ = sched.shutdown().await;
     // Finish what is in flight so the audit sees a quiet world.
     drive(&a.pipeline, Duration::from_secs(30)).await?;
@@ -661,7 +688,7 @@ async fn latency(args: &BenchArgs, dir: &Path) -> anyhow::Result<Map<String, Val
     let p50 = measure::percentile(&mut lat, 50.0).unwrap_or(f64::NAN);
     let p99 = measure::percentile(&mut lat, 99.0).unwrap_or(f64::NAN);
     let max = measure::percentile(&mut lat, 100.0).unwrap_or(f64::NAN);
-    let mut m = pipeline_line("latency", &w, &a, wall, cpu);
+    let mut m = pipeline_line("latency", &w, &a, spent);
     m.insert("released".into(), json!(released.len()));
     m.insert("written_back".into(), json!(done.len()));
     m.insert("release_rate_per_second".into(), json!(args.rate));

@@ -61,6 +61,9 @@ pub struct WorldOptions {
     pub jobs_in_flight: u32,
     /// UPS simulator background tick (tracking progression pushes), ms; 0 = none.
     pub ups_tick_ms: u64,
+    /// Run the simulators on a runtime of their own (threads named `sim-worker`), so the
+    /// benchmark can tell their CPU from upsync's. Off where tests pause tokio's clock.
+    pub separate_sim_runtime: bool,
 }
 
 impl WorldOptions {
@@ -84,7 +87,34 @@ impl WorldOptions {
             ups_quota_per_second: 0,
             jobs_in_flight: 16,
             ups_tick_ms: 0,
+            separate_sim_runtime: false,
         }
+    }
+}
+
+/// Name prefix of the simulators' own threads (see [`WorldOptions::separate_sim_runtime`]).
+pub const SIM_THREAD_NAME: &str = "sim-worker";
+
+/// The simulators' own runtime; dropped without blocking (it may be dropped from async
+/// code, where a plain runtime drop would panic).
+struct SimRuntime(Option<tokio::runtime::Runtime>);
+
+impl Drop for SimRuntime {
+    fn drop(&mut self) {
+        if let Some(rt) = self.0.take() {
+            rt.shutdown_background();
+        }
+    }
+}
+
+/// Run `fut` (a simulator's `spawn`) on `rt` when given, so every task it starts lives there.
+async fn on<T: Send + 'static>(
+    rt: &Option<SimRuntime>,
+    fut: impl std::future::Future<Output = anyhow::Result<T>> + Send + 'static,
+) -> anyhow::Result<T> {
+    match rt.as_ref().and_then(|r| r.0.as_ref()) {
+        Some(rt) => rt.spawn(fut).await.context("simulator runtime")?,
+        None => fut.await,
     }
 }
 
@@ -98,6 +128,8 @@ pub struct World {
     pub key_path: PathBuf,
     pub state_dir: PathBuf,
     pub label_dir: PathBuf,
+    /// Declared last: dropped after the handles above.
+    _sim_runtime: Option<SimRuntime>,
 }
 
 impl World {
@@ -106,28 +138,46 @@ impl World {
         std::fs::create_dir_all(&o.dir)
             .with_context(|| format!("cannot create {}", o.dir.display()))?;
         let rec = |name: &str| o.record_dir.as_ref().map(|d| d.join(name));
+        let rt = if o.separate_sim_runtime {
+            Some(SimRuntime(Some(
+                tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(2)
+                    .thread_name(SIM_THREAD_NAME)
+                    .enable_all()
+                    .build()
+                    .context("simulator runtime")?,
+            )))
+        } else {
+            None
+        };
 
-        let ups = sim::ups::spawn(sim::ups::UpsSimConfig {
-            faults: o.ups_faults.clone(),
-            latency_ms: o.ups_latency_ms,
-            rate_limit_per_second: o.ups_rate_limit,
-            token_ttl_seconds: o.ups_token_ttl_seconds,
-            record_dir: rec("ups"),
-            tick_interval_ms: o.ups_tick_ms,
-            ..Default::default()
-        })
+        let ups = on(
+            &rt,
+            sim::ups::spawn(sim::ups::UpsSimConfig {
+                faults: o.ups_faults.clone(),
+                latency_ms: o.ups_latency_ms,
+                rate_limit_per_second: o.ups_rate_limit,
+                token_ttl_seconds: o.ups_token_ttl_seconds,
+                record_dir: rec("ups"),
+                tick_interval_ms: o.ups_tick_ms,
+                ..Default::default()
+            }),
+        )
         .await
         .context("UPS simulator")?;
         let acumatica = if o.acumatica_shipments > 0 {
             Some(
-                sim::acumatica::spawn(sim::acumatica::AcumaticaSimConfig {
-                    seed: o.acumatica_shipments,
-                    seed_value: o.seed_value,
-                    seed_bad: o.bad_records,
-                    faults: o.acumatica_faults.clone(),
-                    record_dir: rec("acumatica"),
-                    ..Default::default()
-                })
+                on(
+                    &rt,
+                    sim::acumatica::spawn(sim::acumatica::AcumaticaSimConfig {
+                        seed: o.acumatica_shipments,
+                        seed_value: o.seed_value,
+                        seed_bad: o.bad_records,
+                        faults: o.acumatica_faults.clone(),
+                        record_dir: rec("acumatica"),
+                        ..Default::default()
+                    }),
+                )
                 .await
                 .context("Acumatica simulator")?,
             )
@@ -136,14 +186,17 @@ impl World {
         };
         let netsuite = if o.netsuite_fulfillments > 0 {
             Some(
-                sim::netsuite::spawn(sim::netsuite::NetSuiteSimConfig {
-                    seed: o.netsuite_fulfillments,
-                    seed_value: o.seed_value,
-                    seed_bad: o.bad_records,
-                    faults: o.netsuite_faults.clone(),
-                    record_dir: rec("netsuite"),
-                    ..Default::default()
-                })
+                on(
+                    &rt,
+                    sim::netsuite::spawn(sim::netsuite::NetSuiteSimConfig {
+                        seed: o.netsuite_fulfillments,
+                        seed_value: o.seed_value,
+                        seed_bad: o.bad_records,
+                        faults: o.netsuite_faults.clone(),
+                        record_dir: rec("netsuite"),
+                        ..Default::default()
+                    }),
+                )
                 .await
                 .context("NetSuite simulator")?,
             )
@@ -296,6 +349,7 @@ pipeline:
             config_path,
             key_path,
             state_dir,
+            _sim_runtime: rt,
         })
     }
 
