@@ -19,7 +19,13 @@ if [ ${#scenarios[@]} -eq 0 ]; then
 fi
 for s in "${scenarios[@]}"; do
   case "$s" in
-    throughput) "$BIN" bench --scenario throughput --shipments "${THROUGHPUT_SHIPMENTS:-5000}" --concurrency 64 ;;
+    throughput)
+      # NetSuite alone with labels kept in the ledger only: what upsync itself can carry.
+      "$BIN" bench --scenario throughput --shipments "${THROUGHPUT_SHIPMENTS:-5000}" --concurrency 64 --mix netsuite --label-sink none
+      # Acumatica: bound by the licence's 2 concurrent requests (6.4 ERP requests a shipment).
+      "$BIN" bench --scenario throughput --shipments "${THROUGHPUT_SHIPMENTS:-5000}" --concurrency 64 --mix acumatica --label-sink none
+      # Both ERPs with a label file per package, as the bundled config does.
+      "$BIN" bench --scenario throughput --shipments "${THROUGHPUT_SHIPMENTS:-5000}" --concurrency 64 --mix both --label-sink directory ;;
     quota)      "$BIN" bench --scenario quota --quota "${QUOTA:-40}" --shipments "${QUOTA_SHIPMENTS:-600}" --concurrency 32 ;;
     latency)    "$BIN" bench --scenario latency --seconds "${LATENCY_SECONDS:-60}" --rate 10 ;;
     frugal)     "$BIN" bench --scenario frugal --seconds "${FRUGAL_SECONDS:-60}" --token-ttl "${FRUGAL_TOKEN_TTL:-10}" ;;

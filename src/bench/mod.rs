@@ -87,6 +87,30 @@ pub struct BenchArgs {
     /// Working directory (default: a fresh temporary directory, removed afterwards).
     #[arg(long)]
     pub dir: Option<PathBuf>,
+    /// Where labels go: a file per package in `<dir>/labels` (as the bundled config), or
+    /// nowhere but the ledger (`none`), to see what file creation costs on this disk.
+    #[arg(long, value_enum, default_value = "directory")]
+    pub label_sink: LabelSinkArg,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LabelSinkArg {
+    Directory,
+    None,
+}
+
+/// Apply `--label-sink` to the world's configuration.
+fn apply_label_sink(w: &World, sink: LabelSinkArg) -> anyhow::Result<()> {
+    if sink == LabelSinkArg::Directory {
+        return Ok(());
+    }
+    let cfg = std::fs::read_to_string(&w.config_path)?;
+    let cfg = cfg.replace(
+        "label_sink:\n      type: directory\n      path: labels\n",
+        "label_sink:\n      type: none\n",
+    );
+    std::fs::write(&w.config_path, cfg)?;
+    Ok(())
 }
 
 pub async fn run(_g: &crate::cli::Globals, args: BenchArgs) -> anyhow::Result<ExitCode> {
@@ -477,6 +501,7 @@ async fn throughput(args: &BenchArgs, dir: &Path) -> anyhow::Result<Map<String, 
     // the next poll): at the bundled 1 s poll interval each write-back waits a second for
     // the ERP. Poll it every 10 ms here so the figure is upsync's, not the ERP's wait.
     fast_action_polling(&w)?;
+    apply_label_sink(&w, args.label_sink)?;
     let store = w.open_store()?;
     let a = w.assemble(store).await?;
     let span = measure::Span::start();
@@ -485,6 +510,10 @@ async fn throughput(args: &BenchArgs, dir: &Path) -> anyhow::Result<Map<String, 
     let mut m = pipeline_line("throughput", &w, &a, spent);
     m.insert("cycles".into(), json!(cycles));
     m.insert("acumatica_action_poll_ms".into(), json!(10));
+    m.insert(
+        "label_sink".into(),
+        json!(format!("{:?}", args.label_sink).to_lowercase()),
+    );
     m.insert("concurrency".into(), json!(args.concurrency));
     m.insert("target_shipments_per_second".into(), json!(1000));
     Ok(m)
@@ -938,6 +967,9 @@ async fn history_one(
         o.netsuite_fulfillments = 0;
     }
     let w = World::start(o).await?;
+    // The simulator holds its records as JSON values (about 100 KB each): most of the
+    // process's memory is the ERP's, which a real deployment does not carry.
+    let rss_seeded = measure::rss_mb();
     let store = w.open_store()?;
     let a = w.assemble(store).await?;
     let conn = a.pipeline.connectors()[0].clone();
@@ -954,6 +986,7 @@ async fn history_one(
         }
     }
     let first_secs = t_first.elapsed().as_secs_f64();
+    let rss_read = measure::rss_mb();
     let before = erp_requests(&w);
     let first_requests = before;
     // Change a few records, then one more poll from the stored cursor.
@@ -998,6 +1031,8 @@ async fn history_one(
         "cycle_records_read": read,
         "cycle_erp_requests": after - before,
         "cycle_seconds": round(secs, 3),
+        "rss_mb_simulator_seeded": round(rss_seeded, 1),
+        "rss_mb_after_first_read": round(rss_read, 1),
     }))
 }
 
