@@ -10,7 +10,7 @@ secs="${1:-60}"
 shift || true
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-  targets=(suiteql acumatica_codec ups_responses)
+  targets=(suiteql acumatica_codec ups_responses webhook_body)
 fi
 if cargo +nightly fuzz --version >/dev/null 2>&1; then
   for t in "${targets[@]}"; do
