@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use serde::Serialize;
 
-use crate::model::Milestone;
+use crate::model::{LabelFormat, Milestone};
 use crate::ops::wiring::{self, Assembly, Current};
 use crate::ops::world::{World, WorldOptions};
 use crate::pipeline::{Job, JobState};
@@ -497,18 +497,28 @@ fn rows(a: &Assembly, label_dir: &Path) -> anyhow::Result<Vec<ShipmentRow>> {
                     .collect()
             })
             .unwrap_or_default();
+        // A delivered job no longer holds its label bytes (the ledger compacts it), so the
+        // files are looked up by name, whatever their format.
         let label_files: Vec<String> = result
             .map(|r| {
                 r.packages
                     .iter()
                     .filter_map(|p| {
-                        let l = p.label.as_ref()?;
-                        let name = crate::ops::labels::label_file_name(
-                            &j.number,
-                            &p.tracking_number,
-                            l.format.extension(),
-                        );
-                        label_dir.join(&name).exists().then_some(name)
+                        let formats = [
+                            LabelFormat::Gif,
+                            LabelFormat::Png,
+                            LabelFormat::Zpl,
+                            LabelFormat::Epl,
+                            LabelFormat::Spl,
+                        ];
+                        formats.into_iter().find_map(|f| {
+                            let name = crate::ops::labels::label_file_name(
+                                &j.number,
+                                &p.tracking_number,
+                                f.extension(),
+                            );
+                            label_dir.join(&name).exists().then_some(name)
+                        })
                     })
                     .collect()
             })

@@ -632,6 +632,12 @@ pub async fn reprint(g: &crate::cli::Globals, job: &str) -> anyhow::Result<ExitC
     let Some(result) = j.result.as_ref() else {
         anyhow::bail!("job {job} is {} and has no label yet", j.state);
     };
+    if j.compacted {
+        anyhow::bail!(
+            "job {job} was delivered; upsync drops the labels of delivered parcels from its ledger. \
+             Recover the label from UPS (Label Recovery, for 120 days after shipping) if you need it"
+        );
+    }
     let conn = cfg.connector(&j.source).with_context(|| {
         format!(
             "job {job} belongs to connector '{}', which is no longer configured",

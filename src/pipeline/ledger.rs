@@ -189,6 +189,10 @@ pub struct Job {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub timeline: Vec<Transition>,
+    /// Delivered and compacted: the ERP record copy and the label bytes were dropped (see
+    /// [`Job::compact`]); numbers, shipment, tracking numbers and timeline remain.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub compacted: bool,
 }
 
 /// Job id for a record version.
@@ -222,7 +226,21 @@ impl Job {
                 to: JobState::Seen,
                 note: String::new(),
             }],
+            compacted: false,
         }
+    }
+
+    /// Drop what a delivered job no longer needs: the copy of the ERP record (replay and
+    /// write-back are over) and the label bytes (the parcel has arrived). About two thirds
+    /// of a job's size, and the ERP's data (addresses) no longer sits in upsync's state.
+    pub fn compact(&mut self) {
+        self.record.data = serde_json::Value::Null;
+        if let Some(r) = &mut self.result {
+            for p in &mut r.packages {
+                p.label = None;
+            }
+        }
+        self.compacted = true;
     }
 
     /// Move to `to`, recording the transition; clears retry bookkeeping.
@@ -347,8 +365,15 @@ impl Ledger {
     }
 
     /// Write a job (and, if it is the record's current job, the record index); not flushed.
+    /// A job that reaches `Delivered` is stored compacted ([`Job::compact`]).
     pub fn save(&self, job: &Job) -> Result<(), StoreError> {
-        self.store.put_json(Tree::Jobs, &job_key(&job.id), job)?;
+        if job.state == JobState::Delivered && !job.compacted {
+            let mut c = job.clone();
+            c.compact();
+            self.store.put_json(Tree::Jobs, &job_key(&c.id), &c)?;
+        } else {
+            self.store.put_json(Tree::Jobs, &job_key(&job.id), job)?;
+        }
         self.count_transition(job)?;
         if job.state != JobState::Superseded {
             self.store.put_json(
@@ -578,6 +603,58 @@ mod tests {
             Some(&1)
         );
         assert_eq!(j.timeline.len(), 3);
+    }
+
+    #[test]
+    fn delivered_jobs_are_stored_compacted() {
+        use crate::model::{Label, LabelFormat, PackageResult, ShipResult};
+        let dir = tempfile::tempdir().unwrap();
+        let store = std::sync::Arc::new(Store::open(dir.path(), None).unwrap());
+        let l = Ledger::new(store);
+        let now = Utc::now();
+        let mut j = Job::new(
+            ErpRecord {
+                data: serde_json::json!({"ShipTo": {"AddressLine1": "1 Main St"}}),
+                ..record("v1")
+            },
+            now,
+        );
+        j.result = Some(ShipResult {
+            shipment_id: "1Z999AA10123456784".into(),
+            service_code: "03".into(),
+            packages: vec![PackageResult {
+                tracking_number: "1Z999AA10123456784".into(),
+                erp_line_id: "1".into(),
+                label: Some(Label {
+                    format: LabelFormat::Gif,
+                    data: vec![7; 2048],
+                }),
+            }],
+            charges: Default::default(),
+            alerts: vec![],
+        });
+        j.transition(JobState::Tracking, "", now);
+        l.save(&j).unwrap();
+        let tracking = l.get(&j.id).unwrap().unwrap();
+        assert!(
+            !tracking.compacted,
+            "a job still in transit keeps everything"
+        );
+        assert!(tracking.result.as_ref().unwrap().packages[0]
+            .label
+            .is_some());
+        let size = |job: &Job| serde_json::to_vec(job).unwrap().len();
+        let before = size(&tracking);
+        j.transition(JobState::Delivered, "tracking: 1 delivered", now);
+        l.save(&j).unwrap();
+        let done = l.get(&j.id).unwrap().unwrap();
+        assert!(done.compacted);
+        assert_eq!(done.record.data, serde_json::Value::Null, "no ERP copy");
+        let p = &done.result.as_ref().unwrap().packages[0];
+        assert_eq!(p.tracking_number, "1Z999AA10123456784", "tracking kept");
+        assert!(p.label.is_none(), "label bytes dropped");
+        assert_eq!(done.timeline.len(), 3, "audit trail kept");
+        assert!(size(&done) < before / 2, "{} vs {before}", size(&done));
     }
 
     #[test]

@@ -977,6 +977,12 @@ impl Tracker {
                 self.clear_dirty(&job_id, &gen)?;
                 continue;
             };
+            if job.compacted {
+                // Delivered and written back already; its ERP record copy is gone.
+                tracing::debug!(job = %job_id, "late tracking news for a delivered job; nothing more to write back");
+                self.clear_dirty(&job_id, &gen)?;
+                continue;
+            }
             let plan = target.mapper.write_back_tracking(&job.record, &snapshot);
             let hash = plan_hash(&plan);
             if plan.is_empty() || jt.last_write_hash.as_deref() == Some(hash.as_str()) {
