@@ -4,7 +4,8 @@
 //! in config by `type:`. A source knows its ERP's HTTP API and record codec and nothing of
 //! UPS: it hands out [`ErpRecord`]s and applies [`WriteBack`] plans that the mapping engine
 //! produced. The pipeline owns the ledger and stores the [`Cursor`] only after a page's
-//! records are safely in the ledger, so a source never persists anything itself.
+//! records are safely in the ledger, so a source never persists anything itself. Each
+//! connector's profile (`connectors/*.yaml`) loads through the shared [`profile`] loader.
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
@@ -13,6 +14,7 @@ use crate::model::{ErpRecord, ErrorClass, WriteBack};
 
 pub mod acumatica;
 pub mod netsuite;
+pub mod profile;
 
 /// Opaque incremental-read position, owned by the source that produced it (serialised
 /// JSON). The pipeline stores it in the `cursors` tree.

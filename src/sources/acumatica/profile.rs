@@ -6,7 +6,7 @@
 //! part of the profile: they come from the vault as [`AcumaticaCredentials`].
 
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
@@ -237,32 +237,13 @@ fn default_action_timeout() -> u64 {
     300
 }
 
-/// One problem in a profile: where and what to do.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ProfileProblem {
-    pub path: String,
-    pub message: String,
-}
+pub use crate::sources::profile::{ProfileError, ProfileProblem};
 
-/// Every problem found in one profile file.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-pub struct ProfileError {
-    pub file: PathBuf,
-    pub problems: Vec<ProfileProblem>,
-}
-
-impl fmt::Display for ProfileError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}: {} problem(s) in the Acumatica profile",
-            self.file.display(),
-            self.problems.len()
-        )?;
-        for p in &self.problems {
-            write!(f, "\n  - {}: {}", p.path, p.message)?;
-        }
-        Ok(())
+impl crate::sources::profile::Profile for AcumaticaProfile {
+    const CONNECTOR: &'static str = "Acumatica";
+    const EXAMPLE: &'static str = "connectors/acumatica.yaml";
+    fn problems(&self) -> Vec<ProfileProblem> {
+        self.validate()
     }
 }
 
@@ -277,36 +258,12 @@ impl AcumaticaProfile {
 
     /// Read, parse and validate a profile file; all problems are reported together.
     pub fn load(path: &Path) -> Result<AcumaticaProfile, ProfileError> {
-        let err = |problems| ProfileError {
-            file: path.to_path_buf(),
-            problems,
-        };
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            err(vec![ProfileProblem {
-                path: "(file)".into(),
-                message: format!("cannot read: {e}"),
-            }])
-        })?;
-        Self::from_yaml(&text).map_err(err)
+        crate::sources::profile::load(path)
     }
 
     /// Parse and validate YAML text.
     pub fn from_yaml(text: &str) -> Result<AcumaticaProfile, Vec<ProfileProblem>> {
-        let p: AcumaticaProfile = serde_norway::from_str(text).map_err(|e| {
-            vec![ProfileProblem {
-                path: e
-                    .location()
-                    .map(|l| format!("line {} column {}", l.line(), l.column()))
-                    .unwrap_or_else(|| "(document)".into()),
-                message: format!("{e} (see the documented example connectors/acumatica.yaml)"),
-            }]
-        })?;
-        let problems = p.validate();
-        if problems.is_empty() {
-            Ok(p)
-        } else {
-            Err(problems)
-        }
+        crate::sources::profile::from_yaml(text)
     }
 
     /// Every semantic problem of an already parsed profile.

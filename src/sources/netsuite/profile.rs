@@ -198,21 +198,14 @@ fn default_writable_fields() -> Vec<String> {
     .collect()
 }
 
-/// One problem in a profile.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ProfileProblem {
-    /// YAML path (`page_size`, `detail.packages_query`).
-    pub path: String,
-    /// What is wrong and how to fix it.
-    pub message: String,
-}
+pub use crate::sources::profile::{ProfileError, ProfileProblem};
 
-/// Every problem found in a profile file.
-#[derive(Debug, thiserror::Error)]
-#[error("{file}: {} problem(s):\n{}", .problems.len(), .problems.iter().map(|p| format!("  - {}: {}", p.path, p.message)).collect::<Vec<_>>().join("\n"))]
-pub struct ProfileError {
-    pub file: String,
-    pub problems: Vec<ProfileProblem>,
+impl crate::sources::profile::Profile for NetSuiteProfile {
+    const CONNECTOR: &'static str = "NetSuite";
+    const EXAMPLE: &'static str = "connectors/netsuite.yaml";
+    fn problems(&self) -> Vec<ProfileProblem> {
+        self.validate()
+    }
 }
 
 /// `1234567_SB1` → `1234567-sb1` (the host label; the TBA realm keeps `_SB1`).
@@ -221,36 +214,14 @@ pub fn account_host(account_id: &str) -> String {
 }
 
 impl NetSuiteProfile {
-    /// Read, parse and validate a profile file.
+    /// Read, parse and validate a profile file; all problems are reported together.
     pub fn load(path: &Path) -> Result<NetSuiteProfile, ProfileError> {
-        let file = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|e| ProfileError {
-            file: file.clone(),
-            problems: vec![ProfileProblem {
-                path: "(file)".into(),
-                message: format!("cannot read the file: {e}"),
-            }],
-        })?;
-        Self::from_yaml(&text).map_err(|problems| ProfileError { file, problems })
+        crate::sources::profile::load(path)
     }
 
     /// Parse and validate YAML text.
     pub fn from_yaml(text: &str) -> Result<NetSuiteProfile, Vec<ProfileProblem>> {
-        let p: NetSuiteProfile = serde_norway::from_str(text).map_err(|e| {
-            vec![ProfileProblem {
-                path: e
-                    .location()
-                    .map(|l| format!("line {} column {}", l.line(), l.column()))
-                    .unwrap_or_else(|| "(document)".into()),
-                message: format!("{e}; see connectors/netsuite.yaml for every field"),
-            }]
-        })?;
-        let problems = p.validate();
-        if problems.is_empty() {
-            Ok(p)
-        } else {
-            Err(problems)
-        }
+        crate::sources::profile::from_yaml(text)
     }
 
     /// All problems (empty = valid).
