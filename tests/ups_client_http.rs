@@ -1071,7 +1071,10 @@ async fn operations_use_ups_paths_versions_and_headers() {
     );
     let from = chrono::NaiveDate::from_ymd_opt(2026, 11, 7).unwrap();
     let to = chrono::NaiveDate::from_ymd_opt(2026, 11, 21).unwrap();
-    let m = c.track_by_reference("000123", from, to).await.unwrap();
+    let m = c
+        .track_by_reference("000123", None, from, to)
+        .await
+        .unwrap();
     assert_eq!(m[0].tracking_numbers, vec!["1Z123X560300000018"]);
     let rh = &s.hits_on("/api/track/v1/reference/details/000123")[0];
     assert!(rh.query.contains("fromPickUpDate=20261107"));

@@ -186,7 +186,7 @@ async fn every_operation_round_trips() {
     // Track by reference finds the shipment with all its packages.
     let today = c.clock().today();
     let found = c
-        .track_by_reference("REF-RT-2", today - chrono::Duration::days(14), today)
+        .track_by_reference("REF-RT-2", None, today - chrono::Duration::days(14), today)
         .await
         .unwrap();
     assert_eq!(found.len(), 1, "{found:?}");
@@ -334,7 +334,7 @@ async fn drop_after_commit_is_outcome_unknown_and_never_resent() {
     // Reconciliation can find it by reference.
     let today = c.clock().today();
     let found = c
-        .track_by_reference("REF-DROP", today - chrono::Duration::days(1), today)
+        .track_by_reference("REF-DROP", None, today - chrono::Duration::days(1), today)
         .await
         .unwrap();
     assert_eq!(found.len(), 1);

@@ -511,6 +511,31 @@ pub struct PipelineConfig {
     pub dead_letter_write_back: bool,
     /// Days finished jobs, events and audit entries are kept.
     pub retention_days: u64,
+    /// When an in-doubt Ship counts as never having reached UPS.
+    pub reconcile: ReconcilePolicy,
+}
+
+/// In-doubt Ship reconciliation (see `pipeline::engine::ReconcileSettings`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ReconcilePolicy {
+    /// Seconds over which lookups by reference must keep finding nothing before the Ship
+    /// counts as lost and is sent again (UPS indexes a new label's reference late).
+    pub absent_after_seconds: u64,
+    /// Lookups that must find nothing (spread over `absent_after_seconds`).
+    pub min_lookups: u32,
+    /// Hours a re-shipped job's reference is watched; a late-found first shipment is voided.
+    pub watch_hours: u64,
+}
+
+impl Default for ReconcilePolicy {
+    fn default() -> Self {
+        ReconcilePolicy {
+            absent_after_seconds: d::PIPELINE_RECONCILE_ABSENT_AFTER_SECONDS,
+            min_lookups: d::PIPELINE_RECONCILE_MIN_LOOKUPS,
+            watch_hours: d::PIPELINE_RECONCILE_WATCH_HOURS,
+        }
+    }
 }
 
 impl Default for PipelineConfig {
@@ -520,6 +545,7 @@ impl Default for PipelineConfig {
             retry: JobRetryPolicy::default(),
             dead_letter_write_back: d::PIPELINE_DEAD_LETTER_WRITE_BACK,
             retention_days: d::PIPELINE_RETENTION_DAYS,
+            reconcile: ReconcilePolicy::default(),
         }
     }
 }

@@ -369,6 +369,36 @@ impl Shipment {
             .unwrap_or(self.shipper.address.country.as_str());
         reference_level(origin, &self.ship_to.address.country)
     }
+
+    /// References UPS takes at this shipment's level: 5 per package (US→US, PR→PR) or 2 on
+    /// the shipment (UPS-REFERENCE §2.1 "ReferenceNumber").
+    pub fn reference_capacity(&self) -> usize {
+        match self.reference_level() {
+            ReferenceLevel::Package => 5,
+            ReferenceLevel::Shipment => 2,
+        }
+    }
+
+    /// This shipment with `r` among its references, within the lane's capacity: appended
+    /// when there is room, else it takes the last place (the first, the ERP number, always
+    /// stays). Used to stamp the job's own reference on every Ship of it.
+    pub fn with_reference(mut self, r: Reference) -> Shipment {
+        if self.references.iter().any(|x| x.value == r.value) {
+            return self;
+        }
+        let cap = self.reference_capacity();
+        if self.references.len() < cap {
+            self.references.push(r);
+        } else {
+            self.references.truncate(cap);
+            if cap > 1 {
+                self.references[cap - 1] = r;
+            } else {
+                self.references.push(r);
+            }
+        }
+        self
+    }
 }
 
 /// A label image as UPS returned it (bytes decoded from base64; ZPL/EPL are text bytes).

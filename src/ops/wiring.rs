@@ -101,6 +101,18 @@ pub async fn assemble_with_clock(
             max_seconds: cfg.pipeline.retry.max_backoff_seconds as f64,
             max_retries: cfg.pipeline.retry.max_attempts,
         },
+        reconcile: {
+            let crate::config::ReconcilePolicy {
+                absent_after_seconds,
+                min_lookups,
+                watch_hours,
+            } = &cfg.pipeline.reconcile;
+            crate::pipeline::ReconcileSettings {
+                absent_after: chrono::Duration::seconds(*absent_after_seconds as i64),
+                min_lookups: *min_lookups,
+                watch_for: chrono::Duration::hours(*watch_hours as i64),
+            }
+        },
     };
     let ledger = Ledger::new(store.clone());
     let pipeline = Arc::new(Pipeline::new(

@@ -30,6 +30,19 @@ impl From<UpsError> for CarrierError {
     }
 }
 
+/// Whether a 1Z number belongs to `shipper`'s account: `1Z` + the 6-character shipper
+/// number (UPS-REFERENCE §11). Reference searches also list other shippers' parcels that
+/// carry the same reference values; those are never ours to keep or void.
+pub fn is_shippers(tracking_number: &str, shipper: &str) -> bool {
+    let shipper = shipper.trim().to_ascii_uppercase();
+    if shipper.len() != 6 {
+        // Not a 6-character account (a test double's): nothing to compare against.
+        return true;
+    }
+    let tn = tracking_number.to_ascii_uppercase();
+    tn.len() == 18 && tn.starts_with("1Z") && tn[2..8] == shipper
+}
+
 /// The UPS client behind the pipeline's [`Carrier`] port.
 #[derive(Clone)]
 pub struct UpsCarrier {
@@ -63,20 +76,30 @@ impl Carrier for UpsCarrier {
     async fn find_by_reference(
         &self,
         reference: &str,
+        shipper: &str,
         from: NaiveDate,
         to: NaiveDate,
     ) -> Result<Vec<FoundShipment>, CarrierError> {
-        let matches = self.client.track_by_reference(reference, from, to).await?;
+        let ours = |tn: &str| is_shippers(tn, shipper);
+        let matches = self
+            .client
+            .track_by_reference(reference, Some(shipper), from, to)
+            .await?;
         let mut found = Vec::new();
-        for m in matches
-            .into_iter()
-            .filter(|m| !m.tracking_numbers.is_empty())
-        {
-            if m.tracking_numbers.len() == 1 {
+        for m in matches {
+            let numbers: Vec<String> = m
+                .tracking_numbers
+                .into_iter()
+                .filter(|tn| ours(tn))
+                .collect();
+            if numbers.is_empty() {
+                continue;
+            }
+            if numbers.len() == 1 {
                 found.push(FoundShipment {
-                    shipment_id: m.tracking_numbers[0].clone(),
+                    shipment_id: numbers[0].clone(),
                     voided: m.milestone == Some(Milestone::Voided),
-                    tracking_numbers: m.tracking_numbers,
+                    tracking_numbers: numbers,
                 });
                 continue;
             }
@@ -87,7 +110,7 @@ impl Carrier for UpsCarrier {
             // hide a live shipment).
             let mut live = Vec::new();
             let mut voided = Vec::new();
-            for tn in &m.tracking_numbers {
+            for tn in &numbers {
                 let is_voided = match self.client.track(tn).await? {
                     TrackOutcome::Found { snapshot, .. } => snapshot.milestone == Milestone::Voided,
                     TrackOutcome::NotYet => false,
@@ -107,6 +130,69 @@ impl Carrier for UpsCarrier {
                     });
                 }
             }
+        }
+        if !found.is_empty() {
+            return Ok(found);
+        }
+        // Track by reference found nothing; Label Recovery by reference searches by
+        // (reference, shipper number) too and lists the other matches as candidates
+        // (Shipping.yaml `ReferenceValues`, `TrackingCandidate`). Only live shipments are
+        // returned by it.
+        let gif = LabelSpec {
+            format: crate::model::LabelFormat::Gif,
+            stock_size: None,
+        };
+        let Some(rec) = self
+            .client
+            .recover_label_by_reference(reference, shipper, &gif)
+            .await?
+        else {
+            return Ok(found);
+        };
+        let numbers: Vec<String> = rec
+            .packages
+            .iter()
+            .map(|p| p.tracking_number.clone())
+            .filter(|tn| ours(tn))
+            .collect();
+        let first_id = rec
+            .shipment_id
+            .clone()
+            .filter(|id| ours(id))
+            .or_else(|| numbers.first().cloned());
+        if let Some(id) = &first_id {
+            found.push(FoundShipment {
+                shipment_id: id.clone(),
+                tracking_numbers: if numbers.is_empty() {
+                    vec![id.clone()]
+                } else {
+                    numbers
+                },
+                voided: false,
+            });
+        }
+        for c in rec.candidates.iter().filter(|c| ours(c)) {
+            if Some(c) == first_id.as_ref() || found.iter().any(|f| f.tracking_numbers.contains(c))
+            {
+                continue;
+            }
+            // A candidate is named by its shipment id: its packages come with its labels.
+            let other = self.client.recover_label(c, &gif).await?;
+            let numbers: Vec<String> = other
+                .packages
+                .iter()
+                .map(|p| p.tracking_number.clone())
+                .filter(|tn| ours(tn))
+                .collect();
+            found.push(FoundShipment {
+                shipment_id: other.shipment_id.unwrap_or_else(|| c.clone()),
+                tracking_numbers: if numbers.is_empty() {
+                    vec![c.clone()]
+                } else {
+                    numbers
+                },
+                voided: false,
+            });
         }
         Ok(found)
     }

@@ -17,7 +17,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use ring::digest;
 
-use super::ledger::{Conflict, Failure, Job, JobState, Ledger, ShipAttempt};
+use super::ledger::{job_reference, Conflict, Failure, Job, JobState, Ledger, ShipAttempt, Watch};
 use super::ports::{Carrier, CarrierError, FoundShipment, LabelSink, Mapper};
 use super::retry::RetryPolicy;
 use crate::model::{AddressCheck, ErpRecord, ErrorClass, ServiceSelection, ShipResult, Shipment};
@@ -145,7 +145,11 @@ pub struct PipelineStats {
     pub conflicts: AtomicU64,
     pub in_doubt_found: AtomicU64,
     pub in_doubt_missing: AtomicU64,
+    /// Reconciliation lookups that found nothing (the job stays in doubt and looks again).
+    pub reconcile_misses: AtomicU64,
     pub duplicates_voided: AtomicU64,
+    /// Shipments of a re-shipped job that UPS indexed late and that were voided.
+    pub late_duplicates_voided: AtomicU64,
     pub voided: AtomicU64,
     pub retries_scheduled: AtomicU64,
     pub labels_delivered: AtomicU64,
@@ -171,7 +175,9 @@ impl Default for PipelineStats {
             conflicts: AtomicU64::new(0),
             in_doubt_found: AtomicU64::new(0),
             in_doubt_missing: AtomicU64::new(0),
+            reconcile_misses: AtomicU64::new(0),
             duplicates_voided: AtomicU64::new(0),
+            late_duplicates_voided: AtomicU64::new(0),
             voided: AtomicU64::new(0),
             retries_scheduled: AtomicU64::new(0),
             labels_delivered: AtomicU64::new(0),
@@ -216,6 +222,39 @@ pub enum PipelineError {
 #[derive(Debug, Clone, Default)]
 pub struct PipelineSettings {
     pub retry: RetryPolicy,
+    pub reconcile: ReconcileSettings,
+}
+
+/// When an in-doubt Ship counts as never having reached UPS.
+///
+/// UPS's reference search can miss a label created moments ago (`TW0001` until its index
+/// catches up), so one miss proves nothing: absence is final only after `min_lookups`
+/// lookups spread over `absent_after` (on the pipeline's clock). The job then ships again,
+/// and its reference is watched for `watch_for`: a first shipment that UPS indexes late is
+/// voided as a duplicate.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReconcileSettings {
+    pub absent_after: chrono::Duration,
+    pub min_lookups: u32,
+    pub watch_for: chrono::Duration,
+}
+
+impl Default for ReconcileSettings {
+    fn default() -> Self {
+        ReconcileSettings {
+            absent_after: chrono::Duration::minutes(30),
+            min_lookups: 3,
+            watch_for: chrono::Duration::hours(48),
+        }
+    }
+}
+
+impl ReconcileSettings {
+    /// Time between two lookups of an in-doubt job (and of a watched one).
+    pub fn interval(&self) -> chrono::Duration {
+        let n = self.min_lookups.saturating_sub(1).max(1) as i32;
+        (self.absent_after / n).max(chrono::Duration::seconds(1))
+    }
 }
 
 /// The pipeline: ledger, carrier, connectors. A cheap handle on [`PipelineCore`], where
@@ -377,6 +416,11 @@ impl Pipeline {
         }
         while let Some(done) = tasks.join_next().await {
             settled.add(done);
+        }
+        if settled.first_error.is_none() {
+            if let Err(e) = self.process_watches(conn).await {
+                settled.first_error = Some(e);
+            }
         }
         report.jobs_processed = settled.processed;
         match settled.first_error {
@@ -851,13 +895,27 @@ impl PipelineCore {
     }
 
     async fn step_ship(&self, conn: &Arc<Connector>, job: &mut Job) -> Result<Step, PipelineError> {
-        let shipment = job.shipment.clone().expect("checked job has a shipment");
+        // Every Ship of the job carries the job's own reference (besides the ERP number), so
+        // reconciliation finds exactly this job's shipments and no other shipper's.
+        let reference = job_reference(&job.id);
+        let shipment = job
+            .shipment
+            .clone()
+            .expect("checked job has a shipment")
+            .with_reference(crate::model::Reference {
+                code: "TN".into(),
+                value: reference.clone(),
+                barcode: false,
+            });
         let now = self.now();
         let attempt = job.ship_attempt.as_ref().map_or(0, |a| a.attempt) + 1;
         job.ship_attempt = Some(ShipAttempt {
             attempt,
             request_hash: shipment_hash(&shipment),
             started_at: now,
+            reference: Some(reference),
+            misses: 0,
+            first_miss_at: None,
         });
         job.transition(JobState::Shipping, format!("attempt {attempt}"), now);
         // Durable before the side effect: a crash from here on is reconciled, never re-shipped blindly.
@@ -926,10 +984,20 @@ impl PipelineCore {
             .ship_attempt
             .as_ref()
             .map_or(job.updated_at, |a| a.started_at);
+        // Jobs shipped before the job reference existed are looked up by the ERP number.
+        let reference = job
+            .ship_attempt
+            .as_ref()
+            .and_then(|a| a.reference.clone())
+            .unwrap_or_else(|| job.number.clone());
         let from = (started_at - chrono::Duration::days(1)).date_naive();
         let to = (self.now() + chrono::Duration::days(1)).date_naive();
         let started = self.now();
-        let found = match self.carrier.find_by_reference(&job.number, from, to).await {
+        let found = match self
+            .carrier
+            .find_by_reference(&reference, &shipment.account_number, from, to)
+            .await
+        {
             Ok(f) => {
                 self.audit(job, "ups", "track_by_reference", "ok", started);
                 f
@@ -949,14 +1017,9 @@ impl PipelineCore {
             .flat_map(|f| split_found(f, per_shipment))
             .collect();
         if live.is_empty() {
-            self.stats.in_doubt_missing.fetch_add(1, Ordering::Relaxed);
-            job.transition(
-                JobState::AddressChecked,
-                "reconciled: UPS has no shipment with this reference",
-                self.now(),
-            );
-            self.ledger.save_flushed(job).await?;
-            return Ok(Step::Continue);
+            return self
+                .reconcile_missed(job, &reference, &shipment, started_at)
+                .await;
         }
         live.sort_by(|a, b| a.shipment_id.cmp(&b.shipment_id));
         let keep = live.remove(0);
@@ -992,6 +1055,151 @@ impl PipelineCore {
                 self.carrier_error(conn, job, e).await
             }
         }
+    }
+
+    /// A reconciliation lookup found nothing. A label created moments ago may not be
+    /// findable by reference yet, so the job stays in doubt and looks again, until
+    /// `min_lookups` misses spread over `absent_after`: then UPS has no such shipment, the
+    /// job ships again, and its reference is watched for a late-indexed first shipment.
+    async fn reconcile_missed(
+        &self,
+        job: &mut Job,
+        reference: &str,
+        shipment: &Shipment,
+        started_at: DateTime<Utc>,
+    ) -> Result<Step, PipelineError> {
+        let now = self.now();
+        let r = &self.settings.reconcile;
+        // A job left in `shipping` by an older upsync may have no attempt recorded.
+        let attempt = job.ship_attempt.get_or_insert_with(|| ShipAttempt {
+            attempt: 0,
+            request_hash: String::new(),
+            started_at,
+            reference: None,
+            misses: 0,
+            first_miss_at: None,
+        });
+        attempt.misses += 1;
+        let first_miss = *attempt.first_miss_at.get_or_insert(now);
+        let misses = attempt.misses;
+        self.stats.reconcile_misses.fetch_add(1, Ordering::Relaxed);
+        if misses < r.min_lookups.max(1) || now - first_miss < r.absent_after {
+            job.next_attempt_at = Some(now + r.interval());
+            job.updated_at = now;
+            job.timeline.push(super::ledger::Transition {
+                at: now,
+                from: Some(job.state),
+                to: job.state,
+                note: format!(
+                    "reconcile: not found by reference yet (lookup {misses}); UPS indexes new labels late, looking again"
+                ),
+            });
+            self.ledger.save_flushed(job).await?;
+            tracing::info!(job = %job.id, misses, "in-doubt Ship not found by reference yet; looking again later");
+            return Ok(Step::Wait);
+        }
+        self.stats.in_doubt_missing.fetch_add(1, Ordering::Relaxed);
+        let minutes = (now - first_miss).num_minutes();
+        job.transition(
+            JobState::AddressChecked,
+            format!("reconciled: UPS has no shipment with this reference after {misses} lookups over {minutes} min; shipping again"),
+            now,
+        );
+        if r.watch_for > chrono::Duration::zero() {
+            self.ledger.put_watch(&Watch {
+                job_id: job.id.clone(),
+                reference: reference.to_string(),
+                shipper: shipment.account_number.clone(),
+                since: started_at,
+                next_at: now + r.interval(),
+                until: now + r.watch_for,
+                voided: vec![],
+            })?;
+        }
+        self.ledger.save_flushed(job).await?;
+        Ok(Step::Continue)
+    }
+
+    /// Watched jobs (re-shipped after reconciliation gave up) of one connector: look their
+    /// reference up again and void every live shipment of theirs but the one the job holds.
+    async fn process_watches(&self, conn: &Arc<Connector>) -> Result<(), PipelineError> {
+        let now = self.now();
+        for mut w in self.ledger.due_watches(&conn.name, now)? {
+            if self.is_stopping() {
+                break;
+            }
+            let job = self.ledger.get(&w.job_id)?;
+            let keep = job
+                .as_ref()
+                .and_then(|j| j.result.as_ref())
+                .map(|r| r.shipment_id.clone());
+            let gone = job
+                .as_ref()
+                .is_none_or(|j| matches!(j.state, JobState::Voided | JobState::Superseded));
+            if gone || now >= w.until {
+                self.ledger.remove_watch(&w.job_id)?;
+                continue;
+            }
+            let Some(keep) = keep else {
+                // Not shipped again yet (or in doubt again: reconciliation handles that).
+                w.next_at = now + self.settings.reconcile.interval();
+                self.ledger.put_watch(&w)?;
+                continue;
+            };
+            let job = job.expect("checked above");
+            let from = (w.since - chrono::Duration::days(1)).date_naive();
+            let to = (now + chrono::Duration::days(1)).date_naive();
+            let started = self.now();
+            let found = match self
+                .carrier
+                .find_by_reference(&w.reference, &w.shipper, from, to)
+                .await
+            {
+                Ok(f) => {
+                    self.audit(&job, "ups", "watch_by_reference", "ok", started);
+                    f
+                }
+                Err(e) => {
+                    self.audit(&job, "ups", "watch_by_reference", &e.code, started);
+                    tracing::warn!(job = %job.id, code = %e.code, "late-duplicate watch lookup failed; next cycle retries");
+                    continue;
+                }
+            };
+            let ours: std::collections::HashSet<&str> = job
+                .result
+                .iter()
+                .flat_map(|r| r.packages.iter().map(|p| p.tracking_number.as_str()))
+                .chain(std::iter::once(keep.as_str()))
+                .collect();
+            for extra in found
+                .iter()
+                .filter(|f| !f.voided)
+                .filter(|f| !f.tracking_numbers.iter().any(|t| ours.contains(t.as_str())))
+            {
+                if w.voided.contains(&extra.shipment_id) {
+                    continue;
+                }
+                let started = self.now();
+                match self.carrier.void(&extra.shipment_id).await {
+                    Ok(()) => {
+                        self.audit(&job, "ups", "void_late_duplicate", "ok", started);
+                        w.voided.push(extra.shipment_id.clone());
+                        self.stats
+                            .late_duplicates_voided
+                            .fetch_add(1, Ordering::Relaxed);
+                        self.stats.duplicates_voided.fetch_add(1, Ordering::Relaxed);
+                        tracing::warn!(job = %job.id, shipment = %extra.shipment_id, keep = %keep, "late-indexed duplicate shipment voided");
+                    }
+                    Err(e) => {
+                        self.audit(&job, "ups", "void_late_duplicate", &e.code, started);
+                        tracing::warn!(job = %job.id, shipment = %extra.shipment_id, code = %e.code, "could not void a late duplicate; will try again");
+                    }
+                }
+            }
+            w.next_at = now + self.settings.reconcile.interval();
+            self.ledger.put_watch(&w)?;
+        }
+        Ok(())
     }
 
     async fn step_write_back(

@@ -144,6 +144,52 @@ pub struct ShipAttempt {
     /// SHA-256 (hex) of the shipment sent.
     pub request_hash: String,
     pub started_at: DateTime<Utc>,
+    /// The reference value unique to this job stamped on every Ship of it (see
+    /// [`job_reference`]); reconciliation looks it up. `None` for attempts recorded before
+    /// upsync stamped one (reconciled by the ERP number, as then).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference: Option<String>,
+    /// Reconciliation lookups that found nothing since this attempt was found in doubt.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub misses: u32,
+    /// When the first of those lookups ran.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_miss_at: Option<DateTime<Utc>>,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+/// The reference value unique to a job, stamped on its Ship requests besides the ERP
+/// number: the ERP number alone is not unique at UPS (another shipper may use the same
+/// order numbers, and an earlier job of the same record carries it too). 20 characters,
+/// upper-case letters and digits (UPS reference values are ≤ 35; barcodes want no spaces).
+pub fn job_reference(job_id: &str) -> String {
+    let d = ring::digest::digest(&ring::digest::SHA256, job_id.as_bytes());
+    format!("UPSYNC{}", &hex::encode_upper(d.as_ref())[..14])
+}
+
+/// A job re-shipped after reconciliation gave up finding its first Ship: UPS may still
+/// index that first shipment late, so the job's reference is looked up again now and then
+/// until `until`, and any live shipment other than the job's own is voided (`w/` keys).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Watch {
+    pub job_id: String,
+    /// The job's reference value and shipper account.
+    pub reference: String,
+    pub shipper: String,
+    /// Oldest pickup date to search from.
+    pub since: DateTime<Utc>,
+    pub next_at: DateTime<Utc>,
+    pub until: DateTime<Utc>,
+    /// Late duplicates found and voided so far.
+    #[serde(default)]
+    pub voided: Vec<String>,
+}
+
+fn watch_key(job_id: &str) -> String {
+    format!("w/{job_id}")
 }
 
 /// A change to the ERP record after it shipped: for a person to decide.
@@ -468,6 +514,39 @@ impl Ledger {
                     })
             })
             .collect()
+    }
+
+    /// Keep (or start) watching a re-shipped job's reference for late duplicates.
+    pub fn put_watch(&self, w: &Watch) -> Result<(), StoreError> {
+        self.store.put_json(Tree::Jobs, &watch_key(&w.job_id), w)
+    }
+
+    pub fn remove_watch(&self, job_id: &str) -> Result<(), StoreError> {
+        self.store.remove(Tree::Jobs, &watch_key(job_id))
+    }
+
+    pub fn get_watch(&self, job_id: &str) -> Result<Option<Watch>, StoreError> {
+        self.store.get_json(Tree::Jobs, &watch_key(job_id))
+    }
+
+    /// Watches of connector `source` due at `now`.
+    pub fn due_watches(&self, source: &str, now: DateTime<Utc>) -> Result<Vec<Watch>, StoreError> {
+        let prefix = format!("w/{source}/");
+        let mut out = Vec::new();
+        for kv in self.store.tree(Tree::Jobs).scan_prefix(prefix.as_bytes()) {
+            let (_, v) = kv.map_err(|source| StoreError::Db {
+                dir: std::path::PathBuf::from("<jobs>"),
+                source,
+            })?;
+            let w: Watch = serde_json::from_slice(&v).map_err(|e| StoreError::Corrupt {
+                tree: "jobs",
+                reason: format!("watch entry: {e}"),
+            })?;
+            if w.next_at <= now {
+                out.push(w);
+            }
+        }
+        Ok(out)
     }
 
     /// Audit entries of one job (external calls), oldest first.

@@ -24,6 +24,7 @@ pub mod schedule;
 
 pub use engine::{
     Connector, ConnectorSettings, CycleReport, Pipeline, PipelineError, PipelineSettings,
+    ReconcileSettings,
 };
 pub use ledger::{Job, JobState, Ledger};
 pub use ports::{Carrier, CarrierError, FoundShipment, Mapper, MappingFailure};

@@ -78,10 +78,14 @@ pub trait Carrier: Send + Sync {
     /// Create the shipment. Never retried by the carrier itself.
     async fn ship(&self, shipment: &Shipment) -> Result<ShipResult, CarrierError>;
 
-    /// Shipments carrying `reference`, shipped between `from` and `to`.
+    /// Shipments of account `shipper` carrying `reference`, picked up between `from` and
+    /// `to`. Only 1Z numbers of `shipper` are returned (other shippers use the same
+    /// reference values). Empty is NOT proof of absence: UPS's reference index lags a fresh
+    /// label, so the caller decides when absence is final.
     async fn find_by_reference(
         &self,
         reference: &str,
+        shipper: &str,
         from: NaiveDate,
         to: NaiveDate,
     ) -> Result<Vec<FoundShipment>, CarrierError>;

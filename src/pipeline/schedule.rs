@@ -109,6 +109,7 @@ mod tests {
         async fn find_by_reference(
             &self,
             _: &str,
+            _: &str,
             _: chrono::NaiveDate,
             _: chrono::NaiveDate,
         ) -> Result<Vec<crate::pipeline::FoundShipment>, crate::pipeline::CarrierError> {

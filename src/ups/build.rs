@@ -658,6 +658,26 @@ pub fn label_recovery_request(tracking_number: &str, spec: &LabelSpec) -> Value 
     })
 }
 
+/// Label Recovery by reference (`ReferenceValues{ReferenceNumber.Value, ShipperNumber}`,
+/// Shipping.yaml `LabelRecoveryRequest_ReferenceValues`): UPS answers with the first
+/// matching shipment's labels and lists the others as `TrackingCandidate`.
+pub fn label_recovery_by_reference_request(
+    reference: &str,
+    shipper_number: &str,
+    spec: &LabelSpec,
+) -> Value {
+    json!({
+        "LabelRecoveryRequest": {
+            "Request": { "TransactionReference": { "CustomerContext": reference } },
+            "LabelSpecification": label_specification(spec, (6, 4), DEFAULT_HTTP_USER_AGENT),
+            "ReferenceValues": {
+                "ReferenceNumber": { "Value": reference },
+                "ShipperNumber": shipper_number,
+            },
+        }
+    })
+}
+
 /// The Track Alert package subscription body (UPS-REFERENCE §8). `destination`
 /// `(url, credential)` selects v1 (with `destination`); `None` the v2 body.
 pub fn subscription_request(numbers: &[String], destination: Option<(&str, &str)>) -> Value {

@@ -343,24 +343,62 @@ impl UpsClient {
     }
 
     /// Label Recovery by tracking number (in-doubt reconciliation, lost labels).
+    ///
+    /// Label Recovery serves GIF, PDF, ZPL, EPL and SPL for 1Z shipments, not PNG
+    /// (Shipping.yaml `LabelRecovery_LabelSpecification_LabelImageFormat`): a PNG spec is
+    /// recovered as GIF and converted ([`super::image::gif_to_png`]).
     pub async fn recover_label(
         &self,
         tracking_number: &str,
         spec: &LabelSpec,
     ) -> Result<RecoveredLabels, UpsError> {
+        let asked = recovery_spec(spec);
+        let body = build::label_recovery_request(tracking_number, &asked);
+        let (status, answer) = self.label_recovery(body).await?;
+        let rec = parse::label_recovery_response(&answer, asked.format)
+            .map_err(|e| protocol(Api::LabelRecovery, status, e))?;
+        as_requested(rec, spec.format).map_err(|e| protocol(Api::LabelRecovery, status, e))
+    }
+
+    /// Label Recovery by reference (`ReferenceValues{ReferenceNumber.Value, ShipperNumber}`,
+    /// Shipping.yaml `LabelRecoveryRequest_ReferenceValues`): the first shipment of
+    /// `shipper_number` carrying `reference`, plus `candidates` when several do. Nothing
+    /// found (`190202`) → `Ok(None)`.
+    pub async fn recover_label_by_reference(
+        &self,
+        reference: &str,
+        shipper_number: &str,
+        spec: &LabelSpec,
+    ) -> Result<Option<RecoveredLabels>, UpsError> {
+        let asked = recovery_spec(spec);
+        let body = build::label_recovery_by_reference_request(reference, shipper_number, &asked);
+        match self.label_recovery(body).await {
+            Ok((status, answer)) => {
+                let rec = parse::label_recovery_response(&answer, asked.format)
+                    .map_err(|e| protocol(Api::LabelRecovery, status, e))?;
+                as_requested(rec, spec.format)
+                    .map(Some)
+                    .map_err(|e| protocol(Api::LabelRecovery, status, e))
+            }
+            Err(e) if e.ups_code() == Some("190202") => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn label_recovery(
+        &self,
+        body: serde_json::Value,
+    ) -> Result<(u16, serde_json::Value), UpsError> {
         let v = &self.inner.cfg.versions.label_recovery;
-        let (status, body) = self
-            .execute(Req {
-                api: Api::LabelRecovery,
-                method: Method::POST,
-                url: self.url(&["api", "labels", v, "recovery"]),
-                query: vec![],
-                body: Some(build::label_recovery_request(tracking_number, spec)),
-                accept_4xx: false,
-            })
-            .await?;
-        parse::label_recovery_response(&body, spec.format)
-            .map_err(|e| protocol(Api::LabelRecovery, status, e))
+        self.execute(Req {
+            api: Api::LabelRecovery,
+            method: Method::POST,
+            url: self.url(&["api", "labels", v, "recovery"]),
+            query: vec![],
+            body: Some(body),
+            accept_4xx: false,
+        })
+        .await
     }
 
     /// Track one number. `TW0001` (200) or 404 → [`TrackOutcome::NotYet`].
@@ -392,24 +430,34 @@ impl UpsClient {
 
     /// Track by reference number within pickup dates `from..=to`: every shipment found,
     /// with its tracking numbers (in-doubt Ship reconciliation). Nothing found → empty.
+    ///
+    /// `shipper_number` narrows the search to one account (`shipperNum`): reference values
+    /// are free text that other shippers use too, and without it such a reference answers
+    /// `151085` "Multiple shipper numbers found". Note that a label created moments ago may
+    /// not be found by reference yet (`TW0001`): empty is not proof of absence.
     pub async fn track_by_reference(
         &self,
         reference: &str,
+        shipper_number: Option<&str>,
         from: NaiveDate,
         to: NaiveDate,
     ) -> Result<Vec<ReferenceMatch>, UpsError> {
         let v = &self.inner.cfg.versions.track;
+        let mut query = vec![
+            ("locale".into(), "en_US".into()),
+            ("fromPickUpDate".into(), super::wire::ups_date(from)),
+            ("toPickUpDate".into(), super::wire::ups_date(to)),
+            ("refNumType".into(), "SmallPackage".into()),
+        ];
+        if let Some(s) = shipper_number.filter(|s| !s.is_empty()) {
+            query.push(("shipperNum".into(), s.to_string()));
+        }
         let (status, body) = self
             .execute(Req {
                 api: Api::Track,
                 method: Method::GET,
                 url: self.url(&["api", "track", v, "reference", "details", reference]),
-                query: vec![
-                    ("locale".into(), "en_US".into()),
-                    ("fromPickUpDate".into(), super::wire::ups_date(from)),
-                    ("toPickUpDate".into(), super::wire::ups_date(to)),
-                    ("refNumType".into(), "SmallPackage".into()),
-                ],
+                query,
                 body: None,
                 accept_4xx: true,
             })
@@ -679,6 +727,37 @@ fn rejected(api: Api, status: u16, v: &Value) -> UpsError {
         field: faults.iter().find_map(|f| f.field.clone()),
         faults,
     }
+}
+
+/// The label spec to ask Label Recovery for: PNG is not a Label Recovery format for 1Z
+/// shipments, so it is asked as GIF (and converted by [`as_requested`]).
+fn recovery_spec(spec: &LabelSpec) -> LabelSpec {
+    match spec.format {
+        crate::model::LabelFormat::Png => LabelSpec {
+            format: crate::model::LabelFormat::Gif,
+            stock_size: spec.stock_size,
+        },
+        _ => spec.clone(),
+    }
+}
+
+/// Recovered labels in the format the caller asked for (GIF → PNG where PNG was asked).
+fn as_requested(
+    mut rec: RecoveredLabels,
+    wanted: crate::model::LabelFormat,
+) -> Result<RecoveredLabels, parse::ParseError> {
+    if wanted != crate::model::LabelFormat::Png {
+        return Ok(rec);
+    }
+    for p in &mut rec.packages {
+        if let Some(l) = p.label.as_mut() {
+            if l.format == crate::model::LabelFormat::Gif {
+                l.data = super::image::gif_to_png(&l.data).map_err(parse::ParseError)?;
+                l.format = crate::model::LabelFormat::Png;
+            }
+        }
+    }
+    Ok(rec)
 }
 
 #[cfg(test)]

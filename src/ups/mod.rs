@@ -22,6 +22,7 @@ pub mod build;
 pub mod client;
 pub mod error;
 mod http;
+pub mod image;
 pub mod parse;
 pub mod retry;
 pub mod stats;

@@ -78,6 +78,63 @@ pub fn render(format: LabelFormat, info: &LabelInfo) -> Vec<u8> {
     }
 }
 
+/// A one-page PDF with the label's text (Label Recovery's `PDF` format): a minimal but
+/// well-formed PDF 1.4 file (catalog, page, Helvetica, content stream, xref table).
+pub fn pdf(info: &LabelInfo) -> Vec<u8> {
+    let esc = |t: &str| -> String {
+        t.chars()
+            .filter(|c| c.is_ascii() && !c.is_ascii_control())
+            .map(|c| match c {
+                '(' | ')' | '\\' => format!("\\{c}"),
+                c => c.to_string(),
+            })
+            .collect()
+    };
+    let lines = [
+        info.service_name.clone(),
+        format!("SHIP TO: {}", info.ship_to_name),
+        info.ship_to_place.clone(),
+        format!("FROM: {}", info.ship_from_place),
+        format!("{} LBS   {} OF {}", info.weight, info.index, info.count),
+        format!("TRACKING #: {}", pretty_1z(&info.tracking_number)),
+        info.reference
+            .clone()
+            .map(|r| format!("REF: {r}"))
+            .unwrap_or_default(),
+    ];
+    let mut content = String::from("BT /F1 14 Tf 36 400 Td 18 TL\n");
+    for l in lines.iter().filter(|l| !l.is_empty()) {
+        content.push_str(&format!("({}) Tj T*\n", esc(l)));
+    }
+    content.push_str("ET\n");
+    let objects = [
+        "<< /Type /Catalog /Pages 2 0 R >>".to_string(),
+        "<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_string(),
+        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 288 432] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>".to_string(),
+        format!("<< /Length {} >>\nstream\n{content}endstream", content.len()),
+        "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>".to_string(),
+    ];
+    let mut out = String::from("%PDF-1.4\n");
+    let mut offsets = Vec::new();
+    for (i, o) in objects.iter().enumerate() {
+        offsets.push(out.len());
+        out.push_str(&format!("{} 0 obj\n{o}\nendobj\n", i + 1));
+    }
+    let xref = out.len();
+    out.push_str(&format!(
+        "xref\n0 {}\n0000000000 65535 f \n",
+        objects.len() + 1
+    ));
+    for off in offsets {
+        out.push_str(&format!("{off:010} 00000 n \n"));
+    }
+    out.push_str(&format!(
+        "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
+        objects.len() + 1
+    ));
+    out.into_bytes()
+}
+
 /// The `HTMLImage` UPS sends with GIF/PNG labels (an HTML page that shows the image).
 pub fn html_page(format: LabelFormat, tracking_number: &str) -> String {
     format!(

@@ -43,12 +43,14 @@
 //! | 400 | `120802` | ShipTo/Shipper postal or state code missing/invalid for the country; cross-border ShipTo phone or description missing |
 //! | 400 | `190100` | void: not an 18-character 1Z number with a valid check digit |
 //! | 400 | `190102` | void: no shipment found within the allowed void period |
-//! | 400 | `190202` | label recovery: nothing found for the tracking number or reference |
+//! | 400 | `190202` | label recovery: nothing found for the tracking number or reference (also a reference not indexed yet) |
+//! | 400 | `190203` | label recovery: `LabelImageFormat.Code` not GIF, PDF, ZPL, EPL or SPL (PNG is Roadie only) |
 //! | 400 | `264002` | XAV: country other than US/PR |
 //! | 400 | `9264028` | XAV: request option not 1, 2 or 3 |
 //! | 400 | `TV1001` | Track: `transId` / `transactionSrc` header missing |
 //! | 400 | `TV1002` | Track: malformed inquiry number |
 //! | 400 | `TV1003` | Track by reference: pickup dates not `YYYYMMDD` |
+//! | 400 | `151085` | Track by reference without `shipperNum`: the reference matches shipments of several shippers |
 //! | 400 | `VSS…`  | Track Alert (codes of the spec's table) |
 //! | 500/503 | `10004` | injected `500` / `503` fault |
 //!
@@ -63,6 +65,9 @@
 //!   reference_numbers, customer_context, label_format, charges, packages: [{tracking_number,
 //!   voided, weight_lbs, references, status}]}`.
 //! * `GET /_sim/ups/subscriptions`: Track Alert subscriptions (no credentials).
+//! * `POST /_sim/ups/foreign-shipments` `{"shipper_number", "references": [..]}`: shipments
+//!   of another shipper carrying the same reference values (UPS's reference search sees
+//!   every shipper's shipments; see `state::UpsState::add_foreign_shipment`).
 //! * `POST /_sim/ups/tick`: push due Track Alert events now → `{"pushed": n}`.
 //!
 //! ## Counters (`/_sim/stats`)
@@ -204,6 +209,9 @@ pub struct UpsSimConfig {
     pub tick_interval_ms: u64,
     /// First 7-digit serial of generated 1Z numbers; None = random.
     pub serial_start: Option<u64>,
+    /// Minutes (sim clock) before a new shipment is found by Track by reference and Label
+    /// Recovery by reference (found by tracking number at once). 0 = at once.
+    pub reference_index_delay_minutes: i64,
 }
 
 impl Default for UpsSimConfig {
@@ -224,6 +232,7 @@ impl Default for UpsSimConfig {
             webhook: None,
             tick_interval_ms: 1000,
             serial_start: None,
+            reference_index_delay_minutes: 0,
         }
     }
 }
@@ -268,6 +277,11 @@ pub struct SimUpsArgs {
     /// Void window in hours (sim clock).
     #[arg(long, default_value_t = 24)]
     pub void_window_hours: i64,
+    /// Minutes (sim clock) before a new shipment can be found by reference (Track by
+    /// reference answers TW0001 and Label Recovery by reference 190202 until then), as the
+    /// real reference index lags a fresh label. 0 = found at once.
+    #[arg(long, default_value_t = 0)]
+    pub reference_index_delay_minutes: i64,
     /// Track Alert v2 destination.
     #[command(flatten)]
     pub webhook: Box<WebhookArgs>,
@@ -327,6 +341,7 @@ impl SimUpsArgs {
             record_dir: self.record_dir.clone(),
             track_not_found_404: self.track_not_found_404,
             void_window_hours: self.void_window_hours,
+            reference_index_delay_minutes: self.reference_index_delay_minutes,
             webhook,
             ..UpsSimConfig::default()
         };
@@ -464,6 +479,7 @@ pub fn router(state: Arc<UpsState>) -> Router {
         )
         .route("/_sim/ups/shipments", get(dump_shipments))
         .route("/_sim/ups/subscriptions", get(dump_subscriptions))
+        .route("/_sim/ups/foreign-shipments", post(add_foreign_shipments))
         .route("/_sim/ups/tick", post(tick))
         .fallback(not_found)
         .with_state(state.clone());
@@ -505,6 +521,28 @@ async fn dump_shipments(
                 .collect(),
         )),
     }
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct ForeignShipments {
+    shipper_number: String,
+    /// One shipment per value, carrying that value as its reference.
+    references: Vec<String>,
+}
+
+/// `POST /_sim/ups/foreign-shipments` `{"shipper_number": "999Z99", "references": ["IF1001", …]}`:
+/// another shipper's shipments that carry the same reference values (one each) →
+/// `{"tracking_numbers": [...]}`.
+async fn add_foreign_shipments(
+    State(st): State<Arc<UpsState>>,
+    Json(body): Json<ForeignShipments>,
+) -> Json<Value> {
+    let numbers: Vec<String> = body
+        .references
+        .iter()
+        .map(|r| st.add_foreign_shipment(&body.shipper_number, std::slice::from_ref(r)))
+        .collect();
+    Json(json!({ "tracking_numbers": numbers }))
 }
 
 async fn dump_subscriptions(State(st): State<Arc<UpsState>>) -> Json<Value> {

@@ -160,6 +160,23 @@ impl Shipments {
             .map(|v| v.iter().map(|i| &self.list[*i]).collect())
             .unwrap_or_default()
     }
+
+    /// Like [`Shipments::by_reference`], but only shipments UPS's reference search already
+    /// finds at `now`: a fresh label is found by its tracking number at once, by its
+    /// reference only after `delay` (UPS answers `TW0001` "Tracking Information Not Found"
+    /// for a reference of a label created moments ago; the reference index lags the label
+    /// — issue 15 item 1, UPS-REFERENCE.md §6 "Not found"). `delay` 0 = found at once.
+    pub fn by_reference_indexed(
+        &self,
+        value: &str,
+        now: DateTime<Utc>,
+        delay: chrono::Duration,
+    ) -> Vec<&Shipment> {
+        self.by_reference(value)
+            .into_iter()
+            .filter(|s| s.created_at + delay <= now)
+            .collect()
+    }
 }
 
 /// Token bucket per client for `--rate-limit`.
@@ -261,6 +278,65 @@ impl UpsState {
     }
 
     /// `/_sim/ups/shipments`: every shipment, oldest first.
+    /// How long after its creation a shipment becomes findable by reference
+    /// (`--reference-index-delay-minutes`).
+    pub fn reference_index_delay(&self) -> chrono::Duration {
+        chrono::Duration::minutes(self.cfg.reference_index_delay_minutes.max(0))
+    }
+
+    /// A shipment of ANOTHER shipper (not a client of this simulator) that carries the given
+    /// reference values, created now: what a real UPS reference search also sees, since
+    /// reference values are free text that other shippers reuse (an order number like
+    /// `IF1001` is common). Without `shipperNum` such a search answers `151085` "Multiple
+    /// shipper numbers found" (issue 15 item 1). Returns its 1Z.
+    pub fn add_foreign_shipment(&self, shipper_number: &str, references: &[String]) -> String {
+        let tn = self.numbers.next(shipper_number, "03");
+        let now = self.now();
+        let place = |city: &str, state: &str, postal: &str| Place {
+            city: city.into(),
+            state: state.into(),
+            postal: postal.into(),
+            country: "US".into(),
+        };
+        let refs: Vec<Reference> = references
+            .iter()
+            .map(|v| Reference {
+                level: "package",
+                code: "PO".into(),
+                value: v.clone(),
+            })
+            .collect();
+        let shipment = Shipment {
+            id: tn.clone(),
+            client_id: String::new(),
+            shipper_number: shipper_number.to_ascii_uppercase(),
+            service: "03".into(),
+            created_at: now,
+            origin: place("Louisville", "KY", "40213"),
+            destination: place("Atlanta", "GA", "30301"),
+            shipper_name: "OTHER SHIPPER".into(),
+            ship_to_name: "SOMEONE ELSE".into(),
+            residential: false,
+            references: vec![],
+            packages: vec![Package {
+                tracking_number: tn.clone(),
+                weight_lbs: "2.0".into(),
+                references: refs,
+                voided_at: None,
+                exception: false,
+                published: rust_decimal::Decimal::new(1000, 2),
+            }],
+            label_format: LabelFormat::Gif,
+            currency: "USD".into(),
+            total: "10.00".into(),
+            negotiated_total: None,
+            customer_context: String::new(),
+        };
+        self.write_shipments().insert(shipment);
+        self.core.stats.incr("foreign.created");
+        tn
+    }
+
     pub fn dump_shipments(&self) -> Value {
         let s = self.read_shipments();
         let now = self.now();

@@ -569,12 +569,38 @@ pub async fn by_reference(
     };
     let shipper = q.shipper_num.as_deref().map(str::to_ascii_uppercase);
     let shipments = st.read_shipments();
-    let mut pkgs = Vec::new();
-    for sh in shipments.by_reference(&reference).into_iter().rev() {
-        let day = (sh.created_at + offset()).date_naive();
-        if day < from || day > to {
-            continue;
+    // The reference index lags a fresh label (`--reference-index-delay-minutes`): until then
+    // the reference search answers TW0001 although the shipment exists.
+    let in_window: Vec<&Shipment> = shipments
+        .by_reference_indexed(&reference, now, st.reference_index_delay())
+        .into_iter()
+        .filter(|sh| {
+            let day = (sh.created_at + offset()).date_naive();
+            day >= from && day <= to
+        })
+        .collect();
+    if shipper.is_none() {
+        // Reference values are free text that other shippers reuse: without `shipperNum`
+        // a reference found under several shipper numbers is refused ("Failure: Multiple
+        // shipper numbers found (151085)", public report gabrielbull/php-ups-api#87; the fix
+        // there was to send ShipperNumber and the pickup-date window). Modelled as a 400
+        // in UPS's error envelope.
+        let mut shippers: Vec<&str> = in_window
+            .iter()
+            .map(|s| s.shipper_number.as_str())
+            .collect();
+        shippers.sort_unstable();
+        shippers.dedup();
+        if shippers.len() > 1 {
+            return ups_error(
+                StatusCode::BAD_REQUEST,
+                "151085",
+                "Multiple shipper numbers found",
+            );
         }
+    }
+    let mut pkgs = Vec::new();
+    for sh in in_window.into_iter().rev() {
         if shipper.as_deref().is_some_and(|s| s != sh.shipper_number) {
             continue;
         }
