@@ -71,6 +71,9 @@ async fn soak_random_faults_and_kills_lose_nothing_and_ship_nothing_twice() {
     o.schedule = "*/1 * * * * *".into();
     o.ups_token_ttl_seconds = 20;
     o.ups_faults = UPS_FAULTS.into();
+    // No reference index delay in this simulator: a short absent window is honest here.
+    o.reconcile_absent_after_seconds = 2;
+    o.reconcile_min_lookups = 2;
     o.acumatica_faults = ACUMATICA_FAULTS.into();
     o.netsuite_faults = NETSUITE_FAULTS.into();
     let w = World::start(o).await.unwrap();

@@ -294,8 +294,8 @@ async fn sigkill_rounds_under_ups_faults_ship_everything_exactly_once() {
     );
 }
 
-/// A second live shipment for a reference (made behind the daemon's back, e.g. by another
-/// instance) while a job is in doubt: reconciliation keeps one, voids the other, counts it,
+/// A second live shipment of the job (made behind the daemon's back, e.g. by another
+/// instance, so it carries the job's reference) while a job is in doubt: reconciliation keeps one, voids the other, counts it,
 /// and writes back only the kept shipment's 1Z numbers.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_duplicate_found_by_reconciliation_is_voided_and_counted() {
@@ -314,7 +314,17 @@ async fn a_duplicate_found_by_reconciliation_is_voided_and_counted() {
     {
         let store = w.open_store().unwrap();
         let client = upsync::ops::wiring::build_ups_client(&w.config().unwrap(), &store).unwrap();
-        client.ship(job.shipment.as_ref().unwrap()).await.unwrap();
+        // Another instance shipping this very job stamps the job's own reference too.
+        let same_job = job
+            .shipment
+            .clone()
+            .unwrap()
+            .with_reference(upsync::model::Reference {
+                code: "TN".into(),
+                value: upsync::pipeline::job_reference(&job.id),
+                barcode: false,
+            });
+        client.ship(&same_job).await.unwrap();
     }
     assert_eq!(ups_shipments_for(&w, &job.number), (2, 0));
 

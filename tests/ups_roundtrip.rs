@@ -340,3 +340,183 @@ async fn drop_after_commit_is_outcome_unknown_and_never_resent() {
     assert_eq!(found.len(), 1);
     assert_eq!(found[0].tracking_numbers.len(), 2);
 }
+
+// ------------------------------------------------------------------ issue 15 item 1 and 4
+
+async fn setup_with(cfg: UpsSimConfig) -> (SimHandle, UpsClient) {
+    let sim = spawn(UpsSimConfig {
+        tick_interval_ms: 0,
+        ..cfg
+    })
+    .await
+    .unwrap();
+    let client = UpsClient::new(
+        UpsClientConfig::new(&sim.base_url, "123X56"),
+        UpsCredentials::new("demo-client", "demo-secret"),
+        Arc::new(MemoryTokenStore::new()),
+    )
+    .unwrap();
+    (sim, client)
+}
+
+/// The simulator models UPS's lagging reference index: a fresh shipment is found by its
+/// 1Z at once but by reference (Track and Label Recovery) only after the delay.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fresh_label_is_found_by_reference_only_after_the_index_delay() {
+    let (sim, c) = setup_with(UpsSimConfig {
+        reference_index_delay_minutes: 10,
+        ..Default::default()
+    })
+    .await;
+    let sh = shipment(1, "REF-LAG-1");
+    let r = c.ship(&sh).await.unwrap();
+    let today = c.clock().today();
+    let (from, to) = (
+        today - chrono::Duration::days(1),
+        today + chrono::Duration::days(1),
+    );
+    assert!(matches!(
+        c.track(&r.packages[0].tracking_number).await.unwrap(),
+        TrackOutcome::Found { .. }
+    ));
+    let m = c
+        .track_by_reference("REF-LAG-1", Some("123X56"), from, to)
+        .await
+        .unwrap();
+    assert!(m.is_empty(), "not indexed yet: {m:?}");
+    let gif = LabelSpec {
+        format: LabelFormat::Gif,
+        stock_size: None,
+    };
+    assert!(c
+        .recover_label_by_reference("REF-LAG-1", "123X56", &gif)
+        .await
+        .unwrap()
+        .is_none());
+    sim.advance(chrono::Duration::minutes(11)).await;
+    let m = c
+        .track_by_reference("REF-LAG-1", Some("123X56"), from, to)
+        .await
+        .unwrap();
+    assert_eq!(m.len(), 1);
+    let rec = c
+        .recover_label_by_reference("REF-LAG-1", "123X56", &gif)
+        .await
+        .unwrap()
+        .expect("indexed now");
+    assert_eq!(rec.shipment_id.as_deref(), Some(r.shipment_id.as_str()));
+}
+
+/// Another shipper's shipment with the same reference: without `shipperNum` UPS answers
+/// 151085; the client always sends it, and the carrier adapter keeps only this account's
+/// 1Z numbers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_shippers_reference_is_never_taken_for_ours() {
+    use upsync::pipeline::Carrier;
+    let (sim, c) = setup_with(UpsSimConfig::default()).await;
+    let sh = shipment(2, "IF1001");
+    let ours = c.ship(&sh).await.unwrap();
+    let theirs = sim
+        .state
+        .add_foreign_shipment("999Z99", &["IF1001".to_string()]);
+    let today = c.clock().today();
+    let (from, to) = (
+        today - chrono::Duration::days(1),
+        today + chrono::Duration::days(1),
+    );
+    let e = c
+        .track_by_reference("IF1001", None, from, to)
+        .await
+        .unwrap_err();
+    assert_eq!(e.ups_code(), Some("151085"), "{e}");
+    let m = c
+        .track_by_reference("IF1001", Some("123X56"), from, to)
+        .await
+        .unwrap();
+    let numbers: Vec<&String> = m.iter().flat_map(|m| &m.tracking_numbers).collect();
+    assert_eq!(numbers.len(), 2);
+    assert!(!numbers.contains(&&theirs));
+    let carrier = upsync::pipeline::adapters::UpsCarrier::new(c.clone());
+    let found = carrier
+        .find_by_reference("IF1001", "123X56", from, to)
+        .await
+        .unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].shipment_id, ours.shipment_id);
+    assert!(upsync::pipeline::adapters::is_shippers(
+        &ours.shipment_id,
+        "123X56"
+    ));
+    assert!(!upsync::pipeline::adapters::is_shippers(&theirs, "123X56"));
+}
+
+/// Label Recovery takes GIF, PDF, ZPL, EPL or SPL (Shipping.yaml): the simulator refuses
+/// PNG, and the client recovers a PNG label as GIF and converts it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn label_recovery_formats_follow_the_spec_and_png_labels_still_recover() {
+    let (sim, c) = setup_with(UpsSimConfig::default()).await;
+    let mut sh = shipment(1, "REF-PNG-1");
+    sh.label = LabelSpec {
+        format: LabelFormat::Png,
+        stock_size: None,
+    };
+    let r = c.ship(&sh).await.unwrap();
+    let tn = r.packages[0].tracking_number.clone();
+    // Straight to the simulator: PNG is refused, PDF is served.
+    let token = reqwest::Client::new()
+        .post(format!("{}/security/v1/oauth/token", sim.base_url))
+        .basic_auth("demo-client", Some("demo-secret"))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap()
+        .json::<serde_json::Value>()
+        .await
+        .unwrap()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let ask = |code: &str| {
+        serde_json::json!({"LabelRecoveryRequest": {
+            "Request": {},
+            "LabelSpecification": {"LabelImageFormat": {"Code": code}, "HTTPUserAgent": "Mozilla/4.5"},
+            "TrackingNumber": tn,
+        }})
+    };
+    let http = reqwest::Client::new();
+    let url = format!("{}/api/labels/v1903/recovery", sim.base_url);
+    let png = http
+        .post(&url)
+        .bearer_auth(&token)
+        .json(&ask("PNG"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(png.status(), 400);
+    let body: serde_json::Value = png.json().await.unwrap();
+    assert_eq!(body["response"]["errors"][0]["code"], "190203", "{body}");
+    let pdf: serde_json::Value = http
+        .post(&url)
+        .bearer_auth(&token)
+        .json(&ask("PDF"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let image = pdf["LabelRecoveryResponse"]["LabelResults"][0]["LabelImage"]["GraphicImage"]
+        .as_str()
+        .unwrap();
+    use base64::Engine;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(image)
+        .unwrap();
+    assert!(bytes.starts_with(b"%PDF-1.4"));
+    assert!(bytes.ends_with(b"%%EOF\n"));
+    // The client: asks GIF, hands back PNG.
+    let rec = c.recover_label(&tn, &sh.label).await.unwrap();
+    let label = rec.packages[0].label.as_ref().unwrap();
+    assert_eq!(label.format, LabelFormat::Png);
+    assert!(label.data.starts_with(b"\x89PNG\r\n\x1a\n"));
+}

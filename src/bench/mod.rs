@@ -13,6 +13,9 @@
 //!   size, RSS; then retention pruning.
 //! * `history` — a poll cycle's ERP requests for a few changed records among 10k and 100k.
 //! * `mapping` — records/s of the bundled Acumatica mapping.
+//! * `reconcile` — lost Ship answers, a lagging reference index and another shipper using
+//!   the same ERP numbers: re-ships, late duplicates voided, duplicates billed, lost
+//!   ([`reconcile`]).
 //!
 //! CPU and RSS figures of in-process scenarios include the simulators (they run in this
 //! process); `frugal` measures the daemon alone. [`audit`] is also what the fault suite uses
@@ -21,6 +24,7 @@
 //! Never: print secrets or addresses; the line carries counts and timings only.
 
 pub mod measure;
+mod reconcile;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -43,6 +47,8 @@ pub enum Scenario {
     State,
     History,
     Mapping,
+    /// Exactly-once under lost Ship answers and a lagging reference index (issue 15).
+    Reconcile,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -54,7 +60,7 @@ pub enum Mix {
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct BenchArgs {
-    /// Which scenario of issue 10 to run.
+    /// Which scenario to run (see the module docs).
     #[arg(long, value_enum, default_value = "throughput")]
     pub scenario: Scenario,
     /// Number of shipments (jobs for `state`, records for `mapping`); default per scenario.
@@ -95,6 +101,15 @@ pub struct BenchArgs {
     /// allows few); raise it to see past the ERP's limit.
     #[arg(long)]
     pub acumatica_concurrency: Option<u32>,
+    /// `reconcile`: share of Ship answers lost after the shipment was created.
+    #[arg(long, default_value_t = 0.1)]
+    pub drop_rate: f64,
+    /// `reconcile`: UPS minutes before a new shipment is found by reference.
+    #[arg(long, default_value_t = 10)]
+    pub reference_index_delay_minutes: i64,
+    /// `reconcile`: `pipeline.reconcile.absent_after_seconds`, in minutes.
+    #[arg(long, default_value_t = 30)]
+    pub absent_after_minutes: i64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -128,6 +143,7 @@ pub async fn run(_g: &crate::cli::Globals, args: BenchArgs) -> anyhow::Result<Ex
         Scenario::State => state(&args, &dir).await?,
         Scenario::History => history(&args, &dir).await?,
         Scenario::Mapping => mapping(&args)?,
+        Scenario::Reconcile => reconcile::reconcile(&args, &dir).await?,
     };
     line.insert("load_average".into(), json!(load_average()));
     println!("{}", Value::Object(line));
@@ -264,6 +280,18 @@ fn netsuite_views(sim: &crate::sim::netsuite::SimHandle) -> Vec<ErpView> {
     out
 }
 
+/// Document numbers of every ERP record in the simulators (what upsync stamps as reference).
+fn erp_numbers(w: &World) -> Vec<String> {
+    let mut views = Vec::new();
+    if let Some(a) = &w.acumatica {
+        views.extend(acumatica_views(a));
+    }
+    if let Some(n) = &w.netsuite {
+        views.extend(netsuite_views(n));
+    }
+    views.into_iter().map(|v| v.number).collect()
+}
+
 /// Compare every ERP simulator's records with the UPS simulator's shipments.
 pub fn audit(w: &World) -> Audit {
     let mut views = Vec::new();
@@ -279,7 +307,8 @@ pub fn audit(w: &World) -> Audit {
     let mut out = Audit::default();
     {
         let ships = w.ups.state.read_shipments();
-        for s in &ships.list {
+        // Shipments of other shippers (no client of the simulator created them) are not ours.
+        for s in ships.list.iter().filter(|s| !s.client_id.is_empty()) {
             let voided = s.voided();
             if voided {
                 out.ups_voided += 1;

@@ -64,6 +64,11 @@ pub struct WorldOptions {
     /// Run the simulators on a runtime of their own (threads named `sim-worker`), so the
     /// benchmark can tell their CPU from upsync's. Off where tests pause tokio's clock.
     pub separate_sim_runtime: bool,
+    /// UPS simulator: minutes before a new shipment is found by reference (sim clock).
+    pub ups_reference_index_delay_minutes: i64,
+    /// `pipeline.reconcile` of the written configuration.
+    pub reconcile_absent_after_seconds: u64,
+    pub reconcile_min_lookups: u32,
 }
 
 impl WorldOptions {
@@ -88,6 +93,9 @@ impl WorldOptions {
             jobs_in_flight: 16,
             ups_tick_ms: 0,
             separate_sim_runtime: false,
+            ups_reference_index_delay_minutes: 0,
+            reconcile_absent_after_seconds: 1800,
+            reconcile_min_lookups: 3,
         }
     }
 }
@@ -160,6 +168,7 @@ impl World {
                 token_ttl_seconds: o.ups_token_ttl_seconds,
                 record_dir: rec("ups"),
                 tick_interval_ms: o.ups_tick_ms,
+                reference_index_delay_minutes: o.ups_reference_index_delay_minutes,
                 ..Default::default()
             }),
         )
@@ -289,12 +298,17 @@ pipeline:
   retry:
     initial_backoff_seconds: 1
     max_backoff_seconds: 5
+  reconcile:
+    absent_after_seconds: {absent}
+    min_lookups: {lookups}
 "#,
             ups = ups.base_url,
             oauth = q.min(5),
             tracking = o.tracking_mode,
             listen = o.http_listen,
             jobs = o.jobs_in_flight,
+            absent = o.reconcile_absent_after_seconds,
+            lookups = o.reconcile_min_lookups,
         );
         let config_path = dir.join("upsync.yaml");
         std::fs::write(&config_path, config)?;

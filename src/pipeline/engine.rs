@@ -1171,9 +1171,15 @@ impl PipelineCore {
                 .flat_map(|r| r.packages.iter().map(|p| p.tracking_number.as_str()))
                 .chain(std::iter::once(keep.as_str()))
                 .collect();
-            for extra in found
-                .iter()
+            // As in reconciliation: one match may list several shipments' packages.
+            let per_shipment = job.shipment.as_ref().map_or(1, |s| s.packages.len().max(1));
+            let candidates: Vec<FoundShipment> = found
+                .into_iter()
                 .filter(|f| !f.voided)
+                .flat_map(|f| split_found(f, per_shipment))
+                .collect();
+            for extra in candidates
+                .iter()
                 .filter(|f| !f.tracking_numbers.iter().any(|t| ours.contains(t.as_str())))
             {
                 if w.voided.contains(&extra.shipment_id) {

@@ -26,7 +26,7 @@ pub use engine::{
     Connector, ConnectorSettings, CycleReport, Pipeline, PipelineError, PipelineSettings,
     ReconcileSettings,
 };
-pub use ledger::{Job, JobState, Ledger};
+pub use ledger::{job_reference, Job, JobState, Ledger};
 pub use ports::{Carrier, CarrierError, FoundShipment, Mapper, MappingFailure};
 
 #[cfg(test)]

@@ -26,6 +26,10 @@ pub fn options(dir: &std::path::Path, acumatica: usize, netsuite: usize) -> Worl
     o.netsuite_fulfillments = netsuite;
     o.ups_tick_ms = 0;
     o.schedule = "*/1 * * * * *".into();
+    // The UPS simulator finds new labels by reference at once here (no index delay), so a
+    // short absent window is honest and keeps a killed-before-send Ship from waiting 30 min.
+    o.reconcile_absent_after_seconds = 2;
+    o.reconcile_min_lookups = 2;
     o
 }
 
