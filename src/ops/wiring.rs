@@ -491,6 +491,11 @@ fn pipeline_samples(p: &Pipeline, out: &mut Vec<Sample>) {
         ("in_doubt_found", s.in_doubt_found.load(Relaxed)),
         ("in_doubt_missing", s.in_doubt_missing.load(Relaxed)),
         ("duplicates_voided", s.duplicates_voided.load(Relaxed)),
+        ("reconcile_misses", s.reconcile_misses.load(Relaxed)),
+        (
+            "late_duplicates_voided",
+            s.late_duplicates_voided.load(Relaxed),
+        ),
         ("conflicts", s.conflicts.load(Relaxed)),
         ("dead_lettered", s.dead_lettered.load(Relaxed)),
         ("retries_scheduled", s.retries_scheduled.load(Relaxed)),

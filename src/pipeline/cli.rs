@@ -153,6 +153,25 @@ pub async fn run(g: &crate::cli::Globals, cmd: JobsCommand) -> anyhow::Result<Ex
                     c.version, c.what, job.id
                 );
             }
+            if let Some(a) = &job.ship_attempt {
+                if let Some(r) = &a.reference {
+                    println!("reference {r} (unique to this job; stamped on every Ship of it)");
+                }
+                if a.misses > 0 && job.state == JobState::Shipping {
+                    println!(
+                        "in doubt  {} lookup(s) by reference found nothing yet",
+                        a.misses
+                    );
+                }
+            }
+            if let Some(w) = ledger.get_watch(&job.id)? {
+                println!(
+                    "watching  reference {} until {} for a late-indexed first label ({} voided)",
+                    w.reference,
+                    w.until.format("%Y-%m-%d %H:%M UTC"),
+                    w.voided.len()
+                );
+            }
             let audit = ledger.audit(&job.id)?;
             if !audit.is_empty() {
                 println!("external calls:");
