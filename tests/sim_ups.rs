@@ -1442,6 +1442,35 @@ async fn time_in_transit_only_for_the_timeintransit_options() {
     .await;
     let rs = v["RateResponse"]["RatedShipment"].as_array().unwrap();
     assert!(rs.iter().all(|r| r.get("TimeInTransit").is_none()), "{v}");
+    // International time in transit needs InvoiceLineTotal (Rating.yaml).
+    let mut intl = body.clone();
+    intl["RateRequest"]["Shipment"]["ShipTo"]["Address"] = json!({"AddressLine": ["100 King St W"],
+        "City": "Toronto", "StateProvinceCode": "ON", "PostalCode": "M5X1A9", "CountryCode": "CA"});
+    intl["RateRequest"]["Shipment"]["ShipmentTotalWeight"] =
+        json!({"UnitOfMeasurement": {"Code": "LBS", "Description": "Pounds"}, "Weight": "5"});
+    let (s, v) = call(
+        &h,
+        &c,
+        Method::POST,
+        "/api/rating/v2409/Shoptimeintransit",
+        &tok,
+        Some(&intl),
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    assert!(first_error(&v).1.contains("InvoiceLineTotal"), "{v}");
+    intl["RateRequest"]["Shipment"]["InvoiceLineTotal"] =
+        json!({"CurrencyCode": "USD", "MonetaryValue": "100"});
+    let (s, v) = call(
+        &h,
+        &c,
+        Method::POST,
+        "/api/rating/v2409/Shoptimeintransit",
+        &tok,
+        Some(&intl),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
     let (_, v) = call(
         &h,
         &c,

@@ -308,6 +308,33 @@ fn us_to_germany_has_forms_but_no_invoice_line_total() {
     assert!(s["ShipTo"]["Address"].get("StateProvinceCode").is_none());
 }
 
+/// Guards the international side of issue 15 item 3: now that Shop asks for time in
+/// transit, an international rate request carries `InvoiceLineTotal` and
+/// `ShipmentTotalWeight` (Rating.yaml: required for international *timeintransit requests);
+/// without a pickup date (plain Shop) no InvoiceLineTotal is added.
+#[test]
+fn international_time_in_transit_rating_carries_invoice_line_total() {
+    let mut sh = us_to_canada();
+    sh.ship_to.address.country = "DE".into();
+    sh.ship_to.address.state = String::new();
+    let mut opts = RateOptions::shop();
+    opts.pickup_date = chrono::NaiveDate::from_ymd_opt(2026, 11, 23);
+    let v = build::rate_request(&sh, &opts);
+    let s = &v["RateRequest"]["Shipment"];
+    assert_eq!(
+        v["RateRequest"]["Request"]["RequestOption"],
+        "Shoptimeintransit"
+    );
+    assert!(s["InvoiceLineTotal"]["MonetaryValue"].is_string(), "{s}");
+    assert!(s["InvoiceLineTotal"]["CurrencyCode"].is_string());
+    assert!(s["ShipmentTotalWeight"]["Weight"].is_string());
+    let v = build::rate_request(&sh, &RateOptions::shop());
+    assert!(v["RateRequest"]["Shipment"]
+        .get("InvoiceLineTotal")
+        .is_none());
+    assert_eq!(v["RateRequest"]["Request"]["RequestOption"], "Shop");
+}
+
 #[test]
 fn pr_to_pr_is_package_level_us_to_pr_is_shipment_level() {
     let mut sh = domestic_residential();

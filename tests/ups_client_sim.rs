@@ -209,3 +209,34 @@ async fn sub_version_is_well_formed_and_both_shapes_are_read() {
     assert!(r.packages[0].label.is_some());
     assert_eq!(sim.shipments().as_array().unwrap().len(), 1);
 }
+
+/// Guards issue 15 item 3 on an international lane: Shop goes out as `Shoptimeintransit`
+/// with `InvoiceLineTotal` and `ShipmentTotalWeight` (the simulator refuses an international
+/// time-in-transit request without them, Rating.yaml), and every service, Standard (not
+/// guaranteed) included, comes back with its business days.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn international_shop_has_transit_days_for_every_service() {
+    let (_sim, c) = setup(UpsSimConfig::default(), "v2409").await;
+    let mut sh = to_canada(shipment());
+    sh.ship_to.address = Address {
+        lines: vec!["Hauptstr. 5".into()],
+        city: "Berlin".into(),
+        state: String::new(),
+        postal_code: "10115".into(),
+        country: "DE".into(),
+        residential: None,
+        po_box: false,
+    };
+    sh.service = ServiceSelection::Fixed { code: "65".into() };
+    let quotes = c.shop(&sh).await.unwrap();
+    assert!(quotes.len() >= 3, "{quotes:?}");
+    assert!(
+        quotes.iter().all(|q| q.business_days.is_some()),
+        "{quotes:?}"
+    );
+    let standard = to_canada(shipment());
+    let quotes = c.shop(&standard).await.unwrap();
+    let std11 = quotes.iter().find(|q| q.service_code == "11").unwrap();
+    assert!(std11.business_days.is_some());
+    assert!(!std11.guaranteed);
+}

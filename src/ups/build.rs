@@ -629,8 +629,20 @@ pub fn rate_request(sh: &Shipment, opts: &RateOptions) -> Value {
             json!({ "NegotiatedRatesIndicator": "" }),
         );
     }
+    let cross_border = origin_country(sh) != sh.ship_to.address.country.to_ascii_uppercase();
+    let time_in_transit = opts.pickup_date.or(sh.ship_date).is_some();
     if let Some(ilt) = invoice_line_total(sh) {
         shipment.insert("InvoiceLineTotal".into(), ilt);
+    } else if cross_border && time_in_transit {
+        // Rating.yaml `InvoiceLineTotal`: "Required for international shipments when using
+        // request option ratetimeintransit or shoptimeintransit" (values 1…99999999, whole
+        // units). Goods value when known, else the minimum 1 in USD: it only feeds UPS's
+        // duty estimate, not the rate.
+        let (total, cur) = goods_value(sh).unwrap_or((Decimal::ONE, "USD".to_string()));
+        shipment.insert(
+            "InvoiceLineTotal".into(),
+            json!({ "CurrencyCode": cur, "MonetaryValue": decimal_str(total.ceil().max(Decimal::ONE)) }),
+        );
     }
     if let Some(date) = opts.pickup_date.or(sh.ship_date) {
         shipment.insert(

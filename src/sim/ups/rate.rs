@@ -537,6 +537,24 @@ pub async fn rate(
     // Time in transit needs the request option AND `DeliveryTimeInformation` ("Required to
     // view any time in transit information", Rating.yaml `Shipment_DeliveryTimeInformation`).
     let tnt = tnt && s.get("DeliveryTimeInformation").is_some();
+    if tnt && lane.from_country != lane.to_country {
+        // Rating.yaml: `ShipmentTotalWeight` "Required for all international shipments when
+        // retreiving time in transit information"; `InvoiceLineTotal` "Required for
+        // international shipments when using request option "ratetimeintransit" or
+        // "shoptimeintransit"". The error code is a modelled guess (not documented).
+        for (key, what) in [
+            ("ShipmentTotalWeight", "shipment total weight"),
+            ("InvoiceLineTotal", "invoice line total"),
+        ] {
+            if s.get(key).is_none() {
+                return ups_error(
+                    StatusCode::BAD_REQUEST,
+                    "111286",
+                    &format!("Missing or invalid {what}: RateRequest.Shipment.{key} is required for international time in transit requests"),
+                );
+            }
+        }
+    }
     let pickup = s
         .pointer("/DeliveryTimeInformation/Pickup/Date")
         .and_then(Value::as_str)
