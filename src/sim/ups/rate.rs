@@ -588,7 +588,8 @@ pub async fn rate(
         let guaranteed = is_guaranteed(code);
         if guaranteed {
             // Rating.yaml `RatedShipment_GuaranteedDelivery.BusinessDaysInTransit`: "Denotes
-            // UPS published guarantee times (i.e. 3DaySelect = 3)": only guaranteed services.
+            // UPS published guarantee times (i.e. 3DaySelect = 3)": only guaranteed services;
+            // `ex:rate-shop-response.json` has it for Next Day Air and not for Ground.
             r["GuaranteedDelivery"] = json!({"BusinessDaysInTransit": days.to_string()});
         }
         if vn >= 2409 {
