@@ -439,7 +439,9 @@ async fn label_recovery_by_tracking_number_and_by_reference() {
         )
         .unwrap();
     assert!(String::from_utf8(zpl).unwrap().contains(&tn));
-    let body = json!({"LabelRecoveryRequest": {"Request": {"SubVersion": "1903"}, "LabelSpecification": {"LabelImageFormat": {"Code": "PNG"}}, "TrackingNumber": tn}});
+    // Recovered in another format than shipped. GIF, not PNG: PNG is no Label Recovery
+    // format for 1Z shipments (Shipping.yaml `LabelRecovery_LabelSpecification_LabelImageFormat`).
+    let body = json!({"LabelRecoveryRequest": {"Request": {"SubVersion": "1903"}, "LabelSpecification": {"LabelImageFormat": {"Code": "GIF"}}, "TrackingNumber": tn}});
     let (s, v) = call(
         &h,
         &c,
@@ -452,15 +454,16 @@ async fn label_recovery_by_tracking_number_and_by_reference() {
     assert_eq!(s, StatusCode::OK, "{v}");
     let lr = &v["LabelRecoveryResponse"];
     assert_eq!(lr["ShipmentIdentificationNumber"], tn.as_str());
-    let png = base64::engine::general_purpose::STANDARD
+    let gif = base64::engine::general_purpose::STANDARD
         .decode(
             lr["LabelResults"][0]["LabelImage"]["GraphicImage"]
                 .as_str()
                 .unwrap(),
         )
         .unwrap();
-    assert_eq!(&png[..4], b"\x89PNG");
-    let body = json!({"LabelRecoveryRequest": {"Request": {}, "ReferenceValues": {"ReferenceNumber": {"Value": "PO-1001"}, "ShipperNumber": "123X56"}}});
+    assert_eq!(&gif[..6], b"GIF89a");
+    // ZPL asked explicitly: without a LabelSpecification, Label Recovery's default is GIF.
+    let body = json!({"LabelRecoveryRequest": {"Request": {}, "LabelSpecification": {"LabelImageFormat": {"Code": "ZPL"}}, "ReferenceValues": {"ReferenceNumber": {"Value": "PO-1001"}, "ShipperNumber": "123X56"}}});
     let (s, v) = call(
         &h,
         &c,
