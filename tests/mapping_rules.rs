@@ -251,6 +251,35 @@ fn phone_rules() {
     assert_code(&m, early, "phone_missing");
 }
 
+/// Guards issue 15 item 2: UPS refuses an international Ship without
+/// `Shipper.AttentionName` ("Required if destination is international", Shipping.yaml), so
+/// the mapping rules require it on non-domestic lanes with a clear error naming the
+/// `ship_from` entry; domestic lanes still ship without it. Before, the shipper's attention
+/// was never required and the record went to UPS to be refused.
+#[test]
+fn shipper_attention_is_required_on_international_lanes() {
+    let m = variant(
+        "      name: Example Supply Co\n      attention: Shipping Dept\n",
+        "      name: Example Supply Co\n",
+    );
+    // Domestic: fine without it.
+    assert!(codes(&m, base()).is_empty(), "{:?}", codes(&m, base()));
+    let gb = to_country(base(), "GB", json!(null), "SW1A 2AA", "UPSWWEXP");
+    let e = match map(&m, gb.clone()) {
+        Ok(_) => panic!("international without shipper attention must not map"),
+        Err(e) => e,
+    };
+    let v =
+        e.0.iter()
+            .find(|e| e.code == "shipper_attention_missing")
+            .unwrap_or_else(|| panic!("{:?}", e.0));
+    assert!(v.key.starts_with("ship_from.entries"), "{}", v.key);
+    assert!(v.fix.contains("attention:"), "{}", v.fix);
+    assert!(v.message.contains("international"), "{}", v.message);
+    // The bundled mapping has it: the same record maps.
+    assert!(codes(&acu(), gb).is_empty());
+}
+
 #[test]
 fn package_rules_name_the_erp_field_and_mapping_line() {
     let m = acu();

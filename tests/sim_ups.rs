@@ -439,7 +439,9 @@ async fn label_recovery_by_tracking_number_and_by_reference() {
         )
         .unwrap();
     assert!(String::from_utf8(zpl).unwrap().contains(&tn));
-    let body = json!({"LabelRecoveryRequest": {"Request": {"SubVersion": "1903"}, "LabelSpecification": {"LabelImageFormat": {"Code": "PNG"}}, "TrackingNumber": tn}});
+    // Recovered in another format than shipped. GIF, not PNG: PNG is no Label Recovery
+    // format for 1Z shipments (Shipping.yaml `LabelRecovery_LabelSpecification_LabelImageFormat`).
+    let body = json!({"LabelRecoveryRequest": {"Request": {"SubVersion": "1903"}, "LabelSpecification": {"LabelImageFormat": {"Code": "GIF"}}, "TrackingNumber": tn}});
     let (s, v) = call(
         &h,
         &c,
@@ -452,15 +454,16 @@ async fn label_recovery_by_tracking_number_and_by_reference() {
     assert_eq!(s, StatusCode::OK, "{v}");
     let lr = &v["LabelRecoveryResponse"];
     assert_eq!(lr["ShipmentIdentificationNumber"], tn.as_str());
-    let png = base64::engine::general_purpose::STANDARD
+    let gif = base64::engine::general_purpose::STANDARD
         .decode(
             lr["LabelResults"][0]["LabelImage"]["GraphicImage"]
                 .as_str()
                 .unwrap(),
         )
         .unwrap();
-    assert_eq!(&png[..4], b"\x89PNG");
-    let body = json!({"LabelRecoveryRequest": {"Request": {}, "ReferenceValues": {"ReferenceNumber": {"Value": "PO-1001"}, "ShipperNumber": "123X56"}}});
+    assert_eq!(&gif[..6], b"GIF89a");
+    // ZPL asked explicitly: without a LabelSpecification, Label Recovery's default is GIF.
+    let body = json!({"LabelRecoveryRequest": {"Request": {}, "LabelSpecification": {"LabelImageFormat": {"Code": "ZPL"}}, "ReferenceValues": {"ReferenceNumber": {"Value": "PO-1001"}, "ShipperNumber": "123X56"}}});
     let (s, v) = call(
         &h,
         &c,
@@ -511,6 +514,7 @@ async fn rate_and_shop_with_negotiated_rates_and_transit() {
         "PaymentDetails": {"ShipmentCharge": [{"Type": "01", "BillShipper": {"AccountNumber": "123X56"}}]},
         "Service": {"Code": "03"},
         "ShipmentRatingOptions": {"NegotiatedRatesIndicator": ""},
+        "DeliveryTimeInformation": {"PackageBillType": "03", "Pickup": {"Date": "20261123"}},
         "Package": [pkg],
     }}});
     let (s, v) = call(
@@ -554,6 +558,12 @@ async fn rate_and_shop_with_negotiated_rates_and_transit() {
             .unwrap()
     };
     assert!(money(nda) > money(ground));
+    // GuaranteedDelivery only for guaranteed (air) services, never Ground (Rating.yaml).
+    assert!(ground.get("GuaranteedDelivery").is_none(), "{ground}");
+    assert!(nda["GuaranteedDelivery"]["BusinessDaysInTransit"].is_string());
+    assert!(ground["TimeInTransit"]["ServiceSummary"]
+        .get("GuaranteedIndicator")
+        .is_none());
     // international service on a domestic lane
     let mut bad = body.clone();
     bad["RateRequest"]["Shipment"]["Service"]["Code"] = json!("07");
@@ -1376,4 +1386,212 @@ async fn concurrent_ships_get_unique_valid_numbers() {
     assert_eq!(ids.len(), 40);
     assert_eq!(h.shipments().as_array().unwrap().len(), 40);
     assert_eq!(h.shipments_with_reference("PO-7"), 1);
+}
+
+fn rate_body() -> Value {
+    let s0 = &minimal_ship()["ShipmentRequest"]["Shipment"];
+    let mut pkg = s0["Package"][0].clone();
+    let packaging = pkg.as_object_mut().unwrap().remove("Packaging").unwrap();
+    pkg["PackagingType"] = packaging;
+    pkg.as_object_mut().unwrap().remove("ReferenceNumber");
+    pkg.as_object_mut().unwrap().remove("Description");
+    json!({"RateRequest": {
+    "Request": {"TransactionReference": {"CustomerContext": "rate-2"}},
+    "Shipment": {
+        "Shipper": s0["Shipper"], "ShipTo": s0["ShipTo"], "ShipFrom": s0["ShipFrom"],
+        "PaymentDetails": {"ShipmentCharge": [{"Type": "01", "BillShipper": {"AccountNumber": "123X56"}}]},
+        "DeliveryTimeInformation": {"PackageBillType": "03", "Pickup": {"Date": "20261123"}},
+        "Package": [pkg],
+    }}})
+}
+
+/// Guards issue 15 item 3 (simulator side): `TimeInTransit` only for the *timeintransit
+/// request options with `DeliveryTimeInformation` (Rating.yaml `RatedShipment_TimeInTransit`);
+/// `?additionalinfo=timeintransit` on Shop, which the old simulator honoured, adds nothing,
+/// and Ground has no `GuaranteedDelivery`, so a client reading only that never sees Ground's days.
+#[tokio::test]
+async fn time_in_transit_only_for_the_timeintransit_options() {
+    let (h, c) = start(UpsSimConfig::default()).await;
+    let tok = token(&h, &c).await;
+    let body = rate_body();
+    let (s, v) = call(
+        &h,
+        &c,
+        Method::POST,
+        "/api/rating/v2409/Shop?additionalinfo=timeintransit",
+        &tok,
+        Some(&body),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let rs = v["RateResponse"]["RatedShipment"].as_array().unwrap();
+    assert!(rs.iter().all(|r| r.get("TimeInTransit").is_none()), "{v}");
+    let ground = rs.iter().find(|r| r["Service"]["Code"] == "03").unwrap();
+    assert!(ground.get("GuaranteedDelivery").is_none());
+    // The option alone is not enough: DeliveryTimeInformation is required too.
+    let mut no_dti = body.clone();
+    no_dti["RateRequest"]["Shipment"]
+        .as_object_mut()
+        .unwrap()
+        .remove("DeliveryTimeInformation");
+    let (_, v) = call(
+        &h,
+        &c,
+        Method::POST,
+        "/api/rating/v2409/Shoptimeintransit",
+        &tok,
+        Some(&no_dti),
+    )
+    .await;
+    let rs = v["RateResponse"]["RatedShipment"].as_array().unwrap();
+    assert!(rs.iter().all(|r| r.get("TimeInTransit").is_none()), "{v}");
+    // International time in transit needs InvoiceLineTotal (Rating.yaml).
+    let mut intl = body.clone();
+    intl["RateRequest"]["Shipment"]["ShipTo"]["Address"] = json!({"AddressLine": ["100 King St W"],
+        "City": "Toronto", "StateProvinceCode": "ON", "PostalCode": "M5X1A9", "CountryCode": "CA"});
+    intl["RateRequest"]["Shipment"]["ShipmentTotalWeight"] =
+        json!({"UnitOfMeasurement": {"Code": "LBS", "Description": "Pounds"}, "Weight": "5"});
+    let (s, v) = call(
+        &h,
+        &c,
+        Method::POST,
+        "/api/rating/v2409/Shoptimeintransit",
+        &tok,
+        Some(&intl),
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    assert!(first_error(&v).1.contains("InvoiceLineTotal"), "{v}");
+    intl["RateRequest"]["Shipment"]["InvoiceLineTotal"] =
+        json!({"CurrencyCode": "USD", "MonetaryValue": "100"});
+    let (s, v) = call(
+        &h,
+        &c,
+        Method::POST,
+        "/api/rating/v2409/Shoptimeintransit",
+        &tok,
+        Some(&intl),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (_, v) = call(
+        &h,
+        &c,
+        Method::POST,
+        "/api/rating/v2409/Shoptimeintransit",
+        &tok,
+        Some(&body),
+    )
+    .await;
+    let rs = v["RateResponse"]["RatedShipment"].as_array().unwrap();
+    let ground = rs.iter().find(|r| r["Service"]["Code"] == "03").unwrap();
+    assert_eq!(
+        ground["TimeInTransit"]["ServiceSummary"]["EstimatedArrival"]["BusinessDaysInTransit"],
+        "1"
+    );
+}
+
+/// Guards issue 15 item 5: the simulator answers by `Request.SubVersion` (arrays from 2403,
+/// a bare object for one item before; UPS-REFERENCE §0.1, §2.1), refuses a malformed one in
+/// strict mode and, in lenient mode, accepts karrio's `"v2409"` with a `129001` alert and the
+/// newest shapes. Before, the path version alone decided and `"v2409"` was a generic
+/// schema error in both modes.
+#[tokio::test]
+async fn ship_and_rate_answer_by_sub_version() {
+    let (h, c) = start(UpsSimConfig::default()).await;
+    let tok = token(&h, &c).await;
+    let mut b = minimal_ship();
+    b["ShipmentRequest"]["Request"]["SubVersion"] = json!("1801");
+    let (s, v) = ship(&h, &c, &tok, "v2409", &b).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert!(
+        v["ShipmentResponse"]["ShipmentResults"]["PackageResults"].is_object(),
+        "SubVersion 1801 answers the legacy shape: {v}"
+    );
+    b["ShipmentRequest"]["Request"]["SubVersion"] = json!("2403");
+    let (_, v) = ship(&h, &c, &tok, "v1", &b).await;
+    assert!(v["ShipmentResponse"]["ShipmentResults"]["PackageResults"].is_array());
+    let mut rb = rate_body();
+    rb["RateRequest"]["Request"]["SubVersion"] = json!("2205");
+    let (_, v) = call(
+        &h,
+        &c,
+        Method::POST,
+        "/api/rating/v2409/Shoptimeintransit",
+        &tok,
+        Some(&rb),
+    )
+    .await;
+    let rs = &v["RateResponse"]["RatedShipment"];
+    assert!(rs.is_array(), "several services: a list in any version");
+    assert!(rs[0]["RatedPackage"].is_object(), "{v}");
+    // karrio-ups sends "v2409": strict refuses it naming the field …
+    b["ShipmentRequest"]["Request"]["SubVersion"] = json!("v2409");
+    let (s, v) = ship(&h, &c, &tok, "v2409", &b).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    let (code, msg) = first_error(&v);
+    assert_eq!(code, "9120200");
+    assert!(msg.contains("ShipmentRequest.Request.SubVersion"), "{msg}");
+    // … lenient accepts it with a tolerance alert and answers the newest shapes.
+    let (h, c) = start(UpsSimConfig {
+        lenient: true,
+        ..UpsSimConfig::default()
+    })
+    .await;
+    let tok = token(&h, &c).await;
+    let (s, v) = ship(&h, &c, &tok, "v1", &b).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let r = &v["ShipmentResponse"];
+    assert!(r["ShipmentResults"]["PackageResults"].is_array(), "{v}");
+    let alerts = r["Response"]["Alert"].as_array().unwrap();
+    assert!(
+        alerts
+            .iter()
+            .any(|a| a["Code"] == "129001"
+                && a["Description"].as_str().unwrap().contains("SubVersion")),
+        "{alerts:?}"
+    );
+}
+
+/// Guards issue 15 items 2 and 6: an international Ship without `Shipper.AttentionName` is
+/// refused ("Required if destination is international", Shipping.yaml), and 120802 messages
+/// name the party and field as UPS's do.
+#[tokio::test]
+async fn international_ship_without_shipper_attention_is_refused() {
+    let (h, c) = start(UpsSimConfig::default()).await;
+    let tok = token(&h, &c).await;
+    let mut b = minimal_ship();
+    to_canada(&mut b);
+    let s = &mut b["ShipmentRequest"]["Shipment"];
+    let r = s["Package"][0]
+        .as_object_mut()
+        .unwrap()
+        .remove("ReferenceNumber")
+        .unwrap();
+    s["ReferenceNumber"] = r;
+    s["Shipper"]
+        .as_object_mut()
+        .unwrap()
+        .remove("AttentionName");
+    let (st, v) = ship(&h, &c, &tok, "v2409", &b).await;
+    assert_eq!(st, StatusCode::BAD_REQUEST, "{v}");
+    let (code, msg) = first_error(&v);
+    assert_eq!(code, "120802");
+    assert!(msg.contains("Shipper AttentionName"), "{msg}");
+    b["ShipmentRequest"]["Shipment"]["Shipper"]["AttentionName"] = json!("Shipping");
+    b["ShipmentRequest"]["Shipment"]["ShipTo"]["Address"]
+        .as_object_mut()
+        .unwrap()
+        .remove("StateProvinceCode");
+    let (st, v) = ship(&h, &c, &tok, "v2409", &b).await;
+    assert_eq!(st, StatusCode::BAD_REQUEST, "{v}");
+    let (code, msg) = first_error(&v);
+    assert_eq!(code, "120802");
+    assert!(
+        msg.starts_with("Missing or invalid ship to StateProvinceCode"),
+        "{msg}"
+    );
+    b["ShipmentRequest"]["Shipment"]["ShipTo"]["Address"]["StateProvinceCode"] = json!("ON");
+    let (st, v) = ship(&h, &c, &tok, "v2409", &b).await;
+    assert_eq!(st, StatusCode::OK, "{v}");
 }

@@ -308,6 +308,33 @@ fn us_to_germany_has_forms_but_no_invoice_line_total() {
     assert!(s["ShipTo"]["Address"].get("StateProvinceCode").is_none());
 }
 
+/// Guards the international side of issue 15 item 3: now that Shop asks for time in
+/// transit, an international rate request carries `InvoiceLineTotal` and
+/// `ShipmentTotalWeight` (Rating.yaml: required for international *timeintransit requests);
+/// without a pickup date (plain Shop) no InvoiceLineTotal is added.
+#[test]
+fn international_time_in_transit_rating_carries_invoice_line_total() {
+    let mut sh = us_to_canada();
+    sh.ship_to.address.country = "DE".into();
+    sh.ship_to.address.state = String::new();
+    let mut opts = RateOptions::shop();
+    opts.pickup_date = chrono::NaiveDate::from_ymd_opt(2026, 11, 23);
+    let v = build::rate_request(&sh, &opts);
+    let s = &v["RateRequest"]["Shipment"];
+    assert_eq!(
+        v["RateRequest"]["Request"]["RequestOption"],
+        "Shoptimeintransit"
+    );
+    assert!(s["InvoiceLineTotal"]["MonetaryValue"].is_string(), "{s}");
+    assert!(s["InvoiceLineTotal"]["CurrencyCode"].is_string());
+    assert!(s["ShipmentTotalWeight"]["Weight"].is_string());
+    let v = build::rate_request(&sh, &RateOptions::shop());
+    assert!(v["RateRequest"]["Shipment"]
+        .get("InvoiceLineTotal")
+        .is_none());
+    assert_eq!(v["RateRequest"]["Request"]["RequestOption"], "Shop");
+}
+
 #[test]
 fn pr_to_pr_is_package_level_us_to_pr_is_shipment_level() {
     let mut sh = domestic_residential();
@@ -402,7 +429,10 @@ fn rate_and_shop_requests() {
     let v = build::rate_request(&sh, &opts);
     assert_all_scalars_are_strings(&v, "$");
     let r = &v["RateRequest"];
-    assert_eq!(r["Request"]["RequestOption"], "Shop");
+    // With a pickup date the request asks for time in transit (issue 15 item 3: only the
+    // *timeintransit options return TimeInTransit, so Ground's days come only that way).
+    assert_eq!(r["Request"]["RequestOption"], "Shoptimeintransit");
+    assert_eq!(build::rate_request_option(&sh, &opts), "Shoptimeintransit");
     let s = &r["Shipment"];
     assert!(s.get("Service").is_none(), "Shop sends no service");
     assert_eq!(s["Shipper"]["ShipperNumber"], "123X56");
@@ -422,11 +452,35 @@ fn rate_and_shop_requests() {
     assert!(v["RateRequest"]["Shipment"]
         .get("DeliveryTimeInformation")
         .is_none());
+    assert_eq!(v["RateRequest"]["Request"]["RequestOption"], "Rate");
     let v = build::rate_request(&us_to_canada(), &RateOptions::rate());
     assert_eq!(
         v["RateRequest"]["Shipment"]["ShipmentTotalWeight"]["Weight"],
         "7.5"
     );
+}
+
+/// Guards issue 15 item 5: `Request.SubVersion` goes out as YYMM only: a path-style
+/// `"v2409"` (what karrio-ups sends, refused by a strict UPS) is normalised, junk dropped.
+#[test]
+fn sub_version_is_sent_as_yymm() {
+    assert_eq!(build::sub_version_of("v2409").as_deref(), Some("2409"));
+    assert_eq!(build::sub_version_of("1701").as_deref(), Some("1701"));
+    assert_eq!(build::sub_version_of("v1"), None);
+    let sh = domestic_residential();
+    let mut o = ShipOptions {
+        sub_version: Some("v2409".into()),
+        ..ShipOptions::default()
+    };
+    let v = build::ship_request(&sh, &o);
+    assert_eq!(v["ShipmentRequest"]["Request"]["SubVersion"], "2409");
+    o.sub_version = Some("latest".into());
+    let v = build::ship_request(&sh, &o);
+    assert!(v["ShipmentRequest"]["Request"].get("SubVersion").is_none());
+    let mut r = RateOptions::shop();
+    r.sub_version = Some("v2409".into());
+    let v = build::rate_request(&sh, &r);
+    assert_eq!(v["RateRequest"]["Request"]["SubVersion"], "2409");
 }
 
 #[test]

@@ -1014,16 +1014,27 @@ async fn operations_use_ups_paths_versions_and_headers() {
         "000123"
     );
 
+    // Issue 15 item 3: only the *timeintransit request options return TimeInTransit
+    // (Rating.yaml), so Shop/Rate go to Shoptimeintransit/Ratetimeintransit with
+    // DeliveryTimeInformation; `?additionalinfo=timeintransit` is not relied upon.
+    // Item 5: Request.SubVersion is sent well-formed (YYMM), for Ship and Rate.
+    assert_eq!(
+        ship_hit.body["ShipmentRequest"]["Request"]["SubVersion"],
+        "2409"
+    );
     let q = c.shop(&sh).await.unwrap();
     assert_eq!(q.len(), 2);
-    let shop_hit = &s.hits_on("/api/rating/v2409/Shop")[0];
-    assert_eq!(shop_hit.query, "additionalinfo=timeintransit");
+    let shop_hit = &s.hits_on("/api/rating/v2409/Shoptimeintransit")[0];
+    assert_eq!(shop_hit.query, "");
+    let req = &shop_hit.body["RateRequest"];
+    assert_eq!(req["Request"]["RequestOption"], "Shoptimeintransit");
+    assert_eq!(req["Request"]["SubVersion"], "2409");
     assert_eq!(
-        shop_hit.body["RateRequest"]["Shipment"]["DeliveryTimeInformation"]["Pickup"]["Date"],
+        req["Shipment"]["DeliveryTimeInformation"]["Pickup"]["Date"],
         "20261121"
     );
     c.rate(&sh).await.unwrap();
-    assert_eq!(s.hits_on("/api/rating/v2409/Rate").len(), 1);
+    assert_eq!(s.hits_on("/api/rating/v2409/Ratetimeintransit").len(), 1);
 
     let a = c.validate_address(&sh.ship_to.address).await.unwrap();
     assert!(matches!(

@@ -29,6 +29,7 @@
 //!     MAIN:
 //!       account: {literal: "123X56"}     # or an expression picking one of several accounts
 //!       name: Example Co
+//!       attention: Shipping Dept           # required when the destination is international
 //!       phone: "4105550100"
 //!       address: {lines: [2311 York Rd], city: Timonium, state: MD, postal_code: "21093", country: US}
 //!       pickup: {…}                      # optional UPS ShipFrom when pickup ≠ shipper

@@ -12,6 +12,7 @@
 //! | `name_too_long`, `attention_too_long`, `address_line_too_long` (35), `city_too_long` (30), `too_many_address_lines` (3) | UPS lengths; use `truncate:` to auto-truncate |
 //! | `phone_invalid` (10–15 digits, ≤15 chars), `phone_missing` (international, NDA Early) | phone rules |
 //! | `attention_missing` | ship-to attention required cross-border and for NDA Early |
+//! | `shipper_attention_missing` | shipper attention required when the destination is international (Shipping.yaml `Shipper.AttentionName`) |
 //! | `ship_to_state_invalid`, `ship_to_postal_code_invalid` | US 5/9 digits, CA `A1A 1A1`, PR 006xx–009xx |
 //! | `reference_not_allowed`, `reference_too_long`, `reference_missing`, `reference_barcode_invalid` | reference placement (≤5 package-level on US→US/PR→PR, ≤2 shipment-level elsewhere), ≤35 chars, one barcode ≤14 alnum / ≤24 digits |
 //! | `service_invalid_for_lane` | domestic codes only US→US/PR (and PR→PR/US), international codes only cross-border |
@@ -201,12 +202,21 @@ fn check_party(
             format!("{pre} attention has {} characters; UPS allows 35", chars(a)),
             "add `truncate: 35` to the expression",
         )),
-        None if attention_required => out.push(v(
+        None if attention_required && pre == "ship_to" => out.push(v(
             "attention_missing",
             &key("attention"),
             None,
             format!("{pre} attention name is required for this lane/service"),
             "map an attention/contact field, e.g. `first_non_empty: [Attention, BusinessName]`",
+        )),
+        // Shipping.yaml `Shipment_Shipper.AttentionName`: "Required if destination is
+        // international" (UPS-REFERENCE §2.1); UPS refuses the Ship without it.
+        None if attention_required => out.push(v(
+            "shipper_attention_missing",
+            &key("attention"),
+            None,
+            "shipper attention name is required when the destination is international (UPS Shipper.AttentionName)".into(),
+            "add `attention:` (a contact or department, ≤35 characters) to this warehouse's entry under `ship_from.entries`",
         )),
         _ => {}
     }
@@ -424,7 +434,7 @@ pub fn check(s: &mut Shipment) -> Vec<Violation> {
             base: "ship_from.entries",
         },
         !domestic,
-        false,
+        !domestic,
     );
     check_party(
         &mut out,

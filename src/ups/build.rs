@@ -77,6 +77,38 @@ impl RateMode {
             RateMode::Shop => "Shop",
         }
     }
+
+    /// The request option that also returns time in transit: `Ratetimeintransit` /
+    /// `Shoptimeintransit` (Rating.yaml `{requestoption}`; UPS-REFERENCE §5). Only these
+    /// return `TimeInTransit`; `?additionalinfo=timeintransit` on `Rate`/`Shop` does not.
+    pub fn with_time_in_transit(self) -> &'static str {
+        match self {
+            RateMode::Rate => "Ratetimeintransit",
+            RateMode::Shop => "Shoptimeintransit",
+        }
+    }
+}
+
+/// `Request.SubVersion` (YYMM) for a path version: `v2409` → `2409`. `None` when the path
+/// version is not a YYMM release (`v1`), so no SubVersion is sent. UPS gates response
+/// shapes by this value (UPS-REFERENCE §2.1, §5, §0.1); a malformed one (`"v2409"`) is
+/// refused by a strict UPS.
+pub fn sub_version_of(path_version: &str) -> Option<String> {
+    let d = path_version.trim().trim_start_matches(['v', 'V']);
+    (d.len() == 4 && d.bytes().all(|b| b.is_ascii_digit())).then(|| d.to_string())
+}
+
+/// The `{requestoption}` (path segment and `Request.RequestOption`) for a Rate/Shop body:
+/// the time-in-transit option whenever a pickup date is known, because `TimeInTransit`
+/// needs both the option and `DeliveryTimeInformation` (Rating.yaml
+/// `RatedShipment_TimeInTransit`), and Ground's business days come only from there
+/// (`GuaranteedDelivery` is given for guaranteed services only).
+pub fn rate_request_option(sh: &Shipment, opts: &RateOptions) -> &'static str {
+    if opts.pickup_date.or(sh.ship_date).is_some() {
+        opts.mode.with_time_in_transit()
+    } else {
+        opts.mode.as_str()
+    }
 }
 
 /// Request-level choices for Rate/Shop.
@@ -423,7 +455,9 @@ pub fn label_specification(spec: &LabelSpec, default_stock: (u8, u8), user_agent
 fn request_block(option: &str, sub_version: Option<&String>, context: &str) -> Value {
     let mut m = Map::new();
     m.insert("RequestOption".into(), s(option));
-    put_opt(&mut m, "SubVersion", sub_version);
+    // Always YYMM on the wire: a `v2409`-style value is normalised, anything else dropped.
+    let sub_version = sub_version.and_then(|v| sub_version_of(v));
+    put_opt(&mut m, "SubVersion", sub_version.as_ref());
     m.insert(
         "TransactionReference".into(),
         json!({ "CustomerContext": context }),
@@ -533,7 +567,8 @@ pub fn ship_request(sh: &Shipment, opts: &ShipOptions) -> Value {
 /// The Rate/Shop request body `{"RateRequest": {Request, Shipment}}` (UPS-REFERENCE §5):
 /// `PaymentDetails` (not `PaymentInformation`), `PackagingType` (not `Packaging`),
 /// negotiated rates with `ShipperNumber` + `BillShipper.AccountNumber`, and
-/// `DeliveryTimeInformation` when a pickup date is known (time in transit).
+/// `DeliveryTimeInformation` when a pickup date is known (time in transit; then the request
+/// option is [`rate_request_option`]'s `*timeintransit`).
 pub fn rate_request(sh: &Shipment, opts: &RateOptions) -> Value {
     let mut shipment = Map::new();
     let mut shipper = Map::new();
@@ -594,8 +629,20 @@ pub fn rate_request(sh: &Shipment, opts: &RateOptions) -> Value {
             json!({ "NegotiatedRatesIndicator": "" }),
         );
     }
+    let cross_border = origin_country(sh) != sh.ship_to.address.country.to_ascii_uppercase();
+    let time_in_transit = opts.pickup_date.or(sh.ship_date).is_some();
     if let Some(ilt) = invoice_line_total(sh) {
         shipment.insert("InvoiceLineTotal".into(), ilt);
+    } else if cross_border && time_in_transit {
+        // Rating.yaml `InvoiceLineTotal`: "Required for international shipments when using
+        // request option ratetimeintransit or shoptimeintransit" (values 1…99999999, whole
+        // units). Goods value when known, else the minimum 1 in USD: it only feeds UPS's
+        // duty estimate, not the rate.
+        let (total, cur) = goods_value(sh).unwrap_or((Decimal::ONE, "USD".to_string()));
+        shipment.insert(
+            "InvoiceLineTotal".into(),
+            json!({ "CurrencyCode": cur, "MonetaryValue": decimal_str(total.ceil().max(Decimal::ONE)) }),
+        );
     }
     if let Some(date) = opts.pickup_date.or(sh.ship_date) {
         shipment.insert(
@@ -609,7 +656,7 @@ pub fn rate_request(sh: &Shipment, opts: &RateOptions) -> Value {
         .unwrap_or_else(|| sh.number.clone());
     json!({
         "RateRequest": {
-            "Request": request_block(opts.mode.as_str(), opts.sub_version.as_ref(), &context),
+            "Request": request_block(rate_request_option(sh, opts), opts.sub_version.as_ref(), &context),
             "Shipment": Value::Object(shipment),
         }
     })

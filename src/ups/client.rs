@@ -177,10 +177,12 @@ impl UpsClient {
         self.inner.tokens.bearer().await.map(|_| ())
     }
 
-    /// Ship options from this client's label defaults.
+    /// Ship options from this client's label defaults; `Request.SubVersion` is the Ship path
+    /// version as YYMM (`v2409` → `"2409"`), so the answer's shapes are the current ones.
     pub fn default_ship_options(&self) -> ShipOptions {
         ShipOptions {
             request_option: self.inner.cfg.ship_request_option.clone(),
+            sub_version: build::sub_version_of(&self.inner.cfg.versions.ship),
             default_stock_size: self.inner.cfg.label.stock_size,
             http_user_agent: self.inner.cfg.label.http_user_agent.clone(),
             ..ShipOptions::default()
@@ -224,7 +226,10 @@ impl UpsClient {
         self.rate_with(shipment, RateOptions::shop()).await
     }
 
-    /// Rate or Shop with explicit options. The pickup date defaults to today (UTC).
+    /// Rate or Shop with explicit options. The pickup date defaults to today (UTC), so the
+    /// request option is `Ratetimeintransit`/`Shoptimeintransit` and every service (Ground
+    /// too) comes back with its business days ([`build::rate_request_option`]).
+    /// `Request.SubVersion` defaults to the Rating path version as YYMM.
     pub async fn rate_with(
         &self,
         shipment: &Shipment,
@@ -232,6 +237,9 @@ impl UpsClient {
     ) -> Result<Vec<RateQuote>, UpsError> {
         if opts.pickup_date.is_none() && shipment.ship_date.is_none() {
             opts.pickup_date = Some(self.inner.clock.today());
+        }
+        if opts.sub_version.is_none() {
+            opts.sub_version = build::sub_version_of(&self.inner.cfg.versions.rate);
         }
         let body = build::rate_request(shipment, &opts);
         if opts.mode == RateMode::Rate
@@ -254,8 +262,13 @@ impl UpsClient {
             .execute(Req {
                 api: Api::Rating,
                 method: Method::POST,
-                url: self.url(&["api", "rating", v, opts.mode.as_str()]),
-                query: vec![("additionalinfo".into(), "timeintransit".into())],
+                url: self.url(&[
+                    "api",
+                    "rating",
+                    v,
+                    build::rate_request_option(shipment, &opts),
+                ]),
+                query: vec![],
                 body: Some(body),
                 accept_4xx: false,
             })

@@ -40,7 +40,8 @@
 //! | 400 | `121100` | service not valid for the lane (Rate: `111100`) |
 //! | 400 | `120413` | label format unknown, or `LabelStockSize` missing for ZPL/EPL/SPL |
 //! | 400 | `120612` | package weight missing, zero or over the limit |
-//! | 400 | `120802` | ShipTo/Shipper postal or state code missing/invalid for the country; cross-border ShipTo phone or description missing |
+//! | 400 | `120802` | ShipTo/Shipper postal or state code missing/invalid for the country; cross-border ShipTo phone or description missing; Shipper.AttentionName missing on an international lane. The message names party and field in UPS's words ("Missing or invalid ship to StateProvinceCode") |
+//! | 400 | `9120200` | malformed `Request.SubVersion` (not YYMM) in Ship/Rate, strict mode (modelled code; lenient: `129001` alert, newest shapes) |
 //! | 400 | `190100` | void: not an 18-character 1Z number with a valid check digit |
 //! | 400 | `190102` | void: no shipment found within the allowed void period |
 //! | 400 | `190202` | label recovery: nothing found for the tracking number or reference (also a reference not indexed yet) |

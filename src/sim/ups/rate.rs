@@ -9,6 +9,12 @@
 //! 100 above the first 100 go to `ServiceOptionsCharges`. Negotiated = 72 % of published,
 //! only when `NegotiatedRatesIndicator` is sent and the account is eligible; otherwise
 //! Alert `120900`.
+//!
+//! Transit (UPS-REFERENCE §5, Rating.yaml): `TimeInTransit` only for the request options
+//! `Ratetimeintransit`/`Shoptimeintransit` with `DeliveryTimeInformation` in the body
+//! (`?additionalinfo=timeintransit` alone adds nothing); `GuaranteedDelivery` only for
+//! services with a published guarantee (air/express, not Ground). Response shapes follow
+//! `Request.SubVersion` (else the path version), like Ship.
 
 use std::sync::Arc;
 
@@ -54,6 +60,16 @@ const SERVICES: &[(&str, &str, &str, &str, u32)] = &[
     ("96", "UPS Worldwide Express Freight", "300.00", "2.50", 3),
     ("74", "UPS Express 12:00", "95.00", "4.90", 1),
 ];
+
+/// Services without a published delivery guarantee: Ground, Standard, the Economy services
+/// and Heavy Goods. Rating.yaml gives `GuaranteedDelivery` as "UPS published guarantee
+/// times" (air and express); Ground's days come only in `TimeInTransit` (UPS-REFERENCE §5).
+const NOT_GUARANTEED: &[&str] = &["03", "11", "17", "72", "70", "75"];
+
+/// Whether UPS publishes a delivery guarantee (`GuaranteedDelivery`) for `code`.
+pub fn is_guaranteed(code: &str) -> bool {
+    !NOT_GUARANTEED.contains(&code)
+}
 
 const DOMESTIC: &[&str] = &["01", "02", "03", "12", "13", "14", "59", "75"];
 const INTERNATIONAL: &[&str] = &[
@@ -421,18 +437,32 @@ pub async fn rate(
                 "Invalid request option: use Rate, Shop, Ratetimeintransit or Shoptimeintransit",
             ),
         };
-    let tnt = tnt
-        || q.additionalinfo
-            .as_deref()
-            .is_some_and(|a| a.eq_ignore_ascii_case("timeintransit"));
+    // `?additionalinfo=timeintransit` is accepted but does not add time in transit: Rating.yaml
+    // `RatedShipment_TimeInTransit` "Will only be returned if request option was either
+    // "ratetimeintransit" or "shoptimeintransit" and DeliveryTimeInformation container was
+    // present in request" (UPS-REFERENCE §5).
+    let _ = q.additionalinfo;
     let mut body = match parse_json(&body) {
         Ok(b) => b,
         Err(r) => return r,
     };
-    let tolerances = match check_schema(&st, schema::BodySchema::Rate, &mut body) {
+    // Shapes follow Request.SubVersion (UPS-REFERENCE §5, §0.1); without one, the path version.
+    let sub = match schema::sub_version(&mut body, "/RateRequest/Request", st.cfg.lenient) {
+        Ok(s) => s,
+        Err(v) => {
+            return ups_error(
+                StatusCode::BAD_REQUEST,
+                schema::SUB_VERSION_INVALID,
+                &v.message,
+            )
+        }
+    };
+    let vn = sub.effective.unwrap_or(vn);
+    let mut tolerances = match check_schema(&st, schema::BodySchema::Rate, &mut body) {
         Ok(t) => t,
         Err(r) => return r,
     };
+    tolerances.extend(sub.tolerance);
     let arrays_rated = vn >= 2409;
     let arrays = vn >= 2403;
     let s = &body["RateRequest"]["Shipment"];
@@ -504,6 +534,27 @@ pub async fn rate(
     let residential = s
         .pointer("/ShipTo/Address/ResidentialAddressIndicator")
         .is_some();
+    // Time in transit needs the request option AND `DeliveryTimeInformation` ("Required to
+    // view any time in transit information", Rating.yaml `Shipment_DeliveryTimeInformation`).
+    let tnt = tnt && s.get("DeliveryTimeInformation").is_some();
+    if tnt && lane.from_country != lane.to_country {
+        // Rating.yaml: `ShipmentTotalWeight` "Required for all international shipments when
+        // retreiving time in transit information"; `InvoiceLineTotal` "Required for
+        // international shipments when using request option "ratetimeintransit" or
+        // "shoptimeintransit"". The error code is a modelled guess (not documented).
+        for (key, what) in [
+            ("ShipmentTotalWeight", "shipment total weight"),
+            ("InvoiceLineTotal", "invoice line total"),
+        ] {
+            if s.get(key).is_none() {
+                return ups_error(
+                    StatusCode::BAD_REQUEST,
+                    "111286",
+                    &format!("Missing or invalid {what}: RateRequest.Shipment.{key} is required for international time in transit requests"),
+                );
+            }
+        }
+    }
     let pickup = s
         .pointer("/DeliveryTimeInformation/Pickup/Date")
         .and_then(Value::as_str)
@@ -523,7 +574,6 @@ pub async fn rate(
             "BaseServiceCharge": money(cur, p.transportation),
             "ServiceOptionsCharges": money(cur, p.options),
             "TotalCharges": money(cur, p.total),
-            "GuaranteedDelivery": {"BusinessDaysInTransit": days.to_string()},
             "RatedPackage": one_or_many(p.packages.iter().zip(&facts).map(|(pc, f)| json!({
                 "TransportationCharges": money(cur, pc.transportation),
                 "ServiceOptionsCharges": money(cur, pc.options),
@@ -535,16 +585,19 @@ pub async fn rate(
         if negotiated {
             r["NegotiatedRateCharges"] = json!({"TotalCharge": money(cur, p.negotiated())});
         }
+        let guaranteed = is_guaranteed(code);
+        if guaranteed {
+            // Rating.yaml `RatedShipment_GuaranteedDelivery.BusinessDaysInTransit`: "Denotes
+            // UPS published guarantee times (i.e. 3DaySelect = 3)": only guaranteed services;
+            // `ex:rate-shop-response.json` has it for Next Day Air and not for Ground.
+            r["GuaranteedDelivery"] = json!({"BusinessDaysInTransit": days.to_string()});
+        }
         if vn >= 2409 {
             r["Zone"] = json!(format!("{:03}", 2 + lane.transit_days(code)));
         }
         if tnt {
-            r["TimeInTransit"] = json!({
-                "PickupDate": pickup.format("%Y%m%d").to_string(),
-                "PackageBillType": "03",
-                "ServiceSummary": {
+            let mut summary = json!({
                     "Service": {"Description": service_name(code)},
-                    "GuaranteedIndicator": "",
                     "EstimatedArrival": {
                         "Arrival": {"Date": arrival.format("%Y%m%d").to_string(), "Time": "230000"},
                         "BusinessDaysInTransit": days.to_string(),
@@ -553,7 +606,15 @@ pub async fn rate(
                         "TotalTransitDays": (arrival - pickup).num_days().to_string(),
                     },
                     "SaturdayDelivery": "0",
-                }
+            });
+            if guaranteed {
+                // Empty-tag indicator (UPS-REFERENCE §0): present = guaranteed.
+                summary["GuaranteedIndicator"] = json!("");
+            }
+            r["TimeInTransit"] = json!({
+                "PickupDate": pickup.format("%Y%m%d").to_string(),
+                "PackageBillType": "03",
+                "ServiceSummary": summary,
             });
         }
         rated.push(r);

@@ -11,6 +11,10 @@
 //! declared: the body is rewritten to the array form; an over-long numeric or date string)
 //! and returns each tolerance so the handler can report it as an `Alert` warning.
 //!
+//! [`sub_version`] reads `Request.SubVersion` of Ship and Rate before the schema check:
+//! it decides the response shapes (UPS-REFERENCE §0.1, §2.1), and a malformed one is refused
+//! (strict) or tolerated as the newest release (lenient).
+//!
 //! Never put instance values in messages: they can hold names and addresses.
 
 use std::sync::OnceLock;
@@ -356,6 +360,87 @@ pub fn validate(
     }
 }
 
+/// The newest `Request.SubVersion` the simulator models (Rating.yaml `RateRequest_Request.SubVersion`:
+/// "Supported values: 1601, … 2407, 2409"; UPS-REFERENCE §5).
+pub const NEWEST_SUB_VERSION: u32 = 2409;
+
+/// The error a strict simulator answers for a malformed `Request.SubVersion`.
+///
+/// Modelled guess: no UPS document lists the code for a malformed SubVersion; the
+/// schema only says "Format: YYMM" with `minLength`/`maxLength` 4 (Shipping.yaml
+/// `ShipmentRequest_Request.SubVersion`, Rating.yaml `RateRequest_Request.SubVersion`).
+/// The code follows the shape of UPS's 7-digit hard errors (`9264028`, UPS-REFERENCE §10).
+pub const SUB_VERSION_INVALID: &str = "9120200";
+
+/// How the simulator reads `Request.SubVersion` of a Ship or Rate body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubVersion {
+    /// The YYMM release whose response shapes apply; `None` when none was sent (the path
+    /// version decides, as it did before SubVersion gating).
+    pub effective: Option<u32>,
+    /// Set in lenient mode when a malformed value was tolerated (then `effective` is
+    /// [`NEWEST_SUB_VERSION`]).
+    pub tolerance: Option<Tolerance>,
+}
+
+/// Read and check `Request.SubVersion` at `request_ptr` (e.g. `/ShipmentRequest/Request`).
+///
+/// UPS gates response shapes by the body's SubVersion (UPS-REFERENCE §2.1 "SubVersion (YYMM)
+/// gates extras", §0.1 arrays `>= v2403`; Shipping.yaml: "Itemized Charges are returned only
+/// when the Subversion element is present and greater than or equal to 1601").
+/// Well-formed = four digits `YYMM` with month 01–12; values between the listed ones are
+/// accepted (UPS-REFERENCE §2.1 already names 2407 for Ship although Shipping.yaml lists
+/// only up to 2205).
+///
+/// Malformed (e.g. `"v2409"`, which karrio-ups sends in Ship:
+/// `karrio/providers/ups/shipment/create.py`, `SubVersion="v2409"`): strict mode refuses it
+/// (`Err`, see [`SUB_VERSION_INVALID`]); lenient mode removes it from the body (so the schema
+/// check passes), answers with the newest behaviour and reports a tolerance.
+pub fn sub_version(
+    body: &mut Value,
+    request_ptr: &str,
+    lenient: bool,
+) -> Result<SubVersion, Violation> {
+    let path = format!("{}.SubVersion", dotted(request_ptr));
+    let Some(raw) = body.pointer(&format!("{request_ptr}/SubVersion")) else {
+        return Ok(SubVersion {
+            effective: None,
+            tolerance: None,
+        });
+    };
+    let parsed = raw.as_str().and_then(|s| {
+        let ok = s.len() == 4 && s.bytes().all(|b| b.is_ascii_digit());
+        let n: u32 = if ok { s.parse().ok()? } else { return None };
+        (1..=12).contains(&(n % 100)).then_some(n)
+    });
+    if let Some(n) = parsed {
+        return Ok(SubVersion {
+            effective: Some(n),
+            tolerance: None,
+        });
+    }
+    if !lenient {
+        return Err(Violation {
+            path: path.clone(),
+            message: format!(
+                "Invalid SubVersion: {path} must be a release as YYMM, e.g. \"{NEWEST_SUB_VERSION}\""
+            ),
+        });
+    }
+    if let Some(Value::Object(req)) = body.pointer_mut(request_ptr) {
+        req.remove("SubVersion");
+    }
+    Ok(SubVersion {
+        effective: Some(NEWEST_SUB_VERSION),
+        tolerance: Some(Tolerance {
+            path: path.clone(),
+            message: format!(
+                "{path} is not YYMM; the newest release ({NEWEST_SUB_VERSION}) applies"
+            ),
+        }),
+    })
+}
+
 fn numeric_or_date(s: &str) -> bool {
     !s.is_empty()
         && s.chars()
@@ -540,6 +625,44 @@ mod tests {
         let mut v = json!({"a": {"type": "string", "nullable": true}});
         rewrite_nullable(&mut v);
         assert_eq!(v, json!({"a": {"type": ["string", "null"]}}));
+    }
+
+    /// Guards issue 15 item 5: a malformed `Request.SubVersion` (karrio's `"v2409"`) is refused
+    /// in strict mode with its own code and tolerated in lenient mode as the newest release;
+    /// before, it was only a generic schema length error in both modes.
+    #[test]
+    fn sub_version_is_read_strictly_or_leniently() {
+        let mut b = minimal_ship();
+        assert_eq!(
+            sub_version(&mut b, "/ShipmentRequest/Request", false).unwrap(),
+            SubVersion {
+                effective: None,
+                tolerance: None
+            }
+        );
+        b["ShipmentRequest"]["Request"]["SubVersion"] = json!("1801");
+        assert_eq!(
+            sub_version(&mut b, "/ShipmentRequest/Request", false)
+                .unwrap()
+                .effective,
+            Some(1801)
+        );
+        b["ShipmentRequest"]["Request"]["SubVersion"] = json!("v2409");
+        let e = sub_version(&mut b.clone(), "/ShipmentRequest/Request", false).unwrap_err();
+        assert_eq!(e.path, "ShipmentRequest.Request.SubVersion");
+        let sv = sub_version(&mut b, "/ShipmentRequest/Request", true).unwrap();
+        assert_eq!(sv.effective, Some(NEWEST_SUB_VERSION));
+        assert!(sv.tolerance.is_some());
+        assert!(b["ShipmentRequest"]["Request"].get("SubVersion").is_none());
+        assert_eq!(validate(BodySchema::Ship, &mut b, false), Ok(vec![]));
+        for bad in ["24091", "2413", "24a9", ""] {
+            let mut b = minimal_ship();
+            b["ShipmentRequest"]["Request"]["SubVersion"] = json!(bad);
+            assert!(
+                sub_version(&mut b, "/ShipmentRequest/Request", false).is_err(),
+                "{bad}"
+            );
+        }
     }
 
     #[test]

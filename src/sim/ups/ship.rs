@@ -6,10 +6,14 @@
 //! then against the rules a schema cannot express ([`check_ship`]): shipper number belongs
 //! to the caller, 35-character limits, 1–200 packages, reference level per lane, service
 //! valid for the lane, residential restrictions, LabelStockSize for thermal formats,
-//! postal/state codes, cross-border phone and description, weights and sizes.
+//! postal/state codes, Shipper.AttentionName on international lanes, cross-border phone
+//! and description, weights and sizes. Party errors share code `120802` and name the party
+//! and field in UPS's words ("Missing or invalid ship to StateProvinceCode").
 //!
-//! Versions: `v2409`/`v2403` answer arrays; legacy versions (`v1`, `v1601` … `v2205`)
-//! answer a bare object where a list has one item (§0.1).
+//! Versions: Ship answers by `Request.SubVersion` when the body has one
+//! ([`schema::sub_version`]): `>= 2403` answers arrays, older releases a bare object where a
+//! list has one item (§0.1). Without a SubVersion the path version decides the same way.
+//! A malformed SubVersion is refused (strict) or read as the newest release (lenient).
 
 use std::sync::Arc;
 
@@ -84,6 +88,21 @@ fn max35(v: Option<&Value>, path: &str) -> Result<(), Rule> {
     Ok(())
 }
 
+/// How UPS's messages name a party: "ship to", "shipper", "ship from" (e.g. "Missing or
+/// invalid ship to StateProvinceCode"; UPS-REFERENCE §10 `120801`/`120802` Shipper/ShipTo
+/// address error). The message names the party and field so a client can tell a bad
+/// ShipTo (the record's data) from a bad Shipper (the account's configuration) although
+/// the code is the same.
+fn party_word(path: &str) -> &'static str {
+    if path.ends_with("ShipTo") {
+        "ship to"
+    } else if path.ends_with("ShipFrom") {
+        "ship from"
+    } else {
+        "shipper"
+    }
+}
+
 fn check_party(party: &Value, path: &str) -> Result<(), Rule> {
     max35(party.get("Name"), &format!("{path}.Name"))?;
     max35(party.get("AttentionName"), &format!("{path}.AttentionName"))?;
@@ -100,15 +119,21 @@ fn check_party(party: &Value, path: &str) -> Result<(), Rule> {
     let country = s(party, "/Address/CountryCode").to_ascii_uppercase();
     let postal = s(party, "/Address/PostalCode");
     let state = s(party, "/Address/StateProvinceCode");
-    let bad = |what: &str| Err(("120802", format!("{what}: {path}.Address")));
+    let who = party_word(path);
+    let bad = |what: &str| {
+        Err((
+            "120802",
+            format!("Missing or invalid {who} {what} for country {country}"),
+        ))
+    };
     match country.as_str() {
         "US" | "PR" => {
             let digits = postal.len() == 5 || postal.len() == 9;
             if !digits || !postal.chars().all(|c| c.is_ascii_digit()) {
-                return bad("Missing or invalid postal code (5 or 9 digits) in PostalCode");
+                return bad("PostalCode (5 or 9 digits)");
             }
             if country == "US" && state.is_empty() {
-                return bad("Missing state code in StateProvinceCode");
+                return bad("StateProvinceCode");
             }
         }
         "CA" => {
@@ -122,10 +147,10 @@ fn check_party(party: &Value, path: &str) -> Result<(), Rule> {
                     }
                 });
             if !ok {
-                return bad("Missing or invalid Canadian postal code (A1A1A1) in PostalCode");
+                return bad("PostalCode (A1A1A1)");
             }
             if state.is_empty() {
-                return bad("Missing province code in StateProvinceCode");
+                return bad("StateProvinceCode");
             }
         }
         _ => {}
@@ -221,19 +246,34 @@ pub fn check_ship(body: &Value, accounts: &[String]) -> Result<ShipPlan, Rule> {
             format!("{p}.Service.Code {service} cannot be delivered to a residential address ({p}.ShipTo.Address.ResidentialAddressIndicator)"),
         ));
     }
+    // Shipping.yaml `Shipment_Shipper.AttentionName`: "Required if destination is
+    // international" (UPS-REFERENCE §2.1). International = not a domestic US/PR lane, the
+    // same test the services use (§2.3). Message in UPS's wording style; the code is the
+    // party/address error of §10 (which code UPS uses is not documented: modelled).
+    if !lane.domestic() && s(shipper, "/AttentionName").trim().is_empty() {
+        return Err((
+            "120802",
+            "Invalid or missing Shipper AttentionName: required if destination is international"
+                .to_string(),
+        ));
+    }
     let cross_border = origin.country != destination.country;
     if cross_border {
+        // UPS-REFERENCE §2.1: ShipTo phone "required … cross-border".
         if s(sh, "/ShipTo/Phone/Number").is_empty() {
             return Err((
                 "120802",
-                format!("A ShipTo phone number is required for international shipments: {p}.ShipTo.Phone.Number"),
+                "Missing or invalid ship to phone number: required for international shipments"
+                    .to_string(),
             ));
         }
+        // UPS-REFERENCE §2.1: Shipment.Description "required cross-border for non-Letter
+        // packaging".
         let letters_only = pkgs.iter().all(|pk| s(pk, "/Packaging/Code") == "01");
         if !letters_only && s(sh, "/Description").is_empty() {
             return Err((
                 "120802",
-                format!("A description of goods is required for international shipments: {p}.Description"),
+                "Missing or invalid shipment Description of goods: required for international shipments".to_string(),
             ));
         }
     }
@@ -442,15 +482,31 @@ pub async fn ship(
             &format!("Unsupported Ship version '{version}'; use v2409 (legacy: v1, v1601 … v2205)"),
         );
     }
-    let arrays = version_number(&version).unwrap_or(0) >= 2403;
     let mut body = match parse_json(&body) {
         Ok(b) => b,
         Err(r) => return r,
     };
-    let tolerances = match check_schema(&st, schema::BodySchema::Ship, &mut body) {
+    // Shapes follow the body's Request.SubVersion (UPS-REFERENCE §2.1, §0.1: arrays
+    // `>= 2403`); without one, the path version decides.
+    let sub = match schema::sub_version(&mut body, "/ShipmentRequest/Request", st.cfg.lenient) {
+        Ok(s) => s,
+        Err(v) => {
+            return ups_error(
+                StatusCode::BAD_REQUEST,
+                schema::SUB_VERSION_INVALID,
+                &v.message,
+            )
+        }
+    };
+    let release = sub
+        .effective
+        .unwrap_or_else(|| version_number(&version).unwrap_or(0));
+    let arrays = release >= 2403;
+    let mut tolerances = match check_schema(&st, schema::BodySchema::Ship, &mut body) {
         Ok(t) => t,
         Err(r) => return r,
     };
+    tolerances.extend(sub.tolerance);
     let plan = match check_ship(&body, &caller.accounts) {
         Ok(p) => p,
         Err((code, m)) => return ups_error(StatusCode::BAD_REQUEST, code, &m),
@@ -953,6 +1009,68 @@ mod tests {
             .unwrap()
             .iter()
             .any(|l| l.contains("WIDGET") || l.contains("Widget")));
+    }
+
+    /// Guards issue 15 item 2: Shipping.yaml `Shipment_Shipper.AttentionName` is "Required
+    /// if destination is international"; the old simulator shipped without it.
+    #[test]
+    fn international_ship_needs_the_shipper_attention_name() {
+        let mut b = minimal();
+        b["ShipmentRequest"]["Shipment"]["Shipper"]
+            .as_object_mut()
+            .unwrap()
+            .remove("AttentionName");
+        // domestic: not required
+        assert!(check_ship(&b, &accounts()).is_ok());
+        let sh = &mut b["ShipmentRequest"]["Shipment"];
+        sh["ShipTo"]["Address"] = json!({"AddressLine": ["1 Rue"], "City": "Toronto", "StateProvinceCode": "ON", "PostalCode": "M5V2T6", "CountryCode": "CA"});
+        sh["Service"]["Code"] = json!("11");
+        let r = sh["Package"][0]
+            .as_object_mut()
+            .unwrap()
+            .remove("ReferenceNumber")
+            .unwrap();
+        sh["ReferenceNumber"] = r;
+        let (code, m) = check_ship(&b, &accounts()).unwrap_err();
+        assert_eq!(code, "120802");
+        assert!(m.contains("Shipper AttentionName"), "{m}");
+        b["ShipmentRequest"]["Shipment"]["Shipper"]["AttentionName"] = json!("Shipping Dept");
+        assert!(check_ship(&b, &accounts()).is_ok());
+    }
+
+    /// Guards issue 15 item 6: the 120802 messages name the party and field in UPS's words
+    /// (before: "Missing state code in StateProvinceCode: …" for either party).
+    #[test]
+    fn party_errors_name_the_party_in_ups_words() {
+        let mut b = minimal();
+        b["ShipmentRequest"]["Shipment"]["ShipTo"]["Address"]
+            .as_object_mut()
+            .unwrap()
+            .remove("StateProvinceCode");
+        let (code, m) = check_ship(&b, &accounts()).unwrap_err();
+        assert_eq!(code, "120802");
+        assert!(
+            m.starts_with("Missing or invalid ship to StateProvinceCode"),
+            "{m}"
+        );
+        let mut b = minimal();
+        b["ShipmentRequest"]["Shipment"]["Shipper"]["Address"]["PostalCode"] = json!("2109");
+        let (_, m) = check_ship(&b, &accounts()).unwrap_err();
+        assert!(
+            m.starts_with("Missing or invalid shipper PostalCode"),
+            "{m}"
+        );
+        let mut b = minimal();
+        let sh = &mut b["ShipmentRequest"]["Shipment"];
+        sh["ShipTo"]["Address"] = json!({"AddressLine": ["Hauptstr. 1"], "City": "Berlin", "PostalCode": "10115", "CountryCode": "DE"});
+        sh["Service"]["Code"] = json!("07");
+        sh["Package"][0]
+            .as_object_mut()
+            .unwrap()
+            .remove("ReferenceNumber");
+        sh["ShipTo"].as_object_mut().unwrap().remove("Phone");
+        let (_, m) = check_ship(&b, &accounts()).unwrap_err();
+        assert!(m.contains("ship to phone number"), "{m}");
     }
 
     #[test]
