@@ -10,9 +10,12 @@
 //!   which stops at 100,000 rows. The [`Cursor`] is `{"ts": "YYYY-MM-DD HH:MM:SS", "id":
 //!   "5123", "caught_up": bool}`. Packages/items come from a second query by ids (or the record
 //!   API) and are assembled by [`codec`].
-//! * Write-back: `PATCH /services/rest/record/v1/itemFulfillment/{id}?replace=package` with
+//! * Write-back: `PATCH /services/rest/record/v1/itemFulfillment/{id}?replace=<sublist>` with
 //!   the **full** package list (the sublist is non-keyed: without `replace` a retry appends
-//!   duplicate lines), `custbody_*` fields, optional `shipStatus`.
+//!   duplicate lines), `custbody_*` fields, optional `shipStatus`. The sublist is the one the
+//!   record carries — `package`, `packageUps`, `packageFedex` or `packageUsps`, spelt with
+//!   its suffix (`packageTrackingNumberUps`) — and lines are matched by their position in
+//!   it, which is how both detail modes number them when reading.
 //! * Errors: `o:errorDetails` surfaced with `o:errorCode` and `o:errorPath`; 429 /
 //!   `CONCURRENCY_LIMIT_EXCEEDED` backed off and retried (counted in [`NetSuiteStats`] and
 //!   logged); a 401 is retried once (fresh token; under TBA it can be the concurrency
@@ -759,25 +762,29 @@ impl Source for NetSuiteSource {
                 .fetch_add(plan.files.len() as u64, Ordering::Relaxed);
             tracing::warn!(connector = %self.name, record = id, files = plan.files.len(), "NetSuite connector does not upload label files; write a label link to a custbody field instead");
         }
-        let current = if plan.package_lines.is_empty() {
-            Vec::new()
+        // Package lines go to the sublist the record carries (`package`, `packageUps`, …;
+        // §N4), matched by position as they were read.
+        let (sublist, suffix, current) = if plan.package_lines.is_empty() {
+            ("package", "", Vec::new())
         } else {
             let rec = self.get_record(id).await?;
-            rec.get("package")
-                .and_then(|p| p.get("items"))
-                .and_then(Value::as_array)
-                .cloned()
-                .unwrap_or_default()
+            codec::carried_packages(&rec).unwrap_or(("package", "", Vec::new()))
         };
         let wb = &self.profile.write_back;
-        let body = codec::patch_body(plan, &current, &wb.writable_fields, &wb.confirm_ship_status)
+        let body = codec::patch_body(
+            plan,
+            &current,
+            (sublist, suffix),
+            &wb.writable_fields,
+            &wb.confirm_ship_status,
+        )
             .map_err(|p| match p {
                 codec::PlanProblem::UnknownLine(l) => SourceError::Rejected {
                     system: SYSTEM.into(),
                     record: id.to_string(),
-                    message: format!("package line {l} does not exist on the record"),
+                    message: format!("package line {l} does not exist on the record's {sublist} sublist"),
                     fields: vec![FieldError {
-                        field: format!("package[{l}]"),
+                        field: format!("{sublist}[{l}]"),
                         message: "no such package line".into(),
                     }],
                 },
@@ -785,14 +792,14 @@ impl Source for NetSuiteSource {
                     "the mapping writes '{f}', which write_back.writable_fields in the NetSuite profile does not allow"
                 )),
                 codec::PlanProblem::UnknownPackageField(f) => config(format!(
-                    "the mapping writes package field '{f}'; use packageTrackingNumber, packageDescr, packageWeight or packageCartonNumber"
+                    "the mapping writes package field '{f}', which the record's {sublist} sublist does not have; use packageTrackingNumber, packageDescr, packageWeight (any sublist), packageCartonNumber (package) or reference1 (packageUps/Fedex/Usps)"
                 )),
             })?;
         if body.as_object().is_some_and(|o| o.is_empty()) {
             return Ok(());
         }
-        let query = if body.get("package").is_some() {
-            vec![("replace".to_string(), "package".to_string())]
+        let query = if body.get(sublist).is_some() {
+            vec![("replace".to_string(), sublist.to_string())]
         } else {
             Vec::new()
         };
