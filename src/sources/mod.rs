@@ -136,6 +136,23 @@ pub trait Source: Send + Sync {
     /// Read one record by its ERP id (replay, conflict checks, cancellation checks).
     async fn fetch(&self, record_id: &str) -> Result<Option<ErpRecord>, SourceError>;
 
+    /// Which of `record_ids` no longer exist in the ERP. Both ERPs cancel a fulfilment or
+    /// shipment by deleting it (ERP-NOTES.md §A4, §N4; no "cancelled" status exists), so the
+    /// pipeline asks this about the records it has shipped. The default costs one
+    /// [`Source::fetch`] per id; a connector that can ask about many ids in one request
+    /// overrides it (NetSuite: one SuiteQL query per 1,000 ids).
+    async fn missing(&self, record_ids: &[String]) -> Result<Vec<String>, SourceError> {
+        let mut gone = Vec::new();
+        for id in record_ids {
+            match self.fetch(id).await {
+                Ok(Some(_)) => {}
+                Ok(None) | Err(SourceError::NotFound { .. }) => gone.push(id.clone()),
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(gone)
+    }
+
     /// Apply a write-back plan. Must be idempotent: applying the same plan twice leaves the
     /// record as after the first time.
     async fn write_back(&self, plan: &WriteBack) -> Result<(), SourceError>;

@@ -10,14 +10,18 @@
 //!   id, nonce replay and timestamp window) is accepted on the API routes as well.
 //! * `POST /services/rest/query/v1/suiteql?limit=&offset=` — see [`suiteql`] (parser) and
 //!   `query.rs` (tables, planner); real envelope, 100,000-row offset cap, `Prefer: transient`.
-//! * `GET|PATCH /services/rest/record/v1/itemFulfillment/{id}` — `expandSubResources`,
+//! * `GET|PATCH|DELETE /services/rest/record/v1/itemFulfillment/{id}` — `expandSubResources`,
 //!   `replace=package` replaces the non-keyed `package` sublist, **without it lines are
 //!   appended** (the duplicate-package trap); 204 + `Location`; `nsError` bodies.
 //! * Account concurrency limit: over it, 429 `CONCURRENCY_LIMIT_EXCEEDED`
 //!   (`concurrency.rejected`, `concurrency.max_seen` in `/_sim/stats`).
 //! * `/_sim/netsuite/fulfillments` (GET dump, POST add/modify) plus the common `/_sim/…`.
 //!
-//! Fault operations: `token`, `suiteql`, `record_get`, `record_patch`; extra kinds
+//! * Package sublists per ship method (`package`, `packageUps`, `packageFedex`,
+//!   `packageUsps`, §N4; see [`store::PackageSublist`]); `expires_in` as a string or a
+//!   number (§N2 open point); cancellation = deletion (no cancelled status exists).
+//!
+//! Fault operations: `token`, `suiteql`, `record_get`, `record_patch`, `record_delete`; extra kinds
 //! `concurrency-401` (401 INVALID_LOGIN as over-concurrency shows up under TBA) and
 //! `token-expired` (401 invalid_token).
 //!
@@ -263,6 +267,12 @@ impl NetSuiteSim {
         self.read_store().get(id).cloned()
     }
 
+    /// Delete a record, as a user cancelling the fulfillment does (also `DELETE
+    /// …/itemFulfillment/{id}`). Returns whether it existed.
+    pub fn delete(&self, id: u64) -> bool {
+        self.write_store().remove(id).is_some()
+    }
+
     /// Insert or replace a record as is (tests).
     pub fn put(&self, f: Fulfillment) {
         self.write_store().upsert(f);
@@ -329,7 +339,7 @@ pub fn router(sim: Arc<NetSuiteSim>) -> Router {
         .route("/services/rest/query/v1/suiteql", post(suiteql_route))
         .route(
             "/services/rest/record/v1/itemFulfillment/{id}",
-            get(record_get).patch(record_patch),
+            get(record_get).patch(record_patch).delete(record_delete),
         )
         .route(
             "/_sim/netsuite/fulfillments",
@@ -1074,6 +1084,34 @@ async fn record_get(
         },
     };
     counted(&sim, "record_get", r)
+}
+
+/// `DELETE /record/v1/itemFulfillment/{id}` → 204 (NS-BROWSER records/itemFulfillment.md:
+/// the instance operations are GET/PATCH/PUT/DELETE, ERP-NOTES.md §N4). An item fulfillment
+/// has no cancelled status (shipStatus is A/B/C only, §N3/§N4): cancelling one is deleting
+/// it, after which GET answers 404 NONEXISTENT_ID and SuiteQL no longer returns it.
+async fn record_delete(
+    State(sim): State<Arc<NetSuiteSim>>,
+    Path(id): Path<String>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    sim.core.stats.incr("record_delete");
+    let r = match acquire(&sim) {
+        Err(r) => r,
+        Ok(_slot) => match apply_faults(&sim, "record_delete").await {
+            Err(r) => r,
+            Ok(_) => match authenticate(&sim, &method, &uri, &headers) {
+                Err(r) => r,
+                Ok(()) => match id.parse::<u64>().ok().filter(|n| sim.delete(*n)) {
+                    Some(_) => StatusCode::NO_CONTENT.into_response(),
+                    None => nonexistent(&id),
+                },
+            },
+        },
+    };
+    counted(&sim, "record_delete", r)
 }
 
 fn bad_content(code: &str, path: &str, detail: &str) -> Response {

@@ -262,6 +262,15 @@ impl Store {
         self.generation += 1;
     }
 
+    /// Delete a record (indexes kept in step). NetSuite has no "cancelled" status for item
+    /// fulfillments: a cancelled fulfillment is deleted (`DELETE …/itemFulfillment/{id}`).
+    pub fn remove(&mut self, id: u64) -> Option<Fulfillment> {
+        let f = self.by_id.remove(&id)?;
+        self.by_modified.remove(&(f.lastmodified, f.id));
+        self.generation += 1;
+        Some(f)
+    }
+
     /// Apply `change` to a record and stamp it modified at `now`.
     pub fn modify<T>(
         &mut self,

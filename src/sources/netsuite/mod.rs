@@ -748,6 +748,44 @@ impl Source for NetSuiteSource {
         Ok(self.records(&page.items[..1]).await?.pop())
     }
 
+    /// Deleted fulfillments (how NetSuite cancels one, §N4): one SuiteQL query per 1,000
+    /// ids (`t.id IN (…)`, ids only), so checking 10,000 shipped records costs 10 requests.
+    async fn missing(&self, record_ids: &[String]) -> Result<Vec<String>, SourceError> {
+        let mut gone: Vec<String> = record_ids
+            .iter()
+            .filter(|id| !is_internal_id(id))
+            .cloned()
+            .collect();
+        let valid: Vec<&String> = record_ids.iter().filter(|id| is_internal_id(id)).collect();
+        for chunk in valid.chunks(1000) {
+            let list = chunk
+                .iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join(", ");
+            let q = format!(
+                "SELECT t.id FROM transaction t WHERE t.type = 'ItemShip' AND t.id IN ({list})"
+            );
+            let page = self.suiteql(&q, 1000, 0).await?;
+            let present: std::collections::HashSet<String> = page
+                .items
+                .iter()
+                .filter_map(|r| match r.get("id") {
+                    Some(Value::String(s)) => Some(s.clone()),
+                    Some(Value::Number(n)) => Some(codec::num_text(n)),
+                    _ => None,
+                })
+                .collect();
+            gone.extend(
+                chunk
+                    .iter()
+                    .filter(|id| !present.contains(id.as_str()))
+                    .map(|s| (*s).clone()),
+            );
+        }
+        Ok(gone)
+    }
+
     async fn write_back(&self, plan: &WriteBack) -> Result<(), SourceError> {
         let id = plan.record_id.as_str();
         if !is_internal_id(id) {
