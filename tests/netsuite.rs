@@ -358,9 +358,9 @@ async fn keyset_paging_reads_120000_exactly_once_and_resumes() {
     .await;
     let bearer = tok["access_token"].as_str().unwrap().to_string();
     // Same FROM/WHERE/ORDER BY as the profile's header query, only the id column selected.
-    let header = &src.profile().header_query;
+    let header = src.profile().header_sql("1 = 1", true);
     let from = header.find("FROM transaction").unwrap();
-    let q = format!("SELECT t.id {}", &header[from..]).replace("{keyset}", "1 = 1");
+    let q = format!("SELECT t.id {}", &header[from..]);
     let http = reqwest::Client::new();
     let mut offset_rows = 0usize;
     let mut offset = 0usize;

@@ -21,6 +21,7 @@ pub mod client;
 pub mod codec;
 pub mod cursor;
 pub mod profile;
+mod ready;
 pub mod writeback;
 
 use std::sync::Arc;
@@ -205,6 +206,11 @@ impl AcumaticaSource {
 impl Source for AcumaticaSource {
     fn name(&self) -> &str {
         &self.http.name
+    }
+
+    /// Ready shipments with and without `ready.ship_via` (see `ready.rs`; issue 15 item 14).
+    async fn ready_counts(&self) -> Result<Option<crate::sources::ReadyCounts>, SourceError> {
+        self.count_ready().await.map(Some)
     }
 
     async fn ping(&self) -> Result<(), SourceError> {

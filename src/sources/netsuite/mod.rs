@@ -42,7 +42,7 @@ use serde_json::{Map, Value};
 use tokio::sync::Semaphore;
 
 use crate::model::{ErpRecord, WriteBack};
-use crate::sources::{Cursor, FieldError, Page, Source, SourceError};
+use crate::sources::{Cursor, FieldError, Page, ReadyCounts, Source, SourceError};
 
 pub use auth::{AssertionSigner, NetSuiteCredentials};
 pub use profile::{AuthMode, DetailSource, NetSuiteProfile, ProfileError, ProfileProblem};
@@ -165,6 +165,8 @@ struct KeysetPos {
 struct SuiteQlPage {
     items: Vec<Map<String, Value>>,
     has_more: bool,
+    /// The envelope's `totalResults` (every row of the query, not just this page).
+    total: Option<u64>,
 }
 
 /// The NetSuite connector.
@@ -522,6 +524,7 @@ impl NetSuiteSource {
         Ok(SuiteQlPage {
             items,
             has_more: v.get("hasMore").and_then(Value::as_bool).unwrap_or(false),
+            total: v.get("totalResults").and_then(Value::as_u64),
         })
     }
 
@@ -707,11 +710,7 @@ impl Source for NetSuiteSource {
             })?),
         };
         let cond = self.keyset_condition(pos.as_ref())?;
-        let q = self
-            .profile
-            .header_query
-            .replace("{keyset}", &cond)
-            .replace("{page_size}", &self.profile.page_size.to_string());
+        let q = self.profile.header_sql(&cond, true);
         let page = self.suiteql(&q, self.profile.page_size, 0).await?;
         let records = self.records(&page.items).await?;
         let next = match records.last() {
@@ -746,6 +745,45 @@ impl Source for NetSuiteSource {
             return Ok(None);
         }
         Ok(self.records(&page.items[..1]).await?.pop())
+    }
+
+    /// Ready records with and without the `ship_methods` filter: the header query with
+    /// `{keyset}` = `1 = 1` and `limit=1`, counted by the envelope's `totalResults` (§N3),
+    /// so two SuiteQL requests; a third (100 rows) names the ship methods the ready records
+    /// use when none pass.
+    async fn ready_counts(&self) -> Result<Option<ReadyCounts>, SourceError> {
+        let count = |q: String| async move {
+            let page = self.suiteql(&q, 1, 0).await?;
+            Ok::<u64, SourceError>(page.total.unwrap_or(page.items.len() as u64))
+        };
+        let passing = count(self.profile.header_sql("1 = 1", true)).await?;
+        let Some(f) = &self.profile.ship_methods else {
+            return Ok(Some(ReadyCounts {
+                ready: None,
+                passing,
+                filter: "the header query's own filters".into(),
+                others: Vec::new(),
+            }));
+        };
+        let ready = count(self.profile.header_sql("1 = 1", false)).await?;
+        let mut others = Vec::new();
+        if passing == 0 && ready > 0 {
+            let page = self
+                .suiteql(&self.profile.header_sql("1 = 1", false), 100, 0)
+                .await?;
+            for row in &page.items {
+                let m = row.get("shipmethod").and_then(Value::as_str).unwrap_or("");
+                if !m.is_empty() && !others.iter().any(|o| o == m) && others.len() < 8 {
+                    others.push(m.to_string());
+                }
+            }
+        }
+        Ok(Some(ReadyCounts {
+            ready: Some(ready),
+            passing,
+            filter: format!("ship method in [{}]", f.names.join(", ")),
+            others,
+        }))
     }
 
     /// Deleted fulfillments (how NetSuite cancels one, §N4): one SuiteQL query per 1,000
