@@ -999,6 +999,7 @@ fn record_json(sim: &NetSuiteSim, f: &Fulfillment, expand: bool) -> Value {
         .enumerate()
         .map(|(i, it)| {
             json!({"links": [], "line": i + 1, "item": {"id": it.item_id.to_string(), "refName": it.item},
+                   "location": {"id": f.location, "refName": if f.location == "1" { "MAIN" } else { "WEST" }},
                    "description": opt(&it.description), "quantity": it.quantity, "rate": it.rate,
                    "custcol_hs_code": opt(&it.hs_code), "custcol_origin_country": opt(&it.origin_country)})
         })
@@ -1037,6 +1038,10 @@ fn record_json(sim: &NetSuiteSim, f: &Fulfillment, expand: bool) -> Value {
     o.insert(
         "createdFrom".into(),
         json!({"id": f.createdfrom_id.to_string(), "refName": format!("Sales Order #{}", f.createdfrom)}),
+    );
+    o.insert(
+        "currency".into(),
+        json!({"id": if f.currency == "CAD" { "3" } else { "1" }, "refName": f.currency}),
     );
     if let Some(e) = &f.email {
         o.insert("email".into(), json!(e));
