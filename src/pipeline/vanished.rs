@@ -12,8 +12,9 @@
 //! `ConnectorSettings::vanished_check_seconds`, and at the first cycle of a process): one
 //! scan of the ledger's state index; NetSuite one SuiteQL request per 1,000 records in
 //! `shipped`, `written_back`, `tracking` (or dead-lettered with a shipment); Acumatica one
-//! GET per such record; plus one confirming `fetch` per record reported missing (a false
-//! "missing" must never void a live shipment).
+//! GET per 25 such records (`$filter` on their numbers, `$select=ShipmentNbr`); plus one
+//! confirming `fetch` per record reported missing (a false "missing" must never void a
+//! live shipment).
 //!
 //! A vanished record whose mapping says `void_on_cancel: true` gets its UPS shipment
 //! voided (the same void as for a cancelled status, [`PipelineCore::void_cancelled`]) and
@@ -33,7 +34,7 @@ use chrono::{DateTime, Utc};
 use super::{Connector, PipelineCore, PipelineError};
 use crate::model::ErrorClass;
 use crate::pipeline::ledger::{Conflict, Job, JobState};
-use crate::sources::{Source, SourceError};
+use crate::sources::{RecordRef, Source, SourceError};
 
 /// Jobs whose record is checked: a shipment exists at UPS and can still be voided.
 const CHECKED_STATES: [JobState; 4] = [
@@ -88,8 +89,14 @@ impl PipelineCore {
         if by_record.is_empty() {
             return Ok(0);
         }
-        let ids: Vec<String> = by_record.keys().cloned().collect();
-        let gone = match conn.source.missing(&ids).await {
+        let refs: Vec<RecordRef> = by_record
+            .values()
+            .map(|j| RecordRef {
+                id: j.record_id.clone(),
+                number: j.number.clone(),
+            })
+            .collect();
+        let gone = match conn.source.missing(&refs).await {
             Ok(g) => g,
             Err(e) => {
                 tracing::warn!(connector = %conn.name, code = e.code(), error = %e, "could not check whether shipped records still exist; next check retries");

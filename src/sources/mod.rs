@@ -101,6 +101,14 @@ impl SourceError {
     }
 }
 
+/// A record the pipeline knows: its ERP id and document number.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordRef {
+    pub id: String,
+    /// ERP document number (Acumatica `ShipmentNbr`, NetSuite `tranid`).
+    pub number: String,
+}
+
 /// How many records the ERP holds in the profile's ready state, and how many of those pass
 /// the profile's own filters (ship via / ship method names). `upsync ping` and `upsync
 /// check --online` print both and warn when none pass: a misspelt carrier name must not
@@ -188,17 +196,17 @@ pub trait Source: Send + Sync {
         Ok(None)
     }
 
-    /// Which of `record_ids` no longer exist in the ERP. Both ERPs cancel a fulfilment or
-    /// shipment by deleting it (ERP-NOTES.md §A4, §N4; no "cancelled" status exists), so the
-    /// pipeline asks this about the records it has shipped. The default costs one
-    /// [`Source::fetch`] per id; a connector that can ask about many ids in one request
-    /// overrides it (NetSuite: one SuiteQL query per 1,000 ids).
-    async fn missing(&self, record_ids: &[String]) -> Result<Vec<String>, SourceError> {
+    /// Which of `records` no longer exist in the ERP (their ids). Both ERPs cancel a
+    /// fulfilment or shipment by deleting it (ERP-NOTES.md §A4, §N4; no "cancelled" status
+    /// exists), so the pipeline asks this about the records it has shipped. The default
+    /// costs one [`Source::fetch`] per record; connectors override it with batches
+    /// (NetSuite: one SuiteQL query per 1,000 ids; Acumatica: one GET per 25 numbers).
+    async fn missing(&self, records: &[RecordRef]) -> Result<Vec<String>, SourceError> {
         let mut gone = Vec::new();
-        for id in record_ids {
-            match self.fetch(id).await {
+        for r in records {
+            match self.fetch(&r.id).await {
                 Ok(Some(_)) => {}
-                Ok(None) | Err(SourceError::NotFound { .. }) => gone.push(id.clone()),
+                Ok(None) | Err(SourceError::NotFound { .. }) => gone.push(r.id.clone()),
                 Err(e) => return Err(e),
             }
         }

@@ -22,6 +22,7 @@ pub mod codec;
 pub mod cursor;
 pub mod profile;
 mod ready;
+mod vanished;
 pub mod writeback;
 
 use std::sync::Arc;
@@ -206,6 +207,14 @@ impl AcumaticaSource {
 impl Source for AcumaticaSource {
     fn name(&self) -> &str {
         &self.http.name
+    }
+
+    /// Deleted shipments among `records`, 25 per GET (see `vanished.rs`; issue 15 item 13).
+    async fn missing(
+        &self,
+        records: &[crate::sources::RecordRef],
+    ) -> Result<Vec<String>, SourceError> {
+        self.missing_shipments(records).await
     }
 
     /// Ready shipments with and without `ready.ship_via` (see `ready.rs`; issue 15 item 14).

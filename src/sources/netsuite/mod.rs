@@ -42,7 +42,7 @@ use serde_json::{Map, Value};
 use tokio::sync::Semaphore;
 
 use crate::model::{ErpRecord, WriteBack};
-use crate::sources::{Cursor, FieldError, Page, ReadyCounts, Source, SourceError};
+use crate::sources::{Cursor, FieldError, Page, ReadyCounts, RecordRef, Source, SourceError};
 
 pub use auth::{AssertionSigner, NetSuiteCredentials};
 pub use profile::{AuthMode, DetailSource, NetSuiteProfile, ProfileError, ProfileProblem};
@@ -788,13 +788,17 @@ impl Source for NetSuiteSource {
 
     /// Deleted fulfillments (how NetSuite cancels one, §N4): one SuiteQL query per 1,000
     /// ids (`t.id IN (…)`, ids only), so checking 10,000 shipped records costs 10 requests.
-    async fn missing(&self, record_ids: &[String]) -> Result<Vec<String>, SourceError> {
-        let mut gone: Vec<String> = record_ids
+    async fn missing(&self, records: &[RecordRef]) -> Result<Vec<String>, SourceError> {
+        let mut gone: Vec<String> = records
             .iter()
-            .filter(|id| !is_internal_id(id))
-            .cloned()
+            .filter(|r| !is_internal_id(&r.id))
+            .map(|r| r.id.clone())
             .collect();
-        let valid: Vec<&String> = record_ids.iter().filter(|id| is_internal_id(id)).collect();
+        let valid: Vec<&String> = records
+            .iter()
+            .map(|r| &r.id)
+            .filter(|id| is_internal_id(id))
+            .collect();
         for chunk in valid.chunks(1000) {
             let list = chunk
                 .iter()
