@@ -59,7 +59,9 @@ async fn a_netsuite_record_api_itemfulfillment_maps_like_the_decoded_record() {
             .by_id
             .values()
             .filter(ups)
-            .find(|f| f.packages.len() >= 2 && f.package_sublist == nssim::PackageSublist::PackageUps)
+            .find(|f| {
+                f.packages.len() >= 2 && f.package_sublist == nssim::PackageSublist::PackageUps
+            })
             .map(|f| f.id);
         let b = store
             .by_id
@@ -119,7 +121,10 @@ async fn a_netsuite_record_api_itemfulfillment_maps_like_the_decoded_record() {
         assert_eq!(code_dec, 0, "{out_dec}\n{err_dec}");
         assert_eq!(code_raw, 0, "record {id}:\n{out_raw}\n{err_raw}");
         assert!(err_raw.contains("NetSuite record-API"), "{err_raw}");
-        assert_eq!(out_raw, out_dec, "record {id}: same shipment from both forms");
+        assert_eq!(
+            out_raw, out_dec,
+            "record {id}: same shipment from both forms"
+        );
     }
 }
 

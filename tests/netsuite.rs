@@ -477,10 +477,9 @@ async fn write_back_retried_three_times_leaves_one_line_per_package() {
         vec![("packageTrackingNumber".into(), json!("1Z"))],
     )];
     match src.write_back(&bad).await.unwrap_err() {
-        SourceError::Rejected { fields, .. } => assert_eq!(
-            fields[0].field,
-            format!("{}[9]", f.package_sublist.name())
-        ),
+        SourceError::Rejected { fields, .. } => {
+            assert_eq!(fields[0].field, format!("{}[9]", f.package_sublist.name()))
+        }
         e => panic!("{e}"),
     }
     // NetSuite's own refusal comes back with o:errorCode and o:errorPath.
@@ -783,7 +782,8 @@ async fn each_package_sublist_is_read_and_written_where_the_record_carries_it() 
             ..Default::default()
         })
         .await;
-        let suiteql = NetSuiteSource::new("ns", profile_for(&h, AuthMode::M2m), demo_m2m()).unwrap();
+        let suiteql =
+            NetSuiteSource::new("ns", profile_for(&h, AuthMode::M2m), demo_m2m()).unwrap();
         let mut p = profile_for(&h, AuthMode::M2m);
         p.detail = DetailSource::RecordApi;
         let record_api = NetSuiteSource::new("ns", p, demo_m2m()).unwrap();
@@ -792,13 +792,26 @@ async fn each_package_sublist_is_read_and_written_where_the_record_carries_it() 
         assert!(!a.is_empty());
         assert_eq!(a.len(), b.len());
         for (x, y) in a.iter().zip(&b) {
-            let n = h.sim.fulfillment(x.id.parse().unwrap()).unwrap().packages.len();
-            assert_eq!(x.data["packages"].as_array().unwrap().len(), n, "{ups:?} {}", x.id);
+            let n = h
+                .sim
+                .fulfillment(x.id.parse().unwrap())
+                .unwrap()
+                .packages
+                .len();
+            assert_eq!(
+                x.data["packages"].as_array().unwrap().len(),
+                n,
+                "{ups:?} {}",
+                x.id
+            );
             assert_eq!(x.data["packages"], y.data["packages"], "{ups:?} {}", x.id);
         }
         // Write back to a multi-package UPS record of each sublist kind present.
         let mut kinds_written = std::collections::BTreeSet::new();
-        for rec in a.iter().filter(|r| r.data["packages"].as_array().unwrap().len() >= 2) {
+        for rec in a
+            .iter()
+            .filter(|r| r.data["packages"].as_array().unwrap().len() >= 2)
+        {
             let f = h.sim.fulfillment(rec.id.parse().unwrap()).unwrap();
             if !kinds_written.insert(f.package_sublist.name()) {
                 continue;
@@ -812,7 +825,13 @@ async fn each_package_sublist_is_read_and_written_where_the_record_carries_it() 
                     .iter()
                     .map(|p| {
                         let line = p["line"].as_str().unwrap().to_string();
-                        (line.clone(), vec![("packageTrackingNumber".to_string(), json!(format!("1ZLINE{line}")))])
+                        (
+                            line.clone(),
+                            vec![(
+                                "packageTrackingNumber".to_string(),
+                                json!(format!("1ZLINE{line}")),
+                            )],
+                        )
                     })
                     .collect(),
                 files: vec![],
@@ -825,9 +844,16 @@ async fn each_package_sublist_is_read_and_written_where_the_record_carries_it() 
                     .unwrap_or_else(|e| panic!("{} ({}): {e}", rec.id, f.package_sublist.name()));
             }
             let after = h.sim.fulfillment(f.id).unwrap();
-            assert_eq!(after.packages.len(), f.packages.len(), "one line per package");
+            assert_eq!(
+                after.packages.len(),
+                f.packages.len(),
+                "one line per package"
+            );
             for (i, (p, before)) in after.packages.iter().zip(&f.packages).enumerate() {
-                assert_eq!(p.tracking.as_deref(), Some(format!("1ZLINE{}", i + 1).as_str()));
+                assert_eq!(
+                    p.tracking.as_deref(),
+                    Some(format!("1ZLINE{}", i + 1).as_str())
+                );
                 assert_eq!(p.weight, before.weight);
                 assert_eq!(p.length, before.length);
             }

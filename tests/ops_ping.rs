@@ -84,7 +84,9 @@ async fn ping_and_check_online_count_ready_records_and_warn_when_none_pass() {
     // What the simulators hold: NetSuite seeds are all picked/packed, some not UPS;
     // Acumatica seeds are Open, not on hold, some not UPS.
     let ns = &w.netsuite.as_ref().unwrap().sim;
-    let ns_all: Vec<_> = (5000..5100u64).filter_map(|id| ns.fulfillment(id)).collect();
+    let ns_all: Vec<_> = (5000..5100u64)
+        .filter_map(|id| ns.fulfillment(id))
+        .collect();
     let ns_ups = ns_all
         .iter()
         .filter(|f| upsync::sim::netsuite::store::ship_method_name(f.shipmethod).starts_with("UPS"))
@@ -99,54 +101,82 @@ async fn ping_and_check_online_count_ready_records_and_warn_when_none_pass() {
         .iter()
         .filter(|s| val(s, "ShipVia").as_str().unwrap_or("").starts_with("UPS"))
         .count();
-    assert!(ns_ups > 0 && ns_ups < ns_all.len(), "seeds: {ns_ups}/{}", ns_all.len());
+    assert!(
+        ns_ups > 0 && ns_ups < ns_all.len(),
+        "seeds: {ns_ups}/{}",
+        ns_all.len()
+    );
 
     let (code, text) = tokio::task::block_in_place(|| run(&w, &["ping"]));
     assert_eq!(code, Some(0), "{text}");
     assert!(
-        text.contains(&format!("{} ready, {ns_ups} pass ship method in [UPS Ground", ns_all.len())),
+        text.contains(&format!(
+            "{} ready, {ns_ups} pass ship method in [UPS Ground",
+            ns_all.len()
+        )),
         "{text}"
     );
     assert!(
-        text.contains(&format!("{} ready, {acu_ups} pass ship via in [UPSGROUND", acu_ready.len())),
+        text.contains(&format!(
+            "{} ready, {acu_ups} pass ship via in [UPSGROUND",
+            acu_ready.len()
+        )),
         "{text}"
     );
     assert!(!text.contains("warning"), "{text}");
 
     // Misspelt carrier names in both profiles: nothing passes, and both commands say so.
     let p = dir.path().join("connectors/netsuite.yaml");
-    let t = std::fs::read_to_string(&p).unwrap().replace("'UPS ", "'UPS-");
+    let t = std::fs::read_to_string(&p)
+        .unwrap()
+        .replace("'UPS ", "'UPS-");
     std::fs::write(&p, t).unwrap();
     let p = dir.path().join("connectors/acumatica.yaml");
     let t = std::fs::read_to_string(&p)
         .unwrap()
         .replace("ship_via: [UPSGROUND,", "ship_via: [UPS-GROUND,")
-        .replace(", UPS2DAY, UPSNDA, UPS3DAY, UPSSTD, UPSWWEXP, UPSSAVER, UPSBEST]", "]");
+        .replace(
+            ", UPS2DAY, UPSNDA, UPS3DAY, UPSSTD, UPSWWEXP, UPSSAVER, UPSBEST]",
+            "]",
+        );
     std::fs::write(&p, t).unwrap();
     let (code, text) = tokio::task::block_in_place(|| run(&w, &["ping"]));
     assert_eq!(code, Some(0), "a warning, not a failure:\n{text}");
-    let warnings: Vec<&str> = text.lines().filter(|l| l.trim_start().starts_with("warning:")).collect();
+    let warnings: Vec<&str> = text
+        .lines()
+        .filter(|l| l.trim_start().starts_with("warning:"))
+        .collect();
     assert_eq!(warnings.len(), 2, "{text}");
     for w in &warnings {
         assert!(w.contains("misspelt"), "{w}");
     }
     assert!(
-        warnings.iter().any(|w| w.contains(&format!("none of the {} ready records pass ship method in [UPS-Ground", ns_all.len()))
-            && w.contains("'UPS Ground'")),
+        warnings.iter().any(|w| w.contains(&format!(
+            "none of the {} ready records pass ship method in [UPS-Ground",
+            ns_all.len()
+        )) && w.contains("'UPS Ground'")),
         "{text}"
     );
     assert!(
-        warnings.iter().any(|w| w.contains(&format!("none of the {} ready records pass ship via in [UPS-GROUND]", acu_ready.len()))),
+        warnings.iter().any(|w| w.contains(&format!(
+            "none of the {} ready records pass ship via in [UPS-GROUND]",
+            acu_ready.len()
+        ))),
         "{text}"
     );
 
     let (code, text) = tokio::task::block_in_place(|| run(&w, &["check", "--online"]));
     assert_eq!(code, Some(0), "{text}");
     assert_eq!(
-        text.lines().filter(|l| l.starts_with("warning:") && l.contains("misspelt")).count(),
+        text.lines()
+            .filter(|l| l.starts_with("warning:") && l.contains("misspelt"))
+            .count(),
         2,
         "{text}"
     );
     let (_, plain) = tokio::task::block_in_place(|| run(&w, &["check"]));
-    assert!(!plain.contains("misspelt"), "plain `check` stays offline:\n{plain}");
+    assert!(
+        !plain.contains("misspelt"),
+        "plain `check` stays offline:\n{plain}"
+    );
 }

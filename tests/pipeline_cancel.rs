@@ -61,7 +61,11 @@ async fn acumatica_delete(base_url: &str, nbr: &str, id: &str, confirmed: bool) 
         .send()
         .await
         .unwrap();
-    assert_eq!(refused.status(), 500, "a Confirmed shipment cannot be deleted");
+    assert_eq!(
+        refused.status(),
+        500,
+        "a Confirmed shipment cannot be deleted"
+    );
     let r = http
         .post(format!("{base}/Shipment/CorrectShipment"))
         .header("cookie", &cookie)
@@ -70,11 +74,7 @@ async fn acumatica_delete(base_url: &str, nbr: &str, id: &str, confirmed: bool) 
         .await
         .unwrap();
     assert_eq!(r.status(), 202);
-    let status_url = format!(
-        "{}{}",
-        base_url,
-        r.headers()["location"].to_str().unwrap()
-    );
+    let status_url = format!("{}{}", base_url, r.headers()["location"].to_str().unwrap());
     for _ in 0..50 {
         let s = http
             .get(&status_url)
@@ -121,7 +121,13 @@ async fn records_deleted_in_either_erp_after_shipping_are_voided_at_ups() {
     assert!(w.netsuite.as_ref().unwrap().sim.delete(ns_id));
     let (acu_nbr, acu_id) = acu[0].clone();
     acumatica_correct_and_delete(&w, &acu_nbr, &acu_id).await;
-    assert!(w.acumatica.as_ref().unwrap().state.shipment(&acu_id).is_none());
+    assert!(w
+        .acumatica
+        .as_ref()
+        .unwrap()
+        .state
+        .shipment(&acu_id)
+        .is_none());
 
     upsync_ok(&w, &["once"]).await;
     let all = jobs(&w);
@@ -136,8 +142,18 @@ async fn records_deleted_in_either_erp_after_shipping_are_voided_at_ups() {
         assert_eq!(j.state, want, "{}\n{}", j.id, describe(&all));
         let (live, voided) = ups_shipments_for(&w, &j.number);
         if deleted {
-            assert_eq!((live, voided), (0, 1), "{}: the UPS shipment is voided", j.number);
-            assert!(j.timeline.last().unwrap().note.starts_with("deleted in ERP; voided"));
+            assert_eq!(
+                (live, voided),
+                (0, 1),
+                "{}: the UPS shipment is voided",
+                j.number
+            );
+            assert!(j
+                .timeline
+                .last()
+                .unwrap()
+                .note
+                .starts_with("deleted in ERP; voided"));
         } else {
             assert_eq!((live, voided), (1, 0), "{}: left alone", j.number);
         }
@@ -184,7 +200,11 @@ async fn missing_asks_in_batches_and_names_only_deleted_records() {
     let before = h.core.stats.get("suiteql");
     let gone = ns.missing(&refs).await.unwrap();
     assert_eq!(gone, ["5007", "5042"]);
-    assert_eq!(h.core.stats.get("suiteql") - before, 1, "one SuiteQL request");
+    assert_eq!(
+        h.core.stats.get("suiteql") - before,
+        1,
+        "one SuiteQL request"
+    );
 
     let a = upsync::sim::acumatica::spawn(upsync::sim::acumatica::AcumaticaSimConfig {
         seed: 30,
@@ -192,7 +212,8 @@ async fn missing_asks_in_batches_and_names_only_deleted_records() {
     })
     .await
     .unwrap();
-    let mut p = upsync::sources::acumatica::AcumaticaProfile::new(&a.base_url, "23.200.001", "Company");
+    let mut p =
+        upsync::sources::acumatica::AcumaticaProfile::new(&a.base_url, "23.200.001", "Company");
     p.login_wait_max_seconds = 10;
     let acu = upsync::sources::acumatica::AcumaticaSource::new(
         "acumatica",
@@ -219,6 +240,10 @@ async fn missing_asks_in_batches_and_names_only_deleted_records() {
     let before = a.core.stats.get("list");
     let gone = acu.missing(&refs).await.unwrap();
     assert_eq!(gone, [refs[3].id.clone()]);
-    assert_eq!(a.core.stats.get("list") - before, 2, "two list GETs for 30 records");
+    assert_eq!(
+        a.core.stats.get("list") - before,
+        2,
+        "two list GETs for 30 records"
+    );
     acu.close().await;
 }

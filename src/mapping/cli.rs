@@ -128,8 +128,9 @@ pub fn read_record(mapping: &Mapping, path: &Path) -> anyhow::Result<ErpRecord> 
 pub fn decode_api_form(json: Json) -> (Json, Option<&'static str>) {
     let wrapped = json.as_object().is_some_and(|o| {
         o.values().any(|v| {
-            v.as_object()
-                .is_some_and(|w| w.contains_key("value") && crate::sources::acumatica::codec::is_wrapper(v))
+            v.as_object().is_some_and(|w| {
+                w.contains_key("value") && crate::sources::acumatica::codec::is_wrapper(v)
+            })
         })
     });
     if wrapped {

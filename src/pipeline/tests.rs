@@ -732,11 +732,23 @@ async fn a_record_deleted_after_shipping_is_voided() {
     h.cycle().await;
     assert_eq!(h.state("r1"), JobState::Voided);
     assert_eq!(h.ups.live_for("Nr1"), 0);
-    assert_eq!(h.state("r2"), JobState::Tracking, "the record still there is left alone");
+    assert_eq!(
+        h.state("r2"),
+        JobState::Tracking,
+        "the record still there is left alone"
+    );
     assert_eq!(h.ups.live_for("Nr2"), 1);
     let job = h.p.ledger().current_for("erp", "r1").unwrap().unwrap();
-    assert!(job.timeline.last().unwrap().note.starts_with("deleted in ERP; voided"));
-    assert_eq!(h.p.stats.voided.load(std::sync::atomic::Ordering::Relaxed), 1);
+    assert!(job
+        .timeline
+        .last()
+        .unwrap()
+        .note
+        .starts_with("deleted in ERP; voided"));
+    assert_eq!(
+        h.p.stats.voided.load(std::sync::atomic::Ordering::Relaxed),
+        1
+    );
 }
 
 /// Guards: with `void_on_cancel: false` a deleted record is surfaced on its job (conflict
@@ -757,5 +769,10 @@ async fn a_record_deleted_without_void_on_cancel_is_flagged_once() {
     assert_eq!(c.version, "(deleted in ERP)");
     assert!(c.what.contains("void_on_cancel: false"), "{}", c.what);
     assert_eq!(h.ups.live_for("Nr1"), 1);
-    assert_eq!(h.p.stats.conflicts.load(std::sync::atomic::Ordering::Relaxed), 1);
+    assert_eq!(
+        h.p.stats
+            .conflicts
+            .load(std::sync::atomic::Ordering::Relaxed),
+        1
+    );
 }

@@ -69,7 +69,10 @@ impl VanishedCheck {
 impl PipelineCore {
     /// Look for shipped records that were deleted in the ERP and void or flag their jobs.
     /// Returns how many vanished records were handled.
-    pub(super) async fn check_vanished(&self, conn: &Arc<Connector>) -> Result<usize, PipelineError> {
+    pub(super) async fn check_vanished(
+        &self,
+        conn: &Arc<Connector>,
+    ) -> Result<usize, PipelineError> {
         if !conn
             .vanished
             .due(self.now(), conn.settings.vanished_check_seconds)
@@ -195,7 +198,11 @@ async fn confirmed_gone(source: &dyn Source, record_id: &str) -> bool {
         Ok(None) | Err(SourceError::NotFound { .. }) => true,
         Ok(Some(_)) => false,
         Err(e) => {
-            tracing::warn!(record = record_id, code = e.code(), "could not confirm that the record was deleted; next check retries");
+            tracing::warn!(
+                record = record_id,
+                code = e.code(),
+                "could not confirm that the record was deleted; next check retries"
+            );
             false
         }
     }

@@ -1181,8 +1181,15 @@ fn parse_package_line(v: &Value, i: usize, kind: PackageSublist) -> Result<Packa
         // Field names per sublist (§N4): `package` has packageWeight, packageDescr,
         // packageTrackingNumber, packageCartonNumber, packageDetails{…}; `packageUps` etc.
         // suffix them (packageWeightUps, …, reference1Ups) with flat dimensions.
-        let plain = k.strip_suffix(sfx).filter(|_| carrier).unwrap_or(k.as_str());
-        let field = if carrier && !k.ends_with(sfx) { "" } else { plain };
+        let plain = k
+            .strip_suffix(sfx)
+            .filter(|_| carrier)
+            .unwrap_or(k.as_str());
+        let field = if carrier && !k.ends_with(sfx) {
+            ""
+        } else {
+            plain
+        };
         match (field, carrier) {
             _ if k == "links" => {}
             ("packageWeight", _) => weight = num_field(val, &path)?,
@@ -1761,10 +1768,11 @@ mod tests {
         let mut f = s.fulfillment(5000).unwrap();
         f.package_sublist = PackageSublist::PackageUps;
         s.put(f.clone());
-        let get = Request::get("/services/rest/record/v1/itemFulfillment/5000?expandSubResources=true")
-            .header("authorization", auth.as_str())
-            .body(Body::empty())
-            .unwrap();
+        let get =
+            Request::get("/services/rest/record/v1/itemFulfillment/5000?expandSubResources=true")
+                .header("authorization", auth.as_str())
+                .body(Body::empty())
+                .unwrap();
         let (_, _, v) = call(app.clone(), get).await;
         assert!(v.get("package").is_none());
         let line = &v["packageUps"]["items"][0];
@@ -1772,7 +1780,12 @@ mod tests {
         assert!(line["packageLengthUps"].is_number(), "{line}");
         let (st, _, v) = call(
             app.clone(),
-            patch_req(&auth, 5000, "?replace=package", json!({"package": {"items": [{"packageWeight": 1}]}})),
+            patch_req(
+                &auth,
+                5000,
+                "?replace=package",
+                json!({"package": {"items": [{"packageWeight": 1}]}}),
+            ),
         )
         .await;
         assert_eq!(st, StatusCode::BAD_REQUEST);

@@ -144,7 +144,7 @@ pub fn sublist_for(method: u32, id: u64, ups: UpsSublist) -> PackageSublist {
         m if m < 200 => match ups {
             UpsSublist::Package => PackageSublist::Package,
             UpsSublist::PackageUps => PackageSublist::PackageUps,
-            UpsSublist::Mixed if id % 2 == 0 => PackageSublist::PackageUps,
+            UpsSublist::Mixed if id.is_multiple_of(2) => PackageSublist::PackageUps,
             UpsSublist::Mixed => PackageSublist::Package,
         },
         _ => PackageSublist::Package,

@@ -226,10 +226,19 @@ pub fn details_from_record(rec: &Value) -> (Vec<Value>, Vec<Value>) {
             for (k, src) in [
                 ("packageweight", f("packageWeight")),
                 ("packagedescr", f("packageDescr")),
-                ("packagelength", nested("packageLength").or(f("packageLength"))),
+                (
+                    "packagelength",
+                    nested("packageLength").or(f("packageLength")),
+                ),
                 ("packagewidth", nested("packageWidth").or(f("packageWidth"))),
-                ("packageheight", nested("packageHeight").or(f("packageHeight"))),
-                ("declaredvalue", nested("declaredValue").or(f("insuredValue"))),
+                (
+                    "packageheight",
+                    nested("packageHeight").or(f("packageHeight")),
+                ),
+                (
+                    "declaredvalue",
+                    nested("declaredValue").or(f("insuredValue")),
+                ),
                 ("packagetrackingnumber", f("packageTrackingNumber")),
             ] {
                 row.insert(k.into(), text(src));
@@ -307,7 +316,10 @@ pub fn from_record_api(rec: &Value) -> Value {
     if let Some(s) = status.as_str().filter(|s| !s.is_empty()) {
         h.insert("status".into(), Value::String(format!("ItemShip:{s}")));
     }
-    h.insert("shipmethod".into(), text(Some(&display(rec.get("shipMethod")))));
+    h.insert(
+        "shipmethod".into(),
+        text(Some(&display(rec.get("shipMethod")))),
+    );
     let location = rec
         .get("location")
         .or_else(|| {
@@ -536,13 +548,18 @@ mod tests {
         };
         let b = patch_body(&plan, &lines, (name, sfx), &[], "C").unwrap();
         assert!(b.get("package").is_none());
-        assert_eq!(b["packageUps"]["items"][1]["packageTrackingNumberUps"], "1Z2");
+        assert_eq!(
+            b["packageUps"]["items"][1]["packageTrackingNumberUps"],
+            "1Z2"
+        );
         assert_eq!(b["packageUps"]["items"][0]["packageWeightUps"], 4.0);
         let mut carton = plan.clone();
         carton.package_lines[0].1[0].0 = "packageCartonNumber".into();
         assert_eq!(
             patch_body(&carton, &lines, (name, sfx), &[], "C"),
-            Err(PlanProblem::UnknownPackageField("packageCartonNumber".into()))
+            Err(PlanProblem::UnknownPackageField(
+                "packageCartonNumber".into()
+            ))
         );
     }
 
