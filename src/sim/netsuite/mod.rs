@@ -1803,6 +1803,40 @@ mod tests {
         assert_eq!(after.packages[0].reference1.as_deref(), Some("IF1000"));
     }
 
+    /// Issue 15 item 13 — guards: cancelling an item fulfillment deletes it (§N4 DELETE);
+    /// afterwards GET is 404 NONEXISTENT_ID and SuiteQL no longer returns it.
+    #[tokio::test]
+    async fn delete_removes_the_record_everywhere() {
+        let s = sim(3);
+        let auth = bearer(&s);
+        let app = router(s.clone());
+        let req = |m: &str| {
+            Request::builder()
+                .method(m)
+                .uri("/services/rest/record/v1/itemFulfillment/5001")
+                .header("authorization", auth.as_str())
+                .body(Body::empty())
+                .unwrap()
+        };
+        let (st, _, _) = call(app.clone(), req("DELETE")).await;
+        assert_eq!(st, StatusCode::NO_CONTENT);
+        let (st, _, v) = call(app.clone(), req("GET")).await;
+        assert_eq!(st, StatusCode::NOT_FOUND);
+        assert_eq!(v["o:errorDetails"][0]["o:errorCode"], "NONEXISTENT_ID");
+        let (st, _, _) = call(app.clone(), req("DELETE")).await;
+        assert_eq!(st, StatusCode::NOT_FOUND);
+        let (_, _, v) = call(
+            app.clone(),
+            suiteql_req(
+                &auth,
+                "SELECT t.id FROM transaction t WHERE t.id IN (5000, 5001, 5002)",
+                "",
+            ),
+        )
+        .await;
+        assert_eq!(v["totalResults"], 2);
+    }
+
     #[tokio::test]
     async fn concurrency_limit_rejects_and_counts() {
         let s = sim(1);
