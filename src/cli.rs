@@ -46,7 +46,13 @@ pub enum Command {
         connector: Option<String>,
     },
     /// Validate config, profiles, mappings and fixtures; report every problem; exit 78 on error.
-    Check,
+    Check {
+        /// Also sign in to every ERP with its stored credentials and count the records in the
+        /// profile's ready state, overall and passing its ship via / ship method filter
+        /// (warns when none pass).
+        #[arg(long)]
+        online: bool,
+    },
     /// Reach every configured system with its credentials; one line each.
     Ping,
     /// Built-in simulators on loopback, seeded ERPs, full cycle to delivery, summary table.
@@ -121,7 +127,7 @@ async fn dispatch(command: Command, g: Globals) -> anyhow::Result<ExitCode> {
     match command {
         Command::Run => crate::ops::run::run(&g).await,
         Command::Once { connector } => crate::pipeline::cli::once(&g, connector.as_deref()).await,
-        Command::Check => crate::config::check::run(&g).await,
+        Command::Check { online } => crate::config::check::run(&g, online).await,
         Command::Ping => crate::ops::ping::run(&g).await,
         Command::Demo(args) => crate::ops::demo::run(&g, args).await,
         Command::Keygen => crate::store::cli::keygen(),

@@ -150,7 +150,10 @@ async fn jwt_assertions_from_the_connector_are_accepted_and_bad_ones_rejected() 
         let (status, body) = post_token(&h, &signer.assertion(now).unwrap()).await;
         assert_eq!(status, 200, "{body}");
         assert_eq!(body["token_type"], "Bearer");
-        assert_eq!(body["expires_in"], 3600);
+        assert_eq!(
+            body["expires_in"], "3600",
+            "a string by default (§N2 leaves the type open)"
+        );
         let creds = NetSuiteCredentials::M2m {
             client_id: client.into(),
             certificate_id: cert.into(),
@@ -355,9 +358,9 @@ async fn keyset_paging_reads_120000_exactly_once_and_resumes() {
     .await;
     let bearer = tok["access_token"].as_str().unwrap().to_string();
     // Same FROM/WHERE/ORDER BY as the profile's header query, only the id column selected.
-    let header = &src.profile().header_query;
+    let header = src.profile().header_sql("1 = 1", true);
     let from = header.find("FROM transaction").unwrap();
-    let q = format!("SELECT t.id {}", &header[from..]).replace("{keyset}", "1 = 1");
+    let q = format!("SELECT t.id {}", &header[from..]);
     let http = reqwest::Client::new();
     let mut offset_rows = 0usize;
     let mut offset = 0usize;
@@ -474,7 +477,9 @@ async fn write_back_retried_three_times_leaves_one_line_per_package() {
         vec![("packageTrackingNumber".into(), json!("1Z"))],
     )];
     match src.write_back(&bad).await.unwrap_err() {
-        SourceError::Rejected { fields, .. } => assert_eq!(fields[0].field, "package[9]"),
+        SourceError::Rejected { fields, .. } => {
+            assert_eq!(fields[0].field, format!("{}[9]", f.package_sublist.name()))
+        }
         e => panic!("{e}"),
     }
     // NetSuite's own refusal comes back with o:errorCode and o:errorPath.
@@ -482,7 +487,11 @@ async fn write_back_retried_three_times_leaves_one_line_per_package() {
     weightless.package_lines = vec![("1".into(), vec![("packageWeight".into(), json!("heavy"))])];
     match src.write_back(&weightless).await.unwrap_err() {
         SourceError::Rejected { fields, .. } => {
-            assert_eq!(fields[0].field, "package.items[0].packageWeight");
+            let (name, sfx) = (f.package_sublist.name(), f.package_sublist.suffix());
+            assert_eq!(
+                fields[0].field,
+                format!("{name}.items[0].packageWeight{sfx}")
+            );
             assert!(fields[0].message.starts_with("INVALID_CONTENT"));
         }
         e => panic!("{e}"),
@@ -725,4 +734,135 @@ async fn token_is_renewed_before_its_expires_in_runs_out() {
         0,
         "renewed before NetSuite refused it"
     );
+}
+
+/// Issue 15 item 11 — guards: the token endpoint's `expires_in` is honoured whether it comes
+/// as a string (`"600"`, the simulator's default) or a number (`--token-expires-in-number`).
+/// Against the old client the string form failed every token request ("token response is
+/// not the expected JSON"), so no request could be made at all.
+#[tokio::test(start_paused = true)]
+async fn token_expires_in_is_accepted_as_string_or_number() {
+    for as_number in [false, true] {
+        let h = sim(NetSuiteSimConfig {
+            seed: 1,
+            token_ttl_seconds: 600,
+            token_expires_in_number: as_number,
+            ..Default::default()
+        })
+        .await;
+        let src = NetSuiteSource::new("ns", profile_for(&h, AuthMode::M2m), demo_m2m()).unwrap();
+        src.ping()
+            .await
+            .unwrap_or_else(|e| panic!("number={as_number}: {e}"));
+        assert_eq!(src.stats().token_requests, 1);
+        tokio::time::advance(std::time::Duration::from_secs(500)).await;
+        src.ping().await.unwrap();
+        assert_eq!(src.stats().token_requests, 1, "number={as_number}");
+        tokio::time::advance(std::time::Duration::from_secs(60)).await;
+        src.ping().await.unwrap();
+        assert_eq!(
+            src.stats().token_requests,
+            2,
+            "number={as_number}: renewed a minute before the announced 600 s, not after 3600 s"
+        );
+    }
+}
+
+/// Issue 15 item 12 — guards: records whose ship method uses the `packageUps` (or FedEx /
+/// USPS) sublist are read with their packages in both detail modes, and the 1Z numbers are
+/// written to that sublist, matched by the line positions they were read at, with one line
+/// per package after a retry. Against the old client the record-API mode read no packages
+/// and every write-back was refused ("package line 1 does not exist").
+#[tokio::test]
+async fn each_package_sublist_is_read_and_written_where_the_record_carries_it() {
+    for ups in [nssim::UpsSublist::PackageUps, nssim::UpsSublist::Mixed] {
+        let h = sim(NetSuiteSimConfig {
+            seed: 60,
+            ups_package_sublist: ups,
+            ..Default::default()
+        })
+        .await;
+        let suiteql =
+            NetSuiteSource::new("ns", profile_for(&h, AuthMode::M2m), demo_m2m()).unwrap();
+        let mut p = profile_for(&h, AuthMode::M2m);
+        p.detail = DetailSource::RecordApi;
+        let record_api = NetSuiteSource::new("ns", p, demo_m2m()).unwrap();
+        let a = suiteql.poll(&Cursor::default()).await.unwrap().records;
+        let b = record_api.poll(&Cursor::default()).await.unwrap().records;
+        assert!(!a.is_empty());
+        assert_eq!(a.len(), b.len());
+        for (x, y) in a.iter().zip(&b) {
+            let n = h
+                .sim
+                .fulfillment(x.id.parse().unwrap())
+                .unwrap()
+                .packages
+                .len();
+            assert_eq!(
+                x.data["packages"].as_array().unwrap().len(),
+                n,
+                "{ups:?} {}",
+                x.id
+            );
+            assert_eq!(x.data["packages"], y.data["packages"], "{ups:?} {}", x.id);
+        }
+        // Write back to a multi-package UPS record of each sublist kind present.
+        let mut kinds_written = std::collections::BTreeSet::new();
+        for rec in a
+            .iter()
+            .filter(|r| r.data["packages"].as_array().unwrap().len() >= 2)
+        {
+            let f = h.sim.fulfillment(rec.id.parse().unwrap()).unwrap();
+            if !kinds_written.insert(f.package_sublist.name()) {
+                continue;
+            }
+            let plan = WriteBack {
+                record_id: rec.id.clone(),
+                fields: vec![],
+                package_lines: rec.data["packages"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|p| {
+                        let line = p["line"].as_str().unwrap().to_string();
+                        (
+                            line.clone(),
+                            vec![(
+                                "packageTrackingNumber".to_string(),
+                                json!(format!("1ZLINE{line}")),
+                            )],
+                        )
+                    })
+                    .collect(),
+                files: vec![],
+                confirm_shipment: true,
+            };
+            for _ in 0..2 {
+                suiteql
+                    .write_back(&plan)
+                    .await
+                    .unwrap_or_else(|e| panic!("{} ({}): {e}", rec.id, f.package_sublist.name()));
+            }
+            let after = h.sim.fulfillment(f.id).unwrap();
+            assert_eq!(
+                after.packages.len(),
+                f.packages.len(),
+                "one line per package"
+            );
+            for (i, (p, before)) in after.packages.iter().zip(&f.packages).enumerate() {
+                assert_eq!(
+                    p.tracking.as_deref(),
+                    Some(format!("1ZLINE{}", i + 1).as_str())
+                );
+                assert_eq!(p.weight, before.weight);
+                assert_eq!(p.length, before.length);
+            }
+            let back = record_api.fetch(&rec.id).await.unwrap().unwrap();
+            assert_eq!(back.data["packages"][1]["packagetrackingnumber"], "1ZLINE2");
+        }
+        assert!(kinds_written.contains("packageUps"), "{kinds_written:?}");
+        if ups == nssim::UpsSublist::Mixed {
+            assert!(kinds_written.contains("package"), "{kinds_written:?}");
+        }
+    }
 }

@@ -3,7 +3,10 @@
 //! * `upsync mapping test` — run every `mappings/*.test.yaml` (exit 0 all pass, 1 any fail).
 //! * `upsync mapping test A.test.yaml B.test.yaml` — run these fixture files.
 //! * `upsync mapping test MAPPING.yaml RECORD.json` — print the canonical shipment and the
-//!   UPS Ship request it becomes, or every error (exit 1; 78 for a broken mapping).
+//!   UPS Ship request it becomes, or every error (exit 1; 78 for a broken mapping). The
+//!   record may be the decoded shape or exactly what the ERP API returns (Acumatica
+//!   `{"value": …}` wrappers, a NetSuite record-API itemFulfillment): it is decoded with the
+//!   connector's own codec first.
 //!
 //! The UPS request builder (`crate::ups::build::ship_request`) lives on the `ups-client`
 //! branch; until it is merged, [`request_builder`] returns `None` and only the canonical
@@ -87,18 +90,62 @@ pub fn default_fixture_files(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
     Ok(out)
 }
 
-/// Read a record file: a full `ErpRecord` (with `data`), or a bare decoded record.
+/// Read a record file: a full `ErpRecord` (with `data`), a bare decoded record, or the
+/// record exactly as the ERP API returns it — decoded with the connector's own decoder
+/// (see [`decode_api_form`]).
 pub fn read_record(mapping: &Mapping, path: &Path) -> anyhow::Result<ErpRecord> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
     let json: Json = serde_json::from_str(&text)
         .map_err(|e| anyhow::anyhow!("{} is not JSON: {e}", path.display()))?;
+    if !json.is_object() {
+        anyhow::bail!(
+            "{} holds {}, not a record: give one JSON object (a decoded record, or the record as the ERP API returns it)",
+            path.display(),
+            match json {
+                Json::Array(_) => "an array (a list answer? take one element)",
+                _ => "a single value",
+            }
+        );
+    }
     if json.get("data").is_some() && json.get("id").is_some() {
         if let Ok(r) = serde_json::from_value::<ErpRecord>(json.clone()) {
             return Ok(r);
         }
     }
-    Ok(mapping.record_from_data("cli", json))
+    let (data, form) = decode_api_form(json);
+    if let Some(form) = form {
+        eprintln!("# {}: read as {form}", path.display());
+    }
+    Ok(mapping.record_from_data("cli", data))
+}
+
+/// The ERP API forms `mapping test` accepts besides the decoded record, decoded with the
+/// connector's own codec: an Acumatica contract-API record (`{"value": …}` wrappers, `{}`
+/// for empty, `custom` fields with their `type`) and a NetSuite record-API itemFulfillment
+/// (`tranId`, `shipStatus`, sublists under `items`). Returns the decoded data and which form
+/// was recognised (`None`: already decoded).
+pub fn decode_api_form(json: Json) -> (Json, Option<&'static str>) {
+    let wrapped = json.as_object().is_some_and(|o| {
+        o.values().any(|v| {
+            v.as_object().is_some_and(|w| {
+                w.contains_key("value") && crate::sources::acumatica::codec::is_wrapper(v)
+            })
+        })
+    });
+    if wrapped {
+        return (
+            crate::sources::acumatica::codec::decode(&json),
+            Some("an Acumatica API record ({\"value\": …} wrappers decoded)"),
+        );
+    }
+    if crate::sources::netsuite::codec::is_record_api(&json) {
+        return (
+            crate::sources::netsuite::codec::from_record_api(&json),
+            Some("a NetSuite record-API itemFulfillment (decoded to the SuiteQL shape)"),
+        );
+    }
+    (json, None)
 }
 
 fn print_one(mapping_path: &Path, record_path: &Path) -> ExitCode {

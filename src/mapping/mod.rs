@@ -61,8 +61,8 @@
 //!   over_limit: refuse                   # or merge_by_hs_code
 //!   lines: {for_each: Details, description, hs_code, origin_country, quantity, unit, unit_value, part_number}
 //! negotiated_rates: true
-//! cancelled: {field: Status, in: [Canceled]}
-//! void_on_cancel: true
+//! cancelled: {field: Status, in: [Canceled]}   # optional: a status a custom workflow sets
+//! void_on_cancel: true                 # void when cancelled: record deleted, or `cancelled:`
 //! write_back: {package_tracking, shipment_id, charges, status, last_scan, delivered_at,
 //!              received_by, error, label_file_name, label_file_field, attach_labels, confirm_shipment}
 //! ```
@@ -722,14 +722,10 @@ impl Mapping {
                 false
             }
         };
+        // `void_on_cancel` alone is valid: both ERPs cancel a fulfilment/shipment by
+        // deleting it (the pipeline notices the deletion); `cancelled:` adds a status that a
+        // customised workflow may set.
         let cancelled = get("cancelled").and_then(|v| c.cond(v, "cancelled"));
-        if void_on_cancel && get("cancelled").is_none() {
-            c.err(
-                "void_on_cancel",
-                "`void_on_cancel: true` needs a `cancelled:` condition",
-                "add `cancelled: {field: Status, in: [Canceled]}`",
-            );
-        }
         let write_back = get("write_back")
             .and_then(|v| section::<spec::WriteBackSpec>(&mut c, v, "write_back"))
             .and_then(|s| compile_write_back(&mut c, s));
@@ -830,7 +826,8 @@ impl Mapping {
             .is_some_and(|c| c.eval(&Scope::root(&record.data)))
     }
 
-    /// Void the UPS shipment when the ERP record is cancelled after shipping.
+    /// Void the UPS shipment when the ERP record is cancelled after shipping: deleted from
+    /// the ERP (how NetSuite and Acumatica cancel), or matching `cancelled:`.
     pub fn void_on_cancel(&self) -> bool {
         self.void_on_cancel
     }

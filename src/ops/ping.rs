@@ -4,12 +4,61 @@
 //! UPS: a token (reused from the vault when still valid) and one Track call for a number
 //! that does not exist (UPS answers "not found", proving the Track product is enabled).
 //! ERPs: the connector's own `ping` (Acumatica: endpoint version check and sign-in/out;
-//! NetSuite: a token and a one-row SuiteQL query).
+//! NetSuite: a token and a one-row SuiteQL query), then an indented line with the records
+//! in the profile's ready state overall versus passing its ship via / ship method filter,
+//! and a warning when none pass (issue 15 item 14: a misspelt carrier name must not look
+//! like a quiet day). The latency figure covers the ping and the count.
 
+use std::path::Path;
 use std::process::ExitCode;
 use std::time::Instant;
 
 use crate::ops::wiring;
+use crate::sources::{ReadyCounts, Source};
+
+/// Ready-record counts of every configured connector, signed in with its stored
+/// credentials: `(index in config, name, counts)`. Used by `ping` and `check --online`.
+pub async fn ready_counts_by_connector(
+    config: &Path,
+) -> anyhow::Result<Vec<(usize, String, Result<Option<ReadyCounts>, String>)>> {
+    let cfg = crate::config::load(config).map_err(|r| anyhow::anyhow!("{r}"))?;
+    let store = wiring::open_store(&cfg)?;
+    let mut out = Vec::new();
+    for (i, c) in cfg.connectors.iter().enumerate() {
+        let counts = match wiring::build_source(c, &store) {
+            Ok(source) => {
+                let r = source.ready_counts().await.map_err(|e| e.to_string());
+                source.close().await;
+                r
+            }
+            Err(e) => Err(format!("{e:#}")),
+        };
+        out.push((i, c.name.clone(), counts));
+    }
+    Ok(out)
+}
+
+/// The indented lines `ping` prints under a connector: its ready counts and the warning
+/// when no ready record passes the profile's filter.
+fn print_counts(counts: Result<Option<ReadyCounts>, String>) {
+    match counts {
+        Ok(Some(c)) => {
+            println!("      {}", c.summary());
+            if let Some(w) = c.warning() {
+                println!("      warning: {w}");
+            }
+        }
+        Ok(None) => {}
+        Err(e) => println!("      warning: could not count the ready records: {e}"),
+    }
+}
+
+async fn ping_and_count(
+    source: &dyn Source,
+) -> anyhow::Result<Result<Option<ReadyCounts>, String>> {
+    source.ping().await?;
+    Ok(source.ready_counts().await.map_err(|e| e.to_string()))
+}
 
 pub async fn run(g: &crate::cli::Globals) -> anyhow::Result<ExitCode> {
     let cfg = match wiring::load_config(&g.config) {
@@ -33,12 +82,19 @@ pub async fn run(g: &crate::cli::Globals) -> anyhow::Result<ExitCode> {
         let started = Instant::now();
         let r = async {
             let source = wiring::build_source(c, &store)?;
-            let r = source.ping().await;
+            let r = ping_and_count(source.as_ref()).await;
             source.close().await;
-            r.map_err(anyhow::Error::from)
+            r
         }
         .await;
+        let (r, counts) = match r {
+            Ok(counts) => (Ok(()), Some(counts)),
+            Err(e) => (Err(e), None),
+        };
         failed += report(&c.name, c.kind.as_str(), started, r);
+        if let Some(c) = counts {
+            print_counts(c);
+        }
     }
     Ok(if failed == 0 {
         ExitCode::SUCCESS

@@ -24,6 +24,10 @@ use crate::model::{AddressCheck, ErpRecord, ErrorClass, ServiceSelection, ShipRe
 use crate::sources::{Cursor, Source, SourceError};
 use crate::store::{StoreError, Tree};
 
+// Deleted (cancelled) ERP records after shipping; a child module so it shares the steps.
+#[path = "vanished.rs"]
+mod vanished;
+
 /// Clock used for timestamps and retry scheduling (injectable for tests).
 pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
 
@@ -42,6 +46,9 @@ pub struct ConnectorSettings {
     pub max_pages_per_cycle: usize,
     /// How long a paused connector waits before trying again.
     pub pause_seconds: u64,
+    /// At most one check for shipped records deleted in the ERP per this many seconds
+    /// (see `vanished.rs`; 0 = every cycle).
+    pub vanished_check_seconds: u64,
 }
 
 impl Default for ConnectorSettings {
@@ -51,6 +58,7 @@ impl Default for ConnectorSettings {
             validate_address: true,
             max_pages_per_cycle: 1000,
             pause_seconds: 300,
+            vanished_check_seconds: 900,
         }
     }
 }
@@ -103,6 +111,7 @@ pub struct Connector {
     /// Where labels go once shipped (directory, printer); `None` = only the ERP gets them.
     pub label_sink: Option<Arc<dyn LabelSink>>,
     running: tokio::sync::Mutex<()>,
+    vanished: vanished::VanishedCheck,
 }
 
 impl Connector {
@@ -120,6 +129,7 @@ impl Connector {
             health: ConnectorHealth::default(),
             label_sink: None,
             running: tokio::sync::Mutex::new(()),
+            vanished: Default::default(),
         }
     }
 
@@ -377,6 +387,9 @@ impl Pipeline {
         }
         if !self.is_stopping() {
             self.ingest(conn, &mut report).await?;
+            if conn.health.paused_reason().is_none() {
+                self.check_vanished(conn).await?;
+            }
         }
         self.process_due(conn, &mut report).await?;
         conn.source.close().await;
@@ -646,31 +659,13 @@ impl PipelineCore {
         mut job: Job,
         record: ErpRecord,
     ) -> Result<(), PipelineError> {
-        let now = self.now();
         if conn.mapper.is_cancelled(&record) {
             if conn.mapper.void_on_cancel()
                 && job.state != JobState::Delivered
                 && job.state != JobState::Shipping
             {
-                if let Some(result) = job.result.clone() {
-                    let started = self.now();
-                    match self.carrier.void(&result.shipment_id).await {
-                        Ok(()) => {
-                            self.audit(&job, "ups", "void", "ok", started);
-                            job.transition(
-                                JobState::Voided,
-                                format!("cancelled in ERP; voided {}", result.shipment_id),
-                                now,
-                            );
-                            self.stats.voided.fetch_add(1, Ordering::Relaxed);
-                            self.ledger.save_flushed(&job).await?;
-                        }
-                        Err(e) => {
-                            self.audit(&job, "ups", "void", &e.code, started);
-                            tracing::warn!(job = %job.id, code = %e.code, "void after ERP cancellation failed; will retry on next change");
-                        }
-                    }
-                }
+                // A failed void is logged and audited there; the next change retries it.
+                let _ = self.void_cancelled(&mut job, "cancelled in ERP").await?;
             } else {
                 tracing::info!(job = %job.id, "record cancelled in ERP after shipping; mapping does not void");
             }

@@ -368,6 +368,28 @@ impl Ledger {
             .clone()
     }
 
+    /// Ids of one source's jobs in any of `states` (a scan of the `s/` state index: keys
+    /// and short values only, no job is decoded).
+    pub fn ids_in_states(
+        &self,
+        source: &str,
+        states: &[JobState],
+    ) -> Result<Vec<String>, StoreError> {
+        let prefix = format!("s/{source}/");
+        let mut out = Vec::new();
+        for kv in self.store.tree(Tree::Jobs).scan_prefix(prefix.as_bytes()) {
+            let (k, v) = kv.map_err(|source| StoreError::Db {
+                dir: std::path::PathBuf::from("<jobs>"),
+                source,
+            })?;
+            let state = std::str::from_utf8(&v).ok().and_then(JobState::parse);
+            if state.is_some_and(|s| states.contains(&s)) {
+                out.push(String::from_utf8_lossy(&k[2..]).into_owned());
+            }
+        }
+        Ok(out)
+    }
+
     fn count_transition(&self, job: &Job) -> Result<(), StoreError> {
         let previous = self
             .store

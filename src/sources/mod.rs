@@ -101,6 +101,60 @@ impl SourceError {
     }
 }
 
+/// A record the pipeline knows: its ERP id and document number.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordRef {
+    pub id: String,
+    /// ERP document number (Acumatica `ShipmentNbr`, NetSuite `tranid`).
+    pub number: String,
+}
+
+/// How many records the ERP holds in the profile's ready state, and how many of those pass
+/// the profile's own filters (ship via / ship method names). `upsync ping` and `upsync
+/// check --online` print both and warn when none pass: a misspelt carrier name must not
+/// look like a quiet day.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReadyCounts {
+    /// In the ready state (status, hold) whatever the carrier; `None` when the profile
+    /// cannot separate its filter (then only `passing` is known).
+    pub ready: Option<u64>,
+    /// Ready and passing the filter: what the next poll would read.
+    pub passing: u64,
+    /// The filter, as the admin wrote it (`ship via in [UPSGROUND, …]`).
+    pub filter: String,
+    /// Carrier values seen on ready records that do not pass (a sample, for the warning).
+    pub others: Vec<String>,
+}
+
+impl ReadyCounts {
+    /// One line: `12 ready, 10 pass ship via in [...]`.
+    pub fn summary(&self) -> String {
+        match self.ready {
+            Some(r) => format!("{r} ready, {} pass {}", self.passing, self.filter),
+            None => format!("{} ready and passing {}", self.passing, self.filter),
+        }
+    }
+
+    /// The warning when no ready record passes the filter (`None` when some do).
+    pub fn warning(&self) -> Option<String> {
+        if self.passing > 0 {
+            return None;
+        }
+        Some(match self.ready {
+            Some(0) => "no record is in the ready state at all: a quiet day, or the profile's status filter does not match how records become ready".to_string(),
+            Some(r) => {
+                let seen = if self.others.is_empty() {
+                    String::new()
+                } else {
+                    format!("; the ready records use {}", self.others.iter().map(|o| format!("'{o}'")).collect::<Vec<_>>().join(", "))
+                };
+                format!("none of the {r} ready records pass {}{seen}: is a carrier name misspelt in the profile?", self.filter)
+            }
+            None => format!("no ready record passes {}; the profile does not say which part of its query is the carrier filter, so a misspelt name cannot be told from a quiet day", self.filter),
+        })
+    }
+}
+
 /// HTTP requests a connector sent, by API (a short stable name: `login`, `get`, `put`,
 /// `suiteql`, `token`, …) and HTTP status (`0` = no answer), for `/metrics`.
 #[derive(Debug, Default)]
@@ -135,6 +189,29 @@ pub trait Source: Send + Sync {
 
     /// Read one record by its ERP id (replay, conflict checks, cancellation checks).
     async fn fetch(&self, record_id: &str) -> Result<Option<ErpRecord>, SourceError>;
+
+    /// Ready records overall versus passing the profile's filters (see [`ReadyCounts`]);
+    /// `None` for a connector that cannot count.
+    async fn ready_counts(&self) -> Result<Option<ReadyCounts>, SourceError> {
+        Ok(None)
+    }
+
+    /// Which of `records` no longer exist in the ERP (their ids). Both ERPs cancel a
+    /// fulfilment or shipment by deleting it (ERP-NOTES.md §A4, §N4; no "cancelled" status
+    /// exists), so the pipeline asks this about the records it has shipped. The default
+    /// costs one [`Source::fetch`] per record; connectors override it with batches
+    /// (NetSuite: one SuiteQL query per 1,000 ids; Acumatica: one GET per 25 numbers).
+    async fn missing(&self, records: &[RecordRef]) -> Result<Vec<String>, SourceError> {
+        let mut gone = Vec::new();
+        for r in records {
+            match self.fetch(&r.id).await {
+                Ok(Some(_)) => {}
+                Ok(None) | Err(SourceError::NotFound { .. }) => gone.push(r.id.clone()),
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(gone)
+    }
 
     /// Apply a write-back plan. Must be idempotent: applying the same plan twice leaves the
     /// record as after the first time.

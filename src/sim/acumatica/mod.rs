@@ -1069,6 +1069,19 @@ async fn delete_one(
     let mut g = st.lock();
     match find(&g, &key) {
         Some(id) => {
+            // ERP-NOTES.md §A4 / ACU-UG SO_30_20_00: a shipment is deleted (there is no
+            // Cancelled status) while it is On Hold or Open; a Confirmed one is first
+            // reopened with CorrectShipment. Later statuses cannot be deleted.
+            let status = g.shipments[&id]["Status"]["value"]
+                .as_str()
+                .unwrap_or("")
+                .to_string();
+            if !matches!(status.as_str(), "" | "On Hold" | "Open") {
+                return error_500(
+                    &format!("The shipment cannot be deleted because its status is {status}. Correct the shipment first."),
+                    "PX.Data.PXException",
+                );
+            }
             if let Some(r) = g.shipments.remove(&id) {
                 if let Some(n) = r["ShipmentNbr"]["value"].as_str() {
                     g.order.remove(n);

@@ -10,14 +10,18 @@
 //!   id, nonce replay and timestamp window) is accepted on the API routes as well.
 //! * `POST /services/rest/query/v1/suiteql?limit=&offset=` — see [`suiteql`] (parser) and
 //!   `query.rs` (tables, planner); real envelope, 100,000-row offset cap, `Prefer: transient`.
-//! * `GET|PATCH /services/rest/record/v1/itemFulfillment/{id}` — `expandSubResources`,
+//! * `GET|PATCH|DELETE /services/rest/record/v1/itemFulfillment/{id}` — `expandSubResources`,
 //!   `replace=package` replaces the non-keyed `package` sublist, **without it lines are
 //!   appended** (the duplicate-package trap); 204 + `Location`; `nsError` bodies.
 //! * Account concurrency limit: over it, 429 `CONCURRENCY_LIMIT_EXCEEDED`
 //!   (`concurrency.rejected`, `concurrency.max_seen` in `/_sim/stats`).
 //! * `/_sim/netsuite/fulfillments` (GET dump, POST add/modify) plus the common `/_sim/…`.
 //!
-//! Fault operations: `token`, `suiteql`, `record_get`, `record_patch`; extra kinds
+//! * Package sublists per ship method (`package`, `packageUps`, `packageFedex`,
+//!   `packageUsps`, §N4; see [`store::PackageSublist`]); `expires_in` as a string or a
+//!   number (§N2 open point); cancellation = deletion (no cancelled status exists).
+//!
+//! Fault operations: `token`, `suiteql`, `record_get`, `record_patch`, `record_delete`; extra kinds
 //! `concurrency-401` (401 INVALID_LOGIN as over-concurrency shows up under TBA) and
 //! `token-expired` (401 invalid_token).
 //!
@@ -51,7 +55,7 @@ use crate::sim::common::record::record_requests;
 use crate::sim::common::{admin_router, FaultKind, Faults, Recorder, SimCore};
 
 pub use auth::{M2mRegistration, PublicKey, TbaRegistration};
-pub use store::{Fulfillment, PackageLine, SeedSpec, Store};
+pub use store::{Fulfillment, PackageLine, PackageSublist, SeedSpec, Store, UpsSublist};
 
 /// Demo account id (a sandbox id, so realm `1234567_SB1` vs host `1234567-sb1` matters).
 pub const DEMO_ACCOUNT_ID: &str = "1234567_SB1";
@@ -101,6 +105,14 @@ pub struct NetSuiteSimConfig {
     pub concurrency_limit: usize,
     /// Lifetime of issued access tokens.
     pub token_ttl_seconds: i64,
+    /// Send `expires_in` as a JSON number (`3600`) instead of a string (`"3600"`).
+    /// ERP-NOTES.md §N2 could not read NetSuite's own client-credentials response sample
+    /// ("expires_in is 3600 per a third party"), so its JSON type is open: the simulator
+    /// sends the string form by default (what several OAuth servers do) and the number with
+    /// this flag; the connector must accept both.
+    pub token_expires_in_number: bool,
+    /// Package sublist of seeded records with a UPS ship method (§N4 open point).
+    pub ups_package_sublist: UpsSublist,
 }
 
 impl Default for NetSuiteSimConfig {
@@ -117,6 +129,8 @@ impl Default for NetSuiteSimConfig {
             tba: Vec::new(),
             concurrency_limit: 15,
             token_ttl_seconds: 3600,
+            token_expires_in_number: false,
+            ups_package_sublist: UpsSublist::Mixed,
         }
     }
 }
@@ -179,6 +193,7 @@ pub struct NetSuiteSim {
     tokens: Mutex<HashMap<String, IssuedToken>>,
     nonces: Mutex<auth::NonceCache>,
     token_ttl_seconds: i64,
+    token_expires_in_number: bool,
     concurrency_limit: AtomicUsize,
     in_flight: AtomicUsize,
     max_seen: Mutex<usize>,
@@ -196,6 +211,7 @@ impl NetSuiteSim {
                     count: cfg.seed,
                     bad: cfg.seed_bad,
                     seed: cfg.seed_value,
+                    ups_sublist: cfg.ups_package_sublist,
                 },
             );
         }
@@ -219,6 +235,7 @@ impl NetSuiteSim {
             tokens: Mutex::new(HashMap::new()),
             nonces: Mutex::new(auth::NonceCache::default()),
             token_ttl_seconds: cfg.token_ttl_seconds,
+            token_expires_in_number: cfg.token_expires_in_number,
             concurrency_limit: AtomicUsize::new(cfg.concurrency_limit.max(1)),
             in_flight: AtomicUsize::new(0),
             max_seen: Mutex::new(0),
@@ -248,6 +265,12 @@ impl NetSuiteSim {
     /// A copy of one record.
     pub fn fulfillment(&self, id: u64) -> Option<Fulfillment> {
         self.read_store().get(id).cloned()
+    }
+
+    /// Delete a record, as a user cancelling the fulfillment does (also `DELETE
+    /// …/itemFulfillment/{id}`). Returns whether it existed.
+    pub fn delete(&self, id: u64) -> bool {
+        self.write_store().remove(id).is_some()
     }
 
     /// Insert or replace a record as is (tests).
@@ -316,7 +339,7 @@ pub fn router(sim: Arc<NetSuiteSim>) -> Router {
         .route("/services/rest/query/v1/suiteql", post(suiteql_route))
         .route(
             "/services/rest/record/v1/itemFulfillment/{id}",
-            get(record_get).patch(record_patch),
+            get(record_get).patch(record_patch).delete(record_delete),
         )
         .route(
             "/_sim/netsuite/fulfillments",
@@ -366,6 +389,13 @@ pub struct SimNetsuiteArgs {
     /// Lifetime of issued access tokens, in seconds.
     #[arg(long, default_value_t = 3600)]
     pub token_ttl_seconds: i64,
+    /// Send the token's `expires_in` as a JSON number (default: a string, "3600").
+    #[arg(long)]
+    pub token_expires_in_number: bool,
+    /// Package sublist of records with a UPS ship method: mixed (even ids packageUps, odd
+    /// ids package), package, or package-ups.
+    #[arg(long, value_enum, default_value_t = UpsSublist::Mixed)]
+    pub ups_package_sublist: UpsSublist,
 }
 
 pub async fn run(args: SimNetsuiteArgs) -> anyhow::Result<ExitCode> {
@@ -395,6 +425,8 @@ pub async fn run(args: SimNetsuiteArgs) -> anyhow::Result<ExitCode> {
             .collect::<anyhow::Result<_>>()?,
         concurrency_limit: args.concurrency,
         token_ttl_seconds: args.token_ttl_seconds,
+        token_expires_in_number: args.token_expires_in_number,
+        ups_package_sublist: args.ups_package_sublist,
     };
     let demo = cfg.m2m.is_empty();
     let demo_tba = cfg.tba.is_empty();
@@ -684,10 +716,16 @@ async fn token_inner(sim: &NetSuiteSim, headers: &HeaderMap, body: &[u8]) -> Res
             );
             sim.core.stats.incr("token.issued");
             tracing::debug!(client_id = %reg.client_id, "simulated NetSuite issued an access token");
+            // §N2: the JSON type of `expires_in` is open (see `token_expires_in_number`).
+            let expires_in = if sim.token_expires_in_number {
+                json!(sim.token_ttl_seconds)
+            } else {
+                json!(sim.token_ttl_seconds.to_string())
+            };
             Json(json!({
                 "access_token": token,
                 "token_type": "Bearer",
-                "expires_in": sim.token_ttl_seconds,
+                "expires_in": expires_in,
             }))
             .into_response()
         }
@@ -898,35 +936,59 @@ fn record_json(sim: &NetSuiteSim, f: &Fulfillment, expand: bool) -> Value {
             json!({"links": links})
         }
     };
+    // §N4: the record shows the one package sublist its ship method uses; the carrier
+    // sublists spell their fields with a suffix (packageTrackingNumberUps, …) and keep the
+    // dimensions flat, the generic `package` nests them in `packageDetails`.
+    let kind = f.package_sublist;
+    let sfx = kind.suffix();
     let packages = f
         .packages
         .iter()
         .map(|p| {
             let mut o = serde_json::Map::new();
             o.insert("links".into(), json!([]));
-            o.insert("packageWeight".into(), json!(p.weight));
+            o.insert(format!("packageWeight{sfx}"), json!(p.weight));
             if let Some(d) = &p.descr {
-                o.insert("packageDescr".into(), json!(d));
+                o.insert(format!("packageDescr{sfx}"), json!(d));
             }
             if let Some(t) = &p.tracking {
-                o.insert("packageTrackingNumber".into(), json!(t));
+                o.insert(format!("packageTrackingNumber{sfx}"), json!(t));
             }
-            if let Some(c) = &p.carton {
-                o.insert("packageCartonNumber".into(), json!(c));
-            }
-            let mut d = serde_json::Map::new();
-            for (k, v) in [
-                ("packageLength", p.length),
-                ("packageWidth", p.width),
-                ("packageHeight", p.height),
-                ("declaredValue", p.declared_value),
-            ] {
-                if let Some(v) = v {
-                    d.insert(k.into(), json!(v));
+            match (&p.reference1, &p.carton) {
+                (Some(r), _) if kind != PackageSublist::Package => {
+                    o.insert(format!("reference1{sfx}"), json!(r));
                 }
+                (_, Some(c)) if kind == PackageSublist::Package => {
+                    o.insert("packageCartonNumber".into(), json!(c));
+                }
+                _ => {}
             }
-            if !d.is_empty() {
-                o.insert("packageDetails".into(), Value::Object(d));
+            if kind == PackageSublist::Package {
+                let mut d = serde_json::Map::new();
+                for (k, v) in [
+                    ("packageLength", p.length),
+                    ("packageWidth", p.width),
+                    ("packageHeight", p.height),
+                    ("declaredValue", p.declared_value),
+                ] {
+                    if let Some(v) = v {
+                        d.insert(k.into(), json!(v));
+                    }
+                }
+                if !d.is_empty() {
+                    o.insert("packageDetails".into(), Value::Object(d));
+                }
+            } else {
+                for (k, v) in [
+                    ("packageLength", p.length),
+                    ("packageWidth", p.width),
+                    ("packageHeight", p.height),
+                    ("insuredValue", p.declared_value),
+                ] {
+                    if let Some(v) = v {
+                        o.insert(format!("{k}{sfx}"), json!(v));
+                    }
+                }
             }
             Value::Object(o)
         })
@@ -937,6 +999,7 @@ fn record_json(sim: &NetSuiteSim, f: &Fulfillment, expand: bool) -> Value {
         .enumerate()
         .map(|(i, it)| {
             json!({"links": [], "line": i + 1, "item": {"id": it.item_id.to_string(), "refName": it.item},
+                   "location": {"id": f.location, "refName": if f.location == "1" { "MAIN" } else { "WEST" }},
                    "description": opt(&it.description), "quantity": it.quantity, "rate": it.rate,
                    "custcol_hs_code": opt(&it.hs_code), "custcol_origin_country": opt(&it.origin_country)})
         })
@@ -976,6 +1039,10 @@ fn record_json(sim: &NetSuiteSim, f: &Fulfillment, expand: bool) -> Value {
         "createdFrom".into(),
         json!({"id": f.createdfrom_id.to_string(), "refName": format!("Sales Order #{}", f.createdfrom)}),
     );
+    o.insert(
+        "currency".into(),
+        json!({"id": if f.currency == "CAD" { "3" } else { "1" }, "refName": f.currency}),
+    );
     if let Some(e) = &f.email {
         o.insert("email".into(), json!(e));
     }
@@ -983,7 +1050,7 @@ fn record_json(sim: &NetSuiteSim, f: &Fulfillment, expand: bool) -> Value {
         o.insert("otherRefNum".into(), json!(p));
     }
     o.insert("shippingAddress".into(), address);
-    o.insert("package".into(), sub("package", packages));
+    o.insert(kind.name().into(), sub(kind.name(), packages));
     o.insert("item".into(), sub("item", items));
     for (k, v) in &f.custom {
         if let Some(v) = v {
@@ -1022,6 +1089,34 @@ async fn record_get(
         },
     };
     counted(&sim, "record_get", r)
+}
+
+/// `DELETE /record/v1/itemFulfillment/{id}` → 204 (NS-BROWSER records/itemFulfillment.md:
+/// the instance operations are GET/PATCH/PUT/DELETE, ERP-NOTES.md §N4). An item fulfillment
+/// has no cancelled status (shipStatus is A/B/C only, §N3/§N4): cancelling one is deleting
+/// it, after which GET answers 404 NONEXISTENT_ID and SuiteQL no longer returns it.
+async fn record_delete(
+    State(sim): State<Arc<NetSuiteSim>>,
+    Path(id): Path<String>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    sim.core.stats.incr("record_delete");
+    let r = match acquire(&sim) {
+        Err(r) => r,
+        Ok(_slot) => match apply_faults(&sim, "record_delete").await {
+            Err(r) => r,
+            Ok(_) => match authenticate(&sim, &method, &uri, &headers) {
+                Err(r) => r,
+                Ok(()) => match id.parse::<u64>().ok().filter(|n| sim.delete(*n)) {
+                    Some(_) => StatusCode::NO_CONTENT.into_response(),
+                    None => nonexistent(&id),
+                },
+            },
+        },
+    };
+    counted(&sim, "record_delete", r)
 }
 
 fn bad_content(code: &str, path: &str, detail: &str) -> Response {
@@ -1067,8 +1162,11 @@ fn str_field(v: &Value, path: &str) -> Result<Option<String>, Response> {
     }
 }
 
-fn parse_package_line(v: &Value, i: usize) -> Result<PackageLine, Response> {
-    let base = format!("package.items[{i}]");
+fn parse_package_line(v: &Value, i: usize, kind: PackageSublist) -> Result<PackageLine, Response> {
+    let name = kind.name();
+    let sfx = kind.suffix();
+    let carrier = kind != PackageSublist::Package;
+    let base = format!("{name}.items[{i}]");
     let Some(obj) = v.as_object() else {
         return Err(bad_content(
             "INVALID_CONTENT",
@@ -1080,13 +1178,30 @@ fn parse_package_line(v: &Value, i: usize) -> Result<PackageLine, Response> {
     let mut weight = None;
     for (k, val) in obj {
         let path = format!("{base}.{k}");
-        match k.as_str() {
-            "links" => {}
-            "packageWeight" => weight = num_field(val, &path)?,
-            "packageDescr" => p.descr = str_field(val, &path)?,
-            "packageTrackingNumber" => p.tracking = str_field(val, &path)?,
-            "packageCartonNumber" => p.carton = str_field(val, &path)?,
-            "packageDetails" => {
+        // Field names per sublist (§N4): `package` has packageWeight, packageDescr,
+        // packageTrackingNumber, packageCartonNumber, packageDetails{…}; `packageUps` etc.
+        // suffix them (packageWeightUps, …, reference1Ups) with flat dimensions.
+        let plain = k
+            .strip_suffix(sfx)
+            .filter(|_| carrier)
+            .unwrap_or(k.as_str());
+        let field = if carrier && !k.ends_with(sfx) {
+            ""
+        } else {
+            plain
+        };
+        match (field, carrier) {
+            _ if k == "links" => {}
+            ("packageWeight", _) => weight = num_field(val, &path)?,
+            ("packageDescr", _) => p.descr = str_field(val, &path)?,
+            ("packageTrackingNumber", _) => p.tracking = str_field(val, &path)?,
+            ("reference1", true) => p.reference1 = str_field(val, &path)?,
+            ("packageLength", true) => p.length = num_field(val, &path)?,
+            ("packageWidth", true) => p.width = num_field(val, &path)?,
+            ("packageHeight", true) => p.height = num_field(val, &path)?,
+            ("insuredValue", true) => p.declared_value = num_field(val, &path)?,
+            ("packageCartonNumber", false) => p.carton = str_field(val, &path)?,
+            ("packageDetails", false) => {
                 let Some(d) = val.as_object() else {
                     return Err(bad_content(
                         "INVALID_CONTENT",
@@ -1116,7 +1231,7 @@ fn parse_package_line(v: &Value, i: usize) -> Result<PackageLine, Response> {
                 return Err(bad_content(
                     "NONEXISTENT_FIELD",
                     &path,
-                    &format!("The field {k} does not exist on the package sublist."),
+                    &format!("The field {k} does not exist on the {name} sublist."),
                 ))
             }
         }
@@ -1126,14 +1241,14 @@ fn parse_package_line(v: &Value, i: usize) -> Result<PackageLine, Response> {
         Some(_) => {
             return Err(bad_content(
                 "INVALID_CONTENT",
-                &format!("{base}.packageWeight"),
+                &format!("{base}.packageWeight{sfx}"),
                 "The package weight must not be negative.",
             ))
         }
         None => {
             return Err(bad_content(
                 "USER_ERROR",
-                &format!("{base}.packageWeight"),
+                &format!("{base}.packageWeight{sfx}"),
                 "Please enter value(s) for: Package Weight",
             ))
         }
@@ -1147,7 +1262,7 @@ struct Patch {
     packages: Option<Vec<PackageLine>>,
 }
 
-fn parse_patch(body: &[u8]) -> Result<Patch, Response> {
+fn parse_patch(body: &[u8], kind: PackageSublist) -> Result<Patch, Response> {
     let v: Value = serde_json::from_slice(body).map_err(|e| {
         ns_error(
             StatusCode::BAD_REQUEST,
@@ -1184,15 +1299,25 @@ fn parse_patch(body: &[u8]) -> Result<Patch, Response> {
                     }
                 }
             }
-            "package" => {
+            k if k == kind.name() => {
                 let Some(items) = val.get("items").and_then(Value::as_array) else {
-                    return Err(bad_content("INVALID_CONTENT", "package.items", "A sublist must be sent as {\"items\": [...]}."));
+                    return Err(bad_content("INVALID_CONTENT", &format!("{k}.items"), "A sublist must be sent as {\"items\": [...]}."));
                 };
                 let mut lines = Vec::new();
                 for (i, it) in items.iter().enumerate() {
-                    lines.push(parse_package_line(it, i)?);
+                    lines.push(parse_package_line(it, i, kind)?);
                 }
                 patch.packages = Some(lines);
+            }
+            // §N4: a record shows one package sublist; writing another one is refused here
+            // (whether NetSuite refuses or silently keeps invisible lines is unverified; a
+            // refusal is the variant that cannot hide a lost 1Z number).
+            k if PackageSublist::from_name(k).is_some() => {
+                return Err(bad_content(
+                    "USER_ERROR",
+                    k,
+                    &format!("The sublist {k} is not available on this record; its ship method uses the {} sublist.", kind.name()),
+                ))
             }
             c if store::CUSTBODY_FIELDS.contains(&c) => {
                 patch.custom.push((c.to_string(), str_field(val, c)?));
@@ -1260,19 +1385,23 @@ fn patch_inner(sim: &NetSuiteSim, id: &str, uri: &Uri, body: &[u8]) -> Response 
                 .collect()
         })
         .unwrap_or_default();
+    let kind = match sim.read_store().get(n) {
+        Some(f) => f.package_sublist,
+        None => return nonexistent(id),
+    };
     for r in &replace {
-        if !matches!(r.as_str(), "package" | "item") {
+        if r != "item" && PackageSublist::from_name(r).is_none() {
             return invalid_param(
                 "replace",
                 &format!("Invalid value for the 'replace' parameter: '{r}' is not a sublist of itemFulfillment."),
             );
         }
     }
-    let patch = match parse_patch(body) {
+    let patch = match parse_patch(body, kind) {
         Ok(p) => p,
         Err(r) => return r,
     };
-    let replace_packages = replace.iter().any(|r| r == "package");
+    let replace_packages = replace.iter().any(|r| r == kind.name());
     let now = sim.now_naive();
     sim.write_store().modify(n, now, |f| {
         if let Some(s) = patch.ship_status {
@@ -1361,6 +1490,7 @@ async fn admin_upsert(State(sim): State<Arc<NetSuiteSim>>, Json(body): Json<Valu
                     count: 1,
                     bad: 0,
                     seed: store.next_id(),
+                    ups_sublist: UpsSublist::Mixed,
                 },
             );
             let mut f = tmp.by_id.into_values().next().expect("one seeded record");
@@ -1534,6 +1664,9 @@ mod tests {
         let s = sim(3);
         let auth = bearer(&s);
         let app = router(s.clone());
+        let mut f = s.fulfillment(5000).unwrap();
+        f.package_sublist = PackageSublist::Package;
+        s.put(f);
         let before = s.fulfillment(5000).unwrap();
         let body = json!({"package": {"items": [{"packageWeight": 2.5, "packageDescr": "Box 1", "packageTrackingNumber": "1Z999AA10123456784"}]},
                           "custbody_ups_reference": "1Z999AA10123456784", "shipStatus": {"id": "C"}});
@@ -1595,6 +1728,9 @@ mod tests {
         let s = sim(2);
         let auth = bearer(&s);
         let app = router(s.clone());
+        let mut f = s.fulfillment(5001).unwrap();
+        f.package_sublist = PackageSublist::Package;
+        s.put(f);
         let get = |q: &str| {
             Request::get(format!("/services/rest/record/v1/itemFulfillment/5001{q}"))
                 .header("authorization", auth.as_str())
@@ -1609,6 +1745,96 @@ mod tests {
         assert_eq!(v["package"]["items"].as_array().unwrap().len(), n);
         assert!(v["package"]["items"][0]["packageWeight"].is_number());
         assert!(v["shipStatus"]["id"].is_string());
+    }
+
+    /// Issue 15 item 12 — guards: a record shows the package sublist of its ship method
+    /// (§N4), with that sublist's field names; a PATCH of another sublist is refused and
+    /// `replace=` takes the carried sublist's name.
+    #[tokio::test]
+    async fn records_carry_the_package_sublist_of_their_ship_method() {
+        let s = sim(400);
+        let kinds: std::collections::BTreeSet<&str> = s
+            .read_store()
+            .by_id
+            .values()
+            .map(|f| f.package_sublist.name())
+            .collect();
+        assert_eq!(
+            kinds.into_iter().collect::<Vec<_>>(),
+            ["package", "packageFedex", "packageUps", "packageUsps"]
+        );
+        let auth = bearer(&s);
+        let app = router(s.clone());
+        let mut f = s.fulfillment(5000).unwrap();
+        f.package_sublist = PackageSublist::PackageUps;
+        s.put(f.clone());
+        let get =
+            Request::get("/services/rest/record/v1/itemFulfillment/5000?expandSubResources=true")
+                .header("authorization", auth.as_str())
+                .body(Body::empty())
+                .unwrap();
+        let (_, _, v) = call(app.clone(), get).await;
+        assert!(v.get("package").is_none());
+        let line = &v["packageUps"]["items"][0];
+        assert!(line["packageWeightUps"].is_number(), "{line}");
+        assert!(line["packageLengthUps"].is_number(), "{line}");
+        let (st, _, v) = call(
+            app.clone(),
+            patch_req(
+                &auth,
+                5000,
+                "?replace=package",
+                json!({"package": {"items": [{"packageWeight": 1}]}}),
+            ),
+        )
+        .await;
+        assert_eq!(st, StatusCode::BAD_REQUEST);
+        assert_eq!(v["o:errorDetails"][0]["o:errorPath"], "package");
+        let (st, _, _) = call(
+            app.clone(),
+            patch_req(&auth, 5000, "?replace=packageUps",
+                json!({"packageUps": {"items": [{"packageWeightUps": 1, "packageTrackingNumberUps": "1Z1", "reference1Ups": "IF1000"}]}})),
+        )
+        .await;
+        assert_eq!(st, StatusCode::NO_CONTENT);
+        let after = s.fulfillment(5000).unwrap();
+        assert_eq!(after.packages.len(), 1);
+        assert_eq!(after.packages[0].tracking.as_deref(), Some("1Z1"));
+        assert_eq!(after.packages[0].reference1.as_deref(), Some("IF1000"));
+    }
+
+    /// Issue 15 item 13 — guards: cancelling an item fulfillment deletes it (§N4 DELETE);
+    /// afterwards GET is 404 NONEXISTENT_ID and SuiteQL no longer returns it.
+    #[tokio::test]
+    async fn delete_removes_the_record_everywhere() {
+        let s = sim(3);
+        let auth = bearer(&s);
+        let app = router(s.clone());
+        let req = |m: &str| {
+            Request::builder()
+                .method(m)
+                .uri("/services/rest/record/v1/itemFulfillment/5001")
+                .header("authorization", auth.as_str())
+                .body(Body::empty())
+                .unwrap()
+        };
+        let (st, _, _) = call(app.clone(), req("DELETE")).await;
+        assert_eq!(st, StatusCode::NO_CONTENT);
+        let (st, _, v) = call(app.clone(), req("GET")).await;
+        assert_eq!(st, StatusCode::NOT_FOUND);
+        assert_eq!(v["o:errorDetails"][0]["o:errorCode"], "NONEXISTENT_ID");
+        let (st, _, _) = call(app.clone(), req("DELETE")).await;
+        assert_eq!(st, StatusCode::NOT_FOUND);
+        let (_, _, v) = call(
+            app.clone(),
+            suiteql_req(
+                &auth,
+                "SELECT t.id FROM transaction t WHERE t.id IN (5000, 5001, 5002)",
+                "",
+            ),
+        )
+        .await;
+        assert_eq!(v["totalResults"], 2);
     }
 
     #[tokio::test]

@@ -9,8 +9,9 @@
 //! * `transactionline` — the mainline row (`mainline = 'T'`, `createdfrom`, `location`)
 //!   and one row per item (`mainline = 'F'`, `item`, `memo`, `quantity`, `rate`, `custcol_*`).
 //! * `transactionshippingaddress` — ship-to address by `nkey` (= `transaction.shippingaddress`).
-//! * `itemfulfillmentpackage` — the `package` sublist (`itemfulfillment`, `line`,
-//!   `packageweight`, …). NetSuite's real SuiteQL exposure of package lines is
+//! * `itemfulfillmentpackage` — the lines of the package sublist the record carries
+//!   (`package`, `packageUps`, `packageFedex` or `packageUsps`; `itemfulfillment`, `line`,
+//!   `packageweight`, …; `line` is the 1-based position in that sublist). NetSuite's real SuiteQL exposure of package lines is
 //!   **[UNVERIFIED]**; this table is the simulator's model, the connector profile names it.
 //!
 //! Speed: a full-scan plan's matching rows are cached per (plan without the keyset bound,
@@ -1394,6 +1395,7 @@ mod tests {
                 count: n,
                 bad: 0,
                 seed: 3,
+                ups_sublist: Default::default(),
             },
         );
         s

@@ -39,6 +39,7 @@ pub const SHIP_METHODS: &[(u32, &str)] = &[
     (107, "UPS Worldwide Saver"),
     (201, "FedEx Ground"),
     (202, "Pickup"),
+    (203, "USPS Priority Mail"),
 ];
 
 pub fn ship_method_name(id: u32) -> &'static str {
@@ -72,7 +73,85 @@ pub struct ShipAddress {
     pub addrphone: Option<String>,
 }
 
-/// One line of the `package` sublist (non-keyed: PATCH without `replace` appends).
+/// Which package sublist a record carries. ERP-NOTES.md §N4: `package` (generic carrier),
+/// `packageUps` (packageTrackingNumberUps, packageWeightUps, packageDescrUps, reference1Ups,
+/// …), `packageFedex`, `packageUsps`; "which sublist appears depends on the carrier/ship
+/// method of the record [UNVERIFIED detail]". The simulator therefore has records of every
+/// kind (see [`UpsSublist`] for UPS ship methods) and a record shows exactly one of them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PackageSublist {
+    #[default]
+    #[serde(rename = "package")]
+    Package,
+    #[serde(rename = "packageUps")]
+    PackageUps,
+    #[serde(rename = "packageFedex")]
+    PackageFedex,
+    #[serde(rename = "packageUsps")]
+    PackageUsps,
+}
+
+impl PackageSublist {
+    pub const ALL: [PackageSublist; 4] = [
+        PackageSublist::Package,
+        PackageSublist::PackageUps,
+        PackageSublist::PackageFedex,
+        PackageSublist::PackageUsps,
+    ];
+
+    /// Record API name of the sublist.
+    pub fn name(self) -> &'static str {
+        match self {
+            PackageSublist::Package => "package",
+            PackageSublist::PackageUps => "packageUps",
+            PackageSublist::PackageFedex => "packageFedex",
+            PackageSublist::PackageUsps => "packageUsps",
+        }
+    }
+
+    /// Suffix of the carrier sublists' field names (`packageWeightUps`); `""` for `package`.
+    pub fn suffix(self) -> &'static str {
+        match self {
+            PackageSublist::Package => "",
+            PackageSublist::PackageUps => "Ups",
+            PackageSublist::PackageFedex => "Fedex",
+            PackageSublist::PackageUsps => "Usps",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<PackageSublist> {
+        PackageSublist::ALL.into_iter().find(|s| s.name() == name)
+    }
+}
+
+/// Which sublist records with a UPS ship method carry (open point of §N4: with the UPS
+/// integration on, NetSuite shows `packageUps`; a ship method on a generic carrier shows
+/// `package`). `Mixed` (the default) gives both: even internal ids `packageUps`, odd ones
+/// `package`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum UpsSublist {
+    #[default]
+    Mixed,
+    Package,
+    PackageUps,
+}
+
+/// The sublist a seeded record with ship method `method` and id `id` carries.
+pub fn sublist_for(method: u32, id: u64, ups: UpsSublist) -> PackageSublist {
+    match method {
+        201 => PackageSublist::PackageFedex,
+        203 => PackageSublist::PackageUsps,
+        m if m < 200 => match ups {
+            UpsSublist::Package => PackageSublist::Package,
+            UpsSublist::PackageUps => PackageSublist::PackageUps,
+            UpsSublist::Mixed if id.is_multiple_of(2) => PackageSublist::PackageUps,
+            UpsSublist::Mixed => PackageSublist::Package,
+        },
+        _ => PackageSublist::Package,
+    }
+}
+
+/// One line of a package sublist (non-keyed: PATCH without `replace` appends).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct PackageLine {
@@ -84,6 +163,8 @@ pub struct PackageLine {
     pub declared_value: Option<f64>,
     pub tracking: Option<String>,
     pub carton: Option<String>,
+    /// `reference1Ups` (carrier sublists only).
+    pub reference1: Option<String>,
 }
 
 /// One line of the `item` sublist.
@@ -119,6 +200,9 @@ pub struct Fulfillment {
     pub trandate: NaiveDate,
     pub lastmodified: NaiveDateTime,
     pub shipaddress: ShipAddress,
+    /// The package sublist this record carries (its lines are `packages`).
+    #[serde(default)]
+    pub package_sublist: PackageSublist,
     pub packages: Vec<PackageLine>,
     pub items: Vec<ItemLine>,
     /// `custbody_*` values (keys from [`CUSTBODY_FIELDS`]).
@@ -176,6 +260,15 @@ impl Store {
         self.next_id = self.next_id.max(f.id + 1);
         self.by_id.insert(f.id, f);
         self.generation += 1;
+    }
+
+    /// Delete a record (indexes kept in step). NetSuite has no "cancelled" status for item
+    /// fulfillments: a cancelled fulfillment is deleted (`DELETE …/itemFulfillment/{id}`).
+    pub fn remove(&mut self, id: u64) -> Option<Fulfillment> {
+        let f = self.by_id.remove(&id)?;
+        self.by_modified.remove(&(f.lastmodified, f.id));
+        self.generation += 1;
+        Some(f)
     }
 
     /// Apply `change` to a record and stamp it modified at `now`.
@@ -363,6 +456,8 @@ pub struct SeedSpec {
     pub count: usize,
     pub bad: usize,
     pub seed: u64,
+    /// Package sublist of records with a UPS ship method.
+    pub ups_sublist: UpsSublist,
 }
 
 /// Base time of seeded `lastmodifieddate` values.
@@ -392,7 +487,8 @@ pub fn seed(store: &mut Store, spec: SeedSpec) {
         } else {
             None
         };
-        let f = make_one(&mut rng, id, lastmodified, bad);
+        let mut f = make_one(&mut rng, id, lastmodified, bad);
+        f.package_sublist = sublist_for(f.shipmethod, f.id, spec.ups_sublist);
         store.by_modified.insert((f.lastmodified, f.id));
         store.by_id.insert(f.id, f);
     }
@@ -417,7 +513,12 @@ fn make_one(
     // ~10% non-UPS; the rest split over the lanes.
     let (dest, method, customs): (&Dest, u32, bool) = match roll {
         0..=4 => (pick(rng, DOMESTIC_COMMERCIAL), 201, false),
-        5..=9 => (pick(rng, DOMESTIC_RESIDENTIAL), 202, false),
+        // Pickup, or USPS for odd ids (no extra random draw: the other seeds stay as they were).
+        5..=9 => (
+            pick(rng, DOMESTIC_RESIDENTIAL),
+            if id % 2 == 1 { 203 } else { 202 },
+            false,
+        ),
         10..=39 => (
             pick(rng, DOMESTIC_COMMERCIAL),
             *pick(rng, &[101, 102, 103, 104]),
@@ -457,6 +558,7 @@ fn make_one(
             declared_value: Some(f64::from(rng.gen_range(1..=50u32)) * 10.0),
             tracking: None,
             carton: None,
+            reference1: None,
         });
     }
     match bad {
@@ -498,6 +600,7 @@ fn make_one(
         location: if rng.gen_bool(0.7) { "1" } else { "2" }.to_string(),
         trandate: lastmodified.date(),
         lastmodified,
+        package_sublist: PackageSublist::Package,
         shipaddress: ShipAddress {
             addressee: Some(company.to_string()),
             attention: Some(person.to_string()),
@@ -529,6 +632,7 @@ mod tests {
                 count: 300,
                 bad: 4,
                 seed: 7,
+                ups_sublist: UpsSublist::Mixed,
             },
         );
         let mut b = Store::default();
@@ -538,6 +642,7 @@ mod tests {
                 count: 300,
                 bad: 4,
                 seed: 7,
+                ups_sublist: UpsSublist::Mixed,
             },
         );
         assert_eq!(a.len(), 304);
@@ -577,6 +682,7 @@ mod tests {
                 count: 3,
                 bad: 0,
                 seed: 1,
+                ups_sublist: UpsSublist::Mixed,
             },
         );
         let now = seed_epoch() + Duration::days(30);

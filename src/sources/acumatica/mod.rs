@@ -21,6 +21,8 @@ pub mod client;
 pub mod codec;
 pub mod cursor;
 pub mod profile;
+mod ready;
+mod vanished;
 pub mod writeback;
 
 use std::sync::Arc;
@@ -205,6 +207,19 @@ impl AcumaticaSource {
 impl Source for AcumaticaSource {
     fn name(&self) -> &str {
         &self.http.name
+    }
+
+    /// Deleted shipments among `records`, 25 per GET (see `vanished.rs`; issue 15 item 13).
+    async fn missing(
+        &self,
+        records: &[crate::sources::RecordRef],
+    ) -> Result<Vec<String>, SourceError> {
+        self.missing_shipments(records).await
+    }
+
+    /// Ready shipments with and without `ready.ship_via` (see `ready.rs`; issue 15 item 14).
+    async fn ready_counts(&self) -> Result<Option<crate::sources::ReadyCounts>, SourceError> {
+        self.count_ready().await.map(Some)
     }
 
     async fn ping(&self) -> Result<(), SourceError> {

@@ -249,8 +249,21 @@ impl std::fmt::Debug for TokenCache {
 #[derive(Deserialize)]
 struct TokenResponse {
     access_token: String,
-    #[serde(default)]
+    /// A number (`3600`) or a string (`"3600"`): ERP-NOTES.md §N2 leaves the JSON type open.
+    #[serde(default, deserialize_with = "seconds_number_or_text")]
     expires_in: Option<u64>,
+}
+
+/// `expires_in` as a JSON number or a decimal string; anything else (`null`, `"soon"`) is
+/// taken as absent (the documented 1 hour then applies).
+fn seconds_number_or_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    Ok(match Option::<serde_json::Value>::deserialize(d)? {
+        Some(serde_json::Value::Number(n)) => n
+            .as_u64()
+            .or_else(|| n.as_f64().filter(|f| *f >= 0.0).map(|f| f as u64)),
+        Some(serde_json::Value::String(s)) => s.trim().parse::<u64>().ok(),
+        _ => None,
+    })
 }
 
 #[derive(Deserialize)]

@@ -164,7 +164,41 @@ pub fn group_by_transaction(
     out
 }
 
-/// Packages and items of a record-API itemFulfillment (`expandSubResources=true`).
+/// The package sublists an itemFulfillment can carry, with the suffix of their field names
+/// (ERP-NOTES.md §N4: `package` has packageWeight, packageDescr, packageTrackingNumber and
+/// `packageDetails{…}`; `packageUps` has packageWeightUps, packageTrackingNumberUps,
+/// packageDescrUps, reference1Ups, …; likewise `packageFedex`, `packageUsps`). Which one a
+/// record shows depends on its ship method [UNVERIFIED detail], so every reader and writer
+/// here takes the one the record carries.
+pub const PACKAGE_SUBLISTS: &[(&str, &str)] = &[
+    ("package", ""),
+    ("packageUps", "Ups"),
+    ("packageFedex", "Fedex"),
+    ("packageUsps", "Usps"),
+];
+
+/// The package sublist a record-API itemFulfillment carries: `(name, field suffix, lines)`.
+/// A sublist with lines wins over an empty one; `None` when the record shows none.
+pub fn carried_packages(rec: &Value) -> Option<(&'static str, &'static str, Vec<Value>)> {
+    let mut empty = None;
+    for (name, sfx) in PACKAGE_SUBLISTS {
+        let Some(sub) = rec.get(*name) else { continue };
+        let lines = sub
+            .get("items")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        if !lines.is_empty() {
+            return Some((name, sfx, lines));
+        }
+        empty.get_or_insert((*name, *sfx, lines));
+    }
+    empty
+}
+
+/// Packages and items of a record-API itemFulfillment (`expandSubResources=true`). Package
+/// lines come from the sublist the record carries ([`carried_packages`]); `line` is the
+/// 1-based position in it, which is what write-back matches on.
 pub fn details_from_record(rec: &Value) -> (Vec<Value>, Vec<Value>) {
     let lines = |name: &str| -> Vec<Map<String, Value>> {
         rec.get(name)
@@ -173,21 +207,39 @@ pub fn details_from_record(rec: &Value) -> (Vec<Value>, Vec<Value>) {
             .map(|a| a.iter().filter_map(|v| v.as_object().cloned()).collect())
             .unwrap_or_default()
     };
-    let packages = lines("package")
+    let (sfx, package_lines) = match carried_packages(rec) {
+        Some((_, sfx, l)) => (
+            sfx,
+            l.iter().filter_map(|v| v.as_object().cloned()).collect(),
+        ),
+        None => ("", Vec::new()),
+    };
+    let packages = package_lines
         .iter()
         .enumerate()
-        .map(|(i, p)| {
+        .map(|(i, p): (usize, &Map<String, Value>)| {
             let d = p.get("packageDetails");
+            let f = |base: &str| p.get(&format!("{base}{sfx}"));
+            let nested = |k: &str| d.and_then(|d| d.get(k));
             let mut row = Map::new();
             row.insert("line".into(), Value::String((i + 1).to_string()));
             for (k, src) in [
-                ("packageweight", p.get("packageWeight")),
-                ("packagedescr", p.get("packageDescr")),
-                ("packagelength", d.and_then(|d| d.get("packageLength"))),
-                ("packagewidth", d.and_then(|d| d.get("packageWidth"))),
-                ("packageheight", d.and_then(|d| d.get("packageHeight"))),
-                ("declaredvalue", d.and_then(|d| d.get("declaredValue"))),
-                ("packagetrackingnumber", p.get("packageTrackingNumber")),
+                ("packageweight", f("packageWeight")),
+                ("packagedescr", f("packageDescr")),
+                (
+                    "packagelength",
+                    nested("packageLength").or(f("packageLength")),
+                ),
+                ("packagewidth", nested("packageWidth").or(f("packageWidth"))),
+                (
+                    "packageheight",
+                    nested("packageHeight").or(f("packageHeight")),
+                ),
+                (
+                    "declaredvalue",
+                    nested("declaredValue").or(f("insuredValue")),
+                ),
+                ("packagetrackingnumber", f("packageTrackingNumber")),
             ] {
                 row.insert(k.into(), text(src));
             }
@@ -226,6 +278,102 @@ pub fn details_from_record(rec: &Value) -> (Vec<Value>, Vec<Value>) {
     (packages, items)
 }
 
+/// Is this JSON a record-API itemFulfillment (camelCase `tranId` / `shipStatus`) rather than
+/// the decoded shape?
+pub fn is_record_api(v: &Value) -> bool {
+    v.get("tranId").is_some() || v.get("shipStatus").is_some()
+}
+
+/// A record-API itemFulfillment (`GET …/itemFulfillment/{id}?expandSubResources=true`) →
+/// the decoded record shape the SuiteQL path produces (`upsync mapping test MAPPING
+/// RECORD.json` with a record copied from the API). Reference fields (`{id, refName}`)
+/// give their display text as `BUILTIN.DF` does; `createdFrom`'s "Sales Order #" prefix is
+/// dropped; `location` comes from the first item line (the body has none, §N4);
+/// `lastModifiedDate` becomes `YYYY-MM-DD HH:MM:SS`.
+pub fn from_record_api(rec: &Value) -> Value {
+    let display = |v: Option<&Value>| -> Value {
+        match v {
+            Some(Value::Object(o)) => o
+                .get("refName")
+                .or_else(|| o.get("id"))
+                .cloned()
+                .unwrap_or(Value::Null),
+            Some(other) => other.clone(),
+            None => Value::Null,
+        }
+    };
+    let id_of = |v: Option<&Value>| -> Value {
+        match v {
+            Some(Value::Object(o)) => o.get("id").cloned().unwrap_or(Value::Null),
+            Some(other) => other.clone(),
+            None => Value::Null,
+        }
+    };
+    let mut h = Map::new();
+    h.insert("id".into(), text(rec.get("id")));
+    h.insert("tranid".into(), text(rec.get("tranId")));
+    let status = id_of(rec.get("shipStatus").or_else(|| rec.get("status")));
+    if let Some(s) = status.as_str().filter(|s| !s.is_empty()) {
+        h.insert("status".into(), Value::String(format!("ItemShip:{s}")));
+    }
+    h.insert(
+        "shipmethod".into(),
+        text(Some(&display(rec.get("shipMethod")))),
+    );
+    let location = rec
+        .get("location")
+        .or_else(|| {
+            rec.get("item")
+                .and_then(|i| i.get("items"))
+                .and_then(|a| a.get(0))
+                .and_then(|l| l.get("location"))
+        })
+        .cloned();
+    h.insert("location".into(), text(Some(&id_of(location.as_ref()))));
+    let created = display(rec.get("createdFrom"));
+    let created = created.as_str().unwrap_or("");
+    h.insert(
+        "createdfrom".into(),
+        Value::String(
+            created
+                .strip_prefix("Sales Order #")
+                .unwrap_or(created)
+                .to_string(),
+        ),
+    );
+    h.insert("otherrefnum".into(), text(rec.get("otherRefNum")));
+    h.insert("entity".into(), text(Some(&display(rec.get("entity")))));
+    h.insert("email".into(), text(rec.get("email")));
+    h.insert("currency".into(), text(Some(&display(rec.get("currency")))));
+    let modified = rec
+        .get("lastModifiedDate")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    let modified = chrono::DateTime::parse_from_rfc3339(modified)
+        .map(|d| d.naive_utc().format("%Y-%m-%d %H:%M:%S").to_string())
+        .unwrap_or_else(|_| modified.to_string());
+    h.insert("lastmodifieddate".into(), Value::String(modified));
+    if let Some(a) = rec.get("shippingAddress") {
+        for k in ADDRESS_KEYS {
+            let src = if *k == "addrphone" { "addrPhone" } else { k };
+            let v = match a.get(src) {
+                Some(Value::Object(o)) => o.get("id").cloned(),
+                other => other.cloned(),
+            };
+            h.insert(format!("shipaddress_{k}"), text(v.as_ref()));
+        }
+    }
+    if let Some(o) = rec.as_object() {
+        for (k, v) in o {
+            if k.starts_with("custbody_") {
+                h.insert(k.clone(), text(Some(v)));
+            }
+        }
+    }
+    let (packages, items) = details_from_record(rec);
+    assemble(&h, packages, items)
+}
+
 /// A write-back plan that cannot be expressed for this record.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PlanProblem {
@@ -237,26 +385,41 @@ pub enum PlanProblem {
     UnknownPackageField(String),
 }
 
-/// Map a package field name (record API or SuiteQL spelling) to the record API name.
-fn package_field(name: &str) -> Option<&'static str> {
-    Some(match name.to_ascii_lowercase().as_str() {
+/// Map a package field name (record API or SuiteQL spelling) to the record API name in a
+/// sublist whose fields carry `suffix` (`""` for `package`, `"Ups"` for `packageUps`, …).
+fn package_field(name: &str, suffix: &str) -> Option<String> {
+    let base = match name.to_ascii_lowercase().as_str() {
         "packagetrackingnumber" | "trackingnumber" => "packageTrackingNumber",
         "packagedescr" => "packageDescr",
         "packageweight" => "packageWeight",
-        "packagecartonnumber" => "packageCartonNumber",
-        _ => return None,
-    })
+        "packagecartonnumber" if suffix.is_empty() => return Some("packageCartonNumber".into()),
+        "reference1" if !suffix.is_empty() => "reference1",
+        _ => {
+            // Already spelt for this sublist (packageTrackingNumberUps): strip and re-map.
+            let lower = name.to_ascii_lowercase();
+            let sfx = suffix.to_ascii_lowercase();
+            return match lower.strip_suffix(&sfx) {
+                Some(stem) if !sfx.is_empty() => package_field(stem, suffix),
+                _ => None,
+            };
+        }
+    };
+    Some(format!("{base}{suffix}"))
 }
 
 /// The PATCH body for `plan`, given the record's current package lines (record API JSON,
-/// `package.items`). Package lines are sent in full (for `?replace=package`), with the
-/// plan's fields applied to the line whose 1-based position equals the plan's line id.
+/// the `items` of the sublist the record carries, named in `sublist` with its field suffix).
+/// Package lines are sent in full (for `?replace=<sublist>`), with the plan's fields
+/// applied to the line whose 1-based position equals the plan's line id — the position the
+/// lines were read at (SuiteQL `line` and [`details_from_record`] both number them so).
 pub fn patch_body(
     plan: &WriteBack,
     current_packages: &[Value],
+    sublist: (&str, &str),
     writable: &[String],
     confirm_status: &str,
 ) -> Result<Value, PlanProblem> {
+    let (sublist_name, suffix) = sublist;
     let mut body = Map::new();
     for (field, value) in &plan.fields {
         if !writable.iter().any(|w| w == field) {
@@ -281,13 +444,13 @@ pub fn patch_body(
                 .filter(|n| *n >= 1 && *n <= lines.len())
                 .ok_or_else(|| PlanProblem::UnknownLine(line_id.clone()))?;
             for (k, v) in fields {
-                let name =
-                    package_field(k).ok_or_else(|| PlanProblem::UnknownPackageField(k.clone()))?;
-                lines[idx - 1].insert(name.to_string(), v.clone());
+                let name = package_field(k, suffix)
+                    .ok_or_else(|| PlanProblem::UnknownPackageField(k.clone()))?;
+                lines[idx - 1].insert(name, v.clone());
             }
         }
         body.insert(
-            "package".into(),
+            sublist_name.into(),
             serde_json::json!({ "items": lines.into_iter().map(Value::Object).collect::<Vec<_>>() }),
         );
     }
@@ -358,6 +521,48 @@ mod tests {
         assert_eq!(i[0]["rate"], "49.5");
     }
 
+    /// Issue 15 item 12 — guards: a `packageUps` record is read from and written to its
+    /// own sublist with the UPS spelling (the old codec read only `package`: no packages).
+    #[test]
+    fn ups_sublist_is_read_and_written_in_its_own_spelling() {
+        let rec = json!({"packageUps": {"items": [
+            {"links": [], "packageWeightUps": 4.0, "packageDescrUps": "Box 1", "packageLengthUps": 10.0, "insuredValueUps": 50.0},
+            {"links": [], "packageWeightUps": 2.0}]}});
+        let (p, _) = details_from_record(&rec);
+        assert_eq!(p.len(), 2);
+        assert_eq!(p[0]["packageweight"], "4");
+        assert_eq!(p[0]["packagelength"], "10");
+        assert_eq!(p[0]["declaredvalue"], "50");
+        assert_eq!(p[1]["line"], "2");
+        let (name, sfx, lines) = carried_packages(&rec).unwrap();
+        assert_eq!((name, sfx), ("packageUps", "Ups"));
+        let plan = WriteBack {
+            record_id: "5124".into(),
+            fields: vec![],
+            package_lines: vec![(
+                "2".into(),
+                vec![("packageTrackingNumber".into(), json!("1Z2"))],
+            )],
+            files: vec![],
+            confirm_shipment: false,
+        };
+        let b = patch_body(&plan, &lines, (name, sfx), &[], "C").unwrap();
+        assert!(b.get("package").is_none());
+        assert_eq!(
+            b["packageUps"]["items"][1]["packageTrackingNumberUps"],
+            "1Z2"
+        );
+        assert_eq!(b["packageUps"]["items"][0]["packageWeightUps"], 4.0);
+        let mut carton = plan.clone();
+        carton.package_lines[0].1[0].0 = "packageCartonNumber".into();
+        assert_eq!(
+            patch_body(&carton, &lines, (name, sfx), &[], "C"),
+            Err(PlanProblem::UnknownPackageField(
+                "packageCartonNumber".into()
+            ))
+        );
+    }
+
     #[test]
     fn patch_body_sends_the_full_package_list() {
         let current = vec![
@@ -375,7 +580,7 @@ mod tests {
             confirm_shipment: true,
         };
         let writable = vec!["custbody_ups_reference".to_string()];
-        let b = patch_body(&plan, &current, &writable, "C").unwrap();
+        let b = patch_body(&plan, &current, ("package", ""), &writable, "C").unwrap();
         assert_eq!(b["package"]["items"].as_array().unwrap().len(), 2);
         assert_eq!(b["package"]["items"][1]["packageTrackingNumber"], "1Z2");
         assert!(b["package"]["items"][0].get("links").is_none());
@@ -383,16 +588,16 @@ mod tests {
         let mut bad = plan.clone();
         bad.package_lines[0].0 = "3".into();
         assert_eq!(
-            patch_body(&bad, &current, &writable, "C"),
+            patch_body(&bad, &current, ("package", ""), &writable, "C"),
             Err(PlanProblem::UnknownLine("3".into()))
         );
         let mut bad = plan.clone();
         bad.fields[0].0 = "memo".into();
         assert_eq!(
-            patch_body(&bad, &current, &writable, "C"),
+            patch_body(&bad, &current, ("package", ""), &writable, "C"),
             Err(PlanProblem::FieldNotWritable("memo".into()))
         );
-        let b = patch_body(&plan, &current, &writable, "").unwrap();
+        let b = patch_body(&plan, &current, ("package", ""), &writable, "").unwrap();
         assert!(b.get("shipStatus").is_none());
     }
 }

@@ -10,9 +10,12 @@
 //!   which stops at 100,000 rows. The [`Cursor`] is `{"ts": "YYYY-MM-DD HH:MM:SS", "id":
 //!   "5123", "caught_up": bool}`. Packages/items come from a second query by ids (or the record
 //!   API) and are assembled by [`codec`].
-//! * Write-back: `PATCH /services/rest/record/v1/itemFulfillment/{id}?replace=package` with
+//! * Write-back: `PATCH /services/rest/record/v1/itemFulfillment/{id}?replace=<sublist>` with
 //!   the **full** package list (the sublist is non-keyed: without `replace` a retry appends
-//!   duplicate lines), `custbody_*` fields, optional `shipStatus`.
+//!   duplicate lines), `custbody_*` fields, optional `shipStatus`. The sublist is the one the
+//!   record carries — `package`, `packageUps`, `packageFedex` or `packageUsps`, spelt with
+//!   its suffix (`packageTrackingNumberUps`) — and lines are matched by their position in
+//!   it, which is how both detail modes number them when reading.
 //! * Errors: `o:errorDetails` surfaced with `o:errorCode` and `o:errorPath`; 429 /
 //!   `CONCURRENCY_LIMIT_EXCEEDED` backed off and retried (counted in [`NetSuiteStats`] and
 //!   logged); a 401 is retried once (fresh token; under TBA it can be the concurrency
@@ -39,7 +42,7 @@ use serde_json::{Map, Value};
 use tokio::sync::Semaphore;
 
 use crate::model::{ErpRecord, WriteBack};
-use crate::sources::{Cursor, FieldError, Page, Source, SourceError};
+use crate::sources::{Cursor, FieldError, Page, ReadyCounts, RecordRef, Source, SourceError};
 
 pub use auth::{AssertionSigner, NetSuiteCredentials};
 pub use profile::{AuthMode, DetailSource, NetSuiteProfile, ProfileError, ProfileProblem};
@@ -162,6 +165,8 @@ struct KeysetPos {
 struct SuiteQlPage {
     items: Vec<Map<String, Value>>,
     has_more: bool,
+    /// The envelope's `totalResults` (every row of the query, not just this page).
+    total: Option<u64>,
 }
 
 /// The NetSuite connector.
@@ -519,6 +524,7 @@ impl NetSuiteSource {
         Ok(SuiteQlPage {
             items,
             has_more: v.get("hasMore").and_then(Value::as_bool).unwrap_or(false),
+            total: v.get("totalResults").and_then(Value::as_u64),
         })
     }
 
@@ -704,11 +710,7 @@ impl Source for NetSuiteSource {
             })?),
         };
         let cond = self.keyset_condition(pos.as_ref())?;
-        let q = self
-            .profile
-            .header_query
-            .replace("{keyset}", &cond)
-            .replace("{page_size}", &self.profile.page_size.to_string());
+        let q = self.profile.header_sql(&cond, true);
         let page = self.suiteql(&q, self.profile.page_size, 0).await?;
         let records = self.records(&page.items).await?;
         let next = match records.last() {
@@ -745,6 +747,87 @@ impl Source for NetSuiteSource {
         Ok(self.records(&page.items[..1]).await?.pop())
     }
 
+    /// Ready records with and without the `ship_methods` filter: the header query with
+    /// `{keyset}` = `1 = 1` and `limit=1`, counted by the envelope's `totalResults` (§N3),
+    /// so two SuiteQL requests; a third (100 rows) names the ship methods the ready records
+    /// use when none pass.
+    async fn ready_counts(&self) -> Result<Option<ReadyCounts>, SourceError> {
+        let count = |q: String| async move {
+            let page = self.suiteql(&q, 1, 0).await?;
+            Ok::<u64, SourceError>(page.total.unwrap_or(page.items.len() as u64))
+        };
+        let passing = count(self.profile.header_sql("1 = 1", true)).await?;
+        let Some(f) = &self.profile.ship_methods else {
+            return Ok(Some(ReadyCounts {
+                ready: None,
+                passing,
+                filter: "the header query's own filters".into(),
+                others: Vec::new(),
+            }));
+        };
+        let ready = count(self.profile.header_sql("1 = 1", false)).await?;
+        let mut others = Vec::new();
+        if passing == 0 && ready > 0 {
+            let page = self
+                .suiteql(&self.profile.header_sql("1 = 1", false), 100, 0)
+                .await?;
+            for row in &page.items {
+                let m = row.get("shipmethod").and_then(Value::as_str).unwrap_or("");
+                if !m.is_empty() && !others.iter().any(|o| o == m) && others.len() < 8 {
+                    others.push(m.to_string());
+                }
+            }
+        }
+        Ok(Some(ReadyCounts {
+            ready: Some(ready),
+            passing,
+            filter: format!("ship method in [{}]", f.names.join(", ")),
+            others,
+        }))
+    }
+
+    /// Deleted fulfillments (how NetSuite cancels one, §N4): one SuiteQL query per 1,000
+    /// ids (`t.id IN (…)`, ids only), so checking 10,000 shipped records costs 10 requests.
+    async fn missing(&self, records: &[RecordRef]) -> Result<Vec<String>, SourceError> {
+        let mut gone: Vec<String> = records
+            .iter()
+            .filter(|r| !is_internal_id(&r.id))
+            .map(|r| r.id.clone())
+            .collect();
+        let valid: Vec<&String> = records
+            .iter()
+            .map(|r| &r.id)
+            .filter(|id| is_internal_id(id))
+            .collect();
+        for chunk in valid.chunks(1000) {
+            let list = chunk
+                .iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join(", ");
+            let q = format!(
+                "SELECT t.id FROM transaction t WHERE t.type = 'ItemShip' AND t.id IN ({list})"
+            );
+            let page = self.suiteql(&q, 1000, 0).await?;
+            let present: std::collections::HashSet<String> = page
+                .items
+                .iter()
+                .filter_map(|r| match r.get("id") {
+                    Some(Value::String(s)) => Some(s.clone()),
+                    Some(Value::Number(n)) => Some(codec::num_text(n)),
+                    _ => None,
+                })
+                .collect();
+            gone.extend(
+                chunk
+                    .iter()
+                    .filter(|id| !present.contains(id.as_str()))
+                    .map(|s| (*s).clone()),
+            );
+        }
+        Ok(gone)
+    }
+
     async fn write_back(&self, plan: &WriteBack) -> Result<(), SourceError> {
         let id = plan.record_id.as_str();
         if !is_internal_id(id) {
@@ -759,25 +842,29 @@ impl Source for NetSuiteSource {
                 .fetch_add(plan.files.len() as u64, Ordering::Relaxed);
             tracing::warn!(connector = %self.name, record = id, files = plan.files.len(), "NetSuite connector does not upload label files; write a label link to a custbody field instead");
         }
-        let current = if plan.package_lines.is_empty() {
-            Vec::new()
+        // Package lines go to the sublist the record carries (`package`, `packageUps`, …;
+        // §N4), matched by position as they were read.
+        let (sublist, suffix, current) = if plan.package_lines.is_empty() {
+            ("package", "", Vec::new())
         } else {
             let rec = self.get_record(id).await?;
-            rec.get("package")
-                .and_then(|p| p.get("items"))
-                .and_then(Value::as_array)
-                .cloned()
-                .unwrap_or_default()
+            codec::carried_packages(&rec).unwrap_or(("package", "", Vec::new()))
         };
         let wb = &self.profile.write_back;
-        let body = codec::patch_body(plan, &current, &wb.writable_fields, &wb.confirm_ship_status)
+        let body = codec::patch_body(
+            plan,
+            &current,
+            (sublist, suffix),
+            &wb.writable_fields,
+            &wb.confirm_ship_status,
+        )
             .map_err(|p| match p {
                 codec::PlanProblem::UnknownLine(l) => SourceError::Rejected {
                     system: SYSTEM.into(),
                     record: id.to_string(),
-                    message: format!("package line {l} does not exist on the record"),
+                    message: format!("package line {l} does not exist on the record's {sublist} sublist"),
                     fields: vec![FieldError {
-                        field: format!("package[{l}]"),
+                        field: format!("{sublist}[{l}]"),
                         message: "no such package line".into(),
                     }],
                 },
@@ -785,14 +872,14 @@ impl Source for NetSuiteSource {
                     "the mapping writes '{f}', which write_back.writable_fields in the NetSuite profile does not allow"
                 )),
                 codec::PlanProblem::UnknownPackageField(f) => config(format!(
-                    "the mapping writes package field '{f}'; use packageTrackingNumber, packageDescr, packageWeight or packageCartonNumber"
+                    "the mapping writes package field '{f}', which the record's {sublist} sublist does not have; use packageTrackingNumber, packageDescr, packageWeight (any sublist), packageCartonNumber (package) or reference1 (packageUps/Fedex/Usps)"
                 )),
             })?;
         if body.as_object().is_some_and(|o| o.is_empty()) {
             return Ok(());
         }
-        let query = if body.get("package").is_some() {
-            vec![("replace".to_string(), "package".to_string())]
+        let query = if body.get(sublist).is_some() {
+            vec![("replace".to_string(), sublist.to_string())]
         } else {
             Vec::new()
         };

@@ -102,6 +102,35 @@ impl Default for WriteBackOptions {
     }
 }
 
+/// The ship-method filter of the header query, kept apart so `check --online` and `ping`
+/// can count ready records with and without it (a misspelt name must not look like a quiet
+/// day). The header query says where it goes with `{ship_method_filter}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ShipMethodFilter {
+    /// The SuiteQL expression compared with the names (`BUILTIN.DF(t.shipmethod)`).
+    #[serde(default = "default_ship_method_column")]
+    pub column: String,
+    /// Ship method names exactly as NetSuite displays them (`UPS Ground`).
+    pub names: Vec<String>,
+}
+
+impl ShipMethodFilter {
+    /// `column IN ('A', 'B')`, quotes doubled.
+    pub fn condition(&self) -> String {
+        let names: Vec<String> = self
+            .names
+            .iter()
+            .map(|n| format!("'{}'", n.replace('\'', "''")))
+            .collect();
+        format!("{} IN ({})", self.column, names.join(", "))
+    }
+}
+
+fn default_ship_method_column() -> String {
+    "BUILTIN.DF(t.shipmethod)".to_string()
+}
+
 /// The NetSuite connector profile.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -138,6 +167,11 @@ pub struct NetSuiteProfile {
     /// `lastmodifieddate` as `TO_CHAR(…, 'YYYY-MM-DD HH24:MI:SS')`. Columns named
     /// `shipaddress_<field>` become the `shipaddress` object. `{page_size}` is replaced if present.
     pub header_query: String,
+    /// Ship methods to read; replaces `{ship_method_filter}` in the header query. Optional:
+    /// without it the filter may be written into the query itself, but then `ping` and
+    /// `check --online` cannot tell "no ready records" from "none pass the filter".
+    #[serde(default)]
+    pub ship_methods: Option<ShipMethodFilter>,
     /// Query for one record by id (`{id}`), e.g. the header query without the status filter.
     pub fetch_query: String,
     /// Packages and items.
@@ -293,6 +327,21 @@ impl NetSuiteProfile {
                     .into(),
             );
         }
+        match (&self.ship_methods, self.header_query.contains("{ship_method_filter}")) {
+            (Some(f), true) if f.names.iter().all(|n| n.trim().is_empty()) => bad(
+                "ship_methods.names",
+                "must name at least one ship method (as NetSuite displays it, e.g. `UPS Ground`)".into(),
+            ),
+            (Some(_), false) => bad(
+                "header_query",
+                "ship_methods is set but the header query has no {ship_method_filter} placeholder; add `AND {ship_method_filter}` to its WHERE".into(),
+            ),
+            (None, true) => bad(
+                "ship_methods",
+                "the header query uses {ship_method_filter}: list the ship methods under `ship_methods: {names: [...]}`".into(),
+            ),
+            _ => {}
+        }
         let order = format!(
             "order by {}, {}",
             self.keyset.timestamp_column.to_ascii_lowercase(),
@@ -356,6 +405,19 @@ impl NetSuiteProfile {
         v
     }
 
+    /// The header query with `{keyset}` = `keyset`, `{page_size}`, and `{ship_method_filter}`
+    /// = the ship-method condition (`with_ship_methods`) or `1 = 1` (every ready record).
+    pub fn header_sql(&self, keyset: &str, with_ship_methods: bool) -> String {
+        let filter = match (&self.ship_methods, with_ship_methods) {
+            (Some(f), true) => f.condition(),
+            _ => "1 = 1".to_string(),
+        };
+        self.header_query
+            .replace("{keyset}", keyset)
+            .replace("{ship_method_filter}", &filter)
+            .replace("{page_size}", &self.page_size.to_string())
+    }
+
     /// REST base URL without a trailing slash.
     pub fn rest_base(&self) -> String {
         match &self.base_url {
@@ -402,6 +464,27 @@ mod tests {
             "https://1234567-sb1.suitetalk.api.netsuite.com/services/rest/auth/oauth2/v1/token"
         );
         assert!(matches!(p.detail, DetailSource::Suiteql { .. }));
+    }
+
+    /// Issue 15 item 14: the ship-method filter is separable from the header query, and
+    /// the two must agree (placeholder and list).
+    #[test]
+    fn ship_method_filter_and_its_placeholder_go_together() {
+        let p = NetSuiteProfile::from_yaml(&repo_profile()).unwrap();
+        let with = p.header_sql("1 = 1", true);
+        assert!(with.contains("BUILTIN.DF(t.shipmethod) IN ('UPS Ground', 'UPS 2nd Day Air'"));
+        let without = p.header_sql("1 = 1", false);
+        assert!(!without.contains("UPS Ground") && !without.contains('{'));
+        let no_placeholder = repo_profile().replace("AND {ship_method_filter}", "");
+        let problems = NetSuiteProfile::from_yaml(&no_placeholder).unwrap_err();
+        assert_eq!(problems[0].path, "header_query");
+        let no_list = repo_profile().replace("ship_methods:", "unused_ship_methods:");
+        assert!(NetSuiteProfile::from_yaml(&no_list).is_err());
+        let f = ShipMethodFilter {
+            column: "c".into(),
+            names: vec!["O'Brien Freight".into()],
+        };
+        assert_eq!(f.condition(), "c IN ('O''Brien Freight')");
     }
 
     #[test]
