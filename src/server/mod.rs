@@ -2,13 +2,19 @@
 //! plus routers other modules contribute (the Track Alert webhook from `tracking`).
 //!
 //! * `/healthz`: the process is alive and serving (200).
-//! * `/readyz`: every connector is authenticated and not paused (200), else 503 with a JSON
-//!   list of what is not ready and why.
+//! * `/readyz`: every connector is authenticated and not paused and the store reads
+//!   cleanly (200), else 503. Loopback clients (and in-process calls) get a JSON list of
+//!   what is not ready and why; others only `{"ready": false}`, since the reasons name ERP
+//!   users and tenants.
 //! * `/metrics`: Prometheus text format ([`metrics`]).
 //!
 //! Must never: expose secrets, addresses or labels; mount simulator routes.
 
+pub mod listener;
 pub mod metrics;
+pub mod throttle;
+
+pub use listener::{Limits, ListenerStats, PeerAddr};
 
 use std::future::Future;
 use std::sync::Arc;
@@ -30,6 +36,8 @@ pub trait Readiness: Send + Sync {
 pub struct ServerState {
     pub metrics: Arc<metrics::Metrics>,
     pub readiness: Arc<dyn Readiness>,
+    /// Counters of the listener serving these routes (exported on `/metrics`).
+    pub listener: Arc<ListenerStats>,
 }
 
 /// The operational routes, merged with `extra` (e.g. the webhook router).
@@ -49,8 +57,25 @@ async fn healthz() -> &'static str {
     "ok\n"
 }
 
-async fn readyz(State(s): State<ServerState>) -> Response {
+/// Whether a request may see readiness details: from loopback, or in-process (no peer).
+fn detail_allowed(req: &axum::extract::Request) -> bool {
+    match req.extensions().get::<PeerAddr>() {
+        Some(PeerAddr(addr)) => addr.ip().is_loopback(),
+        None => true,
+    }
+}
+
+async fn readyz(State(s): State<ServerState>, req: axum::extract::Request) -> Response {
     let checks = s.readiness.check();
+    if !detail_allowed(&req) {
+        let ready = checks.iter().all(|(_, r)| r.is_ok());
+        let status = if ready {
+            StatusCode::OK
+        } else {
+            StatusCode::SERVICE_UNAVAILABLE
+        };
+        return (status, Json(serde_json::json!({ "ready": ready }))).into_response();
+    }
     let not_ready: Vec<serde_json::Value> = checks
         .iter()
         .filter_map(|(name, r)| {
@@ -88,15 +113,33 @@ async fn metrics_text(State(s): State<ServerState>) -> Response {
     }
 }
 
-/// Serve until `shutdown` resolves; in-flight requests finish (graceful).
+/// Serve with the default [`Limits`] until `shutdown` resolves; in-flight requests finish
+/// (graceful). See [`listener`] for what is bounded.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     app: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
+    listener::serve(
+        listener,
+        app,
+        Limits::default(),
+        Arc::new(ListenerStats::default()),
+        shutdown,
+    )
+    .await
+}
+
+/// Serve with the given limits, counting into `stats` (the daemon passes its
+/// [`ServerState::listener`] so `/metrics` shows them).
+pub async fn serve_with(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    limits: Limits,
+    stats: Arc<ListenerStats>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    listener::serve(listener, app, limits, stats, shutdown).await
 }
 
 #[cfg(test)]
@@ -134,6 +177,7 @@ mod tests {
             ServerState {
                 metrics: m,
                 readiness: ready,
+                listener: Arc::new(ListenerStats::default()),
             },
             None,
         )
