@@ -189,7 +189,7 @@ pub async fn carry_readiness(old: &Assembly, new: &Assembly) {
 pub async fn verify_store_at_start(store: &Arc<Store>) -> anyhow::Result<()> {
     let s = store.clone();
     let report = tokio::task::spawn_blocking(move || {
-        s.verify(crate::store::VERIFY_BOUND)
+        s.verify_with(crate::store::VERIFY_BOUND, &ledger_decoder)
     })
     .await?;
     match report {
@@ -203,6 +203,19 @@ pub async fn verify_store_at_start(store: &Arc<Store>) -> anyhow::Result<()> {
             Ok(())
         }
         Err(e) => Err(anyhow::anyhow!("{e}")),
+    }
+}
+
+/// Typed decoding of ledger records for [`Store::verify_with`]: every job (`j/…` in the
+/// `jobs` tree) must decode as a [`crate::pipeline::Job`]; cursors and the rest as JSON
+/// (checked by the store itself).
+pub fn ledger_decoder(tree: crate::store::Tree, key: &str, bytes: &[u8]) -> Result<(), String> {
+    if tree == crate::store::Tree::Jobs && key.starts_with("j/") {
+        serde_json::from_slice::<crate::pipeline::Job>(bytes)
+            .map(|_| ())
+            .map_err(|e| format!("not a job record: {e}"))
+    } else {
+        Ok(())
     }
 }
 
@@ -547,6 +560,13 @@ pub fn server_state(current: &Current) -> ServerState {
         metrics: Arc::new(metrics),
         readiness: Arc::new(ConnectorsReady(current.clone())),
         listener,
+        backup: Some({
+            let current = current.clone();
+            Arc::new(move |dir: std::path::PathBuf, salvage: bool| {
+                let a = current.read().unwrap_or_else(|e| e.into_inner()).clone();
+                crate::store::backup::backup(&a.store, &dir, salvage).map_err(|e| e.to_string())
+            })
+        }),
     }
 }
 

@@ -7,6 +7,9 @@
 //!   what is not ready and why; others only `{"ready": false}`, since the reasons name ERP
 //!   users and tenants.
 //! * `/metrics`: Prometheus text format ([`metrics`]).
+//! * `POST /admin/store/backup` (loopback clients only): `{"dir": "/abs/path", "salvage":
+//!   false}` → a consistent copy of the store (`upsync store backup` asks this when the
+//!   daemon holds the store).
 //!
 //! Must never: expose secrets, addresses or labels; mount simulator routes.
 
@@ -38,7 +41,17 @@ pub struct ServerState {
     pub readiness: Arc<dyn Readiness>,
     /// Counters of the listener serving these routes (exported on `/metrics`).
     pub listener: Arc<ListenerStats>,
+    /// Takes a backup of the store into a directory (`salvage`: skip damaged records).
+    pub backup: Option<Arc<BackupFn>>,
 }
+
+/// See [`ServerState::backup`].
+pub type BackupFn = dyn Fn(std::path::PathBuf, bool) -> Result<crate::store::backup::BackupReport, String>
+    + Send
+    + Sync;
+
+/// Where `upsync store backup` asks a running daemon for a copy.
+pub const BACKUP_PATH: &str = "/admin/store/backup";
 
 /// The operational routes, merged with `extra` (e.g. the webhook router).
 pub fn router(state: ServerState, extra: Option<Router>) -> Router {
@@ -46,6 +59,7 @@ pub fn router(state: ServerState, extra: Option<Router>) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics_text))
+        .route(BACKUP_PATH, axum::routing::post(backup))
         .with_state(state);
     match extra {
         Some(r) => ops.merge(r),
@@ -96,6 +110,38 @@ async fn readyz(State(s): State<ServerState>, req: axum::extract::Request) -> Re
             Json(serde_json::json!({"ready": false, "not_ready": not_ready})),
         )
             .into_response()
+    }
+}
+
+async fn backup(State(s): State<ServerState>, req: axum::extract::Request) -> Response {
+    #[derive(serde::Deserialize)]
+    struct Ask {
+        dir: std::path::PathBuf,
+        #[serde(default)]
+        salvage: bool,
+    }
+    let refuse = |status: StatusCode, why: &str| {
+        (status, Json(serde_json::json!({ "error": why }))).into_response()
+    };
+    if !detail_allowed(&req) {
+        return refuse(StatusCode::FORBIDDEN, "backups are taken from loopback only");
+    }
+    let Some(f) = s.backup.clone() else {
+        return refuse(StatusCode::NOT_FOUND, "no store here");
+    };
+    let Ok(bytes) = axum::body::to_bytes(req.into_body(), 64 * 1024).await else {
+        return refuse(StatusCode::PAYLOAD_TOO_LARGE, "body too large");
+    };
+    let Ok(ask) = serde_json::from_slice::<Ask>(&bytes) else {
+        return refuse(StatusCode::BAD_REQUEST, "send {\"dir\": \"/absolute/path\"}");
+    };
+    if !ask.dir.is_absolute() {
+        return refuse(StatusCode::BAD_REQUEST, "dir must be an absolute path");
+    }
+    match tokio::task::spawn_blocking(move || f(ask.dir, ask.salvage)).await {
+        Ok(Ok(r)) => (StatusCode::OK, Json(serde_json::json!(r))).into_response(),
+        Ok(Err(why)) => refuse(StatusCode::INTERNAL_SERVER_ERROR, &why),
+        Err(_) => refuse(StatusCode::INTERNAL_SERVER_ERROR, "the backup task failed"),
     }
 }
 
@@ -178,6 +224,7 @@ mod tests {
                 metrics: m,
                 readiness: ready,
                 listener: Arc::new(ListenerStats::default()),
+                backup: None,
             },
             None,
         )
