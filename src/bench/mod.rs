@@ -20,6 +20,7 @@
 //!
 //! Never: print secrets or addresses; the line carries counts and timings only.
 
+pub mod hostile;
 pub mod measure;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -43,6 +44,8 @@ pub enum Scenario {
     State,
     History,
     Mapping,
+    /// Hostile clients against the HTTP listener (issue 16): see [`hostile`].
+    Hostile,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -128,6 +131,7 @@ pub async fn run(_g: &crate::cli::Globals, args: BenchArgs) -> anyhow::Result<Ex
         Scenario::State => state(&args, &dir).await?,
         Scenario::History => history(&args, &dir).await?,
         Scenario::Mapping => mapping(&args)?,
+        Scenario::Hostile => hostile::run(&args, &dir).await?,
     };
     line.insert("load_average".into(), json!(load_average()));
     println!("{}", Value::Object(line));

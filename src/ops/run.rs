@@ -91,6 +91,20 @@ pub async fn run(g: &crate::cli::Globals) -> anyhow::Result<ExitCode> {
         tokio::select! {
             _ = term.recv() => break,
             _ = int.recv() => break,
+            r = &mut tracking => {
+                // The tracker only returns when told to stop: anything else is a crash
+                // (a panic), which must not leave tracking silently stopped.
+                tracing::error!(
+                    panicked = r.is_err(),
+                    "the tracker stopped unexpectedly; restarting it in 5 s"
+                );
+                let a = current.read().unwrap_or_else(|e| e.into_inner()).clone();
+                let stop = stop_tracking.subscribe();
+                tracking = tokio::spawn(async move {
+                    tokio::time::sleep(Duration::from_secs(5)).await;
+                    a.tracker.clone().run(stop).await
+                });
+            }
             _ = hup.recv() => {
                 notify::reloading();
                 use futures::FutureExt;
