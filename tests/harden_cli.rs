@@ -14,10 +14,7 @@ fn stdout_and_err(o: &std::process::Output) -> String {
 
 /// A minimal valid configuration (credentials skipped with --no-credentials).
 fn minimal(sb: &Sandbox) {
-    sb.write(
-        "config/upsync.yaml",
-        "ups: {account_number: \"123X56\"}\n",
-    );
+    sb.write("config/upsync.yaml", "ups: {account_number: \"123X56\"}\n");
 }
 
 /// A store with some records, closed.
@@ -84,7 +81,10 @@ fn a_deleted_db_next_to_its_manifest_stops_jobs_list() {
     let out = sb.run(&["jobs", "list"], "");
     let text = stdout_and_err(&out);
     assert!(!out.status.success(), "{text}");
-    assert!(text.contains("missing or was emptied") && text.contains("restore"), "{text}");
+    assert!(
+        text.contains("missing or was emptied") && text.contains("restore"),
+        "{text}"
+    );
     assert!(!sb.state_dir.join("db").exists());
 }
 
@@ -123,7 +123,10 @@ fn files_named_by_the_config_are_never_echoed_nor_read_unbounded() {
     let sb = Sandbox::new();
     let key = std::fs::read_to_string(&sb.key_file).unwrap();
     let key = key.trim();
-    sb.write("config/passwd", "root:x:0:0:root:/root:/bin/bash\nsecretuser:x:1:1::/:/bin/sh\n");
+    sb.write(
+        "config/passwd",
+        "root:x:0:0:root:/root:/bin/bash\nsecretuser:x:1:1::/:/bin/sh\n",
+    );
     sb.write(
         "config/upsync.yaml",
         &format!(
@@ -135,8 +138,14 @@ fn files_named_by_the_config_are_never_echoed_nor_read_unbounded() {
     let text = stdout_and_err(&out);
     assert_eq!(out.status.code(), Some(78), "{text}");
     assert!(!text.contains(key), "the key leaked:\n{text}");
-    assert!(!text.contains(&key[..12]), "part of the key leaked:\n{text}");
-    assert!(!text.contains("secretuser") && !text.contains("/bin/bash"), "{text}");
+    assert!(
+        !text.contains(&key[..12]),
+        "part of the key leaked:\n{text}"
+    );
+    assert!(
+        !text.contains("secretuser") && !text.contains("/bin/bash"),
+        "{text}"
+    );
     assert!(text.contains("a device"), "{text}");
     assert!(text.contains("single text value"), "{text}");
 }

@@ -97,9 +97,14 @@ async fn healthz(addr: std::net::SocketAddr) -> u16 {
 async fn a_slow_header_client_is_disconnected() {
     let srv = start(limits()).await;
     let mut s = TcpStream::connect(srv.addr).await.unwrap();
-    s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n").await.unwrap();
+    s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
     // Never finishes its headers.
-    assert!(closed_by_server(&mut s).await, "slow-header connection kept open");
+    assert!(
+        closed_by_server(&mut s).await,
+        "slow-header connection kept open"
+    );
 }
 
 /// Guards: a connection that never sends anything, and one kept alive after an answer,
@@ -114,9 +119,17 @@ async fn idle_connections_are_closed() {
         .unwrap();
     let mut buf = [0u8; 256];
     let n = kept.read(&mut buf).await.unwrap();
-    assert!(std::str::from_utf8(&buf[..n]).unwrap().starts_with("HTTP/1.1 200"));
-    assert!(closed_by_server(&mut silent).await, "idle connection kept open");
-    assert!(closed_by_server(&mut kept).await, "kept-alive connection never closed");
+    assert!(std::str::from_utf8(&buf[..n])
+        .unwrap()
+        .starts_with("HTTP/1.1 200"));
+    assert!(
+        closed_by_server(&mut silent).await,
+        "idle connection kept open"
+    );
+    assert!(
+        closed_by_server(&mut kept).await,
+        "kept-alive connection never closed"
+    );
     assert_eq!(srv.stats.connections_open.load(Ordering::Relaxed), 0);
 }
 
@@ -144,7 +157,10 @@ async fn connections_past_the_cap_are_refused_and_counted() {
     drop(held);
     let end = tokio::time::Instant::now() + BOUND;
     while healthz(srv.addr).await != 200 {
-        assert!(tokio::time::Instant::now() < end, "not served after slots freed");
+        assert!(
+            tokio::time::Instant::now() < end,
+            "not served after slots freed"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
@@ -158,7 +174,11 @@ async fn requests_past_the_in_flight_cap_get_503() {
     let srv = start(l).await;
     let addr = srv.addr;
     let slow = tokio::spawn(async move {
-        reqwest::get(format!("http://{addr}/slow")).await.unwrap().status().as_u16()
+        reqwest::get(format!("http://{addr}/slow"))
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
     });
     let end = tokio::time::Instant::now() + BOUND;
     let shed = loop {
@@ -188,7 +208,10 @@ async fn readyz_details_only_for_loopback() {
     struct Down;
     impl upsync::server::Readiness for Down {
         fn check(&self) -> Vec<(String, Result<(), String>)> {
-            vec![("acu".into(), Err("paused: login of user admin@tenant-x refused".into()))]
+            vec![(
+                "acu".into(),
+                Err("paused: login of user admin@tenant-x refused".into()),
+            )]
         }
     }
     let app = upsync::server::router(

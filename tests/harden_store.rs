@@ -50,7 +50,10 @@ fn a_flipped_byte_in_the_log_is_reported_as_corruption() {
         bytes[off] ^= 0xff;
         std::fs::write(&db, &bytes).unwrap();
         match open_and_verify(&st) {
-            Ok(n) => panic!("byte {off} of {} flipped: verified ok with {n} records", bytes.len()),
+            Ok(n) => panic!(
+                "byte {off} of {} flipped: verified ok with {n} records",
+                bytes.len()
+            ),
             Err(e) => assert_names_corruption(&e),
         }
     }
@@ -94,7 +97,9 @@ fn an_undecodable_record_fails_verify_and_marks_the_store_unhealthy() {
     let st = dir.path().join("state");
     fill(&st);
     let s = Store::open(&st, None).unwrap();
-    s.tree(Tree::Jobs).insert("j/00007", &b"{not json"[..]).unwrap();
+    s.tree(Tree::Jobs)
+        .insert("j/00007", &b"{not json"[..])
+        .unwrap();
     assert!(s.health().status().is_ok());
     let e = s.verify(Duration::from_secs(30)).unwrap_err();
     assert_names_corruption(&e);

@@ -231,11 +231,22 @@ async fn sighup_with_hostile_configs_never_kills_the_daemon() {
     for (n, (text, says)) in hostile.iter().enumerate() {
         std::fs::write(&w.config_path, text).unwrap();
         signal(&child, libc::SIGHUP);
-        until(&format!("rejection {n} in the log"), Duration::from_secs(20), || {
-            log().matches("running configuration stays in force").count() > n
-        })
+        until(
+            &format!("rejection {n} in the log"),
+            Duration::from_secs(20),
+            || {
+                log()
+                    .matches("running configuration stays in force")
+                    .count()
+                    > n
+            },
+        )
         .await;
-        assert!(child.try_wait().unwrap().is_none(), "the daemon died: {}", log());
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the daemon died: {}",
+            log()
+        );
         assert!(log().contains(says), "{says}: {}", log());
         assert_eq!(status("/healthz").await, 200);
     }

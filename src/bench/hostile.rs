@@ -97,7 +97,12 @@ fn event(n: u64) -> String {
 }
 
 /// Keep one idle connection open until `end`, re-opening it when the server closes it.
-async fn hold_idle(addr: std::net::SocketAddr, end: Instant, held: Arc<AtomicU64>, max: Arc<AtomicU64>) {
+async fn hold_idle(
+    addr: std::net::SocketAddr,
+    end: Instant,
+    held: Arc<AtomicU64>,
+    max: Arc<AtomicU64>,
+) {
     while Instant::now() < end {
         let Ok(Ok(mut s)) = tokio::time::timeout_at(end, TcpStream::connect(addr)).await else {
             tokio::time::sleep(Duration::from_millis(100)).await;
@@ -112,7 +117,12 @@ async fn hold_idle(addr: std::net::SocketAddr, end: Instant, held: Arc<AtomicU64
 }
 
 /// A slow-header client: one header line a second, re-opened when closed.
-async fn hold_slow(addr: std::net::SocketAddr, end: Instant, held: Arc<AtomicU64>, max: Arc<AtomicU64>) {
+async fn hold_slow(
+    addr: std::net::SocketAddr,
+    end: Instant,
+    held: Arc<AtomicU64>,
+    max: Arc<AtomicU64>,
+) {
     while Instant::now() < end {
         let Ok(Ok(mut s)) = tokio::time::timeout_at(end, TcpStream::connect(addr)).await else {
             tokio::time::sleep(Duration::from_millis(100)).await;
@@ -120,7 +130,8 @@ async fn hold_slow(addr: std::net::SocketAddr, end: Instant, held: Arc<AtomicU64
         };
         let now = held.fetch_add(1, Relaxed) + 1;
         max.fetch_max(now, Relaxed);
-        let mut line = format!("POST {TRACK_ALERT_PATH} HTTP/1.1\r\nHost: 127.0.0.1\r\n").into_bytes();
+        let mut line =
+            format!("POST {TRACK_ALERT_PATH} HTTP/1.1\r\nHost: 127.0.0.1\r\n").into_bytes();
         let mut buf = [0u8; 256];
         while Instant::now() < end {
             if s.write_all(&line).await.is_err() {
@@ -212,8 +223,14 @@ pub async fn run(args: &super::BenchArgs, dir: &Path) -> anyhow::Result<Map<Stri
                 let req = match i % 4 {
                     0 => http.post(&url).body("{}"),
                     1 => http.post(&url).header("credential", "wrong").body("{}"),
-                    2 => http.post(&url).header("credential", SECRET).body("{not an event"),
-                    _ => http.post(&url).header("credential", SECRET).body(big.clone()),
+                    2 => http
+                        .post(&url)
+                        .header("credential", SECRET)
+                        .body("{not an event"),
+                    _ => http
+                        .post(&url)
+                        .header("credential", SECRET)
+                        .body(big.clone()),
                 };
                 i += 1;
                 let slot = match req.send().await.map(|r| r.status().as_u16()) {

@@ -179,10 +179,17 @@ pub fn check_config_with(path: &Path, no_credentials: bool) -> CheckReport {
     let (config, mut report) = analyse(path, None);
     if let Some(config) = &config {
         if let Some(w) = crate::ops::wiring::public_listen_warning(&config.http) {
-            report.warning(path, "http.listen", w, "see the comment of http.allow_public_listen in config/upsync.yaml");
+            report.warning(
+                path,
+                "http.listen",
+                w,
+                "see the comment of http.allow_public_listen in config/upsync.yaml",
+            );
         }
         if no_credentials {
-            report.notes.push("credentials not checked (--no-credentials)".into());
+            report
+                .notes
+                .push("credentials not checked (--no-credentials)".into());
         } else {
             check_credentials(config, &mut report);
         }

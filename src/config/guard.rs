@@ -129,9 +129,7 @@ pub fn check_yaml_mapping(text: &str) -> Result<serde_norway::Value, GuardError>
     match &v {
         serde_norway::Value::Mapping(_) => Ok(v),
         serde_norway::Value::Null => Ok(v),
-        other => Err(GuardError::NotAMapping {
-            found: kind(other),
-        }),
+        other => Err(GuardError::NotAMapping { found: kind(other) }),
     }
 }
 
@@ -165,7 +163,7 @@ fn syntax_kind(message: &str) -> String {
             '\'' | '"' | '`' => {
                 quoted = !quoted;
                 if quoted {
-                    out.push_str("…");
+                    out.push('…');
                 }
             }
             _ if quoted => {}
@@ -233,7 +231,8 @@ mod tests {
         let e = check_yaml_mapping(&format!("{key}\n")).unwrap_err();
         assert!(!e.to_string().contains("c2Vj"), "{e}");
         assert!(e.to_string().contains("single text value"), "{e}");
-        let passwd = "root:x:0:0:root:/root:/bin/bash\ndaemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\n";
+        let passwd =
+            "root:x:0:0:root:/root:/bin/bash\ndaemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\n";
         let e = check_yaml_mapping(passwd).unwrap_err();
         assert!(!e.to_string().contains("root"), "{e}");
         // A syntax error names the position, not the text.

@@ -124,7 +124,10 @@ async fn backup(State(s): State<ServerState>, req: axum::extract::Request) -> Re
         (status, Json(serde_json::json!({ "error": why }))).into_response()
     };
     if !detail_allowed(&req) {
-        return refuse(StatusCode::FORBIDDEN, "backups are taken from loopback only");
+        return refuse(
+            StatusCode::FORBIDDEN,
+            "backups are taken from loopback only",
+        );
     }
     let Some(f) = s.backup.clone() else {
         return refuse(StatusCode::NOT_FOUND, "no store here");
@@ -133,7 +136,10 @@ async fn backup(State(s): State<ServerState>, req: axum::extract::Request) -> Re
         return refuse(StatusCode::PAYLOAD_TOO_LARGE, "body too large");
     };
     let Ok(ask) = serde_json::from_slice::<Ask>(&bytes) else {
-        return refuse(StatusCode::BAD_REQUEST, "send {\"dir\": \"/absolute/path\"}");
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            "send {\"dir\": \"/absolute/path\"}",
+        );
     };
     if !ask.dir.is_absolute() {
         return refuse(StatusCode::BAD_REQUEST, "dir must be an absolute path");

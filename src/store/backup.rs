@@ -114,7 +114,10 @@ mod tests {
             s.put_json(Tree::Jobs, &format!("j/{i}"), &serde_json::json!({"n": i}))
                 .unwrap();
         }
-        s.vault().unwrap().put(Tree::Credentials, "ups", b"{}").unwrap();
+        s.vault()
+            .unwrap()
+            .put(Tree::Credentials, "ups", b"{}")
+            .unwrap();
         let r = backup(&s, &dir.path().join("bk"), false).unwrap();
         assert!(r.records >= 502, "{r:?}");
         // The original stays open and usable.
@@ -130,7 +133,10 @@ mod tests {
             .get(Tree::Credentials, "ups")
             .unwrap()
             .is_some());
-        assert!(restored.get_json::<i32>(Tree::Jobs, "j/after").unwrap().is_none());
+        assert!(restored
+            .get_json::<i32>(Tree::Jobs, "j/after")
+            .unwrap()
+            .is_none());
         // A non-empty target is refused.
         drop(restored);
         let s = Store::open(&dir.path().join("state"), Some(key())).unwrap();

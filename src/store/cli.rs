@@ -460,7 +460,10 @@ async fn backup_command(
         if report.skipped.is_empty() {
             String::new()
         } else {
-            format!("; {} damaged records could not be read", report.skipped.len())
+            format!(
+                "; {} damaged records could not be read",
+                report.skipped.len()
+            )
         }
     );
     Ok(ExitCode::SUCCESS)

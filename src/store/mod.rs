@@ -34,8 +34,8 @@
 
 pub mod backup;
 pub mod cli;
-pub mod restrict;
 pub mod key;
+pub mod restrict;
 pub mod vault;
 
 use std::path::{Path, PathBuf};
@@ -586,7 +586,8 @@ impl Store {
                 }
                 match item {
                     Err(e) => {
-                        r.damaged.push((tree.name(), "(unreadable)".into(), e.to_string()));
+                        r.damaged
+                            .push((tree.name(), "(unreadable)".into(), e.to_string()));
                         // An iterator error does not advance reliably: next tree.
                         break;
                     }
@@ -596,7 +597,11 @@ impl Store {
                         let plain = !matches!(tree, Tree::Credentials | Tree::Tokens);
                         if plain && !v.is_empty() {
                             if let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(&v) {
-                                r.damaged.push((tree.name(), key.clone(), format!("not JSON: {e}")));
+                                r.damaged.push((
+                                    tree.name(),
+                                    key.clone(),
+                                    format!("not JSON: {e}"),
+                                ));
                                 continue;
                             }
                         }
@@ -612,7 +617,6 @@ impl Store {
         r.elapsed = started.elapsed();
         r
     }
-
 
     pub fn dir(&self) -> &Path {
         &self.dir
@@ -740,12 +744,7 @@ fn open_db(db_dir: &Path, dir: &Path) -> Result<sled::Db, StoreError> {
                 .cache_capacity(STORE_CACHE_BYTES)
                 .open()
         })
-        .unwrap_or_else(|_| {
-            Err(sled::Error::Corruption {
-                at: None,
-                bt: (),
-            })
-        });
+        .unwrap_or_else(|_| Err(sled::Error::Corruption { at: None, bt: () }));
         match opened {
             Ok(db) => return Ok(db),
             Err(sled::Error::Io(e))
