@@ -174,3 +174,43 @@ fn store_backup_and_restore() {
         .unwrap();
     assert_eq!(v["i"], 1999);
 }
+
+/// Guards issue 16 item 3 ("say the type and position, not the value"): a value of the
+/// wrong type is reported by its type, not echoed.
+#[test]
+fn a_wrong_type_is_named_by_its_type_not_its_value() {
+    let sb = Sandbox::new();
+    sb.write(
+        "config/upsync.yaml",
+        "ups: {account_number: \"123X56\"}\npipeline: {retention_days: \"Zs3cretVALUE\"}\n",
+    );
+    let out = sb.run(&["check", "--no-credentials"], "");
+    let text = stdout_and_err(&out);
+    assert_eq!(out.status.code(), Some(78), "{text}");
+    assert!(text.contains("pipeline.retention_days"), "{text}");
+    assert!(text.contains("a string"), "{text}");
+    assert!(!text.contains("Zs3cretVALUE"), "{text}");
+}
+
+/// Guards issue 16 item 6: `0.0.0.0` as the listen address was accepted without a word.
+#[test]
+fn a_public_listen_address_draws_a_warning() {
+    let sb = Sandbox::new();
+    sb.write(
+        "config/upsync.yaml",
+        "ups: {account_number: \"123X56\"}\nhttp: {listen: \"0.0.0.0:8080\"}\n",
+    );
+    let out = sb.run(&["check", "--no-credentials"], "");
+    let text = stdout_and_err(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(
+        text.contains("warning:") && text.contains("http.listen") && text.contains("allow_public_listen"),
+        "{text}"
+    );
+    sb.write(
+        "config/upsync.yaml",
+        "ups: {account_number: \"123X56\"}\nhttp: {listen: \"0.0.0.0:8080\", allow_public_listen: true}\n",
+    );
+    let out = sb.run(&["check", "--no-credentials"], "");
+    assert!(!stdout(&out).contains("http.listen"), "{}", stdout(&out));
+}

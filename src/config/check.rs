@@ -559,6 +559,27 @@ fn friendly_enum_message(message: &str) -> Option<String> {
 }
 
 /// (message without the key, key path relative to the deserialized value).
+/// The kind of an unexpected value from its `Display` (`string "…"`, `boolean `…``), without
+/// the value (the `config` crate does not export the enum).
+fn unexpected_kind(u: &dyn fmt::Display) -> String {
+    let text = u.to_string();
+    let kind = text
+        .split([' ', '`', '"'])
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    match kind.as_str() {
+        "string" => "a string".into(),
+        "boolean" => "a boolean".into(),
+        "64-bit" | "128-bit" => "an integer".into(),
+        "floating" => "a number".into(),
+        "unit" => "nothing".into(),
+        "sequence" => "a list".into(),
+        "map" => "a mapping".into(),
+        _ => "another type".into(),
+    }
+}
+
 fn split_error(e: &config::ConfigError) -> (String, Option<String>) {
     use config::ConfigError as E;
     match e {
@@ -568,7 +589,11 @@ fn split_error(e: &config::ConfigError) -> (String, Option<String>) {
             key,
             ..
         } => (
-            format!("invalid type: {unexpected}, expected {expected}"),
+            // The type found, never the value (issue 16: no file content in errors).
+            format!(
+                "invalid type: {}, expected {expected}",
+                unexpected_kind(unexpected as &dyn fmt::Display)
+            ),
             key.clone(),
         ),
         E::At { error, key, .. } => {
