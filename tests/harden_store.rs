@@ -89,21 +89,21 @@ fn a_deleted_database_next_to_its_manifest_is_an_error_and_is_not_recreated() {
     assert!(!st.join("db").exists(), "an empty database was created");
 }
 
-/// Guards: a record that is not JSON (written behind the ledger's back) fails verify, and
-/// a read of it counts in the store's health (what `/readyz` reports).
+/// Guards: a cursor that is not JSON (written behind the ledger's back) fails verify, and
+/// the failure counts in the store's health (what `/readyz` reports).
 #[test]
 fn an_undecodable_record_fails_verify_and_marks_the_store_unhealthy() {
     let dir = tempfile::tempdir().unwrap();
     let st = dir.path().join("state");
     fill(&st);
     let s = Store::open(&st, None).unwrap();
-    s.tree(Tree::Jobs)
-        .insert("j/00007", &b"{not json"[..])
+    s.tree(Tree::Cursors)
+        .insert("acumatica", &b"{not json"[..])
         .unwrap();
     assert!(s.health().status().is_ok());
     let e = s.verify(Duration::from_secs(30)).unwrap_err();
     assert_names_corruption(&e);
-    assert!(e.to_string().contains("j/00007"), "{e}");
+    assert!(e.to_string().contains("acumatica"), "{e}");
     assert!(s.health().status().is_err());
     assert_eq!(s.health().errors(), 1);
 }

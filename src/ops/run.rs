@@ -81,6 +81,7 @@ pub async fn run(g: &crate::cli::Globals) -> anyhow::Result<ExitCode> {
     notify::ready(&format!("running {} connectors", assembly.schedules.len()));
 
     let retention = tokio::spawn(retention_loop(current.clone()));
+    let sealing = tokio::spawn(seal_loop(store.clone()));
     let (stop_tracking, tracking_stop) = tokio::sync::watch::channel(false);
     let mut tracking = tokio::spawn(assembly.tracker.clone().run(tracking_stop.clone()));
 
@@ -131,6 +132,7 @@ pub async fn run(g: &crate::cli::Globals) -> anyhow::Result<ExitCode> {
     }
 
     retention.abort();
+    sealing.abort();
     let _ = stop_tracking.send(true);
     let _ = tokio::time::timeout(SHUTDOWN_BOUND, tracking).await;
     tracing::info!("shutting down: no new jobs; in-flight steps finish");
@@ -146,6 +148,25 @@ pub async fn run(g: &crate::cli::Globals) -> anyhow::Result<ExitCode> {
     let _ = tokio::time::timeout(Duration::from_secs(5), server).await;
     tracing::info!("stopped");
     Ok(ExitCode::SUCCESS)
+}
+
+/// How often the store is sealed while the daemon runs ([`crate::store::Store::seal`]):
+/// damage in what sled wrote before the last seal is detected at the next start; damage
+/// in the last `SEAL_EVERY` is indistinguishable from a crash during those writes.
+const SEAL_EVERY: Duration = Duration::from_secs(10);
+
+async fn seal_loop(store: Arc<crate::store::Store>) {
+    let mut tick = tokio::time::interval(SEAL_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let s = store.clone();
+        match tokio::task::spawn_blocking(move || s.seal()).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::error!(error = %e, code = e.code(), "sealing the store failed"),
+            Err(_) => {}
+        }
+    }
 }
 
 /// Hourly: prune finished jobs older than `pipeline.retention_days` (default 120, UPS's

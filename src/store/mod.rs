@@ -21,8 +21,8 @@
 //! kept in the `meta` tree), so a deleted, truncated or emptied `db/` next to an existing
 //! manifest is an error ([`StoreError::DatabaseLost`]) and never silently a new, empty
 //! store. [`Store::verify`] reads every record of every tree (sled checks its own CRCs
-//! on the way) and decodes every plain JSON value, plus a typed decoder the caller passes
-//! (jobs, cursors); `check` and `run` call it at start. Every read error at run time is
+//! on the way) and decodes every cursor, plus a typed decoder the caller passes (jobs and
+//! their indexes, see `ops::wiring::ledger_decoder`); `check` and `run` call it at start. Every read error at run time is
 //! counted in [`StoreHealth`], which `/readyz` and `/metrics` report.
 //! [`backup`] copies a store consistently record by record; see its docs for restoring.
 //!
@@ -536,7 +536,7 @@ impl Store {
     }
 
     /// Read every record of every tree (sled verifies its checksums as it reads) and
-    /// decode every plain JSON value; see [`Store::verify_with`].
+    /// decode every cursor; see [`Store::verify_with`] for typed decoding of the rest.
     pub fn verify(&self, bound: std::time::Duration) -> Result<VerifyReport, StoreError> {
         self.verify_with(bound, &|_, _, _| Ok(()))
     }
@@ -594,8 +594,9 @@ impl Store {
                     Ok((k, v)) => {
                         n += 1;
                         let key = String::from_utf8_lossy(&k).into_owned();
-                        let plain = !matches!(tree, Tree::Credentials | Tree::Tokens);
-                        if plain && !v.is_empty() {
+                        // Cursors are JSON by contract (get_json/put_json only); other
+                        // trees hold raw index values too: their owners' decoder checks.
+                        if tree == Tree::Cursors {
                             if let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(&v) {
                                 r.damaged.push((
                                     tree.name(),
