@@ -106,6 +106,13 @@ async fn readyz_is_ready_when_every_connector_logged_in() {
     assert_eq!(v["ready"], true);
     // Two connectors, the store and tracking.
     assert_eq!(v["components"], 4);
+    // The ledger the cycles wrote verifies clean with the typed decoder the daemon and
+    // `check` use at start (jobs, their indexes, cursors).
+    let r = a
+        .store
+        .verify_with(Duration::from_secs(60), &wiring::ledger_decoder)
+        .unwrap();
+    assert!(r.records > 0);
     let _ = stop.send(());
 }
 
