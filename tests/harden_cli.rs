@@ -214,3 +214,22 @@ fn a_public_listen_address_draws_a_warning() {
     let out = sb.run(&["check", "--no-credentials"], "");
     assert!(!stdout(&out).contains("http.listen"), "{}", stdout(&out));
 }
+
+/// Guards issue 16 item 2: `run` on a store with a flipped byte served `/readyz` 200 and
+/// `once` exited 0. Both now stop before doing anything, naming corruption and the fix.
+#[test]
+fn run_and_once_refuse_a_corrupted_store() {
+    let sb = Sandbox::new();
+    sb.write(
+        "config/upsync.yaml",
+        "ups: {account_number: \"123X56\"}\nhttp: {listen: \"127.0.0.1:0\"}\n",
+    );
+    filled_store(&sb);
+    flip_a_byte(&sb);
+    for args in [&["run"][..], &["once"][..]] {
+        let out = sb.run(args, "");
+        let text = stdout_and_err(&out);
+        assert!(!out.status.success(), "{args:?}: {text}");
+        assert!(text.contains("corrupt") && text.contains("restore"), "{args:?}: {text}");
+    }
+}
