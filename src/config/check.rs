@@ -1151,6 +1151,17 @@ pub fn mapping_problems(
     let fixture = mapping.with_extension("test.yaml");
     // Field paths are checked against the fixture records even when the mapping has other
     // errors, so every problem shows at once.
+    // Bounded like every file the configuration names (super::guard).
+    if fixture.exists() {
+        if let Err(e) = super::guard::load_yaml_file(&fixture) {
+            return vec![Problem::new(
+                &fixture,
+                "",
+                format!("the mapping fixture file {e}"),
+                "make it a YAML file of test cases (see mappings/*.test.yaml)",
+            )];
+        }
+    }
     let samples = if fixture.exists() {
         crate::mapping::fixture_records(&fixture).unwrap_or_default()
     } else {
