@@ -61,7 +61,10 @@ async fn backup_while_the_daemon_runs_and_restore() {
     );
     assert!(out.status.success(), "{text}\n{}", log());
     assert!(text.contains("backed up"), "{text}");
-    assert!(child.try_wait().unwrap().is_none(), "the daemon keeps running");
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "the daemon keeps running"
+    );
 
     // SAFETY: kill(2) on our own child.
     unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
@@ -75,7 +78,10 @@ async fn backup_while_the_daemon_runs_and_restore() {
     let key = upsync::store::MasterKey::load(&w.key_path).unwrap();
     let restored = std::sync::Arc::new(upsync::store::Store::open(&backup, Some(key)).unwrap());
     restored
-        .verify_with(Duration::from_secs(60), &upsync::ops::wiring::ledger_decoder)
+        .verify_with(
+            Duration::from_secs(60),
+            &upsync::ops::wiring::ledger_decoder,
+        )
         .unwrap();
     let jobs = upsync::pipeline::Ledger::new(restored.clone())
         .jobs(Some("acumatica"), None)
@@ -87,8 +93,8 @@ async fn backup_while_the_daemon_runs_and_restore() {
             .is_some(),
         "the vault came along and decrypts with the same key"
     );
-    let mode = std::os::unix::fs::PermissionsExt::mode(
-        &std::fs::metadata(&backup).unwrap().permissions(),
-    ) & 0o777;
+    let mode =
+        std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&backup).unwrap().permissions())
+            & 0o777;
     assert_eq!(mode, 0o700);
 }

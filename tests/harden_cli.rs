@@ -204,7 +204,9 @@ fn a_public_listen_address_draws_a_warning() {
     let text = stdout_and_err(&out);
     assert_eq!(out.status.code(), Some(0), "{text}");
     assert!(
-        text.contains("warning:") && text.contains("http.listen") && text.contains("allow_public_listen"),
+        text.contains("warning:")
+            && text.contains("http.listen")
+            && text.contains("allow_public_listen"),
         "{text}"
     );
     sb.write(
@@ -230,6 +232,9 @@ fn run_and_once_refuse_a_corrupted_store() {
         let out = sb.run(args, "");
         let text = stdout_and_err(&out);
         assert!(!out.status.success(), "{args:?}: {text}");
-        assert!(text.contains("corrupt") && text.contains("restore"), "{args:?}: {text}");
+        assert!(
+            text.contains("corrupt") && text.contains("restore"),
+            "{args:?}: {text}"
+        );
     }
 }

@@ -231,29 +231,42 @@ pub type Decoder<'a> = &'a dyn Fn(Tree, &str, &[u8]) -> Result<(), String>;
 #[derive(Debug, Default)]
 pub struct StoreHealth {
     errors: std::sync::atomic::AtomicU64,
-    last: std::sync::Mutex<Option<String>>,
+    /// Damage: stays until the daemon restarts on a sound (restored) store.
+    corrupt: std::sync::Mutex<Option<String>>,
+    /// An I/O failure (disk full, …): cleared by the next flush that succeeds.
+    io: std::sync::Mutex<Option<String>>,
 }
 
 impl StoreHealth {
-    /// Count a store error; it makes `/readyz` fail until the daemon is restarted on a
-    /// sound store (corruption does not heal by itself).
+    /// Count a store error; `/readyz` fails while it stands (see the fields).
     pub fn record(&self, e: &StoreError) {
         self.errors
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        *self.last.lock().unwrap_or_else(|p| p.into_inner()) =
-            Some(format!("{} ({})", e, e.code()));
+        let slot = if e.is_corruption() {
+            &self.corrupt
+        } else {
+            &self.io
+        };
+        *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(format!("{} ({})", e, e.code()));
+    }
+
+    /// A flush succeeded: I/O failures are over (damage is not).
+    fn io_recovered(&self) {
+        *self.io.lock().unwrap_or_else(|p| p.into_inner()) = None;
     }
 
     pub fn errors(&self) -> u64 {
         self.errors.load(std::sync::atomic::Ordering::Relaxed)
     }
 
-    /// `Err(last error)` once any store read or write failed.
+    /// `Err(why)` while the store is damaged or its last write failed.
     pub fn status(&self) -> Result<(), String> {
-        match self.last.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
-            None => Ok(()),
-            Some(why) => Err(format!("store failed: {why}")),
+        for slot in [&self.corrupt, &self.io] {
+            if let Some(why) = slot.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
+                return Err(format!("store failed: {why}"));
+            }
         }
+        Ok(())
     }
 
     /// `upsync_store_errors_total`.
@@ -637,7 +650,7 @@ impl Store {
     pub fn flush(&self) -> Result<(), StoreError> {
         self.db
             .flush()
-            .map(|_| ())
+            .map(|_| self.health.io_recovered())
             .map_err(|source| self.db_error(source))
     }
 
@@ -671,6 +684,7 @@ impl Store {
         g.runs.fetch_add(1, SeqCst);
         if r.is_ok() {
             g.durable.fetch_max(covers, SeqCst);
+            self.health.io_recovered();
         }
         r
     }
