@@ -161,8 +161,19 @@ fn store_backup_and_restore() {
     let out = sb.run(&["store", "backup", to.to_str().unwrap()], "");
     assert!(out.status.success(), "{}", stdout_and_err(&out));
     assert!(stdout(&out).contains("backed up"), "{}", stdout(&out));
-    // Damage the original, restore the copy in its place.
+    // Damage the original: `store verify` says so; `store export` salvages what still
+    // reads into a state directory that opens.
     flip_a_byte(&sb);
+    let out = sb.run(&["store", "verify"], "");
+    assert!(!out.status.success(), "{}", stdout_and_err(&out));
+    let salvaged = sb.path().join("backups/salvaged");
+    let out = sb.run(&["store", "export", salvaged.to_str().unwrap()], "");
+    assert!(out.status.success(), "{}", stdout_and_err(&out));
+    assert!(stdout(&out).contains("exported"), "{}", stdout(&out));
+    let s = upsync::store::Store::open(&salvaged, None).unwrap();
+    s.verify(std::time::Duration::from_secs(30)).unwrap();
+    drop(s);
+    // Restore the backup in place of the damaged original.
     std::fs::rename(&sb.state_dir, sb.path().join("state.damaged")).unwrap();
     std::fs::rename(&to, &sb.state_dir).unwrap();
     let out = sb.run(&["store", "verify"], "");

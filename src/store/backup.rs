@@ -86,13 +86,23 @@ pub fn backup(store: &Store, dest: &Path, salvage: bool) -> Result<BackupReport,
         }
     }
     db.flush().map_err(db_err)?;
+    // The copy's own seal: the source may seal again while it is copied, and a salvaged
+    // copy has the seal of what it could read.
+    let copied_seal: u64 = db
+        .open_tree(Tree::Meta.name())
+        .and_then(|t| t.get(super::SEAL_KEY))
+        .ok()
+        .flatten()
+        .and_then(|v| serde_json::from_slice(&v).ok())
+        .unwrap_or(0);
     drop(db);
-    let manifest = super::read_manifest(&store.dir().join(MANIFEST))?.ok_or_else(|| {
+    let mut manifest = super::read_manifest(&store.dir().join(MANIFEST))?.ok_or_else(|| {
         StoreError::BadManifest {
             path: store.dir().join(MANIFEST),
             reason: "missing".into(),
         }
     })?;
+    manifest.sealed = copied_seal;
     super::write_manifest(&dest.join(MANIFEST), &manifest).map_err(io)?;
     restrict::private_tree(dest);
     Ok(report)

@@ -442,7 +442,12 @@ async fn backup_command(
     } else {
         std::env::current_dir()?.join(to)
     };
-    let report = match Store::open(dir, key) {
+    let opened = if salvage {
+        Store::open_for_salvage(dir, key)
+    } else {
+        Store::open(dir, key)
+    };
+    let report = match opened {
         Ok(store) => super::backup::backup(&store, &to, salvage)?,
         Err(e) if e.to_string().contains("in use by another upsync process") => {
             ask_daemon(g, &to, salvage).await?

@@ -282,6 +282,7 @@ impl StoreHealth {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct Manifest {
+    // (fields are read and set by `backup` too)
     schema_version: u32,
     /// Vault ciphertext of a fixed plaintext; decrypts only with the right master key.
     #[serde(default)]
@@ -298,7 +299,7 @@ pub(crate) struct Manifest {
 }
 
 /// Key of the seal counter in the `meta` tree.
-const SEAL_KEY: &str = "seal";
+pub(crate) const SEAL_KEY: &str = "seal";
 /// Key of the store id in the `meta` tree.
 const STORE_ID_KEY: &str = "store_id";
 
@@ -322,11 +323,12 @@ pub struct Store {
     flushes: GroupFlush,
     health: std::sync::Arc<StoreHealth>,
     sealing: std::sync::Mutex<()>,
+    seal_on_drop: bool,
 }
 
 impl Drop for Store {
     fn drop(&mut self) {
-        if self.health.errors() == 0 {
+        if self.seal_on_drop && self.health.errors() == 0 {
             let _ = self.seal();
         }
     }
@@ -362,6 +364,17 @@ impl Store {
     /// With a key, the key check value in the manifest is verified first (and written on
     /// first use). Without a key, the vault is unavailable ([`StoreError::NoMasterKey`]).
     pub fn open(dir: &Path, key: Option<MasterKey>) -> Result<Store, StoreError> {
+        Store::open_inner(dir, key, false)
+    }
+
+    /// Open a damaged store to salvage what still reads (`upsync store export`): the seal
+    /// and store id checks report instead of refusing, and nothing is sealed. Never use
+    /// it to run the pipeline.
+    pub fn open_for_salvage(dir: &Path, key: Option<MasterKey>) -> Result<Store, StoreError> {
+        Store::open_inner(dir, key, true)
+    }
+
+    fn open_inner(dir: &Path, key: Option<MasterKey>, salvage: bool) -> Result<Store, StoreError> {
         let io = |source| StoreError::Io {
             dir: dir.to_path_buf(),
             source,
@@ -454,7 +467,14 @@ impl Store {
             flushes: GroupFlush::default(),
             health: Default::default(),
             sealing: std::sync::Mutex::new(()),
+            seal_on_drop: !salvage,
         };
+        if salvage {
+            if let Err(e) = store.check_store_id(&manifest_path) {
+                tracing::warn!(error = %e, "salvaging a damaged store: copying what still reads");
+            }
+            return Ok(store);
+        }
         store.check_store_id(&manifest_path)?;
         store.seal()?;
         Ok(store)
