@@ -193,12 +193,19 @@ pub async fn verify_store_at_start(store: &Arc<Store>) -> anyhow::Result<()> {
     })
     .await?;
     match report {
-        Ok(r) => {
+        Ok(r) if r.complete => {
             tracing::info!(
                 records = r.records,
                 elapsed_ms = r.elapsed.as_millis() as u64,
-                complete = r.complete,
                 "store verified"
+            );
+            Ok(())
+        }
+        Ok(r) => {
+            tracing::warn!(
+                records = r.records,
+                bound_seconds = crate::store::VERIFY_BOUND.as_secs(),
+                "store verification stopped at its time bound without finding damage; run `upsync store verify` while the daemon is stopped to check all of it"
             );
             Ok(())
         }
