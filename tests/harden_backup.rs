@@ -3,6 +3,7 @@
 //! that restores: it opens with the same master key, verifies clean with the typed ledger
 //! decoder, and holds every job the daemon had shipped when the copy was taken. On the old
 //! main there was no backup at all; a file copy of a running sled is not consistent.
+//! It also checks that the daemon's state and label files are private whatever the umask.
 
 use std::path::Path;
 use std::process::Stdio;
@@ -97,4 +98,27 @@ async fn backup_while_the_daemon_runs_and_restore() {
         std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&backup).unwrap().permissions())
             & 0o777;
     assert_eq!(mode, 0o700);
+
+    // Issue 16 item 6: the daemon, started here under this test's umask (not systemd's
+    // UMask=0077), wrote its state and labels private: files 0600, directories 0700.
+    let mut files = 0;
+    for root in [&w.state_dir, &w.label_dir] {
+        let mut stack = vec![root.clone()];
+        while let Some(d) = stack.pop() {
+            for e in std::fs::read_dir(&d).unwrap().flatten() {
+                let p = e.path();
+                let mode = std::os::unix::fs::PermissionsExt::mode(
+                    &std::fs::metadata(&p).unwrap().permissions(),
+                ) & 0o777;
+                if p.is_dir() {
+                    assert_eq!(mode, 0o700, "{}", p.display());
+                    stack.push(p);
+                } else {
+                    assert_eq!(mode, 0o600, "{}", p.display());
+                    files += 1;
+                }
+            }
+        }
+    }
+    assert!(files > 3, "state and label files were checked");
 }
