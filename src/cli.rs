@@ -45,13 +45,18 @@ pub enum Command {
         #[arg(long)]
         connector: Option<String>,
     },
-    /// Validate config, profiles, mappings and fixtures; report every problem; exit 78 on error.
+    /// Validate config, profiles, mappings and fixtures, verify the store; report every
+    /// problem; exit 78 on error (also when the credentials cannot be checked here).
     Check {
         /// Also sign in to every ERP with its stored credentials and count the records in the
         /// profile's ready state, overall and passing its ship via / ship method filter
         /// (warns when none pass).
         #[arg(long)]
         online: bool,
+        /// Do not check the credentials in the vault (e.g. on a build host without the
+        /// master key); without it, credentials that cannot be checked are an error.
+        #[arg(long)]
+        no_credentials: bool,
     },
     /// Reach every configured system with its credentials; one line each.
     Ping,
@@ -59,6 +64,10 @@ pub enum Command {
     Demo(crate::ops::demo::DemoArgs),
     /// Print a new random master key (base64) for UPSYNC_MASTER_KEY_FILE.
     Keygen,
+    /// The state store: verify every record, back it up (also while the daemon runs),
+    /// export what still reads from a damaged one.
+    #[command(subcommand)]
+    Store(crate::store::cli::StoreCommand),
     /// Manage encrypted credentials in the vault.
     #[command(subcommand)]
     Creds(crate::store::cli::CredsCommand),
@@ -98,6 +107,8 @@ pub struct Globals {
 /// Parse, set up logging and runtime, dispatch.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    // State, ledger and labels hold names and addresses: private whatever the umask.
+    crate::store::restrict::set_private_umask();
     let globals = Globals {
         config: cli.config.clone(),
         log_format: cli.log_format,
@@ -127,7 +138,16 @@ async fn dispatch(command: Command, g: Globals) -> anyhow::Result<ExitCode> {
     match command {
         Command::Run => crate::ops::run::run(&g).await,
         Command::Once { connector } => crate::pipeline::cli::once(&g, connector.as_deref()).await,
-        Command::Check { online } => crate::config::check::run(&g, online).await,
+        Command::Check {
+            online,
+            no_credentials,
+        } => crate::config::check::run(&g, online, no_credentials).await,
+        Command::Store(cmd) => {
+            let hooks = crate::store::cli::StoreCommandHooks {
+                decode: &crate::ops::wiring::ledger_decoder,
+            };
+            crate::store::cli::run_store_command(&g, cmd, hooks).await
+        }
         Command::Ping => crate::ops::ping::run(&g).await,
         Command::Demo(args) => crate::ops::demo::run(&g, args).await,
         Command::Keygen => crate::store::cli::keygen(),

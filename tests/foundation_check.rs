@@ -55,8 +55,8 @@ connectors:
     credentials: netsuite
 "#,
     );
-    // No master key here: credentials are not checked, so the three mistakes are all.
-    let mut c = sb.cmd(&["check"]);
+    // Credentials skipped (--no-credentials), so the three mistakes are all.
+    let mut c = sb.cmd(&["check", "--no-credentials"]);
     c.env_remove("UPSYNC_MASTER_KEY_FILE");
     let out = c.output().unwrap();
     let text = stdout(&out);
@@ -100,17 +100,25 @@ fn the_documented_example_is_accepted_given_its_files_and_credentials() {
             .unwrap();
     sb.write("config/upsync.yaml", &example);
 
-    // Without a master key: valid, but says credentials could not be checked and why.
+    // Without a master key: an error (issue 16 item 5: a deploy pre-flight must not pass
+    // a service that then fails), saying why and that --no-credentials skips the pass.
     let mut c = sb.cmd(&["check"]);
     c.env_remove("UPSYNC_MASTER_KEY_FILE");
     let out = c.output().unwrap();
     let text = stdout(&out);
-    assert_eq!(out.status.code(), Some(0), "{text}{}", stderr(&out));
+    assert_eq!(out.status.code(), Some(78), "{text}{}", stderr(&out));
     assert!(
         text.contains("credentials could not be checked")
-            && text.contains("UPSYNC_MASTER_KEY_FILE"),
+            && text.contains("UPSYNC_MASTER_KEY_FILE")
+            && text.contains("--no-credentials"),
         "{text}"
     );
+    let mut c = sb.cmd(&["check", "--no-credentials"]);
+    c.env_remove("UPSYNC_MASTER_KEY_FILE");
+    let out = c.output().unwrap();
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}{}", stderr(&out));
+    assert!(text.contains("credentials not checked"), "{text}");
 
     // With the key but nothing stored: each missing entry is named.
     let out = sb.run(&["check"], "");

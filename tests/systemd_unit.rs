@@ -24,6 +24,8 @@ fn unit_file_verifies_clean() {
         "SystemCallFilter=@system-service",
         "Restart=on-failure",
         "User=upsync",
+        // Issue 16 item 1: the listener's connection cap needs room below the file limit.
+        "LimitNOFILE=65536",
     ] {
         assert!(unit.contains(needle), "unit lacks {needle:?}");
     }

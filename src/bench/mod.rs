@@ -23,6 +23,7 @@
 //!
 //! Never: print secrets or addresses; the line carries counts and timings only.
 
+pub mod hostile;
 pub mod measure;
 mod reconcile;
 
@@ -49,6 +50,8 @@ pub enum Scenario {
     Mapping,
     /// Exactly-once under lost Ship answers and a lagging reference index (issue 15).
     Reconcile,
+    /// Hostile clients against the HTTP listener (issue 16): see [`hostile`].
+    Hostile,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -144,6 +147,7 @@ pub async fn run(_g: &crate::cli::Globals, args: BenchArgs) -> anyhow::Result<Ex
         Scenario::History => history(&args, &dir).await?,
         Scenario::Mapping => mapping(&args)?,
         Scenario::Reconcile => reconcile::reconcile(&args, &dir).await?,
+        Scenario::Hostile => hostile::run(&args, &dir).await?,
     };
     line.insert("load_average".into(), json!(load_average()));
     println!("{}", Value::Object(line));

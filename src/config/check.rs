@@ -10,8 +10,11 @@
 //! 4. meaning: cron schedules, URLs, listen and printer addresses, limits, duplicate
 //!    connector names, profile and mapping files (exist, readable, YAML);
 //! 5. credentials presence in the vault (only `check`; the daemon does it when it opens
-//!    the store). If the master key or the store is not available, a warning says that
-//!    credentials could not be checked and why.
+//!    the store). If the master key or the store is not available, that is an error (exit
+//!    78: a deploy pre-flight must not pass a service that will fail) unless
+//!    `--no-credentials` skips the pass;
+//! 6. the store: every record read and decoded ([`crate::store::Store::verify_with`]);
+//!    damage is an error naming corruption and the fix.
 //!
 //! Extension hooks for deep validation by the modules that own the files:
 //! [`profile_problems`] (connector profiles), [`mapping_problems`] (mappings and their
@@ -147,10 +150,15 @@ impl fmt::Display for CheckReport {
     }
 }
 
-/// `upsync check` (`--online`: also [`online_pass`]).
-pub async fn run(g: &crate::cli::Globals, online: bool) -> anyhow::Result<ExitCode> {
+/// `upsync check [--online] [--no-credentials]` (`--online`: also [`online_pass`]).
+pub async fn run(
+    g: &crate::cli::Globals,
+    online: bool,
+    no_credentials: bool,
+) -> anyhow::Result<ExitCode> {
     let path = g.config.clone();
-    let mut report = tokio::task::spawn_blocking(move || check_config(&path)).await?;
+    let mut report =
+        tokio::task::spawn_blocking(move || check_config_with(&path, no_credentials)).await?;
     if online {
         online_pass(&g.config, &mut report).await;
     }
@@ -210,9 +218,30 @@ async fn online_pass(path: &Path, report: &mut CheckReport) {
 
 /// Check the configuration at `path` and everything it names, credentials included.
 pub fn check_config(path: &Path) -> CheckReport {
+    check_config_with(path, false)
+}
+
+/// [`check_config`]; `no_credentials`: skip the vault pass (say so in the summary) instead
+/// of failing when it cannot run here.
+pub fn check_config_with(path: &Path, no_credentials: bool) -> CheckReport {
     let (config, mut report) = analyse(path, None);
     if let Some(config) = &config {
-        check_credentials(config, &mut report);
+        if let Some(w) = crate::ops::wiring::public_listen_warning(&config.http) {
+            report.warning(
+                path,
+                "http.listen",
+                w,
+                "see the comment of http.allow_public_listen in config/upsync.yaml",
+            );
+        }
+        if no_credentials {
+            report
+                .notes
+                .push("credentials not checked (--no-credentials)".into());
+        } else {
+            check_credentials(config, &mut report);
+        }
+        check_store(config, &mut report);
     } else {
         report.warning(
             path,
@@ -222,6 +251,35 @@ pub fn check_config(path: &Path) -> CheckReport {
         );
     }
     report
+}
+
+/// The store the daemon would open must read and decode in full (issue 16 item 2).
+fn check_store(config: &Config, report: &mut CheckReport) {
+    use crate::store::cli::VaultUnavailable;
+    let file = report.file.clone();
+    match crate::store::cli::verify_state(
+        config.state_dir.as_deref(),
+        &crate::ops::wiring::ledger_decoder,
+    ) {
+        Ok(None) => report.notes.push("no store yet".into()),
+        Ok(Some(r)) => report.notes.push(format!(
+            "store verified: {} records in {} ms",
+            r.records,
+            r.elapsed.as_millis()
+        )),
+        Err(VaultUnavailable::NotHere(why)) => report.warning(
+            &file,
+            "state_dir",
+            format!("the store was not verified: {why}"),
+            "the running daemon verified it at its start; run `upsync store verify` while it is stopped",
+        ),
+        Err(VaultUnavailable::Broken(why)) => report.problem(
+            &file,
+            "state_dir",
+            format!("the store is corrupt or unreadable: {why}"),
+            "stop upsync and restore the state directory from a backup (`upsync store backup DIR` makes one), or salvage it with `upsync store export DIR`",
+        ),
+    }
 }
 
 /// Passes 1–4. `env`: the environment overrides to apply (`None` = the process environment;
@@ -252,18 +310,36 @@ pub(crate) fn analyse(
     };
 
     // Pass 1: read, parse, merge the environment.
-    let text = match std::fs::read_to_string(path) {
+    // Bounded read and YAML bounds before the `config` crate parses it (super::guard).
+    let text = match super::guard::read_bounded(path, super::guard::MAX_FILE_BYTES) {
         Ok(t) => t,
         Err(e) => {
+            let message = match e {
+                super::guard::GuardError::Read(why) => {
+                    format!("cannot read the configuration file: {why}")
+                }
+                other => format!("the configuration file {other}"),
+            };
             report.problem(
                 path,
                 "",
-                format!("cannot read the configuration file: {e}"),
+                message,
                 "pass the right file with --config FILE (or UPSYNC_CONFIG), or create it from the documented config/upsync.yaml",
             );
             return (None, report);
         }
     };
+    if let Err(e) = super::guard::check_yaml_mapping(&text) {
+        report.problems.push(Problem {
+            file: path.to_path_buf(),
+            line: e.line(),
+            path: String::new(),
+            message: format!("the configuration file {e}"),
+            fix: "correct the YAML there; the file must be a mapping of sections (see config/upsync.yaml)"
+                .into(),
+        });
+        return (None, report);
+    }
     let mut environment = config::Environment::with_prefix(defaults::ENV_PREFIX)
         .prefix_separator(defaults::ENV_SEPARATOR)
         .separator(defaults::ENV_SEPARATOR);
@@ -531,6 +607,27 @@ fn friendly_enum_message(message: &str) -> Option<String> {
 }
 
 /// (message without the key, key path relative to the deserialized value).
+/// The kind of an unexpected value from its `Display` (`string "…"`, `boolean `…``), without
+/// the value (the `config` crate does not export the enum).
+fn unexpected_kind(u: &dyn fmt::Display) -> String {
+    let text = u.to_string();
+    let kind = text
+        .split([' ', '`', '"'])
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    match kind.as_str() {
+        "string" => "a string".into(),
+        "boolean" => "a boolean".into(),
+        "64-bit" | "128-bit" => "an integer".into(),
+        "floating" => "a number".into(),
+        "unit" => "nothing".into(),
+        "sequence" => "a list".into(),
+        "map" => "a mapping".into(),
+        _ => "another type".into(),
+    }
+}
+
 fn split_error(e: &config::ConfigError) -> (String, Option<String>) {
     use config::ConfigError as E;
     match e {
@@ -540,7 +637,11 @@ fn split_error(e: &config::ConfigError) -> (String, Option<String>) {
             key,
             ..
         } => (
-            format!("invalid type: {unexpected}, expected {expected}"),
+            // The type found, never the value (issue 16: no file content in errors).
+            format!(
+                "invalid type: {}, expected {expected}",
+                unexpected_kind(unexpected as &dyn fmt::Display)
+            ),
             key.clone(),
         ),
         E::At { error, key, .. } => {
@@ -996,11 +1097,12 @@ fn check_credentials(config: &Config, report: &mut CheckReport) {
     let present = match crate::store::cli::present_credentials(config.state_dir.as_deref()) {
         Ok(p) => p,
         Err(VaultUnavailable::NotHere(why)) => {
-            report.warning(
+            // A pre-flight that passes here would start a service that then fails.
+            report.problem(
                 &file,
                 "",
                 format!("credentials could not be checked: {why}"),
-                "run `upsync check` where the master key and the state directory are available (as the upsync user), or check with `upsync creds list`",
+                "run `upsync check` where the master key and the state directory are available (as the upsync user), or pass --no-credentials to skip this pass",
             );
             return;
         }
@@ -1116,6 +1218,17 @@ pub fn mapping_problems(
     let fixture = mapping.with_extension("test.yaml");
     // Field paths are checked against the fixture records even when the mapping has other
     // errors, so every problem shows at once.
+    // Bounded like every file the configuration names (super::guard).
+    if fixture.exists() {
+        if let Err(e) = super::guard::load_yaml_file(&fixture) {
+            return vec![Problem::new(
+                &fixture,
+                "",
+                format!("the mapping fixture file {e}"),
+                "make it a YAML file of test cases (see mappings/*.test.yaml)",
+            )];
+        }
+    }
     let samples = if fixture.exists() {
         crate::mapping::fixture_records(&fixture).unwrap_or_default()
     } else {
@@ -1176,27 +1289,29 @@ fn yaml_file_problems(config_file: &Path, key_path: &str, what: &str, file: &Pat
             format!("create the {what} or correct the path (relative paths start at the config file's directory)"),
         )];
     }
-    let text = match std::fs::read_to_string(file) {
+    // Bounded, and never an echo of the content (super::guard): a profile pointed at the
+    // master key file must not print the key.
+    let text = match super::guard::read_bounded(file, super::guard::MAX_FILE_BYTES) {
         Ok(t) => t,
         Err(e) => {
             return vec![problem(
                 config_file,
                 None,
                 key_path,
-                format!("{what} file {} cannot be read: {e}", file.display()),
-                "make it a readable file for the user upsync runs as".into(),
+                format!("{what} file {} {e}", file.display()),
+                format!("point {key_path} at a readable YAML {what} file"),
             )]
         }
     };
-    match serde_norway::from_str::<serde_norway::Value>(&text) {
+    match super::guard::check_yaml_mapping(&text) {
         Ok(_) => Vec::new(),
         Err(e) => vec![problem(
             file,
-            e.location().map(|l| l.line()),
+            e.line(),
             "",
-            format!("the {what} is not valid YAML: {e}"),
+            format!("the {what} {e}"),
             format!(
-                "correct the YAML at that line (named by {key_path} in {})",
+                "correct it (named by {key_path} in {}); a {what} is a YAML mapping of keys",
                 config_file.display()
             ),
         )],

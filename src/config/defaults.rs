@@ -60,6 +60,10 @@ pub const TRACK_ALERT_RENEW_AFTER_DAYS: u64 = 12;
 // ---- http ----
 pub const HTTP_LISTEN: &str = "127.0.0.1:8080";
 pub const HTTP_BODY_LIMIT_BYTES: u64 = 1024 * 1024;
+pub const HTTP_HEADER_READ_TIMEOUT_SECONDS: u64 = 10;
+pub const HTTP_REQUEST_TIMEOUT_SECONDS: u64 = 30;
+pub const HTTP_MAX_CONNECTIONS: u32 = 4096;
+pub const HTTP_MAX_REQUESTS_IN_FLIGHT: u32 = 256;
 
 // ---- pipeline ----
 pub const PIPELINE_JOBS_IN_FLIGHT: u32 = 8;

@@ -23,6 +23,7 @@
 pub mod check;
 pub mod cron;
 pub mod defaults;
+pub mod guard;
 pub mod model;
 mod shape;
 
@@ -61,17 +62,17 @@ pub fn configured_state_dir(config_file: &Path) -> Result<Option<PathBuf>, Strin
     if let Some(p) = from_env {
         return Ok(Some(resolve(&base, &p)));
     }
-    let text = match std::fs::read_to_string(config_file) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(format!("cannot read {}: {e}", config_file.display())),
-    };
-    let v: serde_norway::Value = serde_norway::from_str(&text).map_err(|e| {
-        format!(
-            "{} is not valid YAML ({e}); fix it (`upsync check` shows every problem) or set UPSYNC_STATE_DIR",
-            config_file.display()
-        )
-    })?;
+    if !config_file.exists() {
+        return Ok(None);
+    }
+    let v = guard::load_yaml_file(config_file)
+        .map(|(_, v)| v)
+        .map_err(|e| {
+            format!(
+                "{} {e}; fix it (`upsync check` shows every problem) or set UPSYNC_STATE_DIR",
+                config_file.display()
+            )
+        })?;
     match v.get("state_dir") {
         None | Some(serde_norway::Value::Null) => Ok(None),
         Some(serde_norway::Value::String(s)) => Ok(Some(resolve(&base, Path::new(s)))),

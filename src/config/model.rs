@@ -487,6 +487,23 @@ pub struct HttpConfig {
     pub listen: String,
     /// Largest accepted request body, bytes (webhook).
     pub body_limit_bytes: u64,
+    /// A client must send a request's complete headers within this time after connecting,
+    /// or after its previous response on a kept-alive connection; otherwise the connection
+    /// is closed. It is also the idle (keep-alive) timeout: an idle connection is closed
+    /// when it elapses. Slow-header (slowloris) and idle clients cannot hold sockets.
+    pub header_read_timeout_seconds: u64,
+    /// Time a request may take from its headers to the end of its answer (body read and
+    /// handler); past it the client gets 408 and the connection is closed.
+    pub request_timeout_seconds: u64,
+    /// Open client connections at most; past it new connections are closed at once (and
+    /// counted in `upsync_http_connections_refused`). Also bounded by the process's file
+    /// limit less a reserve for upsync's own ERP/UPS/store connections.
+    pub max_connections: u32,
+    /// Requests handled at once at most; past it the answer is 503 with `Retry-After`.
+    pub max_requests_in_flight: u32,
+    /// Allow the admin/rates routes and detailed `/readyz` on a non-loopback address
+    /// without a warning (set it only behind an authenticating proxy).
+    pub allow_public_listen: bool,
 }
 
 impl Default for HttpConfig {
@@ -494,6 +511,11 @@ impl Default for HttpConfig {
         HttpConfig {
             listen: d::HTTP_LISTEN.into(),
             body_limit_bytes: d::HTTP_BODY_LIMIT_BYTES,
+            header_read_timeout_seconds: d::HTTP_HEADER_READ_TIMEOUT_SECONDS,
+            request_timeout_seconds: d::HTTP_REQUEST_TIMEOUT_SECONDS,
+            max_connections: d::HTTP_MAX_CONNECTIONS,
+            max_requests_in_flight: d::HTTP_MAX_REQUESTS_IN_FLIGHT,
+            allow_public_listen: false,
         }
     }
 }

@@ -41,6 +41,30 @@ fn stderr_is_journal() -> bool {
     !value.is_empty()
 }
 
+/// Lines written to the log since start (`upsync bench --scenario hostile` reports how many
+/// a flood of bad requests caused).
+static LINES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Log lines written so far by this process.
+pub fn lines_logged() -> u64 {
+    LINES.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// stderr, counting the lines written.
+struct CountingStderr;
+
+impl std::io::Write for CountingStderr {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = std::io::stderr().write(buf)?;
+        let lines = buf[..n].iter().filter(|b| **b == b'\n').count() as u64;
+        LINES.fetch_add(lines, std::sync::atomic::Ordering::Relaxed);
+        Ok(n)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        std::io::stderr().flush()
+    }
+}
+
 /// Changes the default filter after [`init`] (only when `UPSYNC_LOG` is not set).
 type Reloader = Box<dyn Fn(&str) + Send + Sync>;
 static RELOAD: std::sync::OnceLock<Reloader> = std::sync::OnceLock::new();
@@ -66,7 +90,7 @@ pub fn init(format: LogFormat) {
     };
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(|| CountingStderr);
     let _ = match effective_format(format) {
         LogFormat::Json => {
             let b = builder.json().flatten_event(true).with_filter_reloading();

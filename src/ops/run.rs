@@ -8,7 +8,17 @@
 //!   `SHUTDOWN_BOUND`, flush the store, exit 0. Jobs interrupted anyway resume on the next
 //!   start (the ledger says where each one is).
 //! * SIGHUP: reload configuration, profiles and mappings. An invalid new configuration is
-//!   rejected with the `check` report in the log and the running one keeps going.
+//!   rejected with the `check` report in the log and the running one keeps going, for
+//!   every kind of failure: the file is read and parsed on a thread of its own with a large
+//!   stack (after [`crate::config::guard`] bounded its size, depth and aliases), and a
+//!   panic anywhere in loading or assembly is caught and reported as a failed reload.
+//!   Readiness survives a good reload: connectors whose configuration did not change keep
+//!   their state, new or changed ones are checked at once
+//!   ([`wiring::carry_readiness`]), not at their next cycle.
+//!
+//! The HTTP listener runs with the limits of the `http` section
+//! ([`crate::server::listener`]); the open-files soft limit is raised to the hard one at
+//! start (`LimitNOFILE=` in the unit sets the hard one).
 
 use std::process::ExitCode;
 use std::sync::{Arc, RwLock};
@@ -29,22 +39,36 @@ pub async fn run(g: &crate::cli::Globals) -> anyhow::Result<ExitCode> {
         Ok(c) => c,
         Err(code) => return Ok(code),
     };
+    let nofile = crate::server::listener::raise_nofile_limit();
     let store = wiring::open_store(&cfg)?;
+    // A store that does not decode is not served as healthy (issue 16).
+    if let Err(e) = wiring::verify_store_at_start(&store).await {
+        eprintln!("upsync: {e}");
+        return Ok(ExitCode::FAILURE);
+    }
     let assembly = Arc::new(wiring::assemble(cfg, store.clone()).await?);
     let listen = assembly.config.http.listen.clone();
+    wiring::warn_public_listen(&assembly.config.http);
     let current: Current = Arc::new(RwLock::new(assembly.clone()));
 
     let listener = tokio::net::TcpListener::bind(&listen)
         .await
         .with_context(|| format!("cannot listen on {listen} (http.listen)"))?;
     let (stop_http, http_stopped) = tokio::sync::oneshot::channel::<()>();
-    let app = crate::server::router(
-        wiring::server_state(&current),
-        Some(assembly.webhook.clone()),
-    );
-    let server = tokio::spawn(crate::server::serve(listener, app, async {
-        let _ = http_stopped.await;
-    }));
+    let state = wiring::server_state(&current);
+    let limits =
+        crate::server::Limits::from_config(&assembly.config.http).fitted_to_fd_limit(nofile);
+    let stats = state.listener.clone();
+    let app = crate::server::router(state, Some(assembly.webhook.clone()));
+    let server = tokio::spawn(crate::server::serve_with(
+        listener,
+        app,
+        limits,
+        stats,
+        async {
+            let _ = http_stopped.await;
+        },
+    ));
 
     let watchdog = notify::watchdog_interval().map(|d| (d, notify::watchdog as fn()));
     let mut sched =
@@ -57,6 +81,7 @@ pub async fn run(g: &crate::cli::Globals) -> anyhow::Result<ExitCode> {
     notify::ready(&format!("running {} connectors", assembly.schedules.len()));
 
     let retention = tokio::spawn(retention_loop(current.clone()));
+    let sealing = tokio::spawn(seal_loop(store.clone()));
     let (stop_tracking, tracking_stop) = tokio::sync::watch::channel(false);
     let mut tracking = tokio::spawn(assembly.tracker.clone().run(tracking_stop.clone()));
 
@@ -67,9 +92,28 @@ pub async fn run(g: &crate::cli::Globals) -> anyhow::Result<ExitCode> {
         tokio::select! {
             _ = term.recv() => break,
             _ = int.recv() => break,
+            r = &mut tracking => {
+                // The tracker only returns when told to stop: anything else is a crash
+                // (a panic), which must not leave tracking silently stopped.
+                tracing::error!(
+                    panicked = r.is_err(),
+                    "the tracker stopped unexpectedly; restarting it in 5 s"
+                );
+                let a = current.read().unwrap_or_else(|e| e.into_inner()).clone();
+                let stop = stop_tracking.subscribe();
+                tracking = tokio::spawn(async move {
+                    tokio::time::sleep(Duration::from_secs(5)).await;
+                    a.tracker.clone().run(stop).await
+                });
+            }
             _ = hup.recv() => {
                 notify::reloading();
-                match reload(g, &current, &store, &mut sched, watchdog).await {
+                use futures::FutureExt;
+                let attempt = std::panic::AssertUnwindSafe(reload(g, &current, &store, &mut sched, watchdog))
+                    .catch_unwind()
+                    .await
+                    .unwrap_or_else(|_| Err(anyhow::anyhow!("reload panicked (a bug: please report it); the running configuration stays in force")));
+                match attempt {
                     Ok(()) => {
                         // The new tracker takes over (the webhook keeps feeding the same inbox).
                         let _ = stop_tracking.send(true);
@@ -88,6 +132,7 @@ pub async fn run(g: &crate::cli::Globals) -> anyhow::Result<ExitCode> {
     }
 
     retention.abort();
+    sealing.abort();
     let _ = stop_tracking.send(true);
     let _ = tokio::time::timeout(SHUTDOWN_BOUND, tracking).await;
     tracing::info!("shutting down: no new jobs; in-flight steps finish");
@@ -103,6 +148,25 @@ pub async fn run(g: &crate::cli::Globals) -> anyhow::Result<ExitCode> {
     let _ = tokio::time::timeout(Duration::from_secs(5), server).await;
     tracing::info!("stopped");
     Ok(ExitCode::SUCCESS)
+}
+
+/// How often the store is sealed while the daemon runs ([`crate::store::Store::seal`]):
+/// damage in what sled wrote before the last seal is detected at the next start; damage
+/// in the last `SEAL_EVERY` is indistinguishable from a crash during those writes.
+const SEAL_EVERY: Duration = Duration::from_secs(10);
+
+async fn seal_loop(store: Arc<crate::store::Store>) {
+    let mut tick = tokio::time::interval(SEAL_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let s = store.clone();
+        match tokio::task::spawn_blocking(move || s.seal()).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::error!(error = %e, code = e.code(), "sealing the store failed"),
+            Err(_) => {}
+        }
+    }
 }
 
 /// Hourly: prune finished jobs older than `pipeline.retention_days` (default 120, UPS's
@@ -129,7 +193,7 @@ async fn reload(
     sched: &mut tokio_cron_scheduler::JobScheduler,
     watchdog: Option<(Duration, fn())>,
 ) -> anyhow::Result<()> {
-    let cfg = match crate::config::load(&g.config) {
+    let cfg = match load_on_big_stack(&g.config).await? {
         Ok(c) => c,
         Err(report) => {
             for p in &report.problems {
@@ -143,6 +207,7 @@ async fn reload(
         tracing::warn!("http.listen changed; the new address takes effect after a restart");
     }
     let new: Arc<Assembly> = Arc::new(wiring::assemble(cfg, store.clone()).await?);
+    wiring::carry_readiness(&old, &new).await;
     // Switch: stop the old schedules, let their in-flight steps finish, start the new ones.
     old.pipeline.stop();
     let _ = sched.shutdown().await;
@@ -150,4 +215,31 @@ async fn reload(
     *sched = schedule::start(new.pipeline.clone(), &new.schedules, watchdog).await?;
     *current.write().unwrap_or_else(|e| e.into_inner()) = new;
     Ok(())
+}
+
+/// Stack of the thread that loads a configuration on reload: even a parser that recursed
+/// past [`crate::config::guard`]'s bounds would not overflow it.
+const LOAD_STACK_BYTES: usize = 64 * 1024 * 1024;
+
+/// [`crate::config::load`] on a thread of its own with a large stack, panics caught: a
+/// reload can fail, never abort the daemon.
+async fn load_on_big_stack(
+    path: &std::path::Path,
+) -> anyhow::Result<Result<crate::config::Config, crate::config::CheckReport>> {
+    let path = path.to_path_buf();
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    std::thread::Builder::new()
+        .name("upsync-reload".into())
+        .stack_size(LOAD_STACK_BYTES)
+        .spawn(move || {
+            let r = std::panic::catch_unwind(|| crate::config::load(&path));
+            let _ = tx.send(r);
+        })
+        .context("cannot start the configuration loader thread")?;
+    match rx.await {
+        Ok(Ok(r)) => Ok(r),
+        _ => anyhow::bail!(
+            "loading the new configuration panicked (a bug: please report it); the running configuration stays in force"
+        ),
+    }
 }

@@ -34,6 +34,11 @@ pub struct Assembly {
     pub webhook: axum::Router,
     /// The UPS client (shared by pipeline and tracking), for metrics and benchmarks.
     pub ups_client: crate::ups::UpsClient,
+    /// Readiness carried over a reload, per connector, until its own first cycle says
+    /// otherwise ([`carry_readiness`]).
+    pub carried: RwLock<std::collections::HashMap<String, Result<(), String>>>,
+    /// The store (its health is part of readiness).
+    pub store: Arc<Store>,
 }
 
 /// The assembly in force (replaced on reload).
@@ -123,7 +128,7 @@ pub async fn assemble_with_clock(
         clock.clone(),
     ));
     let (tracking, auth) = tracking_settings(&cfg, &store)?;
-    let tracker = crate::tracking::Tracker::new(store, ups_carrier, tracking, clock)
+    let tracker = crate::tracking::Tracker::new(store.clone(), ups_carrier, tracking, clock)
         .map_err(|e| anyhow::anyhow!("tracking configuration: {e}"))?
         .with_ledger(ledger)
         .with_connectors(pipeline.connectors());
@@ -136,7 +141,142 @@ pub async fn assemble_with_clock(
         tracker,
         webhook,
         ups_client: ups,
+        carried: RwLock::new(Default::default()),
+        store,
     })
+}
+
+/// The readiness of one connector as `/readyz` reports it: paused → not ready; logged in
+/// by a cycle → ready; else what a reload carried over or checked ([`carry_readiness`]);
+/// else "not authenticated yet".
+fn connector_readiness(a: &Assembly, c: &Connector) -> Result<(), String> {
+    match (c.health.paused_reason(), c.health.is_authenticated()) {
+        (Some(why), _) => Err(format!("paused: {why}")),
+        (None, true) => Ok(()),
+        (None, false) => a
+            .carried
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&c.name)
+            .cloned()
+            .unwrap_or_else(|| Err("not authenticated yet".to_string())),
+    }
+}
+
+/// Readiness across a reload (issue 16 item 4): a connector whose configuration did not
+/// change keeps the readiness it had; a new or changed one is checked at once with its
+/// source's `ping` (login with its credentials), bounded by `PING_BOUND`, instead of
+/// reading "not authenticated yet" until its next cycle.
+pub async fn carry_readiness(old: &Assembly, new: &Assembly) {
+    const PING_BOUND: std::time::Duration = std::time::Duration::from_secs(20);
+    let mut carried = std::collections::HashMap::new();
+    for c in new.pipeline.connectors() {
+        let unchanged = old.config.connector(&c.name).is_some()
+            && old.config.connector(&c.name) == new.config.connector(&c.name)
+            && old.config.ups == new.config.ups;
+        let before = old
+            .pipeline
+            .connectors()
+            .iter()
+            .find(|o| o.name == c.name)
+            .map(|o| connector_readiness(old, o));
+        let state = match before {
+            Some(state) if unchanged => state,
+            _ => match tokio::time::timeout(PING_BOUND, c.source.ping()).await {
+                Ok(Ok(())) => Ok(()),
+                Ok(Err(e)) => Err(format!("checked on reload: {e}")),
+                Err(_) => Err(format!(
+                    "checked on reload: no answer within {}s",
+                    PING_BOUND.as_secs()
+                )),
+            },
+        };
+        carried.insert(c.name.clone(), state);
+    }
+    *new.carried.write().unwrap_or_else(|e| e.into_inner()) = carried;
+}
+
+/// The start-up store verification (issue 16 item 2): a full decode scan of the ledger,
+/// bounded in time, on the blocking pool. Corruption stops the daemon with the fix.
+pub async fn verify_store_at_start(store: &Arc<Store>) -> anyhow::Result<()> {
+    let s = store.clone();
+    let report = tokio::task::spawn_blocking(move || {
+        s.verify_with(crate::store::VERIFY_BOUND, &ledger_decoder)
+    })
+    .await?;
+    match report {
+        Ok(r) if r.complete => {
+            tracing::info!(
+                records = r.records,
+                elapsed_ms = r.elapsed.as_millis() as u64,
+                "store verified"
+            );
+            Ok(())
+        }
+        Ok(r) => {
+            tracing::warn!(
+                records = r.records,
+                bound_seconds = crate::store::VERIFY_BOUND.as_secs(),
+                "store verification stopped at its time bound without finding damage; run `upsync store verify` while the daemon is stopped to check all of it"
+            );
+            Ok(())
+        }
+        Err(e) => Err(anyhow::anyhow!("{e}")),
+    }
+}
+
+/// Typed decoding of ledger records for [`Store::verify_with`]: every job (`j/…` in the
+/// `jobs` tree) must decode as a [`crate::pipeline::Job`], the record and active indexes
+/// (`r/…`, `a/…`) as JSON, the state index (`s/…`) as a known state name. Cursors are
+/// checked by the store itself; the other trees are read (sled checks its checksums) but
+/// belong to modules that keep raw values too.
+pub fn ledger_decoder(tree: crate::store::Tree, key: &str, bytes: &[u8]) -> Result<(), String> {
+    if tree != crate::store::Tree::Jobs {
+        return Ok(());
+    }
+    if key.starts_with("j/") {
+        serde_json::from_slice::<crate::pipeline::Job>(bytes)
+            .map(|_| ())
+            .map_err(|e| format!("not a job record: {e}"))
+    } else if key.starts_with("r/") || key.starts_with("a/") {
+        serde_json::from_slice::<serde::de::IgnoredAny>(bytes)
+            .map(|_| ())
+            .map_err(|e| format!("not a ledger index entry: {e}"))
+    } else if key.starts_with("w/") {
+        serde_json::from_slice::<crate::pipeline::ledger::Watch>(bytes)
+            .map(|_| ())
+            .map_err(|e| format!("not a late-duplicate watch: {e}"))
+    } else if key.starts_with("s/") {
+        let name = std::str::from_utf8(bytes).map_err(|_| "state index is not text".to_string())?;
+        serde_json::from_value::<crate::pipeline::JobState>(serde_json::Value::String(
+            name.to_string(),
+        ))
+        .map(|_| ())
+        .map_err(|_| "state index names no known state".to_string())
+    } else {
+        Ok(())
+    }
+}
+
+/// Warn when the listener is not on loopback and nothing says an authenticating proxy is
+/// in front (`http.allow_public_listen`): `/metrics`, detailed readiness and the admin and
+/// rates routes have no authentication of their own.
+pub fn warn_public_listen(h: &crate::config::HttpConfig) {
+    if let Some(why) = public_listen_warning(h) {
+        tracing::warn!(listen = %h.listen, "{why}");
+    }
+}
+
+/// The warning [`warn_public_listen`] logs, if any (also used by `check`).
+pub fn public_listen_warning(h: &crate::config::HttpConfig) -> Option<String> {
+    let addr: std::net::SocketAddr = h.listen.parse().ok()?;
+    if addr.ip().is_loopback() || h.allow_public_listen {
+        return None;
+    }
+    Some(format!(
+        "http.listen {} is reachable from other hosts, and /metrics and the admin/rates routes have no authentication of their own; listen on 127.0.0.1 behind an authenticating reverse proxy, or set http.allow_public_listen: true once one is in front",
+        h.listen
+    ))
 }
 
 /// Tracking settings and webhook authentication from the `tracking` section (webhook
@@ -375,24 +515,22 @@ fn build_mapper(c: &ConnectorConfig) -> anyhow::Result<Arc<dyn Mapper>> {
     )))
 }
 
-/// `/readyz`: every connector authenticated and not paused.
+/// `/readyz`: every connector authenticated and not paused, and the store without read
+/// errors.
 struct ConnectorsReady(Current);
 
 impl Readiness for ConnectorsReady {
     fn check(&self) -> Vec<(String, Result<(), String>)> {
         let a = self.0.read().unwrap_or_else(|e| e.into_inner()).clone();
-        a.pipeline
+        let mut out: Vec<(String, Result<(), String>)> = a
+            .pipeline
             .connectors()
             .iter()
-            .map(|c| {
-                let state = match (c.health.paused_reason(), c.health.is_authenticated()) {
-                    (Some(why), _) => Err(format!("paused: {why}")),
-                    (None, false) => Err("not authenticated yet".to_string()),
-                    (None, true) => Ok(()),
-                };
-                (c.name.clone(), state)
-            })
-            .collect()
+            .map(|c| (c.name.clone(), connector_readiness(&a, c)))
+            .collect();
+        out.push(("store".to_string(), a.store.health().status()));
+        out.push(("tracking".to_string(), a.tracker.health()));
+        out
     }
 }
 
@@ -426,11 +564,25 @@ pub fn server_state(current: &Current) -> ServerState {
             erp_samples(&a.pipeline, out);
         })
     };
+    let store_sampler: Sampler = {
+        let current = current.clone();
+        Box::new(move |out: &mut Vec<Sample>| {
+            let a = current.read().unwrap_or_else(|e| e.into_inner()).clone();
+            a.store.health().samples(out);
+        })
+    };
+    let listener = Arc::new(crate::server::ListenerStats::default());
+    let listener_sampler: Sampler = {
+        let listener = listener.clone();
+        Box::new(move |out: &mut Vec<Sample>| listener.samples(out))
+    };
     let mut metrics = Metrics::new(vec![
         pipeline_sampler,
         ups_sampler,
         tracking_sampler,
         erp_sampler,
+        listener_sampler,
+        store_sampler,
     ]);
     let a = current.read().unwrap_or_else(|e| e.into_inner()).clone();
     metrics.register_histogram(
@@ -446,6 +598,14 @@ pub fn server_state(current: &Current) -> ServerState {
     ServerState {
         metrics: Arc::new(metrics),
         readiness: Arc::new(ConnectorsReady(current.clone())),
+        listener,
+        backup: Some({
+            let current = current.clone();
+            Arc::new(move |dir: std::path::PathBuf, salvage: bool| {
+                let a = current.read().unwrap_or_else(|e| e.into_inner()).clone();
+                crate::store::backup::backup(&a.store, &dir, salvage).map_err(|e| e.to_string())
+            })
+        }),
     }
 }
 

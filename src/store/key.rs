@@ -99,7 +99,19 @@ impl MasterKey {
         }
         #[cfg(not(unix))]
         let _ = meta;
-        let text = std::fs::read_to_string(path).map_err(unreadable)?;
+        // Bounded (a key is 44 bytes of base64): `/dev/zero` or a large file is refused,
+        // not read.
+        if !meta.is_file() || meta.len() > 4096 {
+            return Err(MasterKeyError::Malformed {
+                path: path.to_path_buf(),
+            });
+        }
+        let mut text = String::new();
+        std::io::Read::read_to_string(
+            &mut std::io::Read::take(std::fs::File::open(path).map_err(unreadable)?, 4097),
+            &mut text,
+        )
+        .map_err(unreadable)?;
         let decoded = base64::engine::general_purpose::STANDARD
             .decode(text.trim().as_bytes())
             .map_err(|_| MasterKeyError::Malformed {

@@ -109,6 +109,9 @@ pub struct Tracker {
     /// One tick at a time.
     ticking: tokio::sync::Mutex<()>,
     dirty_gen: AtomicU64,
+    /// Why the last ledger scan, tick or inbox drain failed (`None` once one succeeds):
+    /// `/readyz` reports it, so tracking never stops quietly.
+    failure: Mutex<Option<String>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -167,6 +170,7 @@ impl Tracker {
             state: Mutex::new(()),
             ticking: tokio::sync::Mutex::new(()),
             dirty_gen: AtomicU64::new(seed),
+            failure: Mutex::new(None),
         })
     }
 
@@ -490,6 +494,19 @@ impl Tracker {
 
     /// Register every ledger job in `tracking` not registered yet, and stop tracking jobs
     /// the pipeline voided meanwhile. Returns the number of packages registered.
+    /// `Err(why)` while tracking is failing (the last ledger scan, tick or inbox drain
+    /// failed): part of `/readyz`.
+    pub fn health(&self) -> Result<(), String> {
+        match lock(&self.failure).as_ref() {
+            None => Ok(()),
+            Some(why) => Err(why.clone()),
+        }
+    }
+
+    fn failed(&self, what: &str, e: &dyn std::fmt::Display) {
+        *lock(&self.failure) = Some(format!("tracking {what} failed: {e}"));
+    }
+
     pub fn scan_jobs(&self) -> Result<usize, TrackingError> {
         let mut n = 0;
         let jobs: Vec<Job> = self
@@ -1160,6 +1177,7 @@ impl Tracker {
                     }
                     if let Err(e) = me.drain_inbox() {
                         tracing::error!(error = %e, "tracking inbox worker failed");
+                        me.failed("inbox worker", &e);
                     }
                 }
             })
@@ -1180,12 +1198,17 @@ impl Tracker {
             }
             if last_scan.is_none_or(|t| t.elapsed() >= scan_every) {
                 last_scan = Some(tokio::time::Instant::now());
-                if let Err(e) = self.scan_jobs() {
-                    tracing::error!(error = %e, "tracking ledger scan failed");
+                match self.scan_jobs() {
+                    Ok(_) => *lock(&self.failure) = None,
+                    Err(e) => {
+                        tracing::error!(error = %e, "tracking ledger scan failed");
+                        self.failed("ledger scan", &e);
+                    }
                 }
             }
             if let Err(e) = self.tick().await {
                 tracing::error!(error = %e, "tracking tick failed");
+                self.failed("tick", &e);
             }
         }
         let _ = worker.await;

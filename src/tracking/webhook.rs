@@ -49,6 +49,14 @@ const TOKEN_PREFIX: &str = "webhook_token/";
 /// Token request bodies are tiny.
 const TOKEN_BODY_LIMIT: usize = 8 * 1024;
 
+/// Refused calls are counted (`upsync_tracking_events{kind="events_unauthorized"|…}`) and
+/// logged at most once a minute with the number suppressed since (issue 16: one WARN per
+/// bad request let a flood trip journald's rate limit and hide real errors).
+static REFUSED_LOG: std::sync::LazyLock<crate::server::throttle::Throttle> =
+    std::sync::LazyLock::new(|| {
+        crate::server::throttle::Throttle::new(std::time::Duration::from_secs(60))
+    });
+
 /// The OAuth client UPS uses against upsync's token endpoint (v2), from the vault.
 #[derive(Clone)]
 pub struct OAuthClient {
@@ -255,12 +263,15 @@ async fn track_alert(State(st): State<WebhookState>, headers: HeaderMap, body: B
     let stats = &st.inner.stats;
     if !st.authorized(&headers) {
         stats.events_unauthorized.fetch_add(1, Ordering::Relaxed);
-        tracing::warn!(
-            event = "track_alert_unauthorized",
-            has_credential = headers.contains_key("credential"),
-            has_bearer = headers.contains_key(header::AUTHORIZATION),
-            "Track Alert webhook call refused: missing or wrong credentials"
-        );
+        if let Some(suppressed) = REFUSED_LOG.allow() {
+            tracing::warn!(
+                event = "track_alert_unauthorized",
+                has_credential = headers.contains_key("credential"),
+                has_bearer = headers.contains_key(header::AUTHORIZATION),
+                suppressed,
+                "Track Alert webhook call refused: missing or wrong credentials (refused calls are counted in upsync_tracking_events; at most one line a minute)"
+            );
+        }
         let mut r = error(
             StatusCode::UNAUTHORIZED,
             "unauthorized",
@@ -287,13 +298,16 @@ async fn track_alert(State(st): State<WebhookState>, headers: HeaderMap, body: B
         Ok(ev) => ev,
         Err(e) => {
             stats.events_rejected.fetch_add(1, Ordering::Relaxed);
-            tracing::warn!(
-                event = "track_alert_rejected",
-                code = e.code(),
-                reason = %e,
-                bytes = bytes.len(),
-                "Track Alert webhook body refused"
-            );
+            if let Some(suppressed) = REFUSED_LOG.allow() {
+                tracing::warn!(
+                    event = "track_alert_rejected",
+                    code = e.code(),
+                    reason = %e,
+                    bytes = bytes.len(),
+                    suppressed,
+                    "Track Alert webhook body refused (at most one line a minute)"
+                );
+            }
             return error(StatusCode::BAD_REQUEST, e.code(), &e.to_string());
         }
     };
@@ -332,12 +346,15 @@ fn too_large(st: &WebhookState, limit: usize) -> Response {
         .stats
         .events_rejected
         .fetch_add(1, Ordering::Relaxed);
-    tracing::warn!(
-        event = "track_alert_rejected",
-        code = "body_too_large",
-        limit,
-        "Track Alert webhook body refused: too large"
-    );
+    if let Some(suppressed) = REFUSED_LOG.allow() {
+        tracing::warn!(
+            event = "track_alert_rejected",
+            code = "body_too_large",
+            limit,
+            suppressed,
+            "Track Alert webhook body refused: too large (at most one line a minute)"
+        );
+    }
     error(
         StatusCode::PAYLOAD_TOO_LARGE,
         "body_too_large",
@@ -398,10 +415,13 @@ async fn token(State(st): State<WebhookState>, headers: HeaderMap, body: Body) -
     };
     if !authenticated {
         stats.tokens_refused.fetch_add(1, Ordering::Relaxed);
-        tracing::warn!(
-            event = "webhook_token_refused",
-            "token request refused: missing or wrong client credentials"
-        );
+        if let Some(suppressed) = REFUSED_LOG.allow() {
+            tracing::warn!(
+                event = "webhook_token_refused",
+                suppressed,
+                "token request refused: missing or wrong client credentials (at most one line a minute)"
+            );
+        }
         return oauth_error(StatusCode::UNAUTHORIZED, "invalid_client");
     }
     if content_length(&headers).is_some_and(|n| n > TOKEN_BODY_LIMIT) {
