@@ -127,7 +127,11 @@ async fn labels_attach_by_key_values_and_are_found_again_through_expand_files() 
     let uploads = h.core.stats.get("files");
     let out = src.write_back_report(&plan).await.unwrap();
     assert!(out.nothing_to_do(), "{out:?}");
-    assert_eq!(h.core.stats.get("files"), uploads, "a label was uploaded again");
+    assert_eq!(
+        h.core.stats.get("files"),
+        uploads,
+        "a label was uploaded again"
+    );
     assert_eq!(h.state.files_of(&plan.record_id), files);
     src.close().await;
 }
@@ -188,7 +192,11 @@ async fn requests_wait_while_the_sessions_confirm_runs() {
     assert!(out.confirmed);
     let rec = read.expect("a read during the confirm must not fail");
     assert!(rec.is_some());
-    assert_eq!(h.core.stats.get("busy"), 0, "a request hit the running action");
+    assert_eq!(
+        h.core.stats.get("busy"),
+        0,
+        "a request hit the running action"
+    );
     src.close().await;
 }
 
@@ -234,7 +242,10 @@ async fn a_confirm_still_running_server_side_is_waited_out_not_dead_lettered() {
     let plan = plan_for(&recs[1], false, false);
     let out = src.write_back_report(&plan).await.unwrap();
     assert_eq!(out.lines_written, plan.package_lines.len());
-    assert!(h.core.stats.get("busy") >= 1, "the action blocked the session");
+    assert!(
+        h.core.stats.get("busy") >= 1,
+        "the action blocked the session"
+    );
     assert!(*waits.lock().unwrap() >= 1, "the connector backed off");
     src.close().await;
 }

@@ -219,7 +219,10 @@ async fn polls_2500_colliding_shipments_exactly_once_and_resumes_from_the_stored
     let again = drain(&src, &mut stored, &mut ledger).await;
     assert!(again.is_empty(), "re-emitted {} old records", again.len());
     let reread = h.core.stats.get("list.rows") - rows_after_first_scan;
-    eprintln!("restart re-read {reread} rows in {} list requests", h.core.stats.get("list") - pages);
+    eprintln!(
+        "restart re-read {reread} rows in {} list requests",
+        h.core.stats.get("list") - pages
+    );
     // The overlap holds more than a page here (groups of up to 60 equal timestamps), so
     // its window is read once full, then as two parts (measured: 271 rows, 3 requests).
     assert!(

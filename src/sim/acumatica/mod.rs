@@ -239,7 +239,9 @@ impl AcumaticaSimConfig {
                     .map(|(e, v)| (t.to_string(), e.to_string(), v.to_string()))
             });
             c.custom_endpoints.push(
-                parsed.ok_or_else(|| anyhow::anyhow!("--custom-endpoint must be TENANT:NAME/VERSION"))?,
+                parsed.ok_or_else(|| {
+                    anyhow::anyhow!("--custom-endpoint must be TENANT:NAME/VERSION")
+                })?,
             );
         }
         if !a.users.is_empty() {
@@ -2185,9 +2187,16 @@ mod tests {
         let (_, _, signed) = call(&app, req("GET", "/entity", Body::empty())).await;
         assert!(signed.to_string().contains("\"Ups\""), "{signed}");
         assert_eq!(
-            call(&app, req("GET", "/entity/Ups/23.200.001/Shipment?$top=1", Body::empty()))
-                .await
-                .0,
+            call(
+                &app,
+                req(
+                    "GET",
+                    "/entity/Ups/23.200.001/Shipment?$top=1",
+                    Body::empty()
+                )
+            )
+            .await
+            .0,
             StatusCode::OK
         );
 
@@ -2200,7 +2209,11 @@ mod tests {
             req("PUT", &format!("{base}/{id}/files/a.zpl"), Body::from("x")),
         )
         .await;
-        assert_eq!(s, StatusCode::INTERNAL_SERVER_ERROR, "a GUID is not key values");
+        assert_eq!(
+            s,
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "a GUID is not key values"
+        );
         assert_eq!(b["exceptionMessage"], "No entity satisfies the condition.");
         let (s, _, _) = call(
             &app,
@@ -2209,7 +2222,10 @@ mod tests {
         .await;
         assert_eq!(s, StatusCode::NO_CONTENT);
         let (_, _, plain) = call(&app, req("GET", &format!("{base}/{id}"), Body::empty())).await;
-        assert!(plain.get("files").is_none(), "files only with $expand=files");
+        assert!(
+            plain.get("files").is_none(),
+            "files only with $expand=files"
+        );
         let (_, _, exp) = call(
             &app,
             req("GET", &format!("{base}/{id}?$expand=files"), Body::empty()),
@@ -2234,10 +2250,18 @@ mod tests {
             b["exceptionMessage"],
             "The previous operation has not been completed yet."
         );
-        assert_eq!(call(&app, req("GET", &loc, Body::empty())).await.0, StatusCode::ACCEPTED);
-        assert_eq!(call(&app, req("GET", &loc, Body::empty())).await.0, StatusCode::NO_CONTENT);
         assert_eq!(
-            call(&app, req("GET", &format!("{base}/{nbr}"), Body::empty())).await.0,
+            call(&app, req("GET", &loc, Body::empty())).await.0,
+            StatusCode::ACCEPTED
+        );
+        assert_eq!(
+            call(&app, req("GET", &loc, Body::empty())).await.0,
+            StatusCode::NO_CONTENT
+        );
+        assert_eq!(
+            call(&app, req("GET", &format!("{base}/{nbr}"), Body::empty()))
+                .await
+                .0,
             StatusCode::OK
         );
         assert_eq!(st.core.stats.get("busy"), 1);
