@@ -354,3 +354,63 @@ async fn varying_list_order_loses_and_repeats_nothing() {
     assert_eq!(ledger.len(), expected.len());
     src.close().await;
 }
+
+/// Item 9. Guards: a record that becomes visible with a LastModifiedDateTime older than the
+/// cursor's overlap (a late commit) is not lost: every `full_scan_every_scans`-th scan reads
+/// the whole ready set without the time filter. The old connector never looked back.
+#[tokio::test]
+async fn a_late_commit_behind_the_cursor_is_found_by_the_periodic_full_scan() {
+    let h = sim::spawn(AcumaticaSimConfig {
+        seed: 50,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let mut p = profile(&h);
+    p.full_scan_every_scans = 3;
+    let src = source(p);
+    let mut ledger = HashMap::new();
+    let mut stored = Cursor::default();
+    let http = reqwest::Client::new();
+    let release = json!({"ShipVia": {"value": "UPSGROUND"}, "Status": {"value": "Open"},
+                         "Hold": {"value": false}});
+    drain(&src, &mut stored, &mut ledger).await;
+    // A release now moves the cursor to "now" …
+    http.post(format!("{}/_sim/acumatica/shipments", h.base_url))
+        .json(&release)
+        .send()
+        .await
+        .unwrap();
+    drain(&src, &mut stored, &mut ledger).await;
+    // … then a transaction stamped a minute ago (beyond overlap_seconds) commits.
+    let mut late = release.clone();
+    late["backdate_seconds"] = json!(60);
+    let late: Value = http
+        .post(format!("{}/_sim/acumatica/shipments", h.base_url))
+        .json(&late)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let late_id = late["id"].as_str().unwrap().to_string();
+    let found =
+        |l: &HashMap<(String, String), usize>| l.keys().filter(|(i, _)| *i == late_id).count();
+    // Scans so far: the first (full), one incremental. The next is incremental (one list
+    // request) and cannot see the late commit …
+    let lists = h.core.stats.get("list");
+    drain(&src, &mut stored, &mut ledger).await;
+    assert_eq!(found(&ledger), 0);
+    assert_eq!(
+        h.core.stats.get("list") - lists,
+        1,
+        "an incremental scan is one request"
+    );
+    // … the third scan reads the whole ready set and finds it, once.
+    drain(&src, &mut stored, &mut ledger).await;
+    assert_eq!(found(&ledger), 1, "the late commit was lost");
+    drain(&src, &mut stored, &mut ledger).await;
+    assert_eq!(found(&ledger), 1);
+    src.close().await;
+}

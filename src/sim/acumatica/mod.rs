@@ -1764,7 +1764,8 @@ async fn admin_dump(State(st): State<Arc<AcuState>>) -> Json<Value> {
 /// POST a shipment in wire form. With an `id` or `ShipmentNbr` that exists, the given fields
 /// are merged (address change, hold, status, new packages…); otherwise a new shipment is
 /// created from a seeded template (a "new release"). `{"touch": true}` only bumps
-/// LastModifiedDateTime. Either way LastModifiedDateTime moves to "now" (never backwards).
+/// LastModifiedDateTime. Either way LastModifiedDateTime moves to "now" (never backwards),
+/// unless `{"backdate_seconds": N}` stamps it N seconds earlier (a late commit).
 async fn admin_upsert(State(st): State<Arc<AcuState>>, Json(body): Json<Value>) -> Response {
     let now = st.now();
     let mut g = st.lock();
@@ -1790,11 +1791,22 @@ async fn admin_upsert(State(st): State<Arc<AcuState>>, Json(body): Json<Value>) 
     };
     let mut errors = Vec::new();
     let mut b = body.clone();
+    let mut backdate = None;
     if let Some(m) = b.as_object_mut() {
         m.remove("touch");
+        backdate = m.remove("backdate_seconds").and_then(|v| v.as_i64());
     }
     merge(&mut rec, &b, &[], &mut errors);
-    let ts = touch(&mut g, now);
+    let mut ts = touch(&mut g, now);
+    if let Some(secs) = backdate {
+        // A late commit: the transaction stamped LastModifiedDateTime when it started and
+        // became visible only now, behind readers that already passed that time (what
+        // `overlap_seconds` and the periodic full scan exist for).
+        let t = DateTime::parse_from_rfc3339(&ts)
+            .map(|t| t.with_timezone(&Utc))
+            .unwrap_or(now);
+        ts = format_ts(t - chrono::Duration::seconds(secs));
+    }
     rec["LastModifiedDateTime"] = w(json!(ts));
     insert(&mut g, rec.clone());
     drop(g);
