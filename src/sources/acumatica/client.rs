@@ -2,10 +2,15 @@
 //! concurrency limit, transparent re-login on 401, backoff on 429 (licence request queue),
 //! endpoint-version discovery (`GET /entity`) and error classification.
 //!
-//! Spec: ERP-NOTES.md §A1–A3, §G. Classification at the edge: 401 (after one re-login) →
+//! Spec: ERP-NOTES.md §A1–A4, §G. Classification at the edge: 401 (after one re-login) →
 //! auth; 403/404/400-on-read → config; 412 and "No entity satisfies the condition" →
 //! not found; 422 → rejected with per-field errors; 429, 5xx, transport errors → transient.
-//! Never log bodies, cookies or tokens; log status codes and ids.
+//! "The previous operation has not been completed yet" (the session's long-running action
+//! still runs, §A4/§G6) is backed off and retried like a 429, then transient — never
+//! rejected, whatever its status. The connector has one session, so a long-running action
+//! holds `action_gate` exclusively and every other request waits for it. The version
+//! check (`GET /entity`) is sent signed in: only then are the tenant's custom endpoints
+//! listed (§A1). Never log bodies, cookies or tokens; log status codes and ids.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;

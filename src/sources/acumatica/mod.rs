@@ -178,16 +178,15 @@ impl AcumaticaSource {
     }
 
     /// One `$top` answer of ready records (wire form, bare array).
-    async fn list_page(&self, filter: &str, skip: u64) -> Result<Vec<Value>, SourceError> {
+    async fn list_page(&self, filter: &str) -> Result<Vec<Value>, SourceError> {
         let p = &self.http.profile;
         let url = format!(
-            "{}/{}?$filter={}&{}&$top={}&$skip={}",
+            "{}/{}?$filter={}&{}&$top={}",
             self.http.entity_base,
             enc_segment(&p.entity),
             enc(filter),
             self.expand_custom_query(),
             p.page_size,
-            skip
         );
         let ans = self.http.send(Method::GET, &url, None, false).await?;
         if ans.status != 200 {
@@ -266,7 +265,7 @@ impl Source for AcumaticaSource {
             .as_ref()
             .and_then(|s| s.pending.last().cloned())
             .unwrap_or_default();
-        let rows = self.list_page(&self.filter(&window), 0).await?;
+        let rows = self.list_page(&self.filter(&window)).await?;
         let n = rows.len();
         let mut decoded = Vec::with_capacity(n);
         for row in &rows {
