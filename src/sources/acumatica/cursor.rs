@@ -48,6 +48,18 @@ pub struct Window {
     pub key_from: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key_before: Option<String>,
+    /// Splits that led here. Median splits need about log2(records / page_size); a window
+    /// deeper than [`MAX_SPLIT_DEPTH`] means the instance orders keys differently from us
+    /// (collation) and splitting makes no progress: its answer is then taken as it is.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub depth: u32,
+}
+
+/// See [`Window::depth`].
+pub const MAX_SPLIT_DEPTH: u32 = 64;
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 /// A scan in progress.
@@ -96,8 +108,15 @@ fn ms(t: DateTime<Utc>) -> DateTime<Utc> {
 /// Split a window whose answer was full into parts, in reading order. `rows` are the
 /// `(LastModifiedDateTime, first key value)` of the answer. Every part leaves out at least
 /// one returned row, so repeated splitting ends; `None` when no part could (one time and
-/// one key: only possible with `page_size` 1).
+/// one key: only possible with `page_size` 1) or the window is [`MAX_SPLIT_DEPTH`] deep.
 pub fn split(w: &Window, rows: &[(DateTime<Utc>, String)]) -> Option<Vec<Window>> {
+    if w.depth >= MAX_SPLIT_DEPTH {
+        return None;
+    }
+    let w = &Window {
+        depth: w.depth + 1,
+        ..w.clone()
+    };
     let mut times: Vec<DateTime<Utc>> = rows.iter().map(|(t, _)| ms(*t)).collect();
     times.sort();
     times.dedup();
@@ -296,6 +315,13 @@ mod tests {
         assert_eq!(parts[1].from, Some(at(5)));
         // One key left: nothing to split.
         assert!(split(&parts[1], &rows(&[(5, "b")])).is_none());
+        assert_eq!(parts[1].depth, 2);
+        // No progress possible (e.g. another collation): splitting stops at the cap.
+        let deep = Window {
+            depth: MAX_SPLIT_DEPTH,
+            ..Window::default()
+        };
+        assert!(split(&deep, &rows(&[(1, "a"), (2, "b")])).is_none());
     }
 
     #[test]
