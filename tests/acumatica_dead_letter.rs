@@ -83,3 +83,58 @@ async fn a_422_on_write_back_dead_letters_the_job_with_the_fields_own_text() {
         assert!(rec.to_string().contains(&tn), "{} lacks {tn}", job.number);
     }
 }
+
+/// Issue 15 item 8, through the pipeline: the mapping confirms each shipment after its
+/// write-back, and several jobs write back at once over the connector's one session. While a
+/// ConfirmShipment runs, Acumatica fails that session's other requests (the simulator does
+/// too); the connector holds them back until the action ends, so no job is dead-lettered
+/// and the simulator never sees a request hit the running action. Before the fix, the
+/// concurrent write-backs hit it and were dead-lettered as rejected writes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_write_backs_with_confirm_never_dead_letter_for_a_busy_session() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut o = WorldOptions::new(dir.path());
+    o.acumatica_shipments = 12;
+    o.netsuite_fulfillments = 0;
+    o.jobs_in_flight = 4;
+    let w = World::start(o).await.unwrap();
+    let profile = w.dir.join("connectors/acumatica.yaml");
+    let text = std::fs::read_to_string(&profile).unwrap();
+    std::fs::write(
+        &profile,
+        text.replace(
+            "action_poll_interval_ms: 1000",
+            "action_poll_interval_ms: 20",
+        ),
+    )
+    .unwrap();
+    let acu = w.acumatica.as_ref().unwrap();
+    let store = w.open_store().unwrap();
+    let a = w.assemble(store).await.unwrap();
+    let conn = a.pipeline.connectors()[0].clone();
+    for _ in 0..3 {
+        a.pipeline.run_cycle(&conn).await.unwrap();
+    }
+    let ledger = a.pipeline.ledger();
+    let dl = ledger.dead_letters().unwrap();
+    assert!(dl.is_empty(), "{dl:#?}");
+    let tracking: Vec<_> = ledger
+        .jobs(None, Some(JobState::Tracking))
+        .map(Result::unwrap)
+        .collect();
+    assert!(
+        tracking.len() >= 4,
+        "only {} jobs got through",
+        tracking.len()
+    );
+    for job in &tracking {
+        let rec = acu.state.shipment(&job.record_id).unwrap();
+        assert_eq!(rec["Status"]["value"], "Confirmed", "{}", job.number);
+    }
+    assert_eq!(
+        acu.core.stats.get("busy"),
+        0,
+        "a request hit a running action"
+    );
+    assert!(acu.core.stats.get("action.ConfirmShipment") >= 4);
+}

@@ -6,6 +6,8 @@
 //!
 //! * `GET /entity` — the endpoint list (documented shape); several versions at once
 //!   (default `Default/23.200.001` and `Default/24.200.001`), 404 for any other version.
+//!   A tenant's custom endpoints (`--custom-endpoint TENANT:NAME/VERSION`) are listed only
+//!   when the request is signed in as that tenant (§A1).
 //! * `POST /entity/auth/login|logout` — cookie sessions (`.ASPXAUTH`, `ASP.NET_SessionId`),
 //!   `tenant` or `company`, optional `branch`/`locale`. Users: `--user NAME:PASSWORD@TENANT`;
 //!   demo user **`admin:demo@Company`** when none is given. Sessions count against the
@@ -16,10 +18,16 @@
 //!   `--oauth-client ID:SECRET` (demo client **`demo-client@Company:demo-secret`** when none);
 //!   bearer tokens last 3600 s. OAuth requests do not hold licence sessions here.
 //! * `/entity/{Endpoint}/{Version}/swagger.json`, `…/Shipment` (GET list with `$filter`,
-//!   `$expand`, `$select`, `$custom`, `$top`, `$skip`; PUT upsert with `If-Match: *`),
-//!   `…/Shipment/{ShipmentNbr|id}` (GET, DELETE), `…/Shipment/{id}/files/{filename}` (PUT,
-//!   GET), `…/files/{fileId}` (GET), `…/Shipment/ConfirmShipment` (202 + `Location`; polling
-//!   answers 202 then 204; Status becomes `Confirmed`).
+//!   `$expand`, `$select`, `$custom`, `$top`, `$skip`; PUT upsert with `If-Match: *`). List
+//!   answers come in no promised order: by default each list request gets its own seeded
+//!   permutation (`--list-order varying|key`), so `$skip` paging is not stable (§A3).
+//! * `…/Shipment/{ShipmentNbr|id}` (GET, DELETE; `files` only with `$expand=files`),
+//!   `…/Shipment/{ShipmentNbr}/files/{filename}` (PUT, GET; key values only, a GUID answers
+//!   "No entity satisfies the condition"), `…/files/{fileId}` (GET).
+//! * `…/Shipment/ConfirmShipment` (202 + `Location`; polling answers 202 then 204; Status
+//!   becomes `Confirmed`). While it runs, every other request of that session to the
+//!   Shipments form fails ("The previous operation has not been completed yet.",
+//!   `--busy-status`, default 500); only the status request goes through (§A4, §G6).
 //! * Throttle `--rpm N`: past half the limit each request is delayed by (time left in the
 //!   minute)/(requests left); at the limit requests queue; more than 20 queued → 429.
 //! * Admin: `/_sim/stats` (counters per op, `sessions.open`, `sessions.max_seen`),
@@ -94,6 +102,30 @@ pub struct SimAcumaticaArgs {
     /// Fault rules, e.g. `list:429@0.1,login:session-limit#1`.
     #[arg(long, default_value = "")]
     pub faults: String,
+    /// A tenant's custom endpoint TENANT:NAME/VERSION (repeatable); listed by `GET /entity`
+    /// only to a signed-in user of that tenant (ERP-NOTES §A1).
+    #[arg(long = "custom-endpoint")]
+    pub custom_endpoints: Vec<String>,
+    /// Order of list answers: `varying` (no `$orderby` in the contract, so no order is
+    /// promised; each list request gets its own seeded permutation) or `key` (ShipmentNbr).
+    #[arg(long, default_value = "varying")]
+    pub list_order: String,
+    /// HTTP status of the answer to a request made in a session whose long-running action
+    /// is still running (ERP-NOTES §A4 says such requests fail, not how).
+    #[arg(long, default_value_t = 500)]
+    pub busy_status: u16,
+}
+
+/// Order in which list answers come back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListOrder {
+    /// ShipmentNbr (key) order, stable between requests.
+    Key,
+    /// A different permutation per list request, reproducible from `seed_value` and the
+    /// request count. The contract has no `$orderby` (ERP-NOTES §A3: "`$orderby` is
+    /// [UNVERIFIED] because it is not among the spec's parameters") and SQL Server promises
+    /// no order without one, so a client must not rely on `$skip` landing where it did.
+    Varying,
 }
 
 /// One registered user.
@@ -140,7 +172,15 @@ pub struct AcumaticaSimConfig {
     pub faults: String,
     /// How many status polls of a long-running action answer 202 before 204.
     pub action_polls: u32,
+    /// A long-running action stops blocking its session after this long (simulator clock)
+    /// even when nobody polls its status (the operation finishes server-side).
+    pub action_run_seconds: i64,
     pub token_lifetime_seconds: i64,
+    /// `(tenant, endpoint name, version)`: custom endpoints, listed only after sign-in.
+    pub custom_endpoints: Vec<(String, String, String)>,
+    pub list_order: ListOrder,
+    /// Status of the "previous operation has not been completed" answer (default 500).
+    pub busy_status: u16,
 }
 
 impl Default for AcumaticaSimConfig {
@@ -165,7 +205,11 @@ impl Default for AcumaticaSimConfig {
             record_dir: None,
             faults: String::new(),
             action_polls: 1,
+            action_run_seconds: 60,
             token_lifetime_seconds: 3600,
+            custom_endpoints: Vec::new(),
+            list_order: ListOrder::Varying,
+            busy_status: 500,
         }
     }
 }
@@ -181,8 +225,25 @@ impl AcumaticaSimConfig {
             seed_bad: a.seed_bad,
             record_dir: a.record_dir.clone(),
             faults: a.faults.clone(),
+            busy_status: a.busy_status,
+            list_order: match a.list_order.as_str() {
+                "varying" => ListOrder::Varying,
+                "key" => ListOrder::Key,
+                o => anyhow::bail!("--list-order must be varying or key, not '{o}'"),
+            },
             ..Default::default()
         };
+        for s in &a.custom_endpoints {
+            let parsed = s.split_once(':').and_then(|(t, ev)| {
+                ev.split_once('/')
+                    .map(|(e, v)| (t.to_string(), e.to_string(), v.to_string()))
+            });
+            c.custom_endpoints.push(
+                parsed.ok_or_else(|| {
+                    anyhow::anyhow!("--custom-endpoint must be TENANT:NAME/VERSION")
+                })?,
+            );
+        }
         if !a.users.is_empty() {
             c.users = a
                 .users
@@ -242,6 +303,10 @@ struct ActionOp {
     shipment_id: String,
     polls_left: u32,
     done: bool,
+    /// The session (cookie or bearer token) that started it: its other requests to the
+    /// Shipments form fail while it runs (ERP-NOTES §A4, §G6).
+    session: String,
+    started: DateTime<Utc>,
 }
 
 #[derive(Debug, Default)]
@@ -274,6 +339,8 @@ pub struct AcuState {
     inner: Mutex<Inner>,
     throttle: tokio::sync::Mutex<Throttle>,
     queued: Mutex<usize>,
+    /// List requests answered so far (drives the varying order).
+    lists: std::sync::atomic::AtomicU64,
 }
 
 impl AcuState {
@@ -296,6 +363,7 @@ impl AcuState {
             inner: Mutex::new(inner),
             throttle: tokio::sync::Mutex::new(Throttle::default()),
             queued: Mutex::new(0),
+            lists: std::sync::atomic::AtomicU64::new(0),
         });
         st.publish_sessions();
         Ok(st)
@@ -440,7 +508,7 @@ pub fn router(state: Arc<AcuState>) -> Router {
             get(action_status),
         )
         .route(
-            "/entity/{ep}/{ver}/Shipment/{id}/files/{filename}",
+            "/entity/{ep}/{ver}/Shipment/{ids}/files/{filename}",
             put(put_file).get(get_attached_file),
         )
         .route("/entity/{ep}/{ver}/files/{file_id}", get(get_file))
@@ -633,6 +701,72 @@ fn principal(st: &AcuState, headers: &HeaderMap) -> Result<String, Response> {
     Err(not_logged_in())
 }
 
+/// The session a request belongs to: its `.ASPXAUTH` cookie or its bearer token.
+fn session_key(headers: &HeaderMap) -> Option<String> {
+    if let Some(tok) = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|a| a.strip_prefix("Bearer "))
+    {
+        return Some(format!("bearer:{tok}"));
+    }
+    cookie(headers, ".ASPXAUTH").map(|c| format!("cookie:{c}"))
+}
+
+/// The tenant of a signed-in caller, without touching the session (for `GET /entity`).
+fn tenant_of(st: &AcuState, headers: &HeaderMap) -> Option<String> {
+    let now = st.now();
+    let g = st.lock();
+    let user = match session_key(headers)? {
+        k if k.starts_with("bearer:") => {
+            let t = g.tokens.get(&k["bearer:".len()..])?;
+            if t.expires <= now {
+                return None;
+            }
+            t.user.clone()
+        }
+        k => {
+            let s = g.sessions.get(&k["cookie:".len()..])?;
+            if now - s.last_used >= chrono::Duration::minutes(20) {
+                return None;
+            }
+            return Some(s.tenant.clone());
+        }
+    };
+    st.cfg
+        .users
+        .iter()
+        .find(|u| u.name.eq_ignore_ascii_case(&user))
+        .map(|u| u.tenant.clone())
+}
+
+/// ERP-NOTES §A4 (ACU-DOC Action_Execution): "While the operation runs, other requests in
+/// that session to the same form fail, so only the status request succeeds" (§G6). How they
+/// fail is not documented: the answer is an `HttpError` with the platform's
+/// "previous operation" text, status `busy_status` (default 500, like other PXExceptions).
+fn busy(st: &AcuState, headers: &HeaderMap) -> Result<(), Response> {
+    let Some(key) = session_key(headers) else {
+        return Ok(());
+    };
+    let now = st.now();
+    let run = chrono::Duration::seconds(st.cfg.action_run_seconds);
+    let running = st
+        .lock()
+        .actions
+        .values()
+        .any(|a| a.session == key && !a.done && now - a.started < run);
+    if !running {
+        return Ok(());
+    }
+    st.core.stats.incr("busy");
+    Err(http_error(
+        StatusCode::from_u16(st.cfg.busy_status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+        "An error has occurred.",
+        "The previous operation has not been completed yet.",
+        "PX.Data.PXException",
+    ))
+}
+
 fn expire_idle(g: &mut Inner, now: DateTime<Utc>) {
     g.sessions
         .retain(|_, s| now - s.last_used < chrono::Duration::minutes(20));
@@ -698,7 +832,13 @@ async fn throttle(st: &AcuState) -> Result<(), Response> {
 }
 
 fn check_endpoint(st: &AcuState, ep: &str, ver: &str) -> Result<(), Response> {
-    if st.cfg.endpoints.iter().any(|(e, v)| e == ep && v == ver) {
+    if st.cfg.endpoints.iter().any(|(e, v)| e == ep && v == ver)
+        || st
+            .cfg
+            .custom_endpoints
+            .iter()
+            .any(|(_, e, v)| e == ep && v == ver)
+    {
         Ok(())
     } else {
         st.core.stats.incr("endpoint.404");
@@ -706,7 +846,8 @@ fn check_endpoint(st: &AcuState, ep: &str, ver: &str) -> Result<(), Response> {
     }
 }
 
-/// The common prologue of an entity request: endpoint, faults, sign-in, throttle.
+/// The common prologue of an entity request: endpoint, faults, sign-in, the session's
+/// running action (§A4), throttle.
 async fn enter(
     st: &AcuState,
     op: &str,
@@ -717,6 +858,9 @@ async fn enter(
     check_endpoint(st, ep, ver)?;
     let drop_after = faults(st, op).await?;
     principal(st, headers).inspect_err(|_| st.core.stats.incr(&format!("{op}.401")))?;
+    if op != "action.status" {
+        busy(st, headers)?;
+    }
     throttle(st).await?;
     Ok(drop_after)
 }
@@ -724,14 +868,27 @@ async fn enter(
 // ---------------------------------------------------------------------------------------
 // Endpoint list, swagger
 
-async fn list_endpoints(State(st): State<Arc<AcuState>>) -> Response {
+/// ERP-NOTES §A1 (ACU-DOC Get_List_of_Endpoints): "No auth is needed; sending auth adds the
+/// tenant's custom endpoints."
+async fn list_endpoints(State(st): State<Arc<AcuState>>, headers: HeaderMap) -> Response {
     if let Err(r) = faults(&st, "entity").await {
         return r;
     }
+    let tenant = tenant_of(&st, &headers);
+    if tenant.is_some() {
+        st.core.stats.incr("entity.signed_in");
+    }
+    let custom = st.cfg.custom_endpoints.iter().filter(|(t, _, _)| {
+        tenant
+            .as_deref()
+            .is_some_and(|mine| t.eq_ignore_ascii_case(mine))
+    });
     let endpoints: Vec<Value> = st
         .cfg
         .endpoints
         .iter()
+        .map(|(n, v)| (n, v))
+        .chain(custom.map(|(_, n, v)| (n, v)))
         .map(|(n, v)| json!({"name": n, "version": v, "href": format!("/entity/{n}/{v}/")}))
         .collect();
     Json(json!({
@@ -983,11 +1140,23 @@ async fn list(
         Err(e) => return bad_request(&e),
     };
     let g = st.lock();
-    let rows: Vec<Value> = g
+    let mut matching: Vec<&Value> = g
         .order
         .values()
         .filter_map(|id| g.shipments.get(id))
         .filter(|r| q.filter.as_ref().is_none_or(|f| query::matches(f, r)))
+        .collect();
+    if st.cfg.list_order == ListOrder::Varying {
+        // No `$orderby` in the contract: each answer may come in another order (see ListOrder).
+        use rand::{seq::SliceRandom, SeedableRng};
+        let n = st.lists.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let mut rng = rand::rngs::StdRng::seed_from_u64(
+            st.cfg.seed_value ^ n.wrapping_add(1).wrapping_mul(0x9E37_79B9_7F4A_7C15),
+        );
+        matching.shuffle(&mut rng);
+    }
+    let rows: Vec<Value> = matching
+        .into_iter()
         .skip(q.skip)
         .take(q.top.unwrap_or(usize::MAX))
         .enumerate()
@@ -1039,7 +1208,9 @@ async fn get_one(
     let g = st.lock();
     match find(&g, &key).and_then(|id| g.shipments.get(&id)) {
         Some(r) => {
-            let mut v = query::shape(r, &q, true);
+            // `files` (on every Entity, ACU-SPEC) comes back only with `$expand=files`, like
+            // every other detail collection in contract v4 (ERP-NOTES §A3).
+            let mut v = query::shape(r, &q, false);
             version_fields(&mut v, &ver, &q);
             Json(v).into_response()
         }
@@ -1373,9 +1544,14 @@ async fn upsert(
 // ---------------------------------------------------------------------------------------
 // Files
 
+/// `PUT /Shipment/{ids}/files/{filename}`: ACU-SPEC (`Shipment_PutFile`) declares `ids` as
+/// "The values of the key fields of the record. The values are slash-delimited." — for a
+/// Shipment the ShipmentNbr, not the record's `id` GUID (only `GET/DELETE /Shipment/{id}`
+/// take the GUID). A GUID there finds no record: the documented "No entity satisfies the
+/// condition" HttpError with 500 (ERP-NOTES §A3, §G5).
 async fn put_file(
     State(st): State<Arc<AcuState>>,
-    Path((ep, ver, id, filename)): Path<(String, String, String, String)>,
+    Path((ep, ver, ids, filename)): Path<(String, String, String, String)>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
@@ -1384,8 +1560,9 @@ async fn put_file(
         Err(r) => return r,
     };
     let mut g = st.lock();
-    let Some(sid) = find(&g, &id) else {
+    let Some(sid) = g.order.get(&ids).cloned() else {
         drop(g);
+        st.core.stats.incr("files.no_entity");
         return no_entity();
     };
     let nbr = g.shipments[&sid]["ShipmentNbr"]["value"]
@@ -1436,14 +1613,14 @@ fn file_response(f: &StoredFile) -> Response {
 
 async fn get_attached_file(
     State(st): State<Arc<AcuState>>,
-    Path((ep, ver, id, filename)): Path<(String, String, String, String)>,
+    Path((ep, ver, ids, filename)): Path<(String, String, String, String)>,
     headers: HeaderMap,
 ) -> Response {
     if let Err(r) = enter(&st, "files", &ep, &ver, &headers).await {
         return r;
     }
     let g = st.lock();
-    let Some(sid) = find(&g, &id) else {
+    let Some(sid) = g.order.get(&ids).cloned() else {
         return no_entity();
     };
     let suffix = format!("\\{filename}");
@@ -1520,12 +1697,15 @@ async fn action(
         }
     }
     let op = uuid::Uuid::new_v4().to_string();
+    let now = st.now();
     g.actions.insert(
         op.clone(),
         ActionOp {
             shipment_id: id,
             polls_left: st.cfg.action_polls,
             done: false,
+            session: session_key(&headers).unwrap_or_default(),
+            started: now,
         },
     );
     drop(g);
@@ -1543,7 +1723,8 @@ async fn action_status(
     Path((ep, ver, name, op)): Path<(String, String, String, String)>,
     headers: HeaderMap,
 ) -> Response {
-    if let Err(r) = enter(&st, "action", &ep, &ver, &headers).await {
+    // The status request is the one request the running action lets through (§A4).
+    if let Err(r) = enter(&st, "action.status", &ep, &ver, &headers).await {
         return r;
     }
     let now = st.now();
@@ -1596,7 +1777,8 @@ async fn admin_dump(State(st): State<Arc<AcuState>>) -> Json<Value> {
 /// POST a shipment in wire form. With an `id` or `ShipmentNbr` that exists, the given fields
 /// are merged (address change, hold, status, new packages…); otherwise a new shipment is
 /// created from a seeded template (a "new release"). `{"touch": true}` only bumps
-/// LastModifiedDateTime. Either way LastModifiedDateTime moves to "now" (never backwards).
+/// LastModifiedDateTime. Either way LastModifiedDateTime moves to "now" (never backwards),
+/// unless `{"backdate_seconds": N}` stamps it N seconds earlier (a late commit).
 async fn admin_upsert(State(st): State<Arc<AcuState>>, Json(body): Json<Value>) -> Response {
     let now = st.now();
     let mut g = st.lock();
@@ -1622,11 +1804,22 @@ async fn admin_upsert(State(st): State<Arc<AcuState>>, Json(body): Json<Value>) 
     };
     let mut errors = Vec::new();
     let mut b = body.clone();
+    let mut backdate = None;
     if let Some(m) = b.as_object_mut() {
         m.remove("touch");
+        backdate = m.remove("backdate_seconds").and_then(|v| v.as_i64());
     }
     merge(&mut rec, &b, &[], &mut errors);
-    let ts = touch(&mut g, now);
+    let mut ts = touch(&mut g, now);
+    if let Some(secs) = backdate {
+        // A late commit: the transaction stamped LastModifiedDateTime when it started and
+        // became visible only now, behind readers that already passed that time (what
+        // `overlap_seconds` and the periodic full scan exist for).
+        let t = DateTime::parse_from_rfc3339(&ts)
+            .map(|t| t.with_timezone(&Utc))
+            .unwrap_or(now);
+        ts = format_ts(t - chrono::Duration::seconds(secs));
+    }
     rec["LastModifiedDateTime"] = w(json!(ts));
     insert(&mut g, rec.clone());
     drop(g);
@@ -1985,5 +2178,167 @@ mod tests {
         let (s, _, b) = call(&app, Request::get("/entity/Default/23.200.001/Shipment?$filter=LastModifiedDateTime%20gt%20datetimeoffset'2024-07-15T10:31:28.402+03:00'")
             .header("cookie", &c).body(Body::empty()).unwrap()).await;
         assert_eq!(s, StatusCode::BAD_REQUEST, "{b}");
+    }
+
+    /// Issue 15 items 7, 8, 10 on the wire: files by key values only and listed only with
+    /// `$expand=files`; a running action fails the session's other requests but not its
+    /// status poll; custom endpoints appear in `GET /entity` only when signed in.
+    #[tokio::test]
+    async fn files_by_key_busy_session_and_custom_endpoints() {
+        let st = AcuState::new(AcumaticaSimConfig {
+            seed: 2,
+            action_polls: 1,
+            custom_endpoints: vec![("Company".into(), "Ups".into(), "23.200.001".into())],
+            ..Default::default()
+        })
+        .unwrap();
+        let app = router(st.clone());
+        let (_, _, anon) = call(&app, Request::get("/entity").body(Body::empty()).unwrap()).await;
+        assert!(!anon.to_string().contains("\"Ups\""));
+        let (_, h, _) = call(
+            &app,
+            login_req(json!({"name":"admin","password":"demo","tenant":"Company"})),
+        )
+        .await;
+        let c = cookie_of(&h);
+        let req = |m: &str, uri: &str, body: Body| {
+            Request::builder()
+                .method(m)
+                .uri(uri)
+                .header("cookie", &c)
+                .body(body)
+                .unwrap()
+        };
+        let (_, _, signed) = call(&app, req("GET", "/entity", Body::empty())).await;
+        assert!(signed.to_string().contains("\"Ups\""), "{signed}");
+        assert_eq!(
+            call(
+                &app,
+                req(
+                    "GET",
+                    "/entity/Ups/23.200.001/Shipment?$top=1",
+                    Body::empty()
+                )
+            )
+            .await
+            .0,
+            StatusCode::OK
+        );
+
+        let rec = st.shipments().remove(0);
+        let id = rec["id"].as_str().unwrap().to_string();
+        let nbr = rec["ShipmentNbr"]["value"].as_str().unwrap().to_string();
+        let base = "/entity/Default/23.200.001/Shipment";
+        let (s, _, b) = call(
+            &app,
+            req("PUT", &format!("{base}/{id}/files/a.zpl"), Body::from("x")),
+        )
+        .await;
+        assert_eq!(
+            s,
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "a GUID is not key values"
+        );
+        assert_eq!(b["exceptionMessage"], "No entity satisfies the condition.");
+        let (s, _, _) = call(
+            &app,
+            req("PUT", &format!("{base}/{nbr}/files/a.zpl"), Body::from("x")),
+        )
+        .await;
+        assert_eq!(s, StatusCode::NO_CONTENT);
+        let (_, _, plain) = call(&app, req("GET", &format!("{base}/{id}"), Body::empty())).await;
+        assert!(
+            plain.get("files").is_none(),
+            "files only with $expand=files"
+        );
+        let (_, _, exp) = call(
+            &app,
+            req("GET", &format!("{base}/{id}?$expand=files"), Body::empty()),
+        )
+        .await;
+        assert_eq!(exp["files"].as_array().unwrap().len(), 1);
+
+        let (s, h, _) = call(
+            &app,
+            req(
+                "POST",
+                &format!("{base}/ConfirmShipment"),
+                Body::from(json!({"entity":{"id": id},"parameters":{}}).to_string()),
+            ),
+        )
+        .await;
+        assert_eq!(s, StatusCode::ACCEPTED);
+        let loc = h.get("location").unwrap().to_str().unwrap().to_string();
+        let (s, _, b) = call(&app, req("GET", &format!("{base}/{nbr}"), Body::empty())).await;
+        assert_eq!(s, StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(
+            b["exceptionMessage"],
+            "The previous operation has not been completed yet."
+        );
+        assert_eq!(
+            call(&app, req("GET", &loc, Body::empty())).await.0,
+            StatusCode::ACCEPTED
+        );
+        assert_eq!(
+            call(&app, req("GET", &loc, Body::empty())).await.0,
+            StatusCode::NO_CONTENT
+        );
+        assert_eq!(
+            call(&app, req("GET", &format!("{base}/{nbr}"), Body::empty()))
+                .await
+                .0,
+            StatusCode::OK
+        );
+        assert_eq!(st.core.stats.get("busy"), 1);
+    }
+
+    /// Issue 15 item 9: list answers come in varying order by default, reproducibly under a
+    /// seed; `ListOrder::Key` keeps ShipmentNbr order.
+    #[tokio::test]
+    async fn list_order_varies_per_request_and_is_reproducible() {
+        async fn orders(order: ListOrder, seed_value: u64) -> Vec<Vec<String>> {
+            let st = AcuState::new(AcumaticaSimConfig {
+                seed: 30,
+                seed_value,
+                list_order: order,
+                ..Default::default()
+            })
+            .unwrap();
+            let app = router(st);
+            let (_, h, _) = call(
+                &app,
+                login_req(json!({"name":"admin","password":"demo","tenant":"Company"})),
+            )
+            .await;
+            let c = cookie_of(&h);
+            let mut out = Vec::new();
+            for _ in 0..3 {
+                let (_, _, b) = call(
+                    &app,
+                    Request::get("/entity/Default/23.200.001/Shipment?$select=ShipmentNbr")
+                        .header("cookie", &c)
+                        .body(Body::empty())
+                        .unwrap(),
+                )
+                .await;
+                out.push(
+                    b.as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|r| r["ShipmentNbr"]["value"].as_str().unwrap().to_string())
+                        .collect(),
+                );
+            }
+            out
+        }
+        assert_eq!(AcumaticaSimConfig::default().list_order, ListOrder::Varying);
+        let a = orders(ListOrder::Varying, 7).await;
+        assert_ne!(a[0], a[1], "each answer in its own order");
+        assert_eq!(a, orders(ListOrder::Varying, 7).await, "reproducible");
+        let k = orders(ListOrder::Key, 7).await;
+        let mut sorted = k[0].clone();
+        sorted.sort();
+        assert_eq!(k[0], sorted);
+        assert_eq!(k[0], k[1]);
     }
 }

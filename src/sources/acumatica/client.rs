@@ -2,10 +2,15 @@
 //! concurrency limit, transparent re-login on 401, backoff on 429 (licence request queue),
 //! endpoint-version discovery (`GET /entity`) and error classification.
 //!
-//! Spec: ERP-NOTES.md §A1–A3, §G. Classification at the edge: 401 (after one re-login) →
+//! Spec: ERP-NOTES.md §A1–A4, §G. Classification at the edge: 401 (after one re-login) →
 //! auth; 403/404/400-on-read → config; 412 and "No entity satisfies the condition" →
 //! not found; 422 → rejected with per-field errors; 429, 5xx, transport errors → transient.
-//! Never log bodies, cookies or tokens; log status codes and ids.
+//! "The previous operation has not been completed yet" (the session's long-running action
+//! still runs, §A4/§G6) is backed off and retried like a 429, then transient — never
+//! rejected, whatever its status. The connector has one session, so a long-running action
+//! holds `action_gate` exclusively and every other request waits for it. The version
+//! check (`GET /entity`) is sent signed in: only then are the tenant's custom endpoints
+//! listed (§A1). Never log bodies, cookies or tokens; log status codes and ids.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -50,6 +55,10 @@ pub(crate) struct Http {
     pub(crate) auth: Mutex<AuthState>,
     pub(crate) sleeper: Sleeper,
     permits: Semaphore,
+    /// One cookie session (or token chain) per connector, and while a long-running action
+    /// runs every other request of that session to the form fails (ERP-NOTES §A4, §G6):
+    /// ordinary requests share this lock, an action holds it exclusively until done.
+    pub(crate) action_gate: tokio::sync::RwLock<()>,
     version_ok: AtomicBool,
     /// Requests by API and status (`/metrics`).
     pub(crate) requests: crate::sources::RequestStats,
@@ -61,6 +70,15 @@ pub(crate) fn exception_message(body: &Value) -> Option<String> {
         .or_else(|| body.get("message"))
         .and_then(|m| m.as_str())
         .map(str::to_string)
+}
+
+/// "The previous operation has not been completed yet.": the session is busy with a
+/// long-running action (ERP-NOTES §A4, §G6). Always transient, whatever the status.
+pub(crate) fn is_busy(body: &Value) -> bool {
+    exception_message(body).is_some_and(|m| {
+        m.to_ascii_lowercase()
+            .contains("previous operation has not been completed")
+    })
 }
 
 /// Percent-encode a query value (RFC 3986 unreserved kept, plus `,` `/` `'` for readability;
@@ -111,6 +129,7 @@ impl Http {
             base,
             entity_base,
             permits: Semaphore::new(profile.concurrency.max(1)),
+            action_gate: tokio::sync::RwLock::new(()),
             profile,
             creds,
             auth: Mutex::new(AuthState::None),
@@ -165,6 +184,14 @@ impl Http {
             return SourceError::NotFound {
                 system,
                 record: what.to_string(),
+            };
+        }
+        if is_busy(body) {
+            return SourceError::Transient {
+                system,
+                message: format!(
+                    "{what}: the session is busy with a long-running action ({msg}); retried later"
+                ),
             };
         }
         if msg.contains("Invalid credentials") {
@@ -230,23 +257,25 @@ impl Http {
         }
     }
 
-    /// `GET {instance}/entity`: the configured endpoint version must be listed. Checked
-    /// once per connector unless `force`.
+    /// `GET {instance}/entity`, **signed in**: the configured endpoint version must be
+    /// listed. Anonymous, the list holds only the system endpoints; "sending auth adds the
+    /// tenant's custom endpoints" (ERP-NOTES §A1), so a tenant's own endpoint is only
+    /// visible after sign-in. Checked once per connector unless `force`.
     pub(crate) async fn ensure_version(&self, force: bool) -> Result<(), SourceError> {
         if !force && self.version_ok.load(Ordering::SeqCst) {
             return Ok(());
         }
-        let resp = self
-            .client
-            .get(format!("{}/entity", self.base))
-            .send()
-            .await
-            .map_err(|e| {
-                self.requests.record("version", 0);
-                self.transport(&e)
-            })?;
-        let status = resp.status().as_u16();
-        self.requests.record("version", status);
+        let ans = self
+            .send_as(
+                Method::GET,
+                &format!("{}/entity", self.base),
+                None,
+                false,
+                "version",
+                true,
+            )
+            .await?;
+        let status = ans.status;
         if status == 404 {
             return Err(self.config(&format!(
                 "{}/entity not found (404); is instance_url the instance (e.g. https://host/InstanceName)?",
@@ -259,7 +288,7 @@ impl Http {
                 message: format!("endpoint list (GET /entity) answered {status}"),
             });
         }
-        let body: Value = resp.json().await.unwrap_or(Value::Null);
+        let body = ans.body;
         let listed: Vec<(String, String)> = body["endpoints"]
             .as_array()
             .into_iter()
@@ -287,14 +316,18 @@ impl Http {
             .map(|(n, v)| format!("{n}/{v}"))
             .collect();
         Err(self.config(&format!(
-            "endpoint version {ep}/{ver} not found on this instance; available {ep} versions: {}{}; set endpoint_version in the profile",
+            "endpoint {ep} version {ver} is not listed for tenant '{}' (GET /entity, signed in as '{}'); available {ep} versions: {}{}; \
+             set endpoint/endpoint_version in the profile, or publish the endpoint to this tenant",
+            self.profile.tenant,
+            self.creds.username,
             if available.is_empty() { "none".to_string() } else { available.join(", ") },
             if others.is_empty() { String::new() } else { format!(" (other endpoints: {})", others.join(", ")) }
         )))
     }
 
     /// Send an authenticated request: sign in when needed, re-login once on 401, back off
-    /// on 429. Non-2xx answers come back as `Ok` for the caller to classify.
+    /// on 429 and on "previous operation not completed". Non-2xx answers come back as `Ok`
+    /// for the caller to classify.
     pub(crate) async fn send(
         &self,
         method: Method,
@@ -302,6 +335,33 @@ impl Http {
         body: Option<Body>,
         if_match: bool,
     ) -> Result<Answer, SourceError> {
+        let api = match method {
+            Method::GET => "get",
+            Method::PUT => "put",
+            Method::POST => "post",
+            Method::DELETE => "delete",
+            _ => "other",
+        };
+        self.send_as(method, url, body, if_match, api, true).await
+    }
+
+    /// [`Http::send`] with the metrics label `api`. `gated`: wait while a long-running
+    /// action of this session runs (see `action_gate`); only that action's own POST and
+    /// status polls pass `false`.
+    pub(crate) async fn send_as(
+        &self,
+        method: Method,
+        url: &str,
+        body: Option<Body>,
+        if_match: bool,
+        api: &'static str,
+        gated: bool,
+    ) -> Result<Answer, SourceError> {
+        let _shared = if gated {
+            Some(self.action_gate.read().await)
+        } else {
+            None
+        };
         let _permit = self
             .permits
             .acquire()
@@ -324,13 +384,6 @@ impl Http {
                     .header("content-type", "application/octet-stream")
                     .body(b.clone()),
                 None => req,
-            };
-            let api = match method {
-                Method::GET => "get",
-                Method::PUT => "put",
-                Method::POST => "post",
-                Method::DELETE => "delete",
-                _ => "other",
             };
             let resp = match req.send().await {
                 Ok(r) => r,
@@ -363,15 +416,20 @@ impl Http {
                 relogged = true;
                 continue;
             }
-            if status == 429 {
+            let busy = is_busy(&body_json);
+            if status == 429 || busy {
                 if attempt >= self.profile.retry_max_attempts {
                     return Err(SourceError::Transient {
                         system: self.system(),
-                        message: format!("still declined by the licence request limit (429) after {attempt} retries"),
+                        message: if busy {
+                            format!("the session's long-running action (e.g. ConfirmShipment) was still running after {attempt} retries (\"previous operation has not been completed\")")
+                        } else {
+                            format!("still declined by the licence request limit (429) after {attempt} retries")
+                        },
                     });
                 }
                 let d = self.backoff(attempt);
-                tracing::info!(connector = %self.name, attempt, wait_ms = d.as_millis() as u64, "acumatica 429; backing off");
+                tracing::info!(connector = %self.name, attempt, status, busy, wait_ms = d.as_millis() as u64, "acumatica declined the request; backing off");
                 (self.sleeper)(d).await;
                 attempt += 1;
                 continue;
@@ -488,6 +546,19 @@ mod tests {
             h.classify(429, &Value::Null, "list"),
             SourceError::Transient { .. }
         ));
+        // Issue 15 item 8: a request refused because the session's long-running action is
+        // still running is transient even on a write (a PXException 500 on a write was
+        // "rejected", i.e. dead-lettered, before).
+        let busy = err(
+            "The previous operation has not been completed yet.",
+            "PX.Data.PXException",
+        );
+        for status in [500, 400, 422] {
+            assert!(matches!(
+                h.classify(status, &busy, "write-back"),
+                SourceError::Transient { .. }
+            ));
+        }
         assert!(matches!(
             h.classify(403, &Value::Null, "list"),
             SourceError::Config { .. }

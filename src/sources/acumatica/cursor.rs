@@ -1,19 +1,29 @@
 //! The Acumatica incremental-read cursor (the JSON inside [`crate::sources::Cursor`]).
 //!
-//! A *scan* reads `LastModifiedDateTime ge (since − overlap)` plus the ready-to-ship
-//! filters in `$top/$skip` pages. Acumatica returns a bare array in its own (key) order,
-//! not by time, so `since` can only move when a scan is complete:
+//! A *scan* reads the ready-to-ship filter with `LastModifiedDateTime ge (since − overlap)`
+//! (or, every `full_scan_every_scans` scans, the whole ready set without the time filter).
+//! A list answer is a bare array in **no promised order**: the contract has no `$orderby`
+//! (ERP-NOTES §A3), so `$top/$skip` pages may overlap and leave records out. A scan therefore
+//! never pages with `$skip`; it reads **windows** — time ranges `[from, before)`, narrowed
+//! by ranges of the first key field when more than a page share one timestamp — each asked
+//! with `$top = page_size`:
 //!
+//! * an answer shorter than `page_size` holds the whole window, whatever its order: its
+//!   records are handed out and the window is done;
+//! * a full answer is not trusted: the window is split at the median time (or key) of the
+//!   rows it returned and the parts are read instead ([`split`]). Each part leaves out at
+//!   least one returned row, so splitting ends.
+//!
+//! Cursor fields:
 //! * `since` — the latest modification time seen by the last complete scan;
 //! * `seen` — `(id, version)` of every record at `≥ since − overlap` that was already
 //!   handed out, so the overlap (and ties on `since` itself) is never emitted twice;
-//! * `scan` — the scan in progress: next `$skip`, the latest time so far, the records
-//!   that will form the next `seen`, and the ids of the previous page's last rows (each
-//!   page re-reads a few rows before `$skip`, so records dropping out of the filter
-//!   mid-scan cannot make the list shift past an unread record).
+//! * `scan` — the scan in progress: windows still to read, the latest time so far and the
+//!   records that will form the next `seen`;
+//! * `scans_since_full` — complete scans since the last full scan.
 //!
 //! The pipeline stores the cursor only after the page's records are in the ledger, so a
-//! restart resumes at the page after the last recorded one and re-reads nothing older.
+//! restart resumes at the window after the last recorded one.
 
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
@@ -26,23 +36,50 @@ pub struct SeenRecord {
     pub at: DateTime<Utc>,
 }
 
+/// A slice of the ready set: `LastModifiedDateTime` in `[from, before)` and the first key
+/// field in `[key_from, key_before)`; `None` = unbounded.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Window {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub before: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_from: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_before: Option<String>,
+    /// Splits that led here. Median splits need about log2(records / page_size); a window
+    /// deeper than [`MAX_SPLIT_DEPTH`] means the instance orders keys differently from us
+    /// (collation) and splitting makes no progress: its answer is then taken as it is.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub depth: u32,
+}
+
+/// See [`Window::depth`].
+pub const MAX_SPLIT_DEPTH: u32 = 64;
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
 /// A scan in progress.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ScanState {
-    /// `$skip` of the next page.
-    pub skip: u64,
+    /// Windows still to read; the next one is **last**.
+    #[serde(default)]
+    pub pending: Vec<Window>,
     /// Latest modification time read so far in this scan.
     #[serde(default)]
     pub max: Option<DateTime<Utc>>,
     /// Records of this scan at `≥ max − overlap` (the next `seen`).
     #[serde(default)]
     pub window: Vec<SeenRecord>,
-    /// Ids of the last rows of the previous page (anchors the next, overlapping page).
+    /// A full scan (no time filter).
     #[serde(default)]
-    pub last_page: Vec<String>,
+    pub full: bool,
 }
 
-/// The cursor (version 1).
+/// The cursor (version 2; a version-1 cursor's scan in progress starts over).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AcumaticaCursor {
     #[serde(default = "one")]
@@ -54,16 +91,114 @@ pub struct AcumaticaCursor {
     pub seen: Vec<SeenRecord>,
     #[serde(default)]
     pub scan: Option<ScanState>,
+    /// Complete scans since the last full scan.
+    #[serde(default)]
+    pub scans_since_full: u32,
 }
 
 fn one() -> u32 {
     1
 }
 
+/// Millisecond precision: what a `$filter` date-time literal carries.
+fn ms(t: DateTime<Utc>) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(t.timestamp_millis()).unwrap_or(t)
+}
+
+/// Split a window whose answer was full into parts, in reading order. `rows` are the
+/// `(LastModifiedDateTime, first key value)` of the answer. Every part leaves out at least
+/// one returned row, so repeated splitting ends; `None` when no part could (one time and
+/// one key: only possible with `page_size` 1) or the window is [`MAX_SPLIT_DEPTH`] deep.
+pub fn split(w: &Window, rows: &[(DateTime<Utc>, String)]) -> Option<Vec<Window>> {
+    if w.depth >= MAX_SPLIT_DEPTH {
+        return None;
+    }
+    let w = &Window {
+        depth: w.depth + 1,
+        ..w.clone()
+    };
+    let mut times: Vec<DateTime<Utc>> = rows.iter().map(|(t, _)| ms(*t)).collect();
+    times.sort();
+    times.dedup();
+    if times.len() >= 2 {
+        let m = times[times.len() / 2];
+        return Some(vec![
+            Window {
+                before: Some(m),
+                ..w.clone()
+            },
+            Window {
+                from: Some(m),
+                ..w.clone()
+            },
+        ]);
+    }
+    let t = *times.first()?;
+    let next = t + Duration::milliseconds(1);
+    if w.from != Some(t) || w.before != Some(next) {
+        // Every row has time t: read [t, t+1ms) on its own, and what lies around it.
+        let mut parts = Vec::new();
+        if w.from.is_none_or(|f| f < t) {
+            parts.push(Window {
+                before: Some(t),
+                ..w.clone()
+            });
+        }
+        parts.push(Window {
+            from: Some(t),
+            before: Some(next),
+            ..w.clone()
+        });
+        if w.before.is_none_or(|b| b > next) {
+            parts.push(Window {
+                from: Some(next),
+                ..w.clone()
+            });
+        }
+        return Some(parts);
+    }
+    let mut keys: Vec<&str> = rows.iter().map(|(_, k)| k.as_str()).collect();
+    keys.sort();
+    keys.dedup();
+    if keys.len() < 2 {
+        return None;
+    }
+    let k = keys[keys.len() / 2].to_string();
+    Some(vec![
+        Window {
+            key_before: Some(k.clone()),
+            ..w.clone()
+        },
+        Window {
+            key_from: Some(k),
+            ..w.clone()
+        },
+    ])
+}
+
 impl AcumaticaCursor {
     /// Lower bound of the `$filter` for the current scan.
     pub fn from_time(&self, overlap: Duration) -> Option<DateTime<Utc>> {
         self.since.map(|s| s - overlap)
+    }
+
+    /// Start a scan unless one is in progress (a version-1 scan, which paged with `$skip`,
+    /// starts over). `full_every`: every that many scans read the whole ready set (0 = never).
+    pub fn begin(&mut self, overlap: Duration, full_every: u32) {
+        if self.scan.as_ref().is_some_and(|s| !s.pending.is_empty()) {
+            return;
+        }
+        let full =
+            self.since.is_none() || (full_every > 0 && self.scans_since_full + 1 >= full_every);
+        self.v = 2;
+        self.scan = Some(ScanState {
+            pending: vec![Window {
+                from: if full { None } else { self.from_time(overlap) },
+                ..Window::default()
+            }],
+            full,
+            ..ScanState::default()
+        });
     }
 
     /// Was this exact record version already handed out by an earlier scan?
@@ -89,6 +224,11 @@ impl AcumaticaCursor {
     /// Finish the scan: move `since` to the latest time seen (if any record was read).
     pub fn complete(&mut self) {
         if let Some(scan) = self.scan.take() {
+            if scan.full {
+                self.scans_since_full = 0;
+            } else {
+                self.scans_since_full = self.scans_since_full.saturating_add(1);
+            }
             if let Some(max) = scan.max {
                 self.since = Some(self.since.map_or(max, |s| s.max(max)));
                 let mut seen = scan.window;
@@ -145,5 +285,81 @@ mod tests {
         c.complete();
         assert_eq!(c.since, Some(at(9)));
         assert_eq!(c.seen.len(), 1);
+    }
+
+    fn rows(v: &[(i64, &str)]) -> Vec<(DateTime<Utc>, String)> {
+        v.iter().map(|(t, k)| (at(*t), k.to_string())).collect()
+    }
+
+    /// Splitting ends in windows that each leave out some rows of the full answer: first by
+    /// time, then around a single time, then by key.
+    #[test]
+    fn full_windows_split_by_time_then_by_key() {
+        let w = Window::default();
+        let parts = split(&w, &rows(&[(3, "a"), (1, "b"), (2, "c"), (1, "d")])).unwrap();
+        assert_eq!(parts.len(), 2);
+        assert_eq!(parts[0].before, Some(at(2)));
+        assert_eq!(parts[1].from, Some(at(2)));
+
+        // One time: read it on its own (plus the unbounded sides).
+        let one_time = rows(&[(5, "a"), (5, "b"), (5, "c")]);
+        let parts = split(&w, &one_time).unwrap();
+        assert_eq!(parts.len(), 3);
+        let exact = parts[1].clone();
+        assert_eq!(exact.from, Some(at(5)));
+        assert_eq!(exact.before, Some(at(5) + Duration::milliseconds(1)));
+        // Still full: split by key.
+        let parts = split(&exact, &one_time).unwrap();
+        assert_eq!(parts[0].key_before.as_deref(), Some("b"));
+        assert_eq!(parts[1].key_from.as_deref(), Some("b"));
+        assert_eq!(parts[1].from, Some(at(5)));
+        // One key left: nothing to split.
+        assert!(split(&parts[1], &rows(&[(5, "b")])).is_none());
+        assert_eq!(parts[1].depth, 2);
+        // No progress possible (e.g. another collation): splitting stops at the cap.
+        let deep = Window {
+            depth: MAX_SPLIT_DEPTH,
+            ..Window::default()
+        };
+        assert!(split(&deep, &rows(&[(1, "a"), (2, "b")])).is_none());
+    }
+
+    #[test]
+    fn every_nth_scan_reads_the_whole_ready_set() {
+        let o = Duration::seconds(5);
+        let mut c = AcumaticaCursor::default();
+        c.begin(o, 3);
+        assert!(
+            c.scan.as_ref().unwrap().full,
+            "the first scan reads everything"
+        );
+        c.note(
+            SeenRecord {
+                id: "a".into(),
+                version: "1".into(),
+                at: at(10),
+            },
+            o,
+        );
+        c.complete();
+        let mut fulls = Vec::new();
+        for _ in 0..6 {
+            c.begin(o, 3);
+            let scan = c.scan.as_ref().unwrap();
+            fulls.push(scan.full);
+            assert_eq!(
+                scan.pending[0].from,
+                if scan.full { None } else { Some(at(5)) }
+            );
+            c.complete();
+        }
+        assert_eq!(fulls, [false, false, true, false, false, true]);
+        // A version-1 cursor with a `$skip` scan in progress starts over.
+        let mut old: AcumaticaCursor = serde_json::from_value(serde_json::json!(
+            {"v": 1, "since": at(10), "scan": {"skip": 300, "last_page": ["x"]}}
+        ))
+        .unwrap();
+        old.begin(o, 0);
+        assert_eq!(old.scan.unwrap().pending.len(), 1);
     }
 }

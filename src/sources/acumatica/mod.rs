@@ -9,7 +9,8 @@
 //! * `auth.rs` — cookie sign-in/logout and OAuth password grant with refresh;
 //! * `codec.rs` — `{"value": …}` and `custom` decoding to the CONVENTIONS.md record shape,
 //!   and encoding for writes;
-//! * `cursor.rs` — the incremental cursor (boundary time + ids seen at the boundary);
+//! * `cursor.rs` — the incremental cursor (boundary time + ids seen at the boundary) and
+//!   the windowed scan (list order is not guaranteed, so no `$skip` paging);
 //! * `writeback.rs` — idempotent write-back (PUT difference, files, ConfirmShipment).
 //!
 //! Must never: persist anything itself (the pipeline stores cursors and the ledger), know
@@ -33,7 +34,7 @@ use reqwest::Method;
 use serde_json::Value;
 
 pub use client::{tokio_sleeper, Sleeper};
-pub use cursor::{AcumaticaCursor, ScanState, SeenRecord};
+pub use cursor::{AcumaticaCursor, ScanState, SeenRecord, Window};
 pub use profile::{
     AcumaticaCredentials, AcumaticaProfile, AuthConfig, AuthMode, ProfileError, ProfileProblem,
     ReadyFilter,
@@ -94,9 +95,15 @@ impl AcumaticaSource {
         &self.http.profile
     }
 
-    /// `GET /entity` and check the configured endpoint version (used by `check`/`ping`).
+    /// Sign in, `GET /entity` and check the configured endpoint version (used by
+    /// `check`/`ping`). A cookie session opened only for this is logged out again.
     pub async fn check_version(&self) -> Result<(), SourceError> {
-        self.http.ensure_version(true).await
+        let had_session = self.http.auth.lock().await.header().is_some();
+        let r = self.http.ensure_version(true).await;
+        if !had_session && self.http.profile.auth.mode == AuthMode::Cookie {
+            self.http.logout().await;
+        }
+        r
     }
 
     /// Apply a write-back plan and say what was actually sent.
@@ -115,11 +122,24 @@ impl AcumaticaSource {
         Ok(out)
     }
 
-    fn filter(&self, since: Option<chrono::DateTime<chrono::Utc>>) -> String {
+    /// The ready-to-ship `$filter` restricted to one scan window. Key ranges compare the
+    /// key as a string (OData v3 `ge`/`lt`; paging by `OrderNbr gt '…'` is the usual
+    /// Acumatica keyset pattern [3P Cleo "API related Info - Acumatica"]).
+    fn filter(&self, w: &Window) -> String {
         let p = &self.http.profile;
         let mut parts = Vec::new();
-        if let Some(t) = since {
+        if let Some(t) = w.from {
             parts.push(format!("LastModifiedDateTime ge {}", codec::filter_time(t)));
+        }
+        if let Some(t) = w.before {
+            parts.push(format!("LastModifiedDateTime lt {}", codec::filter_time(t)));
+        }
+        let key = &p.key_fields[0];
+        if let Some(k) = &w.key_from {
+            parts.push(format!("{key} ge {}", codec::filter_string(k)));
+        }
+        if let Some(k) = &w.key_before {
+            parts.push(format!("{key} lt {}", codec::filter_string(k)));
         }
         let any = |field: &str, values: &[String]| {
             let alts: Vec<String> = values
@@ -159,17 +179,16 @@ impl AcumaticaSource {
         q
     }
 
-    /// One `$top/$skip` page of ready records (wire form, bare array).
-    async fn list_page(&self, filter: &str, skip: u64) -> Result<Vec<Value>, SourceError> {
+    /// One `$top` answer of ready records (wire form, bare array).
+    async fn list_page(&self, filter: &str) -> Result<Vec<Value>, SourceError> {
         let p = &self.http.profile;
         let url = format!(
-            "{}/{}?$filter={}&{}&$top={}&$skip={}",
+            "{}/{}?$filter={}&{}&$top={}",
             self.http.entity_base,
             enc_segment(&p.entity),
             enc(filter),
             self.expand_custom_query(),
             p.page_size,
-            skip
         );
         let ans = self.http.send(Method::GET, &url, None, false).await?;
         if ans.status != 200 {
@@ -223,14 +242,18 @@ impl Source for AcumaticaSource {
     }
 
     async fn ping(&self) -> Result<(), SourceError> {
-        self.http.ensure_version(true).await?;
         let had_session = self.http.auth.lock().await.header().is_some();
+        // The version check signs in (custom endpoints are listed only to a signed-in
+        // tenant, ERP-NOTES §A1), so it shares the ping's session and its logout.
         let url = format!(
             "{}/{}?$top=1&$select=ShipmentNbr",
             self.http.entity_base,
             enc_segment(&self.http.profile.entity)
         );
-        let r = self.http.send(Method::GET, &url, None, false).await;
+        let r = match self.http.ensure_version(true).await {
+            Ok(()) => self.http.send(Method::GET, &url, None, false).await,
+            Err(e) => Err(e),
+        };
         // A cookie session opened only for this ping is returned to the licence at once.
         if !had_session && self.http.profile.auth.mode == AuthMode::Cookie {
             self.http.logout().await;
@@ -243,75 +266,80 @@ impl Source for AcumaticaSource {
         }
     }
 
+    /// One window of the current scan (see `cursor.rs`): an answer shorter than a page is
+    /// the whole window and its new records are handed out; a full answer splits the window
+    /// and hands out nothing (the parts are read by the next polls).
     async fn poll(&self, cursor: &Cursor) -> Result<Page, SourceError> {
         self.http.ensure_version(false).await?;
         let mut cur = self.parse_cursor(cursor)?;
         let p = &self.http.profile;
         let overlap = Duration::seconds(p.overlap_seconds as i64);
-        let scan = cur.scan.get_or_insert_with(ScanState::default).clone();
-        let filter = self.filter(cur.from_time(overlap));
-        // Re-read a few rows of the previous page: when records before our position drop
-        // out of the filter (confirmed, put on hold) the list shifts left, and `$skip`
-        // alone would jump over records. The last row we already had anchors the page.
-        let mut back = (p.page_overlap_rows as u64).min(scan.skip);
-        let (rows, req_skip) = loop {
-            let req_skip = scan.skip - back;
-            let rows = self.list_page(&filter, req_skip).await?;
-            let anchored = back == 0
-                || rows
-                    .iter()
-                    .any(|r| scan.last_page.iter().any(|id| r["id"] == id.as_str()));
-            if anchored || back >= scan.skip || rows.is_empty() {
-                if !anchored {
-                    tracing::warn!(connector = %self.http.name, skip = scan.skip,
-                        "acumatica list shifted past every row of the previous page; reading on without an anchor");
-                }
-                break (rows, req_skip);
-            }
-            back = (back * 4).max(p.page_size as u64).min(scan.skip);
-        };
+        cur.begin(overlap, p.full_scan_every_scans);
+        let window = cur
+            .scan
+            .as_ref()
+            .and_then(|s| s.pending.last().cloned())
+            .unwrap_or_default();
+        let rows = self.list_page(&self.filter(&window)).await?;
         let n = rows.len();
-        // Rows up to the last one of the previous page were handled by earlier pages.
-        let first_new = rows
-            .iter()
-            .rposition(|r| scan.last_page.iter().any(|id| r["id"] == id.as_str()))
-            .map_or(0, |i| i + 1);
-        let mut records = Vec::with_capacity(n);
-        for row in &rows[first_new..] {
-            let rec =
-                codec::to_record(&self.http.name, row).map_err(|m| SourceError::Transient {
+        let mut decoded = Vec::with_capacity(n);
+        for row in &rows {
+            decoded.push(codec::to_record(&self.http.name, row).map_err(|m| {
+                SourceError::Transient {
                     system: self.http.system(),
                     message: format!("unreadable record in list answer: {m}"),
-                })?;
-            let fresh = !cur.already_seen(&rec.id, &rec.version);
-            cur.note(
-                SeenRecord {
-                    id: rec.id.clone(),
-                    version: rec.version.clone(),
-                    at: rec.modified,
-                },
-                overlap,
-            );
-            if fresh {
-                records.push(rec);
+                }
+            })?);
+        }
+        let key = &p.key_fields[0];
+        let parts = if n >= p.page_size as usize {
+            let sample: Vec<_> = decoded
+                .iter()
+                .map(|r| {
+                    let k = match &r.data[key.as_str()] {
+                        Value::String(s) => s.clone(),
+                        Value::Null => String::new(),
+                        v => v.to_string(),
+                    };
+                    (r.modified, k)
+                })
+                .collect();
+            let parts = cursor::split(&window, &sample);
+            if parts.is_none() {
+                tracing::warn!(connector = %self.http.name, "acumatica list window cannot be split further; taking its answer as complete");
+            }
+            parts
+        } else {
+            None
+        };
+        let scan = cur.scan.as_mut().expect("begun");
+        scan.pending.pop();
+        let mut records = Vec::new();
+        if let Some(parts) = parts {
+            tracing::debug!(connector = %self.http.name, read = n, parts = parts.len(), "acumatica window full; split");
+            scan.pending.extend(parts.into_iter().rev());
+        } else {
+            for rec in decoded {
+                let fresh = !cur.already_seen(&rec.id, &rec.version);
+                cur.note(
+                    SeenRecord {
+                        id: rec.id.clone(),
+                        version: rec.version.clone(),
+                        at: rec.modified,
+                    },
+                    overlap,
+                );
+                if fresh {
+                    records.push(rec);
+                }
             }
         }
         records.sort_by(|a, b| (a.modified, &a.number, &a.id).cmp(&(b.modified, &b.number, &b.id)));
-        let more = n as u64 >= p.page_size as u64;
-        if more {
-            if let Some(s) = cur.scan.as_mut() {
-                s.skip = req_skip + n as u64;
-                s.last_page = rows
-                    .iter()
-                    .rev()
-                    .take(p.page_overlap_rows.max(1) as usize)
-                    .filter_map(|r| r["id"].as_str().map(str::to_string))
-                    .collect();
-            }
-        } else {
+        let more = cur.scan.as_ref().is_some_and(|s| !s.pending.is_empty());
+        if !more {
             cur.complete();
         }
-        tracing::debug!(connector = %self.http.name, skip = req_skip, read = n, new = records.len(), more, "acumatica page");
+        tracing::debug!(connector = %self.http.name, read = n, new = records.len(), more, "acumatica window");
         Ok(Page {
             records,
             cursor: Cursor(serde_json::to_value(&cur).expect("cursor serialises")),

@@ -94,6 +94,11 @@ pub struct AcumaticaProfile {
     /// Top-level entity read and written (`Shipment`).
     #[serde(default = "default_entity")]
     pub entity: String,
+    /// Key fields of the entity, in order (`[ShipmentNbr]`): their values, slash-delimited,
+    /// address a record in `…/{entity}/{key values}/files/{name}` (the swagger's `ids`), and
+    /// the first one splits list windows that hold more than a page of equal timestamps.
+    #[serde(default = "default_key_fields")]
+    pub key_fields: Vec<String>,
     #[serde(default)]
     pub ready: ReadyFilter,
     /// `$expand` list (contract v4 returns only what is expanded).
@@ -105,10 +110,17 @@ pub struct AcumaticaProfile {
     /// `$top` per list request.
     #[serde(default = "default_page_size")]
     pub page_size: u32,
-    /// Rows of the previous page re-read by the next one (covers records that leave the
-    /// filter mid-scan and shift the list); must be smaller than `page_size`.
+    /// Kept so older profiles still load; unused since scans read windows that each fit in
+    /// one answer instead of `$skip` pages (list order is not guaranteed, ERP-NOTES §A3).
     #[serde(default = "default_page_overlap_rows")]
     pub page_overlap_rows: u32,
+    /// Every this many scans, read the whole ready set without the time filter (0 = never):
+    /// catches anything an incremental scan could not see (commits later than
+    /// `overlap_seconds`, clocks set back). Costs about 2 × (ready shipments / page_size)
+    /// list requests once per period, and hands every ready record to the pipeline again
+    /// (the ledger drops versions it already has).
+    #[serde(default = "default_full_scan_every_scans")]
+    pub full_scan_every_scans: u32,
     /// Re-read this many seconds before the cursor (clock skew, late commits); duplicates are dropped.
     #[serde(default = "default_overlap")]
     pub overlap_seconds: u32,
@@ -172,6 +184,9 @@ fn default_endpoint() -> String {
 fn default_entity() -> String {
     "Shipment".into()
 }
+fn default_key_fields() -> Vec<String> {
+    vec!["ShipmentNbr".into()]
+}
 fn default_expand() -> Vec<String> {
     [
         "Packages",
@@ -205,6 +220,9 @@ fn default_page_size() -> u32 {
 }
 fn default_page_overlap_rows() -> u32 {
     10
+}
+fn default_full_scan_every_scans() -> u32 {
+    60
 }
 fn default_overlap() -> u32 {
     5
@@ -351,19 +369,16 @@ impl AcumaticaProfile {
                 );
             }
         }
-        if !(1..=1000).contains(&self.page_size) {
+        if !(2..=1000).contains(&self.page_size) {
             bad(
                 "page_size",
-                format!("{} is out of range 1..=1000", self.page_size),
+                format!("{} is out of range 2..=1000", self.page_size),
             );
         }
-        if self.page_overlap_rows >= self.page_size {
+        if self.key_fields.is_empty() || self.key_fields.iter().any(|k| k.trim().is_empty()) {
             bad(
-                "page_overlap_rows",
-                format!(
-                    "{} must be smaller than page_size ({})",
-                    self.page_overlap_rows, self.page_size
-                ),
+                "key_fields",
+                "list the entity's key fields in order, e.g. [ShipmentNbr]".into(),
             );
         }
         if self.concurrency == 0 {

@@ -3,12 +3,15 @@
 //! Spec: ERP-NOTES.md §A3 (PUT upsert, `If-Match: *`, 422 per-field errors), §A4 (package
 //! lines matched by `id`, files, `ConfirmShipment` with 202/`Location` polling).
 //!
-//! Steps: read the current record (packages, files, the custom fields the plan touches),
-//! compute the difference, then (1) one `PUT …/Shipment` with only the fields that differ,
-//! (2) `PUT …/Shipment/{id}/files/{name}` for files not yet attached, (3) the confirm
-//! action when asked and the shipment is not already confirmed. A second identical plan
-//! finds nothing to do and sends nothing. Never: write a value that is already there,
-//! build JSON by string concatenation, or log label bytes.
+//! Steps: read the current record (`$expand=Packages,files`: contract v4 lists attached
+//! files only when `files` is expanded, so without it every label looks missing), compute
+//! the difference, then (1) one `PUT …/Shipment` with only the fields that differ,
+//! (2) `PUT …/Shipment/{key values}/files/{name}` for files not yet attached — the swagger's
+//! `ids` are the record's key field values (`ShipmentNbr`), never its `id` GUID, which the
+//! instance answers with "No entity satisfies the condition", (3) the confirm action when
+//! asked and the shipment is not already confirmed. A second identical plan finds nothing
+//! to do and sends nothing. Never: write a value that is already there, build JSON by
+//! string concatenation, or log label bytes.
 
 use reqwest::Method;
 use serde_json::{json, Map, Value};
@@ -136,7 +139,7 @@ fn attached(existing: &[String], name: &str) -> bool {
 impl Http {
     fn record_url(&self, id: &str, custom: &[(String, String)]) -> String {
         let mut url = format!(
-            "{}/{}/{}?$expand=Packages",
+            "{}/{}/{}?$expand=Packages,files",
             self.entity_base,
             enc_segment(&self.profile.entity),
             enc_segment(id)
@@ -234,15 +237,22 @@ impl Http {
 
         // (2) files not attached yet.
         let existing = files_of(&current);
-        for f in &plan.files {
-            if attached(&existing, &f.name) {
-                continue;
-            }
+        let pending: Vec<_> = plan
+            .files
+            .iter()
+            .filter(|f| !attached(&existing, &f.name))
+            .collect();
+        let keys = if pending.is_empty() {
+            String::new()
+        } else {
+            self.key_values(id, &current)?
+        };
+        for f in pending {
             let url = format!(
                 "{}/{}/{}/files/{}",
                 self.entity_base,
                 enc_segment(&self.profile.entity),
-                enc_segment(id),
+                keys,
                 enc_segment(&f.name)
             );
             let ans = self
@@ -268,6 +278,35 @@ impl Http {
         Ok(out)
     }
 
+    /// The `{ids}` path segment of a record: its key field values (profile `key_fields`,
+    /// `ShipmentNbr` for a Shipment), each encoded, slash-delimited (ACU-SPEC parameter
+    /// `ids`: "The values of the key fields of the record. The values are slash-delimited.").
+    pub(crate) fn key_values(&self, id: &str, current: &Value) -> Result<String, SourceError> {
+        let mut parts = Vec::new();
+        for k in &self.profile.key_fields {
+            let v = match &current[k.as_str()] {
+                Value::String(s) if !s.is_empty() => s.clone(),
+                Value::Number(n) => n.to_string(),
+                _ => {
+                    return Err(SourceError::Rejected {
+                        system: self.system(),
+                        record: id.to_string(),
+                        message: format!(
+                            "cannot attach files: the record has no value in key field {k}; \
+                             check key_fields in the connector profile"
+                        ),
+                        fields: vec![FieldError {
+                            field: k.clone(),
+                            message: "key field empty or not returned".into(),
+                        }],
+                    })
+                }
+            };
+            parts.push(enc_segment(&v));
+        }
+        Ok(parts.join("/"))
+    }
+
     fn rename(&self, e: SourceError, id: &str) -> SourceError {
         match e {
             SourceError::Rejected {
@@ -290,6 +329,8 @@ impl Http {
     }
 
     /// `ConfirmShipment`: 204 = done; 202 + `Location` = poll (same session) until 204.
+    /// The session is held exclusively meanwhile: any other request of it to the form would
+    /// fail until the action ends (ERP-NOTES §A4).
     async fn confirm(&self, id: &str) -> Result<(), SourceError> {
         let url = format!(
             "{}/{}/ConfirmShipment",
@@ -297,8 +338,16 @@ impl Http {
             enc_segment(&self.profile.entity)
         );
         let body = json!({"entity": {"id": id}, "parameters": {}});
+        let _exclusive = self.action_gate.write().await;
         let ans = self
-            .send(Method::POST, &url, Some(Body::Json(body)), false)
+            .send_as(
+                Method::POST,
+                &url,
+                Some(Body::Json(body)),
+                false,
+                "post",
+                false,
+            )
             .await?;
         match ans.status {
             204 | 200 => return Ok(()),
@@ -315,7 +364,9 @@ impl Http {
         loop {
             (self.sleeper)(interval).await;
             waited += interval;
-            let ans = self.send(Method::GET, &status_url, None, false).await?;
+            let ans = self
+                .send_as(Method::GET, &status_url, None, false, "get", false)
+                .await?;
             match ans.status {
                 204 | 200 => return Ok(()),
                 202 if waited < limit => continue,
