@@ -139,6 +139,10 @@ async fn world(dir: &Path) -> World {
     let mut o = WorldOptions::new(dir);
     o.acumatica_shipments = 8;
     o.netsuite_fulfillments = 8;
+    // A run stopped by the full disk can leave a job in `shipping` with nothing sent; the
+    // simulator finds new labels by reference at once, so a short absent window is honest.
+    o.reconcile_absent_after_seconds = 2;
+    o.reconcile_min_lookups = 2;
     let w = World::start(o).await.unwrap();
     let p = w.dir.join("connectors/acumatica.yaml");
     let t = std::fs::read_to_string(&p).unwrap();
