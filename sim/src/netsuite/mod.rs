@@ -50,9 +50,9 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{json, Value};
 
-use crate::sim::common::faults::broken_response;
-use crate::sim::common::record::record_requests;
-use crate::sim::common::{admin_router, FaultKind, Faults, Recorder, SimCore};
+use crate::common::faults::broken_response;
+use crate::common::record::record_requests;
+use crate::common::{admin_router, FaultKind, Faults, Recorder, SimCore};
 
 pub use auth::{M2mRegistration, PublicKey, TbaRegistration};
 pub use store::{Fulfillment, PackageLine, PackageSublist, SeedSpec, Store, UpsSublist};

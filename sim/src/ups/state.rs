@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 
 use super::label::{LabelFormat, LabelInfo};
 use super::{alert, trackno, ClientSpec, UpsSimConfig};
-use crate::sim::common::{Recorder, SimCore};
+use crate::common::{Recorder, SimCore};
 
 /// An issued access token.
 #[derive(Debug, Clone)]

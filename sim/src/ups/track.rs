@@ -624,8 +624,8 @@ pub async fn by_reference(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sim::ups::label::LabelFormat;
-    use crate::sim::ups::state::Reference;
+    use crate::ups::label::LabelFormat;
+    use crate::ups::state::Reference;
 
     fn shipment(tn: &str, exception: bool) -> Shipment {
         let place = |c: &str, s: &str, p: &str| Place {

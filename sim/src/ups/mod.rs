@@ -107,7 +107,7 @@ use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use serde_json::{json, Value};
 
-use crate::sim::common::{self, FaultKind, Faults, SimCore};
+use crate::common::{self, FaultKind, Faults, SimCore};
 
 pub use state::UpsState;
 pub use trackno::check_digit_valid;

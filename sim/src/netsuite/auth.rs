@@ -577,7 +577,7 @@ mod tests {
 
     #[test]
     fn reads_spki_pem_of_both_key_types() {
-        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/netsuite/");
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/netsuite/");
         let rsa = std::fs::read_to_string(format!("{dir}test-only-rsa3072-public.pem")).unwrap();
         assert!(matches!(key_from_pem(&rsa), Ok(PublicKey::Rsa(k)) if k.len() > 384));
         let ec = std::fs::read_to_string(format!("{dir}test-only-ec-p256-public.pem")).unwrap();

@@ -62,7 +62,7 @@ use axum::{Json, Router};
 use chrono::{DateTime, Utc};
 use serde_json::{json, Map, Value};
 
-use crate::sim::common::{self, FaultKind, Faults, Recorder, SimCore};
+use crate::common::{self, FaultKind, Faults, Recorder, SimCore};
 use query::QueryOpts;
 use seed::{format_ts, w};
 
