@@ -1,7 +1,7 @@
 //! Acumatica simulator: contract-based REST (Default endpoint, `Shipment` entity), cookie and
 //! OAuth sign-in, licence limits, on loopback.
 //!
-//! Spec: /work/shared/specs/ERP-NOTES.md §A and §G; endpoint definitions vendored (Shipment
+//! Spec: ERP-NOTES.md §A and §G (see `docs/specs.md`); endpoint definitions vendored (Shipment
 //! extract) in `spec/`. What it serves:
 //!
 //! * `GET /entity` — the endpoint list (documented shape); several versions at once

@@ -1,7 +1,7 @@
 //! Seeded Shipment records for the Acumatica simulator, in **wire form** (every field
 //! `{"value": …}` wrapped, custom fields `{"type": "Custom…Field", "value": …}`).
 //!
-//! The mix follows /work/wt/CONVENTIONS.md ("Seeds"): domestic commercial and residential,
+//! The mix follows `docs/conventions.md` ("Seeds"): domestic commercial and residential,
 //! multi-package, Canada (UPSSTD, customs lines), international DE/GB/MX (UPSWWEXP/UPSSAVER),
 //! 35+ character names, non-ASCII names, missing phone (domestic only), PR addresses, about
 //! 10% non-UPS ship-vias. Bad records (`Nowhere` address, zero-weight package) only when

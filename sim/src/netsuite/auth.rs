@@ -1,6 +1,6 @@
 //! NetSuite simulator authentication: OAuth 2.0 M2M client assertions (JWT, verified
 //! against registered public keys) and OAuth 1.0a TBA (HMAC-SHA256), per
-//! `../shared/specs/ERP-NOTES.md` §N2.
+//! ERP-NOTES.md §N2 (in the specs, see `docs/specs.md`).
 //!
 //! Written independently of the connector (no shared code): it parses DER, JWTs and OAuth
 //! headers itself so that a connector mistake shows up as a rejection here.

@@ -2,7 +2,7 @@
 //! `itemFulfillment` record API, on loopback (`upsync sim netsuite`, or in-process via
 //! [`spawn`]).
 //!
-//! Implements `../shared/specs/ERP-NOTES.md` §N and the NetSuite gotchas of §G:
+//! Implements ERP-NOTES.md §N (in the specs, see `docs/specs.md`) and the NetSuite gotchas of §G:
 //! * `POST /services/rest/auth/oauth2/v1/token` — client credentials with a JWT client
 //!   assertion **verified** against the registered public key (PS256/ES256; RS256, tampered,
 //!   expired, `exp − iat ≥ 3600`, wrong `aud`, unknown `kid` are refused); opaque bearer

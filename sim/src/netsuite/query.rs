@@ -1,7 +1,7 @@
 //! SuiteQL execution for the NetSuite simulator: tables as views over the [`Store`],
 //! a small planner (index lookups, keyset range scans) and an evaluator.
 //!
-//! Tables (lowercase; names as in `../shared/specs/ERP-NOTES.md` §N3):
+//! Tables (lowercase; names as in ERP-NOTES.md §N3 (in the specs, see `docs/specs.md`)):
 //! * `transaction` — one row per item fulfillment (`type = 'ItemShip'`), `status` letter
 //!   (`BUILTIN.CF` → `ItemShip:B`, `BUILTIN.DF` → `Packed`), `shipmethod` internal id
 //!   (`BUILTIN.DF` → `UPS Ground`), `lastmodifieddate` (raw output is the account date

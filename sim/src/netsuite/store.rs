@@ -6,7 +6,7 @@
 //!
 //! Indexes: `by_id` (internal id) and `by_modified` (`(lastmodifieddate, id)`), so keyset
 //! paging is a range scan. Every mutation bumps `generation`, which invalidates query caches.
-//! Seeds follow `/work/wt/CONVENTIONS.md` ("Seeds") and are reproducible from the seed value.
+//! Seeds follow `docs/conventions.md` ("Seeds") and are reproducible from the seed value.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -16,7 +16,7 @@ use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
 
-/// The `custbody_*` fields every simulated item fulfillment has (CONVENTIONS.md).
+/// The `custbody_*` fields every simulated item fulfillment has (`docs/conventions.md`).
 pub const CUSTBODY_FIELDS: &[&str] = &[
     "custbody_ups_reference",
     "custbody_ups_charges",
@@ -449,7 +449,7 @@ const ITEMS: &[(&str, &str, f64, &str)] = &[
     ("BOOK-D", "Printed manual", 15.0, "490199"),
 ];
 
-/// Seeding options (CONVENTIONS.md): `count` shippable records, `bad` records that must
+/// Seeding options (`docs/conventions.md`): `count` shippable records, `bad` records that must
 /// fail (address line `Nowhere`, or a package with weight 0).
 #[derive(Debug, Clone, Copy)]
 pub struct SeedSpec {

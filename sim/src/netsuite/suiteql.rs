@@ -1,7 +1,7 @@
 //! SuiteQL subset parser for the NetSuite simulator: tokenizer + recursive descent.
 //!
 //! Grammar (case-insensitive keywords; enough for the connector profile's queries, see
-//! `../shared/specs/ERP-NOTES.md` §N3):
+//! ERP-NOTES.md §N3 (in the specs, see `docs/specs.md`)):
 //!
 //! ```text
 //! query    := SELECT item (',' item)* FROM table (join)* [WHERE expr] [ORDER BY order (',' order)*] [';']

@@ -6,14 +6,14 @@
 //! * [`auth`]: `POST /security/v1/oauth/token`, bearer checks, daily token cap, rate limit.
 //! * [`ship`]: Ship, Void, Label Recovery (business rules the schema cannot express).
 //! * [`rate`]: services per lane, the price model (published + negotiated), Rate/Shop, transit.
-//! * [`xav`]: Address Validation with the deterministic rules of CONVENTIONS.md.
+//! * [`xav`]: Address Validation with the deterministic rules of `docs/conventions.md`.
 //! * [`track`]: tracking timelines on the sim clock, Track by number/reference/shipment.
 //! * [`alert`]: Track Alert v1/v2 subscriptions and webhook pushes on clock ticks.
 //! * [`label`], [`trackno`]: label images/printer text, 1Z numbers and check digits.
 //! * this file: config, CLI, spawn, router and the gateway middleware (faults, latency,
 //!   auth, rate limit, counters) every `/api` and OAuth request passes through.
 //!
-//! The spec digest is `specs/UPS-REFERENCE.md` (section numbers § below refer to it).
+//! The spec digest is UPS-REFERENCE.md (see `docs/specs.md`); section numbers § below refer to it.
 //!
 //! Never: import the UPS client (`crate::ups`) or any daemon code (the simulator must be able
 //! to disagree with the client); log tokens, secrets, addresses or label bytes.

@@ -1,5 +1,5 @@
 //! Address Validation (`POST /api/addressvalidation/{version}/{1|2|3}`, UPS-REFERENCE §7)
-//! with the deterministic address book of CONVENTIONS.md:
+//! with the deterministic address book of `docs/conventions.md`:
 //! * only US and PR are covered (other countries → 400 `264002`);
 //! * an address line containing `Nowhere` → `NoCandidatesIndicator`;
 //! * containing `Ambiguous` → `AmbiguousAddressIndicator` + 2–3 candidates;
@@ -29,7 +29,7 @@ const RESIDENTIAL_MARKERS: &[&str] = &[
     "Apt", "Unit", "Lane", " Ln", "Court", " Ct", "Drive", " Dr", "Way", "Circle",
 ];
 
-/// The CONVENTIONS.md residential rule (as written; all-uppercase lines match the
+/// The `docs/conventions.md` residential rule (as written; all-uppercase lines match the
 /// uppercase markers too).
 pub fn is_residential(lines: &[String]) -> bool {
     lines.iter().any(|l| {
