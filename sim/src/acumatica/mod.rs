@@ -38,7 +38,8 @@
 //! Fault operations (`--faults`): `login`, `logout`, `token`, `list`, `get`, `put`, `files`,
 //! `action`, `entity`; the kind `session-limit` makes `login` answer "API Login Limit".
 //!
-//! Never: import the connector (`crate::sources`); this file is the other side of the wire.
+//! Never: use upsync's connector (`upsync::sources`; this crate cannot depend on `upsync`);
+//! this module is the other side of the wire.
 
 // Handler helpers return the ready answer as their error (axum style); boxing it buys nothing.
 #![allow(clippy::result_large_err)]

@@ -25,7 +25,8 @@
 //! `concurrency-401` (401 INVALID_LOGIN as over-concurrency shows up under TBA) and
 //! `token-expired` (401 invalid_token).
 //!
-//! Must never import the connector (`crate::sources`): it would then share its mistakes.
+//! Must never use upsync's connector (`upsync::sources`): it would then share its mistakes
+//! (this crate cannot depend on `upsync`).
 
 // Handlers build their error answers early and return them as `Err(Response)`.
 #![allow(clippy::result_large_err)]

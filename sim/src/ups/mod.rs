@@ -15,8 +15,8 @@
 //!
 //! The spec digest is UPS-REFERENCE.md (see `docs/specs.md`); section numbers § below refer to it.
 //!
-//! Never: import the UPS client (`crate::ups`) or any daemon code (the simulator must be able
-//! to disagree with the client); log tokens, secrets, addresses or label bytes.
+//! Never: use upsync's UPS client (`upsync::ups`) or any daemon code (the simulator must be
+//! able to disagree with the client; this crate cannot depend on `upsync`); log tokens, secrets, addresses or label bytes.
 //!
 //! ## Demo client
 //! With no `--client`, one client is registered:
