@@ -8,8 +8,7 @@ use std::path::Path;
 
 fn manifest(rel: &str) -> toml_lite::Doc {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(rel);
-    let text = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     toml_lite::Doc::parse(&text)
 }
 
@@ -18,7 +17,10 @@ fn manifest(rel: &str) -> toml_lite::Doc {
 #[test]
 fn sim_crate_depends_on_nothing_of_upsync() {
     let sim = manifest("sim/Cargo.toml");
-    assert_eq!(sim.get("package", "name").as_deref(), Some("\"upsync-sim\""));
+    assert_eq!(
+        sim.get("package", "name").as_deref(),
+        Some("\"upsync-sim\"")
+    );
     for section in sim.sections() {
         let is_dep = section.ends_with("dependencies") || section.contains("dependencies.");
         if !is_dep {
@@ -116,7 +118,10 @@ mod toml_lite {
         }
 
         pub fn get(&self, section: &str, key: &str) -> Option<String> {
-            self.entries(section).into_iter().find(|(k, _)| k == key).map(|(_, v)| v)
+            self.entries(section)
+                .into_iter()
+                .find(|(k, _)| k == key)
+                .map(|(_, v)| v)
         }
     }
 
