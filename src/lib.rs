@@ -28,8 +28,11 @@ pub mod model;
 pub mod ops;
 pub mod pipeline;
 pub mod server;
-pub mod sim;
 pub mod sources;
 pub mod store;
 pub mod tracking;
 pub mod ups;
+
+/// The simulators live in their own crate (`sim/`, `upsync-sim`), which depends on nothing of
+/// upsync; re-exported so `crate::sim::…` and `upsync::sim::…` keep working.
+pub use upsync_sim as sim;
