@@ -25,6 +25,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
+pub mod codes;
 pub mod milestone;
 pub use milestone::Milestone;
 
