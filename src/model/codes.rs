@@ -455,12 +455,22 @@ pub fn render_markdown() -> String {
     out.push_str("# Error codes\n\n");
     out.push_str("<!-- Generated from src/model/codes.rs by tests/error_codes.rs; do not edit.\n");
     out.push_str("     Regenerate: UPSYNC_BLESS=1 cargo test --test error_codes -->\n\n");
-    out.push_str("Every stable code upsync writes back to an ERP record, prints in `upsync jobs show`,\n");
-    out.push_str("logs as `code=` or answers from the Track Alert webhook. A code never changes its\n");
+    out.push_str(
+        "Every stable code upsync writes back to an ERP record, prints in `upsync jobs show`,\n",
+    );
+    out.push_str(
+        "logs as `code=` or answers from the Track Alert webhook. A code never changes its\n",
+    );
     out.push_str("spelling or meaning. The class decides what the pipeline does (see\n");
-    out.push_str("[design.md](design.md#error-classes)): **transient** retries with backoff, **auth**\n");
-    out.push_str("refreshes once then pauses the connector, **config** pauses and alerts (`upsync check`\n");
-    out.push_str("explains), **business** dead-letters the job and writes the code back to the record.\n\n");
+    out.push_str(
+        "[design.md](design.md#error-classes)): **transient** retries with backoff, **auth**\n",
+    );
+    out.push_str(
+        "refreshes once then pauses the connector, **config** pauses and alerts (`upsync check`\n",
+    );
+    out.push_str(
+        "explains), **business** dead-letters the job and writes the code back to the record.\n\n",
+    );
     out.push_str(&format!("{} codes.\n", CODES.len()));
     for area in Area::ALL {
         out.push_str(&format!("\n## {}\n\n", area.title()));
@@ -514,6 +524,6 @@ mod tests {
             assert!(md.contains(&format!("| `{}` |", i.code)), "{}", i.code);
         }
         assert_eq!(lookup("ups_auth").map(|i| i.class), Some(ErrorClass::Auth));
-        assert!(lookup("no_such_code").is_none());
+        assert!(lookup("xyz").is_none());
     }
 }
