@@ -304,3 +304,167 @@ fn docs_table_is_generated_from_the_registry() {
         "docs/error-codes.md is not what src/model/codes.rs renders; run `UPSYNC_BLESS=1 cargo test --test error_codes` to regenerate"
     );
 }
+
+/// Guards: the class a code has in the registry (and so in the docs) is the class the
+/// error that produces it reports, for the producers that can be built here: the source
+/// connectors' errors, the UPS client's errors (a sample of UPS answers for every rejection
+/// rule, ship-to wording for the party-dependent codes) and the webhook's refusals.
+#[test]
+fn registry_class_matches_the_producing_error() {
+    use upsync::model::codes::lookup;
+    use upsync::model::ErrorClass;
+    use upsync::sources::SourceError;
+    use upsync::tracking::EventError;
+    use upsync::ups::{Api, UpsError};
+
+    let mut seen: Vec<(String, ErrorClass, String)> = Vec::new();
+    let s = || "acumatica".to_string();
+    for e in [
+        SourceError::Transient {
+            system: s(),
+            message: "m".into(),
+        },
+        SourceError::Auth {
+            system: s(),
+            credentials: "c".into(),
+            message: "m".into(),
+        },
+        SourceError::Config {
+            system: s(),
+            message: "m".into(),
+        },
+        SourceError::Rejected {
+            system: s(),
+            record: "r".into(),
+            message: "m".into(),
+            fields: vec![],
+        },
+        SourceError::NotFound {
+            system: s(),
+            record: "r".into(),
+        },
+    ] {
+        seen.push((e.code().to_string(), e.class(), e.to_string()));
+    }
+    for e in [
+        EventError::Malformed("x".into()),
+        EventError::NotAnObject,
+        EventError::Missing("trackingNumber"),
+        EventError::Invalid("trackingNumber"),
+        EventError::NoActivityTime,
+    ] {
+        // The webhook refuses these (400): nothing to retry.
+        seen.push((e.code().to_string(), ErrorClass::Business, e.to_string()));
+    }
+    let rejected = |status: u16, code: &str, message: &str| UpsError::Rejected {
+        api: Api::Ship,
+        status,
+        code: code.into(),
+        message: message.into(),
+        field: None,
+        faults: vec![],
+    };
+    let ups = [
+        UpsError::Auth {
+            api: Api::Ship,
+            status: Some(401),
+            code: "250002".into(),
+            message: "Invalid Authentication Information.".into(),
+        },
+        UpsError::RateLimited {
+            api: Api::Rating,
+            attempts: 3,
+        },
+        UpsError::Unavailable {
+            api: Api::Rating,
+            status: Some(503),
+            code: None,
+            detail: "d".into(),
+            attempts: 3,
+        },
+        UpsError::OutcomeUnknown {
+            api: Api::Ship,
+            status: None,
+            reason: "timeout".into(),
+        },
+        UpsError::Protocol {
+            api: Api::Ship,
+            status: 200,
+            detail: "d".into(),
+        },
+        UpsError::Config("bad base URL".into()),
+        rejected(400, "121100", "Invalid service"),
+        rejected(400, "120100", "Missing or invalid shipper number"),
+        rejected(400, "120541", "Reference number not allowed"),
+        rejected(400, "120105", "Field too long"),
+        rejected(400, "120519", "Invalid package count"),
+        rejected(400, "120612", "Invalid package weight"),
+        rejected(400, "120413", "Invalid label spec"),
+        rejected(400, "190100", "Invalid tracking number"),
+        rejected(400, "190102", "No shipments found for void"),
+        rejected(400, "190202", "No label found"),
+        rejected(400, "264002", "Country not supported"),
+        rejected(400, "9120200", "Invalid SubVersion"),
+        rejected(400, "10001", "The request is not well formed"),
+        rejected(400, "120802", "Address validation failed"),
+        rejected(
+            400,
+            "120802",
+            "Missing or invalid ship to StateProvinceCode",
+        ),
+        rejected(
+            400,
+            "120802",
+            "Invalid or missing Shipper StateProvinceCode",
+        ),
+        rejected(400, "120802", "Invalid ship from postal code"),
+        rejected(400, "120202", "Missing or invalid ship to AttentionName"),
+        rejected(400, "120202", "Missing or invalid ship to phone number"),
+        rejected(400, "120202", "Invalid InternationalForms"),
+        rejected(400, "120202", "A shipment description is required"),
+        rejected(403, "250003", "Blocked merchant"),
+        rejected(404, "0", "Not found"),
+        rejected(400, "999999", "The void request failed"),
+        rejected(400, "999999", "Something else"),
+    ];
+    for e in ups {
+        seen.push((e.code().to_string(), e.class(), e.to_string()));
+    }
+    let mut wrong = Vec::new();
+    for (code, class, text) in &seen {
+        match lookup(code) {
+            None => wrong.push(format!("{code}: not registered ({text})")),
+            Some(i) if i.class != *class => wrong.push(format!(
+                "{code}: registered as {}, produced as {} ({text})",
+                i.class.as_str(),
+                class.as_str()
+            )),
+            Some(_) => {}
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "registry vs producing errors:\n{}",
+        wrong.join("\n")
+    );
+    // The samples reach the codes they are meant to (a sample that falls through to the
+    // generic code would make this test weaker without failing).
+    let codes: std::collections::BTreeSet<&str> = seen.iter().map(|(c, _, _)| c.as_str()).collect();
+    for c in [
+        "ups_shipto_address_invalid",
+        "ups_shipper_address_invalid",
+        "ups_shipfrom_address_invalid",
+        "ups_attention_required",
+        "ups_phone_required",
+        "ups_international_forms_invalid",
+        "ups_description_required",
+        "ups_address_invalid",
+        "ups_void_rejected",
+        "ups_rejected",
+        "ups_blocked_merchant",
+        "ups_endpoint_not_found",
+        "ups_subversion_invalid",
+    ] {
+        assert!(codes.contains(c), "no sample produced {c}: {codes:?}");
+    }
+}
