@@ -1,6 +1,6 @@
 //! upsync: connects ERPs (Acumatica, NetSuite) to UPS.
 //!
-//! The flow, one folder per step (see `../shared/DESIGN.md` and README):
+//! The flow, one folder per step (see `docs/design.md` and README):
 //!
 //! ```text
 //! sources/ ──▶ mapping/ ──▶ pipeline/ (ledger) ──▶ ups/ ──▶ pipeline/ ──▶ sources/ (write-back)

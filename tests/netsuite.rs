@@ -325,7 +325,7 @@ async fn keyset_paging_reads_120000_exactly_once_and_resumes() {
     assert!(pages >= 109, "{pages}");
     assert_eq!(cursor.0["caught_up"], true);
 
-    // The assembled record has the CONVENTIONS shape.
+    // The assembled record has the docs/conventions.md shape.
     let r = sample.unwrap();
     let f = h.sim.fulfillment(r.id.parse().unwrap()).unwrap();
     assert_eq!(r.number, f.tranid);

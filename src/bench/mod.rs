@@ -1,6 +1,6 @@
 //! Benchmark harness (`upsync bench`): the full pipeline (source → mapping → ledger → UPS →
 //! write-back) against the in-process loopback simulators of [`crate::ops::world`], printing
-//! ONE JSON line of figures per run. Issue 10 lists the scenarios and their targets:
+//! ONE JSON line of figures per run. The scenarios and their targets:
 //!
 //! * `throughput` — zero latency, no quota: shipments/s end to end (target ≥ 1,000/s).
 //! * `quota` — 200 ms UPS latency, quota Q req/s (the UPS simulator's rate limit is Q too,
@@ -41,16 +41,23 @@ use crate::pipeline::{JobState, Pipeline};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Scenario {
+    /// Zero latency, no quota: shipments/s end to end.
     Throughput,
+    /// 200 ms UPS latency and a quota of Q requests/s: the rate achieved vs 0.95·Q.
     Quota,
+    /// Records released at a steady rate: release → written back, p50/p99.
     Latency,
+    /// The real binary as a child process: steady RSS, idle CPU, token requests.
     Frugal,
+    /// A ledger of N jobs: startup time, disk size, RSS, retention pruning.
     State,
+    /// A poll cycle's ERP requests for a few changed records among 10k and 100k.
     History,
+    /// Records/s of the bundled Acumatica mapping.
     Mapping,
-    /// Exactly-once under lost Ship answers and a lagging reference index (issue 15).
+    /// Exactly-once under lost Ship answers and a lagging reference index.
     Reconcile,
-    /// Hostile clients against the HTTP listener (issue 16): see [`hostile`].
+    /// Hostile clients against the HTTP listener (see `src/bench/hostile.rs`).
     Hostile,
 }
 
@@ -63,7 +70,7 @@ pub enum Mix {
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct BenchArgs {
-    /// Which scenario to run (see the module docs).
+    /// Which scenario to run.
     #[arg(long, value_enum, default_value = "throughput")]
     pub scenario: Scenario,
     /// Number of shipments (jobs for `state`, records for `mapping`); default per scenario.

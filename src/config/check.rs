@@ -1144,11 +1144,10 @@ fn check_credentials(config: &Config, report: &mut CheckReport) {
 
 // ------------------------------------------------------------------ extension hooks (files)
 
-/// HOOK for connector profiles (`connectors/*.yaml`). Today: the file exists, is readable
-/// and is YAML. Deep validation plugs in here once the connectors land, e.g.
-/// `sources::acumatica::AcumaticaProfile::load(path)` for `ConnectorKind::Acumatica` (and
-/// the NetSuite profile loader for `Netsuite`), mapping each of their errors to a
-/// [`Problem`] with `file` = the profile and `path` = the key inside it.
+/// Problems of a connector profile (`connectors/*.yaml`): the file exists, is readable and
+/// is YAML, then the connector's own loader (`AcumaticaProfile::load`, the NetSuite profile
+/// loader) checks it in depth; each of their errors becomes a [`Problem`] with `file` = the
+/// profile and `path` = the key inside it.
 pub fn profile_problems(
     config_file: &Path,
     key_path: &str,

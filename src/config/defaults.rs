@@ -18,7 +18,7 @@ pub const UPS_PRODUCTION_URL: &str = "https://onlinetools.ups.com";
 pub const UPS_TOKEN_BUDGET_PER_DAY: u32 = 250;
 pub const UPS_LABEL_STOCK_HEIGHT_INCHES: u32 = 6;
 pub const UPS_LABEL_STOCK_WIDTH_INCHES: u32 = 4;
-// API versions (path segment), current per ../shared/specs/UPS-REFERENCE.md.
+// API versions (path segment), current per UPS-REFERENCE (docs/specs.md).
 pub const UPS_VERSION_SHIP: &str = "v2409";
 pub const UPS_VERSION_RATING: &str = "v2409";
 pub const UPS_VERSION_VOID: &str = "v2409";

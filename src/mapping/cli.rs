@@ -8,9 +8,8 @@
 //!   `{"value": …}` wrappers, a NetSuite record-API itemFulfillment): it is decoded with the
 //!   connector's own codec first.
 //!
-//! The UPS request builder (`crate::ups::build::ship_request`) lives on the `ups-client`
-//! branch; until it is merged, [`request_builder`] returns `None` and only the canonical
-//! shipment is printed (the output says so).
+//! The UPS Ship request is built by [`request_builder`] (the UPS client's pure builder,
+//! `crate::ups::build::ship_request`, with default options).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -31,7 +30,7 @@ pub enum MappingCommand {
     },
 }
 
-/// The UPS Ship request builder, once the UPS client is in this build.
+/// The UPS Ship request builder used to print what a shipment becomes.
 pub fn request_builder() -> Option<RequestBuilder<'static>> {
     Some(&ship_request_default)
 }

@@ -16,7 +16,8 @@
 //! * [`WriteBack`] is a plan of ERP field updates produced by the mapping engine and
 //!   applied by the source connector.
 //! * [`ErrorClass`] is the four-way classification that decides what the pipeline does
-//!   with a failure (see `../shared/DESIGN.md`, "Errors").
+//!   with a failure (see `docs/design.md`, "Error classes"). Every stable error code is
+//!   registered in [`codes`] (the table of `docs/error-codes.md`).
 //!
 //! Rules: money is [`rust_decimal::Decimal`], never a float. Additive changes only; a field
 //! that a layer does not need is `Option`/empty rather than a second type.
@@ -25,6 +26,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
+pub mod codes;
 pub mod milestone;
 pub use milestone::Milestone;
 

@@ -7,7 +7,7 @@
 //! * Filter: `UPSYNC_LOG` (tracing `EnvFilter` syntax, e.g. `info,upsync::ups=debug`),
 //!   default `info`. An invalid filter falls back to `info` with a warning.
 //!
-//! Must never: be handed a secret. Callers log ids, codes and hashes (see STYLE.md).
+//! Must never: be handed a secret. Callers log ids, codes and hashes (see `docs/conventions.md`).
 
 use std::io::IsTerminal;
 

@@ -1,5 +1,5 @@
 //! The job ledger: one record per job in the `jobs` tree, the state machine of
-//! `../shared/DESIGN.md`, and the dead-letter queue.
+//! `docs/design.md`, and the dead-letter queue.
 //!
 //! ```text
 //! seen → mapped → address_checked → shipping → shipped → written_back → tracking → delivered
@@ -137,7 +137,7 @@ pub struct Transition {
     pub note: String,
 }
 
-/// A Ship attempt in flight (the `shipping{attempt, request_hash, started_at}` of DESIGN.md).
+/// A Ship attempt in flight (the `shipping{attempt, request_hash, started_at}` of docs/design.md).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ShipAttempt {
     pub attempt: u32,

@@ -1,7 +1,7 @@
 //! Sync pipeline: from "a shipment is ready in the ERP" to "its 1Z number and label are on
 //! the ERP record", on schedules, surviving crashes, UPS faults and bad data.
 //!
-//! * [`ledger`]: the job ledger in sled (states of DESIGN.md, dead-letter queue).
+//! * [`ledger`]: the job ledger in sled (states of docs/design.md, dead-letter queue).
 //! * [`engine`]: one cycle of a connector and the per-job state machine, with in-doubt
 //!   reconciliation that makes Ship exactly-once.
 //! * [`ports`]: what the pipeline needs from UPS ([`ports::Carrier`]) and from a mapping
@@ -10,7 +10,7 @@
 //! * [`retry`]: per-job backoff with full jitter.
 //! * [`cli`]: `upsync once` and `upsync jobs …`.
 //!
-//! Errors are routed by class (DESIGN.md): transient → retry this job later without
+//! Errors are routed by class (docs/design.md): transient → retry this job later without
 //! blocking others; auth/config → pause the connector (readiness fails); business →
 //! dead-letter with a stable code, reason written back to the ERP record.
 

@@ -1,5 +1,5 @@
 //! Acumatica record codec: wire JSON (contract-based REST) ⇄ the decoded record shape of
-//! /work/wt/CONVENTIONS.md ("Decoded record shapes / Acumatica").
+//! `docs/conventions.md` ("Decoded record shapes / Acumatica").
 //!
 //! Spec: ERP-NOTES.md §A3 (value wrapping, custom fields, 422 bodies). Decoding replaces
 //! every `{"value": x}` by `x` (`{}` by `null`), turns `custom.<View>.<Field>` =

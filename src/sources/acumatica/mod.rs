@@ -1,13 +1,13 @@
 //! Acumatica source connector: contract-based REST, `Shipment` entity (Default endpoint).
 //!
 //! Where records come in from Acumatica and where UPS results go back. Spec:
-//! /work/shared/specs/ERP-NOTES.md §A and §G; endpoint definitions Default 23.200.001 /
+//! ERP-NOTES §A and §G (`docs/specs.md`); endpoint definitions Default 23.200.001 /
 //! 24.200.001. Files:
 //!
 //! * `profile.rs` — the YAML profile (`connectors/acumatica.yaml`) and the credentials type;
 //! * `client.rs` — HTTP transport, endpoint-version discovery, 401/429 handling, error classes;
 //! * `auth.rs` — cookie sign-in/logout and OAuth password grant with refresh;
-//! * `codec.rs` — `{"value": …}` and `custom` decoding to the CONVENTIONS.md record shape,
+//! * `codec.rs` — `{"value": …}` and `custom` decoding to the record shape of `docs/conventions.md`,
 //!   and encoding for writes;
 //! * `cursor.rs` — the incremental cursor (boundary time + ids seen at the boundary) and
 //!   the windowed scan (list order is not guaranteed, so no `$skip` paging);

@@ -1,4 +1,4 @@
-//! NetSuite authentication for the connector (`../shared/specs/ERP-NOTES.md` §N2):
+//! NetSuite authentication for the connector (ERP-NOTES §N2, `docs/specs.md`):
 //! * OAuth 2.0 M2M: a JWT client assertion signed with ring (PS256 with RSA 3072/4096, or
 //!   ES256 with P-256), `kid` = certificate id, `iss` = client id, `scope` =
 //!   `"rest_webservices"` (a string), `aud` = token URL, `exp − iat` < 3600; the access token

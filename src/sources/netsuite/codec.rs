@@ -1,5 +1,5 @@
 //! NetSuite record codec: SuiteQL rows (lowercase keys, string values, NULL columns
-//! omitted) and record-API JSON → the decoded record shape of `/work/wt/CONVENTIONS.md`
+//! omitted) and record-API JSON → the decoded record shape of `docs/conventions.md`
 //! ("NetSuite (codec output)"), and a [`WriteBack`] plan → the itemFulfillment PATCH body.
 //!
 //! Pure functions, no I/O.

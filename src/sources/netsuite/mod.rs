@@ -2,8 +2,8 @@
 //! itemFulfillment write-back through the record API.
 //!
 //! You are here: where NetSuite item fulfillments come in and where 1Z numbers go back.
-//! Spec: `../shared/specs/ERP-NOTES.md` §N and gotchas §G 8–13; record shape:
-//! `/work/wt/CONVENTIONS.md` ("NetSuite (codec output)"). Profile: `connectors/netsuite.yaml`.
+//! Spec: ERP-NOTES §N and gotchas §G 8–13 (`docs/specs.md`); record shape:
+//! `docs/conventions.md` ("NetSuite (codec output)"). Profile: `connectors/netsuite.yaml`.
 //!
 //! * Read: the profile's header SuiteQL (`POST /services/rest/query/v1/suiteql?limit=N`,
 //!   `Prefer: transient`) paged by **keyset** on `(lastmodifieddate, id)` — never by offset,
