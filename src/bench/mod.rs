@@ -24,6 +24,7 @@
 //! Never: print secrets or addresses; the line carries counts and timings only.
 
 pub mod hostile;
+pub mod mapping;
 pub mod measure;
 mod reconcile;
 
@@ -1144,7 +1145,7 @@ fn mapping(args: &BenchArgs) -> anyhow::Result<Map<String, Value>> {
         .count();
     let iterations = 20usize;
     let (t0, c0) = (Instant::now(), measure::cpu_time());
-    let rate = crate::mapping::bench_throughput(&mapping, &records, iterations);
+    let rate = mapping::bench_throughput(&mapping, &records, iterations);
     let (wall, cpu) = (t0.elapsed(), measure::cpu_time() - c0);
     let mut m = Map::new();
     m.insert("scenario".into(), json!("mapping"));
