@@ -2,7 +2,7 @@
 //! tracking and Track Alert. Knows nothing of ERPs, sled or config files: it takes plain
 //! structs ([`UpsClientConfig`], [`UpsCredentials`]) and a [`TokenStore`] trait object.
 //!
-//! Spec: `../shared/specs/UPS-REFERENCE.md` (the digest of UPS's official OpenAPI files).
+//! Spec: `docs/specs.md` → UPS-REFERENCE.md (the digest of UPS's official OpenAPI files).
 //! Layout, one concern per file:
 //!
 //! * [`build`]: pure request builders (the mapping engine prints Ship bodies with them).
