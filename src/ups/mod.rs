@@ -23,6 +23,7 @@ pub mod client;
 pub mod error;
 mod http;
 pub mod image;
+pub mod ops;
 pub mod parse;
 pub mod retry;
 pub mod stats;
