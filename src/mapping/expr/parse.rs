@@ -447,7 +447,8 @@ impl<'t> Compiler<'t> {
 
     /// Compile a condition (`{field: X, equals: Y}` / `in: [..]` / `empty: bool`).
     pub fn cond(&mut self, v: &Yaml, key: &str) -> Option<Cond> {
-        let spec: crate::mapping::spec::CondSpec = match serde_path_to_error::deserialize(v.clone()) {
+        let spec: crate::mapping::spec::CondSpec = match serde_path_to_error::deserialize(v.clone())
+        {
             Ok(s) => s,
             Err(e) => {
                 let at = e.path().to_string();
