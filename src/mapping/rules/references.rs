@@ -5,7 +5,7 @@ use super::*;
 
 pub(super) fn check_references(s: &Shipment, origin: &str, dest: &str, out: &mut Vec<Violation>) {
     // References.
-    let level = crate::model::reference_level(&origin, &dest);
+    let level = crate::model::reference_level(origin, dest);
     let limit = reference_limit(level);
     if s.references
         .first()
