@@ -1,6 +1,6 @@
 //! Benchmark harness (`upsync bench`): the full pipeline (source → mapping → ledger → UPS →
 //! write-back) against the in-process loopback simulators of [`crate::ops::world`], printing
-//! ONE JSON line of figures per run. The scenarios, one file each, and their targets:
+//! ONE JSON line of figures per run. Issue 10 lists the scenarios and their targets:
 //!
 //! * `throughput` — zero latency, no quota: shipments/s end to end (target ≥ 1,000/s).
 //! * `quota` — 200 ms UPS latency, quota Q req/s (the UPS simulator's rate limit is Q too,

@@ -1,5 +1,5 @@
 //! The job ledger: one record per job in the `jobs` tree, the state machine of
-//! `docs/design.md` ("Ledger states"), and the dead-letter queue.
+//! `../shared/DESIGN.md`, and the dead-letter queue.
 //!
 //! ```text
 //! seen → mapped → address_checked → shipping → shipped → written_back → tracking → delivered

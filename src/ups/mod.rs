@@ -2,11 +2,14 @@
 //! tracking and Track Alert. Knows nothing of ERPs, sled or config files: it takes plain
 //! structs ([`UpsClientConfig`], [`UpsCredentials`]) and a [`TokenStore`] trait object.
 //!
-//! Spec: `docs/specs.md` → UPS-REFERENCE.md (the digest of UPS's official OpenAPI files).
+//! Spec: `../shared/specs/UPS-REFERENCE.md` (the digest of UPS's official OpenAPI files).
 //! Layout, one concern per file:
 //!
-//! * [`build`]: pure request builders (the mapping engine prints Ship bodies with them).
-//! * [`parse`]: pure response parsers (one-or-many everywhere, decimals, base64 labels).
+//! * [`ops`]: one file per operation (ship, rate, xav, track, void, recover, subscribe),
+//!   each pure request builder beside its response parser.
+//! * [`build`]: the builders' public paths (the mapping engine prints Ship bodies with them).
+//! * [`parse`]: [`parse::ParseError`], the error envelope, the token answer, and the parsers'
+//!   public paths (one-or-many everywhere, decimals, base64 labels).
 //! * [`wire`]: `OneOrMany`, string scalars, money, dates, 1Z check digits.
 //! * [`auth`]: OAuth token service, [`TokenStore`], [`Clock`].
 //! * [`retry`]: per-API governor quotas on tokio time, backoff with full jitter.
