@@ -2,7 +2,8 @@
 //! `cargo test --release --test mapping_bench -- --ignored --nocapture`.
 
 use serde_json::Value;
-use upsync::mapping::{bench_throughput, Mapping};
+use upsync::bench::mapping::bench_throughput;
+use upsync::mapping::Mapping;
 
 fn fixture_records(m: &Mapping, path: &str) -> Vec<upsync::model::ErpRecord> {
     let text = std::fs::read_to_string(path).unwrap();

@@ -50,7 +50,7 @@ pub async fn reconcile(args: &BenchArgs, dir: &Path) -> anyhow::Result<Map<Strin
     let w = World::start(o).await?;
     fast_action_polling(&w)?;
     // Another shipper uses the same document numbers as references.
-    let numbers: Vec<String> = super::erp_numbers(&w);
+    let numbers: Vec<String> = super::audit::erp_numbers(&w);
     for number in &numbers {
         w.ups
             .state

@@ -5,8 +5,11 @@
 //! Spec: UPS-REFERENCE (the digest of UPS's official OpenAPI files; `docs/specs.md`).
 //! Layout, one concern per file:
 //!
-//! * [`build`]: pure request builders (the mapping engine prints Ship bodies with them).
-//! * [`parse`]: pure response parsers (one-or-many everywhere, decimals, base64 labels).
+//! * [`ops`]: one file per operation (ship, rate, xav, track, void, recover, subscribe),
+//!   each pure request builder beside its response parser.
+//! * [`build`]: the builders' public paths (the mapping engine prints Ship bodies with them).
+//! * [`parse`]: [`parse::ParseError`], the error envelope, the token answer, and the parsers'
+//!   public paths (one-or-many everywhere, decimals, base64 labels).
 //! * [`wire`]: `OneOrMany`, string scalars, money, dates, 1Z check digits.
 //! * [`auth`]: OAuth token service, [`TokenStore`], [`Clock`].
 //! * [`retry`]: per-API governor quotas on tokio time, backoff with full jitter.
@@ -23,6 +26,7 @@ pub mod client;
 pub mod error;
 mod http;
 pub mod image;
+pub mod ops;
 pub mod parse;
 pub mod retry;
 pub mod stats;

@@ -1,0 +1,26 @@
+//! Step *map*: ERP record → canonical shipment through the connector's mapping; a record
+//! that cannot be mapped is dead-lettered with its stable code.
+
+use super::*;
+
+impl PipelineCore {
+    pub(super) async fn step_map(
+        &self,
+        conn: &Arc<Connector>,
+        job: &mut Job,
+    ) -> Result<Step, PipelineError> {
+        match conn.mapper.to_shipment(&job.record) {
+            Ok(s) => {
+                job.shipment = Some(s);
+                job.transition(JobState::Mapped, "", self.now());
+                self.ledger.save(job)?;
+                Ok(Step::Continue)
+            }
+            Err(f) => {
+                self.dead_letter(conn, job, ErrorClass::Business, f.code(), &f.message())
+                    .await?;
+                Ok(Step::Wait)
+            }
+        }
+    }
+}

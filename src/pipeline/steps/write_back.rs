@@ -1,0 +1,70 @@
+//! Step *write-back*: 1Z numbers, charges and labels from the flushed `shipped` state to
+//! the ERP record (and label sink); a failed write-back retries from stored data, never
+//! ships again.
+
+use super::*;
+
+impl PipelineCore {
+    pub(super) async fn step_write_back(
+        &self,
+        conn: &Arc<Connector>,
+        job: &mut Job,
+    ) -> Result<Step, PipelineError> {
+        let result = job.result.clone().expect("shipped job has a result");
+        if let Some(sink) = &conn.label_sink {
+            if !job.timeline.iter().any(|t| t.note.starts_with("labels: ")) {
+                match sink.deliver(&job.number, &result).await {
+                    Ok(names) => {
+                        self.stats.labels_delivered.fetch_add(1, Ordering::Relaxed);
+                        job.timeline.push(crate::pipeline::ledger::Transition {
+                            at: self.now(),
+                            from: Some(job.state),
+                            to: job.state,
+                            note: format!("labels: {}", names.join(", ")),
+                        });
+                    }
+                    Err(e) => {
+                        // The label is stored with the job: `upsync labels reprint` re-sends it.
+                        self.stats
+                            .label_sink_failures
+                            .fetch_add(1, Ordering::Relaxed);
+                        tracing::warn!(job = %job.id, error = %e, "label sink failed; reprint with `upsync labels reprint`");
+                    }
+                }
+            }
+        }
+        let plan = conn.mapper.write_back_shipped(&job.record, &result);
+        let started = self.now();
+        match conn.source.write_back(&plan).await {
+            Ok(()) => {
+                self.audit(job, &conn.name, "write_back", "ok", started);
+                job.transition(JobState::WrittenBack, "", self.now());
+                self.stats.written_back.fetch_add(1, Ordering::Relaxed);
+                let e2e = (self.now() - job.record.modified).num_milliseconds().max(0);
+                self.stats.end_to_end.observe(e2e as f64 / 1000.0);
+                job.transition(JobState::Tracking, "", self.now());
+                self.ledger.save(job)?;
+                Ok(Step::Wait)
+            }
+            Err(e) => {
+                self.audit(job, &conn.name, "write_back", e.code(), started);
+                match e.class() {
+                    ErrorClass::Business => {
+                        self.dead_letter(conn, job, ErrorClass::Business, e.code(), &e.to_string())
+                            .await?;
+                        Ok(Step::Wait)
+                    }
+                    ErrorClass::Auth | ErrorClass::Config => {
+                        self.on_source_error(conn, &e);
+                        Ok(Step::Wait)
+                    }
+                    ErrorClass::Transient => {
+                        let ce = CarrierError::transient(e.code(), e.to_string());
+                        self.schedule_retry(job, &ce)?;
+                        Ok(Step::Wait)
+                    }
+                }
+            }
+        }
+    }
+}
