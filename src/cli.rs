@@ -61,7 +61,7 @@ pub enum Command {
     /// Reach every configured system with its credentials; one line each.
     Ping,
     /// Built-in simulators on loopback, seeded ERPs, full cycle to delivery, summary table.
-    Demo(crate::ops::demo::DemoArgs),
+    Demo(crate::app::demo::DemoArgs),
     /// Print a new random master key (base64) for UPSYNC_MASTER_KEY_FILE.
     Keygen,
     /// The state store: verify every record, back it up (also while the daemon runs),
@@ -79,7 +79,7 @@ pub enum Command {
     Jobs(crate::pipeline::cli::JobsCommand),
     /// Labels: reprint stored labels without creating a shipment.
     #[command(subcommand)]
-    Labels(crate::ops::labels::LabelsCommand),
+    Labels(crate::app::labels::LabelsCommand),
     /// Run a simulator (UPS, Acumatica or NetSuite) on loopback.
     #[command(subcommand)]
     Sim(SimCommand),
@@ -113,7 +113,7 @@ pub fn main() -> ExitCode {
         config: cli.config.clone(),
         log_format: cli.log_format,
     };
-    crate::ops::logging::init(globals.log_format);
+    crate::app::logging::init(globals.log_format);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -136,7 +136,7 @@ pub fn main() -> ExitCode {
 
 async fn dispatch(command: Command, g: Globals) -> anyhow::Result<ExitCode> {
     match command {
-        Command::Run => crate::ops::run::run(&g).await,
+        Command::Run => crate::app::run::run(&g).await,
         Command::Once { connector } => crate::pipeline::cli::once(&g, connector.as_deref()).await,
         Command::Check {
             online,
@@ -144,17 +144,17 @@ async fn dispatch(command: Command, g: Globals) -> anyhow::Result<ExitCode> {
         } => crate::config::check::run(&g, online, no_credentials).await,
         Command::Store(cmd) => {
             let hooks = crate::store::cli::StoreCommandHooks {
-                decode: &crate::ops::wiring::ledger_decoder,
+                decode: &crate::app::wiring::ledger_decoder,
             };
             crate::store::cli::run_store_command(&g, cmd, hooks).await
         }
-        Command::Ping => crate::ops::ping::run(&g).await,
-        Command::Demo(args) => crate::ops::demo::run(&g, args).await,
+        Command::Ping => crate::app::ping::run(&g).await,
+        Command::Demo(args) => crate::app::demo::run(&g, args).await,
         Command::Keygen => crate::store::cli::keygen(),
         Command::Creds(cmd) => crate::store::cli::run(&g, cmd).await,
         Command::Mapping(cmd) => crate::mapping::cli::run(&g, cmd).await,
         Command::Jobs(cmd) => crate::pipeline::cli::run(&g, cmd).await,
-        Command::Labels(cmd) => crate::ops::labels::run(&g, cmd).await,
+        Command::Labels(cmd) => crate::app::labels::run(&g, cmd).await,
         Command::Sim(SimCommand::Ups(a)) => crate::sim::ups::run(a).await,
         Command::Sim(SimCommand::Acumatica(a)) => crate::sim::acumatica::run(a).await,
         Command::Sim(SimCommand::Netsuite(a)) => crate::sim::netsuite::run(a).await,

@@ -6,8 +6,8 @@
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use upsync::ops::wiring::{self, Current};
-use upsync::ops::world::{World, WorldOptions};
+use upsync::app::wiring::{self, Current};
+use upsync::app::world::{World, WorldOptions};
 
 async fn serve(current: &Current) -> (String, tokio::sync::oneshot::Sender<()>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -6,7 +6,7 @@
 
 use std::process::ExitCode;
 
-use crate::ops::wiring;
+use crate::app::wiring;
 
 use super::ledger::{JobState, Ledger};
 

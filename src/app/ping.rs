@@ -13,7 +13,7 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use crate::ops::wiring;
+use crate::app::wiring;
 use crate::sources::{ReadyCounts, Source};
 
 /// Ready-record counts of every configured connector, signed in with its stored

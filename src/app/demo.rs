@@ -1,9 +1,9 @@
 //! `upsync demo`: the first five minutes of a new user, with no set-up at all.
 //!
-//! Starts the three simulators in-process on loopback ([`crate::ops::world::World`]: UPS,
+//! Starts the three simulators in-process on loopback ([`crate::app::world::World`]: UPS,
 //! Acumatica and NetSuite, seeded with N shipments each), writes a real configuration,
 //! profiles, mappings, master key and vault into a working directory, and then runs the
-//! *real* daemon pieces in-process: [`crate::ops::wiring::assemble`] (the same assembly
+//! *real* daemon pieces in-process: [`crate::app::wiring::assemble`] (the same assembly
 //! `upsync run` uses), the real store, the real HTTP listener (`/healthz`, `/readyz`,
 //! `/metrics`, the Track Alert webhook), connector cycles through shipping and write-back,
 //! and then tracking to delivery on an accelerated simulator clock (the UPS simulator's
@@ -27,8 +27,8 @@ use anyhow::Context;
 use serde::Serialize;
 
 use crate::model::{LabelFormat, Milestone};
-use crate::ops::wiring::{self, Assembly, Current};
-use crate::ops::world::{World, WorldOptions};
+use crate::app::wiring::{self, Assembly, Current};
+use crate::app::world::{World, WorldOptions};
 use crate::pipeline::{Job, JobState};
 
 #[derive(Debug, clap::Args)]
@@ -113,7 +113,7 @@ impl DemoOutcome {
 
 pub async fn run(_g: &crate::cli::Globals, args: DemoArgs) -> anyhow::Result<ExitCode> {
     // Progress lines, not log spam: warnings and errors only unless UPSYNC_LOG says more.
-    crate::ops::logging::quiet_default("warn");
+    crate::app::logging::quiet_default("warn");
     let dir = match args.dir {
         Some(d) => d,
         None => fresh_temp_dir()?,
@@ -256,7 +256,7 @@ pub async fn execute(o: DemoOptions, out: &mut dyn Write) -> anyhow::Result<Demo
     assembly.pipeline.stop();
     assembly
         .pipeline
-        .drain(crate::ops::run::SHUTDOWN_BOUND)
+        .drain(crate::app::run::SHUTDOWN_BOUND)
         .await;
     store.flush_async().await?;
     let _ = stop_http.send(());
@@ -512,7 +512,7 @@ fn rows(a: &Assembly, label_dir: &Path) -> anyhow::Result<Vec<ShipmentRow>> {
                             LabelFormat::Spl,
                         ];
                         formats.into_iter().find_map(|f| {
-                            let name = crate::ops::labels::label_file_name(
+                            let name = crate::app::labels::label_file_name(
                                 &j.number,
                                 &p.tracking_number,
                                 f.extension(),

@@ -27,8 +27,8 @@ use std::time::Duration;
 use anyhow::Context;
 use tokio::signal::unix::{signal, SignalKind};
 
-use crate::ops::notify;
-use crate::ops::wiring::{self, Assembly, Current};
+use crate::app::notify;
+use crate::app::wiring::{self, Assembly, Current};
 use crate::pipeline::schedule;
 
 /// How long in-flight steps may take to finish on shutdown or reload.

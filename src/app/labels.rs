@@ -126,7 +126,7 @@ impl LabelSink for PrinterSink {
 
 pub async fn run(g: &crate::cli::Globals, cmd: LabelsCommand) -> anyhow::Result<ExitCode> {
     match cmd {
-        LabelsCommand::Reprint { job } => crate::ops::wiring::reprint(g, &job).await,
+        LabelsCommand::Reprint { job } => crate::app::wiring::reprint(g, &job).await,
     }
 }
 

@@ -12,7 +12,7 @@ use std::sync::{Arc, RwLock};
 use anyhow::Context;
 
 use crate::config::{Config, ConnectorConfig, LabelSinkConfig};
-use crate::ops::labels::{DirectorySink, PrinterSink};
+use crate::app::labels::{DirectorySink, PrinterSink};
 use crate::pipeline::ports::LabelSink;
 use crate::pipeline::{
     Carrier, Connector, ConnectorSettings, Ledger, Mapper, Pipeline, PipelineSettings,
