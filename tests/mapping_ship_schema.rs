@@ -2,8 +2,8 @@
 //! simulators' seeded records validates against UPS's own Ship schema (the vendored
 //! `Shipping.yaml`, `SHIPRequestWrapper`); the records are read through the real connectors.
 
-use upsync::mapping::Mapping;
 use upsync::app::world::{World, WorldOptions};
+use upsync::mapping::Mapping;
 use upsync::sim::ups::schema::{validate, BodySchema};
 use upsync::sources::{Cursor, Source};
 

@@ -26,9 +26,9 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use serde::Serialize;
 
-use crate::model::{LabelFormat, Milestone};
 use crate::app::wiring::{self, Assembly, Current};
 use crate::app::world::{World, WorldOptions};
+use crate::model::{LabelFormat, Milestone};
 use crate::pipeline::{Job, JobState};
 
 #[derive(Debug, clap::Args)]

@@ -11,8 +11,8 @@ use std::sync::{Arc, RwLock};
 
 use anyhow::Context;
 
-use crate::config::{Config, ConnectorConfig, LabelSinkConfig};
 use crate::app::labels::{DirectorySink, PrinterSink};
+use crate::config::{Config, ConnectorConfig, LabelSinkConfig};
 use crate::pipeline::ports::LabelSink;
 use crate::pipeline::{
     Carrier, Connector, ConnectorSettings, Ledger, Mapper, Pipeline, PipelineSettings,
@@ -80,7 +80,7 @@ pub async fn assemble_with_clock(
     clock: crate::pipeline::engine::Clock,
 ) -> anyhow::Result<Assembly> {
     let ups = build_ups_client(&cfg, &store)?;
-    let ups_carrier = Arc::new(crate::pipeline::adapters::UpsCarrier::new(ups.clone()));
+    let ups_carrier = Arc::new(crate::app::adapters::UpsCarrier::new(ups.clone()));
     let carrier: Arc<dyn Carrier> = ups_carrier.clone();
     let mut connectors = Vec::new();
     let mut schedules = Vec::new();
@@ -413,9 +413,7 @@ pub fn build_ups_client(cfg: &Config, store: &Arc<Store>) -> anyhow::Result<crat
         &u.credentials,
         "UPS credentials {client_id, client_secret}",
     )?;
-    let tokens = Arc::new(crate::pipeline::adapters::VaultTokenStore::new(
-        store.clone(),
-    ));
+    let tokens = Arc::new(crate::app::adapters::VaultTokenStore::new(store.clone()));
     Ok(UpsClient::new(
         c,
         UpsCredentials::new(creds.client_id, creds.client_secret),
@@ -510,9 +508,7 @@ pub fn build_source(c: &ConnectorConfig, store: &Arc<Store>) -> anyhow::Result<A
 /// The mapping of a configured connector.
 fn build_mapper(c: &ConnectorConfig) -> anyhow::Result<Arc<dyn Mapper>> {
     let mapping = crate::mapping::Mapping::load(&c.mapping).map_err(|e| anyhow::anyhow!("{e}"))?;
-    Ok(Arc::new(crate::pipeline::adapters::MappingAdapter::new(
-        mapping,
-    )))
+    Ok(Arc::new(crate::app::adapters::MappingAdapter::new(mapping)))
 }
 
 /// `/readyz`: every connector authenticated and not paused, and the store without read

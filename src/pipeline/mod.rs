@@ -14,7 +14,6 @@
 //! blocking others; auth/config → pause the connector (readiness fails); business →
 //! dead-letter with a stable code, reason written back to the ERP record.
 
-pub mod adapters;
 pub mod cli;
 pub mod engine;
 pub mod ledger;

@@ -1,7 +1,7 @@
 //! The pipeline's ports: what it needs from a carrier (UPS) and from a mapping, as traits.
 //!
 //! The pipeline never calls `crate::ups` or `crate::mapping` directly; adapters in
-//! [`super::adapters`] implement these traits for the real UPS client and mapping engine,
+//! `crate::app::adapters` implement these traits for the real UPS client and mapping engine,
 //! and tests implement them with small fakes. A source connector is already a trait
 //! ([`crate::sources::Source`]).
 

@@ -891,7 +891,7 @@ async fn cheapest_within(to: Address, days: u32) -> String {
     let clock: Clock = Arc::new(Utc::now);
     let p = Pipeline::new(
         Ledger::new(store),
-        Arc::new(super::adapters::UpsCarrier::new(client)),
+        Arc::new(crate::app::adapters::UpsCarrier::new(client)),
         vec![conn.clone()],
         PipelineSettings::default(),
         clock,

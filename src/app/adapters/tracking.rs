@@ -1,0 +1,35 @@
+//! The UPS client as the tracker's [`crate::tracking::TrackingCarrier`] port (Track and
+//! Track Alert subscribe), on the same [`UpsCarrier`] the pipeline uses.
+
+use async_trait::async_trait;
+
+use super::UpsCarrier;
+use crate::pipeline::CarrierError;
+
+#[async_trait]
+impl crate::tracking::TrackingCarrier for UpsCarrier {
+    async fn track(
+        &self,
+        tracking_number: &str,
+    ) -> Result<crate::tracking::TrackOutcome, CarrierError> {
+        Ok(match self.client().track(tracking_number).await? {
+            crate::ups::TrackOutcome::NotYet => crate::tracking::TrackOutcome::NotYet,
+            crate::ups::TrackOutcome::Found { snapshot, events } => {
+                crate::tracking::TrackOutcome::Found { snapshot, events }
+            }
+        })
+    }
+
+    async fn subscribe(
+        &self,
+        numbers: &[String],
+        destination: Option<&crate::tracking::Destination>,
+    ) -> Result<crate::tracking::SubscribeOutcome, CarrierError> {
+        let dest = destination.map(|d| (d.url.as_str(), d.credential.as_str()));
+        let r = self.client().subscribe(numbers, dest).await?;
+        Ok(crate::tracking::SubscribeOutcome {
+            valid: r.valid,
+            invalid: r.invalid,
+        })
+    }
+}
