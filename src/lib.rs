@@ -17,12 +17,14 @@
 //! * [`tracking`]: Track Alert subscriptions, polling, webhook events.
 //! * [`server`]: the HTTP listener (webhook, metrics, health).
 //! * [`sim`]: loopback simulators of UPS, Acumatica and NetSuite (share no code with the clients).
+//! * [`cli`], [`commands`]: the command line; the only code that knows it.
 //! * [`app`]: application assembly: builds the daemon from config (wiring, world, adapters).
 //! * [`bench`]: the benchmark harness.
 
 pub mod app;
 pub mod bench;
 pub mod cli;
+pub mod commands;
 pub mod config;
 pub mod mapping;
 pub mod model;

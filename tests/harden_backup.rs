@@ -89,7 +89,7 @@ async fn backup_while_the_daemon_runs_and_restore() {
         .count();
     assert!(jobs > 0, "the copy holds the ledger");
     assert!(
-        upsync::store::cli::Credentials::load(&restored, "ups")
+        upsync::store::creds::Credentials::load(&restored, "ups")
             .unwrap()
             .is_some(),
         "the vault came along and decrypts with the same key"

@@ -37,7 +37,7 @@ async fn ping_reports_each_system_and_fails_when_one_rejects_credentials() {
     // A wrong password: that line fails, the others stay ok, exit 1, no secret printed.
     {
         let store = w.open_store().unwrap();
-        upsync::store::cli::Credentials::parse(
+        upsync::store::creds::Credentials::parse(
             r#"{"username":"admin","password":"not-the-password"}"#,
         )
         .unwrap()

@@ -40,10 +40,12 @@ async fn readyz_turns_unready_when_acumatica_rejects_the_credentials() {
     o.netsuite_fulfillments = 3;
     let w = World::start(o).await.unwrap();
     let store = w.open_store().unwrap();
-    upsync::store::cli::Credentials::parse(r#"{"username":"admin","password":"not-the-password"}"#)
-        .unwrap()
-        .save(&store, "acumatica")
-        .unwrap();
+    upsync::store::creds::Credentials::parse(
+        r#"{"username":"admin","password":"not-the-password"}"#,
+    )
+    .unwrap()
+    .save(&store, "acumatica")
+    .unwrap();
 
     let a = Arc::new(w.assemble(store.clone()).await.unwrap());
     let current: Current = Arc::new(RwLock::new(a.clone()));

@@ -426,7 +426,7 @@ pub fn read_credentials(
     store: &Store,
     name: &str,
 ) -> anyhow::Result<serde_json::Map<String, serde_json::Value>> {
-    let creds = crate::store::cli::Credentials::load(store, name)?.with_context(|| {
+    let creds = crate::store::creds::Credentials::load(store, name)?.with_context(|| {
         format!(
             "credentials '{name}' are not in the vault; add them with `upsync creds set {name}`"
         )
@@ -792,8 +792,8 @@ fn tracking_samples(t: &crate::tracking::Tracker, out: &mut Vec<Sample>) {
 }
 
 /// `upsync labels reprint JOB`.
-pub async fn reprint(g: &crate::cli::Globals, job: &str) -> anyhow::Result<ExitCode> {
-    let cfg = match load_config(&g.config) {
+pub async fn reprint(config: &Path, job: &str) -> anyhow::Result<ExitCode> {
+    let cfg = match load_config(config) {
         Ok(c) => c,
         Err(code) => return Ok(code),
     };

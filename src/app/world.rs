@@ -332,7 +332,7 @@ pipeline:
                         .map(|(k, v)| (k.to_string(), serde_json::Value::String(v.to_string())))
                         .collect(),
                 );
-                crate::store::cli::Credentials::parse(&json.to_string())?.save(&store, name)?;
+                crate::store::creds::Credentials::parse(&json.to_string())?.save(&store, name)?;
                 Ok(())
             };
             put(

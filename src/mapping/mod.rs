@@ -7,7 +7,7 @@
 //!
 //! Files: `spec.rs` (YAML structures, line index), `expr.rs` (expressions), `rules.rs`
 //! (rule checks, UPS-REFERENCE.md §2), `writeback.rs`, `fixtures.rs` (`*.test.yaml`),
-//! `cli.rs` (`upsync mapping test`).
+//! `upsync mapping test` is `crate::commands::mapping`.
 //!
 //! # Mapping file format
 //!
@@ -76,7 +76,6 @@
 //! business error `customs_lines_over_limit`; `merge_by_hs_code` first merges lines with the
 //! same HS code, origin and unit value. Shipments are never sent to fail.
 
-pub mod cli;
 pub mod expr;
 pub mod fixtures;
 pub mod rules;

@@ -33,7 +33,11 @@
 //! schema checks pass.
 
 pub mod backup;
-pub mod cli;
+pub mod creds;
+/// Transitional alias: `store::cli` became [`creds`] (its commands moved to
+/// `crate::commands`, issue 17). Remove once the parallel branches are merged.
+#[doc(hidden)]
+pub use creds as cli;
 pub mod key;
 pub mod restrict;
 pub mod vault;

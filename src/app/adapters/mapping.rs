@@ -1,6 +1,7 @@
 //! [`MappingAdapter`]: the YAML mapping engine ([`crate::mapping::Mapping`]) as the
 //! pipeline's [`Mapper`] port.
 
+use crate::mapping::fixtures::RequestBuilder;
 use crate::model::{ShipResult, Shipment};
 use crate::pipeline::ports::{Mapper, MappingFailure};
 
@@ -60,4 +61,15 @@ impl Mapper for MappingAdapter {
     fn void_on_cancel(&self) -> bool {
         self.mapping.void_on_cancel()
     }
+}
+
+/// The UPS Ship request builder that mapping fixtures and `upsync mapping test` compare
+/// against ([`crate::ups::build::ship_request`] with default settings): the mapping engine
+/// takes it as a parameter so that `mapping/` never imports the UPS client.
+pub fn ups_request_builder() -> Option<RequestBuilder<'static>> {
+    Some(&ship_request_default)
+}
+
+fn ship_request_default(s: &Shipment) -> serde_json::Value {
+    crate::ups::build::ship_request(s, &Default::default())
 }
