@@ -77,7 +77,7 @@ pub async fn assemble(cfg: Config, store: Arc<Store>) -> anyhow::Result<Assembly
 pub async fn assemble_with_clock(
     cfg: Config,
     store: Arc<Store>,
-    clock: crate::pipeline::engine::Clock,
+    clock: crate::model::Clock,
 ) -> anyhow::Result<Assembly> {
     let ups = build_ups_client(&cfg, &store)?;
     let ups_carrier = Arc::new(crate::app::adapters::UpsCarrier::new(ups.clone()));

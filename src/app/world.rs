@@ -394,7 +394,7 @@ pipeline:
         store: Arc<Store>,
     ) -> anyhow::Result<crate::app::wiring::Assembly> {
         let core = self.ups.core.clone();
-        let clock: crate::pipeline::engine::Clock = Arc::new(move || core.clock.now());
+        let clock = crate::model::Clock::from_fn(move || core.clock.now());
         crate::app::wiring::assemble_with_clock(self.config()?, store, clock).await
     }
 

@@ -16,7 +16,8 @@
 //! * [`WriteBack`] is a plan of ERP field updates produced by the mapping engine and
 //!   applied by the source connector.
 //! * [`ErrorClass`] is the four-way classification that decides what the pipeline does
-//!   with a failure (see `../shared/DESIGN.md`, "Errors").
+//!   with a failure (DESIGN.md, "Errors"); [`ClassifiedError`] carries it with a stable code.
+//! * [`Clock`] is the one wall clock; [`TrackOutcome`] is what one Track call found.
 //!
 //! Rules: money is [`rust_decimal::Decimal`], never a float. Additive changes only; a field
 //! that a layer does not need is `Option`/empty rather than a second type.
@@ -25,8 +26,14 @@ use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
+pub mod clock;
+pub mod failure;
 pub mod milestone;
+pub mod track;
+pub use clock::Clock;
+pub use failure::ClassifiedError;
 pub use milestone::Milestone;
+pub use track::TrackOutcome;
 
 /// What the pipeline does with a failure. Every error type in upsync can say which it is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

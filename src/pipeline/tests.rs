@@ -356,7 +356,7 @@ impl H {
         let ups = Arc::new(FakeUps::default());
         let now = Arc::new(Mutex::new(Utc::now()));
         let n2 = now.clone();
-        let clock: Clock = Arc::new(move || *n2.lock().unwrap());
+        let clock = Clock::from_fn(move || *n2.lock().unwrap());
         let conn = Arc::new(Connector::new(
             "erp",
             src.clone(),
@@ -888,7 +888,7 @@ async fn cheapest_within(to: Address, days: u32) -> String {
             ..ConnectorSettings::default()
         },
     ));
-    let clock: Clock = Arc::new(Utc::now);
+    let clock = Clock::system();
     let p = Pipeline::new(
         Ledger::new(store),
         Arc::new(crate::app::adapters::UpsCarrier::new(client)),

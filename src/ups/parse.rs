@@ -676,18 +676,7 @@ pub fn label_recovery_response(
 
 // ---------------------------------------------------------------- track
 
-/// Track by number: not trackable yet (`TW0001`), or the package's state and history.
-#[derive(Debug, Clone, PartialEq)]
-#[allow(clippy::large_enum_variant)] // short-lived; matched by value everywhere
-pub enum TrackOutcome {
-    /// UPS has no tracking data yet (`TW0001` on a 200, or 404). Not an error, not delivered.
-    NotYet,
-    Found {
-        snapshot: TrackingSnapshot,
-        /// Scan events, **oldest first**.
-        events: Vec<TrackingEvent>,
-    },
-}
+pub use crate::model::TrackOutcome;
 
 /// One shipment found by Track by reference.
 #[derive(Debug, Clone, PartialEq)]

@@ -12,12 +12,7 @@ impl crate::tracking::TrackingCarrier for UpsCarrier {
         &self,
         tracking_number: &str,
     ) -> Result<crate::tracking::TrackOutcome, CarrierError> {
-        Ok(match self.client().track(tracking_number).await? {
-            crate::ups::TrackOutcome::NotYet => crate::tracking::TrackOutcome::NotYet,
-            crate::ups::TrackOutcome::Found { snapshot, events } => {
-                crate::tracking::TrackOutcome::Found { snapshot, events }
-            }
-        })
+        Ok(self.client().track(tracking_number).await?)
     }
 
     async fn subscribe(
