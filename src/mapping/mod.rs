@@ -194,13 +194,6 @@ impl RecordErrors {
     pub fn codes(&self) -> Vec<&str> {
         self.0.iter().map(|e| e.code.as_str()).collect()
     }
-    /// The first code (what gets written back to the ERP as the headline).
-    pub fn primary_code(&self) -> &str {
-        self.0
-            .first()
-            .map(|e| e.code.as_str())
-            .unwrap_or("mapping_failed")
-    }
     /// A record that cannot be mapped is a business error (dead-letter with the code).
     pub fn class(&self) -> ErrorClass {
         ErrorClass::Business
