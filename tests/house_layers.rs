@@ -105,3 +105,56 @@ fn pipeline_and_tracking_do_not_import_each_other() {
         p2t.join("\n")
     );
 }
+
+/// Files under `src/` (outside the simulators, which must not share the client's types)
+/// whose code contains `needle`.
+fn definitions(needle: &str) -> Vec<String> {
+    offenders("", needle, &["sim/"])
+}
+
+/// One `Clock`, one `TrackOutcome`, one classified failure type, all in `model/`: on the
+/// old tree `pipeline::engine::Clock`, `ups::auth::Clock`, `ups::parse::TrackOutcome`,
+/// `tracking::ports::TrackOutcome` and `pipeline::ports::CarrierError` were separate
+/// definitions (and the lines below did not compile: the types differed).
+#[test]
+fn one_clock_one_track_outcome_one_failure_type() {
+    for (needle, home) in [
+        ("enum TrackOutcome", "model/track.rs"),
+        ("struct Clock", "model/clock.rs"),
+        ("type Clock", ""),
+        ("struct CarrierError", ""),
+        ("struct ClassifiedError", "model/failure.rs"),
+    ] {
+        let found = definitions(needle);
+        let expected: Vec<&str> = if home.is_empty() { vec![] } else { vec![home] };
+        let homes: Vec<String> = found
+            .iter()
+            .map(|l| {
+                l.split(':')
+                    .next()
+                    .unwrap()
+                    .replace('\\', "/")
+                    .split("/src/")
+                    .last()
+                    .unwrap()
+                    .to_string()
+            })
+            .collect();
+        assert_eq!(
+            homes, expected,
+            "`{needle}` must be defined once, in model/: {found:?}"
+        );
+    }
+    fn same<T>(x: T) -> T {
+        x
+    }
+    let t: upsync::tracking::TrackOutcome =
+        same::<upsync::ups::TrackOutcome>(upsync::model::TrackOutcome::NotYet);
+    assert_eq!(t, upsync::model::TrackOutcome::NotYet);
+    let c: upsync::pipeline::engine::Clock =
+        same::<upsync::ups::Clock>(upsync::model::Clock::system());
+    assert!(c.now() > chrono::DateTime::<chrono::Utc>::UNIX_EPOCH);
+    let e: upsync::model::ClassifiedError =
+        same::<upsync::tracking::CarrierError>(upsync::pipeline::CarrierError::transient("x", "y"));
+    assert_eq!(e.code, "x");
+}
