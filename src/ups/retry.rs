@@ -64,6 +64,8 @@ impl RetryPolicy {
 }
 
 /// Governor clock on tokio's time, so `tokio::time::pause`/`advance` drive the quotas.
+/// Not the wall clock ([`crate::model::Clock`]): governor's limiters need a monotonic
+/// `Instant` clock implementing its own trait.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct TokioClock;
 
