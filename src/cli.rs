@@ -1,12 +1,12 @@
-//! Command line (clap). Each command hands over to the module that owns it; this file only
-//! parses, sets up logging and the runtime, and turns results into exit codes.
+//! Command line (clap). This file only parses, sets up logging and the runtime, hands each
+//! command to its file in [`crate::commands`], and turns results into exit codes.
 //!
 //! Exit codes: 0 success, 1 failure, 78 (EX_CONFIG) configuration errors (`check`).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Parser, Subcommand};
 
 /// Connects Acumatica and NetSuite to UPS: labels, tracking and write-back, exactly once.
 #[derive(Debug, Parser)]
@@ -29,11 +29,7 @@ pub struct Cli {
     pub command: Command,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum LogFormat {
-    Text,
-    Json,
-}
+pub use crate::app::logging::LogFormat;
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -61,25 +57,25 @@ pub enum Command {
     /// Reach every configured system with its credentials; one line each.
     Ping,
     /// Built-in simulators on loopback, seeded ERPs, full cycle to delivery, summary table.
-    Demo(crate::ops::demo::DemoArgs),
+    Demo(crate::commands::demo::DemoArgs),
     /// Print a new random master key (base64) for UPSYNC_MASTER_KEY_FILE.
     Keygen,
     /// The state store: verify every record, back it up (also while the daemon runs),
     /// export what still reads from a damaged one.
     #[command(subcommand)]
-    Store(crate::store::cli::StoreCommand),
+    Store(crate::commands::store::StoreCommand),
     /// Manage encrypted credentials in the vault.
     #[command(subcommand)]
-    Creds(crate::store::cli::CredsCommand),
+    Creds(crate::commands::creds::CredsCommand),
     /// Test mappings: run fixtures, or map one record and print the result.
     #[command(subcommand)]
-    Mapping(crate::mapping::cli::MappingCommand),
+    Mapping(crate::commands::mapping::MappingCommand),
     /// Inspect and act on jobs in the ledger.
     #[command(subcommand)]
-    Jobs(crate::pipeline::cli::JobsCommand),
+    Jobs(crate::commands::jobs::JobsCommand),
     /// Labels: reprint stored labels without creating a shipment.
     #[command(subcommand)]
-    Labels(crate::ops::labels::LabelsCommand),
+    Labels(crate::commands::labels::LabelsCommand),
     /// Run a simulator (UPS, Acumatica or NetSuite) on loopback.
     #[command(subcommand)]
     Sim(SimCommand),
@@ -113,7 +109,7 @@ pub fn main() -> ExitCode {
         config: cli.config.clone(),
         log_format: cli.log_format,
     };
-    crate::ops::logging::init(globals.log_format);
+    crate::app::logging::init(globals.log_format);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -135,34 +131,23 @@ pub fn main() -> ExitCode {
 }
 
 async fn dispatch(command: Command, g: Globals) -> anyhow::Result<ExitCode> {
+    use crate::commands as c;
     match command {
-        Command::Run => crate::ops::run::run(&g).await,
-        Command::Once { connector } => crate::pipeline::cli::once(&g, connector.as_deref()).await,
+        Command::Run => c::run::run(&g).await,
+        Command::Once { connector } => c::once::once(&g, connector.as_deref()).await,
         Command::Check {
             online,
             no_credentials,
-        } => crate::config::check::run(&g, online, no_credentials).await,
-        Command::Store(cmd) => {
-            let hooks = crate::store::cli::StoreCommandHooks {
-                decode: &crate::ops::wiring::ledger_decoder,
-            };
-            crate::store::cli::run_store_command(&g, cmd, hooks).await
-        }
-        Command::Ping => crate::ops::ping::run(&g).await,
-        Command::Demo(args) => crate::ops::demo::run(&g, args).await,
-        Command::Keygen => crate::store::cli::keygen(),
-        Command::Creds(cmd) => crate::store::cli::run(&g, cmd).await,
-        Command::Mapping(cmd) => crate::mapping::cli::run(&g, cmd).await,
-        Command::Jobs(cmd) => crate::pipeline::cli::run(&g, cmd).await,
-        Command::Labels(cmd) => crate::ops::labels::run(&g, cmd).await,
-        Command::Sim(SimCommand::Ups(a)) => crate::sim::ups::run(a).await,
-        Command::Sim(SimCommand::Acumatica(a)) => crate::sim::acumatica::run(a).await,
-        Command::Sim(SimCommand::Netsuite(a)) => crate::sim::netsuite::run(a).await,
-        Command::Bench(args) => crate::bench::run(&g, args).await,
+        } => c::check::run(&g, online, no_credentials).await,
+        Command::Store(cmd) => c::store::run(&g, cmd).await,
+        Command::Ping => c::ping::run(&g).await,
+        Command::Demo(args) => c::demo::run(&g, args).await,
+        Command::Keygen => c::keygen::keygen(),
+        Command::Creds(cmd) => c::creds::run(&g, cmd).await,
+        Command::Mapping(cmd) => c::mapping::run(&g, cmd).await,
+        Command::Jobs(cmd) => c::jobs::run(&g, cmd).await,
+        Command::Labels(cmd) => c::labels::run(&g, cmd).await,
+        Command::Sim(cmd) => c::sim::run(cmd).await,
+        Command::Bench(args) => c::bench::run(&g, args).await,
     }
-}
-
-/// Error for a command whose implementation has not landed yet.
-pub fn not_yet(what: &str) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("`{what}` is not implemented yet in this build")
 }

@@ -17,15 +17,21 @@
 //! * [`tracking`]: Track Alert subscriptions, polling, webhook events.
 //! * [`server`]: the HTTP listener (webhook, metrics, health).
 //! * [`sim`]: loopback simulators of UPS, Acumatica and NetSuite (share no code with the clients).
-//! * [`ops`]: operator commands (demo, ping, labels).
+//! * [`cli`], [`commands`]: the command line; the only code that knows it.
+//! * [`app`]: application assembly: builds the daemon from config (wiring, world, adapters).
 //! * [`bench`]: the benchmark harness.
 
+pub mod app;
 pub mod bench;
 pub mod cli;
+pub mod commands;
 pub mod config;
 pub mod mapping;
 pub mod model;
-pub mod ops;
+/// Transitional alias: `src/ops/` became [`app`] (issue 17). Parallel branches of issue 17
+/// still say `crate::ops::…`; once they are merged, replace those paths and remove this.
+#[doc(hidden)]
+pub use app as ops;
 pub mod pipeline;
 pub mod server;
 pub mod sources;

@@ -2,7 +2,7 @@
 //! and the job waits in the dead-letter queue with that reason; it is not shipped again,
 //! and `replay` after the ERP accepts the field resumes the write-back only.
 
-use upsync::ops::world::{World, WorldOptions};
+use upsync::app::world::{World, WorldOptions};
 use upsync::pipeline::JobState;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

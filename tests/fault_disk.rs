@@ -16,7 +16,7 @@ use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use upsync::ops::world::{World, WorldOptions};
+use upsync::app::world::{World, WorldOptions};
 
 fn bin() -> &'static Path {
     Path::new(env!("CARGO_BIN_EXE_upsync"))

@@ -219,7 +219,7 @@ const SUITEQL_WORDS: &[&str] = &[
 #[test]
 fn suiteql_parser_survives_token_soup_and_mutations() {
     use upsync::sim::netsuite::suiteql;
-    let profile = upsync::ops::world::NETSUITE_PROFILE;
+    let profile = upsync::app::world::NETSUITE_PROFILE;
     // The bundled queries parse (the simulator serves them), so mutations start from valid text.
     let base: Vec<String> = profile
         .split("_query: |")
@@ -313,7 +313,7 @@ fn ups_response_parsers_survive_random_and_mutated_json() {
     let records = upsync::bench::acumatica_records(10, 3);
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("m.yaml");
-    std::fs::write(&path, upsync::ops::world::ACUMATICA_MAPPING).unwrap();
+    std::fs::write(&path, upsync::app::world::ACUMATICA_MAPPING).unwrap();
     let mapping = upsync::mapping::Mapping::load(&path).unwrap();
     let shipment = records
         .iter()
@@ -394,7 +394,7 @@ fn one_or_many_decodes_bare_items_arrays_and_null_alike() {
 fn mapping_engine_properties_hold_on_mutated_records() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("acumatica-shipment.yaml");
-    std::fs::write(&path, upsync::ops::world::ACUMATICA_MAPPING).unwrap();
+    std::fs::write(&path, upsync::app::world::ACUMATICA_MAPPING).unwrap();
     let mapping = upsync::mapping::Mapping::load(&path).unwrap();
     let records = upsync::bench::acumatica_records(60, 11);
     assert!(records.len() > 40);

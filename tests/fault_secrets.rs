@@ -18,7 +18,7 @@
 use std::path::Path;
 use std::process::Output;
 
-use upsync::ops::world::{World, WorldOptions};
+use upsync::app::world::{World, WorldOptions};
 
 fn files(dir: &Path) -> Vec<std::path::PathBuf> {
     let mut out = Vec::new();

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::json;
-use upsync::ops::world::{World, WorldOptions};
+use upsync::app::world::{World, WorldOptions};
 use upsync::pipeline::JobState;
 
 const UPS_FAULTS: &str = "ship:429@0.04,xav:503@0.04,ship:500@0.03,ship:drop-after-commit@0.08,\

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use base64::Engine;
 use common::*;
 use rand::{Rng, SeedableRng};
-use upsync::store::cli::Credentials;
+use upsync::store::creds::Credentials;
 use upsync::store::{MasterKey, Store};
 
 const CANARY: &str = "Zq8-CANARY-upsync-secret-4471-xyzzy";

@@ -9,7 +9,7 @@ use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use upsync::ops::world::{World, WorldOptions};
+use upsync::app::world::{World, WorldOptions};
 
 const BIN: &str = env!("CARGO_BIN_EXE_upsync");
 
@@ -81,7 +81,7 @@ async fn backup_while_the_daemon_runs_and_restore() {
     restored
         .verify_with(
             Duration::from_secs(60),
-            &upsync::ops::wiring::ledger_decoder,
+            &upsync::app::wiring::ledger_decoder,
         )
         .unwrap();
     let jobs = upsync::pipeline::Ledger::new(restored.clone())
@@ -89,7 +89,7 @@ async fn backup_while_the_daemon_runs_and_restore() {
         .count();
     assert!(jobs > 0, "the copy holds the ledger");
     assert!(
-        upsync::store::cli::Credentials::load(&restored, "ups")
+        upsync::store::creds::Credentials::load(&restored, "ups")
             .unwrap()
             .is_some(),
         "the vault came along and decrypts with the same key"

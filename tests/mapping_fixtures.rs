@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use upsync::mapping::cli::default_fixture_files;
+use upsync::commands::mapping::default_fixture_files;
 use upsync::mapping::run_fixture_files;
 
 fn bundled() -> Vec<PathBuf> {
@@ -16,7 +16,10 @@ fn bundled_fixtures_pass() {
         files.len() >= 2,
         "expected fixture files for both mappings: {files:?}"
     );
-    let report = run_fixture_files(&files, upsync::mapping::cli::request_builder());
+    let report = run_fixture_files(
+        &files,
+        upsync::app::adapters::mapping::ups_request_builder(),
+    );
     println!("{}", report.render());
     assert!(report.ok(), "{}", report.render());
     for mapping in ["acumatica-shipment", "netsuite-itemfulfillment"] {

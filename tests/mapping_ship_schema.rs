@@ -2,8 +2,8 @@
 //! simulators' seeded records validates against UPS's own Ship schema (the vendored
 //! `Shipping.yaml`, `SHIPRequestWrapper`); the records are read through the real connectors.
 
+use upsync::app::world::{World, WorldOptions};
 use upsync::mapping::Mapping;
-use upsync::ops::world::{World, WorldOptions};
 use upsync::sim::ups::schema::{validate, BodySchema};
 use upsync::sources::{Cursor, Source};
 
@@ -34,7 +34,7 @@ async fn every_seeded_record_becomes_a_schema_valid_ship_request() {
     let mut checked = 0;
     let mut seen_lanes = std::collections::BTreeSet::new();
     for c in &cfg.connectors {
-        let source = upsync::ops::wiring::build_source(c, &store).unwrap();
+        let source = upsync::app::wiring::build_source(c, &store).unwrap();
         let mapping = Mapping::load(&c.mapping).unwrap();
         let records = all_records(source.as_ref()).await;
         assert!(

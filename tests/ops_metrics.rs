@@ -7,9 +7,9 @@
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use upsync::ops::demo::{execute, DemoOptions};
-use upsync::ops::wiring::{self, Current};
-use upsync::ops::world::{World, WorldOptions};
+use upsync::app::demo::{execute, DemoOptions};
+use upsync::app::wiring::{self, Current};
+use upsync::app::world::{World, WorldOptions};
 
 /// The value of the first sample line that starts with `prefix` (name plus labels).
 fn value(text: &str, prefix: &str) -> Option<f64> {

@@ -10,7 +10,7 @@ use std::process::{Child, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use upsync::ops::world::{World, WorldOptions};
+use upsync::app::world::{World, WorldOptions};
 use upsync::pipeline::{JobState, Ledger};
 
 const BIN: &str = env!("CARGO_BIN_EXE_upsync");

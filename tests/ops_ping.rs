@@ -1,7 +1,7 @@
 //! `upsync ping`: one line per configured system with status and latency; exit 1 when any
 //! system fails (here: a wrong Acumatica password in the vault).
 
-use upsync::ops::world::{World, WorldOptions};
+use upsync::app::world::{World, WorldOptions};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ping_reports_each_system_and_fails_when_one_rejects_credentials() {
@@ -37,7 +37,7 @@ async fn ping_reports_each_system_and_fails_when_one_rejects_credentials() {
     // A wrong password: that line fails, the others stay ok, exit 1, no secret printed.
     {
         let store = w.open_store().unwrap();
-        upsync::store::cli::Credentials::parse(
+        upsync::store::creds::Credentials::parse(
             r#"{"username":"admin","password":"not-the-password"}"#,
         )
         .unwrap()

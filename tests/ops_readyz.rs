@@ -6,8 +6,8 @@
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use upsync::ops::wiring::{self, Current};
-use upsync::ops::world::{World, WorldOptions};
+use upsync::app::wiring::{self, Current};
+use upsync::app::world::{World, WorldOptions};
 
 async fn serve(current: &Current) -> (String, tokio::sync::oneshot::Sender<()>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -40,10 +40,12 @@ async fn readyz_turns_unready_when_acumatica_rejects_the_credentials() {
     o.netsuite_fulfillments = 3;
     let w = World::start(o).await.unwrap();
     let store = w.open_store().unwrap();
-    upsync::store::cli::Credentials::parse(r#"{"username":"admin","password":"not-the-password"}"#)
-        .unwrap()
-        .save(&store, "acumatica")
-        .unwrap();
+    upsync::store::creds::Credentials::parse(
+        r#"{"username":"admin","password":"not-the-password"}"#,
+    )
+    .unwrap()
+    .save(&store, "acumatica")
+    .unwrap();
 
     let a = Arc::new(w.assemble(store.clone()).await.unwrap());
     let current: Current = Arc::new(RwLock::new(a.clone()));

@@ -313,7 +313,7 @@ async fn a_duplicate_found_by_reconciliation_is_voided_and_counted() {
     let packages = job.shipment.as_ref().unwrap().packages.len();
     {
         let store = w.open_store().unwrap();
-        let client = upsync::ops::wiring::build_ups_client(&w.config().unwrap(), &store).unwrap();
+        let client = upsync::app::wiring::build_ups_client(&w.config().unwrap(), &store).unwrap();
         // Another instance shipping this very job stamps the job's own reference too.
         let same_job = job
             .shipment

@@ -436,18 +436,18 @@ async fn another_shippers_reference_is_never_taken_for_ours() {
     let numbers: Vec<&String> = m.iter().flat_map(|m| &m.tracking_numbers).collect();
     assert_eq!(numbers.len(), 2);
     assert!(!numbers.contains(&&theirs));
-    let carrier = upsync::pipeline::adapters::UpsCarrier::new(c.clone());
+    let carrier = upsync::app::adapters::UpsCarrier::new(c.clone());
     let found = carrier
         .find_by_reference("IF1001", "123X56", from, to)
         .await
         .unwrap();
     assert_eq!(found.len(), 1);
     assert_eq!(found[0].shipment_id, ours.shipment_id);
-    assert!(upsync::pipeline::adapters::is_shippers(
+    assert!(upsync::app::adapters::is_shippers(
         &ours.shipment_id,
         "123X56"
     ));
-    assert!(!upsync::pipeline::adapters::is_shippers(&theirs, "123X56"));
+    assert!(!upsync::app::adapters::is_shippers(&theirs, "123X56"));
 }
 
 /// Label Recovery takes GIF, PDF, ZPL, EPL or SPL (Shipping.yaml): the simulator refuses

@@ -160,7 +160,7 @@ fn apply_label_sink(w: &World, sink: LabelSinkArg) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub async fn run(_g: &crate::cli::Globals, args: BenchArgs) -> anyhow::Result<ExitCode> {
+pub async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     let tmp = tempfile::Builder::new().prefix("upsync-bench-").tempdir()?;
     let dir = args.dir.clone().unwrap_or_else(|| tmp.path().to_path_buf());
     let mut line = match args.scenario {

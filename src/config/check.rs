@@ -25,7 +25,6 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -117,7 +116,8 @@ impl CheckReport {
         }
     }
 
-    fn problem(
+    /// Record a problem (an error: `check` exits 78).
+    pub fn problem(
         &mut self,
         file: &Path,
         path: impl Into<String>,
@@ -127,7 +127,8 @@ impl CheckReport {
         self.problems.push(Problem::new(file, path, message, fix));
     }
 
-    fn warning(
+    /// Record a warning (reported; does not fail `check`).
+    pub fn warning(
         &mut self,
         file: &Path,
         path: impl Into<String>,
@@ -147,72 +148,6 @@ impl fmt::Display for CheckReport {
             writeln!(f, "warning: {w}")?;
         }
         writeln!(f, "{}", self.summary())
-    }
-}
-
-/// `upsync check [--online] [--no-credentials]` (`--online`: also [`online_pass`]).
-pub async fn run(
-    g: &crate::cli::Globals,
-    online: bool,
-    no_credentials: bool,
-) -> anyhow::Result<ExitCode> {
-    let path = g.config.clone();
-    let mut report =
-        tokio::task::spawn_blocking(move || check_config_with(&path, no_credentials)).await?;
-    if online {
-        online_pass(&g.config, &mut report).await;
-    }
-    print!("{report}");
-    Ok(if report.is_ok() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(78)
-    })
-}
-
-/// `check --online` (issue 15 item 14): sign in to every connector with its stored
-/// credentials and count the records in the profile's ready state, overall and passing its
-/// ship via / ship method filter (a note each); a warning when none pass, a problem when the
-/// ERP cannot be reached. The work is `crate::ops::ping::ready_counts_by_connector`.
-async fn online_pass(path: &Path, report: &mut CheckReport) {
-    if !report.is_ok() {
-        report.warning(
-            path,
-            "",
-            "the online pass was skipped because the configuration has errors",
-            "fix the errors above and run `upsync check --online` again",
-        );
-        return;
-    }
-    let rows = match crate::ops::ping::ready_counts_by_connector(path).await {
-        Ok(rows) => rows,
-        Err(e) => {
-            report.warning(
-                path,
-                "",
-                format!("the online pass could not start: {e:#}"),
-                "run it where the master key and the state directory are available",
-            );
-            return;
-        }
-    };
-    for (i, name, counts) in rows {
-        let at = format!("connectors[{i}]");
-        match counts {
-            Ok(Some(c)) => {
-                report.notes.push(format!("{name}: {}", c.summary()));
-                if let Some(w) = c.warning() {
-                    report.warning(path, at, format!("{name}: {w}"), "write the ship via / ship method names in the connector profile exactly as the ERP has them");
-                }
-            }
-            Ok(None) => {}
-            Err(e) => report.problem(
-                path,
-                at,
-                format!("{name}: {e}"),
-                "see `upsync ping` for every system",
-            ),
-        }
     }
 }
 
@@ -1254,7 +1189,7 @@ pub fn mapping_problems(
     if problems.is_empty() && fixture.exists() {
         let report = crate::mapping::run_fixture_files(
             std::slice::from_ref(&fixture),
-            crate::mapping::cli::request_builder(),
+            crate::app::adapters::mapping::ups_request_builder(),
         );
         if !report.ok() {
             problems.push(Problem {

@@ -37,7 +37,7 @@ use super::writeback::write_back_view;
 use super::Mapping;
 use crate::model::{Charges, Label, Money, PackageResult, ShipResult, Shipment, TrackingSnapshot};
 
-/// Builds the UPS Ship request body for a shipment (wired to `crate::ups::build::ship_request`).
+/// Builds the UPS Ship request body for a shipment (the assembly passes `crate::app::adapters::mapping::ups_request_builder`).
 pub type RequestBuilder<'a> = &'a dyn Fn(&Shipment) -> Json;
 
 #[derive(Debug, Deserialize)]

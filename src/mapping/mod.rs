@@ -8,8 +8,8 @@
 //! Files: `compile.rs` (YAML → [`Mapping`]), `run.rs` (record → [`Shipment`]), `units.rs`
 //! (weights, lengths, dates), `error.rs` ([`MappingError`], [`RecordError`]), `spec.rs`
 //! (YAML structures, line index), `expr.rs` (expressions), `rules.rs` (rule checks,
-//! UPS-REFERENCE.md §2), `writeback.rs`, `fixtures.rs` (`*.test.yaml`), `cli.rs`
-//! (`upsync mapping test`). The mapping throughput bench is `bench/mapping.rs`.
+//! UPS-REFERENCE.md §2), `writeback.rs`, `fixtures.rs` (`*.test.yaml`).
+//! `upsync mapping test` is `crate::commands::mapping`. The mapping throughput bench is `bench/mapping.rs`.
 //!
 //! # Mapping file format
 //!
@@ -78,7 +78,6 @@
 //! business error `customs_lines_over_limit`; `merge_by_hs_code` first merges lines with the
 //! same HS code, origin and unit value. Shipments are never sent to fail.
 
-pub mod cli;
 mod compile;
 mod error;
 pub mod expr;

@@ -17,7 +17,9 @@
 //!   applied by the source connector.
 //! * [`ErrorClass`] is the four-way classification that decides what the pipeline does
 //!   with a failure (see `docs/design.md`, "Error classes"). Every stable error code is
-//!   registered in [`codes`] (the table of `docs/error-codes.md`).
+//!   registered in [`codes`] (the table of `docs/error-codes.md`); [`ClassifiedError`]
+//!   carries a class with a stable code.
+//! * [`Clock`] is the one wall clock; [`TrackOutcome`] is what one Track call found.
 //!
 //! Rules: money is [`rust_decimal::Decimal`], never a float. Additive changes only; a field
 //! that a layer does not need is `Option`/empty rather than a second type.
@@ -26,9 +28,15 @@ use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
+pub mod clock;
 pub mod codes;
+pub mod failure;
 pub mod milestone;
+pub mod track;
+pub use clock::Clock;
+pub use failure::ClassifiedError;
 pub use milestone::Milestone;
+pub use track::TrackOutcome;
 
 /// What the pipeline does with a failure. Every error type in upsync can say which it is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -52,11 +52,13 @@ mod void;
 #[path = "steps/write_back.rs"]
 mod write_back;
 
-/// Clock used for timestamps and retry scheduling (injectable for tests).
-pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
+/// Clock used for timestamps and retry scheduling (injectable for tests): the one
+/// [`crate::model::Clock`].
+pub use crate::model::Clock;
 
+/// The system's wall clock.
 pub fn system_clock() -> Clock {
-    Arc::new(Utc::now)
+    Clock::system()
 }
 
 /// Per-connector pipeline settings.
@@ -516,7 +518,7 @@ impl PipelineCore {
     }
 
     fn now(&self) -> DateTime<Utc> {
-        (self.clock)()
+        self.clock.now()
     }
 
     fn audit(&self, job: &Job, system: &str, op: &str, outcome: &str, started: DateTime<Utc>) {

@@ -8,14 +8,11 @@
 //!   ([`ports::Mapper`]); sources plug in through [`crate::sources::Source`].
 //! * [`schedule`]: cron schedules (tokio-cron-scheduler), one per connector, never overlapping.
 //! * [`retry`]: per-job backoff with full jitter.
-//! * [`cli`]: `upsync once` and `upsync jobs …`.
 //!
 //! Errors are routed by class (docs/design.md): transient → retry this job later without
 //! blocking others; auth/config → pause the connector (readiness fails); business →
 //! dead-letter with a stable code, reason written back to the ERP record.
 
-pub mod adapters;
-pub mod cli;
 pub mod engine;
 pub mod ledger;
 pub mod ports;

@@ -1,7 +1,7 @@
 //! The pipeline's ports: what it needs from a carrier (UPS) and from a mapping, as traits.
 //!
 //! The pipeline never calls `crate::ups` or `crate::mapping` directly; adapters in
-//! [`super::adapters`] implement these traits for the real UPS client and mapping engine,
+//! `crate::app::adapters` implement these traits for the real UPS client and mapping engine,
 //! and tests implement them with small fakes. A source connector is already a trait
 //! ([`crate::sources::Source`]).
 
@@ -9,51 +9,13 @@ use async_trait::async_trait;
 use chrono::NaiveDate;
 
 use crate::model::{
-    AddressCheck, ErpRecord, ErrorClass, LabelSpec, RateQuote, ShipResult, Shipment,
-    TrackingSnapshot, WriteBack,
+    AddressCheck, ErpRecord, LabelSpec, RateQuote, ShipResult, Shipment, TrackingSnapshot,
+    WriteBack,
 };
 
-/// A carrier failure, classified.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[error("{message}")]
-pub struct CarrierError {
-    pub class: ErrorClass,
-    /// Stable code (`ups_address_invalid`, `ups_rate_limited`, …).
-    pub code: String,
-    pub message: String,
-    /// The request may have taken effect (Ship timed out after sending, connection reset):
-    /// the job is in doubt and must be reconciled before any new Ship.
-    pub outcome_unknown: bool,
-}
-
-impl CarrierError {
-    pub fn transient(code: &str, message: impl Into<String>) -> CarrierError {
-        CarrierError {
-            class: ErrorClass::Transient,
-            code: code.to_string(),
-            message: message.into(),
-            outcome_unknown: false,
-        }
-    }
-
-    pub fn outcome_unknown(message: impl Into<String>) -> CarrierError {
-        CarrierError {
-            class: ErrorClass::Transient,
-            code: "ups_outcome_unknown".to_string(),
-            message: message.into(),
-            outcome_unknown: true,
-        }
-    }
-
-    pub fn business(code: &str, message: impl Into<String>) -> CarrierError {
-        CarrierError {
-            class: ErrorClass::Business,
-            code: code.to_string(),
-            message: message.into(),
-            outcome_unknown: false,
-        }
-    }
-}
+/// A carrier failure, classified: the one classified failure type of
+/// [`crate::model::ClassifiedError`] under the name the ports have always used.
+pub use crate::model::ClassifiedError as CarrierError;
 
 /// A shipment the carrier already has, found by reference during reconciliation.
 #[derive(Debug, Clone, PartialEq)]

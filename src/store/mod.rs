@@ -22,7 +22,7 @@
 //! manifest is an error ([`StoreError::DatabaseLost`]) and never silently a new, empty
 //! store. [`Store::verify`] reads every record of every tree (sled checks its own CRCs
 //! on the way) and decodes every cursor, plus a typed decoder the caller passes (jobs and
-//! their indexes, see `ops::wiring::ledger_decoder`); `check` and `run` call it at start. Every read error at run time is
+//! their indexes, see `app::wiring::ledger_decoder`); `check` and `run` call it at start. Every read error at run time is
 //! counted in [`StoreHealth`], which `/readyz` and `/metrics` report.
 //! [`backup`] copies a store consistently record by record; see its docs for restoring.
 //!
@@ -36,7 +36,11 @@
 //! `flush.rs` (group commit), `json.rs` (typed records), `tests.rs`.
 
 pub mod backup;
-pub mod cli;
+pub mod creds;
+/// Transitional alias: `store::cli` became [`creds`] (its commands moved to
+/// `crate::commands`, issue 17). Remove once the parallel branches are merged.
+#[doc(hidden)]
+pub use creds as cli;
 pub mod key;
 pub mod restrict;
 pub mod vault;

@@ -2,31 +2,17 @@
 //! trait, so the tracker never calls `crate::ups` directly.
 //!
 //! An adapter over the UPS client implements [`TrackingCarrier`]; tests implement it with
-//! fakes whose packages progress on a simulated clock. Errors reuse the pipeline's
-//! classified [`CarrierError`].
+//! fakes whose packages progress on a simulated clock. Errors are the one
+//! classified failure type ([`crate::model::ClassifiedError`], here [`CarrierError`]).
 //!
 //! Must never: put a subscription credential in a `Debug` line or an error message.
 
 use async_trait::async_trait;
 use zeroize::Zeroizing;
 
-use crate::model::{TrackingEvent, TrackingSnapshot};
-pub use crate::pipeline::CarrierError;
+pub use crate::model::ClassifiedError as CarrierError;
 
-/// What one Track call (`GET /api/track/v1/details/{1Z}`) found.
-// A return value, never stored in bulk: boxing the snapshot would only add noise.
-#[allow(clippy::large_enum_variant)]
-#[derive(Debug, Clone, PartialEq)]
-pub enum TrackOutcome {
-    /// UPS answered 200 with warning `TW0001` ("Tracking Information Not Found"): the label
-    /// exists but UPS has no scan yet. Not an error: ask again later.
-    NotYet,
-    /// The package's current state and its whole activity history (any order).
-    Found {
-        snapshot: TrackingSnapshot,
-        events: Vec<TrackingEvent>,
-    },
-}
+pub use crate::model::TrackOutcome;
 
 /// Answer of a Track Alert subscription call (partial success is still a success).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

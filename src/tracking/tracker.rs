@@ -43,8 +43,9 @@ use super::settings::{AlertVersion, TrackingMode, TrackingSettings};
 use super::state::{aggregate, Applied, JobTrack, PackageTrack, Subscription};
 use super::stats::{FreshnessSummary, TrackingStats};
 use super::webhook::{WebhookAuth, WebhookState, EVENT_PREFIX};
+use crate::model::Clock;
 use crate::model::{Milestone, WriteBack};
-use crate::pipeline::engine::{Clock, Connector};
+use crate::pipeline::engine::Connector;
 use crate::pipeline::{Job, JobState, Ledger, Mapper};
 use crate::sources::Source;
 use crate::store::{Store, StoreError, Tree};
@@ -165,7 +166,7 @@ impl Tracker {
         if !problems.is_empty() {
             return Err(TrackingError::Settings(problems));
         }
-        let seed = u64::try_from(clock().timestamp_micros()).unwrap_or(0);
+        let seed = u64::try_from(clock.now().timestamp_micros()).unwrap_or(0);
         Ok(Tracker {
             ledger: Ledger::new(store.clone()),
             store,
@@ -236,7 +237,7 @@ impl Tracker {
     }
 
     fn now(&self) -> DateTime<Utc> {
-        (self.clock)()
+        self.clock.now()
     }
 
     fn alert_mode(&self) -> bool {
@@ -574,7 +575,7 @@ mod tests {
             store.clone(),
             Arc::new(Quiet),
             TrackingSettings::default(),
-            Arc::new(move || *n.lock().unwrap()),
+            Clock::from_fn(move || *n.lock().unwrap()),
         )
         .unwrap();
         let tn = "1Z123X560300000018";
@@ -621,7 +622,7 @@ mod tests {
             store.clone(),
             Arc::new(Quiet),
             settings,
-            Arc::new(move || *n.lock().unwrap()),
+            Clock::from_fn(move || *n.lock().unwrap()),
         )
         .unwrap();
         let tn = "1Z123X560300000018";

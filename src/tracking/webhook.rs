@@ -35,7 +35,7 @@ use zeroize::Zeroizing;
 
 use super::event::parse_alert_event;
 use super::stats::TrackingStats;
-use crate::pipeline::engine::Clock;
+use crate::model::Clock;
 use crate::store::{Store, Tree};
 
 /// Where UPS pushes events.
@@ -146,7 +146,7 @@ impl WebhookState {
     }
 
     fn now(&self) -> DateTime<Utc> {
-        (self.inner.clock)()
+        self.inner.clock.now()
     }
 
     /// Events waiting in the inbox (tests, readiness).
@@ -478,7 +478,7 @@ mod tests {
             Utc.with_ymd_and_hms(2026, 11, 21, 8, 0, 0).unwrap(),
         ));
         let n = now.clone();
-        let clock: Clock = Arc::new(move || *n.lock().unwrap());
+        let clock = Clock::from_fn(move || *n.lock().unwrap());
         let state = WebhookState::new(
             store.clone(),
             auth,

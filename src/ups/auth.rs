@@ -28,41 +28,7 @@ use super::retry::{Limiters, RetryPolicy};
 use super::stats::Stats;
 use super::UpsCredentials;
 
-/// Wall-clock time that follows tokio's clock: `start wall time + tokio elapsed`.
-/// Cloning shares the origin, so clients built from clones agree on "now".
-#[derive(Debug, Clone)]
-pub struct Clock {
-    wall_at_start: DateTime<Utc>,
-    start: tokio::time::Instant,
-}
-
-impl Clock {
-    /// Starts at the system's current time.
-    pub fn system() -> Self {
-        Clock::starting_at(Utc::now())
-    }
-    /// Starts at a chosen wall time (tests, simulations).
-    pub fn starting_at(t: DateTime<Utc>) -> Self {
-        Clock {
-            wall_at_start: t,
-            start: tokio::time::Instant::now(),
-        }
-    }
-    pub fn now(&self) -> DateTime<Utc> {
-        let el = self.start.elapsed();
-        self.wall_at_start + chrono::Duration::from_std(el).unwrap_or(chrono::Duration::MAX)
-    }
-    /// Today in UTC.
-    pub fn today(&self) -> NaiveDate {
-        self.now().date_naive()
-    }
-}
-
-impl Default for Clock {
-    fn default() -> Self {
-        Clock::system()
-    }
-}
+pub use crate::model::Clock;
 
 /// A token as persisted. `Debug` never shows the token.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]

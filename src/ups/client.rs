@@ -81,7 +81,7 @@ impl UpsClient {
         creds: UpsCredentials,
         store: Arc<dyn TokenStore>,
     ) -> Result<Self, UpsError> {
-        Self::with_clock(cfg, creds, store, Clock::system())
+        Self::with_clock(cfg, creds, store, Clock::following_tokio())
     }
 
     /// A client on a given clock (share one [`Clock`] between clients that must agree on

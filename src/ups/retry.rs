@@ -64,6 +64,8 @@ impl RetryPolicy {
 }
 
 /// Governor clock on tokio's time, so `tokio::time::pause`/`advance` drive the quotas.
+/// Not the wall clock ([`crate::model::Clock`]): governor's limiters need a monotonic
+/// `Instant` clock implementing its own trait.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct TokioClock;
 
@@ -92,21 +94,6 @@ pub struct ApiQuotas {
 }
 
 impl ApiQuotas {
-    /// The same quota for every API.
-    pub fn uniform(per_second: Option<NonZeroU32>) -> Self {
-        ApiQuotas {
-            token: per_second,
-            address_validation: per_second,
-            rating: per_second,
-            ship: per_second,
-            void: per_second,
-            label_recovery: per_second,
-            track: per_second,
-            track_alert: per_second,
-            total: None,
-        }
-    }
-
     pub fn get(&self, api: Api) -> Option<NonZeroU32> {
         match api {
             Api::Token => self.token,

@@ -11,7 +11,7 @@ use std::process::{Output, Stdio};
 use std::time::Duration;
 
 use serde_json::Value;
-use upsync::ops::world::{World, WorldOptions};
+use upsync::app::world::{World, WorldOptions};
 use upsync::pipeline::{Job, JobState, Ledger};
 
 /// The binary under test.

@@ -11,8 +11,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use serde_json::{json, Value};
 
+use upsync::model::Clock;
 use upsync::model::*;
-use upsync::pipeline::engine::Clock;
 use upsync::pipeline::{Job, JobState, Ledger, Mapper, MappingFailure};
 use upsync::sources::{Cursor, Page, Source, SourceError};
 use upsync::store::Store;
@@ -37,7 +37,7 @@ impl TestClock {
     }
     pub fn clock(&self) -> Clock {
         let c = self.0.clone();
-        Arc::new(move || *c.lock().unwrap())
+        Clock::from_fn(move || *c.lock().unwrap())
     }
 }
 

@@ -79,10 +79,10 @@ async fn cheapest_within(to: Address, days: u32) -> String {
             ..ConnectorSettings::default()
         },
     ));
-    let clock: Clock = Arc::new(Utc::now);
+    let clock = Clock::system();
     let p = Pipeline::new(
         Ledger::new(store),
-        Arc::new(crate::pipeline::adapters::UpsCarrier::new(client)),
+        Arc::new(crate::app::adapters::UpsCarrier::new(client)),
         vec![conn.clone()],
         PipelineSettings::default(),
         clock,

@@ -361,7 +361,7 @@ impl H {
         let ups = Arc::new(FakeUps::default());
         let now = Arc::new(Mutex::new(Utc::now()));
         let n2 = now.clone();
-        let clock: Clock = Arc::new(move || *n2.lock().unwrap());
+        let clock = Clock::from_fn(move || *n2.lock().unwrap());
         let conn = Arc::new(Connector::new(
             "erp",
             src.clone(),

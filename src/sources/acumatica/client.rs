@@ -27,7 +27,9 @@ use super::codec;
 use super::profile::{AcumaticaCredentials, AcumaticaProfile};
 use crate::sources::SourceError;
 
-/// How the connector waits (backoff, action polling). Tests inject their own.
+/// How the connector waits (backoff, action polling). Tests inject their own. Not a clock:
+/// it tells no time (that is [`crate::model::Clock`]); it only waits, and injecting it lets
+/// tests skip waits that tokio's paused clock alone would still serialise.
 pub type Sleeper = Arc<dyn Fn(Duration) -> BoxFuture<'static, ()> + Send + Sync>;
 
 /// The default sleeper: `tokio::time::sleep`.

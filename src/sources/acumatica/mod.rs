@@ -95,17 +95,6 @@ impl AcumaticaSource {
         &self.http.profile
     }
 
-    /// Sign in, `GET /entity` and check the configured endpoint version (used by
-    /// `check`/`ping`). A cookie session opened only for this is logged out again.
-    pub async fn check_version(&self) -> Result<(), SourceError> {
-        let had_session = self.http.auth.lock().await.header().is_some();
-        let r = self.http.ensure_version(true).await;
-        if !had_session && self.http.profile.auth.mode == AuthMode::Cookie {
-            self.http.logout().await;
-        }
-        r
-    }
-
     /// Apply a write-back plan and say what was actually sent.
     pub async fn write_back_report(
         &self,

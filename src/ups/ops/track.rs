@@ -4,18 +4,9 @@
 
 use super::*;
 
-/// Track by number: not trackable yet (`TW0001`), or the package's state and history.
-#[derive(Debug, Clone, PartialEq)]
-#[allow(clippy::large_enum_variant)] // short-lived; matched by value everywhere
-pub enum TrackOutcome {
-    /// UPS has no tracking data yet (`TW0001` on a 200, or 404). Not an error, not delivered.
-    NotYet,
-    Found {
-        snapshot: TrackingSnapshot,
-        /// Scan events, **oldest first**.
-        events: Vec<TrackingEvent>,
-    },
-}
+/// Track by number: not trackable yet (`TW0001`), or the package's state and history —
+/// the one [`crate::model::TrackOutcome`].
+pub use crate::model::TrackOutcome;
 
 /// One shipment found by Track by reference.
 #[derive(Debug, Clone, PartialEq)]

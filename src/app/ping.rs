@@ -13,7 +13,7 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use crate::ops::wiring;
+use crate::app::wiring;
 use crate::sources::{ReadyCounts, Source};
 
 /// Ready-record counts of every configured connector, signed in with its stored
@@ -60,8 +60,9 @@ async fn ping_and_count(
     Ok(source.ready_counts().await.map_err(|e| e.to_string()))
 }
 
-pub async fn run(g: &crate::cli::Globals) -> anyhow::Result<ExitCode> {
-    let cfg = match wiring::load_config(&g.config) {
+/// `upsync ping`: reach every system named by the configuration file `config`.
+pub async fn run(config: &std::path::Path) -> anyhow::Result<ExitCode> {
+    let cfg = match wiring::load_config(config) {
         Ok(c) => c,
         Err(code) => return Ok(code),
     };

@@ -13,7 +13,12 @@ use std::io::IsTerminal;
 
 use tracing_subscriber::EnvFilter;
 
-use crate::cli::LogFormat;
+/// Log format: text on a terminal, json for journald/log shippers (`--log-format`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
 
 /// Which format to use, given the flag and the environment.
 pub fn effective_format(flag: LogFormat) -> LogFormat {

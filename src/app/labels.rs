@@ -1,4 +1,4 @@
-//! Label sinks and `upsync labels reprint JOB`.
+//! Label sinks (`upsync labels reprint JOB` is `crate::commands::labels`).
 //!
 //! * [`DirectorySink`]: one file per package, `<ERP number>-<1Z>.<ext>`, written atomically.
 //! * [`PrinterSink`]: raw ZPL/EPL to a network printer on TCP 9100 (pack stations).
@@ -7,7 +7,6 @@
 //! Must never: log label bytes.
 
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -15,12 +14,6 @@ use tokio::io::AsyncWriteExt;
 
 use crate::model::ShipResult;
 use crate::pipeline::ports::LabelSink;
-
-#[derive(Debug, clap::Subcommand)]
-pub enum LabelsCommand {
-    /// Re-send a job's stored labels to its label sink without creating a shipment.
-    Reprint { job: String },
-}
 
 /// File name of a package label: `<number>-<1Z>.<ext>`, path-safe.
 pub fn label_file_name(number: &str, tracking: &str, ext: &str) -> String {
@@ -121,12 +114,6 @@ impl LabelSink for PrinterSink {
             sent.push(format!("{} → {}", p.tracking_number, self.address));
         }
         Ok(sent)
-    }
-}
-
-pub async fn run(g: &crate::cli::Globals, cmd: LabelsCommand) -> anyhow::Result<ExitCode> {
-    match cmd {
-        LabelsCommand::Reprint { job } => crate::ops::wiring::reprint(g, &job).await,
     }
 }
 

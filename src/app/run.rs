@@ -27,15 +27,16 @@ use std::time::Duration;
 use anyhow::Context;
 use tokio::signal::unix::{signal, SignalKind};
 
-use crate::ops::notify;
-use crate::ops::wiring::{self, Assembly, Current};
+use crate::app::notify;
+use crate::app::wiring::{self, Assembly, Current};
 use crate::pipeline::schedule;
 
 /// How long in-flight steps may take to finish on shutdown or reload.
 pub const SHUTDOWN_BOUND: Duration = Duration::from_secs(30);
 
-pub async fn run(g: &crate::cli::Globals) -> anyhow::Result<ExitCode> {
-    let cfg = match wiring::load_config(&g.config) {
+/// `upsync run`: the daemon, on the configuration file `config`.
+pub async fn run(config: &std::path::Path) -> anyhow::Result<ExitCode> {
+    let cfg = match wiring::load_config(config) {
         Ok(c) => c,
         Err(code) => return Ok(code),
     };
@@ -109,7 +110,7 @@ pub async fn run(g: &crate::cli::Globals) -> anyhow::Result<ExitCode> {
             _ = hup.recv() => {
                 notify::reloading();
                 use futures::FutureExt;
-                let attempt = std::panic::AssertUnwindSafe(reload(g, &current, &store, &mut sched, watchdog))
+                let attempt = std::panic::AssertUnwindSafe(reload(config, &current, &store, &mut sched, watchdog))
                     .catch_unwind()
                     .await
                     .unwrap_or_else(|_| Err(anyhow::anyhow!("reload panicked (a bug: please report it); the running configuration stays in force")));
@@ -187,13 +188,13 @@ async fn retention_loop(current: Current) {
 }
 
 async fn reload(
-    g: &crate::cli::Globals,
+    config: &std::path::Path,
     current: &Current,
     store: &Arc<crate::store::Store>,
     sched: &mut tokio_cron_scheduler::JobScheduler,
     watchdog: Option<(Duration, fn())>,
 ) -> anyhow::Result<()> {
-    let cfg = match load_on_big_stack(&g.config).await? {
+    let cfg = match load_on_big_stack(config).await? {
         Ok(c) => c,
         Err(report) => {
             for p in &report.problems {

@@ -1,5 +1,7 @@
-//! `upsync keygen` and `upsync creds set NAME | list | rm NAME`, plus [`Credentials`], the
-//! record every client reads its secrets from (`Credentials::load(&store, "ups")`).
+//! [`Credentials`], the record every client reads its secrets from
+//! (`Credentials::load(&store, "ups")`), and the vault look-ups `check` and the commands
+//! use ([`present_credentials`], [`verify_state`], [`open_configured`]). The commands
+//! themselves (`upsync keygen`, `creds …`, `store …`) are in `crate::commands`.
 //!
 //! A credentials entry is one JSON object of string fields (e.g. `client_id`,
 //! `client_secret`), stored encrypted in the vault's `credentials` tree together with the
@@ -9,27 +11,15 @@
 //! read on stdin (JSON parse errors report line and column only).
 
 use std::collections::BTreeMap;
-use std::io::{IsTerminal, Read};
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::{MasterKey, Store, StoreError, Tree};
 
-#[derive(Debug, clap::Subcommand)]
-pub enum CredsCommand {
-    /// Store credentials NAME: reads one JSON object on stdin.
-    Set { name: String },
-    /// List credential names, field names and update times (never values).
-    List,
-    /// Remove credentials NAME.
-    Rm { name: String },
-}
-
 /// Largest accepted stdin for `creds set` (a PEM private key is ~3 KiB).
-const MAX_INPUT_BYTES: u64 = 256 * 1024;
+pub const MAX_INPUT_BYTES: u64 = 256 * 1024;
 
 /// Errors of the credentials commands. None of them carries a value.
 #[derive(Debug, thiserror::Error)]
@@ -97,7 +87,7 @@ impl Credentials {
             .map_err(|_| CredsError::Corrupt(name.to_string()))
     }
 
-    /// Encrypt and store as `name` (not flushed; [`set`] flushes).
+    /// Encrypt and store as `name` (not flushed; `upsync creds set` flushes).
     pub fn save(&self, store: &Store, name: &str) -> Result<(), CredsError> {
         let mut bytes = serde_json::to_vec(self).expect("credentials serialise");
         let r = store.vault()?.put(Tree::Credentials, name, &bytes);
@@ -164,7 +154,8 @@ fn syntax_only(e: &serde_json::Error) -> String {
     format!("{what} at line {} column {}", e.line(), e.column())
 }
 
-fn check_name(name: &str) -> Result<(), CredsError> {
+/// A credentials name: 1–128 characters of ASCII letters, digits, `.`, `-`, `_`.
+pub fn check_name(name: &str) -> Result<(), CredsError> {
     let ok = !name.is_empty()
         && name.len() <= 128
         && name
@@ -177,116 +168,13 @@ fn check_name(name: &str) -> Result<(), CredsError> {
     }
 }
 
-/// `upsync keygen`: the key on stdout, how to install it on stderr.
-pub fn keygen() -> anyhow::Result<ExitCode> {
-    let key = MasterKey::generate_text();
-    print!("{key}");
-    if std::io::stdout().is_terminal() {
-        eprintln!(
-            "\nThis is a new master key (base64, 32 bytes). Install it so only upsync can read it, e.g.:\n  \
-             (umask 077; upsync keygen > /etc/upsync/master.key)   # mode 600\n  \
-             export UPSYNC_MASTER_KEY_FILE=/etc/upsync/master.key    # or systemd: LoadCredential=master.key:/etc/upsync/master.key\n\
-             Keep a copy somewhere safe: without it the vault cannot be read."
-        );
-    } else {
-        eprintln!(
-            "upsync: new master key written to stdout; make sure the file is mode 600 (chmod 600 FILE) and point UPSYNC_MASTER_KEY_FILE at it"
-        );
-    }
-    Ok(ExitCode::SUCCESS)
-}
-
-/// Open the store named by the configuration (or `UPSYNC_STATE_DIR`) with the master key.
-fn open_store(g: &crate::cli::Globals) -> Result<Store, CredsError> {
+/// Open the store named by the configuration file `config` (or `UPSYNC_STATE_DIR`) with
+/// the master key.
+pub fn open_configured(config: &Path) -> Result<Store, CredsError> {
     let key = MasterKey::from_env()?;
-    let configured = crate::config::configured_state_dir(&g.config).map_err(CredsError::Config)?;
+    let configured = crate::config::configured_state_dir(config).map_err(CredsError::Config)?;
     let dir = super::state_dir(configured.as_deref());
     Ok(Store::open(&dir, Some(key))?)
-}
-
-/// `upsync creds …`.
-pub async fn run(g: &crate::cli::Globals, cmd: CredsCommand) -> anyhow::Result<ExitCode> {
-    let g = g.clone();
-    let result = tokio::task::spawn_blocking(move || match cmd {
-        CredsCommand::Set { name } => set(&g, &name),
-        CredsCommand::List => list(&g),
-        CredsCommand::Rm { name } => rm(&g, &name),
-    })
-    .await?;
-    match result {
-        Ok(()) => Ok(ExitCode::SUCCESS),
-        Err(e) => {
-            eprintln!("upsync creds: {e}");
-            Ok(ExitCode::FAILURE)
-        }
-    }
-}
-
-fn set(g: &crate::cli::Globals, name: &str) -> Result<(), CredsError> {
-    check_name(name)?;
-    let stdin = std::io::stdin();
-    if stdin.is_terminal() {
-        eprintln!("Paste one JSON object of string fields for `{name}`, then press Ctrl-D:");
-    }
-    let mut input = String::new();
-    stdin
-        .lock()
-        .take(MAX_INPUT_BYTES + 1)
-        .read_to_string(&mut input)
-        .map_err(CredsError::Stdin)?;
-    if input.len() as u64 > MAX_INPUT_BYTES {
-        zeroize::Zeroize::zeroize(&mut input);
-        return Err(CredsError::TooLarge);
-    }
-    let parsed = Credentials::parse(&input);
-    zeroize::Zeroize::zeroize(&mut input);
-    let creds = parsed?;
-    let store = open_store(g)?;
-    creds.save(&store, name)?;
-    store.flush()?;
-    let fields: Vec<&str> = creds.fields.keys().map(String::as_str).collect();
-    println!(
-        "stored credentials `{name}` (fields: {})",
-        fields.join(", ")
-    );
-    Ok(())
-}
-
-fn list(g: &crate::cli::Globals) -> Result<(), CredsError> {
-    let store = open_store(g)?;
-    let names = store.vault()?.keys(Tree::Credentials)?;
-    if names.is_empty() {
-        println!("no credentials stored; add some with `upsync creds set NAME < secret.json`");
-        return Ok(());
-    }
-    let width = names.iter().map(String::len).max().unwrap_or(4).max(4);
-    println!("{:<width$}  {:<20}  FIELDS", "NAME", "UPDATED (UTC)");
-    for name in names {
-        match Credentials::load(&store, &name) {
-            Ok(Some(c)) => {
-                let fields: Vec<&str> = c.fields.keys().map(String::as_str).collect();
-                println!(
-                    "{name:<width$}  {:<20}  {}",
-                    c.updated_at.to_rfc3339_opts(SecondsFormat::Secs, true),
-                    fields.join(", ")
-                );
-            }
-            Ok(None) => {}
-            Err(e) => println!("{name:<width$}  {:<20}  unreadable: {e}", "-"),
-        }
-    }
-    Ok(())
-}
-
-fn rm(g: &crate::cli::Globals, name: &str) -> Result<(), CredsError> {
-    check_name(name)?;
-    let store = open_store(g)?;
-    if !store.vault()?.remove(Tree::Credentials, name)? {
-        return Err(CredsError::NotFound(name.to_string()));
-    }
-    store.flush()?;
-    println!("removed credentials `{name}`");
-    Ok(())
 }
 
 /// Why `check` could not look into the vault.
@@ -359,154 +247,6 @@ pub fn verify_state(
         .verify_with(super::VERIFY_BOUND, decode)
         .map(Some)
         .map_err(|e| VaultUnavailable::Broken(e.to_string()))
-}
-
-/// `upsync store …`: integrity and backups of the state directory.
-#[derive(Debug, clap::Subcommand)]
-pub enum StoreCommand {
-    /// Read and decode every record; list every damaged one; exit 1 when any is.
-    Verify,
-    /// Copy the store into DIR (new or empty): a complete state directory to restore from.
-    /// Works while the daemon runs (it is asked to take the copy over its loopback
-    /// listener). Restore: stop upsync, put DIR in place of the state directory (or point
-    /// UPSYNC_STATE_DIR at it), `upsync store verify`, start upsync.
-    Backup { dir: PathBuf },
-    /// Salvage: like `backup`, but copies every record that still reads and lists the
-    /// ones that do not, instead of stopping at the first.
-    Export { dir: PathBuf },
-}
-
-/// What `store verify`/`backup`/`export` need from the layers above: the typed decoder of
-/// ledger records, and how to ask a running daemon for a backup.
-pub struct StoreCommandHooks<'a> {
-    pub decode: super::Decoder<'a>,
-}
-
-/// `upsync store …`.
-pub async fn run_store_command(
-    g: &crate::cli::Globals,
-    cmd: StoreCommand,
-    hooks: StoreCommandHooks<'_>,
-) -> anyhow::Result<ExitCode> {
-    let configured = crate::config::configured_state_dir(&g.config).map_err(anyhow::Error::msg)?;
-    let dir = super::state_dir(configured.as_deref());
-    if !dir.join(super::MANIFEST).exists() {
-        anyhow::bail!(
-            "no store at {} (no {} there); set UPSYNC_STATE_DIR or state_dir",
-            dir.display(),
-            super::MANIFEST
-        );
-    }
-    let key = MasterKey::from_env().ok();
-    match cmd {
-        StoreCommand::Verify => {
-            let store = Store::open(&dir, key)?;
-            let r = store.scan(std::time::Duration::from_secs(24 * 3600), hooks.decode);
-            for (tree, key, why) in &r.damaged {
-                println!("damaged: {tree}/{key}: {why}");
-            }
-            println!(
-                "{}",
-                serde_json::json!({
-                    "records": r.records,
-                    "damaged": r.damaged.len(),
-                    "elapsed_ms": r.elapsed.as_millis() as u64,
-                    "trees": r.per_tree.iter().map(|(t, n)| serde_json::json!({"tree": t, "records": n})).collect::<Vec<_>>(),
-                })
-            );
-            if r.damaged.is_empty() {
-                println!("store {} is sound", dir.display());
-                Ok(ExitCode::SUCCESS)
-            } else {
-                println!(
-                    "store {} is corrupt: restore it from a backup, or salvage it with `upsync store export DIR`",
-                    dir.display()
-                );
-                Ok(ExitCode::FAILURE)
-            }
-        }
-        StoreCommand::Backup { dir: to } => backup_command(g, &dir, key, &to, false).await,
-        StoreCommand::Export { dir: to } => backup_command(g, &dir, key, &to, true).await,
-    }
-}
-
-async fn backup_command(
-    g: &crate::cli::Globals,
-    dir: &Path,
-    key: Option<MasterKey>,
-    to: &Path,
-    salvage: bool,
-) -> anyhow::Result<ExitCode> {
-    let to = if to.is_absolute() {
-        to.to_path_buf()
-    } else {
-        std::env::current_dir()?.join(to)
-    };
-    let opened = if salvage {
-        Store::open_for_salvage(dir, key)
-    } else {
-        Store::open(dir, key)
-    };
-    let report = match opened {
-        Ok(store) => super::backup::backup(&store, &to, salvage)?,
-        Err(e) if e.to_string().contains("in use by another upsync process") => {
-            ask_daemon(g, &to, salvage).await?
-        }
-        Err(e) => return Err(e.into()),
-    };
-    for (tree, key, why) in &report.skipped {
-        println!("skipped: {tree}/{key}: {why}");
-    }
-    println!(
-        "{} {} records into {}{}",
-        if salvage { "exported" } else { "backed up" },
-        report.records,
-        report.dir.display(),
-        if report.skipped.is_empty() {
-            String::new()
-        } else {
-            format!(
-                "; {} damaged records could not be read",
-                report.skipped.len()
-            )
-        }
-    );
-    Ok(ExitCode::SUCCESS)
-}
-
-/// The daemon holds the store: it takes the copy (`POST /admin/store/backup`, loopback).
-async fn ask_daemon(
-    g: &crate::cli::Globals,
-    to: &Path,
-    salvage: bool,
-) -> anyhow::Result<super::backup::BackupReport> {
-    let cfg = crate::config::load(&g.config)
-        .map_err(|r| anyhow::anyhow!("the store is in use by the daemon, and the configuration (for http.listen) does not load: {}", r.summary()))?;
-    let mut addr: std::net::SocketAddr = cfg.http.listen.parse()?;
-    if addr.ip().is_unspecified() {
-        addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
-    }
-    let r = reqwest::Client::builder()
-        .timeout(std::time::Duration::from_secs(3600))
-        .build()?
-        .post(format!("http://{addr}{}", crate::server::BACKUP_PATH))
-        .json(&serde_json::json!({"dir": to, "salvage": salvage}))
-        .send()
-        .await
-        .map_err(|e| anyhow::anyhow!("the store is in use by the daemon, which could not be asked for the backup at {addr}: {e}"))?;
-    let status = r.status();
-    let body: serde_json::Value = r.json().await.unwrap_or_default();
-    if !status.is_success() {
-        anyhow::bail!(
-            "the daemon refused the backup ({status}): {}",
-            body["error"].as_str().unwrap_or("no reason given")
-        );
-    }
-    Ok(super::backup::BackupReport {
-        dir: to.to_path_buf(),
-        records: body["records"].as_u64().unwrap_or(0),
-        skipped: serde_json::from_value(body["skipped"].clone()).unwrap_or_default(),
-    })
 }
 
 /// What the vault holds: entry name → its field names (or why it is unreadable).

@@ -1,4 +1,4 @@
-//! `upsync once` and `upsync jobs …`.
+//! `upsync jobs list | show | replay | void`: inspect and act on jobs in the ledger.
 //!
 //! `jobs list/show` read the ledger only; `jobs replay/void` build the pipeline (they call
 //! UPS and the ERP). The daemon holds the state directory's lock: run these while it is
@@ -6,9 +6,9 @@
 
 use std::process::ExitCode;
 
-use crate::ops::wiring;
-
-use super::ledger::{JobState, Ledger};
+use crate::app::wiring;
+use crate::cli::Globals;
+use crate::pipeline::ledger::{JobState, Ledger};
 
 #[derive(Debug, clap::Subcommand)]
 pub enum JobsCommand {
@@ -27,49 +27,8 @@ pub enum JobsCommand {
     Void { id: String },
 }
 
-/// `upsync once [--connector NAME]`: one cycle of each (or one) connector, then exit.
-pub async fn once(g: &crate::cli::Globals, connector: Option<&str>) -> anyhow::Result<ExitCode> {
-    let cfg = match wiring::load_config(&g.config) {
-        Ok(c) => c,
-        Err(code) => return Ok(code),
-    };
-    let store = wiring::open_store(&cfg)?;
-    let a = wiring::assemble(cfg, store.clone()).await?;
-    let mut failed = false;
-    for c in a.pipeline.connectors() {
-        if connector.is_some_and(|n| n != c.name) {
-            continue;
-        }
-        let r = a.pipeline.run_cycle(c).await?;
-        println!(
-            "{}: read {} records, {} new jobs, {} jobs worked{}{}",
-            c.name,
-            r.records_read,
-            r.jobs_created,
-            r.jobs_processed,
-            r.paused
-                .as_deref()
-                .map(|p| format!("; PAUSED: {p}"))
-                .unwrap_or_default(),
-            r.source_error
-                .as_deref()
-                .map(|e| format!("; source error: {e}"))
-                .unwrap_or_default(),
-        );
-        failed |= r.paused.is_some() || c.health.paused_reason().is_some();
-    }
-    if let Some(n) = connector {
-        a.pipeline.connector(n)?;
-    }
-    store.flush()?;
-    Ok(if failed {
-        ExitCode::FAILURE
-    } else {
-        ExitCode::SUCCESS
-    })
-}
-
-pub async fn run(g: &crate::cli::Globals, cmd: JobsCommand) -> anyhow::Result<ExitCode> {
+/// `upsync jobs …`.
+pub async fn run(g: &Globals, cmd: JobsCommand) -> anyhow::Result<ExitCode> {
     let cfg = match wiring::load_config(&g.config) {
         Ok(c) => c,
         Err(code) => return Ok(code),

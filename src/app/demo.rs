@@ -1,9 +1,9 @@
 //! `upsync demo`: the first five minutes of a new user, with no set-up at all.
 //!
-//! Starts the three simulators in-process on loopback ([`crate::ops::world::World`]: UPS,
+//! Starts the three simulators in-process on loopback ([`crate::app::world::World`]: UPS,
 //! Acumatica and NetSuite, seeded with N shipments each), writes a real configuration,
 //! profiles, mappings, master key and vault into a working directory, and then runs the
-//! *real* daemon pieces in-process: [`crate::ops::wiring::assemble`] (the same assembly
+//! *real* daemon pieces in-process: [`crate::app::wiring::assemble`] (the same assembly
 //! `upsync run` uses), the real store, the real HTTP listener (`/healthz`, `/readyz`,
 //! `/metrics`, the Track Alert webhook), connector cycles through shipping and write-back,
 //! and then tracking to delivery on an accelerated simulator clock (the UPS simulator's
@@ -19,34 +19,16 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use serde::Serialize;
 
+use crate::app::wiring::{self, Assembly, Current};
+use crate::app::world::{World, WorldOptions};
 use crate::model::{LabelFormat, Milestone};
-use crate::ops::wiring::{self, Assembly, Current};
-use crate::ops::world::{World, WorldOptions};
 use crate::pipeline::{Job, JobState};
-
-#[derive(Debug, clap::Args)]
-pub struct DemoArgs {
-    /// Shipments to seed per ERP (about one in ten uses a non-UPS carrier and is skipped).
-    #[arg(long, default_value_t = 20)]
-    pub shipments: usize,
-    /// Working directory (config, state, labels). Default: a new folder under the system
-    /// temporary directory, kept after the demo so the labels can be opened.
-    #[arg(long)]
-    pub dir: Option<PathBuf>,
-    /// Keep every request the simulators received, one sub-folder per simulator.
-    #[arg(long)]
-    pub record_dir: Option<PathBuf>,
-    /// Write the final table as JSON (one object per shipment).
-    #[arg(long)]
-    pub report: Option<PathBuf>,
-}
 
 /// What the demo does, for callers that run it in-process (tests).
 #[derive(Debug, Clone)]
@@ -109,54 +91,6 @@ impl DemoOutcome {
     pub fn all_delivered(&self) -> bool {
         !self.rows.is_empty() && self.rows.iter().all(|r| r.milestone == "delivered")
     }
-}
-
-pub async fn run(_g: &crate::cli::Globals, args: DemoArgs) -> anyhow::Result<ExitCode> {
-    // Progress lines, not log spam: warnings and errors only unless UPSYNC_LOG says more.
-    crate::ops::logging::quiet_default("warn");
-    let dir = match args.dir {
-        Some(d) => d,
-        None => fresh_temp_dir()?,
-    };
-    let opts = DemoOptions {
-        shipments: args.shipments,
-        dir,
-        record_dir: args.record_dir,
-        deadline: Duration::from_secs(120),
-    };
-    if std::fs::read_dir(&opts.dir).is_ok_and(|mut d| d.next().is_some()) {
-        anyhow::bail!(
-            "{} is not empty; the demo needs a new or empty folder (its state must match the freshly seeded simulators)",
-            opts.dir.display()
-        );
-    }
-    let mut out = std::io::stdout();
-    let outcome = execute(opts, &mut out).await?;
-    print_table(&outcome, &mut out)?;
-    if let Some(path) = &args.report {
-        let json = serde_json::to_string_pretty(&outcome.rows)?;
-        std::fs::write(path, json + "\n")
-            .with_context(|| format!("cannot write the report to {}", path.display()))?;
-        writeln!(out, "report: {}", path.display())?;
-    }
-    Ok(if outcome.all_delivered() {
-        ExitCode::SUCCESS
-    } else {
-        writeln!(
-            out,
-            "not every shipment was delivered; see the table above and `upsync --config {} jobs list`",
-            outcome.dir.join("upsync.yaml").display()
-        )?;
-        ExitCode::FAILURE
-    })
-}
-
-/// A new, empty, kept folder: `$TMPDIR/upsync-demo-<time>-<pid>`.
-fn fresh_temp_dir() -> anyhow::Result<PathBuf> {
-    let stamp = chrono::Utc::now().format("%Y%m%d-%H%M%S");
-    let dir = std::env::temp_dir().join(format!("upsync-demo-{stamp}-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    Ok(dir)
 }
 
 /// Progress printer: elapsed wall time in front of every line.
@@ -256,7 +190,7 @@ pub async fn execute(o: DemoOptions, out: &mut dyn Write) -> anyhow::Result<Demo
     assembly.pipeline.stop();
     assembly
         .pipeline
-        .drain(crate::ops::run::SHUTDOWN_BOUND)
+        .drain(crate::app::run::SHUTDOWN_BOUND)
         .await;
     store.flush_async().await?;
     let _ = stop_http.send(());
@@ -512,7 +446,7 @@ fn rows(a: &Assembly, label_dir: &Path) -> anyhow::Result<Vec<ShipmentRow>> {
                             LabelFormat::Spl,
                         ];
                         formats.into_iter().find_map(|f| {
-                            let name = crate::ops::labels::label_file_name(
+                            let name = crate::app::labels::label_file_name(
                                 &j.number,
                                 &p.tracking_number,
                                 f.extension(),

@@ -8,16 +8,19 @@
 //!   `{"value": …}` wrappers, a NetSuite record-API itemFulfillment): it is decoded with the
 //!   connector's own codec first.
 //!
-//! The UPS Ship request is built by [`request_builder`] (the UPS client's pure builder,
-//! `crate::ups::build::ship_request`, with default options).
+//! The command is the only place that puts the mapping engine, the ERP codecs and the UPS
+//! request builder side by side ([`crate::app::adapters::mapping::ups_request_builder`]);
+//! `mapping/` itself knows neither UPS nor the connectors.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use serde_json::Value as Json;
 
-use super::fixtures::{run_fixture_files, RequestBuilder};
-use super::Mapping;
+use crate::app::adapters::mapping::ups_request_builder as request_builder;
+use crate::cli::Globals;
+use crate::mapping::fixtures::run_fixture_files;
+use crate::mapping::Mapping;
 use crate::model::{ErpRecord, Shipment};
 
 #[derive(Debug, clap::Subcommand)]
@@ -30,16 +33,8 @@ pub enum MappingCommand {
     },
 }
 
-/// The UPS Ship request builder used to print what a shipment becomes.
-pub fn request_builder() -> Option<RequestBuilder<'static>> {
-    Some(&ship_request_default)
-}
-
-fn ship_request_default(s: &crate::model::Shipment) -> serde_json::Value {
-    crate::ups::build::ship_request(s, &Default::default())
-}
-
-pub async fn run(_g: &crate::cli::Globals, cmd: MappingCommand) -> anyhow::Result<ExitCode> {
+/// `upsync mapping test …`.
+pub async fn run(_g: &Globals, cmd: MappingCommand) -> anyhow::Result<ExitCode> {
     let MappingCommand::Test { files } = cmd;
     if files.len() == 2 && is_record_file(&files[1]) && !is_fixture_file(&files[0]) {
         return Ok(print_one(&files[0], &files[1]));

@@ -1,23 +1,17 @@
-//! Adapters from the real components to the pipeline's ports:
-//!
-//! * [`UpsCarrier`]: [`crate::ups::UpsClient`] as a [`Carrier`].
-//! * [`VaultTokenStore`]: UPS tokens and daily token counts in the store (token encrypted in
-//!   the vault's `tokens` tree, counts in `meta`), so a restart reuses a valid token and the
-//!   daily budget survives restarts.
-//! * [`MappingAdapter`]: [`crate::mapping::Mapping`] as a [`Mapper`] (added with the engine).
+//! [`UpsCarrier`]: the UPS client ([`crate::ups::UpsClient`]) as the pipeline's
+//! [`Carrier`] port, and the classification of a [`UpsError`] into the one classified
+//! failure type ([`CarrierError`]).
 
-use std::sync::Arc;
-
-use async_trait::async_trait;
 use chrono::NaiveDate;
 
-use super::ports::{Carrier, CarrierError, FoundShipment};
+use async_trait::async_trait;
+
 use crate::model::{
     Address, AddressCheck, Charges, LabelSpec, Milestone, PackageResult, RateQuote, ShipResult,
     Shipment,
 };
-use crate::store::{Store, Tree};
-use crate::ups::{StoredToken, TokenStore, TrackOutcome, UpsClient, UpsError};
+use crate::pipeline::ports::{Carrier, CarrierError, FoundShipment};
+use crate::ups::{TrackOutcome, UpsClient, UpsError};
 
 impl From<UpsError> for CarrierError {
     fn from(e: UpsError) -> Self {
@@ -256,214 +250,6 @@ impl Carrier for UpsCarrier {
                     r.status_code, r.status_description
                 ),
             ))
-        }
-    }
-}
-
-#[async_trait]
-impl crate::tracking::TrackingCarrier for UpsCarrier {
-    async fn track(
-        &self,
-        tracking_number: &str,
-    ) -> Result<crate::tracking::TrackOutcome, CarrierError> {
-        Ok(match self.client.track(tracking_number).await? {
-            crate::ups::TrackOutcome::NotYet => crate::tracking::TrackOutcome::NotYet,
-            crate::ups::TrackOutcome::Found { snapshot, events } => {
-                crate::tracking::TrackOutcome::Found { snapshot, events }
-            }
-        })
-    }
-
-    async fn subscribe(
-        &self,
-        numbers: &[String],
-        destination: Option<&crate::tracking::Destination>,
-    ) -> Result<crate::tracking::SubscribeOutcome, CarrierError> {
-        let dest = destination.map(|d| (d.url.as_str(), d.credential.as_str()));
-        let r = self.client.subscribe(numbers, dest).await?;
-        Ok(crate::tracking::SubscribeOutcome {
-            valid: r.valid,
-            invalid: r.invalid,
-        })
-    }
-}
-
-/// UPS tokens (encrypted) and daily token-request counts in the store.
-pub struct VaultTokenStore {
-    store: Arc<Store>,
-}
-
-impl VaultTokenStore {
-    pub fn new(store: Arc<Store>) -> VaultTokenStore {
-        VaultTokenStore { store }
-    }
-
-    fn count_key(credential: &str, day: NaiveDate) -> String {
-        format!("ups_token_requests/{credential}/{day}")
-    }
-}
-
-impl TokenStore for VaultTokenStore {
-    fn load(&self, credential: &str) -> Option<StoredToken> {
-        let vault = self.store.vault().ok()?;
-        match vault.get(Tree::Tokens, &format!("ups/{credential}")) {
-            Ok(Some(secret)) => serde_json::from_slice(secret.expose()).ok(),
-            Ok(None) => None,
-            Err(e) => {
-                tracing::warn!(error = %e, "stored UPS token unreadable; a new one will be requested");
-                None
-            }
-        }
-    }
-
-    fn save(&self, credential: &str, token: &StoredToken) {
-        let Ok(vault) = self.store.vault() else {
-            return;
-        };
-        let bytes = serde_json::to_vec(token).unwrap_or_default();
-        if let Err(e) = vault.put(Tree::Tokens, &format!("ups/{credential}"), &bytes) {
-            tracing::warn!(error = %e, "could not persist the UPS token; a restart will request a new one");
-        }
-        let _ = self.store.flush();
-    }
-
-    fn count_token_request(&self, credential: &str, utc_day: NaiveDate) -> u32 {
-        let key = Self::count_key(credential, utc_day);
-        let tree = self.store.tree(Tree::Meta);
-        let new = tree
-            .update_and_fetch(key.as_bytes(), |old| {
-                let n = old
-                    .and_then(|b| <[u8; 4]>::try_from(b).ok())
-                    .map(u32::from_be_bytes)
-                    .unwrap_or(0);
-                Some((n + 1).to_be_bytes().to_vec())
-            })
-            .ok()
-            .flatten()
-            .and_then(|b| <[u8; 4]>::try_from(b.as_ref()).ok())
-            .map(u32::from_be_bytes)
-            .unwrap_or(1);
-        // Counted durably before the request goes out: a crash loop cannot overspend the budget.
-        let _ = self.store.flush();
-        new
-    }
-
-    fn token_requests(&self, credential: &str, utc_day: NaiveDate) -> u32 {
-        self.store
-            .tree(Tree::Meta)
-            .get(Self::count_key(credential, utc_day))
-            .ok()
-            .flatten()
-            .and_then(|b| <[u8; 4]>::try_from(b.as_ref()).ok())
-            .map(u32::from_be_bytes)
-            .unwrap_or(0)
-    }
-}
-
-/// The YAML mapping engine behind the pipeline's [`super::ports::Mapper`] port.
-pub struct MappingAdapter {
-    mapping: crate::mapping::Mapping,
-}
-
-impl MappingAdapter {
-    pub fn new(mapping: crate::mapping::Mapping) -> MappingAdapter {
-        MappingAdapter { mapping }
-    }
-}
-
-impl super::ports::Mapper for MappingAdapter {
-    fn to_shipment(
-        &self,
-        record: &crate::model::ErpRecord,
-    ) -> Result<Shipment, super::ports::MappingFailure> {
-        self.mapping
-            .to_shipment(record)
-            .map_err(|errs| super::ports::MappingFailure {
-                problems: errs
-                    .0
-                    .iter()
-                    .map(|e| (e.code.clone(), e.to_string()))
-                    .collect(),
-            })
-    }
-
-    fn write_back_shipped(
-        &self,
-        record: &crate::model::ErpRecord,
-        result: &ShipResult,
-    ) -> crate::model::WriteBack {
-        self.mapping.write_back_shipped(record, result)
-    }
-
-    fn write_back_failure(
-        &self,
-        record: &crate::model::ErpRecord,
-        code: &str,
-        message: &str,
-    ) -> crate::model::WriteBack {
-        self.mapping.write_back_failure(&record.id, code, message)
-    }
-
-    fn write_back_tracking(
-        &self,
-        record: &crate::model::ErpRecord,
-        snapshot: &crate::model::TrackingSnapshot,
-    ) -> crate::model::WriteBack {
-        self.mapping.write_back_tracking(&record.id, snapshot)
-    }
-
-    fn is_cancelled(&self, record: &crate::model::ErpRecord) -> bool {
-        self.mapping.is_cancelled(record)
-    }
-
-    fn void_on_cancel(&self) -> bool {
-        self.mapping.void_on_cancel()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::store::MasterKey;
-
-    #[test]
-    fn tokens_and_counts_persist_encrypted() {
-        let dir = tempfile::tempdir().unwrap();
-        let day = NaiveDate::from_ymd_opt(2026, 11, 21).unwrap();
-        let token = StoredToken {
-            access_token: "tok-very-secret-123".into(),
-            obtained_at: chrono::Utc::now(),
-            expires_in_seconds: 14399,
-        };
-        {
-            let store =
-                Arc::new(Store::open(dir.path(), Some(MasterKey::from_bytes([3; 32]))).unwrap());
-            let ts = VaultTokenStore::new(store.clone());
-            assert!(ts.load("client").is_none());
-            ts.save("client", &token);
-            assert_eq!(ts.count_token_request("client", day), 1);
-            assert_eq!(ts.count_token_request("client", day), 2);
-            store.flush().unwrap();
-        }
-        let store =
-            Arc::new(Store::open(dir.path(), Some(MasterKey::from_bytes([3; 32]))).unwrap());
-        let ts = VaultTokenStore::new(store);
-        assert_eq!(ts.load("client"), Some(token));
-        assert_eq!(ts.token_requests("client", day), 2);
-        assert_eq!(ts.token_requests("other", day), 0);
-        drop(ts);
-        // The token is not in clear anywhere on disk.
-        let mut stack = vec![dir.path().to_path_buf()];
-        while let Some(d) = stack.pop() {
-            for e in std::fs::read_dir(&d).unwrap() {
-                let p = e.unwrap().path();
-                if p.is_dir() {
-                    stack.push(p);
-                } else {
-                    let bytes = std::fs::read(&p).unwrap();
-                    assert!(!bytes.windows(19).any(|w| w == b"tok-very-secret-123"));
-                }
-            }
         }
     }
 }

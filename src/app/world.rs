@@ -8,7 +8,7 @@
 //! ```
 //!
 //! The daemon itself is not started here: callers assemble it in-process
-//! ([`crate::ops::wiring::assemble`]) or run the binary with [`World::command`].
+//! ([`crate::app::wiring::assemble`]) or run the binary with [`World::command`].
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -332,7 +332,7 @@ pipeline:
                         .map(|(k, v)| (k.to_string(), serde_json::Value::String(v.to_string())))
                         .collect(),
                 );
-                crate::store::cli::Credentials::parse(&json.to_string())?.save(&store, name)?;
+                crate::store::creds::Credentials::parse(&json.to_string())?.save(&store, name)?;
                 Ok(())
             };
             put(
@@ -384,18 +384,18 @@ pipeline:
     pub async fn assemble(
         &self,
         store: Arc<Store>,
-    ) -> anyhow::Result<crate::ops::wiring::Assembly> {
-        crate::ops::wiring::assemble(self.config()?, store).await
+    ) -> anyhow::Result<crate::app::wiring::Assembly> {
+        crate::app::wiring::assemble(self.config()?, store).await
     }
 
     /// Assemble on the UPS simulator's clock, so tracking follows `ups.advance(…)`.
     pub async fn assemble_on_sim_clock(
         &self,
         store: Arc<Store>,
-    ) -> anyhow::Result<crate::ops::wiring::Assembly> {
+    ) -> anyhow::Result<crate::app::wiring::Assembly> {
         let core = self.ups.core.clone();
-        let clock: crate::pipeline::engine::Clock = Arc::new(move || core.clock.now());
-        crate::ops::wiring::assemble_with_clock(self.config()?, store, clock).await
+        let clock = crate::model::Clock::from_fn(move || core.clock.now());
+        crate::app::wiring::assemble_with_clock(self.config()?, store, clock).await
     }
 
     /// A command running `binary` against this world (config, key, no inherited state dir).

@@ -11,8 +11,8 @@ use std::sync::{Arc, RwLock};
 
 use anyhow::Context;
 
+use crate::app::labels::{DirectorySink, PrinterSink};
 use crate::config::{Config, ConnectorConfig, LabelSinkConfig};
-use crate::ops::labels::{DirectorySink, PrinterSink};
 use crate::pipeline::ports::LabelSink;
 use crate::pipeline::{
     Carrier, Connector, ConnectorSettings, Ledger, Mapper, Pipeline, PipelineSettings,
@@ -77,10 +77,10 @@ pub async fn assemble(cfg: Config, store: Arc<Store>) -> anyhow::Result<Assembly
 pub async fn assemble_with_clock(
     cfg: Config,
     store: Arc<Store>,
-    clock: crate::pipeline::engine::Clock,
+    clock: crate::model::Clock,
 ) -> anyhow::Result<Assembly> {
     let ups = build_ups_client(&cfg, &store)?;
-    let ups_carrier = Arc::new(crate::pipeline::adapters::UpsCarrier::new(ups.clone()));
+    let ups_carrier = Arc::new(crate::app::adapters::UpsCarrier::new(ups.clone()));
     let carrier: Arc<dyn Carrier> = ups_carrier.clone();
     let mut connectors = Vec::new();
     let mut schedules = Vec::new();
@@ -413,9 +413,7 @@ pub fn build_ups_client(cfg: &Config, store: &Arc<Store>) -> anyhow::Result<crat
         &u.credentials,
         "UPS credentials {client_id, client_secret}",
     )?;
-    let tokens = Arc::new(crate::pipeline::adapters::VaultTokenStore::new(
-        store.clone(),
-    ));
+    let tokens = Arc::new(crate::app::adapters::VaultTokenStore::new(store.clone()));
     Ok(UpsClient::new(
         c,
         UpsCredentials::new(creds.client_id, creds.client_secret),
@@ -428,7 +426,7 @@ pub fn read_credentials(
     store: &Store,
     name: &str,
 ) -> anyhow::Result<serde_json::Map<String, serde_json::Value>> {
-    let creds = crate::store::cli::Credentials::load(store, name)?.with_context(|| {
+    let creds = crate::store::creds::Credentials::load(store, name)?.with_context(|| {
         format!(
             "credentials '{name}' are not in the vault; add them with `upsync creds set {name}`"
         )
@@ -510,9 +508,7 @@ pub fn build_source(c: &ConnectorConfig, store: &Arc<Store>) -> anyhow::Result<A
 /// The mapping of a configured connector.
 fn build_mapper(c: &ConnectorConfig) -> anyhow::Result<Arc<dyn Mapper>> {
     let mapping = crate::mapping::Mapping::load(&c.mapping).map_err(|e| anyhow::anyhow!("{e}"))?;
-    Ok(Arc::new(crate::pipeline::adapters::MappingAdapter::new(
-        mapping,
-    )))
+    Ok(Arc::new(crate::app::adapters::MappingAdapter::new(mapping)))
 }
 
 /// `/readyz`: every connector authenticated and not paused, and the store without read
@@ -796,8 +792,8 @@ fn tracking_samples(t: &crate::tracking::Tracker, out: &mut Vec<Sample>) {
 }
 
 /// `upsync labels reprint JOB`.
-pub async fn reprint(g: &crate::cli::Globals, job: &str) -> anyhow::Result<ExitCode> {
-    let cfg = match load_config(&g.config) {
+pub async fn reprint(config: &Path, job: &str) -> anyhow::Result<ExitCode> {
+    let cfg = match load_config(config) {
         Ok(c) => c,
         Err(code) => return Ok(code),
     };

@@ -1,0 +1,19 @@
+//! Adapters from the real components to the ports of the pipeline and the tracker. They
+//! live in the assembly layer so that `pipeline/` and `tracking/` know neither the UPS
+//! client nor the mapping engine nor each other:
+//!
+//! * [`UpsCarrier`] ([`ups_carrier`]): [`crate::ups::UpsClient`] as a pipeline
+//!   [`crate::pipeline::Carrier`]; [`tracking`]: the same as a
+//!   [`crate::tracking::TrackingCarrier`].
+//! * [`VaultTokenStore`] ([`token_store`]): UPS tokens and daily token counts in the store.
+//! * [`MappingAdapter`] ([`mapping`]): [`crate::mapping::Mapping`] as a
+//!   [`crate::pipeline::Mapper`].
+
+pub mod mapping;
+pub mod token_store;
+pub mod tracking;
+pub mod ups_carrier;
+
+pub use mapping::MappingAdapter;
+pub use token_store::VaultTokenStore;
+pub use ups_carrier::{is_shippers, UpsCarrier};

@@ -1,0 +1,129 @@
+//! [`VaultTokenStore`]: UPS tokens and daily token counts in the store (token encrypted in
+//! the vault's `tokens` tree, counts in `meta`), so a restart reuses a valid token and the
+//! daily budget survives restarts.
+
+use std::sync::Arc;
+
+use chrono::NaiveDate;
+
+use crate::store::{Store, Tree};
+use crate::ups::{StoredToken, TokenStore};
+
+/// UPS tokens (encrypted) and daily token-request counts in the store.
+pub struct VaultTokenStore {
+    store: Arc<Store>,
+}
+
+impl VaultTokenStore {
+    pub fn new(store: Arc<Store>) -> VaultTokenStore {
+        VaultTokenStore { store }
+    }
+
+    fn count_key(credential: &str, day: NaiveDate) -> String {
+        format!("ups_token_requests/{credential}/{day}")
+    }
+}
+
+impl TokenStore for VaultTokenStore {
+    fn load(&self, credential: &str) -> Option<StoredToken> {
+        let vault = self.store.vault().ok()?;
+        match vault.get(Tree::Tokens, &format!("ups/{credential}")) {
+            Ok(Some(secret)) => serde_json::from_slice(secret.expose()).ok(),
+            Ok(None) => None,
+            Err(e) => {
+                tracing::warn!(error = %e, "stored UPS token unreadable; a new one will be requested");
+                None
+            }
+        }
+    }
+
+    fn save(&self, credential: &str, token: &StoredToken) {
+        let Ok(vault) = self.store.vault() else {
+            return;
+        };
+        let bytes = serde_json::to_vec(token).unwrap_or_default();
+        if let Err(e) = vault.put(Tree::Tokens, &format!("ups/{credential}"), &bytes) {
+            tracing::warn!(error = %e, "could not persist the UPS token; a restart will request a new one");
+        }
+        let _ = self.store.flush();
+    }
+
+    fn count_token_request(&self, credential: &str, utc_day: NaiveDate) -> u32 {
+        let key = Self::count_key(credential, utc_day);
+        let tree = self.store.tree(Tree::Meta);
+        let new = tree
+            .update_and_fetch(key.as_bytes(), |old| {
+                let n = old
+                    .and_then(|b| <[u8; 4]>::try_from(b).ok())
+                    .map(u32::from_be_bytes)
+                    .unwrap_or(0);
+                Some((n + 1).to_be_bytes().to_vec())
+            })
+            .ok()
+            .flatten()
+            .and_then(|b| <[u8; 4]>::try_from(b.as_ref()).ok())
+            .map(u32::from_be_bytes)
+            .unwrap_or(1);
+        // Counted durably before the request goes out: a crash loop cannot overspend the budget.
+        let _ = self.store.flush();
+        new
+    }
+
+    fn token_requests(&self, credential: &str, utc_day: NaiveDate) -> u32 {
+        self.store
+            .tree(Tree::Meta)
+            .get(Self::count_key(credential, utc_day))
+            .ok()
+            .flatten()
+            .and_then(|b| <[u8; 4]>::try_from(b.as_ref()).ok())
+            .map(u32::from_be_bytes)
+            .unwrap_or(0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::MasterKey;
+
+    #[test]
+    fn tokens_and_counts_persist_encrypted() {
+        let dir = tempfile::tempdir().unwrap();
+        let day = NaiveDate::from_ymd_opt(2026, 11, 21).unwrap();
+        let token = StoredToken {
+            access_token: "tok-very-secret-123".into(),
+            obtained_at: chrono::Utc::now(),
+            expires_in_seconds: 14399,
+        };
+        {
+            let store =
+                Arc::new(Store::open(dir.path(), Some(MasterKey::from_bytes([3; 32]))).unwrap());
+            let ts = VaultTokenStore::new(store.clone());
+            assert!(ts.load("client").is_none());
+            ts.save("client", &token);
+            assert_eq!(ts.count_token_request("client", day), 1);
+            assert_eq!(ts.count_token_request("client", day), 2);
+            store.flush().unwrap();
+        }
+        let store =
+            Arc::new(Store::open(dir.path(), Some(MasterKey::from_bytes([3; 32]))).unwrap());
+        let ts = VaultTokenStore::new(store);
+        assert_eq!(ts.load("client"), Some(token));
+        assert_eq!(ts.token_requests("client", day), 2);
+        assert_eq!(ts.token_requests("other", day), 0);
+        drop(ts);
+        // The token is not in clear anywhere on disk.
+        let mut stack = vec![dir.path().to_path_buf()];
+        while let Some(d) = stack.pop() {
+            for e in std::fs::read_dir(&d).unwrap() {
+                let p = e.unwrap().path();
+                if p.is_dir() {
+                    stack.push(p);
+                } else {
+                    let bytes = std::fs::read(&p).unwrap();
+                    assert!(!bytes.windows(19).any(|w| w == b"tok-very-secret-123"));
+                }
+            }
+        }
+    }
+}

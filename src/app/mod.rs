@@ -1,0 +1,13 @@
+//! Application assembly: builds the daemon from config (wiring, adapters between ports,
+//! the in-process world of simulators) and runs it (`run`, `demo`, `ping`, labels, logging).
+//! Below `commands/` (which owns the command line), above the layers it assembles.
+
+pub mod adapters;
+pub mod demo;
+pub mod labels;
+pub mod logging;
+pub mod notify;
+pub mod ping;
+pub mod run;
+pub mod wiring;
+pub mod world;
