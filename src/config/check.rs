@@ -687,13 +687,22 @@ fn check_ups(r: &mut CheckReport, file: &Path, ups: &UpsConfig) {
         );
     }
     let label = &ups.label;
-    if label.format.to_model().is_thermal() {
+    if let Some(f) = label.format {
+        r.warning(
+            file,
+            "ups.label.format",
+            format!("`{}` has no effect: every mapping names its own label format (its required `label:` section)", f.to_model().ups_code()),
+            "remove ups.label.format and set the format in the mapping's `label.format`",
+        );
+    }
+    // The stock is sent as `LabelStockSize` with every label whose mapping names none.
+    {
         if !matches!(label.stock_height_inches, 6 | 8) {
             r.problem(
                 file,
                 "ups.label.stock_height_inches",
                 format!(
-                    "{} is not a UPS thermal label height",
+                    "{} is not a UPS label stock height",
                     label.stock_height_inches
                 ),
                 "use 6 or 8",
@@ -704,7 +713,7 @@ fn check_ups(r: &mut CheckReport, file: &Path, ups: &UpsConfig) {
                 file,
                 "ups.label.stock_width_inches",
                 format!(
-                    "{} is not a UPS thermal label width",
+                    "{} is not a UPS label stock width",
                     label.stock_width_inches
                 ),
                 "use 4",
@@ -938,7 +947,7 @@ fn check_connector_typed(
     c: &ConnectorConfig,
 ) {
     let at = format!("connectors[{i}]");
-    if c.concurrency == 0 {
+    if c.concurrency == Some(0) {
         r.problem(
             file,
             format!("{at}.concurrency"),

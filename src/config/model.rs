@@ -64,7 +64,7 @@ pub struct UpsConfig {
     /// Vault entry with the OAuth client: `upsync creds set ups` with `client_id`, `client_secret`.
     #[serde(default = "ups_credentials")]
     pub credentials: String,
-    /// Default label format and stock (a mapping may override per shipment).
+    /// Label stock sent with labels whose mapping names no stock.
     #[serde(default)]
     pub label: UpsLabelConfig,
     /// API version path segment per UPS API.
@@ -134,38 +134,30 @@ impl LabelFormatName {
     }
 }
 
+/// The label stock of the `ups.label` section.
+///
+/// There is no default label *format*: every mapping must name its `label.format` (a
+/// required mapping section), so a format here could never apply. `format` is still
+/// accepted so that older files load, and `check` warns that it has no effect.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct UpsLabelConfig {
-    /// `gif`, `png` (images) or `zpl`, `epl`, `spl` (thermal printers).
-    pub format: LabelFormatName,
-    /// Label stock height in inches (thermal formats: 6 or 8).
+    /// Deprecated, no effect (the mapping's `label.format` decides); `check` warns.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub format: Option<LabelFormatName>,
+    /// `LabelStockSize.Height` in inches (6 or 8) sent when the mapping names no stock.
     pub stock_height_inches: u32,
-    /// Label stock width in inches (thermal formats: 4).
+    /// `LabelStockSize.Width` in inches (4) sent when the mapping names no stock.
     pub stock_width_inches: u32,
 }
 
 impl Default for UpsLabelConfig {
     fn default() -> Self {
         UpsLabelConfig {
-            format: LabelFormatName::default(),
+            format: None,
             stock_height_inches: d::UPS_LABEL_STOCK_HEIGHT_INCHES,
             stock_width_inches: d::UPS_LABEL_STOCK_WIDTH_INCHES,
         }
-    }
-}
-
-impl UpsLabelConfig {
-    /// As the canonical model's label spec (stock size only for thermal formats).
-    pub fn to_spec(&self) -> crate::model::LabelSpec {
-        let format = self.format.to_model();
-        let stock_size = format.is_thermal().then(|| {
-            (
-                self.stock_height_inches.min(255) as u8,
-                self.stock_width_inches.min(255) as u8,
-            )
-        });
-        crate::model::LabelSpec { format, stock_size }
     }
 }
 
@@ -346,9 +338,11 @@ pub struct ConnectorConfig {
     pub schedule: String,
     /// Vault entry with the ERP credentials (`upsync creds set NAME`).
     pub credentials: String,
-    /// Concurrent ERP requests (NetSuite accounts have a concurrency limit).
-    #[serde(default = "connector_concurrency")]
-    pub concurrency: u32,
+    /// ERP requests in flight at once for this connector (NetSuite accounts and Acumatica
+    /// licences limit them). Overrides the profile's `concurrency` (Acumatica) or
+    /// `concurrency_limit` (NetSuite); unset = the profile's value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub concurrency: Option<u32>,
     /// Connector-specific settings, read by the connector itself (e.g. acumatica `base_url`,
     /// `tenant`; netsuite `account_id`, `base_url`). Values: strings, numbers, booleans.
     #[serde(default)]
@@ -356,10 +350,6 @@ pub struct ConnectorConfig {
     /// Where labels go besides the ERP: a directory, a network printer, or nowhere.
     #[serde(default)]
     pub label_sink: LabelSinkConfig,
-}
-
-fn connector_concurrency() -> u32 {
-    d::CONNECTOR_CONCURRENCY
 }
 
 /// A label sink (`type:` selects it).
