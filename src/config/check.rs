@@ -947,6 +947,12 @@ fn check_connector_typed(
     c: &ConnectorConfig,
 ) {
     let at = format!("connectors[{i}]");
+    // The connector type's typed options (profile problems are reported from the raw entry).
+    for p in c.kind.problems(&c.spec()) {
+        if p.file.is_none() {
+            r.problem(file, format!("{at}.{}", p.path), p.message, p.fix);
+        }
+    }
     if c.concurrency == Some(0) {
         r.problem(
             file,
@@ -1153,11 +1159,10 @@ fn check_credentials(config: &Config, report: &mut CheckReport) {
 
 // ------------------------------------------------------------------ extension hooks (files)
 
-/// HOOK for connector profiles (`connectors/*.yaml`). Today: the file exists, is readable
-/// and is YAML. Deep validation plugs in here once the connectors land, e.g.
-/// `sources::acumatica::AcumaticaProfile::load(path)` for `ConnectorKind::Acumatica` (and
-/// the NetSuite profile loader for `Netsuite`), mapping each of their errors to a
-/// [`Problem`] with `file` = the profile and `path` = the key inside it.
+/// Problems of a connector profile (`connectors/*.yaml`): the file exists, is readable
+/// and is YAML; then the connector type's own profile loader reports every problem, with
+/// `file` = the profile and `path` = the key inside it. (Options are checked with the
+/// typed entry, in `check_connector_typed`.)
 pub fn profile_problems(
     config_file: &Path,
     key_path: &str,
@@ -1168,42 +1173,25 @@ pub fn profile_problems(
     if !basic.is_empty() {
         return basic;
     }
-    // Each connector's own loader reports every problem as (key path, message).
-    let (found, example): (Vec<(String, String)>, &str) = match kind {
-        Some(ConnectorKind::Acumatica) => (
-            crate::sources::acumatica::AcumaticaProfile::load(profile)
-                .err()
-                .map(|e| {
-                    e.problems
-                        .into_iter()
-                        .map(|p| (p.path, p.message))
-                        .collect()
-                })
-                .unwrap_or_default(),
-            "connectors/acumatica.yaml",
-        ),
-        Some(ConnectorKind::Netsuite) => (
-            crate::sources::netsuite::NetSuiteProfile::load(profile)
-                .err()
-                .map(|e| {
-                    e.problems
-                        .into_iter()
-                        .map(|p| (p.path, p.message))
-                        .collect()
-                })
-                .unwrap_or_default(),
-            "connectors/netsuite.yaml",
-        ),
-        None => (Vec::new(), ""),
+    let Some(kind) = kind else {
+        return Vec::new();
     };
-    found
+    let no_options = BTreeMap::new();
+    let spec = crate::sources::ConnectorSpec {
+        name: "",
+        profile,
+        options: &no_options,
+        concurrency: None,
+        credentials: "",
+    };
+    kind.problems(&spec)
         .into_iter()
-        .map(|(path, message)| {
+        .map(|p| {
             Problem::new(
-                profile,
-                path,
-                message,
-                format!("correct the profile (see the comments in {example})"),
+                p.file.as_deref().unwrap_or(profile),
+                p.path,
+                p.message,
+                p.fix,
             )
         })
         .collect()

@@ -91,6 +91,19 @@ fn ups_token_budget() -> u32 {
     d::UPS_TOKEN_BUDGET_PER_DAY
 }
 
+impl ConnectorConfig {
+    /// The entry as its connector type's `config.rs` sees it.
+    pub fn spec(&self) -> crate::sources::ConnectorSpec<'_> {
+        crate::sources::ConnectorSpec {
+            name: &self.name,
+            profile: &self.profile,
+            options: &self.options,
+            concurrency: self.concurrency,
+            credentials: &self.credentials,
+        }
+    }
+}
+
 impl UpsConfig {
     /// The base URL the client uses: `base_url` when set, else the environment's host.
     pub fn effective_base_url(&self) -> String {
@@ -304,22 +317,9 @@ impl Default for UpsTimeouts {
 
 // ------------------------------------------------------------------------------ connectors
 
-/// Which ERP a connector talks to (selects the implementation).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ConnectorKind {
-    Acumatica,
-    Netsuite,
-}
-
-impl ConnectorKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ConnectorKind::Acumatica => "acumatica",
-            ConnectorKind::Netsuite => "netsuite",
-        }
-    }
-}
+/// Which ERP a connector talks to; the registry lives with the sources, each ERP's folder
+/// owning its options, `problems()` and `build()`.
+pub use crate::sources::ConnectorKind;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -343,8 +343,9 @@ pub struct ConnectorConfig {
     /// `concurrency_limit` (NetSuite); unset = the profile's value.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub concurrency: Option<u32>,
-    /// Connector-specific settings, read by the connector itself (e.g. acumatica `base_url`,
-    /// `tenant`; netsuite `account_id`, `base_url`). Values: strings, numbers, booleans.
+    /// Connector-specific settings, decoded by the connector type into its typed options
+    /// (`sources/acumatica/config.rs`: `instance_url`/`base_url`, `tenant`;
+    /// `sources/netsuite/config.rs`: `account_id`, `base_url`). Unknown keys are errors.
     #[serde(default)]
     pub options: BTreeMap<String, serde_json::Value>,
     /// Where labels go besides the ERP: a directory, a network printer, or nowhere.

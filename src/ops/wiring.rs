@@ -93,12 +93,7 @@ pub async fn assemble_with_clock(
         if !runtime.dead_letter_write_back {
             mapper = Arc::new(NoFailureWriteBack(mapper));
         }
-        let mut conn = Connector::new(
-            c.name.clone(),
-            source,
-            mapper,
-            runtime.connector.clone(),
-        );
+        let mut conn = Connector::new(c.name.clone(), source, mapper, runtime.connector.clone());
         if let Some(sink) = build_label_sink(&c.label_sink) {
             conn = conn.with_label_sink(sink);
         }
@@ -621,61 +616,30 @@ fn credentials_as<T: serde::de::DeserializeOwned>(
     })
 }
 
-fn option_str<'a>(c: &'a ConnectorConfig, key: &str) -> Option<&'a str> {
-    c.options.get(key).and_then(|v| v.as_str())
-}
-
-/// The source connector of a configured connector.
+/// The source connector of a configured connector: its type's `config.rs` builds it
+/// (`sources::ConnectorKind::build`). Every field of the entry is named here.
 pub fn build_source(c: &ConnectorConfig, store: &Arc<Store>) -> anyhow::Result<Arc<dyn Source>> {
-    use crate::config::ConnectorKind;
-    match c.kind {
-        ConnectorKind::Acumatica => {
-            use crate::sources::acumatica::{
-                AcumaticaCredentials, AcumaticaProfile, AcumaticaSource,
-            };
-            let mut profile =
-                AcumaticaProfile::load(&c.profile).map_err(|e| anyhow::anyhow!("{e}"))?;
-            if let Some(url) = option_str(c, "instance_url") {
-                profile.instance_url = url.to_string();
-            }
-            if let Some(t) = option_str(c, "tenant") {
-                profile.tenant = t.to_string();
-            }
-            if let Some(n) = c.concurrency {
-                profile.concurrency = n.max(1) as usize;
-            }
-            let creds: AcumaticaCredentials = credentials_as(
-                store,
-                &c.credentials,
-                "Acumatica credentials {username, password, client_id?, client_secret?}",
-            )?;
-            Ok(Arc::new(AcumaticaSource::new(&c.name, profile, creds)?))
-        }
-        ConnectorKind::Netsuite => {
-            use crate::sources::netsuite::{NetSuiteCredentials, NetSuiteProfile, NetSuiteSource};
-            let mut profile =
-                NetSuiteProfile::load(&c.profile).map_err(|e| anyhow::anyhow!("{e}"))?;
-            if let Some(url) = option_str(c, "base_url") {
-                profile.base_url = Some(url.to_string());
-            }
-            if let Some(a) = option_str(c, "account_id") {
-                profile.account_id = a.to_string();
-            }
-            if let Some(n) = c.concurrency {
-                profile.concurrency_limit = n.max(1) as usize;
-            }
-            let creds: NetSuiteCredentials = credentials_as(
-                store,
-                &c.credentials,
-                "NetSuite credentials {type: m2m, client_id, certificate_id, private_key_pem} or {type: tba, consumer_key, consumer_secret, token_id, token_secret}",
-            )?;
-            Ok(Arc::new(NetSuiteSource::new(
-                c.name.clone(),
-                profile,
-                creds,
-            )?))
-        }
-    }
+    let ConnectorConfig {
+        name,
+        kind,
+        profile,
+        options,
+        concurrency,
+        credentials,
+        // Built by `assemble` (build_mapper, the scheduler, build_label_sink).
+        mapping: _,
+        schedule: _,
+        label_sink: _,
+    } = c;
+    let spec = crate::sources::ConnectorSpec {
+        name,
+        profile,
+        options,
+        concurrency: *concurrency,
+        credentials,
+    };
+    let fields = read_credentials(store, credentials)?;
+    Ok(kind.build(&spec, fields)?)
 }
 
 /// The mapping of a configured connector.
