@@ -29,6 +29,7 @@ pub mod ops;
 pub mod pipeline;
 pub mod server;
 pub mod sim;
+pub mod sinks;
 pub mod sources;
 pub mod store;
 pub mod tracking;

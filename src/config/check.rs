@@ -961,29 +961,8 @@ fn check_connector_typed(
             "use at least 1",
         );
     }
-    match &c.label_sink {
-        LabelSinkConfig::Directory { path } => {
-            let dir = resolve(base, path);
-            if dir.exists() && !dir.is_dir() {
-                r.problem(
-                    file,
-                    format!("{at}.label_sink.path"),
-                    format!("{} exists and is not a directory", dir.display()),
-                    "point it at a directory (created when missing)",
-                );
-            }
-        }
-        LabelSinkConfig::Printer { address } => {
-            if let Err(m) = check_host_port(address) {
-                r.problem(
-                    file,
-                    format!("{at}.label_sink.address"),
-                    m,
-                    "use host:port of the label printer, e.g. 10.0.4.21:9100",
-                );
-            }
-        }
-        LabelSinkConfig::None => {}
+    for (key, message, fix) in c.label_sink.problems(base) {
+        r.problem(file, format!("{at}.label_sink.{key}"), message, fix);
     }
 }
 
@@ -1075,29 +1054,6 @@ fn check_http_url(url: &str, require_https: bool) -> Result<(), String> {
     }
     if parsed.host_str().is_none_or(str::is_empty) {
         return Err(format!("`{url}` has no host"));
-    }
-    Ok(())
-}
-
-fn check_host_port(address: &str) -> Result<(), String> {
-    if address.parse::<std::net::SocketAddr>().is_ok() {
-        return Ok(());
-    }
-    let (host, port) = address
-        .rsplit_once(':')
-        .ok_or_else(|| format!("`{address}` has no port"))?;
-    port.parse::<u16>()
-        .ok()
-        .filter(|p| *p != 0)
-        .ok_or_else(|| format!("`{address}`: `{port}` is not a port number"))?;
-    let host_ok = !host.is_empty()
-        && host
-            .split('.')
-            .all(|l| !l.is_empty() && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'));
-    if !host_ok {
-        return Err(format!(
-            "`{address}`: `{host}` is not a host name or IP address"
-        ));
     }
     Ok(())
 }
@@ -1459,10 +1415,10 @@ connectors:
 
     #[test]
     fn host_port_and_url_rules() {
-        assert!(check_host_port("10.0.4.21:9100").is_ok());
-        assert!(check_host_port("zebra-1.dock.local:9100").is_ok());
-        assert!(check_host_port("zebra").is_err());
-        assert!(check_host_port("zebra:0").is_err());
+        assert!(crate::sinks::printer::check_address("10.0.4.21:9100").is_ok());
+        assert!(crate::sinks::printer::check_address("zebra-1.dock.local:9100").is_ok());
+        assert!(crate::sinks::printer::check_address("zebra").is_err());
+        assert!(crate::sinks::printer::check_address("zebra:0").is_err());
         assert!(check_http_url("http://127.0.0.1:9001", false).is_ok());
         assert!(check_http_url("http://example.com/hook", true).is_err());
         assert!(check_http_url("ftp://example.com", false).is_err());

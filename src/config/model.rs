@@ -353,24 +353,8 @@ pub struct ConnectorConfig {
     pub label_sink: LabelSinkConfig,
 }
 
-/// A label sink (`type:` selects it).
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
-pub enum LabelSinkConfig {
-    /// One file per package, named by ERP record and 1Z.
-    Directory {
-        /// Target directory (relative to the config file); created when missing.
-        path: PathBuf,
-    },
-    /// Raw ZPL/EPL over TCP (port 9100 on most label printers).
-    Printer {
-        /// `host:port`, e.g. `10.0.4.21:9100`.
-        address: String,
-    },
-    /// Labels only go to the ERP.
-    #[default]
-    None,
-}
+/// A connector's `label_sink:`; the sinks own it (`sinks/mod.rs`: `build()`, `problems()`).
+pub use crate::sinks::LabelSinkConfig;
 
 // -------------------------------------------------------------------------------- tracking
 

@@ -100,15 +100,7 @@ pub(crate) fn config_shape() -> Shape {
     let mut shape =
         Shape::from_example(&serde_json::to_value(&example).expect("config serialises"));
 
-    let sinks = [
-        LabelSinkConfig::Directory {
-            path: PathBuf::new(),
-        },
-        LabelSinkConfig::Printer {
-            address: String::new(),
-        },
-        LabelSinkConfig::None,
-    ];
+    let sinks = LabelSinkConfig::examples();
     let variants = sinks
         .iter()
         .map(|s| {

@@ -12,13 +12,12 @@ use std::sync::{Arc, RwLock};
 use anyhow::Context;
 
 use crate::config::{Config, ConnectorConfig, LabelSinkConfig};
-use crate::ops::labels::{DirectorySink, PrinterSink};
-use crate::pipeline::ports::LabelSink;
 use crate::pipeline::{
     Carrier, Connector, ConnectorSettings, Ledger, Mapper, Pipeline, PipelineSettings,
 };
 use crate::server::metrics::{Metrics, Sample, Sampler};
 use crate::server::{Readiness, ServerState};
+use crate::sinks::LabelSink;
 use crate::sources::Source;
 use crate::store::{MasterKey, Store};
 
@@ -456,15 +455,9 @@ fn tracking_settings(
     Ok((s, auth))
 }
 
+/// The label sink of a connector (`sinks::LabelSinkConfig::build`).
 fn build_label_sink(cfg: &LabelSinkConfig) -> Option<Arc<dyn LabelSink>> {
-    match cfg {
-        LabelSinkConfig::Directory { path } => Some(Arc::new(DirectorySink::new(path))),
-        LabelSinkConfig::Printer { address } => Some(Arc::new(PrinterSink::new(
-            address,
-            std::time::Duration::from_secs(10),
-        ))),
-        LabelSinkConfig::None => None,
-    }
+    cfg.build()
 }
 
 /// The UPS client settings of the `ups` section. Every field is named (no `..`), so a
