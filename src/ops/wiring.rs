@@ -365,7 +365,7 @@ impl Mapper for NoFailureWriteBack {
 
 /// Tracking settings and webhook authentication from the `tracking` section (webhook
 /// secrets from the vault).
-fn tracking_settings(
+pub fn tracking_settings(
     cfg: &Config,
     store: &Store,
 ) -> anyhow::Result<(
