@@ -647,10 +647,16 @@ fn every_setting_has_an_effect() {
                 file: &file,
                 store: &store,
             }),
-            // A value that `check` rejects is an effect too (the probe is then `check`).
-            (Err(report), file) => {
-                let _ = file;
-                format!("rejected: {report}")
+            // A value that `check` rejects is an effect too, when the report names the key.
+            (Err(report), _) => {
+                let leaf = key.rsplit('.').next().unwrap_or(key);
+                let text = report.to_string();
+                if !text.contains(leaf) {
+                    failures.push(format!(
+                        "{key} = {value}: rejected for another reason:\n{text}"
+                    ));
+                }
+                format!("rejected: {text}")
             }
         };
         if before == after {
