@@ -52,6 +52,15 @@ impl ConnectorKind {
         }
     }
 
+    /// The problems of a connector entry's `options` alone (no file is read: `check`
+    /// reads the profile only after its bounded file checks, through [`Self::problems`]).
+    pub fn options_problems(self, spec: &ConnectorSpec<'_>) -> Vec<SetupProblem> {
+        match self {
+            ConnectorKind::Acumatica => acumatica::config::options_problems(spec),
+            ConnectorKind::Netsuite => netsuite::config::options_problems(spec),
+        }
+    }
+
     /// The running source of a connector entry (`credentials`: the vault entry's fields).
     pub fn build(
         self,

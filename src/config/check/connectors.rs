@@ -14,11 +14,10 @@ pub(super) fn check_connector_typed(
     c: &ConnectorConfig,
 ) {
     let at = format!("connectors[{i}]");
-    // The connector type's typed options (profile problems are reported from the raw entry).
-    for p in c.kind.problems(&c.spec()) {
-        if p.file.is_none() {
-            r.problem(file, format!("{at}.{}", p.path), p.message, p.fix);
-        }
+    // The connector type's typed options. Its profile is read by `profile_problems`, after
+    // the bounded file checks (never here: `profile: /dev/zero` must not be read).
+    for p in c.kind.options_problems(&c.spec()) {
+        r.problem(file, format!("{at}.{}", p.path), p.message, p.fix);
     }
     if c.concurrency == Some(0) {
         r.problem(
