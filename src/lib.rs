@@ -28,12 +28,9 @@ pub mod commands;
 pub mod config;
 pub mod mapping;
 pub mod model;
-/// Transitional alias: `src/ops/` became [`app`] (issue 17). Parallel branches of issue 17
-/// still say `crate::ops::…`; once they are merged, replace those paths and remove this.
-#[doc(hidden)]
-pub use app as ops;
 pub mod pipeline;
 pub mod server;
+pub mod sinks;
 pub mod sources;
 pub mod store;
 pub mod tracking;

@@ -235,3 +235,35 @@ fn a_wrong_master_key_is_an_error_for_check_and_changes_nothing() {
     assert!(text.contains("master key does not match"), "{text}");
     assert_eq!(before, checksums(&sb.state_dir));
 }
+
+/// Issue 17: a connector's `options` are its type's typed options (an unknown key is an
+/// error naming the entry, the key and the accepted keys; before, any key was accepted and
+/// silently ignored), and the deprecated `ups.label.format` draws a warning saying the
+/// mapping decides (before, it was accepted and read by nothing).
+#[test]
+fn an_unknown_connector_option_is_a_problem_and_label_format_a_warning() {
+    let sb = repo_like();
+    let example =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/config/upsync.yaml"))
+            .unwrap()
+            .replace("      tenant: Company\n", "      tennant: Company\n")
+            .replace("  label:\n", "  label:\n    format: zpl\n");
+    sb.write("config/upsync.yaml", &example);
+    let mut c = sb.cmd(&["check", "--no-credentials"]);
+    c.env_remove("UPSYNC_MASTER_KEY_FILE");
+    let out = c.output().unwrap();
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(78), "{text}{}", stderr(&out));
+    assert!(
+        text.contains("connectors[0].options") && text.contains("tennant"),
+        "{text}"
+    );
+    assert!(
+        text.contains("instance_url (or base_url), tenant"),
+        "{text}"
+    );
+    assert!(
+        text.contains("warning:") && text.contains("ups.label.format"),
+        "{text}"
+    );
+}

@@ -189,7 +189,7 @@ async fn readyz_stays_ready_across_a_reload() {
 
     // A connector whose configuration changed is checked at once (its login works).
     let mut cfg = w.config().unwrap();
-    cfg.connectors[0].concurrency += 1;
+    cfg.connectors[0].concurrency = Some(cfg.connectors[0].concurrency.unwrap_or(2) + 1);
     let c = Arc::new(wiring::assemble(cfg, store.clone()).await.unwrap());
     wiring::carry_readiness(&b, &c).await;
     *current.write().unwrap() = c;

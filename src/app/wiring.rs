@@ -11,14 +11,13 @@ use std::sync::{Arc, RwLock};
 
 use anyhow::Context;
 
-use crate::app::labels::{DirectorySink, PrinterSink};
 use crate::config::{Config, ConnectorConfig, LabelSinkConfig};
-use crate::pipeline::ports::LabelSink;
 use crate::pipeline::{
     Carrier, Connector, ConnectorSettings, Ledger, Mapper, Pipeline, PipelineSettings,
 };
 use crate::server::metrics::{Metrics, Sample, Sampler};
 use crate::server::{Readiness, ServerState};
+use crate::sinks::LabelSink;
 use crate::sources::Source;
 use crate::store::{MasterKey, Store};
 
@@ -82,43 +81,25 @@ pub async fn assemble_with_clock(
     let ups = build_ups_client(&cfg, &store)?;
     let ups_carrier = Arc::new(crate::app::adapters::UpsCarrier::new(ups.clone()));
     let carrier: Arc<dyn Carrier> = ups_carrier.clone();
+    let runtime = pipeline_runtime(&cfg.pipeline);
     let mut connectors = Vec::new();
     let mut schedules = Vec::new();
     for c in &cfg.connectors {
         let source = build_source(c, &store)
             .with_context(|| format!("connector '{}': cannot build its source", c.name))?;
-        let mapper = build_mapper(c)
+        let mut mapper = build_mapper(c)
             .with_context(|| format!("connector '{}': cannot load its mapping", c.name))?;
-        let settings = ConnectorSettings {
-            jobs_in_flight: cfg.pipeline.jobs_in_flight.max(1) as usize,
-            ..ConnectorSettings::default()
-        };
-        let mut conn = Connector::new(c.name.clone(), source, mapper, settings);
+        if !runtime.dead_letter_write_back {
+            mapper = Arc::new(NoFailureWriteBack(mapper));
+        }
+        let mut conn = Connector::new(c.name.clone(), source, mapper, runtime.connector.clone());
         if let Some(sink) = build_label_sink(&c.label_sink) {
             conn = conn.with_label_sink(sink);
         }
         connectors.push(Arc::new(conn));
         schedules.push((c.name.clone(), c.schedule.clone()));
     }
-    let settings = PipelineSettings {
-        retry: crate::pipeline::retry::RetryPolicy {
-            base_seconds: cfg.pipeline.retry.initial_backoff_seconds as f64,
-            max_seconds: cfg.pipeline.retry.max_backoff_seconds as f64,
-            max_retries: cfg.pipeline.retry.max_attempts,
-        },
-        reconcile: {
-            let crate::config::ReconcilePolicy {
-                absent_after_seconds,
-                min_lookups,
-                watch_hours,
-            } = &cfg.pipeline.reconcile;
-            crate::pipeline::ReconcileSettings {
-                absent_after: chrono::Duration::seconds(*absent_after_seconds as i64),
-                min_lookups: *min_lookups,
-                watch_for: chrono::Duration::hours(*watch_hours as i64),
-            }
-        },
-    };
+    let settings = runtime.settings;
     let ledger = Ledger::new(store.clone());
     let pipeline = Arc::new(Pipeline::new(
         ledger.clone(),
@@ -279,9 +260,112 @@ pub fn public_listen_warning(h: &crate::config::HttpConfig) -> Option<String> {
     ))
 }
 
+/// What the `pipeline` section turns into at run time. [`pipeline_runtime`] names every
+/// field of [`crate::config::PipelineConfig`], so a new setting that nothing reads does
+/// not compile.
+#[derive(Debug, Clone)]
+pub struct PipelineRuntime {
+    /// Retries and in-doubt reconciliation of the pipeline.
+    pub settings: PipelineSettings,
+    /// The settings of every connector (`jobs_in_flight`).
+    pub connector: ConnectorSettings,
+    /// `pipeline.dead_letter_write_back`: when false, a dead-lettered job's reason is not
+    /// written to the ERP record (the mapper is wrapped in [`NoFailureWriteBack`]).
+    pub dead_letter_write_back: bool,
+    /// `pipeline.retention_days`, read by the retention loop of `upsync run`.
+    pub retention: chrono::Duration,
+}
+
+/// The run-time settings of the `pipeline` section.
+pub fn pipeline_runtime(p: &crate::config::PipelineConfig) -> PipelineRuntime {
+    let crate::config::PipelineConfig {
+        jobs_in_flight,
+        retry,
+        dead_letter_write_back,
+        retention_days,
+        reconcile,
+    } = p;
+    let crate::config::JobRetryPolicy {
+        max_attempts,
+        initial_backoff_seconds,
+        max_backoff_seconds,
+    } = retry;
+    let crate::config::ReconcilePolicy {
+        absent_after_seconds,
+        min_lookups,
+        watch_hours,
+    } = reconcile;
+    PipelineRuntime {
+        settings: PipelineSettings {
+            retry: crate::pipeline::retry::RetryPolicy {
+                base_seconds: *initial_backoff_seconds as f64,
+                max_seconds: *max_backoff_seconds as f64,
+                max_retries: *max_attempts,
+            },
+            reconcile: crate::pipeline::ReconcileSettings {
+                absent_after: chrono::Duration::seconds(*absent_after_seconds as i64),
+                min_lookups: *min_lookups,
+                watch_for: chrono::Duration::hours(*watch_hours as i64),
+            },
+        },
+        // The other connector settings are not configurable (engine defaults).
+        connector: ConnectorSettings {
+            jobs_in_flight: (*jobs_in_flight).max(1) as usize,
+            ..ConnectorSettings::default()
+        },
+        dead_letter_write_back: *dead_letter_write_back,
+        retention: chrono::Duration::days(*retention_days as i64),
+    }
+}
+
+/// A mapper whose failure write-back is empty (`pipeline.dead_letter_write_back: false`):
+/// the pipeline skips an empty plan, so a dead-lettered job leaves the ERP record alone.
+/// Every other write-back (1Z, label, tracking) is the wrapped mapper's.
+pub struct NoFailureWriteBack(pub Arc<dyn Mapper>);
+
+impl Mapper for NoFailureWriteBack {
+    fn to_shipment(
+        &self,
+        record: &crate::model::ErpRecord,
+    ) -> Result<crate::model::Shipment, crate::pipeline::ports::MappingFailure> {
+        self.0.to_shipment(record)
+    }
+    fn write_back_shipped(
+        &self,
+        record: &crate::model::ErpRecord,
+        result: &crate::model::ShipResult,
+    ) -> crate::model::WriteBack {
+        self.0.write_back_shipped(record, result)
+    }
+    fn write_back_failure(
+        &self,
+        record: &crate::model::ErpRecord,
+        _code: &str,
+        _message: &str,
+    ) -> crate::model::WriteBack {
+        crate::model::WriteBack {
+            record_id: record.id.clone(),
+            ..Default::default()
+        }
+    }
+    fn write_back_tracking(
+        &self,
+        record: &crate::model::ErpRecord,
+        snapshot: &crate::model::TrackingSnapshot,
+    ) -> crate::model::WriteBack {
+        self.0.write_back_tracking(record, snapshot)
+    }
+    fn is_cancelled(&self, record: &crate::model::ErpRecord) -> bool {
+        self.0.is_cancelled(record)
+    }
+    fn void_on_cancel(&self) -> bool {
+        self.0.void_on_cancel()
+    }
+}
+
 /// Tracking settings and webhook authentication from the `tracking` section (webhook
 /// secrets from the vault).
-fn tracking_settings(
+pub fn tracking_settings(
     cfg: &Config,
     store: &Store,
 ) -> anyhow::Result<(
@@ -291,42 +375,59 @@ fn tracking_settings(
     use crate::config::{TrackAlertVersion, TrackingMode as Mode};
     use crate::tracking::{AlertVersion, Destination, OAuthClient, TrackingMode, WebhookAuth};
     use zeroize::Zeroizing;
-    let t = &cfg.tracking;
+    let crate::config::TrackingConfig {
+        mode,
+        poll,
+        track_alert,
+    } = &cfg.tracking;
+    let crate::config::PollIntervals {
+        label_created_minutes,
+        picked_up_minutes,
+        in_transit_minutes,
+        out_for_delivery_minutes,
+        exception_minutes,
+    } = poll;
+    let crate::config::TrackAlertConfig {
+        version,
+        webhook_public_url,
+        credentials,
+        quiet_period_hours,
+        renew_after_days,
+    } = track_alert;
     let mut s = crate::tracking::TrackingSettings {
-        mode: match t.mode {
+        mode: match mode {
             Mode::Poll => TrackingMode::Polling,
             Mode::TrackAlert => TrackingMode::TrackAlert,
         },
-        alert_version: match t.track_alert.version {
+        alert_version: match version {
             TrackAlertVersion::V1 => AlertVersion::V1,
             TrackAlertVersion::V2 => AlertVersion::V2,
         },
         ..Default::default()
     };
-    let p = &t.poll;
-    s.poll_intervals.label_created_seconds = p.label_created_minutes * 60;
-    s.poll_intervals.picked_up_seconds = p.picked_up_minutes * 60;
-    s.poll_intervals.in_transit_seconds = p.in_transit_minutes * 60;
+    s.poll_intervals.label_created_seconds = label_created_minutes * 60;
+    s.poll_intervals.picked_up_seconds = picked_up_minutes * 60;
+    s.poll_intervals.in_transit_seconds = in_transit_minutes * 60;
     s.poll_intervals.in_transit_far_seconds =
-        (p.in_transit_minutes * 60 * 4).max(s.poll_intervals.in_transit_seconds);
-    s.poll_intervals.out_for_delivery_seconds = p.out_for_delivery_minutes * 60;
-    s.poll_intervals.exception_seconds = p.exception_minutes * 60;
-    s.quiet_period_seconds = t.track_alert.quiet_period_hours * 3600;
-    s.renew_after_seconds = t.track_alert.renew_after_days * 86_400;
+        (in_transit_minutes * 60 * 4).max(s.poll_intervals.in_transit_seconds);
+    s.poll_intervals.out_for_delivery_seconds = out_for_delivery_minutes * 60;
+    s.poll_intervals.exception_seconds = exception_minutes * 60;
+    s.quiet_period_seconds = quiet_period_hours * 3600;
+    s.renew_after_seconds = renew_after_days * 86_400;
     s.webhook_max_body_bytes = cfg.http.body_limit_bytes.min(1 << 20) as usize;
     let mut auth = WebhookAuth {
         v1_credential: None,
         v2_client: None,
     };
-    if t.mode == Mode::TrackAlert {
-        let creds = read_credentials(store, &t.track_alert.credentials)?;
+    if *mode == Mode::TrackAlert {
+        let creds = read_credentials(store, credentials)?;
         let field = |k: &str| creds.get(k).and_then(|v| v.as_str()).map(str::to_string);
-        match t.track_alert.version {
+        match version {
             TrackAlertVersion::V1 => {
                 let credential = field("credential").with_context(|| {
-                    format!("credentials '{}' need a `credential` field (the secret UPS sends back in the webhook's credential header)", t.track_alert.credentials)
+                    format!("credentials '{}' need a `credential` field (the secret UPS sends back in the webhook's credential header)", credentials)
                 })?;
-                let url = t.track_alert.webhook_public_url.clone().context(
+                let url = webhook_public_url.clone().context(
                     "tracking.track_alert.webhook_public_url is required for Track Alert v1",
                 )?;
                 s.destination = Some(Destination {
@@ -340,7 +441,7 @@ fn tracking_settings(
                 let (Some(id), Some(secret)) = (field("client_id"), field("client_secret")) else {
                     anyhow::bail!(
                         "credentials '{}' need `client_id` and `client_secret` (the client UPS uses at /webhooks/ups/oauth/token)",
-                        t.track_alert.credentials
+                        credentials
                     );
                 };
                 auth.v2_client = Some(OAuthClient {
@@ -354,55 +455,107 @@ fn tracking_settings(
     Ok((s, auth))
 }
 
+/// The label sink of a connector (`sinks::LabelSinkConfig::build`).
 fn build_label_sink(cfg: &LabelSinkConfig) -> Option<Arc<dyn LabelSink>> {
-    match cfg {
-        LabelSinkConfig::Directory { path } => Some(Arc::new(DirectorySink::new(path))),
-        LabelSinkConfig::Printer { address } => Some(Arc::new(PrinterSink::new(
-            address,
-            std::time::Duration::from_secs(10),
-        ))),
-        LabelSinkConfig::None => None,
-    }
+    cfg.build()
+}
+
+/// The UPS client settings of the `ups` section. Every field is named (no `..`), so a
+/// new setting that nothing reads does not compile.
+pub fn ups_client_config(u: &crate::config::UpsConfig) -> crate::ups::UpsClientConfig {
+    use crate::ups::{ApiQuotas, UpsClientConfig};
+    use std::num::NonZeroU32;
+    use std::time::Duration;
+    let crate::config::UpsConfig {
+        // Both through `effective_base_url` below.
+        environment: _,
+        base_url: _,
+        account_number,
+        // The vault entry: read by `build_ups_client`.
+        credentials: _,
+        label,
+        api_versions,
+        quotas,
+        token_budget_per_day,
+        retry,
+        timeouts,
+    } = u;
+    let mut c = UpsClientConfig::new(u.effective_base_url(), account_number.clone());
+    let crate::config::UpsApiVersions {
+        ship,
+        rating,
+        void,
+        address_validation,
+        label_recovery,
+        track,
+    } = api_versions;
+    c.versions.ship = ship.clone();
+    c.versions.rate = rating.clone();
+    c.versions.void = void.clone();
+    c.versions.xav = address_validation.clone();
+    c.versions.label_recovery = label_recovery.clone();
+    c.versions.track = track.clone();
+    let crate::config::UpsQuotas {
+        oauth_requests_per_second,
+        address_validation_requests_per_second,
+        rating_requests_per_second,
+        shipping_requests_per_second,
+        void_requests_per_second,
+        label_recovery_requests_per_second,
+        tracking_requests_per_second,
+        track_alert_requests_per_second,
+        all_apis_requests_per_second,
+    } = quotas;
+    c.quotas = ApiQuotas {
+        token: NonZeroU32::new(*oauth_requests_per_second),
+        address_validation: NonZeroU32::new(*address_validation_requests_per_second),
+        rating: NonZeroU32::new(*rating_requests_per_second),
+        ship: NonZeroU32::new(*shipping_requests_per_second),
+        void: NonZeroU32::new(*void_requests_per_second),
+        label_recovery: NonZeroU32::new(*label_recovery_requests_per_second),
+        track: NonZeroU32::new(*tracking_requests_per_second),
+        track_alert: NonZeroU32::new(*track_alert_requests_per_second),
+        total: all_apis_requests_per_second.and_then(NonZeroU32::new),
+    };
+    let crate::config::UpsRetryPolicy {
+        max_attempts,
+        initial_backoff_ms,
+        max_backoff_ms,
+    } = retry;
+    c.retry.max_attempts = (*max_attempts).max(1);
+    c.retry.base_delay = Duration::from_millis(*initial_backoff_ms);
+    c.retry.max_delay = Duration::from_millis(*max_backoff_ms);
+    let crate::config::UpsTimeouts {
+        connect_timeout_seconds,
+        request_timeout_seconds,
+        ship_timeout_seconds,
+    } = timeouts;
+    c.connect_timeout = Some(Duration::from_secs((*connect_timeout_seconds).max(1)));
+    c.request_timeout = Some(Duration::from_secs((*request_timeout_seconds).max(1)));
+    c.ship_timeout = Some(Duration::from_secs((*ship_timeout_seconds).max(1)));
+    c.token_budget_per_day = *token_budget_per_day;
+    let crate::config::UpsLabelConfig {
+        // Deprecated, no effect: the mapping names the format; `check` warns.
+        format: _,
+        stock_height_inches,
+        stock_width_inches,
+    } = label;
+    // The stock sent with labels whose mapping names none (GIF/PNG; thermal mappings must
+    // name their stock).
+    c.label.stock_size = (
+        (*stock_height_inches).min(255) as u8,
+        (*stock_width_inches).min(255) as u8,
+    );
+    c
 }
 
 /// The UPS client of a configuration (one per UPS credential, shared by every connector so
 /// the per-API quotas hold across them). Credentials come from the vault:
 /// `{"client_id": "…", "client_secret": "…"}`.
 pub fn build_ups_client(cfg: &Config, store: &Arc<Store>) -> anyhow::Result<crate::ups::UpsClient> {
-    use crate::ups::{ApiQuotas, UpsClient, UpsClientConfig, UpsCredentials};
-    use std::num::NonZeroU32;
-    use std::time::Duration;
+    use crate::ups::{UpsClient, UpsCredentials};
     let u = &cfg.ups;
-    let mut c = UpsClientConfig::new(u.effective_base_url(), u.account_number.clone());
-    c.versions.ship = u.api_versions.ship.clone();
-    c.versions.rate = u.api_versions.rating.clone();
-    c.versions.void = u.api_versions.void.clone();
-    c.versions.xav = u.api_versions.address_validation.clone();
-    c.versions.label_recovery = u.api_versions.label_recovery.clone();
-    c.versions.track = u.api_versions.track.clone();
-    let q = &u.quotas;
-    c.quotas = ApiQuotas {
-        token: NonZeroU32::new(q.oauth_requests_per_second),
-        address_validation: NonZeroU32::new(q.address_validation_requests_per_second),
-        rating: NonZeroU32::new(q.rating_requests_per_second),
-        ship: NonZeroU32::new(q.shipping_requests_per_second),
-        void: NonZeroU32::new(q.void_requests_per_second),
-        label_recovery: NonZeroU32::new(q.label_recovery_requests_per_second),
-        track: NonZeroU32::new(q.tracking_requests_per_second),
-        track_alert: NonZeroU32::new(q.track_alert_requests_per_second),
-        total: q.all_apis_requests_per_second.and_then(NonZeroU32::new),
-    };
-    c.retry.max_attempts = u.retry.max_attempts.max(1);
-    c.retry.base_delay = Duration::from_millis(u.retry.initial_backoff_ms);
-    c.retry.max_delay = Duration::from_millis(u.retry.max_backoff_ms);
-    c.request_timeout = Some(Duration::from_secs(
-        u.timeouts.request_timeout_seconds.max(1),
-    ));
-    c.token_budget_per_day = u.token_budget_per_day;
-    c.label.stock_size = (
-        u.label.stock_height_inches as u8,
-        u.label.stock_width_inches as u8,
-    );
+    let c = ups_client_config(u);
     #[derive(serde::Deserialize)]
     struct Creds {
         client_id: String,
@@ -454,55 +607,30 @@ fn credentials_as<T: serde::de::DeserializeOwned>(
     })
 }
 
-fn option_str<'a>(c: &'a ConnectorConfig, key: &str) -> Option<&'a str> {
-    c.options.get(key).and_then(|v| v.as_str())
-}
-
-/// The source connector of a configured connector.
+/// The source connector of a configured connector: its type's `config.rs` builds it
+/// (`sources::ConnectorKind::build`). Every field of the entry is named here.
 pub fn build_source(c: &ConnectorConfig, store: &Arc<Store>) -> anyhow::Result<Arc<dyn Source>> {
-    use crate::config::ConnectorKind;
-    match c.kind {
-        ConnectorKind::Acumatica => {
-            use crate::sources::acumatica::{
-                AcumaticaCredentials, AcumaticaProfile, AcumaticaSource,
-            };
-            let mut profile =
-                AcumaticaProfile::load(&c.profile).map_err(|e| anyhow::anyhow!("{e}"))?;
-            if let Some(url) = option_str(c, "instance_url") {
-                profile.instance_url = url.to_string();
-            }
-            if let Some(t) = option_str(c, "tenant") {
-                profile.tenant = t.to_string();
-            }
-            let creds: AcumaticaCredentials = credentials_as(
-                store,
-                &c.credentials,
-                "Acumatica credentials {username, password, client_id?, client_secret?}",
-            )?;
-            Ok(Arc::new(AcumaticaSource::new(&c.name, profile, creds)?))
-        }
-        ConnectorKind::Netsuite => {
-            use crate::sources::netsuite::{NetSuiteCredentials, NetSuiteProfile, NetSuiteSource};
-            let mut profile =
-                NetSuiteProfile::load(&c.profile).map_err(|e| anyhow::anyhow!("{e}"))?;
-            if let Some(url) = option_str(c, "base_url") {
-                profile.base_url = Some(url.to_string());
-            }
-            if let Some(a) = option_str(c, "account_id") {
-                profile.account_id = a.to_string();
-            }
-            let creds: NetSuiteCredentials = credentials_as(
-                store,
-                &c.credentials,
-                "NetSuite credentials {type: m2m, client_id, certificate_id, private_key_pem} or {type: tba, consumer_key, consumer_secret, token_id, token_secret}",
-            )?;
-            Ok(Arc::new(NetSuiteSource::new(
-                c.name.clone(),
-                profile,
-                creds,
-            )?))
-        }
-    }
+    let ConnectorConfig {
+        name,
+        kind,
+        profile,
+        options,
+        concurrency,
+        credentials,
+        // Built by `assemble` (build_mapper, the scheduler, build_label_sink).
+        mapping: _,
+        schedule: _,
+        label_sink: _,
+    } = c;
+    let spec = crate::sources::ConnectorSpec {
+        name,
+        profile,
+        options,
+        concurrency: *concurrency,
+        credentials,
+    };
+    let fields = read_credentials(store, credentials)?;
+    Ok(kind.build(&spec, fields)?)
 }
 
 /// The mapping of a configured connector.

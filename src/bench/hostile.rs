@@ -188,7 +188,7 @@ pub async fn run(args: &super::BenchArgs, dir: &Path) -> anyhow::Result<Map<Stri
         },
     ));
 
-    let logged_before = crate::ops::logging::lines_logged();
+    let logged_before = crate::app::logging::lines_logged();
     let fds_before = open_fds();
     let started = Instant::now();
     let end = started + Duration::from_secs(seconds);
@@ -312,7 +312,7 @@ pub async fn run(args: &super::BenchArgs, dir: &Path) -> anyhow::Result<Map<Stri
     .await;
     tasks.abort_all();
     let elapsed = started.elapsed().as_secs_f64();
-    let log_lines = crate::ops::logging::lines_logged() - logged_before;
+    let log_lines = crate::app::logging::lines_logged() - logged_before;
     let _ = stop.send(());
     let _ = tokio::time::timeout(Duration::from_secs(15), server).await;
 
@@ -328,7 +328,7 @@ pub async fn run(args: &super::BenchArgs, dir: &Path) -> anyhow::Result<Map<Stri
     store.flush()?;
     let report = store.verify_with(
         crate::store::VERIFY_BOUND,
-        &crate::ops::wiring::ledger_decoder,
+        &crate::app::wiring::ledger_decoder,
     )?;
 
     let v = |a: &AtomicU64| a.load(Relaxed);

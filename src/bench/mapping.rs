@@ -27,7 +27,7 @@ pub(super) fn mapping(args: &BenchArgs) -> anyhow::Result<Map<String, Value>> {
     use crate::mapping::Mapping;
     let dir = tempfile::tempdir()?;
     let path = dir.path().join("acumatica-shipment.yaml");
-    std::fs::write(&path, crate::ops::world::ACUMATICA_MAPPING)?;
+    std::fs::write(&path, crate::app::world::ACUMATICA_MAPPING)?;
     let mapping = Mapping::load(&path).map_err(|e| anyhow::anyhow!("{e}"))?;
     let n = args.shipments.unwrap_or(1000);
     let records = acumatica_records(n, 42);

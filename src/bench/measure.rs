@@ -67,7 +67,7 @@ impl Span {
         Span {
             t0: std::time::Instant::now(),
             cpu0: cpu_time(),
-            sim0: threads_cpu_time(crate::ops::world::SIM_THREAD_NAME),
+            sim0: threads_cpu_time(crate::app::world::SIM_THREAD_NAME),
         }
     }
 
@@ -75,7 +75,7 @@ impl Span {
         Spent {
             wall: self.t0.elapsed(),
             cpu: cpu_time().saturating_sub(self.cpu0),
-            sim_cpu: threads_cpu_time(crate::ops::world::SIM_THREAD_NAME).saturating_sub(self.sim0),
+            sim_cpu: threads_cpu_time(crate::app::world::SIM_THREAD_NAME).saturating_sub(self.sim0),
         }
     }
 }

@@ -1,5 +1,5 @@
 //! Benchmark harness (`upsync bench`): the full pipeline (source → mapping → ledger → UPS →
-//! write-back) against the in-process loopback simulators of [`crate::ops::world`], printing
+//! write-back) against the in-process loopback simulators of [`crate::app::world`], printing
 //! ONE JSON line of figures per run. The scenarios and their targets:
 //!
 //! * `throughput` — zero latency, no quota: shipments/s end to end (target ≥ 1,000/s).
@@ -54,7 +54,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use serde_json::{json, Map, Value};
 
-use crate::ops::world::{World, WorldOptions};
+use crate::app::world::{World, WorldOptions};
 use crate::pipeline::{JobState, Pipeline};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -309,7 +309,7 @@ async fn drive(p: &Arc<Pipeline>, deadline: Duration) -> anyhow::Result<usize> {
 fn pipeline_line(
     scenario: &str,
     w: &World,
-    a: &crate::ops::wiring::Assembly,
+    a: &crate::app::wiring::Assembly,
     spent: measure::Spent,
 ) -> Map<String, Value> {
     let (wall, cpu) = (spent.wall, spent.cpu);

@@ -24,7 +24,7 @@ use std::time::Instant;
 use serde_json::{json, Map, Value};
 
 use super::{active_jobs, audit, fast_action_polling, round, world_options, BenchArgs, Mix};
-use crate::ops::world::World;
+use crate::app::world::World;
 
 /// The other shipper in the simulator (not one of upsync's accounts).
 const OTHER_SHIPPER: &str = "999Z99";

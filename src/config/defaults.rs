@@ -42,10 +42,6 @@ pub const UPS_CONNECT_TIMEOUT_SECONDS: u64 = 10;
 pub const UPS_REQUEST_TIMEOUT_SECONDS: u64 = 30;
 pub const UPS_SHIP_TIMEOUT_SECONDS: u64 = 60;
 
-// ---- connectors ----
-/// Concurrent ERP requests per connector.
-pub const CONNECTOR_CONCURRENCY: u32 = 4;
-
 // ---- tracking ----
 pub const POLL_LABEL_CREATED_MINUTES: u64 = 360;
 pub const POLL_PICKED_UP_MINUTES: u64 = 180;

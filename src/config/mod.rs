@@ -161,9 +161,9 @@ mod tests {
         write(
             dir,
             "profiles/acu.yaml",
-            crate::ops::world::ACUMATICA_PROFILE,
+            crate::app::world::ACUMATICA_PROFILE,
         );
-        write(dir, "maps/acu.yaml", crate::ops::world::ACUMATICA_MAPPING);
+        write(dir, "maps/acu.yaml", crate::app::world::ACUMATICA_MAPPING);
         write(
             dir,
             "conf/upsync.yaml",

@@ -64,7 +64,7 @@ pub struct UpsConfig {
     /// Vault entry with the OAuth client: `upsync creds set ups` with `client_id`, `client_secret`.
     #[serde(default = "ups_credentials")]
     pub credentials: String,
-    /// Default label format and stock (a mapping may override per shipment).
+    /// Label stock sent with labels whose mapping names no stock.
     #[serde(default)]
     pub label: UpsLabelConfig,
     /// API version path segment per UPS API.
@@ -89,6 +89,19 @@ fn ups_credentials() -> String {
 }
 fn ups_token_budget() -> u32 {
     d::UPS_TOKEN_BUDGET_PER_DAY
+}
+
+impl ConnectorConfig {
+    /// The entry as its connector type's `config.rs` sees it.
+    pub fn spec(&self) -> crate::sources::ConnectorSpec<'_> {
+        crate::sources::ConnectorSpec {
+            name: &self.name,
+            profile: &self.profile,
+            options: &self.options,
+            concurrency: self.concurrency,
+            credentials: &self.credentials,
+        }
+    }
 }
 
 impl UpsConfig {
@@ -134,38 +147,30 @@ impl LabelFormatName {
     }
 }
 
+/// The label stock of the `ups.label` section.
+///
+/// There is no default label *format*: every mapping must name its `label.format` (a
+/// required mapping section), so a format here could never apply. `format` is still
+/// accepted so that older files load, and `check` warns that it has no effect.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct UpsLabelConfig {
-    /// `gif`, `png` (images) or `zpl`, `epl`, `spl` (thermal printers).
-    pub format: LabelFormatName,
-    /// Label stock height in inches (thermal formats: 6 or 8).
+    /// Deprecated, no effect (the mapping's `label.format` decides); `check` warns.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub format: Option<LabelFormatName>,
+    /// `LabelStockSize.Height` in inches (6 or 8) sent when the mapping names no stock.
     pub stock_height_inches: u32,
-    /// Label stock width in inches (thermal formats: 4).
+    /// `LabelStockSize.Width` in inches (4) sent when the mapping names no stock.
     pub stock_width_inches: u32,
 }
 
 impl Default for UpsLabelConfig {
     fn default() -> Self {
         UpsLabelConfig {
-            format: LabelFormatName::default(),
+            format: None,
             stock_height_inches: d::UPS_LABEL_STOCK_HEIGHT_INCHES,
             stock_width_inches: d::UPS_LABEL_STOCK_WIDTH_INCHES,
         }
-    }
-}
-
-impl UpsLabelConfig {
-    /// As the canonical model's label spec (stock size only for thermal formats).
-    pub fn to_spec(&self) -> crate::model::LabelSpec {
-        let format = self.format.to_model();
-        let stock_size = format.is_thermal().then(|| {
-            (
-                self.stock_height_inches.min(255) as u8,
-                self.stock_width_inches.min(255) as u8,
-            )
-        });
-        crate::model::LabelSpec { format, stock_size }
     }
 }
 
@@ -312,22 +317,9 @@ impl Default for UpsTimeouts {
 
 // ------------------------------------------------------------------------------ connectors
 
-/// Which ERP a connector talks to (selects the implementation).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ConnectorKind {
-    Acumatica,
-    Netsuite,
-}
-
-impl ConnectorKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ConnectorKind::Acumatica => "acumatica",
-            ConnectorKind::Netsuite => "netsuite",
-        }
-    }
-}
+/// Which ERP a connector talks to; the registry lives with the sources, each ERP's folder
+/// owning its options, `problems()` and `build()`.
+pub use crate::sources::ConnectorKind;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -346,11 +338,14 @@ pub struct ConnectorConfig {
     pub schedule: String,
     /// Vault entry with the ERP credentials (`upsync creds set NAME`).
     pub credentials: String,
-    /// Concurrent ERP requests (NetSuite accounts have a concurrency limit).
-    #[serde(default = "connector_concurrency")]
-    pub concurrency: u32,
-    /// Connector-specific settings, read by the connector itself (e.g. acumatica `base_url`,
-    /// `tenant`; netsuite `account_id`, `base_url`). Values: strings, numbers, booleans.
+    /// ERP requests in flight at once for this connector (NetSuite accounts and Acumatica
+    /// licences limit them). Overrides the profile's `concurrency` (Acumatica) or
+    /// `concurrency_limit` (NetSuite); unset = the profile's value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub concurrency: Option<u32>,
+    /// Connector-specific settings, decoded by the connector type into its typed options
+    /// (`sources/acumatica/config.rs`: `instance_url`/`base_url`, `tenant`;
+    /// `sources/netsuite/config.rs`: `account_id`, `base_url`). Unknown keys are errors.
     #[serde(default)]
     pub options: BTreeMap<String, serde_json::Value>,
     /// Where labels go besides the ERP: a directory, a network printer, or nowhere.
@@ -358,28 +353,8 @@ pub struct ConnectorConfig {
     pub label_sink: LabelSinkConfig,
 }
 
-fn connector_concurrency() -> u32 {
-    d::CONNECTOR_CONCURRENCY
-}
-
-/// A label sink (`type:` selects it).
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
-pub enum LabelSinkConfig {
-    /// One file per package, named by ERP record and 1Z.
-    Directory {
-        /// Target directory (relative to the config file); created when missing.
-        path: PathBuf,
-    },
-    /// Raw ZPL/EPL over TCP (port 9100 on most label printers).
-    Printer {
-        /// `host:port`, e.g. `10.0.4.21:9100`.
-        address: String,
-    },
-    /// Labels only go to the ERP.
-    #[default]
-    None,
-}
+/// A connector's `label_sink:`; the sinks own it (`sinks/mod.rs`: `build()`, `problems()`).
+pub use crate::sinks::LabelSinkConfig;
 
 // -------------------------------------------------------------------------------- tracking
 

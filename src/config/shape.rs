@@ -67,7 +67,7 @@ pub(crate) fn config_shape() -> Shape {
         mapping: PathBuf::new(),
         schedule: String::new(),
         credentials: String::new(),
-        concurrency: 1,
+        concurrency: Some(1),
         options: BTreeMap::new(),
         label_sink: LabelSinkConfig::None,
     };
@@ -78,7 +78,10 @@ pub(crate) fn config_shape() -> Shape {
             base_url: None,
             account_number: String::new(),
             credentials: String::new(),
-            label: UpsLabelConfig::default(),
+            label: UpsLabelConfig {
+                format: Some(LabelFormatName::Png),
+                ..UpsLabelConfig::default()
+            },
             api_versions: UpsApiVersions::default(),
             // Optional keys set, so that they serialise and count as known.
             quotas: UpsQuotas {
@@ -97,15 +100,7 @@ pub(crate) fn config_shape() -> Shape {
     let mut shape =
         Shape::from_example(&serde_json::to_value(&example).expect("config serialises"));
 
-    let sinks = [
-        LabelSinkConfig::Directory {
-            path: PathBuf::new(),
-        },
-        LabelSinkConfig::Printer {
-            address: String::new(),
-        },
-        LabelSinkConfig::None,
-    ];
+    let sinks = LabelSinkConfig::examples();
     let variants = sinks
         .iter()
         .map(|s| {

@@ -80,7 +80,8 @@ pub struct ConnectorSettings {
 impl Default for ConnectorSettings {
     fn default() -> Self {
         ConnectorSettings {
-            jobs_in_flight: 16,
+            // As `pipeline.jobs_in_flight`'s default (config::defaults), so both agree.
+            jobs_in_flight: 8,
             validate_address: true,
             max_pages_per_cycle: 1000,
             pause_seconds: 300,

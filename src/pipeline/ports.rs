@@ -98,10 +98,5 @@ pub trait Mapper: Send + Sync {
     fn void_on_cancel(&self) -> bool;
 }
 
-/// Where labels go once a shipment exists (a directory, a pack-station printer).
-#[async_trait]
-pub trait LabelSink: Send + Sync {
-    /// Deliver every package label of `result` for ERP document `number`; returns what was
-    /// delivered (file names or printer address), for the job timeline.
-    async fn deliver(&self, number: &str, result: &ShipResult) -> Result<Vec<String>, String>;
-}
+/// Where labels go once a shipment exists: the trait lives with the sinks.
+pub use crate::sinks::LabelSink;

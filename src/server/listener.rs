@@ -59,12 +59,25 @@ impl Default for Limits {
 
 impl Limits {
     /// The limits of an `http` configuration section.
+    /// Every field is named (no `..`): a new `http` setting that nothing reads does not
+    /// compile.
     pub fn from_config(h: &crate::config::HttpConfig) -> Limits {
+        let crate::config::HttpConfig {
+            // Read by the listener's bind (`upsync run`) and its public-listen warning.
+            listen: _,
+            allow_public_listen: _,
+            // The webhook's body limit (tracking settings in the assembly).
+            body_limit_bytes: _,
+            header_read_timeout_seconds,
+            request_timeout_seconds,
+            max_connections,
+            max_requests_in_flight,
+        } = h;
         Limits {
-            header_read_timeout: Duration::from_secs(h.header_read_timeout_seconds.max(1)),
-            request_timeout: Duration::from_secs(h.request_timeout_seconds.max(1)),
-            max_connections: h.max_connections.max(1) as usize,
-            max_requests_in_flight: h.max_requests_in_flight.max(1) as usize,
+            header_read_timeout: Duration::from_secs((*header_read_timeout_seconds).max(1)),
+            request_timeout: Duration::from_secs((*request_timeout_seconds).max(1)),
+            max_connections: (*max_connections).max(1) as usize,
+            max_requests_in_flight: (*max_requests_in_flight).max(1) as usize,
         }
     }
 

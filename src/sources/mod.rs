@@ -6,6 +6,15 @@
 //! produced. The pipeline owns the ledger and stores the [`Cursor`] only after a page's
 //! records are safely in the ledger, so a source never persists anything itself. Each
 //! connector's profile (`connectors/*.yaml`) loads through the shared [`profile`] loader.
+//!
+//! Each ERP folder owns its configuration (`acumatica/config.rs`, `netsuite/config.rs`):
+//! typed `options`, `problems()` for `upsync check`, `build()` for the daemon.
+//! [`ConnectorKind`], the `type:` of a connector entry, is the registry: adding an ERP is
+//! its folder plus one variant and its arms in [`ConnectorKind`]'s dispatch below.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
@@ -15,6 +24,171 @@ use crate::model::{ErpRecord, ErrorClass, WriteBack};
 pub mod acumatica;
 pub mod netsuite;
 pub mod profile;
+
+// --------------------------------------------------------------------- plug-point config
+
+/// Which ERP a connector talks to: the `type:` of a connector entry. The registry of
+/// source connectors: each variant dispatches to its folder's `config.rs`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConnectorKind {
+    Acumatica,
+    Netsuite,
+}
+
+impl ConnectorKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConnectorKind::Acumatica => "acumatica",
+            ConnectorKind::Netsuite => "netsuite",
+        }
+    }
+
+    /// Every problem of a connector entry's ERP-specific part (options, profile).
+    pub fn problems(self, spec: &ConnectorSpec<'_>) -> Vec<SetupProblem> {
+        match self {
+            ConnectorKind::Acumatica => acumatica::config::problems(spec),
+            ConnectorKind::Netsuite => netsuite::config::problems(spec),
+        }
+    }
+
+    /// The problems of a connector entry's `options` alone (no file is read: `check`
+    /// reads the profile only after its bounded file checks, through [`Self::problems`]).
+    pub fn options_problems(self, spec: &ConnectorSpec<'_>) -> Vec<SetupProblem> {
+        match self {
+            ConnectorKind::Acumatica => acumatica::config::options_problems(spec),
+            ConnectorKind::Netsuite => netsuite::config::options_problems(spec),
+        }
+    }
+
+    /// The running source of a connector entry (`credentials`: the vault entry's fields).
+    pub fn build(
+        self,
+        spec: &ConnectorSpec<'_>,
+        credentials: serde_json::Map<String, serde_json::Value>,
+    ) -> Result<Arc<dyn Source>, ConnectorSetupError> {
+        match self {
+            ConnectorKind::Acumatica => acumatica::config::build(spec, credentials),
+            ConnectorKind::Netsuite => netsuite::config::build(spec, credentials),
+        }
+    }
+}
+
+/// A connector entry of the configuration as its ERP's `config.rs` sees it.
+#[derive(Debug, Clone, Copy)]
+pub struct ConnectorSpec<'a> {
+    /// The connector's name (part of every job id).
+    pub name: &'a str,
+    /// The profile file (resolved).
+    pub profile: &'a Path,
+    /// `options:`, decoded by the ERP into its own typed options.
+    pub options: &'a BTreeMap<String, serde_json::Value>,
+    /// `concurrency:`: ERP requests in flight, over the profile's own limit when set.
+    pub concurrency: Option<u32>,
+    /// The vault entry of the ERP credentials (for messages).
+    pub credentials: &'a str,
+}
+
+impl ConnectorSpec<'_> {
+    /// `options` as the ERP's typed options (`known`: the keys it accepts, for the fix).
+    pub fn typed_options<T: serde::de::DeserializeOwned>(
+        &self,
+        known: &str,
+    ) -> Result<T, ConnectorSetupError> {
+        let map: serde_json::Map<String, serde_json::Value> = self
+            .options
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        serde_json::from_value(serde_json::Value::Object(map)).map_err(|e| {
+            ConnectorSetupError::Options {
+                message: e.to_string(),
+                known: known.to_string(),
+            }
+        })
+    }
+
+    /// The vault entry's fields as the ERP's credential type (`what`: the expected shape).
+    pub fn typed_credentials<T: serde::de::DeserializeOwned>(
+        &self,
+        fields: serde_json::Map<String, serde_json::Value>,
+        what: &str,
+    ) -> Result<T, ConnectorSetupError> {
+        let present: Vec<String> = fields.keys().cloned().collect();
+        serde_json::from_value(serde_json::Value::Object(fields)).map_err(|e| {
+            ConnectorSetupError::Credentials {
+                name: self.credentials.to_string(),
+                what: what.to_string(),
+                present: present.join(", "),
+                message: e.to_string(),
+            }
+        })
+    }
+}
+
+/// Why a configured connector cannot be built.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectorSetupError {
+    /// `options:` do not fit the ERP's typed options.
+    #[error("options: {message}; the options of this connector type are: {known}")]
+    Options { message: String, known: String },
+    /// The profile file is missing or wrong.
+    #[error(transparent)]
+    Profile(#[from] profile::ProfileError),
+    /// The vault entry does not fit the ERP's credential type.
+    #[error("credentials '{name}' do not fit {what} (fields present: {present}): {message}; set them again with `upsync creds set {name}`")]
+    Credentials {
+        name: String,
+        what: String,
+        present: String,
+        message: String,
+    },
+    /// The source refused its settings.
+    #[error(transparent)]
+    Source(#[from] SourceError),
+}
+
+impl ConnectorSetupError {
+    /// As `check` problems (`example`: the documented profile to compare with).
+    pub fn problems(&self, example: &str) -> Vec<SetupProblem> {
+        match self {
+            ConnectorSetupError::Options { message, known } => vec![SetupProblem {
+                file: None,
+                path: "options".into(),
+                message: message.clone(),
+                fix: format!("use only the options of this connector type: {known}"),
+            }],
+            ConnectorSetupError::Profile(e) => e
+                .problems
+                .iter()
+                .map(|p| SetupProblem {
+                    file: Some(e.file.clone()),
+                    path: p.path.clone(),
+                    message: p.message.clone(),
+                    fix: format!("correct the profile (see the comments in {example})"),
+                })
+                .collect(),
+            other => vec![SetupProblem {
+                file: None,
+                path: String::new(),
+                message: other.to_string(),
+                fix: "see the message".into(),
+            }],
+        }
+    }
+}
+
+/// One problem of a connector entry's ERP-specific part, for `upsync check`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SetupProblem {
+    /// The file it is in: a profile, or `None` for the configuration file itself.
+    pub file: Option<PathBuf>,
+    /// Key path inside that file (`options`, `page_size`); relative to the connector entry
+    /// when `file` is `None`.
+    pub path: String,
+    pub message: String,
+    pub fix: String,
+}
 
 /// Opaque incremental-read position, owned by the source that produced it (serialised
 /// JSON). The pipeline stores it in the `cursors` tree.

@@ -37,10 +37,6 @@
 
 pub mod backup;
 pub mod creds;
-/// Transitional alias: `store::cli` became [`creds`] (its commands moved to
-/// `crate::commands`, issue 17). Remove once the parallel branches are merged.
-#[doc(hidden)]
-pub use creds as cli;
 pub mod key;
 pub mod restrict;
 pub mod vault;

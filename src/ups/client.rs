@@ -114,8 +114,11 @@ impl UpsClient {
                 "token_budget_per_day must be at least 1".into(),
             ));
         }
-        let http = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
+        let mut http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none());
+        if let Some(t) = cfg.connect_timeout {
+            http = http.connect_timeout(t);
+        }
+        let http = http
             .build()
             .map_err(|e| UpsError::Config(format!("cannot build the HTTP client: {e}")))?;
         let stats = Arc::new(Stats::default());
@@ -594,7 +597,7 @@ impl UpsClient {
             if let Some(b) = &req.body {
                 rb = rb.json(b);
             }
-            if let Some(t) = i.cfg.request_timeout {
+            if let Some(t) = i.cfg.timeout_for(api) {
                 rb = rb.timeout(t);
             }
             let reply = send(rb, api, &i.stats).await;

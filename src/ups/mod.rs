@@ -132,8 +132,13 @@ pub struct UpsClientConfig {
     pub quotas: ApiQuotas,
     /// Backoff for 429 (every call) and 5xx/connection errors (safe calls only).
     pub retry: RetryPolicy,
-    /// Per-request timeout (`None` = none).
+    /// Per-request timeout of every call but Ship (`None` = none).
     pub request_timeout: Option<Duration>,
+    /// Whole-request timeout of Ship (`None` = `request_timeout`). A timeout after sending
+    /// is "outcome unknown" and is reconciled by reference, so it is usually longer.
+    pub ship_timeout: Option<Duration>,
+    /// TCP + TLS connect timeout of the HTTP client (`None` = reqwest's, none).
+    pub connect_timeout: Option<Duration>,
     /// Token requests allowed per credential per UTC day (default 250).
     pub token_budget_per_day: u32,
     /// Warn when today's token requests reach this share of the budget (default 0.8).
@@ -154,10 +159,21 @@ impl UpsClientConfig {
             quotas: ApiQuotas::default(),
             retry: RetryPolicy::default(),
             request_timeout: Some(Duration::from_secs(30)),
+            ship_timeout: Some(Duration::from_secs(60)),
+            connect_timeout: Some(Duration::from_secs(10)),
             token_budget_per_day: 250,
             token_budget_warn_ratio: 0.8,
             label: LabelDefaults::default(),
             ship_request_option: "nonvalidate".into(),
+        }
+    }
+
+    /// The whole-request timeout of a call to `api`: Ship has its own
+    /// (`ups.timeouts.ship_timeout_seconds`), every other call `request_timeout`.
+    pub fn timeout_for(&self, api: Api) -> Option<Duration> {
+        match api {
+            Api::Ship => self.ship_timeout.or(self.request_timeout),
+            _ => self.request_timeout,
         }
     }
 }
@@ -165,6 +181,19 @@ impl UpsClientConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Guards `ups.timeouts.ship_timeout_seconds`: Ship used `request_timeout` like every
+    /// other call before it had its own.
+    #[test]
+    fn ship_has_its_own_timeout() {
+        let mut c = UpsClientConfig::new("http://x", "123X56");
+        c.request_timeout = Some(Duration::from_secs(30));
+        c.ship_timeout = Some(Duration::from_secs(75));
+        assert_eq!(c.timeout_for(Api::Ship), Some(Duration::from_secs(75)));
+        assert_eq!(c.timeout_for(Api::Rating), Some(Duration::from_secs(30)));
+        c.ship_timeout = None;
+        assert_eq!(c.timeout_for(Api::Ship), Some(Duration::from_secs(30)));
+    }
 
     #[test]
     fn credentials_debug_redacts_secret() {

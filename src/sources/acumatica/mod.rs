@@ -20,6 +20,7 @@
 pub mod auth;
 pub mod client;
 pub mod codec;
+pub mod config;
 pub mod cursor;
 pub mod profile;
 mod ready;

@@ -26,6 +26,7 @@
 
 pub mod auth;
 pub mod codec;
+pub mod config;
 pub mod profile;
 
 use std::collections::HashMap;

@@ -1,0 +1,60 @@
+//! `check` pass 5: every vault entry the configuration names exists (entry names and
+//! field names only; values are never read into the report).
+
+#[allow(unused_imports)]
+use super::*;
+
+// ------------------------------------------------------------------ pass 5: credentials
+
+/// Every credentials name the configuration uses must exist in the vault (names and field
+/// names only; values are never read into the report).
+pub(super) fn check_credentials(config: &Config, report: &mut CheckReport) {
+    let file = report.file.clone();
+    use crate::store::creds::VaultUnavailable;
+    let present = match crate::store::creds::present_credentials(config.state_dir.as_deref()) {
+        Ok(p) => p,
+        Err(VaultUnavailable::NotHere(why)) => {
+            // A pre-flight that passes here would start a service that then fails.
+            report.problem(
+                &file,
+                "",
+                format!("credentials could not be checked: {why}"),
+                "run `upsync check` where the master key and the state directory are available (as the upsync user), or pass --no-credentials to skip this pass",
+            );
+            return;
+        }
+        Err(VaultUnavailable::Broken(why)) => {
+            report.problem(
+                &file,
+                "",
+                format!("the vault cannot be opened, so upsync could not start: {why}"),
+                "fix the master key (the one the state was created with, mode 600) as the message says",
+            );
+            return;
+        }
+    };
+    let mut checked = 0;
+    for (key_path, name) in config.credential_names() {
+        checked += 1;
+        match present.entries.get(&name) {
+            None => report.problem(
+                &file,
+                key_path,
+                format!("credentials `{name}` are not in the vault (state directory {})", present.dir.display()),
+                format!("store them with `upsync creds set {name} < {name}.json` (one JSON object of string fields)"),
+            ),
+            Some(Err(why)) => report.problem(&file, key_path, format!("credentials `{name}` cannot be read: {why}"), format!("set them again with `upsync creds set {name}`")),
+            Some(Ok(fields)) if key_path == "ups.credentials" => {
+                for need in ["client_id", "client_secret"] {
+                    if !fields.iter().any(|f| f == need) {
+                        report.problem(&file, key_path.clone(), format!("credentials `{name}` have no `{need}` field (UPS OAuth needs client_id and client_secret)"), format!("set them again with `upsync creds set {name}` including `{need}`"));
+                    }
+                }
+            }
+            Some(Ok(_)) => {}
+        }
+    }
+    report
+        .notes
+        .push(format!("{checked} credentials references checked"));
+}

@@ -1,0 +1,71 @@
+//! `check` pass 4 for the `tracking` section: poll intervals, Track Alert version, URL,
+//! quiet period and renewal.
+
+#[allow(unused_imports)]
+use super::*;
+
+pub(super) fn check_tracking(r: &mut CheckReport, file: &Path, t: &TrackingConfig) {
+    for (key, value) in t.poll.entries() {
+        if value == 0 {
+            r.problem(
+                file,
+                format!("tracking.poll.{key}"),
+                "an interval of 0 minutes would poll continuously",
+                "use a positive number of minutes",
+            );
+        }
+    }
+    let ta = &t.track_alert;
+    if t.mode == TrackingMode::TrackAlert {
+        match (&ta.webhook_public_url, ta.version) {
+            (None, TrackAlertVersion::V1) => r.problem(
+                file,
+                "tracking.track_alert.webhook_public_url",
+                "Track Alert v1 needs the public https URL UPS posts events to",
+                "set it to https://YOUR-HOST/webhooks/ups/track-alert (or use `mode: poll`)",
+            ),
+            (Some(url), _) => {
+                if let Err(m) = check_http_url(url, true) {
+                    r.problem(file, "tracking.track_alert.webhook_public_url", m, "use the public https URL of this server ending in /webhooks/ups/track-alert");
+                }
+            }
+            _ => {}
+        }
+        if ta.credentials.trim().is_empty() {
+            r.problem(
+                file,
+                "tracking.track_alert.credentials",
+                "empty vault entry name",
+                "name the vault entry holding the webhook secret, e.g. `ups-webhook`",
+            );
+        }
+    } else if let Some(url) = &ta.webhook_public_url {
+        if let Err(m) = check_http_url(url, true) {
+            r.problem(
+                file,
+                "tracking.track_alert.webhook_public_url",
+                m,
+                "use the public https URL of this server ending in /webhooks/ups/track-alert",
+            );
+        }
+    }
+    if ta.quiet_period_hours == 0 {
+        r.problem(
+            file,
+            "tracking.track_alert.quiet_period_hours",
+            "0 hours would poll every package at once",
+            "use a positive number of hours (default 24)",
+        );
+    }
+    if !(1..=13).contains(&ta.renew_after_days) {
+        r.problem(
+            file,
+            "tracking.track_alert.renew_after_days",
+            format!(
+                "{} days: subscriptions expire after 14 days",
+                ta.renew_after_days
+            ),
+            "use 1 to 13 (default 12)",
+        );
+    }
+}

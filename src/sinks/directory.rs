@@ -1,0 +1,93 @@
+//! The `type: directory` label sink: one file per package, `<ERP number>-<1Z>.<ext>`,
+//! written atomically (temporary file, then rename).
+//!
+//! Must never: log label bytes.
+
+use std::path::{Path, PathBuf};
+
+use async_trait::async_trait;
+
+use super::{LabelSink, SinkError};
+use crate::model::ShipResult;
+
+/// File name of a package label: `<number>-<1Z>.<ext>`, path-safe.
+pub fn label_file_name(number: &str, tracking: &str, ext: &str) -> String {
+    let safe: String = number
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    format!("{safe}-{tracking}.{ext}")
+}
+
+/// Writes labels into a directory.
+#[derive(Debug, Clone)]
+pub struct DirectorySink {
+    dir: PathBuf,
+}
+
+impl DirectorySink {
+    pub fn new(dir: &Path) -> DirectorySink {
+        DirectorySink {
+            dir: dir.to_path_buf(),
+        }
+    }
+}
+
+#[async_trait]
+impl LabelSink for DirectorySink {
+    async fn deliver(&self, number: &str, result: &ShipResult) -> Result<Vec<String>, SinkError> {
+        let io = |path: &Path, e: std::io::Error| SinkError::Directory {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        };
+        tokio::fs::create_dir_all(&self.dir)
+            .await
+            .map_err(|e| io(&self.dir, e))?;
+        let mut written = Vec::new();
+        for p in &result.packages {
+            let Some(label) = &p.label else { continue };
+            let name = label_file_name(number, &p.tracking_number, label.format.extension());
+            let path = self.dir.join(&name);
+            let tmp = self.dir.join(format!(".{name}.tmp"));
+            tokio::fs::write(&tmp, &label.data)
+                .await
+                .map_err(|e| io(&path, e))?;
+            tokio::fs::rename(&tmp, &path)
+                .await
+                .map_err(|e| io(&path, e))?;
+            written.push(name);
+        }
+        Ok(written)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::LabelFormat;
+    use crate::sinks::tests::result;
+
+    #[tokio::test]
+    async fn directory_sink_writes_one_file_per_package() {
+        let dir = tempfile::tempdir().unwrap();
+        let names = DirectorySink::new(dir.path())
+            .deliver("SO/000123", &result(LabelFormat::Zpl))
+            .await
+            .unwrap();
+        assert_eq!(
+            names,
+            vec![
+                "SO_000123-1Z999AA10123456784.zpl",
+                "SO_000123-1Z999AA10123456793.zpl"
+            ]
+        );
+        let body = std::fs::read(dir.path().join(&names[1])).unwrap();
+        assert!(body.starts_with(b"^XA"));
+    }
+}
