@@ -2,7 +2,7 @@
 //! definitions, [`crate::cli::Globals`]) and `src/main.rs`, this is the only code that knows
 //! the command line: the layers below (`app/`, `pipeline/`, `mapping/`, `store/`,
 //! `config/`, …) take paths and values, never `Globals` or clap arguments, and the
-//! commands call them. `tests/house_layers.rs` keeps it so.
+//! commands call them. `tests/house/layers.rs` keeps it so.
 
 pub mod bench;
 pub mod check;

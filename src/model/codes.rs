@@ -13,7 +13,7 @@
 //! code here is no longer used, or when the docs table is out of date.
 //!
 //! Adding a code: add a [`CodeInfo`] to [`CODES`] under its area, then run
-//! `UPSYNC_BLESS=1 cargo test --test error_codes` to regenerate the docs table.
+//! `UPSYNC_BLESS=1 cargo test --test house` to regenerate the docs table.
 //!
 //! This module does no I/O and knows no other layer: it is data.
 
@@ -454,7 +454,7 @@ pub fn render_markdown() -> String {
     let mut out = String::new();
     out.push_str("# Error codes\n\n");
     out.push_str("<!-- Generated from src/model/codes.rs by tests/error_codes.rs; do not edit.\n");
-    out.push_str("     Regenerate: UPSYNC_BLESS=1 cargo test --test error_codes -->\n\n");
+    out.push_str("     Regenerate: UPSYNC_BLESS=1 cargo test --test house -->\n\n");
     out.push_str(
         "Every stable code upsync writes back to an ERP record, prints in `upsync jobs show`,\n",
     );

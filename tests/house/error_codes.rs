@@ -2,7 +2,7 @@
 //!
 //! Guards three things:
 //! 1. `docs/error-codes.md` is exactly what the registry renders (regenerate with
-//!    `UPSYNC_BLESS=1 cargo test --test error_codes`);
+//!    `UPSYNC_BLESS=1 cargo test --test house`);
 //! 2. every string literal in `src/**/*.rs` that looks like a stable code is registered
 //!    (or is a listed false positive, with its reason);
 //! 3. every registered code is still used somewhere in `src/` (no stale entries), and every
@@ -237,7 +237,7 @@ fn every_code_in_use_is_registered() {
     assert!(
         unregistered.is_empty(),
         "string literals that look like stable error codes but are not in src/model/codes.rs:\n{}\n\
-         Register each (class, area, meaning, fix) in CODES and run `UPSYNC_BLESS=1 cargo test --test error_codes`; \
+         Register each (class, area, meaning, fix) in CODES and run `UPSYNC_BLESS=1 cargo test --test house`; \
          if one is not a code, add it to FALSE_POSITIVES in tests/error_codes.rs with the reason",
         unregistered.join("\n")
     );
@@ -301,7 +301,7 @@ fn docs_table_is_generated_from_the_registry() {
     let have = std::fs::read_to_string(&path).unwrap_or_default();
     assert!(
         have == want,
-        "docs/error-codes.md is not what src/model/codes.rs renders; run `UPSYNC_BLESS=1 cargo test --test error_codes` to regenerate"
+        "docs/error-codes.md is not what src/model/codes.rs renders; run `UPSYNC_BLESS=1 cargo test --test house` to regenerate"
     );
 }
 
