@@ -149,6 +149,12 @@ pub enum ConnectorSetupError {
 }
 
 impl ConnectorSetupError {
+    /// The problems of a setup step's outcome: none when it succeeded (each connector
+    /// folder's `options_problems`/`problems` use it).
+    pub fn problems_of<T>(r: Result<T, ConnectorSetupError>, example: &str) -> Vec<SetupProblem> {
+        r.err().map(|e| e.problems(example)).unwrap_or_default()
+    }
+
     /// As `check` problems (`example`: the documented profile to compare with).
     pub fn problems(&self, example: &str) -> Vec<SetupProblem> {
         match self {

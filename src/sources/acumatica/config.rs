@@ -55,18 +55,12 @@ pub fn profile(spec: &ConnectorSpec<'_>) -> Result<AcumaticaProfile, ConnectorSe
 
 /// The problems of the entry's `options` alone (no file is read).
 pub fn options_problems(spec: &ConnectorSpec<'_>) -> Vec<SetupProblem> {
-    match options(spec) {
-        Ok(_) => Vec::new(),
-        Err(e) => e.problems(EXAMPLE_PROFILE),
-    }
+    ConnectorSetupError::problems_of(options(spec), EXAMPLE_PROFILE)
 }
 
 /// Every problem of the connector entry's Acumatica part: its options, then its profile.
 pub fn problems(spec: &ConnectorSpec<'_>) -> Vec<SetupProblem> {
-    match profile(spec) {
-        Ok(_) => Vec::new(),
-        Err(e) => e.problems(EXAMPLE_PROFILE),
-    }
+    ConnectorSetupError::problems_of(profile(spec), EXAMPLE_PROFILE)
 }
 
 /// The running source of a connector entry; `credentials` are the vault entry's fields.
