@@ -378,7 +378,7 @@ pub enum TrackAlertVersion {
     V2,
 }
 
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct TrackingConfig {
     /// `poll` or `track_alert`.
@@ -387,6 +387,25 @@ pub struct TrackingConfig {
     pub poll: PollIntervals,
     /// Track Alert subscriptions and the webhook.
     pub track_alert: TrackAlertConfig,
+    /// No new scan for this many days: the parcel is `expired` on the ERP record.
+    pub stale_after_days: u64,
+    /// No new scan for this many days: tracking stops (the parcel stays `expired`).
+    pub give_up_after_days: u64,
+    /// UPS still has no data for the number this many hours after the label: `not_found`.
+    pub not_found_after_hours: u64,
+}
+
+impl Default for TrackingConfig {
+    fn default() -> Self {
+        TrackingConfig {
+            mode: TrackingMode::default(),
+            poll: PollIntervals::default(),
+            track_alert: TrackAlertConfig::default(),
+            stale_after_days: d::TRACKING_STALE_AFTER_DAYS,
+            give_up_after_days: d::TRACKING_GIVE_UP_AFTER_DAYS,
+            not_found_after_hours: d::TRACKING_NOT_FOUND_AFTER_HOURS,
+        }
+    }
 }
 
 /// Minutes between Track calls for a package, by its current milestone.
