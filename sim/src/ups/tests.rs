@@ -176,6 +176,7 @@ fn delivered_payload(tn: &str) -> Value {
             references: vec![],
             voided_at: None,
             exception: false,
+            scenario: Default::default(),
             published: Default::default(),
         }],
         label_format: label::LabelFormat::Gif,
