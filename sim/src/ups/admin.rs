@@ -68,6 +68,8 @@ pub(super) async fn tick(State(st): State<Arc<UpsState>>) -> Json<Value> {
 /// [`super::track::TrackScenario`]; before or after the shipment exists) →
 /// `{…the key, "scenario", "tracking_numbers": [packages it applies to now]}`. 400 (plain
 /// text, like the other admin routes) for an unknown scenario or not exactly one key.
+/// Choose before Track Alert pushed past the common start (label, origin scan, departure):
+/// a subscription counts the events it handled, not which ones.
 pub(super) async fn set_track_scenario(
     State(st): State<Arc<UpsState>>,
     Json(body): Json<Value>,

@@ -10,7 +10,9 @@
 //! * Both send `User-Agent: UPSPubSubTrackingService` and the §8 payload (`gmtOffset` with a dot).
 //!
 //! A subscription lasts 14 sim-days; subscribing again renews it to 14 days from now. No
-//! history: events that happened before subscribing are not pushed. Each clock tick
+//! history: events that happened before subscribing are not pushed. What is pushed is the
+//! package's [`feed`]: its Track activities plus a type `U` "updated delivery date" event
+//! after each activity that moved the expected date. Each clock tick
 //! ([`UpsState::tick`], run after `/_sim/clock/advance`, by `/_sim/ups/tick` and every
 //! second in the background) pushes one event per transition that happened while live,
 //! in order. A receiver that fails keeps its events queued (retried next tick; an event

@@ -1,9 +1,28 @@
 //! Tracking on the sim clock (UPS-REFERENCE §6, §11): each package follows a planned
-//! timeline — label created (M/MP) → origin scan (I/OR) → departure (I/DP) → arrival
-//! (I/AR) → out for delivery (I/OT) → delivered (D/FS, with receiver and signature) — whose
-//! events become visible as the clock passes them. A deterministic ~10 % of packages
-//! (hash of the 1Z) take an exception path (X, delivery attempted) and are delivered the
-//! next business day. Voided packages stop at a `MV` event.
+//! timeline whose events become visible as the clock passes them. The plain path: label
+//! created (M/MP) → origin scan (I/OR) → departure (I/DP) → arrival (I/AR) → out for
+//! delivery (I/OT) → delivered (D/FS, with receiver and signature). Voided packages stop at
+//! a `MV` event.
+//!
+//! Per package a [`TrackScenario`] (registered by tracking number or reference value in
+//! [`super::state::ScenarioTable`]) chooses the story, as `type/code/statusCode`:
+//! * `normal` (default): the plain path; a deterministic ~10 % (hash of the 1Z) take the
+//!   one-attempt path of `attempt_then_delivered`.
+//! * `delivered`: the plain path, never an attempt.
+//! * `attempt_then_delivered`: … I/OT/021 → X/UD/048 → next business day I/OT/021 →
+//!   D/FS/011; the date moves (`RDD`).
+//! * `access_point`: … I/OT/021 → `KB`/040 as type `D` or `I` (by hash) with
+//!   `accessPointInformation{pickupByDate}` while waiting → two business days later D/KM/011
+//!   with `deliveryInformation.receivedBy`.
+//! * `exception_then_delivered`: … I/AR/005 → X/AD/029 → next business day I/AR/005 "Address
+//!   information updated" → I/OT/021 → D/FS/011; the date moves (`RDD`).
+//! * `returned_to_sender`: … X/UD/048 → next business day X/UD/048 → X/RT/035 → I/DP/005
+//!   → I/AR/005 at the origin → RS/RS/034 at the origin (terminal).
+//! * `never_scanned`: M/MP/003 only. `stalled`: M/MP/003, I/OR, I/DP, I/AR at a hub, then
+//!   nothing. `unknown`: Track answers as for a number it never saw (`TW0001`); no events.
+//!
+//! Every move of the expected date is a [`DateChange`]: Track shows it as `RDD`, Track
+//! Alert pushes a `U` event for it (`super::alert::feed`).
 //!
 //! Routes: `GET /api/track/v1/details/{n}`, `/reference/details/{ref}`,
 //! `/shipment/details/{n}`; all require `transId` + `transactionSrc`. Not found → 200 +
