@@ -64,7 +64,7 @@
 //! * `GET /_sim/ups/shipments[?reference=VALUE]`: JSON array, oldest first, of
 //!   `{id, client_id, shipper_number, service, created_at, voided, references: [values],
 //!   reference_numbers, customer_context, label_format, charges, packages: [{tracking_number,
-//!   voided, weight_lbs, references, status}]}`.
+//!   voided, weight_lbs, references, status, scenario}]}`.
 //! * `GET /_sim/ups/subscriptions`: Track Alert subscriptions (no credentials).
 //! * `POST /_sim/ups/foreign-shipments` `{"shipper_number", "references": [..]}`: shipments
 //!   of another shipper carrying the same reference values (UPS's reference search sees
@@ -80,7 +80,7 @@
 //! `token.issued`, `token.capped`, `token.merchant_mismatch`, `ship.created`,
 //! `ship.packages`, `ship.voided` (shipments fully voided), `void.packages`,
 //! `trackalert.subscribed`, `trackalert.pushed`, `trackalert.push_failed`,
-//! `trackalert.dropped`, `trackalert.webhook_token`.
+//! `trackalert.dropped`, `trackalert.webhook_token`, `track_scenario.set`.
 
 // Handlers return ready UPS-shaped error responses from their helpers (`Result<_, Response>`).
 #![allow(clippy::result_large_err)]
