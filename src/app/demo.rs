@@ -495,13 +495,11 @@ fn seed_troubles(w: &World, a: &Assembly, p: &mut Progress<'_>) -> anyhow::Resul
         })
         .collect();
     let mut out = Expected::new();
-    let mut i = 0usize;
-    for (scenario, status) in TROUBLES {
+    for (i, (scenario, status)) in TROUBLES.into_iter().enumerate() {
         let n = queues.len();
         let Some(job) = (0..n).find_map(|k| queues[(i + k) % n].pop_front()) else {
             break;
         };
-        i += 1;
         let reference = job
             .shipment
             .as_ref()
