@@ -390,17 +390,10 @@ impl Ledger {
         Ok(out)
     }
 
-    fn count_transition(&self, job: &Job) -> Result<(), StoreError> {
-        let previous = self
-            .store
-            .tree(Tree::Jobs)
-            .insert(format!("s/{}", job.id), job.state.as_str())
-            .map_err(|source| StoreError::Db {
-                dir: std::path::PathBuf::from("<jobs>"),
-                source,
-            })?;
+    /// Keep the in-memory state counts in step with a saved job (`previous`: the state
+    /// mark it had before the save).
+    fn count_transition(&self, job: &Job, previous: Option<&[u8]>) {
         let old = previous
-            .as_deref()
             .and_then(|v| std::str::from_utf8(v).ok())
             .and_then(JobState::parse);
         if old != Some(job.state) {
@@ -410,7 +403,6 @@ impl Ledger {
             }
             *c.entry((job.source.clone(), job.state)).or_insert(0) += 1;
         }
-        Ok(())
     }
 
     pub fn store(&self) -> &Store {
@@ -435,27 +427,54 @@ impl Ledger {
     /// Write a job (and, if it is the record's current job, the record index); not flushed.
     /// A job that reaches `Delivered` is stored compacted ([`Job::compact`]).
     pub fn save(&self, job: &Job) -> Result<(), StoreError> {
-        if job.state == JobState::Delivered && !job.compacted {
+        // The job, its state mark, its record index and its active-index entry change in
+        // one atomic batch: a failed write (disk full) never leaves a job that is in the
+        // ledger but missing from the active index, which no cycle would ever pick up.
+        fn encode<T: Serialize + ?Sized>(v: &T, id: &str) -> Result<Vec<u8>, StoreError> {
+            serde_json::to_vec(v).map_err(|e| StoreError::Corrupt {
+                tree: Tree::Jobs.name(),
+                reason: format!("{id}: {e}"),
+            })
+        }
+        let body = if job.state == JobState::Delivered && !job.compacted {
             let mut c = job.clone();
             c.compact();
-            self.store.put_json(Tree::Jobs, &job_key(&c.id), &c)?;
+            encode(&c, &job.id)?
         } else {
-            self.store.put_json(Tree::Jobs, &job_key(&job.id), job)?;
-        }
-        self.count_transition(job)?;
+            encode(job, &job.id)?
+        };
+        let state_key = format!("s/{}", job.id);
+        let previous = self
+            .store
+            .tree(Tree::Jobs)
+            .get(&state_key)
+            .map_err(|source| StoreError::Db {
+                dir: std::path::PathBuf::from("<jobs>"),
+                source,
+            })?;
+        let mut batch = sled::Batch::default();
+        batch.insert(job_key(&job.id).as_bytes(), body);
+        batch.insert(state_key.as_bytes(), job.state.as_str().as_bytes());
         if job.state != JobState::Superseded {
-            self.store.put_json(
-                Tree::Jobs,
-                &record_key(&job.source, &job.record_id),
-                &job.id,
-            )?;
+            batch.insert(
+                record_key(&job.source, &job.record_id).as_bytes(),
+                encode(&job.id, &job.id)?,
+            );
         }
         let active_key = format!("a/{}", job.id);
         if job.state.is_active() {
-            self.store.put_json(Tree::Jobs, &active_key, &())?;
+            batch.insert(active_key.as_bytes(), b"null".as_slice());
         } else {
-            self.store.remove(Tree::Jobs, &active_key)?;
+            batch.remove(active_key.as_bytes());
         }
+        self.store
+            .tree(Tree::Jobs)
+            .apply_batch(batch)
+            .map_err(|source| StoreError::Db {
+                dir: std::path::PathBuf::from("<jobs>"),
+                source,
+            })?;
+        self.count_transition(job, previous.as_deref());
         if job.state == JobState::Failed {
             if let Some(f) = &job.last_error {
                 self.store.put_json(
