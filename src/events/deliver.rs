@@ -1,0 +1,379 @@
+//! The delivery worker: sends pending events to their webhooks, signed, with retries.
+//!
+//! Order: for one webhook, a parcel's events go strictly one after the other. Only the
+//! first pending entry of a parcel's queue (its lowest sequence number) is ever in flight,
+//! and the next one waits until it is delivered (2xx) or dead-lettered. Different parcels
+//! go in parallel, at most `deliveries_in_flight` at a time per webhook.
+//!
+//! Retries: any answer but 2xx, a timeout or a connection error is a failed attempt; the
+//! next one waits a random delay under an exponentially growing ceiling (the UPS client's
+//! [`crate::ups::RetryPolicy`], full jitter). After `max_attempts` the delivery is
+//! dead-lettered with its last error, and the parcel's later events go on: a later
+//! status supersedes an earlier one, and holding a parcel's news back behind a receiver
+//! that refuses one event would only make things worse. Receivers see the gap in
+//! `sequence` (and `previous_status`); `upsync events retry` sends the dead one again.
+//!
+//! Delivery is at least once: an attempt whose answer is lost (timeout after the receiver
+//! took it, or a crash before the outcome was saved) is sent again with the same event id,
+//! which receivers use to deduplicate.
+//!
+//! Must never: log an event body or a secret, or have two events of one parcel in flight to
+//! the same webhook.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use tokio::task::JoinSet;
+use zeroize::Zeroizing;
+
+use super::outbox::{Attempt, DeliveryState, Head, Outbox};
+use super::sign;
+use crate::model::Milestone;
+use crate::store::StoreError;
+use crate::ups::RetryPolicy;
+
+/// Longest sleep of an idle worker (it also wakes when something is recorded).
+const IDLE: Duration = Duration::from_secs(30);
+/// How often delivered events older than the retention are pruned.
+const PRUNE_EVERY: Duration = Duration::from_secs(3600);
+
+/// One webhook as the worker uses it (the configuration with its secret from the vault).
+pub struct Webhook {
+    pub name: String,
+    pub url: String,
+    pub secret: Zeroizing<Vec<u8>>,
+    /// Empty = all.
+    pub statuses: Vec<Milestone>,
+    pub max_attempts: u32,
+    pub timeout: Duration,
+}
+
+impl std::fmt::Debug for Webhook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Webhook")
+            .field("name", &self.name)
+            .field("url", &self.url)
+            .field("secret", &"[redacted]")
+            .field("statuses", &self.statuses)
+            .field("max_attempts", &self.max_attempts)
+            .field("timeout", &self.timeout)
+            .finish()
+    }
+}
+
+/// What the `events` section turns into at run time.
+#[derive(Debug)]
+pub struct Settings {
+    pub webhooks: Vec<Webhook>,
+    /// Parcels in flight at once per webhook.
+    pub deliveries_in_flight: usize,
+    pub initial_backoff: Duration,
+    pub max_backoff: Duration,
+    /// Delivered events are kept this long (`pipeline.retention_days`).
+    pub retention: chrono::Duration,
+}
+
+impl Settings {
+    fn policy(&self, w: &Webhook) -> RetryPolicy {
+        RetryPolicy {
+            max_attempts: w.max_attempts.max(1),
+            base_delay: self.initial_backoff,
+            max_delay: self.max_backoff.max(self.initial_backoff),
+        }
+    }
+}
+
+/// One HTTP request to send.
+#[derive(Debug)]
+pub struct Outgoing<'a> {
+    pub url: &'a str,
+    pub headers: Vec<(&'static str, String)>,
+    pub body: &'a [u8],
+    pub timeout: Duration,
+}
+
+/// The transport: POST a request, give the HTTP status or why there was none.
+#[async_trait]
+pub trait Poster: Send + Sync {
+    async fn post(&self, request: Outgoing<'_>) -> Result<u16, String>;
+}
+
+/// [`Poster`] over reqwest (rustls, no redirects: a receiver that moved must be
+/// reconfigured, not followed).
+pub struct HttpPoster {
+    client: reqwest::Client,
+}
+
+impl HttpPoster {
+    pub fn new() -> Result<HttpPoster, reqwest::Error> {
+        Ok(HttpPoster {
+            client: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .user_agent(concat!("upsync/", env!("CARGO_PKG_VERSION")))
+                .build()?,
+        })
+    }
+}
+
+#[async_trait]
+impl Poster for HttpPoster {
+    async fn post(&self, r: Outgoing<'_>) -> Result<u16, String> {
+        let mut req = self
+            .client
+            .post(r.url)
+            .timeout(r.timeout)
+            .body(r.body.to_vec());
+        for (k, v) in &r.headers {
+            req = req.header(*k, v);
+        }
+        match req.send().await {
+            Ok(resp) => Ok(resp.status().as_u16()),
+            Err(e) if e.is_timeout() => Err(format!("timed out after {} s", r.timeout.as_secs())),
+            Err(e) if e.is_connect() => Err("connection failed".into()),
+            Err(e) => Err(format!("request failed: {}", e.without_url())),
+        }
+    }
+}
+
+/// The worker. Build with [`Deliverer::new`]; [`Deliverer::run`] in the daemon,
+/// [`Deliverer::deliver_due`] for one round (tests).
+pub struct Deliverer {
+    outbox: Arc<Outbox>,
+    settings: Settings,
+    poster: Arc<dyn Poster>,
+}
+
+/// (webhook index, tracking number): one parcel at one webhook.
+type Lane = (usize, String);
+
+impl Deliverer {
+    pub fn new(outbox: Arc<Outbox>, settings: Settings, poster: Arc<dyn Poster>) -> Deliverer {
+        Deliverer {
+            outbox,
+            settings,
+            poster,
+        }
+    }
+
+    pub fn outbox(&self) -> &Arc<Outbox> {
+        &self.outbox
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// Start the first pending delivery of every idle parcel that is due, within the
+    /// in-flight bound. Returns the earliest due time among those not yet due.
+    fn launch(
+        self: &Arc<Self>,
+        tasks: &mut JoinSet<Lane>,
+        busy: &mut HashSet<Lane>,
+        lanes: &mut HashMap<tokio::task::Id, Lane>,
+    ) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let now = self.outbox.clock().now();
+        let mut next: Option<DateTime<Utc>> = None;
+        let limit = self.settings.deliveries_in_flight.max(1);
+        for (i, w) in self.settings.webhooks.iter().enumerate() {
+            let mut in_flight = busy.iter().filter(|(b, _)| *b == i).count();
+            for head in self.outbox.heads(&w.name)? {
+                if in_flight >= limit {
+                    break;
+                }
+                let lane = (i, head.tracking_number.clone());
+                if busy.contains(&lane) {
+                    continue;
+                }
+                if head.due > now {
+                    next = Some(next.map_or(head.due, |n| n.min(head.due)));
+                    continue;
+                }
+                busy.insert(lane.clone());
+                in_flight += 1;
+                let me = self.clone();
+                let task = lane.clone();
+                let handle = tasks.spawn(async move {
+                    if let Err(e) = me.attempt(i, &head).await {
+                        tracing::error!(event = "outbound_event_store_failed", webhook = %me.settings.webhooks[i].name, event_id = %head.event_id, error = %e, "could not save a delivery's outcome; it will be sent again");
+                    }
+                    task
+                });
+                lanes.insert(handle.id(), lane);
+            }
+        }
+        Ok(next)
+    }
+
+    /// One attempt of the head `head` of a parcel at webhook `i`, and its outcome saved.
+    async fn attempt(&self, i: usize, head: &Head) -> Result<(), StoreError> {
+        let w = &self.settings.webhooks[i];
+        let Some(mut d) = self.outbox.delivery(&w.name, &head.event_id)? else {
+            tracing::warn!(webhook = %w.name, event_id = %head.event_id, "queue entry without a delivery record; dropped");
+            return self.outbox.drop_queue_entry(&w.name, head);
+        };
+        if d.state != DeliveryState::Pending {
+            // Indexes out of step with the record (an interrupted write): re-sync them.
+            return self.outbox.save_delivery(&d);
+        }
+        let started = Instant::now();
+        let at = self.outbox.clock().now();
+        let outcome = match self.outbox.event(&d.event_id)? {
+            None => Err("the event record is missing from the outbox".to_string()),
+            Some(ev) => {
+                let ts = at.timestamp();
+                let body = ev.body.as_bytes();
+                let headers = vec![
+                    ("content-type", "application/json".to_string()),
+                    (sign::EVENT_ID_HEADER, ev.id.clone()),
+                    (sign::TIMESTAMP_HEADER, ts.to_string()),
+                    (sign::SIGNATURE_HEADER, sign::sign(&w.secret, ts, body)),
+                    (sign::ATTEMPT_HEADER, (d.attempts + 1).to_string()),
+                ];
+                self.poster
+                    .post(Outgoing {
+                        url: &w.url,
+                        headers,
+                        body,
+                        timeout: w.timeout,
+                    })
+                    .await
+            }
+        };
+        let now = self.outbox.clock().now();
+        d.attempts += 1;
+        d.updated_at = now;
+        let counters = self.outbox.stats();
+        let counters = counters.webhook(&w.name);
+        let text = match &outcome {
+            Ok(status) => format!("HTTP {status}"),
+            Err(e) => e.clone(),
+        };
+        d.push_attempt(Attempt {
+            at,
+            outcome: text.clone(),
+            duration_ms: started.elapsed().as_millis() as u64,
+        });
+        match outcome {
+            Ok(status) if (200..300).contains(&status) => {
+                d.state = DeliveryState::Delivered;
+                d.delivered_at = Some(now);
+                d.last_error = None;
+                if let Some(c) = counters {
+                    c.delivered
+                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                }
+                tracing::debug!(event = "outbound_event_delivered", webhook = %w.name, event_id = %d.event_id, tracking_number = %d.tracking_number, sequence = d.sequence, attempts = d.attempts, "event delivered");
+            }
+            _ => {
+                if let Some(c) = counters {
+                    c.failed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                }
+                d.last_error = Some(text.clone());
+                let policy = self.settings.policy(w);
+                if d.attempts >= policy.max_attempts {
+                    d.state = DeliveryState::Dead;
+                    if let Some(c) = counters {
+                        c.dead_lettered
+                            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    }
+                    tracing::warn!(event = "outbound_event_dead_lettered", webhook = %w.name, event_id = %d.event_id, tracking_number = %d.tracking_number, sequence = d.sequence, attempts = d.attempts, error = %text, "event dead-lettered after its last attempt; the parcel's later events go on (`upsync events retry` sends it again)");
+                } else {
+                    let delay = policy.delay(d.attempts, &mut rand::thread_rng());
+                    d.next_attempt_at =
+                        now + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::MAX);
+                    tracing::info!(event = "outbound_event_failed", webhook = %w.name, event_id = %d.event_id, attempts = d.attempts, error = %text, retry_in_ms = delay.as_millis() as u64, "event delivery failed; will retry");
+                }
+            }
+        }
+        self.outbox.save_delivery(&d)
+    }
+
+    /// Deliver everything due at the clock's "now", parcels in parallel, each in order,
+    /// round after round until nothing is due. Returns the attempts made.
+    pub async fn deliver_due(self: &Arc<Self>) -> Result<usize, StoreError> {
+        let mut n = 0;
+        loop {
+            let mut tasks = JoinSet::new();
+            self.launch(&mut tasks, &mut HashSet::new(), &mut HashMap::new())?;
+            if tasks.is_empty() {
+                return Ok(n);
+            }
+            while tasks.join_next().await.is_some() {
+                n += 1;
+            }
+        }
+    }
+
+    /// Say once which undelivered events belong to webhooks no longer configured.
+    fn warn_orphans(&self) {
+        let Ok(backlog) = self.outbox.backlog() else {
+            return;
+        };
+        for (name, b) in backlog {
+            if !self.settings.webhooks.iter().any(|w| w.name == name) {
+                tracing::warn!(webhook = %name, pending = b.pending, dead = b.dead, "the outbox holds events of a webhook that is no longer configured; they are not delivered (see `upsync events list --webhook {name}`)");
+            }
+        }
+    }
+
+    /// Run until `stop` turns true (or its sender is dropped): deliver what is due, sleep
+    /// until the next retry is due or something is recorded; prune hourly. In-flight
+    /// attempts finish (each within its webhook's timeout) before it returns.
+    pub async fn run(self: Arc<Self>, mut stop: tokio::sync::watch::Receiver<bool>) {
+        self.warn_orphans();
+        let wake = self.outbox.wake();
+        let mut tasks: JoinSet<Lane> = JoinSet::new();
+        let mut lanes: HashMap<tokio::task::Id, Lane> = HashMap::new();
+        let mut busy: HashSet<Lane> = HashSet::new();
+        let mut last_prune: Option<Instant> = None;
+        loop {
+            if *stop.borrow() {
+                break;
+            }
+            if last_prune.is_none_or(|t| t.elapsed() >= PRUNE_EVERY) {
+                last_prune = Some(Instant::now());
+                let before = self.outbox.clock().now() - self.settings.retention;
+                match self.outbox.prune(before) {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(removed = n, "pruned delivered outbound events"),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "pruning outbound events failed; will retry")
+                    }
+                }
+            }
+            let next = match self.launch(&mut tasks, &mut busy, &mut lanes) {
+                Ok(n) => n,
+                Err(e) => {
+                    tracing::error!(error = %e, "reading the outbox failed; retrying in 5 s");
+                    Some(self.outbox.clock().now() + chrono::Duration::seconds(5))
+                }
+            };
+            let wait = next
+                .map(|t| {
+                    (t - self.outbox.clock().now())
+                        .to_std()
+                        .unwrap_or(Duration::ZERO)
+                })
+                .unwrap_or(IDLE)
+                .min(IDLE);
+            tokio::select! {
+                Some(done) = tasks.join_next_with_id(), if !tasks.is_empty() => {
+                    let id = match &done { Ok((id, _)) => *id, Err(e) => e.id() };
+                    if let Some(lane) = lanes.remove(&id) {
+                        busy.remove(&lane);
+                    }
+                    if let Err(e) = done {
+                        tracing::error!(error = %e, "an event delivery task failed");
+                    }
+                }
+                _ = wake.notified() => {}
+                _ = tokio::time::sleep(wait) => {}
+                r = stop.changed() => if r.is_err() { break },
+            }
+        }
+        while tasks.join_next().await.is_some() {}
+    }
+}
