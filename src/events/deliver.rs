@@ -37,6 +37,9 @@ use crate::ups::RetryPolicy;
 
 /// Longest sleep of an idle worker (it also wakes when something is recorded).
 const IDLE: Duration = Duration::from_secs(30);
+/// The shortest retry delay: a failing receiver is never retried at once, whatever the
+/// jitter drew.
+const MIN_RETRY: Duration = Duration::from_secs(1);
 /// How often delivered events older than the retention are pruned.
 const PRUNE_EVERY: Duration = Duration::from_secs(3600);
 
@@ -281,7 +284,9 @@ impl Deliverer {
                     }
                     tracing::warn!(event = "outbound_event_dead_lettered", webhook = %w.name, event_id = %d.event_id, tracking_number = %d.tracking_number, sequence = d.sequence, attempts = d.attempts, error = %text, "event dead-lettered after its last attempt; the parcel's later events go on (`upsync events retry` sends it again)");
                 } else {
-                    let delay = policy.delay(d.attempts, &mut rand::thread_rng());
+                    let delay = policy
+                        .delay(d.attempts, &mut rand::thread_rng())
+                        .max(MIN_RETRY);
                     d.next_attempt_at =
                         now + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::MAX);
                     tracing::info!(event = "outbound_event_failed", webhook = %w.name, event_id = %d.event_id, attempts = d.attempts, error = %text, retry_in_ms = delay.as_millis() as u64, "event delivery failed; will retry");
@@ -375,5 +380,290 @@ impl Deliverer {
             }
         }
         while tasks.join_next().await.is_some() {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::events::outbox::tests::{all, change, t0};
+    use crate::events::outbox::{EventBody, Filter, Outbox};
+    use crate::model::Clock;
+    use crate::store::Store;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Mutex;
+
+    /// A receiver in memory: verifies every signature, answers by `script(event body,
+    /// attempt header)`, and records what arrived and how many were in flight.
+    struct Fake {
+        received: Mutex<Vec<(String, EventBody, u32)>>,
+        script: Box<dyn Fn(&EventBody, u32) -> Result<u16, String> + Send + Sync>,
+        in_flight: AtomicUsize,
+        max_in_flight: AtomicUsize,
+        parcels_in_flight: Mutex<HashSet<String>>,
+        now: Arc<Mutex<DateTime<Utc>>>,
+    }
+
+    #[async_trait]
+    impl Poster for Fake {
+        async fn post(&self, r: Outgoing<'_>) -> Result<u16, String> {
+            let h = |k: &str| {
+                r.headers
+                    .iter()
+                    .find(|(n, _)| *n == k)
+                    .map(|(_, v)| v.clone())
+                    .unwrap()
+            };
+            let now = *self.now.lock().unwrap();
+            sign::verify(
+                b"s3cret",
+                &h(sign::TIMESTAMP_HEADER),
+                &h(sign::SIGNATURE_HEADER),
+                r.body,
+                sign::DEFAULT_TOLERANCE,
+                now,
+            )
+            .expect("every request verifies");
+            let body: EventBody = serde_json::from_slice(r.body).unwrap();
+            assert_eq!(h(sign::EVENT_ID_HEADER), body.id);
+            let attempt: u32 = h(sign::ATTEMPT_HEADER).parse().unwrap();
+            assert!(
+                self.parcels_in_flight
+                    .lock()
+                    .unwrap()
+                    .insert(body.tracking_number.clone()),
+                "two events of one parcel in flight"
+            );
+            let n = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+            self.max_in_flight.fetch_max(n, Ordering::SeqCst);
+            self.received
+                .lock()
+                .unwrap()
+                .push((r.url.to_string(), body.clone(), attempt));
+            for _ in 0..5 {
+                tokio::task::yield_now().await;
+            }
+            self.in_flight.fetch_sub(1, Ordering::SeqCst);
+            self.parcels_in_flight
+                .lock()
+                .unwrap()
+                .remove(&body.tracking_number);
+            (self.script)(&body, attempt)
+        }
+    }
+
+    struct Rig {
+        _dir: tempfile::TempDir,
+        now: Arc<Mutex<DateTime<Utc>>>,
+        fake: Arc<Fake>,
+        d: Arc<Deliverer>,
+    }
+
+    fn rig(
+        max_attempts: u32,
+        in_flight: usize,
+        script: impl Fn(&EventBody, u32) -> Result<u16, String> + Send + Sync + 'static,
+    ) -> Rig {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(Store::open(dir.path(), None).unwrap());
+        let now = Arc::new(Mutex::new(t0()));
+        let n = now.clone();
+        let outbox = Arc::new(Outbox::new(
+            store,
+            Clock::from_fn(move || *n.lock().unwrap()),
+            vec![all("wms")],
+        ));
+        let fake = Arc::new(Fake {
+            received: Mutex::new(Vec::new()),
+            script: Box::new(script),
+            in_flight: AtomicUsize::new(0),
+            max_in_flight: AtomicUsize::new(0),
+            parcels_in_flight: Mutex::new(HashSet::new()),
+            now: now.clone(),
+        });
+        let settings = Settings {
+            webhooks: vec![Webhook {
+                name: "wms".into(),
+                url: "https://wms.test/hook".into(),
+                secret: Zeroizing::new(b"s3cret".to_vec()),
+                statuses: vec![],
+                max_attempts,
+                timeout: Duration::from_secs(10),
+            }],
+            deliveries_in_flight: in_flight,
+            initial_backoff: Duration::from_secs(30),
+            max_backoff: Duration::from_secs(600),
+            retention: chrono::Duration::days(120),
+        };
+        let d = Arc::new(Deliverer::new(outbox, settings, fake.clone()));
+        Rig {
+            _dir: dir,
+            now,
+            fake,
+            d,
+        }
+    }
+
+    const CHAIN: [Milestone; 5] = [
+        Milestone::LabelCreated,
+        Milestone::PickedUp,
+        Milestone::InTransit,
+        Milestone::OutForDelivery,
+        Milestone::Delivered,
+    ];
+
+    fn record_chain(r: &Rig, tn: &str) {
+        for (i, w) in CHAIN.windows(2).enumerate() {
+            r.d.outbox()
+                .record_change(&change(tn, w[0], w[1], i as u32 + 1))
+                .unwrap()
+                .unwrap();
+        }
+    }
+
+    /// Per parcel strictly in sequence under failures (5xx, timeouts) and retries; parcels
+    /// in parallel within the bound; every signature verifies (the fake checks).
+    #[tokio::test]
+    async fn each_parcel_in_order_under_failures_parcels_in_parallel_within_the_bound() {
+        // Parcel …01 fails its 2nd event three times; every first attempt of …02 times out;
+        // every third attempt overall of …03 answers 503.
+        let calls = AtomicUsize::new(0);
+        let r = rig(12, 2, move |b, attempt| {
+            let n = calls.fetch_add(1, Ordering::SeqCst);
+            match b.tracking_number.as_str() {
+                "1Z01" if b.sequence == 2 && attempt <= 3 => Ok(500),
+                "1Z02" if attempt == 1 => Err("timed out after 10 s".into()),
+                "1Z03" if n % 3 == 0 => Ok(503),
+                _ => Ok(204),
+            }
+        });
+        for tn in ["1Z01", "1Z02", "1Z03", "1Z04", "1Z05"] {
+            record_chain(&r, tn);
+        }
+        let mut rounds = 0;
+        while r.d.outbox().backlog().unwrap()["wms"].pending > 0 {
+            r.d.deliver_due().await.unwrap();
+            // Nothing is retried before its backoff: a second call at the same instant
+            // sends nothing.
+            assert_eq!(r.d.deliver_due().await.unwrap(), 0);
+            *r.now.lock().unwrap() += chrono::Duration::minutes(11);
+            rounds += 1;
+            assert!(rounds < 50, "does not converge");
+        }
+        let got = r.fake.received.lock().unwrap().clone();
+        for tn in ["1Z01", "1Z02", "1Z03", "1Z04", "1Z05"] {
+            let arrivals: Vec<u64> = got
+                .iter()
+                .filter(|(_, b, _)| b.tracking_number == tn)
+                .map(|(_, b, _)| b.sequence)
+                .collect();
+            let mut sorted = arrivals.clone();
+            sorted.sort();
+            assert_eq!(arrivals, sorted, "{tn}: arrivals out of order");
+            sorted.dedup();
+            assert_eq!(sorted, vec![1, 2, 3, 4], "{tn}");
+            let statuses: Vec<Milestone> = got
+                .iter()
+                .filter(|(_, b, _)| b.tracking_number == tn)
+                .map(|(_, b, _)| b.status)
+                .collect();
+            assert_eq!(*statuses.last().unwrap(), Milestone::Delivered);
+        }
+        let retried_01 = got
+            .iter()
+            .filter(|(_, b, _)| b.tracking_number == "1Z01" && b.sequence == 2)
+            .count();
+        assert_eq!(retried_01, 4);
+        let max = r.fake.max_in_flight.load(Ordering::SeqCst);
+        assert_eq!(max, 2, "parcels go in parallel, never above the bound");
+        let delivered =
+            r.d.outbox()
+                .deliveries(&Filter {
+                    state: Some(DeliveryState::Delivered),
+                    ..Filter::default()
+                })
+                .unwrap();
+        assert_eq!(delivered.len(), 20);
+        let d01 = delivered
+            .iter()
+            .find(|d| d.tracking_number == "1Z01" && d.sequence == 2)
+            .unwrap();
+        assert_eq!(d01.attempts, 4);
+        assert_eq!(d01.history.len(), 4);
+        assert_eq!(d01.history[0].outcome, "HTTP 500");
+        let s = r.d.outbox().stats().snapshot();
+        assert_eq!(s.webhooks["wms"].0, 20);
+    }
+
+    /// After `max_attempts` failures the event is dead-lettered with its last error, with
+    /// backoff between attempts; the parcel's later events then go on.
+    #[tokio::test]
+    async fn dead_letter_after_max_attempts_then_the_parcel_goes_on() {
+        let r = rig(3, 8, |b, _| if b.sequence == 1 { Ok(500) } else { Ok(200) });
+        record_chain(&r, "1Z01");
+        assert_eq!(r.d.deliver_due().await.unwrap(), 1);
+        let d = r.d.outbox().deliveries(&Filter::default()).unwrap();
+        let first = d.iter().find(|d| d.sequence == 1).unwrap().clone();
+        assert_eq!(first.attempts, 1);
+        let wait = first.next_attempt_at - t0();
+        assert!(
+            wait >= chrono::Duration::seconds(1) && wait <= chrono::Duration::seconds(30),
+            "first backoff within its 30 s ceiling: {wait}"
+        );
+        for _ in 0..2 {
+            *r.now.lock().unwrap() += chrono::Duration::minutes(11);
+            r.d.deliver_due().await.unwrap();
+        }
+        let dead =
+            r.d.outbox()
+                .delivery("wms", &first.event_id)
+                .unwrap()
+                .unwrap();
+        assert_eq!(dead.state, DeliveryState::Dead);
+        assert_eq!(dead.attempts, 3);
+        assert_eq!(dead.last_error.as_deref(), Some("HTTP 500"));
+        // The later events went on in the same round, in order.
+        let got: Vec<u64> = r
+            .fake
+            .received
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(_, b, _)| b.sequence)
+            .collect();
+        assert_eq!(got, vec![1, 1, 1, 2, 3, 4]);
+        assert_eq!(
+            r.d.outbox().backlog().unwrap()["wms"],
+            crate::events::Backlog {
+                pending: 0,
+                dead: 1
+            }
+        );
+        assert_eq!(r.d.outbox().stats().snapshot().webhooks["wms"], (3, 3, 1));
+        // Retried by hand, it is sent again with a fresh budget.
+        r.d.outbox()
+            .retry_dead(Some(&first.event_id), None)
+            .unwrap();
+        assert_eq!(r.d.deliver_due().await.unwrap(), 1);
+        let d =
+            r.d.outbox()
+                .delivery("wms", &first.event_id)
+                .unwrap()
+                .unwrap();
+        assert_eq!((d.state, d.attempts), (DeliveryState::Pending, 1));
+    }
+
+    #[test]
+    fn webhook_debug_hides_the_secret() {
+        let w = Webhook {
+            name: "wms".into(),
+            url: "https://wms.test/".into(),
+            secret: Zeroizing::new(b"s3cr3t-value".to_vec()),
+            statuses: vec![],
+            max_attempts: 1,
+            timeout: Duration::from_secs(1),
+        };
+        let s = format!("{w:?}");
+        assert!(!s.contains("s3cr3t") && !s.contains("115, 51"), "{s}");
     }
 }
