@@ -512,7 +512,12 @@ fn rows() -> Vec<Row> {
         ),
         // events (the webhook entry is documented in a comment; one is set first)
         ("events.deliveries_in_flight", json!(3), webhook(), events),
-        ("events.initial_backoff_seconds", json!(5), webhook(), events),
+        (
+            "events.initial_backoff_seconds",
+            json!(5),
+            webhook(),
+            events,
+        ),
         ("events.max_backoff_seconds", json!(60), webhook(), events),
         ("events.webhooks[0].name", json!("erp"), webhook(), events),
         (
@@ -521,15 +526,30 @@ fn rows() -> Vec<Row> {
             webhook(),
             events,
         ),
-        ("events.webhooks[0].secret", json!("wms-other"), webhook(), events),
+        (
+            "events.webhooks[0].secret",
+            json!("wms-other"),
+            webhook(),
+            events,
+        ),
         (
             "events.webhooks[0].statuses",
             json!(["delivered"]),
             webhook(),
             events,
         ),
-        ("events.webhooks[0].max_attempts", json!(3), webhook(), events),
-        ("events.webhooks[0].timeout_seconds", json!(5), webhook(), events),
+        (
+            "events.webhooks[0].max_attempts",
+            json!(3),
+            webhook(),
+            events,
+        ),
+        (
+            "events.webhooks[0].timeout_seconds",
+            json!(5),
+            webhook(),
+            events,
+        ),
     ]
 }
 

@@ -15,7 +15,9 @@
 //!
 //! Delivery is at least once: an attempt whose answer is lost (timeout after the receiver
 //! took it, or a crash before the outcome was saved) is sent again with the same event id,
-//! which receivers use to deduplicate.
+//! which receivers use to deduplicate. A delivered (or dead) outcome is flushed before the
+//! parcel's next event is sent, so such a repeat is always of the parcel's latest event:
+//! a receiver never gets an older event of a parcel after a newer one.
 //!
 //! Must never: log an event body or a secret, or have two events of one parcel in flight to
 //! the same webhook.
@@ -293,7 +295,14 @@ impl Deliverer {
                 }
             }
         }
-        self.outbox.save_delivery(&d)
+        self.outbox.save_delivery(&d)?;
+        if d.state != DeliveryState::Pending {
+            // Durable before the parcel's next event can leave: after a crash the receiver
+            // never gets this event again once it has seen a later one (group commit:
+            // concurrent deliveries share one fsync).
+            self.outbox.flush().await?;
+        }
+        Ok(())
     }
 
     /// Deliver everything due at the clock's "now", parcels in parallel, each in order,

@@ -292,6 +292,11 @@ impl Outbox {
         self.wake.clone()
     }
 
+    /// Flush the store (group commit).
+    pub(super) async fn flush(&self) -> Result<(), StoreError> {
+        self.store.flush_async().await
+    }
+
     pub(super) fn clock(&self) -> &Clock {
         &self.clock
     }
