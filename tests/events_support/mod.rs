@@ -32,6 +32,8 @@ pub type Behaviour = Arc<dyn Fn(&str, &EventBody, u32) -> Answer + Send + Sync>;
 #[derive(Debug, Clone, Copy)]
 pub enum Answer {
     Ok,
+    /// 204 after this long (a slow receiver, within the sender's timeout).
+    Slow(Duration),
     Status(u16),
     /// Answer 200 after this long (longer than the sender's timeout: it sees a timeout).
     After(Duration),
@@ -44,6 +46,8 @@ pub struct Receiver {
     pub invalid: Arc<Mutex<Vec<String>>>,
     /// Answers other than 2xx given, and answers given late on purpose.
     pub failures_served: Arc<Mutex<(u32, u32)>>,
+    /// Requests being answered right now.
+    pub in_flight: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 #[derive(Clone)]
@@ -54,6 +58,16 @@ struct St {
     arrivals: Arc<Mutex<Vec<Arrival>>>,
     invalid: Arc<Mutex<Vec<String>>>,
     failures: Arc<Mutex<(u32, u32)>>,
+    in_flight: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+/// Counts a request in flight while alive.
+struct InFlight(Arc<std::sync::atomic::AtomicUsize>);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    }
 }
 
 async fn hook(
@@ -62,6 +76,9 @@ async fn hook(
     headers: HeaderMap,
     body: Bytes,
 ) -> StatusCode {
+    st.in_flight
+        .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let _guard = InFlight(st.in_flight.clone());
     let h = |k: &str| {
         headers
             .get(k)
@@ -103,6 +120,10 @@ async fn hook(
     });
     match answer {
         Answer::Ok => StatusCode::NO_CONTENT,
+        Answer::Slow(d) => {
+            tokio::time::sleep(d).await;
+            StatusCode::NO_CONTENT
+        }
         Answer::Status(s) => {
             st.failures.lock().unwrap().0 += 1;
             StatusCode::from_u16(s).unwrap()
@@ -130,12 +151,14 @@ impl Receiver {
             arrivals: Arc::default(),
             invalid: Arc::default(),
             failures: Arc::default(),
+            in_flight: Arc::default(),
         };
         let r = Receiver {
             url: String::new(),
             arrivals: st.arrivals.clone(),
             invalid: st.invalid.clone(),
             failures_served: st.failures.clone(),
+            in_flight: st.in_flight.clone(),
         };
         let app = axum::Router::new()
             .route("/hooks/{name}", axum::routing::post(hook))
