@@ -223,6 +223,14 @@ async fn sigkilled_daemon_loses_and_reorders_nothing_and_every_signature_verifie
         child.kill().unwrap(); // SIGKILL
         child.wait().unwrap();
         kills += 1;
+        // A killed daemon never logs out of Acumatica: let its sessions time out (20 min
+        // idle on the simulator's clock) so the next life's ERP calls are not refused.
+        w.acumatica
+            .as_ref()
+            .unwrap()
+            .core
+            .clock
+            .advance(chrono::Duration::minutes(21));
     };
 
     // The last life: everything delivered, then a clean stop.
@@ -270,6 +278,9 @@ async fn sigkilled_daemon_loses_and_reorders_nothing_and_every_signature_verifie
     }
 
     let stop_secs = stopped.elapsed().as_secs_f64();
+    if stop_secs > 10.0 {
+        eprintln!("slow stop; log:\n{}", tail(&log_path));
+    }
     let arrivals = rx.arrivals("wms");
     let invalid = rx.invalid.lock().unwrap().clone();
     assert!(
