@@ -402,11 +402,13 @@ mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::Mutex;
 
+    type Script = Box<dyn Fn(&EventBody, u32) -> Result<u16, String> + Send + Sync>;
+
     /// A receiver in memory: verifies every signature, answers by `script(event body,
     /// attempt header)`, and records what arrived and how many were in flight.
     struct Fake {
         received: Mutex<Vec<(String, EventBody, u32)>>,
-        script: Box<dyn Fn(&EventBody, u32) -> Result<u16, String> + Send + Sync>,
+        script: Script,
         in_flight: AtomicUsize,
         max_in_flight: AtomicUsize,
         parcels_in_flight: Mutex<HashSet<String>>,
@@ -542,7 +544,7 @@ mod tests {
             match b.tracking_number.as_str() {
                 "1Z01" if b.sequence == 2 && attempt <= 3 => Ok(500),
                 "1Z02" if attempt == 1 => Err("timed out after 10 s".into()),
-                "1Z03" if n % 3 == 0 => Ok(503),
+                "1Z03" if n.is_multiple_of(3) => Ok(503),
                 _ => Ok(204),
             }
         });

@@ -191,7 +191,7 @@ pub fn one_in(n: u64, id: &str, attempt: u32, salt: u64) -> bool {
     for b in id.bytes().chain(attempt.to_le_bytes()) {
         h = (h ^ b as u64).wrapping_mul(1099511628211);
     }
-    h % n == 0
+    h.is_multiple_of(n)
 }
 
 /// Per parcel: the distinct events (first arrival of each id) in arrival order. Panics with
