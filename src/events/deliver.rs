@@ -202,7 +202,7 @@ impl Deliverer {
                 let task = lane.clone();
                 let handle = tasks.spawn(async move {
                     if let Err(e) = me.attempt(i, &head).await {
-                        tracing::error!(event = "outbound_event_store_failed", webhook = %me.settings.webhooks[i].name, event_id = %head.event_id, error = %e, "could not save a delivery's outcome; it will be sent again");
+                        tracing::error!(event = "outbound_event_not_saved", webhook = %me.settings.webhooks[i].name, event_id = %head.event_id, error = %e, "could not save a delivery's outcome; it will be sent again");
                     }
                     task
                 });
@@ -291,7 +291,7 @@ impl Deliverer {
                         .max(MIN_RETRY);
                     d.next_attempt_at =
                         now + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::MAX);
-                    tracing::info!(event = "outbound_event_failed", webhook = %w.name, event_id = %d.event_id, attempts = d.attempts, error = %text, retry_in_ms = delay.as_millis() as u64, "event delivery failed; will retry");
+                    tracing::info!(event = "outbound_event_retrying", webhook = %w.name, event_id = %d.event_id, attempts = d.attempts, error = %text, retry_in_ms = delay.as_millis() as u64, "event delivery failed; will retry");
                 }
             }
         }
