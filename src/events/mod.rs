@@ -34,6 +34,9 @@ pub mod outbox;
 pub mod sign;
 pub mod stats;
 
+#[cfg(test)]
+mod hook_tests;
+
 pub use config::{EventsConfig, EventsProblem, WebhookConfig};
 pub use deliver::{Deliverer, HttpPoster, Outgoing, Poster, Settings, Webhook};
 pub use outbox::{Backlog, Delivery, DeliveryState, EventBody, EventRecord, Filter, Outbox, Route};
