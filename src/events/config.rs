@@ -310,6 +310,51 @@ mod tests {
         assert!(EventsConfig::default().problems().is_empty());
     }
 
+    /// `check` reports the section's problems with the others (and a type error in a
+    /// status by the key), and names the webhook's vault entry as a credential to check.
+    #[test]
+    fn check_reports_the_section_with_the_rest_of_the_configuration() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("upsync.yaml");
+        std::fs::write(
+            &path,
+            "ups:\n  account_number: \"123X56\"\nevents:\n  deliveries_in_flight: 0\n  webhooks:\n    - {name: wms, url: \"http://wms.example.com/h\", secret: wms-hook}\n    - {name: wms, url: \"https://x.example.com/\", secret: other, max_attempts: 0}\n",
+        )
+        .unwrap();
+        let (cfg, r) = crate::config::check::analyse(&path, Some(std::collections::HashMap::new()));
+        let paths: Vec<&str> = r.problems.iter().map(|p| p.path.as_str()).collect();
+        assert_eq!(
+            paths,
+            vec![
+                "events.deliveries_in_flight",
+                "events.webhooks[1].name",
+                "events.webhooks[1].max_attempts"
+            ],
+            "{r}"
+        );
+        assert!(
+            r.warnings
+                .iter()
+                .any(|w| w.path == "events.webhooks[0].url" && w.message.contains("plain http")),
+            "{r}"
+        );
+        let names = cfg.unwrap().credential_names();
+        assert!(names.contains(&("events.webhooks[0].secret".into(), "wms-hook".into())));
+        std::fs::write(
+            &path,
+            "ups:\n  account_number: \"123X56\"\nevents:\n  webhooks:\n    - {name: wms, url: \"https://x.example.com/\", secret: s, statuses: [deliverd]}\n",
+        )
+        .unwrap();
+        let (cfg, r) = crate::config::check::analyse(&path, Some(std::collections::HashMap::new()));
+        assert!(cfg.is_none());
+        assert!(
+            r.problems
+                .iter()
+                .any(|p| p.path.starts_with("events") && p.to_string().contains("deliverd")),
+            "{r}"
+        );
+    }
+
     #[test]
     fn statuses_filter_and_unknown_statuses_are_type_errors() {
         let w: WebhookConfig = serde_json::from_value(serde_json::json!({
