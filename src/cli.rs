@@ -73,6 +73,9 @@ pub enum Command {
     /// Inspect and act on jobs in the ledger.
     #[command(subcommand)]
     Jobs(crate::commands::jobs::JobsCommand),
+    /// Outbound status events: list, show, retry dead-lettered deliveries.
+    #[command(subcommand)]
+    Events(crate::commands::events::EventsCommand),
     /// Labels: reprint stored labels without creating a shipment.
     #[command(subcommand)]
     Labels(crate::commands::labels::LabelsCommand),
@@ -146,6 +149,7 @@ async fn dispatch(command: Command, g: Globals) -> anyhow::Result<ExitCode> {
         Command::Creds(cmd) => c::creds::run(&g, cmd).await,
         Command::Mapping(cmd) => c::mapping::run(&g, cmd).await,
         Command::Jobs(cmd) => c::jobs::run(&g, cmd).await,
+        Command::Events(cmd) => c::events::run(&g, cmd).await,
         Command::Labels(cmd) => c::labels::run(&g, cmd).await,
         Command::Sim(cmd) => c::sim::run(cmd).await,
         Command::Bench(args) => c::bench::run(&g, args).await,

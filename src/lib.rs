@@ -15,6 +15,7 @@
 //! * [`sources`]: ERP connectors (know nothing of UPS).
 //! * [`pipeline`]: job ledger, scheduling, retries, dead-letter.
 //! * [`tracking`]: Track Alert subscriptions, polling, webhook events.
+//! * [`events`]: outbound status events: durable outbox, signed webhooks, retries.
 //! * [`server`]: the HTTP listener (webhook, metrics, health).
 //! * [`sim`]: loopback simulators of UPS, Acumatica and NetSuite (share no code with the clients).
 //! * [`cli`], [`commands`]: the command line; the only code that knows it.
@@ -26,6 +27,7 @@ pub mod bench;
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod events;
 pub mod mapping;
 pub mod model;
 pub mod pipeline;

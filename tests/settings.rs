@@ -106,6 +106,12 @@ fn check(b: &Built<'_>) -> String {
     let r = upsync::config::check::check_config_with(b.file, true);
     format!("{:?} {:?}", r.problems, r.warnings)
 }
+fn events(b: &Built<'_>) -> String {
+    match wiring::events_settings(&b.cfg, b.store) {
+        Ok(s) => format!("{s:?}"),
+        Err(e) => e.to_string(),
+    }
+}
 fn state_dir(b: &Built<'_>) -> String {
     upsync::store::state_dir(b.cfg.state_dir.as_deref())
         .display()
@@ -512,7 +518,55 @@ fn rows() -> Vec<Row> {
             none(),
             pipeline,
         ),
+        // events (the webhook entry is documented in a comment; one is set first)
+        ("events.deliveries_in_flight", json!(3), webhook(), events),
+        (
+            "events.initial_backoff_seconds",
+            json!(5),
+            webhook(),
+            events,
+        ),
+        ("events.max_backoff_seconds", json!(60), webhook(), events),
+        ("events.webhooks[0].name", json!("erp"), webhook(), events),
+        (
+            "events.webhooks[0].url",
+            json!("https://other.example.com/hook"),
+            webhook(),
+            events,
+        ),
+        (
+            "events.webhooks[0].secret",
+            json!("wms-other"),
+            webhook(),
+            events,
+        ),
+        (
+            "events.webhooks[0].statuses",
+            json!(["delivered"]),
+            webhook(),
+            events,
+        ),
+        (
+            "events.webhooks[0].max_attempts",
+            json!(3),
+            webhook(),
+            events,
+        ),
+        (
+            "events.webhooks[0].timeout_seconds",
+            json!(5),
+            webhook(),
+            events,
+        ),
     ]
+}
+
+/// One outbound webhook, as the example documents it in a comment.
+fn webhook() -> Vec<(&'static str, Value)> {
+    vec![(
+        "events.webhooks",
+        json!([{"name": "wms", "url": "https://wms.example.com/upsync/events", "secret": "wms-webhook"}]),
+    )]
 }
 
 /// `a.b[3].c` → `a.b[].c`.
@@ -566,6 +620,12 @@ const COMMENTED_KEYS: &[&str] = &[
     "ups.base_url",
     "ups.quotas.all_apis_requests_per_second",
     "tracking.track_alert.webhook_public_url",
+    "events.webhooks[].name",
+    "events.webhooks[].url",
+    "events.webhooks[].secret",
+    "events.webhooks[].statuses",
+    "events.webhooks[].max_attempts",
+    "events.webhooks[].timeout_seconds",
 ];
 
 /// The meta-test: a key of `config/upsync.yaml` (or one it documents in a comment)
@@ -578,8 +638,16 @@ fn every_key_of_the_example_has_a_row() {
     let text = std::fs::read_to_string(repo().join("config/upsync.yaml")).unwrap();
     for k in COMMENTED_KEYS {
         let leaf = k.rsplit('.').next().unwrap();
+        // `# leaf:`, also indented inside the comment or as a list entry (`#   - leaf:`).
+        let documented = text.lines().any(|l| {
+            l.trim_start().strip_prefix('#').is_some_and(|c| {
+                let c = c.trim_start();
+                let c = c.strip_prefix("- ").unwrap_or(c).trim_start();
+                c.starts_with(&format!("{leaf}:"))
+            })
+        });
         assert!(
-            text.contains(&format!("# {leaf}:")),
+            documented,
             "{k} is no longer documented in a comment; update COMMENTED_KEYS"
         );
         keys.insert(k.to_string());
@@ -609,6 +677,7 @@ fn every_setting_has_an_effect() {
         ("ups", json!({"client_id": "id", "client_secret": "secret"})),
         ("ups-webhook", json!({"credential": "hook-secret"})),
         ("acumatica", json!({"username": "u", "password": "p"})),
+        ("wms-webhook", json!({"secret": "hook-signing-secret"})),
     ] {
         let fields = fields
             .as_object()

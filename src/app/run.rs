@@ -16,6 +16,9 @@
 //!   their state, new or changed ones are checked at once
 //!   ([`wiring::carry_readiness`]), not at their next cycle.
 //!
+//! Tracking and the outbound events worker run together ([`wiring::run_tracking`]) and
+//! are restarted together after a reload or a crash of either.
+//!
 //! The HTTP listener runs with the limits of the `http` section
 //! ([`crate::server::listener`]); the open-files soft limit is raised to the hard one at
 //! start (`LimitNOFILE=` in the unit sets the hard one).
@@ -84,7 +87,10 @@ pub async fn run(config: &std::path::Path) -> anyhow::Result<ExitCode> {
     let retention = tokio::spawn(retention_loop(current.clone()));
     let sealing = tokio::spawn(seal_loop(store.clone()));
     let (stop_tracking, tracking_stop) = tokio::sync::watch::channel(false);
-    let mut tracking = tokio::spawn(assembly.tracker.clone().run(tracking_stop.clone()));
+    let mut tracking = tokio::spawn(wiring::run_tracking(
+        assembly.clone(),
+        tracking_stop.clone(),
+    ));
 
     let mut term = signal(SignalKind::terminate())?;
     let mut int = signal(SignalKind::interrupt())?;
@@ -104,7 +110,7 @@ pub async fn run(config: &std::path::Path) -> anyhow::Result<ExitCode> {
                 let stop = stop_tracking.subscribe();
                 tracking = tokio::spawn(async move {
                     tokio::time::sleep(Duration::from_secs(5)).await;
-                    a.tracker.clone().run(stop).await
+                    wiring::run_tracking(a, stop).await
                 });
             }
             _ = hup.recv() => {
@@ -121,7 +127,7 @@ pub async fn run(config: &std::path::Path) -> anyhow::Result<ExitCode> {
                         let _ = tokio::time::timeout(SHUTDOWN_BOUND, &mut tracking).await;
                         let _ = stop_tracking.send(false);
                         let a = current.read().unwrap_or_else(|e| e.into_inner()).clone();
-                        tracking = tokio::spawn(a.tracker.clone().run(stop_tracking.subscribe()));
+                        tracking = tokio::spawn(wiring::run_tracking(a, stop_tracking.subscribe()));
                         tracing::info!("configuration reloaded")
                     }
                     Err(e) => tracing::error!(error = %e, "reload failed; the running configuration stays in force"),

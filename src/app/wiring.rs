@@ -38,6 +38,9 @@ pub struct Assembly {
     pub carried: RwLock<std::collections::HashMap<String, Result<(), String>>>,
     /// The store (its health is part of readiness).
     pub store: Arc<Store>,
+    /// Outbound events (`events.webhooks`): the outbox the tracker records into and its
+    /// delivery worker; `None` when no webhook is configured.
+    pub events: Option<Arc<crate::events::Deliverer>>,
 }
 
 /// The assembly in force (replaced on reload).
@@ -109,10 +112,14 @@ pub async fn assemble_with_clock(
         clock.clone(),
     ));
     let (tracking, auth) = tracking_settings(&cfg, &store)?;
-    let tracker = crate::tracking::Tracker::new(store.clone(), ups_carrier, tracking, clock)
+    let events = build_events(&cfg, &store, &clock)?;
+    let mut tracker = crate::tracking::Tracker::new(store.clone(), ups_carrier, tracking, clock)
         .map_err(|e| anyhow::anyhow!("tracking configuration: {e}"))?
         .with_ledger(ledger)
         .with_connectors(pipeline.connectors());
+    if let Some(d) = &events {
+        tracker = tracker.with_status_sink(d.outbox().clone());
+    }
     let tracker = Arc::new(tracker);
     let webhook = crate::tracking::router(tracker.webhook_state(auth));
     Ok(Assembly {
@@ -124,7 +131,104 @@ pub async fn assemble_with_clock(
         ups_client: ups,
         carried: RwLock::new(Default::default()),
         store,
+        events,
     })
+}
+
+/// Tracking and, when webhooks are configured, the outbound events worker, until `stop`
+/// turns true (`upsync run` starts this, and again after a reload with the new assembly).
+/// Both run in the caller's task: a panic in either ends both (and `run` restarts them),
+/// so there is never a second delivery worker on the same outbox.
+pub async fn run_tracking(a: Arc<Assembly>, stop: tokio::sync::watch::Receiver<bool>) {
+    let tracking = a.tracker.clone().run(stop.clone());
+    match a.events.clone() {
+        Some(d) => {
+            tokio::join!(tracking, d.run(stop));
+        }
+        None => tracking.await,
+    }
+}
+
+/// What the `events` section turns into at run time, secrets read from the vault;
+/// `None` when no webhook is configured. Every field is named (no `..`).
+pub fn events_settings(
+    cfg: &Config,
+    store: &Store,
+) -> anyhow::Result<Option<crate::events::Settings>> {
+    let crate::events::EventsConfig {
+        webhooks,
+        deliveries_in_flight,
+        initial_backoff_seconds,
+        max_backoff_seconds,
+    } = &cfg.events;
+    if webhooks.is_empty() {
+        return Ok(None);
+    }
+    let mut out = Vec::new();
+    for w in webhooks {
+        let crate::events::WebhookConfig {
+            name,
+            url,
+            secret,
+            statuses,
+            max_attempts,
+            timeout_seconds,
+        } = w;
+        let fields = read_credentials(store, secret)?;
+        let value = fields
+            .get("secret")
+            .and_then(|v| v.as_str())
+            .filter(|v| !v.is_empty())
+            .with_context(|| {
+                format!(
+                    "credentials '{secret}' (events webhook '{name}') need a non-empty `secret` field: `upsync creds set {secret}` with {{\"secret\": \"…\"}}"
+                )
+            })?;
+        out.push(crate::events::Webhook {
+            name: name.clone(),
+            url: url.clone(),
+            secret: zeroize::Zeroizing::new(value.as_bytes().to_vec()),
+            statuses: statuses.clone(),
+            max_attempts: (*max_attempts).max(1),
+            timeout: std::time::Duration::from_secs((*timeout_seconds).max(1)),
+        });
+    }
+    Ok(Some(crate::events::Settings {
+        webhooks: out,
+        deliveries_in_flight: (*deliveries_in_flight).max(1) as usize,
+        initial_backoff: std::time::Duration::from_secs((*initial_backoff_seconds).max(1)),
+        max_backoff: std::time::Duration::from_secs(*max_backoff_seconds),
+        retention: chrono::Duration::days(cfg.pipeline.retention_days as i64),
+    }))
+}
+
+/// The outbox and its delivery worker, when webhooks are configured.
+fn build_events(
+    cfg: &Config,
+    store: &Arc<Store>,
+    clock: &crate::model::Clock,
+) -> anyhow::Result<Option<Arc<crate::events::Deliverer>>> {
+    let Some(settings) = events_settings(cfg, store)? else {
+        return Ok(None);
+    };
+    let routes = cfg
+        .events
+        .webhooks
+        .iter()
+        .map(crate::events::Route::of)
+        .collect();
+    let outbox = Arc::new(crate::events::Outbox::new(
+        store.clone(),
+        clock.clone(),
+        routes,
+    ));
+    let poster =
+        crate::events::HttpPoster::new().context("events: cannot build the HTTP client")?;
+    Ok(Some(Arc::new(crate::events::Deliverer::new(
+        outbox,
+        settings,
+        Arc::new(poster),
+    ))))
 }
 
 /// The readiness of one connector as `/readyz` reports it: paused → not ready; logged in
@@ -212,6 +316,9 @@ pub async fn verify_store_at_start(store: &Arc<Store>) -> anyhow::Result<()> {
 /// checked by the store itself; the other trees are read (sled checks its checksums) but
 /// belong to modules that keep raw values too.
 pub fn ledger_decoder(tree: crate::store::Tree, key: &str, bytes: &[u8]) -> Result<(), String> {
+    if tree == crate::store::Tree::Outbox {
+        return crate::events::outbox::decode(key, bytes);
+    }
     if tree != crate::store::Tree::Jobs {
         return Ok(());
     }
@@ -694,6 +801,15 @@ pub fn server_state(current: &Current) -> ServerState {
             erp_samples(&a.pipeline, out);
         })
     };
+    let events_sampler: Sampler = {
+        let current = current.clone();
+        Box::new(move |out: &mut Vec<Sample>| {
+            let a = current.read().unwrap_or_else(|e| e.into_inner()).clone();
+            if let Some(d) = &a.events {
+                events_samples(d.outbox(), out);
+            }
+        })
+    };
     let store_sampler: Sampler = {
         let current = current.clone();
         Box::new(move |out: &mut Vec<Sample>| {
@@ -713,6 +829,7 @@ pub fn server_state(current: &Current) -> ServerState {
         erp_sampler,
         listener_sampler,
         store_sampler,
+        events_sampler,
     ]);
     let a = current.read().unwrap_or_else(|e| e.into_inner()).clone();
     metrics.register_histogram(
@@ -952,6 +1069,45 @@ fn tracking_samples(t: &crate::tracking::Tracker, out: &mut Vec<Sample>) {
                 ));
             }
         }
+    }
+}
+
+/// Outbound events: backlog per webhook and state, attempts by outcome, recorded events.
+fn events_samples(o: &crate::events::Outbox, out: &mut Vec<Sample>) {
+    if let Ok(backlog) = o.backlog() {
+        for (webhook, b) in backlog {
+            for (state, n) in [("pending", b.pending), ("dead", b.dead)] {
+                out.push(Sample::gauge(
+                    "upsync_events_backlog",
+                    "Outbound events not delivered, by webhook and state (pending or dead-lettered)",
+                    vec![("webhook", webhook.clone()), ("state", state.into())],
+                    n as f64,
+                ));
+            }
+        }
+    }
+    let s = o.stats().snapshot();
+    out.push(Sample::counter(
+        "upsync_events_recorded",
+        "Parcel status changes recorded in the outbox",
+        vec![],
+        s.recorded as f64,
+    ));
+    for (webhook, (delivered, failed, dead)) in s.webhooks {
+        for (outcome, n) in [("delivered", delivered), ("failed", failed)] {
+            out.push(Sample::counter(
+                "upsync_events_attempts",
+                "Outbound event delivery attempts by webhook and outcome",
+                vec![("webhook", webhook.clone()), ("outcome", outcome.into())],
+                n as f64,
+            ));
+        }
+        out.push(Sample::counter(
+            "upsync_events_dead_lettered",
+            "Outbound events dead-lettered after their last attempt, by webhook",
+            vec![("webhook", webhook.clone())],
+            dead as f64,
+        ));
     }
 }
 

@@ -8,6 +8,7 @@ pub mod bench;
 pub mod check;
 pub mod creds;
 pub mod demo;
+pub mod events;
 pub mod jobs;
 pub mod keygen;
 pub mod labels;

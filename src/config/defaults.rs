@@ -74,3 +74,14 @@ pub const PIPELINE_RETENTION_DAYS: u64 = 120;
 pub const PIPELINE_RECONCILE_ABSENT_AFTER_SECONDS: u64 = 1800;
 pub const PIPELINE_RECONCILE_MIN_LOOKUPS: u32 = 3;
 pub const PIPELINE_RECONCILE_WATCH_HOURS: u64 = 48;
+
+// ---- events (outbound webhooks) ----
+/// Deliveries in flight per webhook (each to a different parcel).
+pub const EVENTS_DELIVERIES_IN_FLIGHT: u32 = 8;
+/// First backoff ceiling after a failed delivery, seconds (doubles per attempt, full jitter).
+pub const EVENTS_INITIAL_BACKOFF_SECONDS: u64 = 30;
+pub const EVENTS_MAX_BACKOFF_SECONDS: u64 = 3600;
+/// Attempts per event and webhook before it is dead-lettered (about 2.5 h on average with
+/// the backoff above, 5 h at most).
+pub const EVENTS_WEBHOOK_MAX_ATTEMPTS: u32 = 12;
+pub const EVENTS_WEBHOOK_TIMEOUT_SECONDS: u64 = 10;

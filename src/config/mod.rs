@@ -139,6 +139,7 @@ impl Config {
                 self.tracking.track_alert.credentials.clone(),
             ));
         }
+        out.extend(self.events.credential_names());
         out
     }
 }

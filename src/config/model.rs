@@ -34,6 +34,9 @@ pub struct Config {
     /// The job pipeline: concurrency, retries, dead letters, retention.
     #[serde(default)]
     pub pipeline: PipelineConfig,
+    /// Outbound status events: webhooks that receive every parcel status change.
+    #[serde(default)]
+    pub events: EventsConfig,
 }
 
 // ------------------------------------------------------------------------------------ ups
@@ -352,6 +355,9 @@ pub struct ConnectorConfig {
     #[serde(default)]
     pub label_sink: LabelSinkConfig,
 }
+
+/// The `events:` section; the events folder owns it (`events/config.rs`: `problems()`).
+pub use crate::events::{EventsConfig, WebhookConfig};
 
 /// A connector's `label_sink:`; the sinks own it (`sinks/mod.rs`: `build()`, `problems()`).
 pub use crate::sinks::LabelSinkConfig;

@@ -96,6 +96,11 @@ pub(crate) fn config_shape() -> Shape {
         tracking: TrackingConfig::default(),
         http: HttpConfig::default(),
         pipeline: PipelineConfig::default(),
+        // One webhook, so that the keys of a list entry are known.
+        events: EventsConfig {
+            webhooks: vec![WebhookConfig::example()],
+            ..EventsConfig::default()
+        },
     };
     let mut shape =
         Shape::from_example(&serde_json::to_value(&example).expect("config serialises"));

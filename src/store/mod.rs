@@ -14,8 +14,8 @@
 //! of the database.
 //!
 //! Trees ([`Tree`]): `credentials` and `tokens` hold only vault ciphertexts; `cursors`,
-//! `jobs`, `tracking`, `subscriptions`, `dead_letters`, `audit`, `events`, `meta` hold
-//! plain JSON that never contains secrets.
+//! `jobs`, `tracking`, `subscriptions`, `dead_letters`, `audit`, `events`, `outbox`, `meta`
+//! hold plain JSON that never contains secrets.
 //!
 //! Integrity (issue 16): the manifest names the database it belongs to (`store_id`, also
 //! kept in the `meta` tree), so a deleted, truncated or emptied `db/` next to an existing
@@ -85,12 +85,14 @@ pub enum Tree {
     Audit,
     /// Durable inbox of received webhook events.
     Events,
+    /// Outbound status events and their deliveries to webhooks (`crate::events`).
+    Outbox,
     /// Counters and small bookkeeping (token budget counts, …).
     Meta,
 }
 
 impl Tree {
-    pub const ALL: [Tree; 10] = [
+    pub const ALL: [Tree; 11] = [
         Tree::Credentials,
         Tree::Tokens,
         Tree::Cursors,
@@ -100,6 +102,7 @@ impl Tree {
         Tree::DeadLetters,
         Tree::Audit,
         Tree::Events,
+        Tree::Outbox,
         Tree::Meta,
     ];
 
@@ -114,6 +117,7 @@ impl Tree {
             Tree::DeadLetters => "dead_letters",
             Tree::Audit => "audit",
             Tree::Events => "events",
+            Tree::Outbox => "outbox",
             Tree::Meta => "meta",
         }
     }

@@ -39,7 +39,10 @@ pub mod view;
 pub mod webhook;
 
 pub use event::{parse_alert_event, AlertEvent, EventError};
-pub use ports::{CarrierError, Destination, SubscribeOutcome, TrackOutcome, TrackingCarrier};
+pub use ports::{
+    CarrierError, Destination, StatusChange, StatusSink, SubscribeOutcome, TrackOutcome,
+    TrackingCarrier,
+};
 pub use quota::{fixed_interval_calls, TrackBudget};
 pub use settings::{AlertVersion, PollIntervals, TrackQuota, TrackingMode, TrackingSettings};
 pub use state::{

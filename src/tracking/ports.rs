@@ -5,6 +5,10 @@
 //! fakes whose packages progress on a simulated clock. Errors are the one
 //! classified failure type ([`crate::model::ClassifiedError`], here [`CarrierError`]).
 //!
+//! [`StatusSink`] is the other way out: the tracker hands every change of a package's
+//! milestone to it (the outbound events of `crate::events` implement it), without
+//! knowing who listens.
+//!
 //! Must never: put a subscription credential in a `Debug` line or an error message.
 
 use async_trait::async_trait;
@@ -58,6 +62,58 @@ pub trait TrackingCarrier: Send + Sync {
         numbers: &[String],
         destination: Option<&Destination>,
     ) -> Result<SubscribeOutcome, CarrierError>;
+}
+
+/// A package's milestone changed: what the tracker hands to a [`StatusSink`]. Built from
+/// the package's state after the change ([`StatusChange::of`]); never carries signature
+/// bytes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StatusChange {
+    pub tracking_number: String,
+    /// Ledger job (`source/record/version`).
+    pub job_id: String,
+    /// Connector (source) name and ERP record id.
+    pub connector: String,
+    pub record_id: String,
+    /// The new milestone and the one the tracker had before.
+    pub status: crate::model::Milestone,
+    pub previous: crate::model::Milestone,
+    /// The event the milestone comes from (the one the ERP shows as latest scan), if any
+    /// (a milestone imposed from outside, e.g. a voided job, may have none).
+    pub event: Option<crate::model::TrackingEvent>,
+    pub estimated_delivery: Option<chrono::NaiveDate>,
+    pub delivered_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub received_by: Option<String>,
+}
+
+impl StatusChange {
+    /// The change of `p` (its state now) from `before`.
+    pub fn of(
+        p: &super::state::PackageTrack,
+        before: &crate::model::TrackingSnapshot,
+    ) -> StatusChange {
+        let now = p.snapshot();
+        StatusChange {
+            tracking_number: p.tracking_number.clone(),
+            job_id: p.job_id.clone(),
+            connector: p.connector.clone(),
+            record_id: p.record_id.clone(),
+            status: now.milestone,
+            previous: before.milestone,
+            event: now.latest,
+            estimated_delivery: now.estimated_delivery,
+            delivered_at: now.delivered_at,
+            received_by: now.received_by,
+        }
+    }
+}
+
+/// Where status changes go. [`StatusSink::record`] is called **before** the package's new
+/// state is saved and must be durable when it returns (a crash right after loses
+/// nothing); after a crash the same change may be recorded again, so it must be
+/// idempotent. An error fails the tracker's step, which is retried.
+pub trait StatusSink: Send + Sync {
+    fn record(&self, change: &StatusChange) -> Result<(), crate::store::StoreError>;
 }
 
 #[cfg(test)]

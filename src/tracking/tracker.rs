@@ -37,7 +37,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
 
 use super::event::AlertEvent;
-use super::ports::{CarrierError, TrackOutcome, TrackingCarrier};
+use super::ports::{CarrierError, StatusChange, StatusSink, TrackOutcome, TrackingCarrier};
 use super::quota::{jitter_factor, TokenBucket, TrackBudget};
 use super::settings::{AlertVersion, TrackingMode, TrackingSettings};
 use super::state::{aggregate, Applied, JobTrack, PackageTrack, StatusMark, Subscription};
@@ -126,6 +126,8 @@ pub struct Tracker {
     /// Why the last ledger scan, tick or inbox drain failed (`None` once one succeeds):
     /// `/readyz` reports it, so tracking never stops quietly.
     failure: Mutex<Option<String>>,
+    /// Where milestone changes go (outbound events), if anywhere.
+    status_sink: Option<Arc<dyn StatusSink>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -185,6 +187,7 @@ impl Tracker {
             ticking: tokio::sync::Mutex::new(()),
             dirty_gen: AtomicU64::new(seed),
             failure: Mutex::new(None),
+            status_sink: None,
         })
     }
 
@@ -211,6 +214,12 @@ impl Tracker {
         for c in connectors {
             self = self.with_erp(c.name.clone(), c.source.clone(), c.mapper.clone());
         }
+        self
+    }
+
+    /// Hand every milestone change to `sink` (recorded before the package is saved).
+    pub fn with_status_sink(mut self, sink: Arc<dyn StatusSink>) -> Tracker {
+        self.status_sink = Some(sink);
         self
     }
 
@@ -396,7 +405,8 @@ impl Tracker {
         }
     }
 
-    /// After the package's state may have changed: mark the job for write-back and stop
+    /// After the package's state may have changed: hand a milestone change to the status
+    /// sink (durable before the package is saved), mark the job for write-back and stop
     /// tracking a terminal package.
     fn after_change(
         &self,
@@ -405,6 +415,9 @@ impl Tracker {
     ) -> Result<(), TrackingError> {
         let changed = p.snapshot() != *before;
         if p.milestone != before.milestone {
+            if let Some(sink) = &self.status_sink {
+                sink.record(&StatusChange::of(p, before))?;
+            }
             self.stats.statuses.note(p.milestone);
         }
         if p.milestone.is_terminal() && !p.done {

@@ -51,6 +51,11 @@ pub(super) fn check_credentials(config: &Config, report: &mut CheckReport) {
                     }
                 }
             }
+            Some(Ok(fields))
+                if key_path.starts_with("events.webhooks[") && !fields.iter().any(|f| f == "secret") =>
+            {
+                report.problem(&file, key_path.clone(), format!("credentials `{name}` have no `secret` field (the webhook's signing secret)"), format!("set them again with `upsync creds set {name}` as {{\"secret\": \"…\"}}"));
+            }
             Some(Ok(_)) => {}
         }
     }

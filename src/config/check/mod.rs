@@ -36,6 +36,7 @@ use super::{base_dir, cron, defaults, resolve, shape};
 
 mod connectors;
 mod credentials;
+mod events;
 mod http;
 mod parse;
 mod pipeline;
@@ -43,7 +44,9 @@ mod tracking;
 mod ups;
 
 #[allow(unused_imports)]
-use self::{connectors::*, credentials::*, http::*, parse::*, pipeline::*, tracking::*, ups::*};
+use self::{
+    connectors::*, credentials::*, events::*, http::*, parse::*, pipeline::*, tracking::*, ups::*,
+};
 pub use connectors::{mapping_problems, profile_problems};
 
 /// One problem: where, what, and what to do about it.
@@ -371,6 +374,7 @@ pub(crate) fn analyse(
     let http = optional_section::<HttpConfig>(&mut report, path, &root, "http", &env_note);
     let pipeline =
         optional_section::<PipelineConfig>(&mut report, path, &root, "pipeline", &env_note);
+    let events = optional_section::<EventsConfig>(&mut report, path, &root, "events", &env_note);
     let raw_connectors: Vec<Value> = match root.get("connectors") {
         None | Some(Value::Null) => Vec::new(),
         Some(Value::Array(items)) => items.clone(),
@@ -414,6 +418,9 @@ pub(crate) fn analyse(
     if let Some(p) = &pipeline {
         check_pipeline(&mut report, path, p);
     }
+    if let Some(e) = &events {
+        check_events(&mut report, path, e);
+    }
     for (i, c) in connectors.iter().enumerate() {
         check_connector_typed(&mut report, path, &base, i, c);
     }
@@ -444,8 +451,8 @@ pub(crate) fn analyse(
         }
     }
 
-    let config = match (ok, ups, tracking, http, pipeline) {
-        (true, Some(ups), Some(tracking), Some(http), Some(pipeline)) => {
+    let config = match (ok, ups, tracking, http, pipeline, events) {
+        (true, Some(ups), Some(tracking), Some(http), Some(pipeline), Some(events)) => {
             let mut c = Config {
                 state_dir,
                 ups,
@@ -453,6 +460,7 @@ pub(crate) fn analyse(
                 tracking,
                 http,
                 pipeline,
+                events,
             };
             c.finish(&base);
             report.notes.push(match c.connectors.len() {
