@@ -366,6 +366,8 @@ pub enum TrackingMode {
     Poll,
     /// UPS pushes events to the webhook; polling only as a fallback for quiet packages.
     TrackAlert,
+    /// Quantum View subscription files read on an interval; polling only as a fallback.
+    QuantumView,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -381,12 +383,42 @@ pub enum TrackAlertVersion {
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct TrackingConfig {
-    /// `poll` or `track_alert`.
+    /// `poll`, `track_alert` or `quantum_view`.
     pub mode: TrackingMode,
     /// Poll intervals per milestone (also the fallback in `track_alert` mode).
     pub poll: PollIntervals,
     /// Track Alert subscriptions and the webhook.
     pub track_alert: TrackAlertConfig,
+    /// Quantum View subscription files (`quantum_view` mode).
+    pub quantum_view: QuantumViewConfig,
+}
+
+/// Quantum View (`tracking.mode: quantum_view`): the account's subscription files, read
+/// every `interval_seconds` (UPS-REFERENCE §9).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct QuantumViewConfig {
+    /// Seconds between two reads of the subscription files.
+    pub interval_seconds: u64,
+    /// Subscriptions to read (names set up at ups.com, ≤21 characters); empty = all of them.
+    pub subscription_names: Vec<String>,
+    /// Events for parcels upsync did not ship (e.g. labels printed in WorldShip): register
+    /// them on the ERP record whose number equals one of their reference numbers, when the
+    /// ledger knows that record; otherwise they are counted and ignored.
+    pub match_by_reference: bool,
+    /// API version in the path (`v3`).
+    pub version: String,
+}
+
+impl Default for QuantumViewConfig {
+    fn default() -> Self {
+        QuantumViewConfig {
+            interval_seconds: d::QUANTUM_VIEW_INTERVAL_SECONDS,
+            subscription_names: Vec::new(),
+            match_by_reference: false,
+            version: d::QUANTUM_VIEW_VERSION.into(),
+        }
+    }
 }
 
 /// Minutes between Track calls for a package, by its current milestone.

@@ -37,9 +37,13 @@ pub mod tracker;
 pub mod webhook;
 
 pub use event::{parse_alert_event, AlertEvent, EventError};
-pub use ports::{CarrierError, Destination, SubscribeOutcome, TrackOutcome, TrackingCarrier};
+pub use ports::{
+    CarrierError, Destination, QvPage, QvRequest, SubscribeOutcome, TrackOutcome, TrackingCarrier,
+};
 pub use quota::{fixed_interval_calls, TrackBudget};
-pub use settings::{AlertVersion, PollIntervals, TrackQuota, TrackingMode, TrackingSettings};
+pub use settings::{
+    AlertVersion, PollIntervals, QuantumViewSettings, TrackQuota, TrackingMode, TrackingSettings,
+};
 pub use state::{aggregate, JobTrack, PackageTrack, Subscription};
 pub use stats::{FreshnessSummary, TrackingStats, TrackingStatsSnapshot};
 pub use tracker::{plan_hash, TickReport, Tracker, TrackingError};
