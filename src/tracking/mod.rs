@@ -46,5 +46,5 @@ pub use settings::{
 };
 pub use state::{aggregate, JobTrack, PackageTrack, Subscription};
 pub use stats::{FreshnessSummary, TrackingStats, TrackingStatsSnapshot};
-pub use tracker::{plan_hash, TickReport, Tracker, TrackingError};
+pub use tracker::{plan_hash, QvProgress, QvRun, TickReport, Tracker, TrackingError};
 pub use webhook::{router, OAuthClient, WebhookAuth, WebhookState, TOKEN_PATH, TRACK_ALERT_PATH};
