@@ -506,16 +506,14 @@ impl UpsState {
         payload: &Value,
     ) -> Option<u16> {
         let req = if version == 1 {
-            let Some(d) = dest else { return None };
+            let d = dest?;
             self.http
                 .post(&d.url)
                 .header("credential", &d.credential)
                 .header("User-Agent", USER_AGENT)
                 .json(payload)
         } else {
-            let Some(w) = &self.cfg.webhook else {
-                return None;
-            };
+            let w = self.cfg.webhook.as_ref()?;
             let mut r = self
                 .http
                 .post(&w.url)
@@ -525,10 +523,7 @@ impl UpsState {
                 r = r.header("x-api-key", id);
             }
             if w.token_url.is_some() {
-                match self.webhook_bearer().await {
-                    Some(b) => r = r.bearer_auth(b),
-                    None => return None,
-                }
+                r = r.bearer_auth(self.webhook_bearer().await?);
             }
             r
         };

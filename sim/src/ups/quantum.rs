@@ -177,6 +177,9 @@ impl QvState {
     }
 }
 
+/// A record with its activity time and kind (`M`, `O`, `X`, `D`, `G`).
+type Stamped = (DateTime<Utc>, char, Value);
+
 /// One file, built on demand.
 #[derive(Debug, Clone)]
 struct File {
@@ -400,8 +403,7 @@ impl QvState {
         };
         let oldest = now - Duration::days(MAX_DAYS_BACK);
         // (window end) → records, for the account's shipments
-        let mut by_window: BTreeMap<DateTime<Utc>, Vec<(DateTime<Utc>, char, Value)>> =
-            BTreeMap::new();
+        let mut by_window: BTreeMap<DateTime<Utc>, Vec<Stamped>> = BTreeMap::new();
         {
             let ships = st.read_shipments();
             for sh in &ships.list {

@@ -164,10 +164,7 @@ impl Tracker {
         }
         let mut restarted = false;
         let mut lookup: Option<Lookup> = None;
-        loop {
-            let Some(mut run) = prog.run.clone() else {
-                break;
-            };
+        while let Some(mut run) = prog.run.clone() {
             let request = QvRequest {
                 version: qv.version.clone(),
                 subscription_names: qv.subscription_names.clone(),
