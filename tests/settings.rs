@@ -429,6 +429,14 @@ fn rows() -> Vec<Row> {
             track_alert(),
             tracking,
         ),
+        ("tracking.stale_after_days", json!(5), none(), tracking),
+        ("tracking.give_up_after_days", json!(60), none(), tracking),
+        (
+            "tracking.not_found_after_hours",
+            json!(48),
+            none(),
+            tracking,
+        ),
         (
             "tracking.track_alert.quiet_period_hours",
             json!(6),

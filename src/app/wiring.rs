@@ -380,6 +380,9 @@ pub fn tracking_settings(
         poll,
         track_alert,
         quantum_view,
+        stale_after_days,
+        give_up_after_days,
+        not_found_after_hours,
     } = &cfg.tracking;
     let crate::config::QuantumViewConfig {
         interval_seconds: qv_interval_seconds,
@@ -428,6 +431,9 @@ pub fn tracking_settings(
     s.poll_intervals.exception_seconds = exception_minutes * 60;
     s.quiet_period_seconds = quiet_period_hours * 3600;
     s.renew_after_seconds = renew_after_days * 86_400;
+    s.stale_after_seconds = stale_after_days * 86_400;
+    s.give_up_after_seconds = give_up_after_days * 86_400;
+    s.not_found_after_seconds = not_found_after_hours * 3600;
     s.webhook_max_body_bytes = cfg.http.body_limit_bytes.min(1 << 20) as usize;
     let mut auth = WebhookAuth {
         v1_credential: None,
@@ -911,24 +917,54 @@ fn tracking_samples(t: &crate::tracking::Tracker, out: &mut Vec<Sample>) {
             v as f64,
         ));
     }
-    if let Ok(f) = t.freshness_summary() {
+    for (status, n) in t.stats().statuses.pairs() {
+        out.push(Sample::counter(
+            "upsync_tracking_status_entered",
+            "Packages that entered each tracking status",
+            vec![("status", status.as_str().into())],
+            n as f64,
+        ));
+    }
+    if let Ok(live) = t.live_summary() {
+        let f = &live.freshness;
         out.push(Sample::gauge(
             "upsync_tracking_packages_in_transit",
             "Packages followed that are not delivered yet",
             vec![],
             f.packages as f64,
         ));
-        for (q, v) in [
-            ("max", f.max_seconds),
-            ("p95", f.p95_seconds),
-            ("p50", f.p50_seconds),
-        ] {
+        for (status, n) in &live.by_status {
             out.push(Sample::gauge(
+                "upsync_tracking_packages",
+                "Live (not final) packages by tracking status",
+                vec![("status", status.as_str().into())],
+                *n as f64,
+            ));
+        }
+        for (name, help, s) in [
+            (
                 "upsync_tracking_freshness_seconds",
                 "Seconds since the last tracking update of in-transit packages",
-                vec![("quantile", q.into())],
-                v as f64,
-            ));
+                f,
+            ),
+            (
+                "upsync_tracking_newest_scan_age_seconds",
+                "Age of the newest UPS scan of in-transit packages",
+                &live.newest_scan_age,
+            ),
+        ] {
+            for (q, v) in [
+                ("max", s.max_seconds),
+                ("p95", s.p95_seconds),
+                ("p50", s.p50_seconds),
+            ] {
+                out.push(Sample::gauge(
+                    name,
+                    help,
+                    vec![("quantile", q.into())],
+                    v as f64,
+                ));
+            }
         }
     }
 }

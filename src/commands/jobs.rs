@@ -8,7 +8,9 @@ use std::process::ExitCode;
 
 use crate::app::wiring;
 use crate::cli::Globals;
+use crate::model::Milestone;
 use crate::pipeline::ledger::{JobState, Ledger};
+use crate::tracking::view::JobTrackingView;
 
 #[derive(Debug, clap::Subcommand)]
 pub enum JobsCommand {
@@ -18,6 +20,13 @@ pub enum JobsCommand {
     List {
         #[arg(long)]
         state: Option<String>,
+        /// Only jobs whose parcels are at this tracking status (label_created, not_found,
+        /// picked_up, in_transit, out_for_delivery, delivery_attempted,
+        /// available_for_pickup, exception, delivered, returned_to_sender, voided, expired),
+        /// or `trouble` for any status that needs a person (exception, delivery_attempted,
+        /// not_found, expired, returned_to_sender).
+        #[arg(long)]
+        status: Option<String>,
     },
     /// Show one job's timeline (transitions with times and UPS/ERP ids; no secrets).
     Show { id: String },
@@ -34,8 +43,23 @@ pub async fn run(g: &Globals, cmd: JobsCommand) -> anyhow::Result<ExitCode> {
         Err(code) => return Ok(code),
     };
     match cmd {
-        JobsCommand::List { state } => {
-            let ledger = Ledger::new(wiring::open_store_keyless(&cfg)?);
+        JobsCommand::List { state, status } => {
+            let store = wiring::open_store_keyless(&cfg)?;
+            let ledger = Ledger::new(store.clone());
+            let statuses = crate::tracking::view::job_statuses(&store)?;
+            let wanted: Option<Box<dyn Fn(Milestone) -> bool>> = match status.as_deref() {
+                None => None,
+                Some("trouble") => Some(Box::new(|m: Milestone| m.is_trouble())),
+                Some(s) => {
+                    let m = Milestone::parse(s).ok_or_else(|| {
+                        anyhow::anyhow!(
+                            "unknown tracking status '{s}'; statuses: {}, trouble",
+                            Milestone::ALL.map(|m| m.as_str()).join(", ")
+                        )
+                    })?;
+                    Some(Box::new(move |x: Milestone| x == m))
+                }
+            };
             let (filter, conflicts) = match state.as_deref() {
                 None => (None, false),
                 Some("conflict") => (None, true),
@@ -49,11 +73,20 @@ pub async fn run(g: &Globals, cmd: JobsCommand) -> anyhow::Result<ExitCode> {
                     false,
                 ),
             };
-            println!("{:<60} {:<15} {:<12} DETAIL", "JOB", "STATE", "DOCUMENT");
+            println!(
+                "{:<60} {:<15} {:<12} {:<20} DETAIL",
+                "JOB", "STATE", "DOCUMENT", "TRACKING"
+            );
             for job in ledger.jobs(None, filter) {
                 let job = job?;
                 if conflicts && job.conflict.is_none() {
                     continue;
+                }
+                let tracking = statuses.get(&job.id).copied();
+                if let Some(w) = &wanted {
+                    if !tracking.is_some_and(w) {
+                        continue;
+                    }
                 }
                 let detail = match (&job.conflict, &job.last_error, &job.result) {
                     (Some(c), _, _) => format!("CONFLICT: {}", c.what),
@@ -65,14 +98,19 @@ pub async fn run(g: &Globals, cmd: JobsCommand) -> anyhow::Result<ExitCode> {
                     _ => String::new(),
                 };
                 println!(
-                    "{:<60} {:<15} {:<12} {}",
-                    job.id, job.state, job.number, detail
+                    "{:<60} {:<15} {:<12} {:<20} {}",
+                    job.id,
+                    job.state,
+                    job.number,
+                    tracking.map(|m| m.as_str()).unwrap_or("-"),
+                    detail
                 );
             }
             Ok(ExitCode::SUCCESS)
         }
         JobsCommand::Show { id } => {
-            let ledger = Ledger::new(wiring::open_store_keyless(&cfg)?);
+            let store = wiring::open_store_keyless(&cfg)?;
+            let ledger = Ledger::new(store.clone());
             let Some(job) = ledger.get(&id)? else {
                 anyhow::bail!("no job {id} in the ledger (see `upsync jobs list`)");
             };
@@ -145,6 +183,9 @@ pub async fn run(g: &Globals, cmd: JobsCommand) -> anyhow::Result<ExitCode> {
                     );
                 }
             }
+            if let Some(v) = crate::tracking::view::job_view(&store, &job.id)? {
+                print_tracking(&v);
+            }
             println!("timeline:");
             for t in &job.timeline {
                 println!(
@@ -176,6 +217,66 @@ pub async fn run(g: &Globals, cmd: JobsCommand) -> anyhow::Result<ExitCode> {
             store.flush()?;
             println!("{} is now {}", job.id, job.state);
             Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// The tracking part of `jobs show`: status, estimate, delivery, the statuses written to
+/// the ERP and every scan kept.
+fn print_tracking(v: &JobTrackingView) {
+    let fmt = |t: &chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%d %H:%M UTC").to_string();
+    if let Some(s) = &v.snapshot {
+        let since = s.status_at.as_ref().map(fmt).unwrap_or_default();
+        println!("tracking  {} since {since}", s.milestone.as_str());
+        if let Some(d) = s.estimated_delivery {
+            println!("estimate  {d}");
+        }
+        if let Some(at) = &s.delivered_at {
+            println!(
+                "delivered {} received by {}{}",
+                fmt(at),
+                s.received_by.as_deref().unwrap_or("-"),
+                if s.signature.is_some() {
+                    " (signature kept)"
+                } else {
+                    ""
+                }
+            );
+        }
+    }
+    if !v.job.status_history.is_empty() {
+        let written: Vec<String> = v
+            .job
+            .status_history
+            .iter()
+            .map(|m| format!("{} ({})", m.status.as_str(), fmt(&m.at)))
+            .collect();
+        println!("written   {}", written.join(" → "));
+    }
+    for p in &v.packages {
+        println!(
+            "package   {} {}{}",
+            p.tracking_number,
+            p.milestone.as_str(),
+            if p.abandoned {
+                " (tracking given up)"
+            } else {
+                ""
+            }
+        );
+        for e in &p.history {
+            println!(
+                "  {}  {:<20} {:<3} {:<3} {}{}",
+                e.time.format("%Y-%m-%d %H:%M:%SZ"),
+                e.milestone.as_str(),
+                e.status_type,
+                e.status_code,
+                e.description,
+                e.location
+                    .as_deref()
+                    .map(|l| format!(" @ {l}"))
+                    .unwrap_or_default()
+            );
         }
     }
 }

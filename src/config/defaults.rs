@@ -50,6 +50,9 @@ pub const POLL_OUT_FOR_DELIVERY_MINUTES: u64 = 30;
 pub const POLL_EXCEPTION_MINUTES: u64 = 120;
 pub const TRACK_ALERT_CREDENTIALS: &str = "ups-webhook";
 pub const TRACK_ALERT_QUIET_PERIOD_HOURS: u64 = 24;
+pub const TRACKING_STALE_AFTER_DAYS: u64 = 10;
+pub const TRACKING_GIVE_UP_AFTER_DAYS: u64 = 30;
+pub const TRACKING_NOT_FOUND_AFTER_HOURS: u64 = 24;
 /// Subscriptions last 14 days; renew on day 12.
 pub const TRACK_ALERT_RENEW_AFTER_DAYS: u64 = 12;
 pub const QUANTUM_VIEW_INTERVAL_SECONDS: u64 = 900;

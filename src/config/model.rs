@@ -380,7 +380,7 @@ pub enum TrackAlertVersion {
     V2,
 }
 
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct TrackingConfig {
     /// `poll`, `track_alert` or `quantum_view`.
@@ -391,6 +391,26 @@ pub struct TrackingConfig {
     pub track_alert: TrackAlertConfig,
     /// Quantum View subscription files (`quantum_view` mode).
     pub quantum_view: QuantumViewConfig,
+    /// No new scan for this many days: the parcel is `expired` on the ERP record.
+    pub stale_after_days: u64,
+    /// No new scan for this many days: tracking stops (the parcel stays `expired`).
+    pub give_up_after_days: u64,
+    /// UPS still has no data for the number this many hours after the label: `not_found`.
+    pub not_found_after_hours: u64,
+}
+
+impl Default for TrackingConfig {
+    fn default() -> Self {
+        TrackingConfig {
+            mode: TrackingMode::default(),
+            poll: PollIntervals::default(),
+            track_alert: TrackAlertConfig::default(),
+            quantum_view: QuantumViewConfig::default(),
+            stale_after_days: d::TRACKING_STALE_AFTER_DAYS,
+            give_up_after_days: d::TRACKING_GIVE_UP_AFTER_DAYS,
+            not_found_after_hours: d::TRACKING_NOT_FOUND_AFTER_HOURS,
+        }
+    }
 }
 
 /// Quantum View (`tracking.mode: quantum_view`): the account's subscription files, read

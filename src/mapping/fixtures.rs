@@ -332,7 +332,7 @@ fn run_case(
         match serde_json::from_value::<TrackingSnapshot>(t.clone()) {
             Ok(snap) => {
                 if let Some(exp) = &case.expect_tracking_write_back {
-                    let wb = m.write_back_tracking(&record.id, &snap);
+                    let wb = m.write_back_tracking(&record, &snap);
                     subset(
                         exp,
                         &write_back_view(&wb),

@@ -347,12 +347,40 @@ pub struct WriteBackSpec {
     /// Header field for the milestone (`Label Created`, `Delivered`, …) (required).
     #[serde(default)]
     pub status: Option<String>,
+    /// The ERP's own word for each tracking status (`delivered: "Delivered"`); when given,
+    /// every status needs a value. Absent: upsync's English labels.
+    #[serde(default)]
+    pub status_values: Option<std::collections::BTreeMap<String, String>>,
+    /// Header field for the time of the latest status (ISO 8601, UTC).
+    #[serde(default)]
+    pub status_time: Option<String>,
     #[serde(default)]
     pub last_scan: Option<String>,
+    /// Header field for where the latest scan happened ("City, ST, CC").
+    #[serde(default)]
+    pub last_scan_location: Option<String>,
+    /// Header field for UPS's estimated (or rescheduled) delivery date (`YYYY-MM-DD`).
+    #[serde(default)]
+    pub estimated_delivery: Option<String>,
+    /// Header field for the reason of an exception or failed delivery attempt (cleared
+    /// when the parcel moves on).
+    #[serde(default)]
+    pub exception_reason: Option<String>,
     #[serde(default)]
     pub delivered_at: Option<String>,
     #[serde(default)]
     pub received_by: Option<String>,
+    /// Template of the attached signature image's file name (`{{$tracking}}`, `{{$ext}}`,
+    /// record paths); for ERPs that take files (Acumatica).
+    #[serde(default)]
+    pub signature_file_name: Option<String>,
+    /// Header field that receives the signature image as a `data:` URI (ERPs without
+    /// file uploads, e.g. a NetSuite long-text field).
+    #[serde(default)]
+    pub signature_field: Option<String>,
+    /// Header field (long text) for the scan history, newest first.
+    #[serde(default)]
+    pub history_field: Option<String>,
     /// Header field for `code: message` of a business failure; cleared on success (required).
     #[serde(default)]
     pub error: Option<String>,

@@ -14,6 +14,23 @@ use crate::model::{
 
 /// Longest error text written to the ERP (`code: message`).
 pub const MAX_ERROR_CHARS: usize = 255;
+/// Largest signature image written into a field as a `data:` URI (bytes before base64).
+pub const MAX_SIGNATURE_BYTES: usize = 48 * 1024;
+/// Longest scan history written to `write_back.history_field` (characters).
+pub const MAX_HISTORY_CHARS: usize = 3900;
+
+/// File extension of a signature image from its magic bytes (UPS sends GIF or PNG).
+fn signature_ext(data: &[u8]) -> &'static str {
+    if data.starts_with(b"\x89PNG") {
+        "png"
+    } else if data.starts_with(b"GIF8") {
+        "gif"
+    } else if data.starts_with(&[0xFF, 0xD8]) {
+        "jpg"
+    } else {
+        "bin"
+    }
+}
 
 impl Mapping {
     /// File name of a stored label (`write_back.label_file_name`, default
@@ -72,8 +89,10 @@ impl Mapping {
                 ));
             }
         }
-        out.fields
-            .push((wb.status.clone(), json!(Milestone::LabelCreated.label())));
+        out.fields.push((
+            wb.status.clone(),
+            json!(self.status_value(Milestone::LabelCreated)),
+        ));
         out.fields.push((wb.error.clone(), json!("")));
         let mut names = Vec::new();
         for p in &result.packages {
@@ -96,21 +115,35 @@ impl Mapping {
         out
     }
 
-    /// After a tracking update: milestone, last scan, delivery time, received by.
-    pub fn write_back_tracking(&self, record_id: &str, snap: &TrackingSnapshot) -> WriteBack {
+    /// The ERP's word for `status` (`write_back.status_values`, else the English label).
+    pub fn status_value(&self, status: Milestone) -> &str {
+        self.write_back
+            .status_values
+            .get(&status)
+            .map(String::as_str)
+            .unwrap_or(status.label())
+    }
+
+    /// After a tracking update: the status in the ERP's words and its time, the latest
+    /// scan and its place, the estimated delivery date, the exception reason, delivery
+    /// time, receiver, signature and scan history — each where the mapping names a field.
+    pub fn write_back_tracking(&self, record: &ErpRecord, snap: &TrackingSnapshot) -> WriteBack {
         let wb = &self.write_back;
         let mut out = WriteBack {
-            record_id: record_id.to_string(),
+            record_id: record.id.clone(),
             ..Default::default()
         };
+        let iso = |t: &chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%dT%H:%M:%SZ").to_string();
         out.fields
-            .push((wb.status.clone(), json!(snap.milestone.label())));
+            .push((wb.status.clone(), json!(self.status_value(snap.milestone))));
+        if let Some(f) = &wb.status_time {
+            let at = snap.status_at.or(snap.latest.as_ref().map(|e| e.time));
+            if let Some(at) = at {
+                out.fields.push((f.clone(), json!(iso(&at))));
+            }
+        }
         if let (Some(f), Some(ev)) = (&wb.last_scan, &snap.latest) {
-            let mut text = format!(
-                "{} {}",
-                ev.time.format("%Y-%m-%dT%H:%M:%SZ"),
-                ev.description
-            );
+            let mut text = format!("{} {}", iso(&ev.time), ev.description);
             if let Some(loc) = &ev.location {
                 text.push_str(", ");
                 text.push_str(loc);
@@ -118,16 +151,99 @@ impl Mapping {
             out.fields
                 .push((f.clone(), json!(truncate(&text, MAX_ERROR_CHARS))));
         }
+        if let (Some(f), Some(ev)) = (&wb.last_scan_location, &snap.latest) {
+            if let Some(loc) = &ev.location {
+                out.fields.push((f.clone(), json!(loc)));
+            }
+        }
+        if let (Some(f), Some(d)) = (&wb.estimated_delivery, &snap.estimated_delivery) {
+            out.fields
+                .push((f.clone(), json!(d.format("%Y-%m-%d").to_string())));
+        }
+        if let Some(f) = &wb.exception_reason {
+            // Cleared once the parcel moves on, so a rep never reads an old reason.
+            let reason = match (snap.milestone, &snap.latest) {
+                (Milestone::Exception | Milestone::DeliveryAttempted, Some(ev)) => {
+                    truncate(&ev.description, MAX_ERROR_CHARS)
+                }
+                _ => String::new(),
+            };
+            out.fields.push((f.clone(), json!(reason)));
+        }
         if let (Some(f), Some(at)) = (&wb.delivered_at, &snap.delivered_at) {
-            out.fields.push((
-                f.clone(),
-                json!(at.format("%Y-%m-%dT%H:%M:%SZ").to_string()),
-            ));
+            out.fields.push((f.clone(), json!(iso(at))));
         }
         if let (Some(f), Some(by)) = (&wb.received_by, &snap.received_by) {
             out.fields.push((f.clone(), json!(by)));
         }
+        if let Some(sig) = snap.signature.as_deref().filter(|s| !s.is_empty()) {
+            let ext = signature_ext(sig);
+            if let Some(t) = &wb.signature_file_name {
+                let name = self
+                    .template_name(t, record, &snap.tracking_number, ext)
+                    .unwrap_or_else(|| {
+                        format!("{}-{}-signature.{ext}", record.number, snap.tracking_number)
+                    });
+                out.files.push(WriteBackFile {
+                    name,
+                    data: sig.to_vec(),
+                });
+            }
+            if let Some(f) = &wb.signature_field {
+                if sig.len() <= MAX_SIGNATURE_BYTES {
+                    use base64::Engine;
+                    let b64 = base64::engine::general_purpose::STANDARD.encode(sig);
+                    out.fields
+                        .push((f.clone(), json!(format!("data:image/{ext};base64,{b64}"))));
+                }
+            }
+        }
+        if let Some(f) = &wb.history_field {
+            let mut text = String::new();
+            for e in snap.history.iter().rev() {
+                let mut line = format!(
+                    "{} {} {}",
+                    iso(&e.time),
+                    e.milestone.as_str(),
+                    e.description
+                );
+                if let Some(loc) = &e.location {
+                    line.push_str(" @ ");
+                    line.push_str(loc);
+                }
+                if text.len() + line.len() + 1 > MAX_HISTORY_CHARS {
+                    break;
+                }
+                text.push_str(&line);
+                text.push('\n');
+            }
+            out.fields.push((f.clone(), json!(text.trim_end())));
+        }
         out
+    }
+
+    fn template_name(
+        &self,
+        t: &super::expr::Expr,
+        record: &ErpRecord,
+        tracking: &str,
+        ext: &str,
+    ) -> Option<String> {
+        let vars = Vars {
+            tracking,
+            ext,
+            number: &record.number,
+            record_id: &record.id,
+        };
+        let scope = Scope {
+            root: &record.data,
+            elem: None,
+            vars: Some(vars),
+        };
+        t.eval(&scope, &[])
+            .ok()
+            .and_then(|v| v.text())
+            .map(|n| n.replace(['/', '\\'], "_"))
     }
 
     /// A business failure for the warehouse to see: `code: message` in the error field.

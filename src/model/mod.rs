@@ -508,6 +508,10 @@ pub struct TrackingEvent {
     /// UPS `status.type` (`D`, `I`, `X`, `M`, …) and 2-char `status.code`.
     pub status_type: String,
     pub status_code: String,
+    /// UPS's 3-digit `statusCode` (`011` delivered, `040` at an Access Point; Track
+    /// Alert's `descriptionCode`); empty when UPS sent none.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub status_number: String,
     pub description: String,
     /// Activity time in UTC (from UPS's GMT date/time).
     pub time: DateTime<Utc>,
@@ -544,6 +548,14 @@ pub struct TrackingSnapshot {
     /// Signature image bytes (where the account has the right).
     #[serde(default, with = "b64_opt")]
     pub signature: Option<Vec<u8>>,
+    /// Since when the parcel has had this status (the event's time, or when upsync
+    /// declared it `not_found`/`expired`).
+    #[serde(default)]
+    pub status_at: Option<DateTime<Utc>>,
+    /// Scan history, oldest first (bounded; empty in a single Track answer's snapshot,
+    /// whose events travel beside it).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub history: Vec<TrackingEvent>,
 }
 
 /// A plan of changes to one ERP record, produced by the mapping engine, applied by a source.
@@ -665,6 +677,7 @@ mod tests {
             milestone: Milestone::Delivered,
             status_type: "D".into(),
             status_code: "FS".into(),
+            status_number: String::new(),
             description: "Delivered".into(),
             time: DateTime::parse_from_rfc3339("2024-04-23T13:50:04Z")
                 .unwrap()

@@ -45,6 +45,27 @@ impl Store {
             .map_err(|source| self.db_error(source))
     }
 
+    /// Decode every value whose key starts with `prefix`, in key order.
+    pub fn scan_json<T: serde::de::DeserializeOwned>(
+        &self,
+        tree: Tree,
+        prefix: &str,
+    ) -> Result<Vec<T>, StoreError> {
+        let mut out = Vec::new();
+        for kv in self.tree(tree).scan_prefix(prefix) {
+            let (k, v) = kv.map_err(|source| self.db_error(source))?;
+            out.push(serde_json::from_slice(&v).map_err(|e| {
+                let e = StoreError::Corrupt {
+                    tree: tree.name(),
+                    reason: format!("{}: {e}", String::from_utf8_lossy(&k)),
+                };
+                self.health.record(&e);
+                e
+            })?);
+        }
+        Ok(out)
+    }
+
     /// Remove a key.
     pub fn remove(&self, tree: Tree, key: &str) -> Result<(), StoreError> {
         self.tree(tree)

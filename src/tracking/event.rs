@@ -104,6 +104,10 @@ pub fn parse_alert_event(
         return Err(EventError::Missing("activityStatus.type"));
     }
     let description = opt_str(status.get("description"), MAX_DESCRIPTION).unwrap_or_default();
+    // `descriptionCode`: the 3-digit status code ("011"), in UPS's examples only (§8).
+    let status_number = opt_str(status.get("descriptionCode"), 4)
+        .filter(|c| c.chars().all(|ch| ch.is_ascii_digit()))
+        .unwrap_or_default();
 
     let offset = opt_str(obj.get("gmtOffset"), 16).and_then(|s| parse_gmt_offset(&s));
     let gmt = match (
@@ -162,7 +166,8 @@ pub fn parse_alert_event(
     };
     let received_by = opt_str(obj.get("receivedBy"), MAX_SHORT);
 
-    let milestone = Milestone::from_ups(&status_type, &status_code);
+    let milestone =
+        Milestone::from_ups_status(&status_type, &status_code, &status_number, &description);
     let delivered_at = delivered_at.or((milestone == Milestone::Delivered).then_some(time));
     Ok(AlertEvent {
         event: TrackingEvent {
@@ -170,6 +175,7 @@ pub fn parse_alert_event(
             milestone,
             status_type,
             status_code,
+            status_number,
             description,
             time,
             location,

@@ -27,7 +27,8 @@
 //!   endpoint (`POST /webhooks/ups/oauth/token`).
 //! * [`event`]: parsing Track Alert payloads (pure). [`state`]: per-package state and the
 //!   ordering/dedupe rules (pure). [`quota`]: Track quota and ERP write rate on the clock.
-//! * [`settings`], [`stats`]: knobs and counters.
+//! * [`settings`], [`stats`]: knobs and counters. [`view`]: read-only views for the
+//!   command line and the demo (`jobs list --status`, `jobs show`).
 //!
 //! Must never: log credentials, tokens or payloads; answer the webhook 200 before the event
 //! is on disk; renew a delivered/returned/voided package; let an old event undo a delivery.
@@ -39,6 +40,7 @@ pub mod settings;
 pub mod state;
 pub mod stats;
 pub mod tracker;
+pub mod view;
 pub mod webhook;
 
 pub use event::{parse_alert_event, AlertEvent, EventError};
@@ -49,7 +51,11 @@ pub use quota::{fixed_interval_calls, TrackBudget};
 pub use settings::{
     AlertVersion, PollIntervals, QuantumViewSettings, TrackQuota, TrackingMode, TrackingSettings,
 };
-pub use state::{aggregate, JobTrack, PackageTrack, Subscription};
-pub use stats::{FreshnessSummary, TrackingStats, TrackingStatsSnapshot};
+pub use state::{
+    aggregate, AgeLimits, AgeStatus, JobTrack, PackageTrack, StatusMark, Subscription,
+};
+pub use stats::{
+    FreshnessSummary, LiveSummary, StatusCounters, TrackingStats, TrackingStatsSnapshot,
+};
 pub use tracker::{plan_hash, QvProgress, QvRun, TickReport, Tracker, TrackingError};
 pub use webhook::{router, OAuthClient, WebhookAuth, WebhookState, TOKEN_PATH, TRACK_ALERT_PATH};

@@ -95,12 +95,16 @@ impl PollIntervals {
     /// Seconds until the next poll of a package at `m`; `None` for terminal milestones.
     pub fn for_milestone(&self, m: Milestone) -> Option<u64> {
         match m {
-            Milestone::LabelCreated => Some(self.label_created_seconds),
+            // Not found and expired parcels are asked about as rarely as fresh labels.
+            Milestone::LabelCreated | Milestone::NotFound | Milestone::Expired => {
+                Some(self.label_created_seconds)
+            }
             Milestone::PickedUp => Some(self.picked_up_seconds),
-            Milestone::InTransit => Some(self.in_transit_seconds),
+            // Waiting at an Access Point can last days: the in-transit pace.
+            Milestone::InTransit | Milestone::AvailableForPickup => Some(self.in_transit_seconds),
             Milestone::OutForDelivery => Some(self.out_for_delivery_seconds),
-            Milestone::Exception => Some(self.exception_seconds),
-            Milestone::Delivered | Milestone::Returned | Milestone::Voided => None,
+            Milestone::Exception | Milestone::DeliveryAttempted => Some(self.exception_seconds),
+            Milestone::Delivered | Milestone::ReturnedToSender | Milestone::Voided => None,
         }
     }
 }
@@ -141,9 +145,13 @@ pub struct TrackingSettings {
     pub track_quota: TrackQuota,
     /// Track calls in flight at once.
     pub track_concurrency: usize,
-    /// Stop following a package that is not terminal this long after its label (UPS keeps
-    /// tracking data 120 days).
+    /// Stop following a package that has had no new scan this long (it stays `expired`;
+    /// UPS keeps tracking data 120 days).
     pub give_up_after_seconds: u64,
+    /// No new scan this long: the package is `expired` (tracking goes on, slowly).
+    pub stale_after_seconds: u64,
+    /// UPS still has no data at all (`TW0001`) this long after registration: `not_found`.
+    pub not_found_after_seconds: u64,
     /// ERP write-back rate: sustained writes per minute and burst.
     pub erp_writes_per_minute: u32,
     pub erp_write_burst: u32,
@@ -177,7 +185,9 @@ impl Default for TrackingSettings {
             poll_retry_seconds: 600,
             track_quota: TrackQuota::default(),
             track_concurrency: 8,
-            give_up_after_seconds: 60 * DAY,
+            give_up_after_seconds: 30 * DAY,
+            stale_after_seconds: 10 * DAY,
+            not_found_after_seconds: 24 * HOUR,
             erp_writes_per_minute: 120,
             erp_write_burst: 20,
             erp_writes_in_flight: 4,
@@ -191,9 +201,29 @@ impl Default for TrackingSettings {
 }
 
 impl TrackingSettings {
+    /// The limits of the statuses derived from time passing.
+    pub fn age_limits(&self) -> crate::tracking::state::AgeLimits {
+        let d =
+            |s: u64| chrono::Duration::seconds(i64::try_from(s).unwrap_or(i64::MAX / 1_000_000));
+        crate::tracking::state::AgeLimits {
+            not_found_after: d(self.not_found_after_seconds),
+            stale_after: d(self.stale_after_seconds),
+        }
+    }
+
     /// Every problem at once, each saying what to change.
     pub fn validate(&self) -> Vec<String> {
         let mut p = Vec::new();
+        if self.stale_after_seconds >= self.give_up_after_seconds {
+            p.push(format!(
+                "tracking.stale_after_days ({} days) must be shorter than tracking.give_up_after_days ({} days): a parcel is declared expired before tracking stops",
+                self.stale_after_seconds / DAY,
+                self.give_up_after_seconds / DAY
+            ));
+        }
+        if self.not_found_after_seconds == 0 {
+            p.push("tracking.not_found_after_hours is 0: use at least 1 (UPS often needs hours to index a new label)".to_string());
+        }
         if self.subscribe_batch_size == 0 || self.subscribe_batch_size > 100 {
             p.push(format!(
                 "tracking.subscribe_batch_size is {}: UPS accepts 1 to 100 numbers per subscription call",

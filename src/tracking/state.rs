@@ -99,6 +99,9 @@ pub struct PackageTrack {
     pub done: bool,
     #[serde(default)]
     pub abandoned: bool,
+    /// `not_found` / `expired`, while no newer scan has come.
+    #[serde(default)]
+    pub age_status: Option<AgeStatus>,
 }
 
 /// What applying an event did.
@@ -113,14 +116,28 @@ pub enum Applied {
 }
 
 fn progress_rank(m: Milestone) -> u8 {
-    match m {
-        Milestone::LabelCreated => 0,
-        Milestone::PickedUp => 1,
-        Milestone::InTransit => 2,
-        Milestone::Exception => 3,
-        Milestone::OutForDelivery => 4,
-        Milestone::Delivered | Milestone::Returned | Milestone::Voided => 5,
-    }
+    m.progress_rank()
+}
+
+/// A status upsync derives from time passing, not from a scan: `not_found` (UPS still
+/// has no data long after the label) or `expired` (no new scan for a long time).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AgeStatus {
+    pub status: Milestone,
+    /// When upsync declared it.
+    pub since: DateTime<Utc>,
+    /// Time of the newest scan when it was declared: a newer scan ends it.
+    #[serde(default)]
+    pub scan_at: Option<DateTime<Utc>>,
+}
+
+/// Time limits for the statuses upsync derives ([`PackageTrack::apply_age`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AgeLimits {
+    /// No data at all (not even the label's manifest) this long after registration.
+    pub not_found_after: chrono::Duration,
+    /// No new scan this long: `expired`.
+    pub stale_after: chrono::Duration,
 }
 
 fn is_date_update(e: &TrackingEvent) -> bool {
@@ -162,6 +179,7 @@ impl PackageTrack {
             next_check_at: None,
             done: false,
             abandoned: false,
+            age_status: None,
         }
     }
 
@@ -253,10 +271,16 @@ impl PackageTrack {
             (None, Some(l)) if !is_date_update(l) => l.milestone,
             _ => Milestone::LabelCreated,
         };
+        let newest_scan = self.latest().map(|e| e.time);
+        if self.age_status.is_some_and(|a| a.scan_at != newest_scan) {
+            // A scan came after upsync declared the parcel not found / expired.
+            self.age_status = None;
+        }
         self.milestone = match self.forced {
             Some(f) if f.is_terminal() && !derived.is_terminal() => f,
             Some(f) if f == Milestone::Voided => f,
-            _ => derived,
+            _ if derived.is_terminal() => derived,
+            _ => self.age_status.map_or(derived, |a| a.status),
         };
         if self.milestone == Milestone::Delivered && self.delivered_at.is_none() {
             self.delivered_at = last_terminal
@@ -268,12 +292,70 @@ impl PackageTrack {
         self.milestone
     }
 
+    /// Time of the newest scan, else registration: what staleness is measured from.
+    pub fn last_scan_or_registered(&self) -> DateTime<Utc> {
+        self.latest()
+            .map_or(self.registered_at, |e| e.time.max(self.registered_at))
+    }
+
+    /// When [`Self::apply_age`] would next change something (`None` once terminal).
+    pub fn age_deadline(&self, limits: &AgeLimits) -> Option<DateTime<Utc>> {
+        if self.milestone.is_terminal() || self.done {
+            return None;
+        }
+        match self.age_status.map(|a| a.status) {
+            Some(Milestone::Expired) => None,
+            Some(_) => Some(self.last_scan_or_registered() + limits.stale_after),
+            None if self.history.is_empty() => Some(
+                (self.registered_at + limits.not_found_after)
+                    .min(self.registered_at + limits.stale_after),
+            ),
+            None => Some(self.last_scan_or_registered() + limits.stale_after),
+        }
+    }
+
+    /// Derive `not_found` / `expired` from time passing; returns whether the status
+    /// changed. Terminal packages are left alone; a newer scan undoes it ([`Self::recompute`]).
+    pub fn apply_age(&mut self, now: DateTime<Utc>, limits: &AgeLimits) -> bool {
+        if self.milestone.is_terminal() {
+            return false;
+        }
+        let scan_at = self.latest().map(|e| e.time);
+        let quiet_since = self.last_scan_or_registered();
+        let want = if now >= quiet_since + limits.stale_after {
+            Some(Milestone::Expired)
+        } else if self.history.is_empty() && now >= self.registered_at + limits.not_found_after {
+            Some(Milestone::NotFound)
+        } else {
+            None
+        };
+        let have = self.age_status.map(|a| a.status);
+        if want == have {
+            return false;
+        }
+        self.age_status = want.map(|status| AgeStatus {
+            status,
+            since: now,
+            scan_at,
+        });
+        let before = self.milestone;
+        self.recompute();
+        before != self.milestone
+    }
+
     /// The package as the ERP should see it.
     pub fn snapshot(&self) -> TrackingSnapshot {
+        let shown = self.shown_event();
+        let status_at = match self.age_status {
+            Some(a) if a.status == self.milestone => Some(a.since),
+            _ => shown.map(|e| e.time),
+        };
         TrackingSnapshot {
+            status_at,
+            history: self.history.clone(),
             tracking_number: self.tracking_number.clone(),
             milestone: self.milestone,
-            latest: self.shown_event().cloned(),
+            latest: shown.cloned(),
             estimated_delivery: self.estimated_delivery,
             delivered_at: if self.milestone == Milestone::Delivered {
                 self.delivered_at
@@ -313,13 +395,40 @@ pub struct JobTrack {
     /// The ledger job was moved out of `tracking` (delivered/voided): nothing left to do.
     #[serde(default)]
     pub finished: bool,
+    /// Statuses written to the ERP record, in order, with the time each began.
+    #[serde(default)]
+    pub status_history: Vec<StatusMark>,
+}
+
+/// One status as written to the ERP.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatusMark {
+    pub status: Milestone,
+    pub at: DateTime<Utc>,
+}
+
+/// Most statuses remembered per job (a parcel rarely has more than a dozen).
+const MAX_STATUS_HISTORY: usize = 64;
+
+impl JobTrack {
+    /// Remember a status written to the ERP (a repeat of the last one is not a change).
+    pub fn note_written_status(&mut self, status: Milestone, at: DateTime<Utc>) {
+        if self.status_history.last().map(|m| m.status) == Some(status) {
+            return;
+        }
+        self.status_history.push(StatusMark { status, at });
+        if self.status_history.len() > MAX_STATUS_HISTORY {
+            self.status_history.remove(0);
+        }
+    }
 }
 
 /// One snapshot for a job's ERP record from its packages' states.
 ///
-/// * milestone: all terminal → `Delivered` if any was delivered, else `Returned` if any was,
-///   else `Voided`; otherwise `Exception` if any live package is in exception, else the
-///   least advanced live package.
+/// * milestone: all terminal → `Delivered` if any was delivered, else `ReturnedToSender`
+///   if any was, else `Voided`; otherwise the live package in the worst trouble
+///   (exception, then delivery attempted, then expired, then not found), else the least
+///   advanced live package.
 /// * latest: the most recent event of any package.
 /// * estimated delivery: the latest estimate among live packages.
 /// * delivered at / received by / signature: only once every package is terminal, from the
@@ -336,13 +445,24 @@ pub fn aggregate(packages: &[PackageTrack]) -> Option<TrackingSnapshot> {
     let milestone = if live.is_empty() {
         if packages.iter().any(|p| p.milestone == Milestone::Delivered) {
             Milestone::Delivered
-        } else if packages.iter().any(|p| p.milestone == Milestone::Returned) {
-            Milestone::Returned
+        } else if packages
+            .iter()
+            .any(|p| p.milestone == Milestone::ReturnedToSender)
+        {
+            Milestone::ReturnedToSender
         } else {
             Milestone::Voided
         }
-    } else if live.iter().any(|p| p.milestone == Milestone::Exception) {
-        Milestone::Exception
+    } else if let Some(m) = [
+        Milestone::Exception,
+        Milestone::DeliveryAttempted,
+        Milestone::Expired,
+        Milestone::NotFound,
+    ]
+    .into_iter()
+    .find(|m| live.iter().any(|p| p.milestone == *m))
+    {
+        m
     } else {
         live.iter()
             .map(|p| p.milestone)
@@ -367,9 +487,24 @@ pub fn aggregate(packages: &[PackageTrack]) -> Option<TrackingSnapshot> {
     } else {
         None
     };
+    let mut history: Vec<TrackingEvent> = packages
+        .iter()
+        .flat_map(|p| p.history.iter().cloned())
+        .collect();
+    history.sort_by_key(|e| (e.time, progress_rank(e.milestone)));
+    if history.len() > MAX_HISTORY {
+        history.drain(..history.len() - MAX_HISTORY);
+    }
+    let status_at = packages
+        .iter()
+        .filter(|p| p.milestone == milestone)
+        .filter_map(|p| p.snapshot().status_at)
+        .max();
     Some(TrackingSnapshot {
         tracking_number: first.tracking_number.clone(),
         milestone,
+        status_at,
+        history,
         latest,
         estimated_delivery,
         delivered_at: last_delivered.and_then(|p| p.delivered_at),
@@ -393,6 +528,7 @@ mod tests {
             milestone: Milestone::from_ups(ty, code),
             status_type: ty.into(),
             status_code: code.into(),
+            status_number: String::new(),
             description: format!("{ty}/{code}"),
             time: t(h),
             location: Some("Charlotte, NC, US".into()),

@@ -7,12 +7,16 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::{Deserialize, Serialize};
 
+use crate::model::Milestone;
+
 macro_rules! counters {
     ($( $(#[$doc:meta])* $name:ident ),* $(,)?) => {
         /// Live counters (monotonic since start).
         #[derive(Debug, Default)]
         pub struct TrackingStats {
             $( $(#[$doc])* pub $name: AtomicU64, )*
+            /// Packages that entered each status.
+            pub statuses: StatusCounters,
         }
 
         /// A copy of [`TrackingStats`] at one instant.
@@ -33,6 +37,8 @@ macro_rules! counters {
                 vec![ $( (stringify!($name), self.$name.load(Ordering::Relaxed)), )* ]
             }
         }
+
+
     };
 }
 
@@ -113,6 +119,39 @@ counters! {
     qv_foreign_ignored,
     /// Ranges UPS refused (more than 7 days back) and restarted inside the 7 days.
     qv_range_restarts,
+}
+
+/// Packages that entered each status since start (index = position in [`Milestone::ALL`]).
+#[derive(Debug, Default)]
+pub struct StatusCounters([AtomicU64; 12]);
+
+impl StatusCounters {
+    pub fn note(&self, m: Milestone) {
+        if let Some(i) = Milestone::ALL.iter().position(|x| *x == m) {
+            self.0[i].fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// `(status, count)` for every status, zeros included.
+    pub fn pairs(&self) -> Vec<(Milestone, u64)> {
+        Milestone::ALL
+            .iter()
+            .zip(self.0.iter())
+            .map(|(m, c)| (*m, c.load(Ordering::Relaxed)))
+            .collect()
+    }
+}
+
+/// Live packages at one instant: how many per status, how long since the tracker last
+/// heard about them, and how old their newest scan is.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct LiveSummary {
+    /// Live (not terminal, not given up) packages per status, every status present.
+    pub by_status: Vec<(Milestone, u64)>,
+    /// Seconds since the tracker last heard about each live package past pickup.
+    pub freshness: FreshnessSummary,
+    /// Age in seconds of the newest scan of each live package past pickup.
+    pub newest_scan_age: FreshnessSummary,
 }
 
 /// Summary of per-package freshness (seconds since the tracker last heard about a package).

@@ -44,8 +44,8 @@ use super::event::AlertEvent;
 use super::ports::{CarrierError, TrackOutcome, TrackingCarrier};
 use super::quota::{jitter_factor, TokenBucket, TrackBudget};
 use super::settings::{AlertVersion, TrackingMode, TrackingSettings};
-use super::state::{aggregate, Applied, JobTrack, PackageTrack, Subscription};
-use super::stats::{FreshnessSummary, TrackingStats};
+use super::state::{aggregate, Applied, JobTrack, PackageTrack, StatusMark, Subscription};
+use super::stats::{FreshnessSummary, LiveSummary, TrackingStats};
 use super::webhook::{WebhookAuth, WebhookState, EVENT_PREFIX};
 use crate::model::Clock;
 use crate::model::{Milestone, WriteBack};
@@ -282,15 +282,7 @@ impl Tracker {
         &self,
         prefix: &str,
     ) -> Result<Vec<T>, TrackingError> {
-        let mut out = Vec::new();
-        for kv in self.store.tree(Tree::Tracking).scan_prefix(prefix) {
-            let (_, v) = kv.map_err(|e| db_err(&self.store, e))?;
-            out.push(serde_json::from_slice(&v).map_err(|e| StoreError::Corrupt {
-                tree: "tracking",
-                reason: e.to_string(),
-            })?);
-        }
-        Ok(out)
+        Ok(self.store.scan_json(Tree::Tracking, prefix)?)
     }
 
     fn put_job(&self, jt: &JobTrack) -> Result<(), TrackingError> {
@@ -322,8 +314,13 @@ impl Tracker {
             };
             at = Some(at.map_or(sub_due, |a| a.min(sub_due)));
         }
-        let give_up = p.registered_at + secs(self.settings.give_up_after_seconds);
-        Some(at.map_or(give_up, |a| a.min(give_up)))
+        let give_up = p.last_scan_or_registered() + secs(self.settings.give_up_after_seconds);
+        let at = at.map_or(give_up, |a| a.min(give_up));
+        // Declaring a parcel not found / expired is due work too.
+        Some(match p.age_deadline(&self.settings.age_limits()) {
+            Some(age) => at.min(age),
+            None => at,
+        })
     }
 
     /// Write a package and keep the due index and the subscription mirror in step.
@@ -420,6 +417,9 @@ impl Tracker {
         before: &crate::model::TrackingSnapshot,
     ) -> Result<(), TrackingError> {
         let changed = p.snapshot() != *before;
+        if p.milestone != before.milestone {
+            self.stats.statuses.note(p.milestone);
+        }
         if p.milestone.is_terminal() && !p.done {
             p.done = true;
             p.poll_at = None;

@@ -97,6 +97,10 @@ const UNITS: &[&str] = &[
 /// Literals the pattern catches that are not stable codes, each with why.
 const FALSE_POSITIVES: &[(&[&str], &str)] = &[
     (
+        &["not_found", "status_time", "custbody_ups_status_time"],
+        "tracking status names (src/model/milestone.rs), mapping write_back keys and the NetSuite custom field they name",
+    ),
+    (
         &["acumatica_concurrency", "connections_refused", "healthz_failed", "nofile_limit", "ups_429_seen", "ups_retries", "retention_days"],
         "field names of the `upsync bench` JSON line (src/bench/)",
     ),

@@ -115,6 +115,7 @@ fn event_of(tn: &str, s: &Step) -> TrackingEvent {
         milestone: s.milestone(),
         status_type: s.status_type.to_string(),
         status_code: s.code.to_string(),
+        status_number: String::new(),
         description: s.description.to_string(),
         time: s.at,
         location: Some(format!("{}, US", s.city)),
@@ -254,6 +255,8 @@ impl TrackingCarrier for FakeUps {
                 delivered_at: delivered.then_some(last.at),
                 received_by: delivered.then(|| "JOHN".to_string()),
                 signature: delivered.then(|| b"GIF89a-signature".to_vec()),
+                status_at: None,
+                history: Vec::new(),
             },
             events,
         })

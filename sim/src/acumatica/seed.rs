@@ -359,6 +359,11 @@ fn one(rng: &mut StdRng, n: usize, ts: DateTime<Utc>, bad: bool) -> Value {
             "UsrUpsLastScan": cf("CustomStringField", Value::Null),
             "UsrUpsDeliveredAt": cf("CustomDateTimeField", Value::Null),
             "UsrUpsReceivedBy": cf("CustomStringField", Value::Null),
+            "UsrUpsStatusTime": cf("CustomDateTimeField", Value::Null),
+            "UsrUpsLastScanLocation": cf("CustomStringField", Value::Null),
+            "UsrUpsEstDelivery": cf("CustomDateTimeField", Value::Null),
+            "UsrUpsException": cf("CustomStringField", Value::Null),
+            "UsrUpsScanHistory": cf("CustomTextField", Value::Null),
         }},
         "files": []
     });

@@ -26,6 +26,12 @@ pub const CUSTBODY_FIELDS: &[&str] = &[
     "custbody_ups_last_scan",
     "custbody_ups_delivered",
     "custbody_ups_received_by",
+    "custbody_ups_status_time",
+    "custbody_ups_scan_location",
+    "custbody_ups_est_delivery",
+    "custbody_ups_exception",
+    "custbody_ups_signature",
+    "custbody_ups_scan_history",
 ];
 
 /// Ship methods: (internal id, display text).

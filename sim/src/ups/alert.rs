@@ -10,7 +10,9 @@
 //! * Both send `User-Agent: UPSPubSubTrackingService` and the §8 payload (`gmtOffset` with a dot).
 //!
 //! A subscription lasts 14 sim-days; subscribing again renews it to 14 days from now. No
-//! history: events that happened before subscribing are not pushed. Each clock tick
+//! history: events that happened before subscribing are not pushed. What is pushed is the
+//! package's [`feed`]: its Track activities plus a type `U` "updated delivery date" event
+//! after each activity that moved the expected date. Each clock tick
 //! ([`UpsState::tick`], run after `/_sim/clock/advance`, by `/_sim/ups/tick` and every
 //! second in the background) pushes one event per transition that happened while live,
 //! in order. A receiver that fails keeps its events queued (retried next tick; an event
@@ -60,7 +62,7 @@ pub struct Subscription {
     pub destination: Option<Destination>,
     pub subscribed_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
-    /// Timeline events already handled (pushed, filtered out, or before subscribing).
+    /// Feed items ([`feed`]) already handled (pushed, filtered out, or before subscribing).
     pub pushed: usize,
     failures: u32,
 }
@@ -276,7 +278,7 @@ pub async fn subscribe(
             .map(|n| match ships.by_tracking(n) {
                 Some((sh, pi)) => {
                     let pl = track::plan(sh, &sh.packages[pi]);
-                    track::occurred(&pl, now).len()
+                    feed(&pl).iter().take_while(|(at, _)| *at <= now).count()
                 }
                 None => 0,
             })
@@ -325,7 +327,93 @@ pub async fn subscribe(
     (StatusCode::OK, Json(out)).into_response()
 }
 
-/// The §8 event payload for event `i` of a package's plan.
+/// One pushable item of a package's Track Alert feed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FeedItem {
+    /// `Plan::events[i]`, as Track shows it.
+    Activity(usize),
+    /// `Plan::date_changes[j]`: a type `U` "Updated Delivery Date or Time" event
+    /// (UPSTrackAlert.yaml `activityStatus.type`), pushed right after the activity that moved
+    /// the date. Track has no such activity: it shows the new date as `RDD`.
+    DateUpdate(usize),
+}
+
+/// What Track Alert pushes for a plan, in order, with the instant of each item.
+pub fn feed(pl: &Plan) -> Vec<(DateTime<Utc>, FeedItem)> {
+    let mut out = Vec::with_capacity(pl.events.len() + pl.date_changes.len());
+    for (i, e) in pl.events.iter().enumerate() {
+        out.push((e.at, FeedItem::Activity(i)));
+        for (j, c) in pl.date_changes.iter().enumerate() {
+            if c.after == i {
+                out.push((e.at, FeedItem::DateUpdate(j)));
+            }
+        }
+    }
+    out
+}
+
+/// The status type a feed item is pushed with.
+fn feed_type(pl: &Plan, item: FeedItem) -> &'static str {
+    match item {
+        FeedItem::Activity(i) => pl.events[i].status.typ,
+        FeedItem::DateUpdate(_) => "U",
+    }
+}
+
+/// Whether `eventPreferences` (§8: 1–4 of `D I M X`; empty = all) let an event type through.
+/// `MV` goes with `M`. [ext, not in the spec: `U` and `RS` cannot be asked for; `RS`
+/// (returned to the shipper, a delivery) goes with `D`, `U` only to "all" subscriptions.]
+fn wanted(preferences: &[String], typ: &str) -> bool {
+    preferences.is_empty()
+        || preferences
+            .iter()
+            .any(|x| x == typ || (x == "M" && typ == "MV") || (x == "D" && typ == "RS"))
+}
+
+/// The §8 payload of a feed item.
+pub fn feed_payload(
+    sh: &super::state::Shipment,
+    p: &super::state::Package,
+    pl: &Plan,
+    item: FeedItem,
+    enhanced: bool,
+) -> Value {
+    match item {
+        FeedItem::Activity(i) => payload(sh, p, pl, i, enhanced),
+        FeedItem::DateUpdate(j) => update_payload(sh, p, pl, j),
+    }
+}
+
+/// The `U` event of date change `j`: at the instant and place of the activity that moved
+/// the date, `scheduledDeliveryDate` = the new date. [ext, not in the spec: UPS documents
+/// no code for `U`; the simulator repeats the code and `descriptionCode` of the activity
+/// that moved the date.]
+pub fn update_payload(
+    sh: &super::state::Shipment,
+    p: &super::state::Package,
+    pl: &Plan,
+    j: usize,
+) -> Value {
+    let c = pl.date_changes[j];
+    let mut v = payload(sh, p, pl, c.after, false);
+    let e = &pl.events[c.after];
+    v["activityStatus"] = json!({
+        "type": "U",
+        "code": e.status.code,
+        "description": "Updated delivery date",
+        "descriptionCode": e.status.status_code,
+    });
+    v["scheduledDeliveryDate"] = json!(c.date.format("%Y%m%d").to_string());
+    v["actualDeliveryDate"] = json!("");
+    v["actualDeliveryTime"] = json!("");
+    v["deliveryTimeDescription"] = json!("end of day");
+    v
+}
+
+/// The §8 event payload for event `i` of a package's plan. `descriptionCode` is the
+/// Track `statusCode` of the activity (`ex:trackalert-webhook-event-delivered.json`);
+/// `scheduledDeliveryDate` is the date expected once the event happened (moved by an
+/// earlier or this event, see [`Plan::date_changes`]).
 pub fn payload(
     sh: &super::state::Shipment,
     p: &super::state::Package,
@@ -336,11 +424,7 @@ pub fn payload(
     let e = &pl.events[i];
     let (d, t, gd, gt) = track::stamp(e.at);
     let delivered = e.status.typ == "D";
-    let rescheduled = pl.events[..=i].iter().any(|x| x.status.typ == "X");
-    let scheduled = match (rescheduled, pl.rescheduled) {
-        (true, Some(r)) => r,
-        _ => pl.scheduled,
-    };
+    let (scheduled, _) = pl.expected_after(i);
     let mut v = json!({
         "trackingNumber": p.tracking_number,
         "localActivityDate": d,
@@ -367,12 +451,18 @@ pub fn payload(
         "deliveryEndTime": "",
         "deliveryTimeDescription": if delivered { "" } else { "end of day" },
     });
-    if enhanced && delivered {
-        v["receivedBy"] = json!(track::received_by(p));
-        v["deliveryPhoto"] = json!(base64::engine::general_purpose::STANDARD
-            .encode(label::signature_gif(track::received_by(p))));
+    // Enhanced events carry who took the package (§8), on the consignee's delivery (`FS`)
+    // or pickup at the Access Point (`KM`), not on the Access Point arrival (`KB`).
+    if enhanced && delivered && e.status.code != "KB" {
+        let who = if e.status.code == "KM" {
+            track::picked_up_by(sh, p)
+        } else {
+            track::received_by(p).to_string()
+        };
+        v["deliveryPhoto"] =
+            json!(base64::engine::general_purpose::STANDARD.encode(label::signature_gif(&who)));
+        v["receivedBy"] = json!(who);
     }
-    let _ = sh;
     v
 }
 
@@ -380,7 +470,7 @@ struct Job {
     tracking_number: String,
     version: u8,
     destination: Option<Destination>,
-    /// (event index, payload or None when filtered out by preferences)
+    /// (feed index, payload or None when filtered out by preferences)
     events: Vec<(usize, Option<Value>)>,
     failures: u32,
 }
@@ -404,19 +494,19 @@ impl UpsState {
                 let p = &sh.packages[pi];
                 let pl = track::plan(sh, p);
                 let limit = now.min(sub.expires_at);
-                let due = pl.events.iter().take_while(|e| e.at <= limit).count();
+                let items = feed(&pl);
+                let due = items.iter().take_while(|(at, _)| *at <= limit).count();
                 if due <= sub.pushed {
                     continue;
                 }
                 let events = (sub.pushed..due)
                     .map(|i| {
-                        let typ = pl.events[i].status.typ;
-                        let wanted = sub.preferences.is_empty()
-                            || sub
-                                .preferences
-                                .iter()
-                                .any(|x| x == typ || (x == "M" && typ == "MV"));
-                        (i, wanted.then(|| payload(sh, p, &pl, i, sub.enhanced)))
+                        let item = items[i].1;
+                        let send = wanted(&sub.preferences, feed_type(&pl, item));
+                        (
+                            i,
+                            send.then(|| feed_payload(sh, p, &pl, item, sub.enhanced)),
+                        )
                     })
                     .collect();
                 jobs.push(Job {

@@ -65,7 +65,7 @@
 //! * `GET /_sim/ups/shipments[?reference=VALUE]`: JSON array, oldest first, of
 //!   `{id, client_id, shipper_number, service, created_at, voided, references: [values],
 //!   reference_numbers, customer_context, label_format, charges, packages: [{tracking_number,
-//!   voided, weight_lbs, references, status}]}`.
+//!   voided, weight_lbs, references, status, scenario}]}`.
 //! * `GET /_sim/ups/subscriptions`: Track Alert subscriptions (no credentials).
 //! * `POST /_sim/ups/foreign-shipments` `{"shipper_number", "references": [..]}`: shipments
 //!   of another shipper carrying the same reference values (UPS's reference search sees
@@ -73,6 +73,8 @@
 //! * `POST /_sim/ups/tick`: push due Track Alert events now → `{"pushed": n}`.
 //! * `POST /_sim/ups/qv-subscriptions {"name"}`, `POST /_sim/ups/qv-settings
 //!   {"page_size", "file_minutes", "local_times"}`: Quantum View (see `quantum.rs`).
+//! * `POST /_sim/ups/track-scenarios` `{"reference"|"tracking_number": …, "scenario": …}`,
+//!   `GET /_sim/ups/track-scenarios`: per-package tracking scenarios (`track::TrackScenario`).
 //!
 //! ## Counters (`/_sim/stats`)
 //! Per operation (`token`, `ship`, `void`, `rate`, `xav`, `track`, `label_recovery`,
@@ -81,7 +83,7 @@
 //! `token.issued`, `token.capped`, `token.merchant_mismatch`, `ship.created`,
 //! `ship.packages`, `ship.voided` (shipments fully voided), `void.packages`,
 //! `trackalert.subscribed`, `trackalert.pushed`, `trackalert.push_failed`,
-//! `trackalert.dropped`, `trackalert.webhook_token`.
+//! `trackalert.dropped`, `trackalert.webhook_token`, `track_scenario.set`.
 
 // Handlers return ready UPS-shaped error responses from their helpers (`Result<_, Response>`).
 #![allow(clippy::result_large_err)]
@@ -115,7 +117,8 @@ use serde_json::{json, Value};
 use crate::common::{self, FaultKind, Faults, SimCore};
 use admin::*;
 
-pub use state::UpsState;
+pub use state::{ScenarioKey, UpsState};
+pub use track::{TrackScenario, UnknownScenario};
 pub use trackno::check_digit_valid;
 
 /// One registered OAuth client: `--client ID:SECRET:ACCOUNT[+ACCOUNT…]`.
@@ -393,6 +396,12 @@ impl SimHandle {
         self.state.tick().await
     }
 
+    /// Choose the tracking scenario of a package or of every package of the shipments
+    /// carrying a reference (like `POST /_sim/ups/track-scenarios`).
+    pub fn set_track_scenario(&self, key: ScenarioKey, scenario: TrackScenario) {
+        self.state.set_track_scenario(key, scenario);
+    }
+
     /// The `/_sim/ups/shipments` dump.
     pub fn shipments(&self) -> Value {
         self.state.dump_shipments()
@@ -494,6 +503,10 @@ pub fn router(state: Arc<UpsState>) -> Router {
         .route("/_sim/ups/subscriptions", get(dump_subscriptions))
         .route("/_sim/ups/foreign-shipments", post(add_foreign_shipments))
         .route("/_sim/ups/tick", post(tick))
+        .route(
+            "/_sim/ups/track-scenarios",
+            get(dump_track_scenarios).post(set_track_scenario),
+        )
         .fallback(not_found)
         .with_state(state.clone());
     let mut app = api

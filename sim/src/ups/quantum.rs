@@ -17,9 +17,11 @@
 //! * **Records** from [`track::plan`]/[`track::occurred`] (read-only): label created (`M`) →
 //!   `Manifest` (shipment level, with its `Package[]`), origin scan (`OR`, or type `P`) →
 //!   `Origin`, exception (`X`) → `Exception` (status and reason text), delivered (`D`) →
-//!   `Delivery` (signed-for name, location), voided (`MV`) → `Generic` `ActivityType` `VM`
+//!   `Delivery` (signed-for name, location; at an Access Point (`KB`, either type) with
+//!   `AccessPointLocationID` and `LastPickupDate`, collected there (`KM`) with
+//!   `AccessPointLocationID` only), voided (`MV`) → `Generic` `ActivityType` `VM`
 //!   (QV.yaml `SubscriptionFile_Generic.ActivityType`: "VM = Void for Manifest"). Other
-//!   in-transit scans are not Quantum View records. Every record carries the shipment- and
+//!   in-transit scans and returns (`RS`) are not Quantum View records. Every record carries the shipment- and
 //!   package-level reference numbers (QV.yaml `ShipmentReferenceNumber`, `PackageReferenceNumber`).
 //!
 //! Criteria (QV.yaml `QuantumViewRequest`, UPS-REFERENCE §9):
@@ -294,7 +296,7 @@ impl QvState {
                 g.insert("Activity".into(), json!([{"Date": date, "Time": time}]));
                 return Some(('G', Value::Object(g)));
             }
-            ("D", _) => {
+            ("D", _) | (_, "KB") => {
                 m.insert(
                     "ShipmentReferenceNumber".into(),
                     json!(refs(&sh.references, 2)),
@@ -309,9 +311,28 @@ impl QvState {
                     dl["AddressArtifactFormat"]["PostcodePrimaryLow"] =
                         json!(sh.destination.postal);
                 }
-                dl["Code"] = json!("M");
-                dl["Description"] = json!(track::delivery_location(sh));
-                dl["SignedForByName"] = json!(track::received_by(p));
+                match e.status.code {
+                    // At an Access Point, awaiting pickup: QV.yaml `Delivery.AccessPointLocationID`
+                    // and `LastPickupDate` ("Last pickup by Date from the UPS Access Point
+                    // Location"; its format is not given: YYYYMMDD here).
+                    "KB" => {
+                        m.insert("AccessPointLocationID".into(), json!("U00001234"));
+                        let last = (e.at + self.offset() + Duration::days(7))
+                            .format("%Y%m%d")
+                            .to_string();
+                        m.insert("LastPickupDate".into(), json!(last));
+                    }
+                    // Collected at the Access Point.
+                    "KM" => {
+                        m.insert("AccessPointLocationID".into(), json!("U00001234"));
+                        dl["SignedForByName"] = json!(track::received_by(p));
+                    }
+                    _ => {
+                        dl["Code"] = json!("M");
+                        dl["Description"] = json!(track::delivery_location(sh));
+                        dl["SignedForByName"] = json!(track::received_by(p));
+                    }
+                }
                 m.insert("DeliveryLocation".into(), dl);
                 m.insert("BillToAccount".into(), bill);
                 'D'

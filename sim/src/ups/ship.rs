@@ -162,6 +162,7 @@ pub async fn ship(
             let tn = st.numbers.next(&plan.shipper_number, &plan.service);
             Package {
                 exception: super::track::fnv(&tn).is_multiple_of(10),
+                scenario: Default::default(),
                 tracking_number: tn,
                 weight_lbs: format!("{:.1}", f.weight_lbs),
                 references: refs.clone(),

@@ -12,6 +12,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
 use super::label::{LabelFormat, LabelInfo};
+use super::track::TrackScenario;
 use super::{alert, trackno, ClientSpec, UpsSimConfig};
 use crate::common::{Recorder, SimCore};
 
@@ -57,8 +58,10 @@ pub struct Package {
     pub weight_lbs: String,
     pub references: Vec<Reference>,
     pub voided_at: Option<DateTime<Utc>>,
-    /// Deterministic ~10 %: an exception (delivery attempt) before delivery.
+    /// Deterministic ~10 %: an exception (delivery attempt) before delivery (scenario `normal`).
     pub exception: bool,
+    /// The tracking scenario in force (from [`ScenarioTable`]; kept current by [`Shipments`]).
+    pub scenario: TrackScenario,
     pub published: rust_decimal::Decimal,
 }
 
@@ -109,16 +112,75 @@ impl Shipment {
     }
 }
 
+/// What a tracking scenario is registered for.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum ScenarioKey {
+    /// Any shipment- or package-level reference value: every package of every shipment
+    /// carrying it (UPS's reference search finds the same shipments).
+    Reference(String),
+    /// One package (1Z), upper-cased.
+    TrackingNumber(String),
+}
+
+impl ScenarioKey {
+    fn normalized(self) -> ScenarioKey {
+        match self {
+            ScenarioKey::Reference(r) => ScenarioKey::Reference(r.trim().to_string()),
+            ScenarioKey::TrackingNumber(n) => {
+                ScenarioKey::TrackingNumber(n.trim().to_ascii_uppercase())
+            }
+        }
+    }
+}
+
+/// Registered tracking scenarios (issue 18). A package's scenario: its tracking number's
+/// entry, else the most recently registered entry of any reference value of its shipment,
+/// else `normal`. Registration may come before or after the shipment.
+#[derive(Debug, Default)]
+pub struct ScenarioTable {
+    /// key → (registration order, scenario)
+    entries: HashMap<ScenarioKey, (u64, TrackScenario)>,
+    seq: u64,
+}
+
+impl ScenarioTable {
+    /// The scenario of package `pi` of `s`.
+    pub fn resolve(&self, s: &Shipment, pi: usize) -> TrackScenario {
+        let tn = ScenarioKey::TrackingNumber(s.packages[pi].tracking_number.clone());
+        if let Some((_, sc)) = self.entries.get(&tn) {
+            return *sc;
+        }
+        s.references
+            .iter()
+            .chain(s.packages.iter().flat_map(|p| p.references.iter()))
+            .filter_map(|r| self.entries.get(&ScenarioKey::Reference(r.value.clone())))
+            .max_by_key(|(seq, _)| *seq)
+            .map(|(_, sc)| *sc)
+            .unwrap_or_default()
+    }
+
+    /// Every entry in registration order.
+    pub fn list(&self) -> Vec<(ScenarioKey, TrackScenario)> {
+        let mut v: Vec<(&ScenarioKey, &(u64, TrackScenario))> = self.entries.iter().collect();
+        v.sort_by_key(|(_, (seq, _))| *seq);
+        v.into_iter().map(|(k, (_, sc))| (k.clone(), *sc)).collect()
+    }
+}
+
 #[derive(Debug, Default)]
 pub struct Shipments {
     pub list: Vec<Shipment>,
     by_id: HashMap<String, usize>,
     by_tracking: HashMap<String, (usize, usize)>,
     by_reference: HashMap<String, Vec<usize>>,
+    scenarios: ScenarioTable,
 }
 
 impl Shipments {
-    pub fn insert(&mut self, s: Shipment) {
+    pub fn insert(&mut self, mut s: Shipment) {
+        for pi in 0..s.packages.len() {
+            s.packages[pi].scenario = self.scenarios.resolve(&s, pi);
+        }
         let idx = self.list.len();
         self.by_id.insert(s.id.clone(), idx);
         for (pi, p) in s.packages.iter().enumerate() {
@@ -138,6 +200,37 @@ impl Shipments {
                 .push(idx);
         }
         self.list.push(s);
+    }
+
+    /// Register `scenario` for `key` and apply it to the shipments that exist already (later
+    /// shipments get it on [`Shipments::insert`]).
+    pub fn set_scenario(&mut self, key: ScenarioKey, scenario: TrackScenario) {
+        let key = key.normalized();
+        self.scenarios.seq += 1;
+        let seq = self.scenarios.seq;
+        let affected: Vec<usize> = match &key {
+            ScenarioKey::TrackingNumber(n) => self
+                .by_tracking
+                .get(n)
+                .map(|(s, _)| *s)
+                .into_iter()
+                .collect(),
+            ScenarioKey::Reference(r) => self.by_reference.get(r).cloned().unwrap_or_default(),
+        };
+        self.scenarios.entries.insert(key, (seq, scenario));
+        for idx in affected {
+            let resolved: Vec<TrackScenario> = (0..self.list[idx].packages.len())
+                .map(|pi| self.scenarios.resolve(&self.list[idx], pi))
+                .collect();
+            for (p, sc) in self.list[idx].packages.iter_mut().zip(resolved) {
+                p.scenario = sc;
+            }
+        }
+    }
+
+    /// The registered scenarios, in registration order.
+    pub fn scenarios(&self) -> Vec<(ScenarioKey, TrackScenario)> {
+        self.scenarios.list()
     }
 
     pub fn by_id(&self, id: &str) -> Option<&Shipment> {
@@ -327,6 +420,7 @@ impl UpsState {
                 references: refs,
                 voided_at: None,
                 exception: false,
+                scenario: TrackScenario::default(),
                 published: rust_decimal::Decimal::new(1000, 2),
             }],
             label_format: LabelFormat::Gif,
@@ -338,6 +432,29 @@ impl UpsState {
         self.write_shipments().insert(shipment);
         self.core.stats.incr("foreign.created");
         tn
+    }
+
+    /// Register a tracking scenario (see [`ScenarioTable`]).
+    pub fn set_track_scenario(&self, key: ScenarioKey, scenario: TrackScenario) {
+        self.write_shipments().set_scenario(key, scenario);
+        self.core.stats.incr("track_scenario.set");
+    }
+
+    /// `GET /_sim/ups/track-scenarios`: `[{"reference"|"tracking_number": …, "scenario": …}]`
+    /// in registration order.
+    pub fn dump_track_scenarios(&self) -> Value {
+        Value::Array(
+            self.read_shipments()
+                .scenarios()
+                .into_iter()
+                .map(|(k, sc)| match k {
+                    ScenarioKey::Reference(r) => json!({"reference": r, "scenario": sc.as_str()}),
+                    ScenarioKey::TrackingNumber(n) => {
+                        json!({"tracking_number": n, "scenario": sc.as_str()})
+                    }
+                })
+                .collect(),
+        )
     }
 
     pub fn dump_shipments(&self) -> Value {
@@ -377,6 +494,7 @@ impl UpsState {
                             "weight_lbs": p.weight_lbs,
                             "references": refs(&p.references),
                             "status": super::track::current_type(sh, p, now),
+                            "scenario": p.scenario.as_str(),
                         })).collect::<Vec<_>>(),
                     })
                 })

@@ -176,6 +176,7 @@ fn delivered_payload(tn: &str) -> Value {
             references: vec![],
             voided_at: None,
             exception: false,
+            scenario: Default::default(),
             published: Default::default(),
         }],
         label_format: label::LabelFormat::Gif,
@@ -227,4 +228,116 @@ fn single_items_collapse_only_in_legacy() {
     assert_eq!(one_or_many(vec![json!(1)], false), json!(1));
     assert_eq!(one_or_many(vec![json!(1)], true), json!([1]));
     assert_eq!(one_or_many(vec![json!(1), json!(2)], false), json!([1, 2]));
+}
+
+/// Every scenario's Track answers and Track Alert events, at every step of the timeline,
+/// match the official response schemas (Tracking.yaml `TrackApiResponse`, incl.
+/// `AccessPointInformation`; UPSTrackAlert.yaml `TrackingEventRequest`, incl. type `U`).
+/// The one known deviation: type `RS` (returned to shipper, Track's status type,
+/// UPS-REFERENCE §6) is pushed as is although UPSTrackAlert.yaml's `activityStatus.type`
+/// enumerates only D I M MV U X.
+#[test]
+fn scenario_answers_match_the_official_schemas() {
+    use track::TrackScenario;
+    let track_v = schema::response_validator(schema::spec::TRACKING, "TrackApiResponse");
+    let alert_v = schema::response_validator(schema::spec::TRACK_ALERT, "TrackingEventRequest");
+    let g = trackno::Generator::new(77);
+    let mut types = std::collections::BTreeSet::new();
+    for scenario in TrackScenario::ALL {
+        for _ in 0..4 {
+            let tn = g.next("123X56", "03");
+            let mut sh = sample_shipment(&tn);
+            sh.packages[0].scenario = scenario;
+            let p = &sh.packages[0];
+            let pl = track::plan(&sh, p);
+            let mut instants: Vec<_> = pl.events.iter().map(|e| e.at).collect();
+            instants.push(sh.created_at + chrono::Duration::days(40));
+            for at in instants {
+                let pkg = track::package_json(
+                    &sh,
+                    0,
+                    at + chrono::Duration::minutes(1),
+                    track::Want {
+                        signature: true,
+                        pod: true,
+                        milestones: true,
+                    },
+                );
+                let body = json!({"trackResponse": {"shipment": [{"inquiryNumber": tn, "package": [pkg]}]}});
+                let errs: Vec<String> = track_v
+                    .iter_errors(&body)
+                    .map(|e| format!("{} at {}", e.kind().keyword(), e.instance_path()))
+                    .collect();
+                assert!(errs.is_empty(), "{scenario}: {errs:?}");
+            }
+            for (_, item) in alert::feed(&pl) {
+                let ev = alert::feed_payload(&sh, p, &pl, item, true);
+                let typ = ev["activityStatus"]["type"].as_str().unwrap().to_string();
+                types.insert(typ.clone());
+                let errs: Vec<String> = alert_v
+                    .iter_errors(&ev)
+                    .map(|e| format!("{} at {}", e.kind().keyword(), e.instance_path()))
+                    .collect();
+                if typ == "RS" {
+                    assert!(
+                        errs.iter().all(|e| e.ends_with("/activityStatus/type")),
+                        "{errs:?}"
+                    );
+                    assert!(!errs.is_empty(), "RS left the spec's enum?");
+                } else {
+                    assert!(errs.is_empty(), "{scenario} {typ}: {errs:?}");
+                }
+                assert_eq!(
+                    ev["activityStatus"]["descriptionCode"]
+                        .as_str()
+                        .map(str::len),
+                    Some(3)
+                );
+            }
+        }
+    }
+    let all: Vec<&str> = types.iter().map(String::as_str).collect();
+    assert_eq!(all, ["D", "I", "M", "RS", "U", "X"]);
+}
+
+/// A one-package shipment created now (sim clock of a fresh state).
+fn sample_shipment(tn: &str) -> state::Shipment {
+    let (_core, st) = build_state(UpsSimConfig::default()).unwrap();
+    state::Shipment {
+        id: tn.to_string(),
+        client_id: "demo-client".into(),
+        shipper_number: "123X56".into(),
+        service: "03".into(),
+        created_at: st.now(),
+        origin: state::Place {
+            city: "Timonium".into(),
+            state: "MD".into(),
+            postal: "21093".into(),
+            country: "US".into(),
+        },
+        destination: state::Place {
+            city: "Alpharetta".into(),
+            state: "GA".into(),
+            postal: "30005".into(),
+            country: "US".into(),
+        },
+        shipper_name: "S".into(),
+        ship_to_name: "Happy Dog Pet Supply".into(),
+        residential: false,
+        references: vec![],
+        packages: vec![state::Package {
+            tracking_number: tn.to_string(),
+            weight_lbs: "5.0".into(),
+            references: vec![],
+            voided_at: None,
+            exception: false,
+            scenario: Default::default(),
+            published: Default::default(),
+        }],
+        label_format: label::LabelFormat::Gif,
+        currency: "USD".into(),
+        total: "1.00".into(),
+        negotiated_total: None,
+        customer_context: String::new(),
+    }
 }

@@ -1,9 +1,28 @@
 //! Tracking on the sim clock (UPS-REFERENCE §6, §11): each package follows a planned
-//! timeline — label created (M/MP) → origin scan (I/OR) → departure (I/DP) → arrival
-//! (I/AR) → out for delivery (I/OT) → delivered (D/FS, with receiver and signature) — whose
-//! events become visible as the clock passes them. A deterministic ~10 % of packages
-//! (hash of the 1Z) take an exception path (X, delivery attempted) and are delivered the
-//! next business day. Voided packages stop at a `MV` event.
+//! timeline whose events become visible as the clock passes them. The plain path: label
+//! created (M/MP) → origin scan (I/OR) → departure (I/DP) → arrival (I/AR) → out for
+//! delivery (I/OT) → delivered (D/FS, with receiver and signature). Voided packages stop at
+//! a `MV` event.
+//!
+//! Per package a [`TrackScenario`] (registered by tracking number or reference value in
+//! [`super::state::ScenarioTable`]) chooses the story, as `type/code/statusCode`:
+//! * `normal` (default): the plain path; a deterministic ~10 % (hash of the 1Z) take the
+//!   one-attempt path of `attempt_then_delivered`.
+//! * `delivered`: the plain path, never an attempt.
+//! * `attempt_then_delivered`: … I/OT/021 → X/UD/048 → next business day I/OT/021 →
+//!   D/FS/011; the date moves (`RDD`).
+//! * `access_point`: … I/OT/021 → `KB`/040 as type `D` or `I` (by hash) with
+//!   `accessPointInformation{pickupByDate}` while waiting → two business days later D/KM/011
+//!   with `deliveryInformation.receivedBy`.
+//! * `exception_then_delivered`: … I/AR/005 → X/AD/029 → next business day I/AR/005 "Address
+//!   information updated" → I/OT/021 → D/FS/011; the date moves (`RDD`).
+//! * `returned_to_sender`: … X/UD/048 → next business day X/UD/048 → X/RT/035 → I/DP/005
+//!   → I/AR/005 at the origin → RS/RS/034 at the origin (terminal).
+//! * `never_scanned`: M/MP/003 only. `stalled`: M/MP/003, I/OR, I/DP, I/AR at a hub, then
+//!   nothing. `unknown`: Track answers as for a number it never saw (`TW0001`); no events.
+//!
+//! Every move of the expected date is a [`DateChange`]: Track shows it as `RDD`, Track
+//! Alert pushes a `U` event for it (`super::alert::feed`).
 //!
 //! Routes: `GET /api/track/v1/details/{n}`, `/reference/details/{ref}`,
 //! `/shipment/details/{n}`; all require `transId` + `transactionSrc`. Not found → 200 +
@@ -104,6 +123,147 @@ pub const VOIDED: Status = Status {
     status_code: "003",
 };
 
+/// Address exception (UPS-REFERENCE §6: type `X` = exception; statusCode `029` "exception,
+/// action required" — [ext, not in the spec: code `AD` and the text follow UPS's public
+/// tracking pages]).
+pub const ADDRESS_EXCEPTION: Status = Status {
+    typ: "X",
+    code: "AD",
+    description: "The address is incomplete. We're attempting to obtain the correct address.",
+    simplified: "Exception",
+    status_code: "029",
+};
+/// The address was corrected after [`ADDRESS_EXCEPTION`] (UPS-REFERENCE §6: `I`/`AR`/`005`).
+pub const ADDRESS_UPDATED: Status = Status {
+    typ: "I",
+    code: "AR",
+    description: "Address information updated",
+    simplified: "On the Way",
+    status_code: "005",
+};
+/// Arrival at a UPS Access Point, variant `D` (UPS-REFERENCE §6 lists `KB` among the delivered
+/// codes). [ext, not in the spec: UPS shows this arrival both as type `D` and as type `I`;
+/// the simulator does both variants, see [`AP_ARRIVED_I`] and [`access_point_variant`].]
+pub const AP_ARRIVED_D: Status = Status {
+    typ: "D",
+    code: "KB",
+    description: "Delivered to UPS Access Point™. Awaiting customer pickup.",
+    simplified: "Ready for Pickup",
+    status_code: "040",
+};
+/// Arrival at a UPS Access Point, variant `I` (same code and text as [`AP_ARRIVED_D`]).
+/// [ext, not in the spec: the simulator does both variants.]
+pub const AP_ARRIVED_I: Status = Status {
+    typ: "I",
+    ..AP_ARRIVED_D
+};
+/// The consignee collected the package at the Access Point: the real delivery (type `D`,
+/// statusCode `011` delivered, UPS-REFERENCE §6). [ext, not in the spec: code `KM`.]
+pub const AP_PICKED_UP: Status = Status {
+    typ: "D",
+    code: "KM",
+    description: "Picked up by the customer at the UPS Access Point™",
+    simplified: "Delivered",
+    status_code: "011",
+};
+/// The package turns back after the last failed attempt (type `X`, UPS-REFERENCE §6).
+/// [ext, not in the spec: code `RT`, statusCode `035`.]
+pub const RETURNING: Status = Status {
+    typ: "X",
+    code: "RT",
+    description: "Returning to sender: the receiver was not available after the final attempt",
+    simplified: "Returning to Sender",
+    status_code: "035",
+};
+/// Back at the shipper: terminal (UPS-REFERENCE §6: type `RS` "returned to shipper").
+/// [ext, not in the spec: code `RS`, statusCode `034`.]
+pub const RETURNED: Status = Status {
+    typ: "RS",
+    code: "RS",
+    description: "Returned to shipper",
+    simplified: "Returned to Sender",
+    status_code: "034",
+};
+
+/// What a package's tracking does (issue 18), chosen per package by tracking number or by a
+/// reference value (`/_sim/ups/track-scenarios`, [`super::SimHandle::set_track_scenario`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum TrackScenario {
+    /// The plain path, with the hash-chosen ~10 % one-attempt path.
+    #[default]
+    Normal,
+    /// The plain path, never an attempt.
+    Delivered,
+    /// One failed attempt (`X`/`UD`/`048`), delivered the next business day (`RDD`).
+    AttemptThenDelivered,
+    /// Left at a UPS Access Point (`KB`/`040`, type `D` or `I` by hash), picked up two
+    /// business days later (`D`/`KM`/`011`).
+    AccessPoint,
+    /// Address exception (`X`/`AD`/`029`), address updated next day, delivered (`RDD`).
+    ExceptionThenDelivered,
+    /// Two failed attempts, returning (`X`/`RT`/`035`), back at the shipper (`RS`/`RS`/`034`).
+    ReturnedToSender,
+    /// Only the label-created event, forever.
+    NeverScanned,
+    /// Track knows nothing of the number (`TW0001`); no Track Alert events.
+    Unknown,
+    /// Origin scan, departure, arrival at a hub, then nothing ever again.
+    Stalled,
+}
+
+/// An unknown scenario name.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown track scenario '{0}': use one of normal, delivered, attempt_then_delivered, access_point, exception_then_delivered, returned_to_sender, never_scanned, unknown, stalled")]
+pub struct UnknownScenario(pub String);
+
+impl TrackScenario {
+    /// Every scenario, in documentation order.
+    pub const ALL: [TrackScenario; 9] = [
+        TrackScenario::Normal,
+        TrackScenario::Delivered,
+        TrackScenario::AttemptThenDelivered,
+        TrackScenario::AccessPoint,
+        TrackScenario::ExceptionThenDelivered,
+        TrackScenario::ReturnedToSender,
+        TrackScenario::NeverScanned,
+        TrackScenario::Unknown,
+        TrackScenario::Stalled,
+    ];
+
+    /// The snake_case name used by the admin route.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TrackScenario::Normal => "normal",
+            TrackScenario::Delivered => "delivered",
+            TrackScenario::AttemptThenDelivered => "attempt_then_delivered",
+            TrackScenario::AccessPoint => "access_point",
+            TrackScenario::ExceptionThenDelivered => "exception_then_delivered",
+            TrackScenario::ReturnedToSender => "returned_to_sender",
+            TrackScenario::NeverScanned => "never_scanned",
+            TrackScenario::Unknown => "unknown",
+            TrackScenario::Stalled => "stalled",
+        }
+    }
+}
+
+impl std::str::FromStr for TrackScenario {
+    type Err = UnknownScenario;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let t = s.trim();
+        TrackScenario::ALL
+            .into_iter()
+            .find(|x| x.as_str().eq_ignore_ascii_case(t))
+            .ok_or_else(|| UnknownScenario(t.to_string()))
+    }
+}
+
+impl std::fmt::Display for TrackScenario {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// One planned activity.
 #[derive(Debug, Clone)]
 pub struct Event {
@@ -112,13 +272,51 @@ pub struct Event {
     pub place: Place,
 }
 
+/// UPS announced a new expected delivery date (Tracking.yaml `DeliveryDate` type `RDD`;
+/// Track Alert type `U` "Updated Delivery Date or Time", UPSTrackAlert.yaml).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DateChange {
+    /// Index in [`Plan::events`] of the event that moved the date (the change is known
+    /// from that event on, at the same instant).
+    pub after: usize,
+    pub date: NaiveDate,
+}
+
+/// A package waiting at a UPS Access Point (Tracking.yaml `AccessPointInformation`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AccessPointHold {
+    /// Index in [`Plan::events`] of the arrival (`KB`).
+    pub arrived: usize,
+    /// Index of the pickup (`KM`), when planned (absent when voided before).
+    pub picked_up: Option<usize>,
+    /// `pickupByDate` (local date).
+    pub pickup_by: NaiveDate,
+}
+
 /// Planned dates of a package.
 #[derive(Debug, Clone)]
 pub struct Plan {
     pub events: Vec<Event>,
     pub scheduled: NaiveDate,
-    /// Rescheduled date when the exception path applies.
+    /// The last rescheduled date (the date of the last [`Plan::date_changes`] entry).
     pub rescheduled: Option<NaiveDate>,
+    /// Every move of the expected delivery date, oldest first.
+    pub date_changes: Vec<DateChange>,
+    /// Set when the package waits at a UPS Access Point.
+    pub access_point: Option<AccessPointHold>,
+    /// The scenario the plan follows.
+    pub scenario: TrackScenario,
+}
+
+impl Plan {
+    /// The expected delivery date as known once event `i` happened: the last date change
+    /// at or before `i`, else the scheduled date.
+    pub fn expected_after(&self, i: usize) -> (NaiveDate, bool) {
+        match self.date_changes.iter().rev().find(|c| c.after <= i) {
+            Some(c) => (c.date, true),
+            None => (self.scheduled, false),
+        }
+    }
 }
 
 fn offset() -> Duration {
@@ -130,8 +328,44 @@ fn local_to_utc(day: NaiveDate, h: u32, m: u32) -> DateTime<Utc> {
     day.and_time(t).and_utc() - offset()
 }
 
-/// The package's whole planned timeline (occurred or not).
+/// Which Access Point arrival a package shows: type `D` or type `I` (both `KB`/`040`).
+/// [ext, not in the spec: UPS shows both; the simulator picks by a hash of the 1Z, using
+/// bits independent of the ~10 % attempt choice.]
+pub fn access_point_variant(tracking_number: &str) -> Status {
+    if (fnv(tracking_number) >> 17) & 1 == 0 {
+        AP_ARRIVED_D
+    } else {
+        AP_ARRIVED_I
+    }
+}
+
+/// Who collected a package at the Access Point: the last word of the ship-to name,
+/// upper-case (a consignee-like name), else [`received_by`].
+pub fn picked_up_by(sh: &Shipment, p: &Package) -> String {
+    sh.ship_to_name
+        .split_whitespace()
+        .last()
+        .map(str::to_ascii_uppercase)
+        .unwrap_or_else(|| received_by(p).to_string())
+}
+
+/// The hub where stalled packages stop (UPS Worldport, Louisville KY). [ext, not in the
+/// spec: any hub would do.]
+fn hub() -> Place {
+    Place {
+        city: "Louisville".into(),
+        state: "KY".into(),
+        postal: String::new(),
+        country: "US".into(),
+    }
+}
+
+/// (when, status, where, moves the expected delivery date to).
+type Planned = Vec<(DateTime<Utc>, Status, Place, Option<NaiveDate>)>;
+
+/// The package's whole planned timeline (occurred or not), following `p.scenario`.
 pub fn plan(sh: &Shipment, p: &Package) -> Plan {
+    let scenario = p.scenario;
     let lane = Lane {
         from_country: sh.origin.country.clone(),
         from_postal: sh.origin.postal.clone(),
@@ -154,47 +388,186 @@ pub fn plan(sh: &Shipment, p: &Package) -> Plan {
         country: sh.origin.country.clone(),
         ..Place::default()
     };
-    let mut planned: Vec<(DateTime<Utc>, Status, Place)> = vec![
-        (sh.created_at, LABEL_CREATED, label_place),
-        (
+    let minutes = (h % 300) as u32;
+    // (when, status, where, moves the expected date to)
+    let mut planned: Planned = Vec::new();
+    let mut ap_pickup_by = None;
+    if scenario != TrackScenario::Unknown {
+        // UPS-REFERENCE §11 "Track lifecycle": M label created first.
+        planned.push((sh.created_at, LABEL_CREATED, label_place, None));
+    }
+    let scanned = !matches!(
+        scenario,
+        TrackScenario::Unknown | TrackScenario::NeverScanned
+    );
+    if scanned {
+        planned.push((
             sh.created_at + Duration::hours(4),
             ORIGIN_SCAN,
             origin.clone(),
-        ),
-        (sh.created_at + Duration::hours(8), DEPARTED, origin),
-        (local_to_utc(scheduled, 4, 30), ARRIVED, dest_city.clone()),
-        (
-            local_to_utc(scheduled, 8, 30),
+            None,
+        ));
+        planned.push((
+            sh.created_at + Duration::hours(8),
+            DEPARTED,
+            origin.clone(),
+            None,
+        ));
+    }
+    let deliver = |planned: &mut Planned, day: NaiveDate| {
+        planned.push((
+            local_to_utc(day, 10 + minutes / 60, minutes % 60),
+            DELIVERED,
+            sh.destination.clone(),
+            None,
+        ));
+    };
+    // One failed attempt on `day` (UPS-REFERENCE §6: `X` exception; the attempt text is the
+    // one of the existing ~10 % path): out for delivery, then `X`/`UD`/`048`.
+    let attempt = |planned: &mut Planned, day: NaiveDate, moves_to: Option<NaiveDate>| {
+        planned.push((
+            local_to_utc(day, 8, 30),
             OUT_FOR_DELIVERY,
             dest_city.clone(),
-        ),
-    ];
-    let minutes = (h % 300) as u32;
-    let mut rescheduled = None;
-    let delivery_day = if p.exception {
-        let next = add_business_days(scheduled, 1);
-        planned.push((local_to_utc(scheduled, 13, 0), EXCEPTION, dest_city.clone()));
-        planned.push((local_to_utc(next, 8, 30), OUT_FOR_DELIVERY, dest_city));
-        rescheduled = Some(next);
-        next
-    } else {
-        scheduled
+            None,
+        ));
+        planned.push((
+            local_to_utc(day, 13, 0),
+            EXCEPTION,
+            dest_city.clone(),
+            moves_to,
+        ));
     };
-    planned.push((
-        local_to_utc(delivery_day, 10 + minutes / 60, minutes % 60),
-        DELIVERED,
-        sh.destination.clone(),
-    ));
+    let arrive = |planned: &mut Planned| {
+        planned.push((
+            local_to_utc(scheduled, 4, 30),
+            ARRIVED,
+            dest_city.clone(),
+            None,
+        ));
+    };
+    match scenario {
+        TrackScenario::Unknown | TrackScenario::NeverScanned => {}
+        TrackScenario::Stalled => {
+            // Arrived at a hub, then nothing (UPS-REFERENCE §6 `I`/`AR`).
+            planned.push((sh.created_at + Duration::hours(20), ARRIVED, hub(), None));
+        }
+        TrackScenario::Normal | TrackScenario::Delivered | TrackScenario::AttemptThenDelivered => {
+            arrive(&mut planned);
+            let attempted = match scenario {
+                TrackScenario::Normal => p.exception,
+                TrackScenario::Delivered => false,
+                _ => true,
+            };
+            if attempted {
+                // Delivered the next business day; the new date is UPS's RDD
+                // (Tracking.yaml `DeliveryDate`).
+                let next = add_business_days(scheduled, 1);
+                attempt(&mut planned, scheduled, Some(next));
+                planned.push((
+                    local_to_utc(next, 8, 30),
+                    OUT_FOR_DELIVERY,
+                    dest_city.clone(),
+                    None,
+                ));
+                deliver(&mut planned, next);
+            } else {
+                planned.push((
+                    local_to_utc(scheduled, 8, 30),
+                    OUT_FOR_DELIVERY,
+                    dest_city.clone(),
+                    None,
+                ));
+                deliver(&mut planned, scheduled);
+            }
+        }
+        TrackScenario::AccessPoint => {
+            arrive(&mut planned);
+            planned.push((
+                local_to_utc(scheduled, 8, 30),
+                OUT_FOR_DELIVERY,
+                dest_city.clone(),
+                None,
+            ));
+            let ap_place = sh.destination.clone();
+            planned.push((
+                local_to_utc(scheduled, 10 + minutes / 60, minutes % 60),
+                access_point_variant(&p.tracking_number),
+                ap_place.clone(),
+                None,
+            ));
+            // Tracking.yaml `AccessPointInformation.pickupByDate`. [ext, not in the spec:
+            // UPS holds a package 7 calendar days at a US Access Point.]
+            ap_pickup_by = Some(scheduled + Duration::days(7));
+            let picked = add_business_days(scheduled, 2);
+            planned.push((
+                local_to_utc(picked, 16, minutes % 60),
+                AP_PICKED_UP,
+                ap_place,
+                None,
+            ));
+        }
+        TrackScenario::ExceptionThenDelivered => {
+            arrive(&mut planned);
+            let next = add_business_days(scheduled, 1);
+            planned.push((
+                local_to_utc(scheduled, 7, 0),
+                ADDRESS_EXCEPTION,
+                dest_city.clone(),
+                Some(next),
+            ));
+            planned.push((
+                local_to_utc(next, 8, 0),
+                ADDRESS_UPDATED,
+                dest_city.clone(),
+                None,
+            ));
+            planned.push((
+                local_to_utc(next, 8, 30),
+                OUT_FOR_DELIVERY,
+                dest_city.clone(),
+                None,
+            ));
+            deliver(&mut planned, next);
+        }
+        TrackScenario::ReturnedToSender => {
+            arrive(&mut planned);
+            let second = add_business_days(scheduled, 1);
+            attempt(&mut planned, scheduled, Some(second));
+            attempt(&mut planned, second, None);
+            let back = add_business_days(second, 1);
+            planned.push((local_to_utc(back, 7, 0), RETURNING, dest_city.clone(), None));
+            planned.push((local_to_utc(back, 20, 0), DEPARTED, dest_city.clone(), None));
+            let home = add_business_days(back, days);
+            planned.push((local_to_utc(home, 4, 30), ARRIVED, origin.clone(), None));
+            // Terminal, at the origin (UPS-REFERENCE §6 `RS` returned to shipper).
+            planned.push((
+                local_to_utc(home, 11, minutes % 60),
+                RETURNED,
+                sh.origin.clone(),
+                None,
+            ));
+        }
+    }
     let mut events: Vec<Event> = Vec::with_capacity(planned.len() + 1);
-    for (at, status, place) in planned {
+    let mut date_changes = Vec::new();
+    for (at, status, place, moves_to) in planned {
         let at = match events.last() {
             Some(prev) if at <= prev.at => prev.at + Duration::minutes(20),
             _ => at,
         };
+        if let Some(date) = moves_to {
+            date_changes.push(DateChange {
+                after: events.len(),
+                date,
+            });
+        }
         events.push(Event { at, status, place });
     }
     if let Some(v) = p.voided_at {
         events.retain(|e| e.at < v);
+        let kept = events.len();
+        date_changes.retain(|c| c.after < kept);
         events.push(Event {
             at: v,
             status: VOIDED,
@@ -204,10 +577,22 @@ pub fn plan(sh: &Shipment, p: &Package) -> Plan {
             },
         });
     }
+    let access_point = ap_pickup_by.and_then(|pickup_by| {
+        let arrived = events.iter().position(|e| e.status.code == "KB")?;
+        let picked_up = events.iter().position(|e| e.status.code == "KM");
+        Some(AccessPointHold {
+            arrived,
+            picked_up,
+            pickup_by,
+        })
+    });
     Plan {
         events,
         scheduled,
-        rescheduled,
+        rescheduled: date_changes.last().map(|c| c.date),
+        date_changes,
+        access_point,
+        scenario,
     }
 }
 
@@ -311,8 +696,15 @@ pub fn package_json(sh: &Shipment, pi: usize, now: DateTime<Utc>, want: Want) ->
             })
         })
         .collect();
+    // Delivered = type `D` (UPS-REFERENCE §6); an Access Point arrival of variant `D` is a
+    // delivery to the Access Point, not to the consignee: `deliveryInformation` (Tracking.yaml
+    // `DeliveryInformation`, "populated only when the package is delivered") comes with the
+    // consignee's delivery (`FS`) or pickup (`KM`) only.
     let delivered = seen.iter().rev().find(|e| e.status.typ == "D");
-    let excepted = seen.iter().any(|e| e.status.typ == "X");
+    let handed_over = seen
+        .iter()
+        .rev()
+        .find(|e| e.status.typ == "D" && e.status.code != "KB");
     let mut pkg = json!({
         "trackingNumber": p.tracking_number,
         "activity": activity,
@@ -334,34 +726,50 @@ pub fn package_json(sh: &Shipment, pi: usize, now: DateTime<Utc>, want: Want) ->
                 let (d, t, _, _) = stamp(e.at);
                 pkg["deliveryDate"] = json!([{"type": "DEL", "date": d}]);
                 pkg["deliveryTime"] = json!({"type": "DEL", "endTime": t});
-                let mut info = json!({
-                    "location": delivery_location(sh),
-                    "receivedBy": received_by(p),
-                });
-                if want.signature {
-                    info["signature"] = json!({"image": base64::engine::general_purpose::STANDARD.encode(label::signature_gif(received_by(p)))});
-                }
-                if want.pod {
-                    let html = format!(
-                        "<html><body>Proof of delivery {} delivered {} {} to {}</body></html>",
-                        p.tracking_number,
-                        d,
-                        t,
-                        received_by(p)
-                    );
-                    info["pod"] =
-                        json!({"content": base64::engine::general_purpose::STANDARD.encode(html)});
-                }
-                pkg["deliveryInformation"] = info;
             }
             None => {
-                let (kind, date) = match (excepted, pl.rescheduled) {
-                    (true, Some(r)) => ("RDD", r),
-                    _ => ("SDD", pl.scheduled),
+                // Tracking.yaml `DeliveryDate`: SDD until UPS moves the date, then RDD.
+                let (date, moved) = match seen.len() {
+                    0 => (pl.scheduled, false),
+                    n => pl.expected_after(n - 1),
                 };
+                let kind = if moved { "RDD" } else { "SDD" };
                 pkg["deliveryDate"] =
                     json!([{"type": kind, "date": date.format("%Y%m%d").to_string()}]);
                 pkg["deliveryTime"] = json!({"type": "EOD", "startTime": "", "endTime": "230000"});
+            }
+        }
+        if let Some(e) = handed_over {
+            let (d, t, _, _) = stamp(e.at);
+            let at_access_point = e.status.code == "KM";
+            let who = if at_access_point {
+                picked_up_by(sh, p)
+            } else {
+                received_by(p).to_string()
+            };
+            let mut info = json!({
+                "location": if at_access_point { "UPS Access Point™" } else { delivery_location(sh) },
+                "receivedBy": who,
+            });
+            if want.signature {
+                info["signature"] = json!({"image": base64::engine::general_purpose::STANDARD.encode(label::signature_gif(&who))});
+            }
+            if want.pod {
+                let html = format!(
+                    "<html><body>Proof of delivery {} delivered {} {} to {}</body></html>",
+                    p.tracking_number, d, t, who
+                );
+                info["pod"] =
+                    json!({"content": base64::engine::general_purpose::STANDARD.encode(html)});
+            }
+            pkg["deliveryInformation"] = info;
+        }
+        // Tracking.yaml `AccessPointInformation{pickupByDate}` while the package waits.
+        if let Some(ap) = pl.access_point {
+            let waiting = ap.arrived < seen.len() && ap.picked_up.is_none_or(|i| i >= seen.len());
+            if waiting {
+                pkg["accessPointInformation"] =
+                    json!({"pickupByDate": ap.pickup_by.format("%Y%m%d").to_string()});
             }
         }
     }
@@ -380,7 +788,7 @@ pub fn package_json(sh: &Shipment, pi: usize, now: DateTime<Utc>, want: Want) ->
             "O" => seen
                 .iter()
                 .any(|e| e.status.code == "OT" || e.status.typ == "D"),
-            _ => delivered.is_some(),
+            _ => handed_over.is_some(),
         };
         pkg["milestones"] = Value::Array(
             names
@@ -425,6 +833,12 @@ fn not_found(st: &UpsState, inquiry: &str) -> Response {
         }]}})),
     )
         .into_response()
+}
+
+/// Track knows the package (the `unknown` scenario answers as for a number UPS never saw:
+/// `TW0001`, UPS-REFERENCE §6 "Not found").
+fn known(p: &Package) -> bool {
+    p.scenario != TrackScenario::Unknown
 }
 
 fn well_formed(n: &str) -> bool {
@@ -482,7 +896,10 @@ pub async fn details(
     }
     let now = st.now();
     let shipments = st.read_shipments();
-    let Some((sh, pi)) = shipments.by_tracking(&n) else {
+    let Some((sh, pi)) = shipments
+        .by_tracking(&n)
+        .filter(|(sh, pi)| known(&sh.packages[*pi]))
+    else {
         drop(shipments);
         return not_found(&st, &n);
     };
@@ -510,13 +927,17 @@ pub async fn shipment_details(
     }
     let now = st.now();
     let shipments = st.read_shipments();
-    let Some((sh, _)) = shipments.by_tracking(&n) else {
+    let Some((sh, _)) = shipments
+        .by_tracking(&n)
+        .filter(|(sh, pi)| known(&sh.packages[*pi]))
+    else {
         drop(shipments);
         return not_found(&st, &n);
     };
     let offset = q.offset.unwrap_or(0);
     let count = q.count.unwrap_or(50).clamp(1, 50);
     let pkgs: Vec<Value> = (0..sh.packages.len())
+        .filter(|i| known(&sh.packages[*i]))
         .skip(offset)
         .take(count)
         .map(|i| package_json(sh, i, now, q.want()))
@@ -604,7 +1025,7 @@ pub async fn by_reference(
         if shipper.as_deref().is_some_and(|s| s != sh.shipper_number) {
             continue;
         }
-        for i in 0..sh.packages.len() {
+        for i in (0..sh.packages.len()).filter(|i| known(&sh.packages[*i])) {
             pkgs.push(package_json(sh, i, now, q.want()));
         }
     }
@@ -659,6 +1080,7 @@ mod tests {
                 }],
                 voided_at: None,
                 exception,
+                scenario: Default::default(),
                 published: Default::default(),
             }],
             label_format: LabelFormat::Gif,

@@ -51,7 +51,7 @@ impl Mapper for MappingAdapter {
         record: &crate::model::ErpRecord,
         snapshot: &crate::model::TrackingSnapshot,
     ) -> crate::model::WriteBack {
-        self.mapping.write_back_tracking(&record.id, snapshot)
+        self.mapping.write_back_tracking(record, snapshot)
     }
 
     fn is_cancelled(&self, record: &crate::model::ErpRecord) -> bool {

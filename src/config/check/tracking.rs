@@ -49,6 +49,44 @@ pub(super) fn check_tracking(r: &mut CheckReport, file: &Path, t: &TrackingConfi
             );
         }
     }
+    if t.stale_after_days == 0 {
+        r.problem(
+            file,
+            "tracking.stale_after_days",
+            "0 days would call every parcel expired at once",
+            "use a positive number of days (default 10)",
+        );
+    }
+    if t.give_up_after_days <= t.stale_after_days {
+        r.problem(
+            file,
+            "tracking.give_up_after_days",
+            format!(
+                "{} days is not after stale_after_days ({}): a parcel must be declared expired before tracking stops",
+                t.give_up_after_days, t.stale_after_days
+            ),
+            "make it longer than tracking.stale_after_days (default 30)",
+        );
+    }
+    if t.give_up_after_days > 120 {
+        r.problem(
+            file,
+            "tracking.give_up_after_days",
+            format!(
+                "{} days: UPS keeps tracking data for 120 days",
+                t.give_up_after_days
+            ),
+            "use 120 or fewer",
+        );
+    }
+    if t.not_found_after_hours == 0 {
+        r.problem(
+            file,
+            "tracking.not_found_after_hours",
+            "0 hours would call every new label not found",
+            "use a positive number of hours (default 24)",
+        );
+    }
     if ta.quiet_period_hours == 0 {
         r.problem(
             file,

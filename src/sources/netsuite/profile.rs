@@ -226,6 +226,12 @@ fn default_writable_fields() -> Vec<String> {
         "custbody_ups_last_scan",
         "custbody_ups_delivered",
         "custbody_ups_received_by",
+        "custbody_ups_status_time",
+        "custbody_ups_scan_location",
+        "custbody_ups_est_delivery",
+        "custbody_ups_exception",
+        "custbody_ups_signature",
+        "custbody_ups_scan_history",
     ]
     .iter()
     .map(|s| s.to_string())

@@ -35,7 +35,15 @@ impl Tracker {
                     }
                     continue;
                 }
-                if now >= p.registered_at + secs(self.settings.give_up_after_seconds) {
+                let before = p.snapshot();
+                if p.apply_age(now, &self.settings.age_limits()) {
+                    tracing::info!(tracking_number = %tn, job = %p.job_id, status = p.milestone.as_str(), "no news from UPS for too long; status derived from time");
+                    self.after_change(&mut p, &before)?;
+                    self.save_package(&mut p)?;
+                }
+                if now >= p.last_scan_or_registered() + secs(self.settings.give_up_after_seconds) {
+                    let before = p.snapshot();
+                    p.apply_age(now, &self.settings.age_limits());
                     p.done = true;
                     p.abandoned = true;
                     p.poll_at = None;
@@ -46,7 +54,9 @@ impl Tracker {
                         .packages_abandoned
                         .fetch_add(1, Ordering::Relaxed);
                     report.abandoned += 1;
-                    tracing::warn!(tracking_number = %tn, job = %p.job_id, "package not terminal after the give-up period; tracking stopped");
+                    tracing::warn!(tracking_number = %tn, job = %p.job_id, status = p.milestone.as_str(), "no new scan for the give-up period; tracking stopped");
+                    self.after_change(&mut p, &before)?;
+                    self.mark_dirty(&p.job_id)?;
                     self.save_package(&mut p)?;
                     continue;
                 }

@@ -97,7 +97,10 @@ fn same_event(a: &crate::model::TrackingEvent, b: &crate::model::TrackingEvent) 
 /// Status codes Quantum View records carry (manifest, origin, delivery, void) and
 /// exceptions: the only events that can have a Quantum View twin.
 fn qv_code(e: &crate::model::TrackingEvent) -> bool {
-    matches!(e.status_code.as_str(), "MP" | "OR" | "FS" | "MV") || e.status_type == "X"
+    matches!(
+        e.status_code.as_str(),
+        "MP" | "OR" | "FS" | "KB" | "KM" | "MV"
+    ) || e.status_type == "X"
 }
 
 impl Tracker {
@@ -425,6 +428,7 @@ mod tests {
             milestone: Milestone::Delivered,
             status_type: "D".into(),
             status_code: code.into(),
+            status_number: String::new(),
             description: String::new(),
             time: Utc.with_ymd_and_hms(2026, 12, 1, h, m, 0).unwrap(),
             location: None,

@@ -66,6 +66,11 @@ impl Tracker {
             last_written_at: None,
             writes: 0,
             finished: false,
+            // The shipped write-back put "label created" on the record.
+            status_history: vec![StatusMark {
+                status: Milestone::LabelCreated,
+                at: job.updated_at.min(now),
+            }],
         })?;
         self.stats.jobs_registered.fetch_add(1, Ordering::Relaxed);
         self.stats

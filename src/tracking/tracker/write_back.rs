@@ -18,6 +18,8 @@ impl Tracker {
             hash: String,
             source: Arc<dyn Source>,
             finish: bool,
+            status: Milestone,
+            status_at: Option<DateTime<Utc>>,
         }
         let dirty: Vec<(String, sled::IVec)> = self
             .store
@@ -88,6 +90,8 @@ impl Tracker {
                 hash,
                 source: target.source.clone(),
                 finish,
+                status: snapshot.milestone,
+                status_at: snapshot.status_at,
             });
         }
         let results: Vec<(Work, Result<(), crate::sources::SourceError>)> =
@@ -107,6 +111,7 @@ impl Tracker {
                             jt.last_write_hash = Some(w.hash.clone());
                             jt.last_written_at = Some(self.now());
                             jt.writes += 1;
+                            jt.note_written_status(w.status, w.status_at.unwrap_or(now));
                             self.put_job(&jt)?;
                         }
                         self.clear_dirty(&w.job_id, &w.gen)?;
@@ -154,7 +159,7 @@ impl Tracker {
         let count = |m: Milestone| pkgs.iter().filter(|p| p.milestone == m).count();
         let (d, r, v) = (
             count(Milestone::Delivered),
-            count(Milestone::Returned),
+            count(Milestone::ReturnedToSender),
             count(Milestone::Voided),
         );
         let mut moved = false;

@@ -10,7 +10,9 @@
 //!   keeps UPS's reason and status text;
 //! * `Delivery` → delivered (`D`/`FS`: Quantum View gives no status code; `FS` is Track's
 //!   code for a delivery, §6, so the same delivery seen by Track is one event), with
-//!   `DeliveryLocation.SignedForByName` as received-by;
+//!   `DeliveryLocation.SignedForByName` as received-by; with `LastPickupDate` ("Last pickup
+//!   by Date from the UPS Access Point Location") → at an Access Point (`D`/`KB`), with only
+//!   `AccessPointLocationID` → collected there (`D`/`KM`);
 //! * `Generic` `ActivityType` `VM` → voided (`MV`/`MV`); other generic records are skipped.
 //!
 //! Quantum View gives `Date`/`Time` without a zone (QuantumView.yaml does not say GMT or
@@ -138,9 +140,10 @@ fn event(
         record,
         event: TrackingEvent {
             tracking_number: tn.to_ascii_uppercase(),
-            milestone: Milestone::from_ups(typ, code),
+            milestone: Milestone::from_ups_status(typ, code, "", &description),
             status_type: typ.into(),
             status_code: code.into(),
+            status_number: String::new(),
             description: short(&description, 200),
             time,
             location,
@@ -211,18 +214,30 @@ fn package_record(kind: QvRecord, r: &Value) -> Option<QvEvent> {
         QvRecord::Delivery => {
             let dl = r.get("DeliveryLocation");
             let loc = loc.or_else(|| place(dl));
+            // An Access Point: `LastPickupDate` = waiting there (`KB`); its id alone =
+            // collected there (`KM`); else delivered (`FS`).
+            let (code, words) = if !text(r, "LastPickupDate").is_empty() {
+                (
+                    "KB",
+                    "Delivered to UPS Access Point. Awaiting customer pickup.",
+                )
+            } else if !text(r, "AccessPointLocationID").is_empty() {
+                ("KM", "Picked up by the customer at the UPS Access Point")
+            } else {
+                ("FS", "DELIVERED")
+            };
             let mut e = event(
                 kind,
                 &tn,
                 "D",
-                "FS",
-                "DELIVERED".into(),
+                code,
+                words.into(),
                 time,
                 loc,
                 &shipper,
                 refs,
             );
-            e.delivered_at = Some(time);
+            e.delivered_at = (code != "KB").then_some(time);
             e.received_by = dl
                 .map(|d| short(&text(d, "SignedForByName"), 64))
                 .filter(|n| !n.is_empty());
@@ -452,7 +467,7 @@ mod tests {
             vec![
                 (QvRecord::Manifest, Milestone::LabelCreated, "MP"),
                 (QvRecord::Origin, Milestone::PickedUp, "OR"),
-                (QvRecord::Exception, Milestone::Exception, "UD"),
+                (QvRecord::Exception, Milestone::DeliveryAttempted, "UD"),
                 (QvRecord::Delivery, Milestone::Delivered, "FS"),
                 (QvRecord::Void, Milestone::Voided, "MV"),
             ]

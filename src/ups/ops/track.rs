@@ -110,6 +110,9 @@ pub(super) struct TrackStatus {
     code: String,
     #[serde(default, deserialize_with = "lenient_string")]
     description: String,
+    /// 3-digit `statusCode` (`011`, `040`, …).
+    #[serde(rename = "statusCode", default, deserialize_with = "lenient_string")]
+    status_code: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -193,9 +196,15 @@ pub(super) fn package_events(number: &str, p: &TrackPackage) -> Vec<TrackingEven
             let time = track_time(&a.gmt_date, &a.gmt_time, &a.date, &a.time, &a.gmt_offset)?;
             Some(TrackingEvent {
                 tracking_number: number.to_string(),
-                milestone: Milestone::from_ups(&st.kind, &st.code),
+                milestone: Milestone::from_ups_status(
+                    &st.kind,
+                    &st.code,
+                    &st.status_code,
+                    &st.description,
+                ),
                 status_type: st.kind.clone(),
                 status_code: st.code.clone(),
+                status_number: st.status_code.clone(),
                 description: st.description.clone(),
                 time,
                 location: location(&a.location),
@@ -215,7 +224,7 @@ pub(super) fn snapshot(
     let delivered_by_date = p.delivery_date.iter().any(|d| d.kind == "DEL");
     let milestone = match (&p.current_status, &latest) {
         (Some(s), _) if !s.kind.is_empty() || !s.code.is_empty() => {
-            Milestone::from_ups(&s.kind, &s.code)
+            Milestone::from_ups_status(&s.kind, &s.code, &s.status_code, &s.description)
         }
         (_, Some(e)) => e.milestone,
         _ if delivered_by_date => Milestone::Delivered,
@@ -258,6 +267,8 @@ pub(super) fn snapshot(
         delivered_at,
         received_by,
         signature,
+        status_at: None,
+        history: Vec::new(),
     }
 }
 
