@@ -288,6 +288,12 @@ async fn quantum_view_delivers_every_job_across_a_crash_without_skips_or_doubles
         .unwrap();
     assert!(jt.packages.contains(&matched), "{jt:?}");
     assert!(t2.package(&stranger).unwrap().is_none());
+    // Exported on /metrics like every tracking counter (`upsync_tracking_events{kind=…}`).
+    assert!(t2
+        .stats()
+        .pairs()
+        .iter()
+        .any(|(k, _)| *k == "qv_foreign_ignored"));
     let (files, ignored, matched_n, errors, restarts) = add(&s1, &s2);
     assert_eq!(matched_n, 1);
     assert!(
@@ -352,4 +358,77 @@ async fn foreign_parcels_are_counted_and_ignored_without_reference_matching() {
     // Quantum View's copy (local time read as UTC) gave way to Track's GMT one.
     let mp = p.history.iter().find(|e| e.status_code == "MP").unwrap();
     assert!(mp.description.contains("UPS has not received"), "{mp:?}");
+}
+
+/// The simulator's trouble scenarios through Quantum View: an Access Point stop shows as
+/// "available for pickup" before the delivery, attempts and address exceptions keep UPS's
+/// reason text, and a return (which Quantum View has no record for) is brought by the
+/// quiet-period Track call.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn trouble_scenarios_reach_their_end_through_quantum_view() {
+    use upsync::sim::ups::{ScenarioKey, TrackScenario};
+    let w = World::new().await;
+    let store = w.open();
+    let ledger = Ledger::new(store.clone());
+    let scenarios = [
+        TrackScenario::AccessPoint,
+        TrackScenario::AttemptThenDelivered,
+        TrackScenario::ExceptionThenDelivered,
+        TrackScenario::ReturnedToSender,
+    ];
+    let mut numbers = Vec::new();
+    for (i, sc) in scenarios.iter().enumerate() {
+        let tn = ship(&w.client).await;
+        w.sim
+            .set_track_scenario(ScenarioKey::TrackingNumber(tn.clone()), *sc);
+        tracking_job(
+            &ledger,
+            &format!("T{i}"),
+            &[tn.as_str()],
+            w.sim.core.clock.now(),
+        );
+        numbers.push(tn);
+    }
+    let t = w.tracker(store.clone(), w.flaky(false), settings(false));
+    for _ in 0..20 * 24 {
+        w.run(&t, 1).await;
+        if numbers
+            .iter()
+            .all(|tn| t.package(tn).unwrap().is_some_and(|p| p.done))
+        {
+            break;
+        }
+    }
+    let p = |i: usize| t.package(&numbers[i]).unwrap().unwrap();
+    let ap = p(0);
+    assert_eq!(ap.milestone, Milestone::Delivered, "{:?}", ap.history);
+    assert!(
+        ap.history
+            .iter()
+            .any(|e| e.milestone == Milestone::AvailableForPickup),
+        "{:?}",
+        ap.history
+    );
+    let attempt = p(1);
+    assert_eq!(attempt.milestone, Milestone::Delivered);
+    assert!(attempt
+        .history
+        .iter()
+        .any(|e| e.milestone == Milestone::DeliveryAttempted));
+    let address = p(2);
+    assert_eq!(address.milestone, Milestone::Delivered);
+    assert!(address.history.iter().any(|e| e.status_code == "AD"));
+    let returned = p(3);
+    assert_eq!(
+        returned.milestone,
+        Milestone::ReturnedToSender,
+        "{:?}",
+        returned.history
+    );
+    for pk in [ap, attempt, address, returned] {
+        let ids: BTreeSet<String> = pk.history.iter().map(|e| e.identity()).collect();
+        assert_eq!(ids.len(), pk.history.len(), "{:?}", pk.history);
+    }
+    let s = t.stats().snapshot();
+    assert!(s.qv_events > 0 && s.polls_quiet_fallback > 0, "{s:?}");
 }

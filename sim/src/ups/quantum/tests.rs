@@ -301,3 +301,50 @@ async fn named_subscriptions_file_names_and_local_times() {
     };
     assert_eq!(t(&origin) - t(&lo), Duration::hours(5));
 }
+
+/// QuantumView.yaml's own request example (one `SubscriptionRequest` object, `FileName` a
+/// string, `Bookmark` inside it) is accepted in lenient mode, each single item reported as
+/// a tolerance; its bookmark is not ours, so it is refused in UPS's shape.
+#[tokio::test]
+async fn the_specs_request_example_is_accepted_leniently() {
+    let (_core, state) = build_state(UpsSimConfig {
+        token_ttl_seconds: 30 * 86_400,
+        lenient: true,
+        ..UpsSimConfig::default()
+    })
+    .unwrap();
+    let app = router(state.clone());
+    let basic = b64().encode("demo-client:demo-secret");
+    let t = axum::http::Request::post("/security/v1/oauth/token")
+        .header("authorization", format!("Basic {basic}"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(axum::body::Body::from("grant_type=client_credentials"))
+        .unwrap();
+    let (_, tv) = send(&app, t).await;
+    let tok = tv["access_token"].as_str().unwrap().to_string();
+    let doc: Value = serde_norway::from_str(schema::spec::QUANTUM_VIEW).unwrap();
+    let mut example = doc
+        .pointer("/paths/~1quantumview~1{version}~1events/post/requestBody/content/application~1json/examples/json/value")
+        .cloned()
+        .unwrap();
+    let (s, v) = send(&app, post("/api/quantumview/v3/events", &tok, &example)).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    assert_eq!(v["response"]["errors"][0]["code"], "20008", "{v}");
+    // Without the foreign bookmark: 200, the tolerated single items as alerts.
+    example["QuantumViewRequest"]["SubscriptionRequest"]
+        .as_object_mut()
+        .unwrap()
+        .remove("Bookmark");
+    let (s, v) = send(&app, post("/api/quantumview/v3/events", &tok, &example)).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let alerts = v["QuantumViewResponse"]["Response"]["Alert"]
+        .as_array()
+        .unwrap();
+    assert_eq!(alerts.len(), 2, "{v}");
+    assert_eq!(
+        v["QuantumViewResponse"]["QuantumViewEvents"]["SubscriptionEvents"][0]
+            ["SubscriptionStatus"]["Code"],
+        "UN",
+        "OutboundXML is not a subscription of the simulator: {v}"
+    );
+}
