@@ -213,3 +213,36 @@ fn bad_shipper_entry_is_a_load_error() {
     assert_eq!(errs[0].line, line_of("postal_code: \"21093\"", 0));
     assert_eq!(errs[1].line, line_of("phone: \"5105550100\"", 0));
 }
+
+/// `write_back.status_values`: a status without the ERP's word, an unknown status and an
+/// empty word are each reported with the key, and the fix names the missing statuses.
+#[test]
+fn status_values_must_cover_every_status() {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("mappings/acumatica-shipment.yaml");
+    let good = std::fs::read_to_string(&path).unwrap();
+    assert!(Mapping::from_str(&good, "acumatica-shipment.yaml").is_ok());
+    // Drop two statuses, misspell one, blank one.
+    let broken = good
+        .replace("    not_found: Not Found at UPS\n", "")
+        .replace(
+            "    expired: No Recent Scans\n",
+            "    expird: No Recent Scans\n",
+        )
+        .replace("    voided: Voided\n", "    voided: \"\"\n");
+    assert_ne!(broken, good, "the fixture lines moved");
+    let errs = Mapping::from_str(&broken, "acumatica-shipment.yaml")
+        .expect_err("must not load")
+        .0;
+    let text: Vec<String> = errs.iter().map(|e| e.to_string()).collect();
+    let all = text.join("\n");
+    assert!(
+        errs.iter().any(|e| e
+            .message
+            .contains("no ERP value for status(es): not_found, voided, expired")
+            && e.fix.contains("not_found: \"Not Found\"")),
+        "{all}"
+    );
+    assert!(all.contains("`expird` is not a tracking status"), "{all}");
+    assert!(all.contains("status `voided` has an empty value"), "{all}");
+    assert!(all.contains("write_back.status_values"), "{all}");
+}

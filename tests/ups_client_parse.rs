@@ -276,3 +276,41 @@ fn trackalert_and_token_and_errors() {
     let f = parse::faults(&fixture("error-rate-limited.json"));
     assert_eq!(f[0].code, "10429");
 }
+
+/// A package waiting at a UPS Access Point, in both shapes the simulator produces (the
+/// documents leave it open [ext]): type `D` or `I` with code `KB` / statusCode `040`, and a
+/// `DEL` delivery date beside the `D` one. Neither is "delivered" until the `KM` pickup.
+#[test]
+fn track_access_point_is_available_for_pickup_not_delivered() {
+    for ty in ["D", "I"] {
+        let kb = serde_json::json!({"type": ty, "code": "KB", "statusCode": "040",
+            "description": "Delivered to UPS Access Point™. Awaiting customer pickup."});
+        let ot = serde_json::json!({"type": "I", "code": "OT", "statusCode": "021", "description": "Out For Delivery Today"});
+        let mut pkg = serde_json::json!({
+            "trackingNumber": "1Z123X560300000018",
+            "currentStatus": kb,
+            "activity": [
+                {"status": kb, "date": "20261208", "time": "113800", "gmtDate": "20261208", "gmtTime": "163800", "gmtOffset": "-05:00"},
+                {"status": ot, "date": "20261208", "time": "083000", "gmtDate": "20261208", "gmtTime": "133000", "gmtOffset": "-05:00"},
+            ],
+            "accessPointInformation": {"pickupByDate": "20261215"},
+        });
+        if ty == "D" {
+            pkg["deliveryDate"] = serde_json::json!([{"type": "DEL", "date": "20261208"}]);
+        }
+        let v = serde_json::json!({"trackResponse": {"shipment": [{"inquiryNumber": "1Z123X560300000018", "package": [pkg]}]}});
+        let TrackOutcome::Found { snapshot, events } =
+            parse::track_response(&v, "1Z123X560300000018").unwrap()
+        else {
+            panic!("expected Found")
+        };
+        assert_eq!(
+            snapshot.milestone,
+            Milestone::AvailableForPickup,
+            "type {ty}"
+        );
+        assert_eq!(events[1].milestone, Milestone::AvailableForPickup);
+        assert_eq!(events[1].status_number, "040");
+        assert_eq!(snapshot.delivered_at, None);
+    }
+}

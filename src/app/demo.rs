@@ -30,6 +30,7 @@ use crate::app::wiring::{self, Assembly, Current};
 use crate::app::world::{World, WorldOptions};
 use crate::model::{LabelFormat, Milestone};
 use crate::pipeline::{Job, JobState};
+use crate::sim::ups::{ScenarioKey, TrackScenario};
 
 /// What the demo does, for callers that run it in-process (tests).
 #[derive(Debug, Clone)]
@@ -39,6 +40,9 @@ pub struct DemoOptions {
     pub record_dir: Option<PathBuf>,
     /// Give up (and report what is not delivered) after this much wall time.
     pub deadline: Duration,
+    /// Seed troubled parcels among the normal ones ([`TROUBLES`]): failed attempts, an
+    /// Access Point, an exception, a return, parcels never scanned, unknown or stalled.
+    pub troubles: bool,
     /// How the daemon follows the parcels.
     pub tracking: DemoTracking,
 }
@@ -88,6 +92,19 @@ impl DemoTracking {
     }
 }
 
+/// The trouble scenarios `--troubles` gives to the first shipped jobs (alternating the
+/// ERPs), with the final status each must reach: (UPS simulator scenario, status).
+pub const TROUBLES: [(TrackScenario, Milestone); 8] = [
+    (TrackScenario::AttemptThenDelivered, Milestone::Delivered),
+    (TrackScenario::AccessPoint, Milestone::Delivered),
+    (TrackScenario::ExceptionThenDelivered, Milestone::Delivered),
+    (TrackScenario::ReturnedToSender, Milestone::ReturnedToSender),
+    (TrackScenario::NeverScanned, Milestone::Expired),
+    (TrackScenario::Unknown, Milestone::Expired),
+    (TrackScenario::Stalled, Milestone::Expired),
+    (TrackScenario::AccessPoint, Milestone::Delivered),
+];
+
 /// One row of the final table (and one object of `--report`).
 #[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
 pub struct ShipmentRow {
@@ -110,6 +127,27 @@ pub struct ShipmentRow {
     pub label_files: Vec<String>,
     /// Final milestone (`delivered` when all went well).
     pub milestone: String,
+    /// Final normalised tracking status (`delivered`, `returned_to_sender`, `expired`, …).
+    pub status: String,
+    /// Normalised statuses in the order they were written to the ERP record.
+    pub status_history: Vec<String>,
+    /// The UPS simulator's scenario for this parcel (`normal` unless `--troubles` chose one).
+    pub scenario: String,
+    /// The status this parcel must end in for the demo to pass.
+    pub expected_status: String,
+    /// UPS's latest estimated (or rescheduled) delivery date, `YYYY-MM-DD`.
+    pub estimated_delivery: Option<String>,
+    /// When it was delivered (UTC, ISO 8601).
+    pub delivered_at: Option<String>,
+    pub received_by: Option<String>,
+    /// The proof-of-delivery signature image, saved under `<dir>/signatures/`.
+    pub signature_file: Option<String>,
+    /// What the ERP record's status field says at the end (the mapping's word), read back
+    /// from the simulated ERP.
+    pub erp_status: Option<String>,
+    /// Where the ERP record holds the signature: the attached file's name (Acumatica) or
+    /// the field that holds it as a `data:` URI (NetSuite).
+    pub erp_signature: Option<String>,
     /// Ledger state of the job.
     pub state: String,
     /// The 1Z numbers and labels reached the ERP record.
@@ -138,6 +176,12 @@ pub struct DemoOutcome {
 impl DemoOutcome {
     pub fn all_delivered(&self) -> bool {
         !self.rows.is_empty() && self.rows.iter().all(|r| r.milestone == "delivered")
+    }
+
+    /// Every parcel reached the final status its scenario expects (all `delivered`
+    /// without `--troubles`).
+    pub fn all_as_expected(&self) -> bool {
+        !self.rows.is_empty() && self.rows.iter().all(|r| r.status == r.expected_status)
     }
 }
 
@@ -224,7 +268,12 @@ pub async fn execute(o: DemoOptions, out: &mut dyn Write) -> anyhow::Result<Demo
 
     let deadline = start + o.deadline;
     ship_all(&assembly, &mut p, deadline).await?;
-    let simulated_days = track_all(&w, &assembly, &mut p, deadline, o.tracking).await?;
+    let expected = if o.troubles {
+        seed_troubles(&w, &assembly, &mut p)?
+    } else {
+        Default::default()
+    };
+    let simulated_days = track_all(&w, &assembly, &mut p, deadline, &expected, o.tracking).await?;
 
     // Scrape our own endpoints like a monitoring system would.
     let http = reqwest::Client::builder()
@@ -243,7 +292,10 @@ pub async fn execute(o: DemoOptions, out: &mut dyn Write) -> anyhow::Result<Demo
         .status()
         .as_u16();
 
-    let rows = rows(&assembly, &w.label_dir)?;
+    let mut rows = rows(&assembly, &w.label_dir, &o.dir, &expected)?;
+    for r in &mut rows {
+        (r.erp_status, r.erp_signature) = erp_view(&w, r);
+    }
     assembly.pipeline.stop();
     assembly
         .pipeline
@@ -379,6 +431,7 @@ async fn track_all(
     a: &Assembly,
     p: &mut Progress<'_>,
     deadline: Instant,
+    expected: &Expected,
     mode: DemoTracking,
 ) -> anyhow::Result<f64> {
     let registered = a.tracker.scan_jobs()?;
@@ -397,7 +450,14 @@ async fn track_all(
         let tracking = s.get(&JobState::Tracking).copied().unwrap_or(0);
         let delivered = s.get(&JobState::Delivered).copied().unwrap_or(0);
         let day_done = (steps * STEP_HOURS) % 24 == 0;
-        if day_done || tracking == 0 {
+        // With troubles some parcels never get delivered: done when each reached the
+        // status its scenario expects (a returned or expired parcel stays in `tracking`).
+        let settled = if expected.is_empty() {
+            tracking == 0
+        } else {
+            all_settled(a, expected)?
+        };
+        if day_done || settled {
             let mut by: std::collections::BTreeMap<Milestone, usize> = Default::default();
             for pk in a.tracker.packages()? {
                 *by.entry(pk.milestone).or_default() += 1;
@@ -419,7 +479,7 @@ async fn track_all(
                 delivered + tracking
             ));
         }
-        if tracking == 0 {
+        if settled {
             let s = a.tracker.stats().snapshot();
             p.line(format_args!(
                 "tracking events: {} pushed by Track Alert, {} read from Quantum View ({} files); {} Track calls",
@@ -478,8 +538,86 @@ fn milestone_of(a: &Assembly, job: &Job) -> String {
     }
 }
 
+/// Job id → (scenario, expected final status) of the troubled parcels.
+type Expected = std::collections::BTreeMap<String, (TrackScenario, Milestone)>;
+
+/// Give [`TROUBLES`] to the first shipped jobs, alternating the connectors, through the
+/// UPS simulator's scenario table (by the ERP number, the shipment's first reference).
+fn seed_troubles(w: &World, a: &Assembly, p: &mut Progress<'_>) -> anyhow::Result<Expected> {
+    let mut by_source: std::collections::BTreeMap<String, Vec<Job>> = Default::default();
+    for j in a.pipeline.ledger().jobs(None, None) {
+        let j = j?;
+        if j.result.is_some() && j.state != JobState::Superseded {
+            by_source.entry(j.source.clone()).or_default().push(j);
+        }
+    }
+    let mut queues: Vec<std::collections::VecDeque<Job>> = by_source
+        .into_values()
+        .map(|mut v| {
+            v.sort_by(|x, y| x.number.cmp(&y.number));
+            v.into()
+        })
+        .collect();
+    let mut out = Expected::new();
+    for (i, (scenario, status)) in TROUBLES.into_iter().enumerate() {
+        let n = queues.len();
+        let Some(job) = (0..n).find_map(|k| queues[(i + k) % n].pop_front()) else {
+            break;
+        };
+        let reference = job
+            .shipment
+            .as_ref()
+            .and_then(|s| s.references.first().map(|r| r.value.clone()))
+            .unwrap_or_else(|| job.number.clone());
+        w.ups
+            .set_track_scenario(ScenarioKey::Reference(reference), scenario);
+        out.insert(job.id.clone(), (scenario, status));
+    }
+    let names: Vec<String> = out
+        .values()
+        .map(|(s, m)| format!("{} → {}", s.as_str(), m.as_str()))
+        .collect();
+    p.line(format_args!(
+        "troubles: {} parcels take another path: {}",
+        out.len(),
+        names.join(", ")
+    ));
+    Ok(out)
+}
+
+/// Every troubled parcel reached its expected status and every other job is delivered.
+fn all_settled(a: &Assembly, expected: &Expected) -> anyhow::Result<bool> {
+    let store = a.pipeline.ledger().store();
+    for j in a.pipeline.ledger().jobs(None, None) {
+        let j = j?;
+        if !matches!(
+            j.state,
+            JobState::Tracking | JobState::Delivered | JobState::WrittenBack
+        ) {
+            continue;
+        }
+        let want = expected
+            .get(&j.id)
+            .map_or(Milestone::Delivered, |(_, m)| *m);
+        let have = crate::tracking::view::job_view(store, &j.id)?
+            .and_then(|v| v.snapshot.map(|s| s.milestone));
+        let written = crate::tracking::view::job_view(store, &j.id)?
+            .and_then(|v| v.job.status_history.last().map(|m| m.status));
+        if have != Some(want) || written != Some(want) {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
 /// The final table, from the ledger (and the tracker's view of each job).
-fn rows(a: &Assembly, label_dir: &Path) -> anyhow::Result<Vec<ShipmentRow>> {
+fn rows(
+    a: &Assembly,
+    label_dir: &Path,
+    dir: &Path,
+    expected: &Expected,
+) -> anyhow::Result<Vec<ShipmentRow>> {
+    let store = a.pipeline.ledger().store();
     let mut out = Vec::new();
     for j in a.pipeline.ledger().jobs(None, None) {
         let j = j?;
@@ -528,7 +666,47 @@ fn rows(a: &Assembly, label_dir: &Path) -> anyhow::Result<Vec<ShipmentRow>> {
             .and_then(|s| s.references.first().map(|r| r.value.clone()))
             .unwrap_or_else(|| j.number.clone());
         let written_back = j.timeline.iter().any(|t| t.to == JobState::WrittenBack);
+        let view = crate::tracking::view::job_view(store, &j.id)?;
+        let snap = view.as_ref().and_then(|v| v.snapshot.clone());
+        let milestone = milestone_of(a, &j);
+        let status = snap
+            .as_ref()
+            .map(|s| s.milestone.as_str().to_string())
+            .unwrap_or_else(|| milestone.clone());
+        let (scenario, expected_status) = match expected.get(&j.id) {
+            Some((s, m)) => (s.as_str().to_string(), m.as_str().to_string()),
+            None => ("normal".to_string(), "delivered".to_string()),
+        };
+        let signature_file = match snap.as_ref().and_then(|s| s.signature.as_ref()) {
+            Some(sig) => Some(save_signature(dir, &j.number, &tracking_numbers, sig)?),
+            None => None,
+        };
         out.push(ShipmentRow {
+            status,
+            status_history: view
+                .as_ref()
+                .map(|v| {
+                    v.job
+                        .status_history
+                        .iter()
+                        .map(|m| m.status.as_str().to_string())
+                        .collect()
+                })
+                .unwrap_or_default(),
+            scenario,
+            expected_status,
+            estimated_delivery: snap
+                .as_ref()
+                .and_then(|s| s.estimated_delivery)
+                .map(|d| d.format("%Y-%m-%d").to_string()),
+            delivered_at: snap
+                .as_ref()
+                .and_then(|s| s.delivered_at)
+                .map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string()),
+            received_by: snap.as_ref().and_then(|s| s.received_by.clone()),
+            signature_file,
+            erp_status: None,
+            erp_signature: None,
             source: j.source.clone(),
             erp_record_id: j.record_id.clone(),
             erp_number: j.number.clone(),
@@ -541,7 +719,7 @@ fn rows(a: &Assembly, label_dir: &Path) -> anyhow::Result<Vec<ShipmentRow>> {
                 .and_then(|r| r.charges.effective())
                 .map(|m| format!("{} {}", m.amount, m.currency)),
             label_files,
-            milestone: milestone_of(a, &j),
+            milestone,
             state: j.state.as_str().into(),
             written_back,
         });
@@ -550,12 +728,72 @@ fn rows(a: &Assembly, label_dir: &Path) -> anyhow::Result<Vec<ShipmentRow>> {
     Ok(out)
 }
 
+/// The status and signature as the simulated ERP record holds them, in the field names of
+/// the shipped mappings (`mappings/acumatica-shipment.yaml`, `netsuite-itemfulfillment.yaml`).
+fn erp_view(w: &World, r: &ShipmentRow) -> (Option<String>, Option<String>) {
+    match r.source.as_str() {
+        "acumatica" => {
+            let Some(h) = w.acumatica.as_ref() else {
+                return (None, None);
+            };
+            let status = h.state.shipment(&r.erp_record_id).and_then(|s| {
+                s.pointer("/custom/Document/UsrUpsStatus/value")
+                    .and_then(|v| v.as_str())
+                    .map(str::to_string)
+            });
+            let signature = h
+                .state
+                .files_of(&r.erp_record_id)
+                .into_iter()
+                .map(|(name, _)| name)
+                .find(|n| n.contains("-signature."));
+            (status, signature)
+        }
+        "netsuite" => {
+            let rec = w
+                .netsuite
+                .as_ref()
+                .and_then(|h| h.sim.fulfillment(r.erp_record_id.parse().ok()?));
+            let Some(rec) = rec else {
+                return (None, None);
+            };
+            let field = |k: &str| rec.custom.get(k).cloned().flatten();
+            let signature = field("custbody_ups_signature")
+                .filter(|v| v.starts_with("data:image/"))
+                .map(|_| "custbody_ups_signature".to_string());
+            (field("custbody_ups_status"), signature)
+        }
+        _ => (None, None),
+    }
+}
+
+/// Save a delivery signature as `<dir>/signatures/<number>-<1Z>.<ext>`; returns the path.
+fn save_signature(
+    dir: &Path,
+    number: &str,
+    tracking_numbers: &[String],
+    sig: &[u8],
+) -> anyhow::Result<String> {
+    let folder = dir.join("signatures");
+    std::fs::create_dir_all(&folder)
+        .with_context(|| format!("cannot create {}", folder.display()))?;
+    let ext = if sig.starts_with(b"\x89PNG") {
+        "png"
+    } else {
+        "gif"
+    };
+    let tn = tracking_numbers.first().map(String::as_str).unwrap_or("-");
+    let path = folder.join(format!("{}-{tn}.{ext}", number.replace(['/', '\\'], "_")));
+    std::fs::write(&path, sig).with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(path.display().to_string())
+}
+
 /// The table and totals.
 pub fn print_table(o: &DemoOutcome, out: &mut dyn Write) -> std::io::Result<()> {
     writeln!(out)?;
     writeln!(
         out,
-        "{:<10} {:<10} {:<19} {:<20} {:>12}  {:<30} milestone",
+        "{:<10} {:<10} {:<19} {:<20} {:>12}  {:<30} status",
         "ERP", "record", "1Z", "service", "charge", "label file"
     )?;
     for r in &o.rows {
@@ -579,12 +817,17 @@ pub fn print_table(o: &DemoOutcome, out: &mut dyn Write) -> std::io::Result<()> 
                     String::new()
                 },
                 r.label_files.get(i).map(String::as_str).unwrap_or("-"),
-                if first { r.milestone.as_str() } else { "" },
+                if first { r.status.as_str() } else { "" },
             )?;
         }
     }
     let packages: usize = o.rows.iter().map(|r| r.tracking_numbers.len()).sum();
-    let delivered = o.rows.iter().filter(|r| r.milestone == "delivered").count();
+    let delivered = o.rows.iter().filter(|r| r.status == "delivered").count();
+    let as_expected = o
+        .rows
+        .iter()
+        .filter(|r| r.status == r.expected_status)
+        .count();
     let written = o.rows.iter().filter(|r| r.written_back).count();
     let labels: usize = o.rows.iter().map(|r| r.label_files.len()).sum();
     let mut totals: std::collections::BTreeMap<String, rust_decimal::Decimal> = Default::default();
@@ -599,12 +842,14 @@ pub fn print_table(o: &DemoOutcome, out: &mut dyn Write) -> std::io::Result<()> 
     writeln!(out)?;
     writeln!(
         out,
-        "totals: {} shipments ({} packages) from {} seeded records (the rest are not UPS); {} written back; {} delivered; charges {}",
+        "totals: {} shipments ({} packages) from {} seeded records (the rest are not UPS); {} written back; {} delivered; {} of {} at their expected status; charges {}",
         o.rows.len(),
         packages,
         o.seeded,
         written,
         delivered,
+        as_expected,
+        o.rows.len(),
         if charges.is_empty() { "-".into() } else { charges.join(" + ") }
     )?;
     writeln!(

@@ -41,26 +41,14 @@ impl Mapping {
         tracking: &str,
         format: LabelFormat,
     ) -> String {
-        let vars = Vars {
-            tracking,
-            ext: format.extension(),
-            number: &record.number,
-            record_id: &record.id,
-        };
-        let scope = Scope {
-            root: &record.data,
-            elem: None,
-            vars: Some(vars),
-        };
-        let name = self
-            .write_back
+        let ext = format.extension();
+        self.write_back
             .label_file_name
             .as_ref()
-            .and_then(|e| e.eval(&scope, &[]).ok())
-            .and_then(|v| v.text())
-            .unwrap_or_else(|| format!("{}-{}.{}", record.number, tracking, format.extension()));
-        // A file name never carries path separators.
-        name.replace(['/', '\\'], "_")
+            .and_then(|t| self.template_name(t, record, tracking, ext))
+            .unwrap_or_else(|| {
+                format!("{}-{}.{}", record.number, tracking, ext).replace(['/', '\\'], "_")
+            })
     }
 
     /// After a successful Ship: 1Z per package line, shipment id, charges, status, label
@@ -222,6 +210,8 @@ impl Mapping {
         out
     }
 
+    /// Evaluate a file-name template (`{{$tracking}}`, `{{$ext}}`, record paths); a file
+    /// name never carries path separators.
     fn template_name(
         &self,
         t: &super::expr::Expr,
@@ -287,4 +277,108 @@ pub fn write_back_view(wb: &WriteBack) -> Json {
         "files": wb.files.iter().map(|f| f.name.clone()).collect::<Vec<_>>(),
         "confirm_shipment": wb.confirm_shipment,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{NaiveDate, TimeZone, Utc};
+    use serde_json::json;
+
+    use super::super::Mapping;
+    use crate::model::{ErpRecord, Milestone, TrackingEvent, TrackingSnapshot};
+
+    const MAPPING: &str = include_str!("../../mappings/netsuite-itemfulfillment.yaml");
+
+    fn snap(m: Milestone, desc: &str) -> TrackingSnapshot {
+        let at = Utc.with_ymd_and_hms(2026, 12, 8, 18, 0, 0).unwrap();
+        let ev = TrackingEvent {
+            tracking_number: "1Z123X560300000018".into(),
+            milestone: m,
+            status_type: "X".into(),
+            status_code: "UD".into(),
+            status_number: "048".into(),
+            description: desc.into(),
+            time: at,
+            location: Some("LONDON, GB".into()),
+        };
+        TrackingSnapshot {
+            tracking_number: ev.tracking_number.clone(),
+            milestone: m,
+            latest: Some(ev.clone()),
+            estimated_delivery: NaiveDate::from_ymd_opt(2026, 12, 9),
+            delivered_at: None,
+            received_by: None,
+            signature: None,
+            status_at: Some(at),
+            history: vec![ev],
+        }
+    }
+
+    fn field<'a>(wb: &'a crate::model::WriteBack, k: &str) -> Option<&'a serde_json::Value> {
+        wb.fields.iter().find(|(f, _)| f == k).map(|(_, v)| v)
+    }
+
+    #[test]
+    fn tracking_write_back_speaks_the_erps_words_and_clears_old_reasons() {
+        let m = Mapping::from_str(MAPPING, "netsuite-itemfulfillment.yaml").unwrap();
+        let record = ErpRecord {
+            source: "netsuite".into(),
+            id: "5000".into(),
+            number: "IF1000".into(),
+            version: "1".into(),
+            modified: Utc::now(),
+            data: json!({"tranid": "IF1000"}),
+        };
+        let s = snap(
+            Milestone::DeliveryAttempted,
+            "The receiver was not available",
+        );
+        let wb = m.write_back_tracking(&record, &s);
+        assert_eq!(
+            field(&wb, "custbody_ups_status"),
+            Some(&json!("Delivery Attempted"))
+        );
+        assert_eq!(
+            field(&wb, "custbody_ups_exception"),
+            Some(&json!("The receiver was not available"))
+        );
+        assert_eq!(
+            field(&wb, "custbody_ups_est_delivery"),
+            Some(&json!("2026-12-09"))
+        );
+        assert_eq!(
+            field(&wb, "custbody_ups_scan_location"),
+            Some(&json!("LONDON, GB"))
+        );
+        assert_eq!(
+            field(&wb, "custbody_ups_status_time"),
+            Some(&json!("2026-12-08T18:00:00Z"))
+        );
+        let history = field(&wb, "custbody_ups_scan_history")
+            .unwrap()
+            .as_str()
+            .unwrap();
+        assert!(history.contains("delivery_attempted The receiver was not available @ LONDON, GB"));
+        // Moving on clears the reason; the word follows the mapping.
+        let mut d = snap(Milestone::Delivered, "DELIVERED");
+        d.received_by = Some("LEE".into());
+        d.signature = Some(b"GIF89a-sig".to_vec());
+        let wb = m.write_back_tracking(&record, &d);
+        assert_eq!(field(&wb, "custbody_ups_exception"), Some(&json!("")));
+        assert_eq!(field(&wb, "custbody_ups_received_by"), Some(&json!("LEE")));
+        let sig = field(&wb, "custbody_ups_signature")
+            .unwrap()
+            .as_str()
+            .unwrap();
+        assert!(sig.starts_with("data:image/gif;base64,"), "{sig}");
+        assert!(
+            wb.files.is_empty(),
+            "NetSuite takes the signature in a field"
+        );
+        let e = snap(Milestone::Expired, "Departed");
+        assert_eq!(
+            field(&m.write_back_tracking(&record, &e), "custbody_ups_status"),
+            Some(&json!("No Recent Scans"))
+        );
+    }
 }

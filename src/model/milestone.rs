@@ -105,7 +105,8 @@ impl Milestone {
         let text = description.to_ascii_lowercase();
         match (ty.as_str(), code.as_str(), num) {
             ("MV", _, _) => Milestone::Voided,
-            ("RS", _, _) | (_, _, "034") => Milestone::ReturnedToSender,
+            // Track Alert pushes the return as `D` with code `RS` (its type list has no RS).
+            ("RS", _, _) | (_, "RS", _) | (_, _, "034") => Milestone::ReturnedToSender,
             (_, "KB", _) | (_, _, "040") => Milestone::AvailableForPickup,
             ("D", _, _) | (_, "FS" | "KM", _) | (_, _, "011") => Milestone::Delivered,
             ("X", _, _) => {
@@ -242,6 +243,8 @@ mod tests {
             ("P", "YP", "", "Pickup Scan", Milestone::PickedUp),
             ("MV", "MV", "", "Voided Information Received", Milestone::Voided),
             ("RS", "RS", "034", "Returned to shipper", Milestone::ReturnedToSender),
+            ("D", "RS", "034", "Returned to shipper", Milestone::ReturnedToSender),
+            ("D", "RS", "", "Returned to shipper", Milestone::ReturnedToSender),
             ("I", "071", "071", "Preparing for Delivery", Milestone::InTransit),
             ("O", "", "", "", Milestone::OutForDelivery),
             ("I", "SR", "", "Your package was released by the customs agency.", Milestone::InTransit),

@@ -601,6 +601,96 @@ mod tests {
         assert_eq!(p.estimated_delivery, Some(d(7)));
     }
 
+    fn limits() -> AgeLimits {
+        AgeLimits {
+            not_found_after: Duration::hours(24),
+            stale_after: Duration::days(10),
+        }
+    }
+
+    #[test]
+    fn no_data_is_not_found_then_expired_and_a_scan_ends_it() {
+        let mut p = pkg();
+        assert!(!p.apply_age(t(23), &limits()));
+        assert_eq!(p.milestone, Milestone::LabelCreated);
+        assert_eq!(p.age_deadline(&limits()), Some(t(24)));
+        assert!(p.apply_age(t(24), &limits()));
+        assert_eq!(p.milestone, Milestone::NotFound);
+        assert_eq!(p.snapshot().status_at, Some(t(24)));
+        assert!(!p.apply_age(t(30), &limits()), "no change, no write");
+        assert!(p.apply_age(t(240), &limits()));
+        assert_eq!(p.milestone, Milestone::Expired);
+        assert_eq!(p.age_deadline(&limits()), None);
+        // UPS finally scans it: the real status comes back.
+        p.add_event(&ev("I", "OR", 250));
+        p.recompute();
+        assert_eq!(p.milestone, Milestone::PickedUp);
+        assert_eq!(p.age_status, None);
+    }
+
+    #[test]
+    fn a_quiet_parcel_expires_from_its_newest_scan_and_terminal_never_does() {
+        let mut p = pkg();
+        p.add_event(&ev("M", "MP", 0));
+        p.add_event(&ev("I", "DP", 30));
+        p.recompute();
+        assert!(
+            !p.apply_age(t(24 * 10), &limits()),
+            "only 210 h since the scan"
+        );
+        assert_eq!(p.age_deadline(&limits()), Some(t(30 + 240)));
+        assert!(p.apply_age(t(30 + 240), &limits()));
+        assert_eq!(p.milestone, Milestone::Expired);
+        let mut d = pkg();
+        d.add_event(&ev("D", "FS", 5));
+        d.recompute();
+        assert!(!d.apply_age(t(24 * 90), &limits()));
+        assert_eq!(d.milestone, Milestone::Delivered);
+        assert_eq!(d.age_deadline(&limits()), None);
+    }
+
+    #[test]
+    fn aggregate_shows_the_worst_trouble_of_live_packages() {
+        let mut a = pkg();
+        a.add_event(&ev("X", "UD", 20));
+        a.recompute();
+        assert_eq!(a.milestone, Milestone::DeliveryAttempted);
+        let mut b = PackageTrack::new("1Z123X560300000027", "erp/1/v1", "1", "erp", t(0));
+        b.add_event(&ev("I", "OT", 21));
+        b.recompute();
+        let s = aggregate(&[a.clone(), b.clone()]).unwrap();
+        assert_eq!(s.milestone, Milestone::DeliveryAttempted);
+        assert_eq!(s.history.len(), 2);
+        b.add_event(&ev("X", "WD", 22));
+        b.recompute();
+        assert_eq!(aggregate(&[a, b]).unwrap().milestone, Milestone::Exception);
+    }
+
+    #[test]
+    fn written_statuses_skip_repeats() {
+        let mut j = JobTrack {
+            job_id: "j".into(),
+            connector: "erp".into(),
+            record_id: "1".into(),
+            packages: vec![],
+            registered_at: t(0),
+            last_write_hash: None,
+            last_written_at: None,
+            writes: 0,
+            finished: false,
+            status_history: vec![],
+        };
+        for (m, h) in [
+            (Milestone::InTransit, 1),
+            (Milestone::InTransit, 2),
+            (Milestone::Delivered, 3),
+        ] {
+            j.note_written_status(m, t(h));
+        }
+        let got: Vec<Milestone> = j.status_history.iter().map(|m| m.status).collect();
+        assert_eq!(got, [Milestone::InTransit, Milestone::Delivered]);
+    }
+
     #[test]
     fn forced_void_wins() {
         let mut p = pkg();

@@ -361,8 +361,8 @@ fn feed_type(pl: &Plan, item: FeedItem) -> &'static str {
 }
 
 /// Whether `eventPreferences` (§8: 1–4 of `D I M X`; empty = all) let an event type through.
-/// `MV` goes with `M`. [ext, not in the spec: `U` and `RS` cannot be asked for; `RS`
-/// (returned to the shipper, a delivery) goes with `D`, `U` only to "all" subscriptions.]
+/// `MV` goes with `M`. [ext, not in the spec: `U` cannot be asked for and goes only to
+/// "all" subscriptions; the return to the shipper (`RS`, pushed as `D`) goes with `D`.]
 fn wanted(preferences: &[String], typ: &str) -> bool {
     preferences.is_empty()
         || preferences
@@ -436,7 +436,10 @@ pub fn payload(
             "country": e.place.country,
         },
         "activityStatus": {
-            "type": e.status.typ,
+            // UPSTrackAlert.yaml's `activityStatus.type` enumerates only D I M MV U X: the
+            // return to the shipper (Track's type `RS`, UPS-REFERENCE §6) is pushed as a
+            // delivery (`D`, to the shipper) keeping code `RS` and descriptionCode `034`.
+            "type": if e.status.typ == "RS" { "D" } else { e.status.typ },
             "code": e.status.code,
             "description": e.status.description,
             "descriptionCode": e.status.status_code,

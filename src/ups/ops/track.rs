@@ -230,7 +230,12 @@ pub(super) fn snapshot(
         _ if delivered_by_date => Milestone::Delivered,
         _ => Milestone::LabelCreated,
     };
-    let milestone = if delivered_by_date && !milestone.is_terminal() {
+    // A `DEL` date also comes with a drop at a UPS Access Point (type `D`, code `KB`): the
+    // receiver has not collected it yet, so that stays "available for pickup" [ext].
+    let milestone = if delivered_by_date
+        && !milestone.is_terminal()
+        && milestone != Milestone::AvailableForPickup
+    {
         Milestone::Delivered
     } else {
         milestone
