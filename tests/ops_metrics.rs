@@ -37,6 +37,7 @@ async fn metrics_after_a_demo_sized_run_expose_every_family() {
             dir: dir.path().join("demo"),
             record_dir: None,
             deadline: Duration::from_secs(120),
+            tracking: Default::default(),
             troubles: false,
         },
         &mut sink,

@@ -455,6 +455,31 @@ fn rows() -> Vec<Row> {
             none(),
             tracking,
         ),
+        ("tracking.mode", json!("quantum_view"), none(), tracking),
+        (
+            "tracking.quantum_view.interval_seconds",
+            json!(300),
+            none(),
+            tracking,
+        ),
+        (
+            "tracking.quantum_view.subscription_names",
+            json!(["Warehouse2"]),
+            none(),
+            tracking,
+        ),
+        (
+            "tracking.quantum_view.match_by_reference",
+            json!(true),
+            none(),
+            tracking,
+        ),
+        (
+            "tracking.quantum_view.version",
+            json!("v9"),
+            none(),
+            tracking,
+        ),
         // http
         ("http.listen", json!("0.0.0.0:8080"), none(), public_listen),
         ("http.body_limit_bytes", json!(65536), none(), tracking),

@@ -40,6 +40,7 @@ async fn weeks_of_troubled_parcels_reach_the_erp_in_its_own_words() {
             record_dir: None,
             deadline: Duration::from_secs(400),
             troubles: true,
+            tracking: Default::default(),
         },
         &mut sink,
     )

@@ -7,7 +7,8 @@
 //! `upsync run` uses), the real store, the real HTTP listener (`/healthz`, `/readyz`,
 //! `/metrics`, the Track Alert webhook), connector cycles through shipping and write-back,
 //! and then tracking to delivery on an accelerated simulator clock (the UPS simulator's
-//! clock is moved forward in steps and the tracker, running on that same clock, polls).
+//! clock is moved forward in steps and the tracker, running on that same clock, polls
+//! Track, receives Track Alert pushes or reads Quantum View files: `--tracking`).
 //!
 //! Output: a few progress lines, a table per shipment and totals on stdout; labels stay in
 //! `<dir>/labels/` (the path is printed). `--record-dir` keeps every request the
@@ -42,6 +43,53 @@ pub struct DemoOptions {
     /// Seed troubled parcels among the normal ones ([`TROUBLES`]): failed attempts, an
     /// Access Point, an exception, a return, parcels never scanned, unknown or stalled.
     pub troubles: bool,
+    /// How the daemon follows the parcels.
+    pub tracking: DemoTracking,
+}
+
+/// `--tracking`: the tracking mode the demo's daemon runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DemoTracking {
+    /// Track calls on a schedule (`tracking.mode: poll`).
+    #[default]
+    Polling,
+    /// Track Alert v2: the UPS simulator pushes every scan to the daemon's webhook.
+    TrackAlert,
+    /// Quantum View subscription files, read page by page.
+    QuantumView,
+}
+
+impl DemoTracking {
+    /// `polling`, `track_alert`, `quantum_view`.
+    pub fn parse(s: &str) -> Option<DemoTracking> {
+        match s {
+            "polling" | "poll" => Some(DemoTracking::Polling),
+            "track_alert" => Some(DemoTracking::TrackAlert),
+            "quantum_view" => Some(DemoTracking::QuantumView),
+            _ => None,
+        }
+    }
+
+    /// The `tracking.mode` written into the demo's configuration.
+    fn config_mode(self) -> &'static str {
+        match self {
+            DemoTracking::Polling => "poll",
+            DemoTracking::TrackAlert => "track_alert",
+            DemoTracking::QuantumView => "quantum_view",
+        }
+    }
+
+    fn how(self) -> &'static str {
+        match self {
+            DemoTracking::Polling => "by polling UPS Track",
+            DemoTracking::TrackAlert => {
+                "by Track Alert (UPS pushes each scan to the webhook; Track backfills)"
+            }
+            DemoTracking::QuantumView => {
+                "by Quantum View (subscription files read page by page; Track backfills)"
+            }
+        }
+    }
 }
 
 /// The trouble scenarios `--troubles` gives to the first shipped jobs (alternating the
@@ -170,6 +218,13 @@ pub async fn execute(o: DemoOptions, out: &mut dyn Write) -> anyhow::Result<Demo
     wo.ups_token_ttl_seconds = 60 * 86_400;
     // The demo drives cycles itself; the configured schedule is what `upsync run` would use.
     wo.schedule = "*/30 * * * * *".into();
+    // The listener first: Track Alert's destination is its address.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let http_base = format!("http://{}", listener.local_addr()?);
+    wo.tracking_mode = o.tracking.config_mode().into();
+    if o.tracking == DemoTracking::TrackAlert {
+        wo.webhook_base = Some(http_base.clone());
+    }
     let w = World::start(wo)
         .await
         .context("cannot start the simulators")?;
@@ -195,8 +250,10 @@ pub async fn execute(o: DemoOptions, out: &mut dyn Write) -> anyhow::Result<Demo
     let store = w.open_store()?;
     let assembly = Arc::new(assemble(&w, store.clone()).await?);
     let current: Current = Arc::new(RwLock::new(assembly.clone()));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let http_base = format!("http://{}", listener.local_addr()?);
+    if o.tracking == DemoTracking::QuantumView {
+        // Small pages, so the reads follow UPS's bookmarks.
+        w.ups.state.quantum.set_page_size(20);
+    }
     let (stop_http, http_stopped) = tokio::sync::oneshot::channel::<()>();
     let app = crate::server::router(
         wiring::server_state(&current),
@@ -216,7 +273,7 @@ pub async fn execute(o: DemoOptions, out: &mut dyn Write) -> anyhow::Result<Demo
     } else {
         Default::default()
     };
-    let simulated_days = track_all(&w, &assembly, &mut p, deadline, &expected).await?;
+    let simulated_days = track_all(&w, &assembly, &mut p, deadline, &expected, o.tracking).await?;
 
     // Scrape our own endpoints like a monitoring system would.
     let http = reqwest::Client::builder()
@@ -375,10 +432,12 @@ async fn track_all(
     p: &mut Progress<'_>,
     deadline: Instant,
     expected: &Expected,
+    mode: DemoTracking,
 ) -> anyhow::Result<f64> {
     let registered = a.tracker.scan_jobs()?;
     p.line(format_args!(
-        "tracking {registered} packages by polling UPS Track; the UPS clock now moves {STEP_HOURS} hours per step"
+        "tracking {registered} packages {}; the UPS clock now moves {STEP_HOURS} hours per step",
+        mode.how()
     ));
     let start = w.ups.core.clock.now();
     let mut steps = 0i64;
@@ -421,6 +480,11 @@ async fn track_all(
             ));
         }
         if settled {
+            let s = a.tracker.stats().snapshot();
+            p.line(format_args!(
+                "tracking events: {} pushed by Track Alert, {} read from Quantum View ({} files); {} Track calls",
+                s.events_received, s.qv_events, s.qv_files, s.polls
+            ));
             break;
         }
         if steps * STEP_HOURS > MAX_DAYS * 24 || Instant::now() > deadline {

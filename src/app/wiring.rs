@@ -486,10 +486,17 @@ pub fn tracking_settings(
         mode,
         poll,
         track_alert,
+        quantum_view,
         stale_after_days,
         give_up_after_days,
         not_found_after_hours,
     } = &cfg.tracking;
+    let crate::config::QuantumViewConfig {
+        interval_seconds: qv_interval_seconds,
+        subscription_names: qv_subscription_names,
+        match_by_reference: qv_match_by_reference,
+        version: qv_version,
+    } = quantum_view;
     let crate::config::PollIntervals {
         label_created_minutes,
         picked_up_minutes,
@@ -508,6 +515,13 @@ pub fn tracking_settings(
         mode: match mode {
             Mode::Poll => TrackingMode::Polling,
             Mode::TrackAlert => TrackingMode::TrackAlert,
+            Mode::QuantumView => TrackingMode::QuantumView,
+        },
+        quantum_view: crate::tracking::QuantumViewSettings {
+            interval_seconds: *qv_interval_seconds,
+            subscription_names: qv_subscription_names.clone(),
+            match_by_reference: *qv_match_by_reference,
+            version: qv_version.clone(),
         },
         alert_version: match version {
             TrackAlertVersion::V1 => AlertVersion::V1,

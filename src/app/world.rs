@@ -53,8 +53,12 @@ pub struct WorldOptions {
     pub schedule: String,
     /// `http.listen` written into the config.
     pub http_listen: String,
-    /// Tracking mode written into the config (`poll` or `track_alert`).
+    /// Tracking mode written into the config (`poll`, `track_alert` or `quantum_view`).
+    /// `track_alert` uses v2: the UPS simulator pushes to [`Self::webhook_base`].
     pub tracking_mode: String,
+    /// `http://127.0.0.1:PORT` of the daemon's listener (bound by the caller before the
+    /// world starts): the UPS simulator's Track Alert v2 destination and token URL.
+    pub webhook_base: Option<String>,
     /// UPS per-API quota written into the config (requests/s, 0 = no quota).
     pub ups_quota_per_second: u32,
     /// `pipeline.jobs_in_flight`.
@@ -89,6 +93,7 @@ impl WorldOptions {
             schedule: "*/10 * * * * *".into(),
             http_listen: "127.0.0.1:0".into(),
             tracking_mode: "poll".into(),
+            webhook_base: None,
             ups_quota_per_second: 0,
             jobs_in_flight: 16,
             ups_tick_ms: 0,
@@ -99,6 +104,9 @@ impl WorldOptions {
         }
     }
 }
+
+/// The client UPS (the simulator) uses at the daemon's webhook token URL (Track Alert v2).
+pub const WEBHOOK_CLIENT: (&str, &str) = ("ups-push", "ups-push-secret");
 
 /// Name prefix of the simulators' own threads (see [`WorldOptions::separate_sim_runtime`]).
 pub const SIM_THREAD_NAME: &str = "sim-worker";
@@ -169,6 +177,12 @@ impl World {
                 record_dir: rec("ups"),
                 tick_interval_ms: o.ups_tick_ms,
                 reference_index_delay_minutes: o.ups_reference_index_delay_minutes,
+                webhook: o.webhook_base.as_ref().map(|b| sim::ups::WebhookConfig {
+                    url: format!("{b}{}", crate::tracking::TRACK_ALERT_PATH),
+                    token_url: Some(format!("{b}{}", crate::tracking::TOKEN_PATH)),
+                    client_id: Some(WEBHOOK_CLIENT.0.into()),
+                    client_secret: Some(WEBHOOK_CLIENT.1.into()),
+                }),
                 ..Default::default()
             }),
         )
@@ -291,6 +305,9 @@ ups:
 connectors:
 {connectors}tracking:
   mode: {tracking}
+  track_alert:
+    version: v2
+    credentials: ups-webhook
 http:
   listen: "{listen}"
 pipeline:
@@ -343,6 +360,13 @@ pipeline:
                 ],
             )?;
             put("acumatica", &[("username", "admin"), ("password", "demo")])?;
+            put(
+                "ups-webhook",
+                &[
+                    ("client_id", WEBHOOK_CLIENT.0),
+                    ("client_secret", WEBHOOK_CLIENT.1),
+                ],
+            )?;
             put(
                 "netsuite",
                 &[

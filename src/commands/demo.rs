@@ -1,4 +1,5 @@
-//! `upsync demo [--shipments N] [--dir DIR] [--record-dir DIR] [--report FILE]`: the
+//! `upsync demo [--shipments N] [--dir DIR] [--record-dir DIR] [--report FILE]
+//! [--tracking polling|track_alert|quantum_view]`: the
 //! built-in simulators on loopback, seeded ERPs, a full cycle to delivery and a summary
 //! table. The demo itself is [`crate::app::demo`]; this is its command line.
 
@@ -9,7 +10,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 
-use crate::app::demo::{execute, print_table, DemoOptions};
+use crate::app::demo::{execute, print_table, DemoOptions, DemoTracking};
 use crate::cli::Globals;
 
 #[derive(Debug, clap::Args)]
@@ -27,6 +28,10 @@ pub struct DemoArgs {
     /// Write the final table as JSON (one object per shipment).
     #[arg(long)]
     pub report: Option<PathBuf>,
+    /// How the daemon follows the parcels: polling (Track calls), track_alert (the UPS
+    /// simulator pushes to the daemon's webhook) or quantum_view (subscription files).
+    #[arg(long, default_value = "polling", value_parser = ["polling", "track_alert", "quantum_view"])]
+    pub tracking: String,
     /// Seed troubled parcels among the normal ones (failed attempts, an Access Point, an
     /// exception, a return, parcels never scanned, unknown to UPS, or stalled); the demo
     /// passes when each reaches its expected final status.
@@ -48,6 +53,7 @@ pub async fn run(_g: &Globals, args: DemoArgs) -> anyhow::Result<ExitCode> {
         record_dir: args.record_dir,
         deadline: Duration::from_secs(if args.troubles { 240 } else { 120 }),
         troubles: args.troubles,
+        tracking: DemoTracking::parse(&args.tracking).unwrap_or_default(),
     };
     if std::fs::read_dir(&opts.dir).is_ok_and(|mut d| d.next().is_some()) {
         anyhow::bail!(

@@ -55,6 +55,8 @@ pub const TRACKING_GIVE_UP_AFTER_DAYS: u64 = 30;
 pub const TRACKING_NOT_FOUND_AFTER_HOURS: u64 = 24;
 /// Subscriptions last 14 days; renew on day 12.
 pub const TRACK_ALERT_RENEW_AFTER_DAYS: u64 = 12;
+pub const QUANTUM_VIEW_INTERVAL_SECONDS: u64 = 900;
+pub const QUANTUM_VIEW_VERSION: &str = "v3";
 
 // ---- http ----
 pub const HTTP_LISTEN: &str = "127.0.0.1:8080";

@@ -372,6 +372,8 @@ pub enum TrackingMode {
     Poll,
     /// UPS pushes events to the webhook; polling only as a fallback for quiet packages.
     TrackAlert,
+    /// Quantum View subscription files read on an interval; polling only as a fallback.
+    QuantumView,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -387,12 +389,14 @@ pub enum TrackAlertVersion {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct TrackingConfig {
-    /// `poll` or `track_alert`.
+    /// `poll`, `track_alert` or `quantum_view`.
     pub mode: TrackingMode,
     /// Poll intervals per milestone (also the fallback in `track_alert` mode).
     pub poll: PollIntervals,
     /// Track Alert subscriptions and the webhook.
     pub track_alert: TrackAlertConfig,
+    /// Quantum View subscription files (`quantum_view` mode).
+    pub quantum_view: QuantumViewConfig,
     /// No new scan for this many days: the parcel is `expired` on the ERP record.
     pub stale_after_days: u64,
     /// No new scan for this many days: tracking stops (the parcel stays `expired`).
@@ -407,9 +411,38 @@ impl Default for TrackingConfig {
             mode: TrackingMode::default(),
             poll: PollIntervals::default(),
             track_alert: TrackAlertConfig::default(),
+            quantum_view: QuantumViewConfig::default(),
             stale_after_days: d::TRACKING_STALE_AFTER_DAYS,
             give_up_after_days: d::TRACKING_GIVE_UP_AFTER_DAYS,
             not_found_after_hours: d::TRACKING_NOT_FOUND_AFTER_HOURS,
+        }
+    }
+}
+
+/// Quantum View (`tracking.mode: quantum_view`): the account's subscription files, read
+/// every `interval_seconds` (UPS-REFERENCE §9).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct QuantumViewConfig {
+    /// Seconds between two reads of the subscription files.
+    pub interval_seconds: u64,
+    /// Subscriptions to read (names set up at ups.com, ≤21 characters); empty = all of them.
+    pub subscription_names: Vec<String>,
+    /// Events for parcels upsync did not ship (e.g. labels printed in WorldShip): register
+    /// them on the ERP record whose number equals one of their reference numbers, when the
+    /// ledger knows that record; otherwise they are counted and ignored.
+    pub match_by_reference: bool,
+    /// API version in the path (`v3`).
+    pub version: String,
+}
+
+impl Default for QuantumViewConfig {
+    fn default() -> Self {
+        QuantumViewConfig {
+            interval_seconds: d::QUANTUM_VIEW_INTERVAL_SECONDS,
+            subscription_names: Vec::new(),
+            match_by_reference: false,
+            version: d::QUANTUM_VIEW_VERSION.into(),
         }
     }
 }

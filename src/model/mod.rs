@@ -19,7 +19,8 @@
 //!   with a failure (see `docs/design.md`, "Error classes"). Every stable error code is
 //!   registered in [`codes`] (the table of `docs/error-codes.md`); [`ClassifiedError`]
 //!   carries a class with a stable code.
-//! * [`Clock`] is the one wall clock; [`TrackOutcome`] is what one Track call found.
+//! * [`Clock`] is the one wall clock; [`TrackOutcome`] is what one Track call found;
+//!   [`QvRequest`]/[`QvPage`] are one Quantum View call and its answer.
 //!
 //! Rules: money is [`rust_decimal::Decimal`], never a float. Additive changes only; a field
 //! that a layer does not need is `Option`/empty rather than a second type.
@@ -32,10 +33,12 @@ pub mod clock;
 pub mod codes;
 pub mod failure;
 pub mod milestone;
+pub mod quantum;
 pub mod track;
 pub use clock::Clock;
 pub use failure::ClassifiedError;
 pub use milestone::Milestone;
+pub use quantum::{QvEvent, QvFile, QvPage, QvRecord, QvRequest};
 pub use track::TrackOutcome;
 
 /// What the pipeline does with a failure. Every error type in upsync can say which it is.

@@ -1,12 +1,17 @@
 //! Tracking: after the label, follow each parcel to delivery and show it on the ERP record.
 //!
-//! Implements issue 8 against `UPS-REFERENCE.md` §6 (Track) and §8 (Track Alert):
+//! Implements issue 8 against `UPS-REFERENCE.md` §6 (Track) and §8 (Track Alert), and issue
+//! 18 against §9 (Quantum View):
 //!
 //! ```text
 //! ledger job in `tracking` ──register──▶ PackageTrack (tracking tree, due index)
 //!    Track Alert mode: subscribe (≤100/call) ─▶ backfill Track ─▶ renew on day 12–13 ─▶ stop when terminal
 //!                      webhook ─▶ events inbox (flushed, 200) ─▶ worker ─▶ state ─┐
 //!                      no event for the quiet period ─▶ one Track call ─────────────┤
+//!    Quantum View:     every interval, the subscription files of a date range ─────┤
+//!                      (page by page to the last Bookmark, progress in q/…; parcels
+//!                      upsync did not ship: matched by reference or ignored);
+//!                      backfill Track at registration, quiet-period Track ──────────┤
 //!    Polling mode:     Track per milestone interval, within the Track quota ───────┤
 //!                                                                                   ▼
 //!                          aggregate per job ─▶ Mapper::write_back_tracking ─▶ Source::write_back
@@ -14,7 +19,7 @@
 //!                          all packages terminal ─▶ ledger job `delivered` (or `voided`)
 //! ```
 //!
-//! * [`ports`]: the [`TrackingCarrier`] port (Track and Track Alert subscribe) the UPS client
+//! * [`ports`]: the [`TrackingCarrier`] port (Track, Track Alert subscribe, Quantum View) the UPS client
 //!   is adapted to; this module never calls `crate::ups`.
 //! * [`tracker`]: [`Tracker`], the scheduler and state machine; [`Tracker::tick`] does one
 //!   round at the injected clock's "now".
@@ -40,16 +45,18 @@ pub mod webhook;
 
 pub use event::{parse_alert_event, AlertEvent, EventError};
 pub use ports::{
-    CarrierError, Destination, StatusChange, StatusSink, SubscribeOutcome, TrackOutcome,
-    TrackingCarrier,
+    CarrierError, Destination, QvPage, QvRequest, StatusChange, StatusSink, SubscribeOutcome,
+    TrackOutcome, TrackingCarrier,
 };
 pub use quota::{fixed_interval_calls, TrackBudget};
-pub use settings::{AlertVersion, PollIntervals, TrackQuota, TrackingMode, TrackingSettings};
+pub use settings::{
+    AlertVersion, PollIntervals, QuantumViewSettings, TrackQuota, TrackingMode, TrackingSettings,
+};
 pub use state::{
     aggregate, AgeLimits, AgeStatus, JobTrack, PackageTrack, StatusMark, Subscription,
 };
 pub use stats::{
     FreshnessSummary, LiveSummary, StatusCounters, TrackingStats, TrackingStatsSnapshot,
 };
-pub use tracker::{plan_hash, TickReport, Tracker, TrackingError};
+pub use tracker::{plan_hash, QvProgress, QvRun, TickReport, Tracker, TrackingError};
 pub use webhook::{router, OAuthClient, WebhookAuth, WebhookState, TOKEN_PATH, TRACK_ALERT_PATH};

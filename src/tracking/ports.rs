@@ -1,4 +1,5 @@
-//! The tracking port: what tracking needs from the carrier (UPS Track and Track Alert), as a
+//! The tracking port: what tracking needs from the carrier (UPS Track, Track Alert and
+//! Quantum View), as a
 //! trait, so the tracker never calls `crate::ups` directly.
 //!
 //! An adapter over the UPS client implements [`TrackingCarrier`]; tests implement it with
@@ -17,6 +18,8 @@ use zeroize::Zeroizing;
 pub use crate::model::ClassifiedError as CarrierError;
 
 pub use crate::model::TrackOutcome;
+
+pub use crate::model::{QvEvent, QvFile, QvPage, QvRecord, QvRequest};
 
 /// Answer of a Track Alert subscription call (partial success is still a success).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -62,6 +65,19 @@ pub trait TrackingCarrier: Send + Sync {
         numbers: &[String],
         destination: Option<&Destination>,
     ) -> Result<SubscribeOutcome, CarrierError>;
+
+    /// One Quantum View page (UPS-REFERENCE §9). A refused range (more than 7 days back)
+    /// comes back with code `ups_qv_range_too_old`. Carriers without Quantum View keep this
+    /// default (a config error).
+    async fn quantum_view(&self, request: QvRequest) -> Result<QvPage, CarrierError> {
+        let _ = request;
+        Err(CarrierError {
+            class: crate::model::ErrorClass::Config,
+            code: "ups_quantum_view_unsupported".into(),
+            message: "this carrier adapter has no Quantum View call".into(),
+            outcome_unknown: false,
+        })
+    }
 }
 
 /// A package's milestone changed: what the tracker hands to a [`StatusSink`]. Built from

@@ -20,6 +20,36 @@ pub enum TrackingMode {
     TrackAlert,
     /// Track API on a per-milestone schedule.
     Polling,
+    /// Quantum View subscription files on an interval, with a backfill Track call at
+    /// registration and quiet-period Track fallback polls.
+    QuantumView,
+}
+
+/// Quantum View mode (`tracking.quantum_view`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct QuantumViewSettings {
+    /// Seconds between two reads of the subscription files (each read follows the
+    /// bookmarks to the last page).
+    pub interval_seconds: u64,
+    /// Subscriptions to read; empty = every subscription of the account.
+    pub subscription_names: Vec<String>,
+    /// Register parcels upsync did not ship on the ledger job whose ERP record number equals
+    /// one of their reference numbers; otherwise count (`qv_foreign_ignored`) and ignore them.
+    pub match_by_reference: bool,
+    /// Path version (`v3`).
+    pub version: String,
+}
+
+impl Default for QuantumViewSettings {
+    fn default() -> Self {
+        QuantumViewSettings {
+            interval_seconds: 15 * 60,
+            subscription_names: Vec::new(),
+            match_by_reference: false,
+            version: "v3".into(),
+        }
+    }
 }
 
 /// Which Track Alert API subscribes.
@@ -135,6 +165,8 @@ pub struct TrackingSettings {
     pub webhook_max_body_bytes: usize,
     /// Lifetime of bearer tokens upsync issues to UPS (v2).
     pub webhook_token_ttl_seconds: u64,
+    /// Quantum View mode.
+    pub quantum_view: QuantumViewSettings,
 }
 
 impl Default for TrackingSettings {
@@ -163,6 +195,7 @@ impl Default for TrackingSettings {
             scan_jobs_seconds: 60,
             webhook_max_body_bytes: 64 * 1024,
             webhook_token_ttl_seconds: 3600,
+            quantum_view: QuantumViewSettings::default(),
         }
     }
 }
@@ -251,6 +284,22 @@ impl TrackingSettings {
         }
         if self.quiet_period_seconds == 0 {
             p.push("tracking.quiet_period_seconds must be positive".into());
+        }
+        let qv = &self.quantum_view;
+        if qv.interval_seconds == 0 {
+            p.push("tracking.quantum_view.interval_seconds must be positive".into());
+        }
+        if let Some(n) = qv
+            .subscription_names
+            .iter()
+            .find(|n| n.trim().is_empty() || n.chars().count() > 21)
+        {
+            p.push(format!(
+                "tracking.quantum_view.subscription_names: {n:?} is not a subscription name (1 to 21 characters)"
+            ));
+        }
+        if qv.version.trim().is_empty() {
+            p.push("tracking.quantum_view.version must be set (v3)".into());
         }
         p
     }

@@ -103,6 +103,22 @@ counters! {
     packages_abandoned,
     /// Jobs moved to `delivered` (or `voided`) in the ledger.
     jobs_finished,
+    /// Quantum View calls made (one per page).
+    qv_calls,
+    /// Quantum View calls that failed (retried next interval).
+    qv_errors,
+    /// Quantum View subscription files processed (each once).
+    qv_files,
+    /// Quantum View events applied to a tracked package (new or duplicate).
+    qv_events,
+    /// Quantum View events that another source (Track, Track Alert) had already brought.
+    qv_duplicate,
+    /// Packages upsync did not ship registered from a Quantum View reference match.
+    qv_foreign_matched,
+    /// Quantum View events for numbers upsync does not track and could not match: ignored.
+    qv_foreign_ignored,
+    /// Ranges UPS refused (more than 7 days back) and restarted inside the 7 days.
+    qv_range_restarts,
 }
 
 /// Packages that entered each status since start (index = position in [`Milestone::ALL`]).

@@ -14,7 +14,11 @@
 //! * `o/<job id>` → job still open (not yet delivered/voided);
 //! * `u/<1Z>/<event identity>` → an event for a number not registered yet (a v2 account
 //!   subscription can push before the ledger scan registers the job), applied at
-//!   registration, dropped after [`PARK_DAYS`] days.
+//!   registration, dropped after [`PARK_DAYS`] days;
+//! * `q/progress` → [`QvProgress`] (Quantum View: the read in progress with its bookmark, and
+//!   the end of the last complete read); `q/f/<subscription>/<file name>` → when that
+//!   subscription file's events were all applied (dropped after
+//!   [`quantum::FILE_MARK_DAYS`] days).
 //!
 //! `subscriptions` tree: `<1Z>` → [`Subscription`] (a mirror for operators).
 //!
@@ -23,8 +27,8 @@
 //!
 //! This file holds the types, the store helpers, [`Tracker::tick`] and [`Tracker::run`]; the
 //! work by concept is in `tracker/`: `register.rs` (ledger scan, registration),
-//! `events.rs` (webhook inbox), `alert.rs` (Track Alert subscribe/renew), `poll.rs` (Track
-//! calls), `write_back.rs` (ERP write-back, finished jobs), `health.rs` (readiness,
+//! `events.rs` (webhook inbox), `alert.rs` (Track Alert subscribe/renew), `quantum.rs`
+//! (Quantum View reads), `poll.rs` (Track calls), `write_back.rs` (ERP write-back, finished jobs), `health.rs` (readiness,
 //! freshness).
 
 use std::collections::{BTreeSet, HashMap};
@@ -54,7 +58,10 @@ mod alert;
 mod events;
 mod health;
 mod poll;
+pub mod quantum;
 mod register;
+
+pub use quantum::{QvProgress, QvRun};
 mod write_back;
 
 const PKG: &str = "p/";
@@ -253,6 +260,12 @@ impl Tracker {
         self.settings.mode == TrackingMode::TrackAlert
     }
 
+    /// Events come pushed (Track Alert) or read (Quantum View) for `p`: Track is only the
+    /// quiet-period fallback.
+    fn events_arrive(&self, p: &PackageTrack) -> bool {
+        (self.alert_mode() && !p.alert_rejected) || self.settings.mode == TrackingMode::QuantumView
+    }
+
     // ---------- storage ----------
 
     /// One package's state.
@@ -398,7 +411,7 @@ impl Tracker {
             None
         } else if p.needs_backfill {
             p.poll_at
-        } else if self.alert_mode() && !p.alert_rejected {
+        } else if self.events_arrive(p) {
             Some(now + secs(self.settings.quiet_period_seconds))
         } else {
             Some(now + self.poll_interval(p, now))
@@ -438,8 +451,8 @@ impl Tracker {
 
     // ---------- one round ----------
 
-    /// One round of work for everything due now: inbox, subscriptions and renewals, Track
-    /// calls within the quota, ERP write-backs within the write rate, finished jobs.
+    /// One round of work for everything due now: inbox, subscriptions and renewals, a
+    /// Quantum View read when due, Track calls within the quota, ERP write-backs within the write rate, finished jobs.
     pub async fn tick(&self) -> Result<TickReport, TrackingError> {
         let _t = self.ticking.lock().await;
         let mut report = TickReport {
@@ -448,6 +461,7 @@ impl Tracker {
         };
         let now = self.now();
         self.subscriptions(now, &mut report).await?;
+        self.quantum_views(now, &mut report).await?;
         self.polls(now, &mut report).await?;
         // Poll answers may have ended packages; events that arrived meanwhile too.
         report.events += self.drain_inbox()?;

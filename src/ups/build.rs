@@ -17,6 +17,7 @@
 //! The builders live beside their parsers in `ops/` (one file per operation); this module
 //! keeps their public paths (`upsync::ups::build::…`).
 
+pub use super::ops::quantum::quantum_view_request;
 pub use super::ops::rate::{rate_request, rate_request_option, RateMode, RateOptions};
 pub use super::ops::recover::{label_recovery_by_reference_request, label_recovery_request};
 pub use super::ops::ship::{

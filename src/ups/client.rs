@@ -541,6 +541,43 @@ impl UpsClient {
         Ok(out)
     }
 
+    /// One Quantum View page (`POST /api/quantumview/{version}/events`, UPS-REFERENCE §9):
+    /// the subscription files of `r`'s date range, from `r.bookmark` on. A 200 with
+    /// `ResponseStatusCode` `0` and `Response.Error[]` is a rejection like a 400.
+    pub async fn quantum_view(
+        &self,
+        r: &crate::model::QvRequest,
+    ) -> Result<crate::model::QvPage, UpsError> {
+        let (status, body) = self
+            .execute(Req {
+                api: Api::QuantumView,
+                method: Method::POST,
+                url: self.url(&["api", "quantumview", &r.version, "events"]),
+                query: vec![],
+                body: Some(build::quantum_view_request(r)),
+                accept_4xx: true,
+            })
+            .await?;
+        match status {
+            200..=299 => {
+                let failed = body
+                    .pointer("/QuantumViewResponse/Response/ResponseStatusCode")
+                    .and_then(Value::as_str)
+                    == Some("0");
+                if failed {
+                    let inner = body
+                        .pointer("/QuantumViewResponse")
+                        .cloned()
+                        .unwrap_or_default();
+                    return Err(rejected(Api::QuantumView, status, &inner));
+                }
+                parse::quantum_view_response(&body)
+                    .map_err(|e| protocol(Api::QuantumView, status, e))
+            }
+            _ => Err(rejected(Api::QuantumView, status, &body)),
+        }
+    }
+
     /// Send any JSON body to a UPS path (`"api/shipments/v2409/ship"`) with this client's
     /// token, headers, quotas and retry policy (a Ship path is still never retried), and
     /// return UPS's 2xx JSON as is. For diagnostics and contract tests: UPS's rejection of a

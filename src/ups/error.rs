@@ -31,10 +31,11 @@ pub enum Api {
     LabelRecovery,
     Track,
     TrackAlert,
+    QuantumView,
 }
 
 impl Api {
-    pub const ALL: [Api; 8] = [
+    pub const ALL: [Api; 9] = [
         Api::Token,
         Api::AddressValidation,
         Api::Rating,
@@ -43,6 +44,7 @@ impl Api {
         Api::LabelRecovery,
         Api::Track,
         Api::TrackAlert,
+        Api::QuantumView,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -55,6 +57,7 @@ impl Api {
             Api::LabelRecovery => "label_recovery",
             Api::Track => "track",
             Api::TrackAlert => "track_alert",
+            Api::QuantumView => "quantum_view",
         }
     }
 
@@ -67,6 +70,7 @@ impl Api {
             Api::Ship | Api::Void | Api::LabelRecovery => "Shipping",
             Api::Track => "Tracking",
             Api::TrackAlert => "Track Alert",
+            Api::QuantumView => "Quantum View",
         }
     }
 

@@ -24,6 +24,7 @@ use super::error::{field_in_message, UpsFault};
 #[error("{0}")]
 pub struct ParseError(pub String);
 
+pub use super::ops::quantum::{quantum_view_response, range_too_old};
 pub use super::ops::rate::rate_response;
 pub use super::ops::recover::{label_recovery_response, RecoveredLabels, RecoveredPackage};
 pub use super::ops::ship::ship_response;

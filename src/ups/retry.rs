@@ -104,6 +104,8 @@ impl ApiQuotas {
             Api::LabelRecovery => self.label_recovery,
             Api::Track => self.track,
             Api::TrackAlert => self.track_alert,
+            // No quota of its own: a few calls per interval; the shared `total` applies.
+            Api::QuantumView => None,
         }
     }
 }

@@ -579,17 +579,34 @@ impl UpsState {
     }
 
     async fn push(&self, version: u8, dest: Option<&Destination>, payload: &Value) -> bool {
+        match self.push_once(version, dest, payload).await {
+            Some(401) if version == 2 && self.webhook_bearer.lock().await.take().is_some() => {
+                // The receiver no longer takes our cached bearer (its clock may run ahead of
+                // the cache's): an OAuth client fetches a new token and tries once more.
+                self.push_once(version, dest, payload)
+                    .await
+                    .is_some_and(|s| s < 300)
+            }
+            s => s.is_some_and(|s| s < 300),
+        }
+    }
+
+    /// One push: the receiver's HTTP status, `None` when it could not be sent.
+    async fn push_once(
+        &self,
+        version: u8,
+        dest: Option<&Destination>,
+        payload: &Value,
+    ) -> Option<u16> {
         let req = if version == 1 {
-            let Some(d) = dest else { return false };
+            let d = dest?;
             self.http
                 .post(&d.url)
                 .header("credential", &d.credential)
                 .header("User-Agent", USER_AGENT)
                 .json(payload)
         } else {
-            let Some(w) = &self.cfg.webhook else {
-                return false;
-            };
+            let w = self.cfg.webhook.as_ref()?;
             let mut r = self
                 .http
                 .post(&w.url)
@@ -599,18 +616,15 @@ impl UpsState {
                 r = r.header("x-api-key", id);
             }
             if w.token_url.is_some() {
-                match self.webhook_bearer().await {
-                    Some(b) => r = r.bearer_auth(b),
-                    None => return false,
-                }
+                r = r.bearer_auth(self.webhook_bearer().await?);
             }
             r
         };
         match req.send().await {
-            Ok(resp) => resp.status().is_success(),
+            Ok(resp) => Some(resp.status().as_u16()),
             Err(e) => {
                 tracing::debug!(error = %e.without_url(), "Track Alert push failed");
-                false
+                None
             }
         }
     }

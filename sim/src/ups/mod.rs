@@ -9,6 +9,7 @@
 //! * [`xav`]: Address Validation with the deterministic rules of `docs/conventions.md`.
 //! * [`track`]: tracking timelines on the sim clock, Track by number/reference/shipment.
 //! * [`alert`]: Track Alert v1/v2 subscriptions and webhook pushes on clock ticks.
+//! * [`quantum`]: Quantum View subscription files (events, bookmarks, the 7-day range).
 //! * [`label`], [`trackno`]: label images/printer text, 1Z numbers and check digits.
 //! * this file: config, CLI, spawn, router and the gateway middleware (faults, latency,
 //!   auth, rate limit, counters) every `/api` and OAuth request passes through.
@@ -70,6 +71,8 @@
 //!   of another shipper carrying the same reference values (UPS's reference search sees
 //!   every shipper's shipments; see `state::UpsState::add_foreign_shipment`).
 //! * `POST /_sim/ups/tick`: push due Track Alert events now → `{"pushed": n}`.
+//! * `POST /_sim/ups/qv-subscriptions {"name"}`, `POST /_sim/ups/qv-settings
+//!   {"page_size", "file_minutes", "local_times"}`: Quantum View (see `quantum.rs`).
 //! * `POST /_sim/ups/track-scenarios` `{"reference"|"tracking_number": …, "scenario": …}`,
 //!   `GET /_sim/ups/track-scenarios`: per-package tracking scenarios (`track::TrackScenario`).
 //!
@@ -89,6 +92,7 @@ mod admin;
 pub mod alert;
 pub mod auth;
 pub mod label;
+pub mod quantum;
 pub mod rate;
 pub mod schema;
 pub mod ship;
@@ -489,6 +493,12 @@ pub fn router(state: Arc<UpsState>) -> Router {
             "/api/track/{version}/subscription/{kind}/package",
             post(alert::subscribe),
         )
+        .route("/api/quantumview/{version}/events", post(quantum::events))
+        .route(
+            "/_sim/ups/qv-subscriptions",
+            post(quantum::add_subscription),
+        )
+        .route("/_sim/ups/qv-settings", post(quantum::settings))
         .route("/_sim/ups/shipments", get(dump_shipments))
         .route("/_sim/ups/subscriptions", get(dump_subscriptions))
         .route("/_sim/ups/foreign-shipments", post(add_foreign_shipments))
@@ -553,6 +563,8 @@ pub fn operation(method: &Method, path: &str) -> Option<&'static str> {
         "rate"
     } else if rest.starts_with("addressvalidation/") {
         "xav"
+    } else if rest.starts_with("quantumview/") {
+        "quantumview"
     } else if rest.starts_with("track/") {
         if rest.contains("/subscription/") {
             "trackalert"

@@ -31,6 +31,7 @@ pub mod spec {
     pub const ADDRESS_VALIDATION: &str = include_str!("spec/AddressValidation.yaml");
     pub const TRACKING: &str = include_str!("spec/Tracking.yaml");
     pub const TRACK_ALERT: &str = include_str!("spec/UPSTrackAlert.yaml");
+    pub const QUANTUM_VIEW: &str = include_str!("spec/QuantumView.yaml");
     pub const LICENSE: &str = include_str!("spec/LICENSE");
 }
 
@@ -61,6 +62,14 @@ pub const LENGTH_PATCHES: &[(&str, &str, &str, &str, u64)] = &[
         "minLength",
         3,
     ),
+    // `RequestAction` is declared with length 11, but its only valid value `QVEvents` has 8.
+    (
+        "QuantumView.yaml",
+        "QuantumViewRequest_Request",
+        "RequestAction",
+        "minLength",
+        8,
+    ),
 ];
 
 /// An operation whose request body has a schema.
@@ -72,6 +81,7 @@ pub enum BodySchema {
     Rate,
     Xav,
     TrackAlertPackage,
+    QuantumView,
 }
 
 impl BodySchema {
@@ -103,16 +113,22 @@ impl BodySchema {
                 spec::TRACK_ALERT,
                 Root::Component("PackageSubscriptionRequest"),
             ),
+            BodySchema::QuantumView => (
+                "QuantumView.yaml",
+                spec::QUANTUM_VIEW,
+                Root::Component("QUANTUMVIEWRequestWrapper"),
+            ),
         }
     }
 
-    const ALL: [BodySchema; 6] = [
+    const ALL: [BodySchema; 7] = [
         BodySchema::Token,
         BodySchema::Ship,
         BodySchema::LabelRecovery,
         BodySchema::Rate,
         BodySchema::Xav,
         BodySchema::TrackAlertPackage,
+        BodySchema::QuantumView,
     ];
 
     fn index(self) -> usize {

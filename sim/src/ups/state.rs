@@ -294,6 +294,8 @@ pub struct UpsState {
     pub tick_lock: tokio::sync::Mutex<()>,
     pub http: reqwest::Client,
     pub webhook_bearer: tokio::sync::Mutex<Option<(String, std::time::Instant)>>,
+    /// Quantum View subscriptions and read marks (`quantum.rs`).
+    pub quantum: super::quantum::QvState,
     recorder: Option<Arc<Recorder>>,
 }
 
@@ -331,6 +333,7 @@ impl UpsState {
             .no_proxy()
             .build()?;
         Ok(Arc::new(UpsState {
+            quantum: super::quantum::QvState::new(core.clock.now()),
             cfg,
             core,
             clients,

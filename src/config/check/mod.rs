@@ -567,6 +567,24 @@ connectors:
     }
 
     #[test]
+    fn quantum_view_problems_are_named() {
+        let text = "ups: {account_number: \"123X56\"}\ntracking:\n  mode: quantum_view\n  quantum_view: {interval_seconds: 5, subscription_names: [\"\", \"OutboundDefault\", \"a-name-longer-than-21-chars\"], version: v1}\nconnectors:\n  - {name: a, type: acumatica, profile: p.yaml, mapping: m.yaml, schedule: \"0 */2 * * * *\", credentials: a, label_sink: {type: directory, path: labels}}\n";
+        let (c, r, _t) = analyse_text(text, FILES);
+        let paths: BTreeSet<&str> = r.problems.iter().map(|p| p.path.as_str()).collect();
+        assert_eq!(
+            paths,
+            BTreeSet::from([
+                "tracking.quantum_view.interval_seconds",
+                "tracking.quantum_view.subscription_names[0]",
+                "tracking.quantum_view.subscription_names[2]",
+                "tracking.quantum_view.version",
+            ]),
+            "{r}"
+        );
+        assert!(c.is_some_and(|c| c.tracking.mode == crate::config::TrackingMode::QuantumView));
+    }
+
+    #[test]
     fn missing_sections_and_fields_are_named() {
         let (_c, r, _t) = analyse_text("connectors:\n  - {name: a}\n", FILES);
         let paths: Vec<&str> = r.problems.iter().map(|p| p.path.as_str()).collect();

@@ -1,5 +1,5 @@
 //! `check` pass 4 for the `tracking` section: poll intervals, Track Alert version, URL,
-//! quiet period and renewal.
+//! quiet period and renewal, Quantum View interval, subscription names and version.
 
 #[allow(unused_imports)]
 use super::*;
@@ -93,6 +93,36 @@ pub(super) fn check_tracking(r: &mut CheckReport, file: &Path, t: &TrackingConfi
             "tracking.track_alert.quiet_period_hours",
             "0 hours would poll every package at once",
             "use a positive number of hours (default 24)",
+        );
+    }
+    let qv = &t.quantum_view;
+    if qv.interval_seconds < 60 {
+        r.problem(
+            file,
+            "tracking.quantum_view.interval_seconds",
+            format!(
+                "{} seconds: Quantum View files are made every few minutes at most",
+                qv.interval_seconds
+            ),
+            "use at least 60 seconds (default 900)",
+        );
+    }
+    for (i, name) in qv.subscription_names.iter().enumerate() {
+        if name.trim().is_empty() || name.chars().count() > 21 {
+            r.problem(
+                file,
+                format!("tracking.quantum_view.subscription_names[{i}]"),
+                format!("{name:?} is not a Quantum View subscription name"),
+                "use the name shown at ups.com (1 to 21 characters), or leave the list empty for all subscriptions",
+            );
+        }
+    }
+    if qv.version != "v3" {
+        r.problem(
+            file,
+            "tracking.quantum_view.version",
+            format!("`{}` is not a Quantum View version", qv.version),
+            "use v3 (the only current version; v1 is deprecated)",
         );
     }
     if !(1..=13).contains(&ta.renew_after_days) {

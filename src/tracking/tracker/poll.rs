@@ -21,7 +21,7 @@ impl Tracker {
                 }
                 let reason = if p.needs_backfill {
                     PollReason::Backfill
-                } else if self.alert_mode() && !p.alert_rejected {
+                } else if self.events_arrive(&p) {
                     PollReason::Quiet
                 } else {
                     PollReason::Scheduled
@@ -96,6 +96,12 @@ impl Tracker {
                 p.poll_at = self.next_poll(&p, now);
             }
             Ok(TrackOutcome::Found { snapshot, events }) => {
+                let all: Vec<crate::model::TrackingEvent> = events
+                    .iter()
+                    .chain(snapshot.latest.iter())
+                    .cloned()
+                    .collect();
+                self.qv_drop_zone_twins(&mut p, &all);
                 for e in events.iter().chain(snapshot.latest.iter()) {
                     let mut e = e.clone();
                     e.tracking_number = tn.to_string();

@@ -45,6 +45,10 @@ impl Tracker {
             p.poll_at = Some(if self.alert_mode() {
                 // Safety net if subscribing keeps failing; a subscription backfills sooner.
                 now + secs(self.settings.quiet_period_seconds)
+            } else if self.settings.mode == TrackingMode::QuantumView {
+                // Quantum View has the events from now on; one Track call has the past.
+                p.needs_backfill = true;
+                now
             } else {
                 now + secs(self.settings.first_poll_after_seconds)
             });
