@@ -8,6 +8,10 @@
 //!
 //! Short by default (about 30 s of chaos, ≤ 90 s in all); `UPSYNC_SOAK_SECONDS=N` runs
 //! the chaos phase for N seconds. Seeded (`UPSYNC_SOAK_SEED`), loopback only.
+//!
+//! A test binary of its own, not a module of `tests/fault/`: its kills land at random
+//! moments and its calm phase has a deadline, so it wants the machine to itself (cargo runs
+//! test binaries one at a time; tests inside one binary run two at a time).
 
 use std::process::Stdio;
 use std::time::{Duration, Instant};

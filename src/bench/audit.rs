@@ -1,5 +1,5 @@
 //! The consistency audit, used by `upsync bench` and by the fault suite (tests/fault_*.rs,
-//! tests/pipeline_crash.rs): nothing lost, nothing shipped twice, every ERP record
+//! tests/pipeline/crash.rs): nothing lost, nothing shipped twice, every ERP record
 //! consistent with UPS. Compares the ERP simulators' records with the UPS simulator's
 //! shipments.
 

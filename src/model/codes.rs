@@ -9,7 +9,7 @@
 //! connectors, the mapping engine, the pipeline, the store, the webhook); this table is the
 //! registry they must all appear in. It is the source of truth for
 //! [`docs/error-codes.md`](../../docs/error-codes.md), which [`render_markdown`] generates,
-//! and `tests/error_codes.rs` fails when a code is used in `src/` but missing here, when a
+//! and `tests/house/error_codes.rs` fails when a code is used in `src/` but missing here, when a
 //! code here is no longer used, or when the docs table is out of date.
 //!
 //! Adding a code: add a [`CodeInfo`] to [`CODES`] under its area, then run
@@ -459,7 +459,9 @@ pub fn lookup(code: &str) -> Option<&'static CodeInfo> {
 pub fn render_markdown() -> String {
     let mut out = String::new();
     out.push_str("# Error codes\n\n");
-    out.push_str("<!-- Generated from src/model/codes.rs by tests/error_codes.rs; do not edit.\n");
+    out.push_str(
+        "<!-- Generated from src/model/codes.rs by tests/house/error_codes.rs; do not edit.\n",
+    );
     out.push_str("     Regenerate: UPSYNC_BLESS=1 cargo test --test house -->\n\n");
     out.push_str(
         "Every stable code upsync writes back to an ERP record, prints in `upsync jobs show`,\n",

@@ -242,7 +242,7 @@ fn every_code_in_use_is_registered() {
         unregistered.is_empty(),
         "string literals that look like stable error codes but are not in src/model/codes.rs:\n{}\n\
          Register each (class, area, meaning, fix) in CODES and run `UPSYNC_BLESS=1 cargo test --test house`; \
-         if one is not a code, add it to FALSE_POSITIVES in tests/error_codes.rs with the reason",
+         if one is not a code, add it to FALSE_POSITIVES in tests/house/error_codes.rs with the reason",
         unregistered.join("\n")
     );
 }
@@ -266,7 +266,7 @@ fn every_registered_code_is_in_use() {
         .flat_map(|(l, _)| l.iter().copied())
         .filter(|c| !lits.contains_key(*c))
         .collect();
-    assert!(gone.is_empty(), "FALSE_POSITIVES in tests/error_codes.rs lists literals no longer in src/: {gone:?}; remove them");
+    assert!(gone.is_empty(), "FALSE_POSITIVES in tests/house/error_codes.rs lists literals no longer in src/: {gone:?}; remove them");
 }
 
 /// Guards: the pattern recognises every registered code's shape, so a new code shaped like
@@ -280,7 +280,7 @@ fn pattern_recognises_every_registered_code() {
         .collect();
     assert!(
         blind.is_empty(),
-        "extend PREFIXES or SUFFIXES in tests/error_codes.rs for {blind:?}"
+        "extend PREFIXES or SUFFIXES in tests/house/error_codes.rs for {blind:?}"
     );
     let not_codes = ["upsync_jobs", "ship_timeout_seconds", "package_", "ship_to"];
     for s in not_codes {

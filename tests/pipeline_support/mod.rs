@@ -1,4 +1,4 @@
-//! Helpers shared by the pipeline integration tests (`tests/pipeline_*.rs`): run the real
+//! Helpers shared by the pipeline integration tests (`tests/pipeline/`): run the real
 //! `upsync` binary against an in-process [`World`] (UPS, Acumatica and NetSuite simulators on
 //! loopback), read the job ledger between runs, and read the simulators' own records.
 //!

@@ -1,4 +1,4 @@
-//! Shared fakes for the tracking integration tests (`tests/tracking_*.rs`):
+//! Shared fakes for the tracking integration tests (`tests/tracking/`):
 //! a settable clock, a fake UPS whose parcels progress on that clock (Track, Track Alert
 //! subscriptions, webhook pushes while a subscription is live), a fake ERP (`Source`) that
 //! records every write, and a fake mapping (`Mapper`) with Acumatica-like field names.

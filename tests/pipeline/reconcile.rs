@@ -4,7 +4,7 @@
 //! reconciliation waits out the index (default window) or gives up first and has to void
 //! the late-indexed first label.
 
-mod common;
+use crate::common;
 
 use serde_json::Value;
 

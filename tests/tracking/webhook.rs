@@ -2,8 +2,6 @@
 //! nothing stored; ≥ 10,000 random and mutated bodies never crash it; duplicate and
 //! reordered events leave the ERP showing the latest true state; one real-socket test.
 
-mod tracking_support;
-
 use std::future::IntoFuture;
 use std::sync::Arc;
 
@@ -17,7 +15,7 @@ use serde_json::{json, Value};
 use tower::ServiceExt;
 use zeroize::Zeroizing;
 
-use tracking_support::*;
+use crate::tracking_support::*;
 use upsync::pipeline::{JobState, Ledger};
 use upsync::store::{Store, Tree};
 use upsync::tracking::*;

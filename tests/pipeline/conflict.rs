@@ -3,9 +3,7 @@
 //! silently (UPS Ship count unchanged); `jobs void ID` voids the shipment at UPS and ships
 //! the new version exactly once. Both ERPs; the real binary.
 
-mod pipeline_support;
-
-use pipeline_support::*;
+use crate::pipeline_support::*;
 use serde_json::json;
 use upsync::pipeline::JobState;
 

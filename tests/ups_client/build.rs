@@ -1,7 +1,7 @@
 //! Golden tests for the pure UPS request builders (`upsync::ups::build`).
 //!
 //! Golden files live in `tests/fixtures/ups/golden/`; regenerate with
-//! `UPDATE_GOLDEN=1 cargo test --test ups_client_build` and review the diff.
+//! `UPDATE_GOLDEN=1 cargo test --test ups_client build::` and review the diff.
 
 use rust_decimal::Decimal;
 use serde_json::Value;

@@ -4,9 +4,7 @@
 //! Each test names what it guards; all of them failed on the old main (exit 0 "valid",
 //! exit 134, a 6 GB process, the key in the output, an empty db silently created).
 
-mod common;
-
-use common::*;
+use crate::common::*;
 
 fn stdout_and_err(o: &std::process::Output) -> String {
     format!("{}{}", stdout(o), stderr(o))

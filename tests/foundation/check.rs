@@ -2,9 +2,7 @@
 //! with file and key path, exit 78; the documented example config is accepted given its
 //! files and credentials; credentials presence is checked in the vault.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 
 /// A sandbox laid out like the repository: config/, connectors/, mappings/ — with the
 /// bundled profiles and mappings (`check` validates them deeply, fixtures included).

@@ -681,7 +681,7 @@ fn every_key_of_the_example_has_a_row() {
     let missing: Vec<&String> = keys.iter().filter(|k| !covered.contains(*k)).collect();
     assert!(
         missing.is_empty(),
-        "settings without a row in tests/settings.rs: {missing:?}"
+        "settings without a row in tests/foundation/settings.rs: {missing:?}"
     );
     assert!(keys.len() >= 60, "only {} keys found", keys.len());
 }

@@ -3,9 +3,7 @@
 //! and UPS received exactly one Ship per ERP shipment (the UPS simulator's counters and its
 //! shipments by reference). Runs the real binary (`upsync once`) on loopback.
 
-mod pipeline_support;
-
-use pipeline_support::*;
+use crate::pipeline_support::*;
 use upsync::pipeline::JobState;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -8,9 +8,7 @@
 //! waited for "Cancelled" statuses neither ERP has), so the deleted records' jobs stayed in
 //! `tracking` with live UPS shipments: this test failed on the `voided` assertions.
 
-mod pipeline_support;
-
-use pipeline_support::*;
+use crate::pipeline_support::*;
 use serde_json::json;
 use upsync::pipeline::JobState;
 

@@ -10,7 +10,7 @@ use upsync::sim::ups::{self, check_digit_valid, SimHandle, UpsSimConfig};
 
 fn minimal_ship() -> Value {
     serde_json::from_str(include_str!(
-        "../sim/src/ups/testdata/ship-request-minimal.json"
+        "../../sim/src/ups/testdata/ship-request-minimal.json"
     ))
     .unwrap()
 }

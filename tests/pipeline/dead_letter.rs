@@ -4,9 +4,7 @@
 //! Acumatica `custom.Document.UsrUpsError`, NetSuite `custbody_ups_error`); after the record
 //! is fixed in the simulator, `upsync jobs replay ID` ships it exactly once. Both ERPs.
 
-mod pipeline_support;
-
-use pipeline_support::*;
+use crate::pipeline_support::*;
 use serde_json::json;
 use upsync::pipeline::{JobState, Ledger};
 

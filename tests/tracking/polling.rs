@@ -3,15 +3,13 @@
 //! fixed-interval poller would, treat `TW0001` as "not yet", and still bring every delivery
 //! to the ERP. Run with `--nocapture` to see the numbers.
 
-mod tracking_support;
-
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-use tracking_support::*;
+use crate::tracking_support::*;
 use upsync::model::Milestone;
 use upsync::pipeline::{JobState, Ledger};
 use upsync::tracking::*;

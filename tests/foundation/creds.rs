@@ -3,13 +3,11 @@
 //! refused without touching the state, and `kill -9` during writes losing no
 //! acknowledged write.
 
-mod common;
-
 use std::os::unix::process::ExitStatusExt;
 use std::time::{Duration, Instant};
 
+use crate::common::*;
 use base64::Engine;
-use common::*;
 use rand::{Rng, SeedableRng};
 use upsync::store::creds::Credentials;
 use upsync::store::{MasterKey, Store};

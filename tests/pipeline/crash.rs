@@ -11,11 +11,9 @@
 //! simulator's fault dice are not seeded) and `PIPELINE_CRASH_ROUNDS` to change the count.
 //! `PIPELINE_CRASH_SHOW=3,17` prints the daemon's log of those rounds.
 
-mod pipeline_support;
-
 use std::time::{Duration, Instant};
 
-use pipeline_support::*;
+use crate::pipeline_support::*;
 use rand::{Rng, SeedableRng};
 use upsync::model::ErrorClass;
 use upsync::pipeline::JobState;

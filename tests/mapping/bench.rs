@@ -1,5 +1,5 @@
 //! Mapping throughput (not a timed test: ignored by default). Run once in release:
-//! `cargo test --release --test mapping_bench -- --ignored --nocapture`.
+//! `cargo test --release --test mapping bench:: -- --ignored --nocapture`.
 
 use serde_json::Value;
 use upsync::bench::mapping::bench_throughput;

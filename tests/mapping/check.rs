@@ -2,9 +2,7 @@
 //! write-back target) gives errors with file and line, all of them at once, via
 //! `upsync check` (exit 78).
 
-mod common;
-
-use common::*;
+use crate::common::*;
 
 #[test]
 fn check_reports_every_mapping_problem_with_file_and_line_and_exits_78() {

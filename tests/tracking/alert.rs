@@ -3,8 +3,6 @@
 //! tracker subscribes, backfills, renews before the 14 days run out, stops renewing at
 //! delivery, and writes every transition to a fake ERP. 20 simulated days, no sleeping.
 
-mod tracking_support;
-
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -17,7 +15,7 @@ use rand::{Rng, SeedableRng};
 use tower::ServiceExt;
 use zeroize::Zeroizing;
 
-use tracking_support::*;
+use crate::tracking_support::*;
 use upsync::model::Milestone;
 use upsync::pipeline::{JobState, Ledger};
 use upsync::store::Store;

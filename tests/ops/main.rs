@@ -1,0 +1,20 @@
+//! Operations tests: the real binary as an admin and systemd run it.
+//!
+//! One test binary per area (issue 17): each test binary links the whole crate, so the
+//! files of an area share one. Run one file's tests with `cargo test --test ops reload::`.
+//!
+//! * [`demo`]: `upsync demo` as a user runs it.
+//! * [`metrics`]: `/metrics` families after a demo-sized run.
+//! * [`notify`]: `upsync run` under a fake systemd: READY, WATCHDOG, STOPPING.
+//! * [`ping`]: `upsync ping`.
+//! * [`readyz`]: `/readyz` served from the daemon's assembly.
+//! * [`reload`]: SIGHUP reloads, a broken configuration is rejected.
+//! * [`systemd_unit`]: `systemd-analyze verify` on the shipped unit.
+
+mod demo;
+mod metrics;
+mod notify;
+mod ping;
+mod readyz;
+mod reload;
+mod systemd_unit;

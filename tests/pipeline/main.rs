@@ -1,0 +1,23 @@
+//! Pipeline integration tests: the real binary against the simulators, end to end.
+//!
+//! One test binary per area (issue 17): each test binary links the whole crate, so the
+//! files of an area share one. Run one file's tests with `cargo test --test pipeline crash::`.
+//!
+//! * [`cancel`]: an ERP cancels a shipped record: the label is voided.
+//! * [`conflict`]: an address edited after labelling is a conflict, never re-shipped.
+//! * [`crash`]: SIGKILL at random moments: nothing lost, nothing shipped twice.
+//! * [`dead_letter`]: bad records end in the dead-letter queue with a code.
+//! * [`e2e`]: both ERPs end to end: 1Z numbers and labels written back.
+//! * [`reconcile`]: `bench --scenario reconcile`: lost Ship answers, lagging index.
+
+#[path = "../common/mod.rs"]
+mod common;
+#[path = "../pipeline_support/mod.rs"]
+mod pipeline_support;
+
+mod cancel;
+mod conflict;
+mod crash;
+mod dead_letter;
+mod e2e;
+mod reconcile;

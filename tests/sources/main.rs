@@ -1,0 +1,14 @@
+//! ERP connector tests against the Acumatica and NetSuite simulators.
+//!
+//! One test binary per area (issue 17): each test binary links the whole crate, so the
+//! files of an area share one. Run one file's tests with `cargo test --test sources netsuite::`.
+//!
+//! * [`acumatica_dead_letter`]: a 422 on write-back waits in the dead-letter queue with its text.
+//! * [`acumatica_fidelity`]: real-instance behaviours the Acumatica simulator models.
+//! * [`acumatica_source`]: the Acumatica connector: polling, cursors, versions.
+//! * [`netsuite`]: the NetSuite connector.
+
+mod acumatica_dead_letter;
+mod acumatica_fidelity;
+mod acumatica_source;
+mod netsuite;

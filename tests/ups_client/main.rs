@@ -1,0 +1,18 @@
+//! UPS client and UPS simulator tests.
+//!
+//! One test binary per area (issue 17): each test binary links the whole crate, so the
+//! files of an area share one. Run one file's tests with `cargo test --test ups_client http::`.
+//!
+//! * [`build`]: golden tests for the pure request builders.
+//! * [`http`]: `UpsClient` over HTTP against stub servers, paused clock.
+//! * [`parse`]: response parsers against UPS's own examples.
+//! * [`sim`]: `UpsClient` against the simulator: the fidelity items of issue 15.
+//! * [`roundtrip`]: client ↔ simulator round trips with schema validation on.
+//! * [`sim_ups`]: the UPS simulator over raw HTTP (never the client).
+
+mod build;
+mod http;
+mod parse;
+mod roundtrip;
+mod sim;
+mod sim_ups;
