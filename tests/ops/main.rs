@@ -4,6 +4,7 @@
 //! files of an area share one. Run one file's tests with `cargo test --test ops reload::`.
 //!
 //! * [`demo`]: `upsync demo` as a user runs it.
+//! * [`demo_tracking`]: `upsync demo --tracking polling|track_alert|quantum_view`.
 //! * [`metrics`]: `/metrics` families after a demo-sized run.
 //! * [`notify`]: `upsync run` under a fake systemd: READY, WATCHDOG, STOPPING.
 //! * [`ping`]: `upsync ping`.
@@ -12,6 +13,7 @@
 //! * [`systemd_unit`]: `systemd-analyze verify` on the shipped unit.
 
 mod demo;
+mod demo_tracking;
 mod metrics;
 mod notify;
 mod ping;

@@ -5,6 +5,7 @@
 //!
 //! * [`alert`]: Track Alert mode end to end.
 //! * [`polling`]: polling mode at scale within the Track quota.
+//! * [`quantum_view`]: Quantum View mode: bookmarks across a crash, foreign parcels.
 //! * [`troubles`]: weeks of tracking with every trouble scenario.
 //! * [`webhook`]: the Track Alert webhook receiver.
 
@@ -13,5 +14,6 @@ mod tracking_support;
 
 mod alert;
 mod polling;
+mod quantum_view;
 mod troubles;
 mod webhook;

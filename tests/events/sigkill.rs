@@ -15,14 +15,12 @@
 //!
 //! Loopback only; about a minute.
 
-mod events_support;
-
 use std::process::{Child, Stdio};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use events_support::{check_order, one_in, Answer, Receiver};
+use crate::events_support::{check_order, one_in, Answer, Receiver};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use upsync::app::world::{World, WorldOptions};

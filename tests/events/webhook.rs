@@ -11,12 +11,10 @@
 //!   put back by `upsync events retry --all-dead`;
 //! * nothing is left pending.
 
-mod events_support;
-
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use events_support::{check_order, one_in, Answer, Receiver};
+use crate::events_support::{check_order, one_in, Answer, Receiver};
 use upsync::app::world::{World, WorldOptions};
 use upsync::events::{DeliveryState, Filter, Outbox};
 use upsync::model::Milestone;
@@ -226,7 +224,7 @@ async fn every_status_reaches_each_webhook_in_order_signed_despite_failures() {
 /// A filtered webhook sees gaps in `sequence` (by design): per parcel, its distinct events
 /// in arrival order must still only go forward. Returns the one event per parcel here.
 fn check_order_filtered(
-    arrivals: &[events_support::Arrival],
+    arrivals: &[crate::events_support::Arrival],
 ) -> std::collections::BTreeMap<String, upsync::events::EventBody> {
     let mut out: std::collections::BTreeMap<String, upsync::events::EventBody> = Default::default();
     for a in arrivals {

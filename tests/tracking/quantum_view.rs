@@ -6,8 +6,6 @@
 //! and ignored; a range more than 7 days back (after a long stop) is refused by UPS and the
 //! read restarts inside the 7 days.
 
-mod tracking_support;
-
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -16,7 +14,7 @@ use async_trait::async_trait;
 use chrono::Duration;
 use serde_json::Value;
 
-use tracking_support::{tracking_job, FakeErp, FakeMapper, TestClock};
+use crate::tracking_support::{tracking_job, FakeErp, FakeMapper, TestClock};
 use upsync::app::adapters::UpsCarrier;
 use upsync::model::{Clock, Milestone};
 use upsync::pipeline::{JobState, Ledger};
@@ -63,7 +61,7 @@ fn client(sim: &SimHandle) -> UpsClient {
 
 async fn ship(c: &UpsClient) -> String {
     let body: Value = serde_json::from_str(include_str!(
-        "../sim/src/ups/testdata/ship-request-minimal.json"
+        "../../sim/src/ups/testdata/ship-request-minimal.json"
     ))
     .unwrap();
     let v = c
@@ -262,7 +260,8 @@ async fn quantum_view_delivers_every_job_across_a_crash_without_skips_or_doubles
             .unwrap();
         assert_eq!(job.state, JobState::Delivered, "R{i}");
         assert_eq!(
-            w.erp.field(&format!("R{i}"), tracking_support::STATUS),
+            w.erp
+                .field(&format!("R{i}"), crate::tracking_support::STATUS),
             Some(Value::from("Delivered"))
         );
     }
