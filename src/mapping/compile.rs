@@ -3,7 +3,6 @@
 //! `run.rs` for evaluation.
 
 use super::*;
-use crate::model::Milestone;
 
 /// Deserialize one section with serde (deny_unknown_fields), reporting the exact key.
 pub(super) fn section<T: serde::de::DeserializeOwned>(
@@ -318,7 +317,7 @@ impl Mapping {
         let cancelled = get("cancelled").and_then(|v| c.cond(v, "cancelled"));
         let write_back = get("write_back")
             .and_then(|v| section::<spec::WriteBackSpec>(&mut c, v, "write_back"))
-            .and_then(|s| compile_write_back(&mut c, s));
+            .and_then(|s| super::writeback::compile_write_back(&mut c, s));
 
         let errors = std::mem::take(&mut c.errors);
         let paths = std::mem::take(&mut c.paths);
@@ -864,169 +863,6 @@ pub(super) fn compile_intl(c: &mut Compiler<'_>, s: spec::InternationalSpec) -> 
             part_number: part?,
         },
     })
-}
-
-pub(super) fn compile_write_back(
-    c: &mut Compiler<'_>,
-    s: spec::WriteBackSpec,
-) -> Option<CWriteBack> {
-    let required =
-        |c: &mut Compiler<'_>, v: &Option<String>, name: &str, what: &str| -> Option<String> {
-            match v {
-                Some(t) if !t.trim().is_empty() => Some(t.clone()),
-                _ => {
-                    c.err(
-                        &format!("write_back.{name}"),
-                        format!("required write-back target `{name}` is missing ({what})"),
-                        format!("add `{name}: <ERP field path>` under `write_back:`"),
-                    );
-                    None
-                }
-            }
-        };
-    let package_tracking = required(
-        c,
-        &s.package_tracking,
-        "package_tracking",
-        "where each package's 1Z is written",
-    );
-    let status = required(c, &s.status, "status", "where the milestone is written");
-    let error = required(
-        c,
-        &s.error,
-        "error",
-        "where a business error code is written",
-    );
-    // Targets are written in the ERP's write vocabulary (NetSuite's record API spells
-    // `packageTrackingNumber` where SuiteQL reads `packagetrackingnumber`), so only their
-    // syntax is checked here, not their presence in fixture records.
-    let targets: [(&str, &Option<String>); 15] = [
-        ("package_tracking", &s.package_tracking),
-        ("shipment_id", &s.shipment_id),
-        ("charges", &s.charges),
-        ("status", &s.status),
-        ("status_time", &s.status_time),
-        ("last_scan", &s.last_scan),
-        ("last_scan_location", &s.last_scan_location),
-        ("estimated_delivery", &s.estimated_delivery),
-        ("exception_reason", &s.exception_reason),
-        ("delivered_at", &s.delivered_at),
-        ("received_by", &s.received_by),
-        ("signature_field", &s.signature_field),
-        ("history_field", &s.history_field),
-        ("error", &s.error),
-        ("label_file_field", &s.label_file_field),
-    ];
-    for (name, v) in targets {
-        if let Some(t) = v {
-            if let Err(e) = FieldPath::parse(t.trim()) {
-                c.err(
-                    &format!("write_back.{name}"),
-                    e,
-                    "write the ERP field path, e.g. `custom.Document.UsrUpsStatus`",
-                );
-            }
-        }
-    }
-    let template = |c: &mut Compiler<'_>, t: &Option<String>, key: &str| match t {
-        None => Some(None),
-        Some(t) => {
-            c.allow_vars = true;
-            let e = c.expr(&Yaml::String(t.clone()), key);
-            c.allow_vars = false;
-            e.map(Some)
-        }
-    };
-    let label_file_name = template(c, &s.label_file_name, "write_back.label_file_name");
-    let signature_file_name = template(c, &s.signature_file_name, "write_back.signature_file_name");
-    let status_values = compile_status_values(c, s.status_values);
-    Some(CWriteBack {
-        package_tracking: package_tracking?,
-        shipment_id: s.shipment_id,
-        charges: s.charges,
-        status: status?,
-        status_values: status_values?,
-        status_time: s.status_time,
-        last_scan: s.last_scan,
-        last_scan_location: s.last_scan_location,
-        estimated_delivery: s.estimated_delivery,
-        exception_reason: s.exception_reason,
-        delivered_at: s.delivered_at,
-        received_by: s.received_by,
-        signature_file_name: signature_file_name?,
-        signature_field: s.signature_field,
-        history_field: s.history_field,
-        error: error?,
-        label_file_name: label_file_name?,
-        label_file_field: s.label_file_field,
-        attach_labels: s.attach_labels,
-        confirm_shipment: s.confirm_shipment,
-    })
-}
-
-/// `write_back.status_values`: every key a known status, every status a non-empty value.
-/// Absent: upsync's English labels ([`Milestone::label`]).
-fn compile_status_values(
-    c: &mut Compiler<'_>,
-    given: Option<std::collections::BTreeMap<String, String>>,
-) -> Option<std::collections::BTreeMap<Milestone, String>> {
-    let Some(given) = given else {
-        return Some(
-            Milestone::ALL
-                .iter()
-                .map(|m| (*m, m.label().to_string()))
-                .collect(),
-        );
-    };
-    let mut out = std::collections::BTreeMap::new();
-    let mut ok = true;
-    for (k, v) in given {
-        let key = format!("write_back.status_values.{k}");
-        match Milestone::parse(&k) {
-            None => {
-                ok = false;
-                c.err(
-                    &key,
-                    format!("`{k}` is not a tracking status"),
-                    format!(
-                        "use one of: {}",
-                        Milestone::ALL.map(|m| m.as_str()).join(", ")
-                    ),
-                );
-            }
-            Some(_) if v.trim().is_empty() => {
-                ok = false;
-                c.err(
-                    &key,
-                    format!("status `{k}` has an empty value"),
-                    "write the text the ERP shows for this status, e.g. `Delivered`",
-                );
-            }
-            Some(m) => {
-                out.insert(m, v);
-            }
-        }
-    }
-    let missing: Vec<&str> = Milestone::ALL
-        .iter()
-        .filter(|m| !out.contains_key(m))
-        .map(|m| m.as_str())
-        .collect();
-    if !missing.is_empty() {
-        c.err(
-            "write_back.status_values",
-            format!("no ERP value for status(es): {}", missing.join(", ")),
-            format!(
-                "add them under `write_back.status_values:`, e.g. `{}: \"{}\"`",
-                missing[0],
-                Milestone::parse(missing[0])
-                    .map(|m| m.label())
-                    .unwrap_or_default()
-            ),
-        );
-        return None;
-    }
-    ok.then_some(out)
 }
 
 /// Check that every field path of the mapping exists in at least one of `samples`

@@ -158,3 +158,32 @@ fn one_clock_one_track_outcome_one_failure_type() {
         same::<upsync::tracking::CarrierError>(upsync::pipeline::CarrierError::transient("x", "y"));
     assert_eq!(e.code, "x");
 }
+
+/// Issue 17: no source file over 1,000 lines unless its module doc says why (the words
+/// "over 1,000 lines" in its first comment block).
+#[test]
+fn no_god_files() {
+    let mut files = Vec::new();
+    rust_files(&src(), &mut files);
+    let root = src().parent().unwrap().to_path_buf();
+    rust_files(&root.join("sim/src"), &mut files);
+    let long: Vec<String> = files
+        .iter()
+        .filter_map(|f| {
+            let text = std::fs::read_to_string(f).ok()?;
+            let n = text.lines().count();
+            let doc: String = text
+                .lines()
+                .take_while(|l| l.starts_with("//"))
+                .collect::<Vec<_>>()
+                .join(" ");
+            (n > 1000 && !doc.contains("over 1,000 lines"))
+                .then(|| format!("{} ({n} lines)", f.display()))
+        })
+        .collect();
+    assert!(
+        long.is_empty(),
+        "split these by concept (or say in the module doc why it stays over 1,000 lines):\n{}",
+        long.join("\n")
+    );
+}
