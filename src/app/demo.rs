@@ -599,10 +599,11 @@ fn all_settled(a: &Assembly, expected: &Expected) -> anyhow::Result<bool> {
         let want = expected
             .get(&j.id)
             .map_or(Milestone::Delivered, |(_, m)| *m);
-        let have = crate::tracking::view::job_view(store, &j.id)?
-            .and_then(|v| v.snapshot.map(|s| s.milestone));
-        let written = crate::tracking::view::job_view(store, &j.id)?
-            .and_then(|v| v.job.status_history.last().map(|m| m.status));
+        let view = crate::tracking::view::job_view(store, &j.id)?;
+        let have = view
+            .as_ref()
+            .and_then(|v| v.snapshot.as_ref().map(|s| s.milestone));
+        let written = view.and_then(|v| v.job.status_history.last().map(|m| m.status));
         if have != Some(want) || written != Some(want) {
             return Ok(false);
         }

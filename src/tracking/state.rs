@@ -343,15 +343,20 @@ impl PackageTrack {
         before != self.milestone
     }
 
+    /// Since when the package has had its status: when upsync declared it not found /
+    /// expired, else the time of the event the ERP shows.
+    pub fn status_at(&self) -> Option<DateTime<Utc>> {
+        match self.age_status {
+            Some(a) if a.status == self.milestone => Some(a.since),
+            _ => self.shown_event().map(|e| e.time),
+        }
+    }
+
     /// The package as the ERP should see it.
     pub fn snapshot(&self) -> TrackingSnapshot {
         let shown = self.shown_event();
-        let status_at = match self.age_status {
-            Some(a) if a.status == self.milestone => Some(a.since),
-            _ => shown.map(|e| e.time),
-        };
         TrackingSnapshot {
-            status_at,
+            status_at: self.status_at(),
             history: self.history.clone(),
             tracking_number: self.tracking_number.clone(),
             milestone: self.milestone,
@@ -498,7 +503,7 @@ pub fn aggregate(packages: &[PackageTrack]) -> Option<TrackingSnapshot> {
     let status_at = packages
         .iter()
         .filter(|p| p.milestone == milestone)
-        .filter_map(|p| p.snapshot().status_at)
+        .filter_map(PackageTrack::status_at)
         .max();
     Some(TrackingSnapshot {
         tracking_number: first.tracking_number.clone(),
