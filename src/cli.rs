@@ -113,6 +113,19 @@ pub fn main() -> ExitCode {
         log_format: cli.log_format,
     };
     crate::app::logging::init(globals.log_format);
+    if matches!(
+        cli.command,
+        Command::Jobs(_)
+            | Command::Events(_)
+            | Command::Labels(_)
+            | Command::Mapping(_)
+            | Command::Store(_)
+            | Command::Creds(_)
+            | Command::Check { .. }
+            | Command::Keygen
+    ) {
+        crate::commands::quiet_on_closed_pipe();
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -247,3 +247,34 @@ fn run_and_once_refuse_a_corrupted_store() {
         );
     }
 }
+
+/// `upsync jobs list | head -0`: a reader that went away ends the listing quietly, as a
+/// Unix tool does (SIGPIPE), instead of a panic with exit 101 and a backtrace hint.
+#[test]
+fn a_listing_into_a_closed_pipe_ends_quietly() {
+    use std::os::fd::{FromRawFd, OwnedFd};
+    use std::os::unix::process::ExitStatusExt;
+    use std::process::Stdio;
+    let sb = Sandbox::new();
+    minimal(&sb);
+    let mut fds = [0; 2];
+    // SAFETY: pipe2 fills two fresh descriptors, each owned exactly once below.
+    assert_eq!(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) }, 0);
+    let (reader, writer) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+    drop(reader);
+    let out = sb
+        .cmd(&["jobs", "list"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::from(writer))
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    assert!(!err.contains("panicked"), "{err}");
+    assert_eq!(
+        out.status.signal(),
+        Some(libc::SIGPIPE),
+        "{:?}: {err}",
+        out.status
+    );
+}
