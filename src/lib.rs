@@ -17,6 +17,7 @@
 //! * [`tracking`]: Track Alert subscriptions, polling, webhook events.
 //! * [`events`]: outbound status events: durable outbox, signed webhooks, retries.
 //! * [`server`]: the HTTP listener (webhook, metrics, health).
+//! * [`console`]: the admin web console (login, pages, replay/void buttons).
 //! * [`sim`]: loopback simulators of UPS, Acumatica and NetSuite (share no code with the clients).
 //! * [`cli`], [`commands`]: the command line; the only code that knows it.
 //! * [`app`]: application assembly: builds the daemon from config (wiring, world, adapters).
@@ -27,6 +28,7 @@ pub mod bench;
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod console;
 pub mod events;
 pub mod mapping;
 pub mod model;

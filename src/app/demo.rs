@@ -45,6 +45,9 @@ pub struct DemoOptions {
     pub troubles: bool,
     /// How the daemon follows the parcels.
     pub tracking: DemoTracking,
+    /// Keep the admin console up after the run (until Ctrl-C or SIGTERM), printing its URL
+    /// and where the admin token is; the table is printed before.
+    pub console: bool,
 }
 
 /// `--tracking`: the tracking mode the demo's daemon runs.
@@ -171,6 +174,8 @@ pub struct DemoOutcome {
     /// Simulated days the UPS clock moved forward.
     pub simulated_days: f64,
     pub elapsed: Duration,
+    /// The table was printed already (`console`: before the console came up).
+    pub table_printed: bool,
 }
 
 impl DemoOutcome {
@@ -296,16 +301,7 @@ pub async fn execute(o: DemoOptions, out: &mut dyn Write) -> anyhow::Result<Demo
     for r in &mut rows {
         (r.erp_status, r.erp_signature) = erp_view(&w, r);
     }
-    assembly.pipeline.stop();
-    assembly
-        .pipeline
-        .drain(crate::app::run::SHUTDOWN_BOUND)
-        .await;
-    store.flush_async().await?;
-    let _ = stop_http.send(());
-    let _ = tokio::time::timeout(Duration::from_secs(5), server).await;
-    w.ups.shutdown();
-    Ok(DemoOutcome {
+    let mut outcome = DemoOutcome {
         rows,
         dir: o.dir.clone(),
         label_dir: w.label_dir.clone(),
@@ -315,7 +311,27 @@ pub async fn execute(o: DemoOptions, out: &mut dyn Write) -> anyhow::Result<Demo
         seeded: o.shipments * 2,
         simulated_days,
         elapsed: start.elapsed(),
-    })
+        table_printed: false,
+    };
+    if o.console {
+        print_table(&outcome, p.out)?;
+        outcome.table_printed = true;
+        let dead = match &w.acumatica {
+            Some(h) => Some(crate::app::console::demo_dead_letter(&h.base_url, &assembly).await?),
+            None => None,
+        };
+        crate::app::console::hold_for_demo(&current, &store, &o.dir, dead, p.out).await?;
+    }
+    assembly.pipeline.stop();
+    assembly
+        .pipeline
+        .drain(crate::app::run::SHUTDOWN_BOUND)
+        .await;
+    store.flush_async().await?;
+    let _ = stop_http.send(());
+    let _ = tokio::time::timeout(Duration::from_secs(5), server).await;
+    w.ups.shutdown();
+    Ok(outcome)
 }
 
 /// The daemon's assembly against the world, on the UPS simulator's clock (so tracking

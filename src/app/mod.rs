@@ -3,6 +3,7 @@
 //! Below `commands/` (which owns the command line), above the layers it assembles.
 
 pub mod adapters;
+pub mod console;
 pub mod demo;
 pub mod labels;
 pub mod logging;

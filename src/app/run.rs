@@ -19,6 +19,9 @@
 //! Tracking and the outbound events worker run together ([`wiring::run_tracking`]) and
 //! are restarted together after a reload or a crash of either.
 //!
+//! The admin console (`console.enabled`) is served on its own address
+//! ([`crate::app::console::start`]) with the same limits.
+//!
 //! The HTTP listener runs with the limits of the `http` section
 //! ([`crate::server::listener`]); the open-files soft limit is raised to the hard one at
 //! start (`LimitNOFILE=` in the unit sets the hard one).
@@ -73,6 +76,16 @@ pub async fn run(config: &std::path::Path) -> anyhow::Result<ExitCode> {
             let _ = http_stopped.await;
         },
     ));
+
+    // The admin console, on its own address (`console.*`); it follows reloads through
+    // `current`, its address and token are read once.
+    let console = if assembly.config.console.enabled {
+        let c = crate::app::console::start(&current, None).await?;
+        tracing::info!(console = %format!("http://{}/console/", c.addr), "admin console listening");
+        Some(c)
+    } else {
+        None
+    };
 
     let watchdog = notify::watchdog_interval().map(|d| (d, notify::watchdog as fn()));
     let mut sched =
@@ -152,6 +165,9 @@ pub async fn run(config: &std::path::Path) -> anyhow::Result<ExitCode> {
     }
     store.flush_async().await?;
     let _ = stop_http.send(());
+    if let Some(c) = console {
+        c.stop().await;
+    }
     let _ = tokio::time::timeout(Duration::from_secs(5), server).await;
     tracing::info!("stopped");
     Ok(ExitCode::SUCCESS)
@@ -210,6 +226,9 @@ async fn reload(
         }
     };
     let old = current.read().unwrap_or_else(|e| e.into_inner()).clone();
+    if cfg.console != old.config.console {
+        tracing::warn!("console settings changed; they take effect after a restart");
+    }
     if cfg.http.listen != old.config.http.listen {
         tracing::warn!("http.listen changed; the new address takes effect after a restart");
     }

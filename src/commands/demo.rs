@@ -1,5 +1,5 @@
 //! `upsync demo [--shipments N] [--dir DIR] [--record-dir DIR] [--report FILE]
-//! [--tracking polling|track_alert|quantum_view]`: the
+//! [--tracking polling|track_alert|quantum_view] [--troubles] [--console]`: the
 //! built-in simulators on loopback, seeded ERPs, a full cycle to delivery and a summary
 //! table. The demo itself is [`crate::app::demo`]; this is its command line.
 
@@ -37,6 +37,10 @@ pub struct DemoArgs {
     /// passes when each reaches its expected final status.
     #[arg(long)]
     pub troubles: bool,
+    /// Keep the admin console up after the demo (until Ctrl-C) and print its URL and where
+    /// the admin token is, to click through jobs, dead letters and tracking.
+    #[arg(long)]
+    pub console: bool,
 }
 
 /// `upsync demo …`.
@@ -54,6 +58,7 @@ pub async fn run(_g: &Globals, args: DemoArgs) -> anyhow::Result<ExitCode> {
         deadline: Duration::from_secs(if args.troubles { 240 } else { 120 }),
         troubles: args.troubles,
         tracking: DemoTracking::parse(&args.tracking).unwrap_or_default(),
+        console: args.console,
     };
     if std::fs::read_dir(&opts.dir).is_ok_and(|mut d| d.next().is_some()) {
         anyhow::bail!(
@@ -63,7 +68,9 @@ pub async fn run(_g: &Globals, args: DemoArgs) -> anyhow::Result<ExitCode> {
     }
     let mut out = std::io::stdout();
     let outcome = execute(opts, &mut out).await?;
-    print_table(&outcome, &mut out)?;
+    if !outcome.table_printed {
+        print_table(&outcome, &mut out)?;
+    }
     if let Some(path) = &args.report {
         let json = serde_json::to_string_pretty(&outcome.rows)?;
         std::fs::write(path, json + "\n")

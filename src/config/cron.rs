@@ -56,6 +56,18 @@ pub fn normalise(expr: &str) -> Result<CronSchedule, CronError> {
     })
 }
 
+/// The next time a 6-field schedule fires after `after` (UTC, as the scheduler runs it).
+pub fn next_run(
+    six_field: &str,
+    after: chrono::DateTime<chrono::Utc>,
+) -> Option<chrono::DateTime<chrono::Utc>> {
+    parser()
+        .parse(six_field)
+        .ok()?
+        .find_next_occurrence(&after, false)
+        .ok()
+}
+
 fn parser() -> CronParser {
     CronParser::builder()
         .seconds(Seconds::Required)
@@ -66,6 +78,22 @@ fn parser() -> CronParser {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_next_run_follows_the_schedule() {
+        use chrono::TimeZone;
+        let at = chrono::Utc
+            .with_ymd_and_hms(2026, 12, 6, 10, 7, 30)
+            .unwrap();
+        let next = next_run("0 */5 * * * *", at).unwrap();
+        assert_eq!(
+            next,
+            chrono::Utc
+                .with_ymd_and_hms(2026, 12, 6, 10, 10, 0)
+                .unwrap()
+        );
+        assert_eq!(next_run("not cron", at), None);
+    }
 
     #[test]
     fn five_fields_gain_a_zero_seconds_field() {

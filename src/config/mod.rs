@@ -140,6 +140,12 @@ impl Config {
             ));
         }
         out.extend(self.events.credential_names());
+        if self.console.enabled {
+            out.push((
+                "console.admin_token".to_string(),
+                self.console.admin_token.clone(),
+            ));
+        }
         out
     }
 }

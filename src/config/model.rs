@@ -37,6 +37,9 @@ pub struct Config {
     /// Outbound status events: webhooks that receive every parcel status change.
     #[serde(default)]
     pub events: EventsConfig,
+    /// The admin web console (`/console/` on its own address, behind the admin token).
+    #[serde(default)]
+    pub console: ConsoleConfig,
 }
 
 // ------------------------------------------------------------------------------------ ups
@@ -622,6 +625,39 @@ impl Default for JobRetryPolicy {
             max_attempts: d::PIPELINE_RETRY_MAX_ATTEMPTS,
             initial_backoff_seconds: d::PIPELINE_RETRY_INITIAL_BACKOFF_SECONDS,
             max_backoff_seconds: d::PIPELINE_RETRY_MAX_BACKOFF_SECONDS,
+        }
+    }
+}
+
+// -------------------------------------------------------------------------------- console
+
+/// The admin web console (`crate::console`): off unless `enabled`; its own bind address,
+/// loopback by default, so the ops listener (`http.listen`) can face a load balancer while
+/// the console does not.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ConsoleConfig {
+    /// Serve the console.
+    pub enabled: bool,
+    /// `address:port` of the console (a non-loopback address draws a `check` warning).
+    pub listen: String,
+    /// Vault entry holding the admin token (`{"token": "…"}`, at least 16 characters):
+    /// the one password of the login page.
+    pub admin_token: String,
+    /// A session ends after this many minutes without a request.
+    pub session_idle_minutes: u64,
+    /// Mark the session cookie `Secure` (set it when a TLS proxy fronts the console).
+    pub secure_cookie: bool,
+}
+
+impl Default for ConsoleConfig {
+    fn default() -> Self {
+        ConsoleConfig {
+            enabled: false,
+            listen: d::CONSOLE_LISTEN.into(),
+            admin_token: d::CONSOLE_ADMIN_TOKEN.into(),
+            session_idle_minutes: d::CONSOLE_SESSION_IDLE_MINUTES,
+            secure_cookie: false,
         }
     }
 }

@@ -96,6 +96,7 @@ pub(crate) fn config_shape() -> Shape {
         tracking: TrackingConfig::default(),
         http: HttpConfig::default(),
         pipeline: PipelineConfig::default(),
+        console: ConsoleConfig::default(),
         // One webhook, so that the keys of a list entry are known.
         events: EventsConfig {
             webhooks: vec![WebhookConfig::example()],

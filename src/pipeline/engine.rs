@@ -95,9 +95,23 @@ impl Default for ConnectorSettings {
 pub struct ConnectorHealth {
     paused: Mutex<Option<(DateTime<Utc>, String)>>,
     authenticated: AtomicBool,
+    /// When the last cycle ended and what it came to (the console's overview).
+    last_cycle: Mutex<Option<(DateTime<Utc>, String)>>,
 }
 
 impl ConnectorHealth {
+    /// When the last (not skipped) cycle ended and a one-line outcome.
+    pub fn last_cycle(&self) -> Option<(DateTime<Utc>, String)> {
+        self.last_cycle
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    fn record_cycle(&self, at: DateTime<Utc>, outcome: String) {
+        *self.last_cycle.lock().unwrap_or_else(|e| e.into_inner()) = Some((at, outcome));
+    }
+
     /// `Some(reason)` while paused.
     pub fn paused_reason(&self) -> Option<String> {
         self.paused
@@ -396,6 +410,28 @@ impl Pipeline {
     /// One cycle of one connector: read new records into the ledger, then work on due jobs.
     /// A cycle never overlaps itself.
     pub async fn run_cycle(&self, conn: &Arc<Connector>) -> Result<CycleReport, PipelineError> {
+        let r = self.cycle(conn).await;
+        let outcome = match &r {
+            Ok(r) if r.skipped => None,
+            Ok(r) => Some(match (&r.paused, &r.source_error) {
+                (Some(p), _) => format!("paused: {p}"),
+                (None, Some(e)) => format!("source error: {e}"),
+                (None, None) => format!(
+                    "{} read, {} new jobs, {} processed",
+                    r.records_read, r.jobs_created, r.jobs_processed
+                ),
+            }),
+            Err(e) => Some(format!("failed: {e}")),
+        };
+        if let Some(o) = outcome {
+            // Wall time, as the scheduler's next run: an operational fact, not business
+            // time (the demo's pipeline clock runs days ahead).
+            conn.health.record_cycle(Utc::now(), o);
+        }
+        r
+    }
+
+    async fn cycle(&self, conn: &Arc<Connector>) -> Result<CycleReport, PipelineError> {
         let Ok(_guard) = conn.running.try_lock() else {
             return Ok(CycleReport {
                 skipped: true,

@@ -102,6 +102,14 @@ fn http_limits(b: &Built<'_>) -> String {
 fn public_listen(b: &Built<'_>) -> String {
     format!("{:?}", wiring::public_listen_warning(&b.cfg.http))
 }
+/// What the daemon will serve as its console (address, session settings, or the error
+/// about the admin token's vault entry).
+fn console(b: &Built<'_>) -> String {
+    match upsync::app::console::plan(&b.cfg, b.store) {
+        Ok(p) => format!("{p:?}"),
+        Err(e) => e.to_string(),
+    }
+}
 fn check(b: &Built<'_>) -> String {
     let r = upsync::config::check::check_config_with(b.file, true);
     format!("{:?} {:?}", r.problems, r.warnings)
@@ -543,6 +551,22 @@ fn rows() -> Vec<Row> {
             none(),
             pipeline,
         ),
+        // console (off in the example; on first for the others)
+        ("console.enabled", json!(true), none(), console),
+        (
+            "console.listen",
+            json!("127.0.0.1:9081"),
+            console_on(),
+            console,
+        ),
+        ("console.admin_token", json!("ups"), console_on(), console),
+        (
+            "console.session_idle_minutes",
+            json!(5),
+            console_on(),
+            console,
+        ),
+        ("console.secure_cookie", json!(true), console_on(), console),
         // events (the webhook entry is documented in a comment; one is set first)
         ("events.deliveries_in_flight", json!(3), webhook(), events),
         (
@@ -592,6 +616,10 @@ fn webhook() -> Vec<(&'static str, Value)> {
         "events.webhooks",
         json!([{"name": "wms", "url": "https://wms.example.com/upsync/events", "secret": "wms-webhook"}]),
     )]
+}
+
+fn console_on() -> Vec<(&'static str, Value)> {
+    vec![("console.enabled", json!(true))]
 }
 
 /// `a.b[3].c` → `a.b[].c`.
@@ -703,6 +731,7 @@ fn every_setting_has_an_effect() {
         ("ups-webhook", json!({"credential": "hook-secret"})),
         ("acumatica", json!({"username": "u", "password": "p"})),
         ("wms-webhook", json!({"secret": "hook-signing-secret"})),
+        ("console-admin", json!({"token": "0123456789abcdef0123"})),
     ] {
         let fields = fields
             .as_object()

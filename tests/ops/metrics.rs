@@ -38,6 +38,7 @@ async fn metrics_after_a_demo_sized_run_expose_every_family() {
             record_dir: None,
             deadline: Duration::from_secs(120),
             tracking: Default::default(),
+            console: false,
             troubles: false,
         },
         &mut sink,

@@ -41,6 +41,7 @@ async fn weeks_of_troubled_parcels_reach_the_erp_in_its_own_words() {
             deadline: Duration::from_secs(400),
             troubles: true,
             tracking: Default::default(),
+            console: false,
         },
         &mut sink,
     )

@@ -26,6 +26,39 @@ pub(super) fn check_http(r: &mut CheckReport, file: &Path, h: &HttpConfig) {
     }
 }
 
+/// The console: an address to bind, loopback unless deliberately otherwise, and a vault
+/// entry name for the admin token.
+pub(super) fn check_console(r: &mut CheckReport, file: &Path, c: &ConsoleConfig) {
+    if !c.enabled {
+        return;
+    }
+    match c.listen.parse::<std::net::SocketAddr>() {
+        Err(_) => r.problem(
+            file,
+            "console.listen",
+            format!("`{}` is not an address:port to listen on", c.listen),
+            "use an IP address and port, e.g. 127.0.0.1:8081",
+        ),
+        Ok(a) if !a.ip().is_loopback() => r.warning(
+            file,
+            "console.listen",
+            format!(
+                "the admin console listens on {a}, reachable from other machines, and serves plain HTTP"
+            ),
+            "keep it on 127.0.0.1 and reach it through an SSH tunnel, or put a TLS proxy in front and set console.secure_cookie: true",
+        ),
+        Ok(_) => {}
+    }
+    if c.admin_token.trim().is_empty() {
+        r.problem(
+            file,
+            "console.admin_token",
+            "empty vault entry name",
+            "name the vault entry holding {\"token\": \"…\"}, e.g. `console-admin`",
+        );
+    }
+}
+
 pub(super) fn check_http_url(url: &str, require_https: bool) -> Result<(), String> {
     let parsed = url::Url::parse(url).map_err(|e| format!("`{url}` is not a URL: {e}"))?;
     match parsed.scheme() {

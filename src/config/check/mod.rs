@@ -375,6 +375,7 @@ pub(crate) fn analyse(
     let pipeline =
         optional_section::<PipelineConfig>(&mut report, path, &root, "pipeline", &env_note);
     let events = optional_section::<EventsConfig>(&mut report, path, &root, "events", &env_note);
+    let console = optional_section::<ConsoleConfig>(&mut report, path, &root, "console", &env_note);
     let raw_connectors: Vec<Value> = match root.get("connectors") {
         None | Some(Value::Null) => Vec::new(),
         Some(Value::Array(items)) => items.clone(),
@@ -415,6 +416,9 @@ pub(crate) fn analyse(
     if let Some(h) = &http {
         check_http(&mut report, path, h);
     }
+    if let Some(c) = &console {
+        check_console(&mut report, path, c);
+    }
     if let Some(p) = &pipeline {
         check_pipeline(&mut report, path, p);
     }
@@ -451,8 +455,16 @@ pub(crate) fn analyse(
         }
     }
 
-    let config = match (ok, ups, tracking, http, pipeline, events) {
-        (true, Some(ups), Some(tracking), Some(http), Some(pipeline), Some(events)) => {
+    let config = match (ok, ups, tracking, http, pipeline, events, console) {
+        (
+            true,
+            Some(ups),
+            Some(tracking),
+            Some(http),
+            Some(pipeline),
+            Some(events),
+            Some(console),
+        ) => {
             let mut c = Config {
                 state_dir,
                 ups,
@@ -461,6 +473,7 @@ pub(crate) fn analyse(
                 http,
                 pipeline,
                 events,
+                console,
             };
             c.finish(&base);
             report.notes.push(match c.connectors.len() {
