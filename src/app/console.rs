@@ -12,8 +12,8 @@ use chrono::Utc;
 
 use crate::app::wiring::{Assembly, Current};
 use crate::console::{
-    ConnectorRow, ConsoleBackend, ConsoleSettings, DeadLetterRow, FailureView, JobDetail, JobQuery,
-    JobRow, Overview, TimelineRow, TokenBudgetRow,
+    ConnectorRow, ConsoleBackend, ConsoleSettings, CredentialRow, DeadLetterRow, FailureView,
+    JobDetail, JobQuery, JobRow, Overview, TimelineRow, TokenBudgetRow,
 };
 use crate::model::Milestone;
 use crate::pipeline::{Job, JobState};
@@ -153,6 +153,17 @@ impl ConsoleBackend for DaemonConsole {
                 .map(|(_, v)| *v as usize)
                 .sum(),
             tracking_exceptions: statuses.values().filter(|m| m.is_trouble()).count(),
+            credentials: crate::app::credentials::inventory(&a.config, &a.store, a.pipeline.now())
+                .into_iter()
+                .filter(|c| !c.used_by.is_empty())
+                .map(|c| CredentialRow {
+                    state: c.state.as_str().to_string(),
+                    expires_at: c.expires_at.map(when),
+                    days_left: c.expires_at.map(|t| (t - a.pipeline.now()).num_days()),
+                    kind: c.kind,
+                    name: c.name,
+                })
+                .collect(),
         })
     }
 

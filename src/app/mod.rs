@@ -4,6 +4,7 @@
 
 pub mod adapters;
 pub mod console;
+pub mod credentials;
 pub mod demo;
 pub mod labels;
 pub mod logging;

@@ -98,6 +98,7 @@ pub async fn run(config: &std::path::Path) -> anyhow::Result<ExitCode> {
     notify::ready(&format!("running {} connectors", assembly.schedules.len()));
 
     let retention = tokio::spawn(retention_loop(current.clone()));
+    let reminders = tokio::spawn(reminder_loop(current.clone()));
     let sealing = tokio::spawn(seal_loop(store.clone()));
     let (stop_tracking, tracking_stop) = tokio::sync::watch::channel(false);
     let mut tracking = tokio::spawn(wiring::run_tracking(
@@ -152,6 +153,7 @@ pub async fn run(config: &std::path::Path) -> anyhow::Result<ExitCode> {
     }
 
     retention.abort();
+    reminders.abort();
     sealing.abort();
     let _ = stop_tracking.send(true);
     let _ = tokio::time::timeout(SHUTDOWN_BOUND, tracking).await;
@@ -194,6 +196,17 @@ async fn seal_loop(store: Arc<crate::store::Store>) {
 
 /// Hourly: prune finished jobs older than `pipeline.retention_days` (default 120, UPS's
 /// tracking retention), so the store does not grow forever.
+/// Credential expiry reminders ([`crate::app::credentials::warn_expiring`]): at start and
+/// every 6 hours, for the entries the configuration in force uses.
+async fn reminder_loop(current: Current) {
+    let mut every = tokio::time::interval(Duration::from_secs(6 * 3600));
+    loop {
+        every.tick().await;
+        let a = current.read().unwrap_or_else(|e| e.into_inner()).clone();
+        crate::app::credentials::warn_expiring(&a.config, &a.store, a.pipeline.now());
+    }
+}
+
 async fn retention_loop(current: Current) {
     let mut tick = tokio::time::interval(Duration::from_secs(3600));
     loop {

@@ -1,4 +1,4 @@
-//! `upsync creds set NAME | list | rm NAME`: manage encrypted credentials in the vault
+//! `upsync creds set NAME [--expires-at DATE] | list | info [NAME] | rm NAME`: manage encrypted credentials in the vault
 //! ([`crate::store::creds::Credentials`]).
 //!
 //! Must never: print, log or put in an error message a credential value, or echo what was
@@ -16,7 +16,17 @@ use crate::store::{Store, Tree};
 #[derive(Debug, clap::Subcommand)]
 pub enum CredsCommand {
     /// Store credentials NAME: reads one JSON object on stdin.
-    Set { name: String },
+    Set {
+        name: String,
+        /// When these credentials expire (YYYY-MM-DD = end of that day UTC, or RFC 3339):
+        /// reminders start `credentials.expiry_warning_days` before, and the connectors
+        /// using them pause once it has passed.
+        #[arg(long, value_name = "DATE")]
+        expires_at: Option<String>,
+    },
+    /// Credential health: per entry its kind, what uses it, fields (never values), update
+    /// time, expiry, and for UPS OAuth clients the token held and today's token requests.
+    Info { name: Option<String> },
     /// List credential names, field names and update times (never values).
     List,
     /// Remove credentials NAME.
@@ -32,7 +42,8 @@ fn open_store(g: &Globals) -> Result<Store, CredsError> {
 pub async fn run(g: &Globals, cmd: CredsCommand) -> anyhow::Result<ExitCode> {
     let g = g.clone();
     let result = tokio::task::spawn_blocking(move || match cmd {
-        CredsCommand::Set { name } => set(&g, &name),
+        CredsCommand::Set { name, expires_at } => set(&g, &name, expires_at.as_deref()),
+        CredsCommand::Info { name } => info(&g, name.as_deref()),
         CredsCommand::List => list(&g),
         CredsCommand::Rm { name } => rm(&g, &name),
     })
@@ -46,8 +57,12 @@ pub async fn run(g: &Globals, cmd: CredsCommand) -> anyhow::Result<ExitCode> {
     }
 }
 
-fn set(g: &Globals, name: &str) -> Result<(), CredsError> {
+fn set(g: &Globals, name: &str, expires_at: Option<&str>) -> Result<(), CredsError> {
     check_name(name)?;
+    let expires_at = expires_at
+        .map(crate::app::credentials::parse_expiry)
+        .transpose()
+        .map_err(CredsError::Invalid)?;
     let stdin = std::io::stdin();
     if stdin.is_terminal() {
         eprintln!("Paste one JSON object of string fields for `{name}`, then press Ctrl-D:");
@@ -67,6 +82,7 @@ fn set(g: &Globals, name: &str) -> Result<(), CredsError> {
     let creds = parsed?;
     let store = open_store(g)?;
     creds.save(&store, name)?;
+    crate::store::creds::CredentialMeta { expires_at }.save(&store, name)?;
     store.flush()?;
     let fields: Vec<&str> = creds.fields.keys().map(String::as_str).collect();
     println!(
@@ -97,6 +113,82 @@ fn list(g: &Globals) -> Result<(), CredsError> {
             }
             Ok(None) => {}
             Err(e) => println!("{name:<width$}  {:<20}  unreadable: {e}", "-"),
+        }
+    }
+    Ok(())
+}
+
+fn info(g: &Globals, only: Option<&str>) -> Result<(), CredsError> {
+    use crate::app::credentials::{inventory, ExpiryState};
+    let cfg = crate::config::load(&g.config).map_err(|r| {
+        CredsError::Invalid(format!(
+            "the configuration {} does not load (see `upsync check`):\n{r}",
+            g.config.display()
+        ))
+    })?;
+    let store = open_store(g)?;
+    let now = chrono::Utc::now();
+    let all = inventory(&cfg, &store, now);
+    let shown: Vec<_> = all
+        .iter()
+        .filter(|c| only.is_none_or(|n| n == c.name))
+        .collect();
+    if shown.is_empty() {
+        return Err(CredsError::NotFound(only.unwrap_or("any").to_string()));
+    }
+    let t = |d: chrono::DateTime<chrono::Utc>| d.to_rfc3339_opts(SecondsFormat::Secs, true);
+    for c in shown {
+        println!("{}", c.name);
+        println!("  kind       {}", c.kind);
+        println!(
+            "  used by    {}",
+            if c.used_by.is_empty() {
+                "nothing in this configuration".to_string()
+            } else {
+                c.used_by.join(", ")
+            }
+        );
+        if !c.fields.is_empty() {
+            println!("  fields     {}", c.fields.join(", "));
+        }
+        if let Some(u) = c.updated_at {
+            println!("  updated    {}", t(u));
+        }
+        let expiry = match (c.state, c.expires_at) {
+            (ExpiryState::Missing, _) => {
+                format!("MISSING from the vault: `upsync creds set {}`", c.name)
+            }
+            (s, Some(at)) => {
+                let days = (at - now).num_days();
+                match s {
+                    ExpiryState::Expired => format!("EXPIRED {} ({} days ago)", t(at), -days),
+                    ExpiryState::Expiring => {
+                        format!("expiring {} (in {days} days): renew it", t(at))
+                    }
+                    _ => format!("{} (in {days} days)", t(at)),
+                }
+            }
+            (s, None) => format!(
+                "{} (set one with `upsync creds set {} --expires-at DATE`)",
+                s.as_str(),
+                c.name
+            ),
+        };
+        println!("  expires    {expiry}");
+        if let Some(tok) = &c.token {
+            let left = (tok.expires_at - now).num_minutes();
+            println!(
+                "  token      issued {}, expires {} ({}), {} of {} token requests today",
+                t(tok.issued_at),
+                t(tok.expires_at),
+                if left > 0 {
+                    format!("{left} min left")
+                } else {
+                    "expired; the next call gets a new one".into()
+                },
+                tok.requests_today,
+                tok.budget_per_day
+            );
         }
     }
     Ok(())

@@ -63,6 +63,7 @@ pub const HTTP_LISTEN: &str = "127.0.0.1:8080";
 pub const CONSOLE_LISTEN: &str = "127.0.0.1:8081";
 pub const CONSOLE_ADMIN_TOKEN: &str = "console-admin";
 pub const CONSOLE_SESSION_IDLE_MINUTES: u64 = 30;
+pub const CREDENTIAL_EXPIRY_WARNING_DAYS: u32 = 7;
 pub const HTTP_BODY_LIMIT_BYTES: u64 = 1024 * 1024;
 pub const HTTP_HEADER_READ_TIMEOUT_SECONDS: u64 = 10;
 pub const HTTP_REQUEST_TIMEOUT_SECONDS: u64 = 30;

@@ -40,6 +40,9 @@ pub struct Config {
     /// The admin web console (`/console/` on its own address, behind the admin token).
     #[serde(default)]
     pub console: ConsoleConfig,
+    /// Reminders about credentials that expire (`creds set NAME --expires-at DATE`).
+    #[serde(default)]
+    pub credentials: CredentialsConfig,
 }
 
 // ------------------------------------------------------------------------------------ ups
@@ -658,6 +661,25 @@ impl Default for ConsoleConfig {
             admin_token: d::CONSOLE_ADMIN_TOKEN.into(),
             session_idle_minutes: d::CONSOLE_SESSION_IDLE_MINUTES,
             secure_cookie: false,
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------- credentials
+
+/// Expiry reminders for the vault entries the configuration uses (`app::credentials`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CredentialsConfig {
+    /// Warn (log, metric, console) this many days before a credential expires; once
+    /// expired, the connectors that use it pause.
+    pub expiry_warning_days: u32,
+}
+
+impl Default for CredentialsConfig {
+    fn default() -> Self {
+        CredentialsConfig {
+            expiry_warning_days: d::CREDENTIAL_EXPIRY_WARNING_DAYS,
         }
     }
 }

@@ -97,6 +97,7 @@ pub(crate) fn config_shape() -> Shape {
         http: HttpConfig::default(),
         pipeline: PipelineConfig::default(),
         console: ConsoleConfig::default(),
+        credentials: CredentialsConfig::default(),
         // One webhook, so that the keys of a list entry are known.
         events: EventsConfig {
             webhooks: vec![WebhookConfig::example()],

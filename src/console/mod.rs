@@ -54,11 +54,24 @@ pub struct TokenBudgetRow {
     pub warning: bool,
 }
 
+/// A credential the configuration uses, with its expiry.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct CredentialRow {
+    pub name: String,
+    pub kind: String,
+    /// `valid`, `expiring`, `EXPIRED`, `MISSING` or `no expiry set`.
+    pub state: String,
+    pub expires_at: Option<String>,
+    /// Days left (negative once expired).
+    pub days_left: Option<i64>,
+}
+
 /// The overview page.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Overview {
     pub connectors: Vec<ConnectorRow>,
     pub token_budgets: Vec<TokenBudgetRow>,
+    pub credentials: Vec<CredentialRow>,
     pub dead_letters: usize,
     pub tracking_exceptions: usize,
 }

@@ -97,9 +97,35 @@ pub struct ConnectorHealth {
     authenticated: AtomicBool,
     /// When the last cycle ended and what it came to (the console's overview).
     last_cycle: Mutex<Option<(DateTime<Utc>, String)>>,
+    /// Vault entries this connector depends on, with their expiry dates
+    /// (`app::credentials::arm`): past one, the cycle pauses instead of failing every call.
+    credential_expiry: Mutex<Vec<(String, DateTime<Utc>)>>,
 }
 
 impl ConnectorHealth {
+    /// The expiry dates of the credentials this connector depends on.
+    pub fn set_credential_expiry(&self, dates: Vec<(String, DateTime<Utc>)>) {
+        *self
+            .credential_expiry
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = dates;
+    }
+
+    /// Why the connector cannot work at `now`: a credential it depends on has expired.
+    fn expired_credential(&self, now: DateTime<Utc>) -> Option<String> {
+        self.credential_expiry
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .find(|(_, at)| *at <= now)
+            .map(|(name, at)| {
+                format!(
+                    "credentials '{name}' expired on {}; renew them, then `upsync creds set {name} --expires-at NEW-DATE` and restart or reload",
+                    at.format("%Y-%m-%d %H:%M UTC")
+                )
+            })
+    }
+
     /// When the last (not skipped) cycle ended and a one-line outcome.
     pub fn last_cycle(&self) -> Option<(DateTime<Utc>, String)> {
         self.last_cycle
@@ -440,6 +466,17 @@ impl Pipeline {
         };
         let mut report = CycleReport::default();
         let now = self.now();
+        if let Some(reason) = conn.health.expired_credential(now) {
+            if conn.health.paused_reason().as_deref() != Some(reason.as_str()) {
+                tracing::error!(connector = %conn.name, reason = %reason, "connector paused");
+            }
+            conn.health.pause(
+                now + chrono::Duration::seconds(conn.settings.pause_seconds as i64),
+                reason.clone(),
+            );
+            report.paused = Some(reason);
+            return Ok(report);
+        }
         if let Some(until) = conn.health.pause_until() {
             if now < until {
                 report.paused = conn.health.paused_reason();
@@ -554,7 +591,8 @@ impl PipelineCore {
         self.stopping.load(Ordering::SeqCst)
     }
 
-    fn now(&self) -> DateTime<Utc> {
+    /// The pipeline's clock (the simulator's in the demo and the tests).
+    pub fn now(&self) -> DateTime<Utc> {
         self.clock.now()
     }
 

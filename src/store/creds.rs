@@ -44,6 +44,9 @@ pub enum CredsError {
     Corrupt(String),
     #[error("cannot find the state directory: {0}")]
     Config(String),
+    /// A bad argument (`--expires-at`) or an unusable configuration, with what to do.
+    #[error("{0}")]
+    Invalid(String),
     #[error(transparent)]
     MasterKey(#[from] super::MasterKeyError),
     #[error(transparent)]
@@ -302,5 +305,32 @@ mod tests {
         assert_eq!(back.get("password"), Some("pw"));
         assert_eq!(back.updated_at, c.updated_at);
         assert!(Credentials::load(&store, "none").unwrap().is_none());
+    }
+}
+
+/// What upsync knows about a credentials entry besides its secret fields: when it expires
+/// (`creds set NAME --expires-at DATE`). Kept in the `meta` tree in clear (a date is not a
+/// secret), so `creds info` and the reminders read it without the master key.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CredentialMeta {
+    #[serde(default)]
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+impl CredentialMeta {
+    fn key(name: &str) -> String {
+        format!("credential_meta/{name}")
+    }
+
+    /// The entry's metadata (default when none was set).
+    pub fn load(store: &Store, name: &str) -> Result<CredentialMeta, CredsError> {
+        Ok(store
+            .get_json::<CredentialMeta>(crate::store::Tree::Meta, &Self::key(name))?
+            .unwrap_or_default())
+    }
+
+    pub fn save(&self, store: &Store, name: &str) -> Result<(), CredsError> {
+        store.put_json(crate::store::Tree::Meta, &Self::key(name), self)?;
+        Ok(())
     }
 }

@@ -6,6 +6,7 @@
 //! * [`console`]: the web console over HTTP: nothing without a login, CSRF on every
 //!   action, the pages, replay and void through the buttons.
 //! * [`demo_console`]: `upsync demo --console` as a new user runs it.
+//! * [`credentials`]: credential expiry reminders, the pause, `creds info`.
 //! * [`browser`]: the same in a real headless Chromium (skipped, saying so, where no
 //!   Chromium is installed; `.ci/run` installs it).
 
@@ -14,4 +15,5 @@ mod pipeline_support;
 
 mod browser;
 mod console;
+mod credentials;
 mod demo_console;

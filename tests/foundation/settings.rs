@@ -110,6 +110,21 @@ fn console(b: &Built<'_>) -> String {
         Err(e) => e.to_string(),
     }
 }
+/// How an entry expiring in 5 days is classed (expiring inside the warning window).
+fn credential_reminder(b: &Built<'_>) -> String {
+    let now = chrono::Utc::now();
+    upsync::store::creds::CredentialMeta {
+        expires_at: Some(now + chrono::Duration::days(5)),
+    }
+    .save(b.store, "ups")
+    .unwrap();
+    let states: Vec<String> = upsync::app::credentials::inventory(&b.cfg, b.store, now)
+        .into_iter()
+        .filter(|c| c.name == "ups")
+        .map(|c| c.state.as_str().to_string())
+        .collect();
+    format!("{states:?}")
+}
 fn check(b: &Built<'_>) -> String {
     let r = upsync::config::check::check_config_with(b.file, true);
     format!("{:?} {:?}", r.problems, r.warnings)
@@ -550,6 +565,12 @@ fn rows() -> Vec<Row> {
             json!(24),
             none(),
             pipeline,
+        ),
+        (
+            "credentials.expiry_warning_days",
+            json!(3),
+            none(),
+            credential_reminder,
         ),
         // console (off in the example; on first for the others)
         ("console.enabled", json!(true), none(), console),

@@ -257,3 +257,17 @@ pub(super) fn events_samples(o: &crate::events::Outbox, out: &mut Vec<Sample>) {
         ));
     }
 }
+
+/// `upsync_credential_expiry_seconds{name}`: seconds until each credential the
+/// configuration uses expires (negative once expired), for those with a date.
+pub(super) fn credential_samples(a: &Assembly, out: &mut Vec<Sample>) {
+    let now = a.pipeline.now();
+    for (name, at) in crate::app::credentials::used_expiry_dates(&a.config, &a.store) {
+        out.push(Sample::gauge(
+            "upsync_credential_expiry_seconds",
+            "Seconds until a credential the configuration uses expires (negative once expired)",
+            vec![("name", name)],
+            (at - now).num_seconds() as f64,
+        ));
+    }
+}

@@ -23,7 +23,10 @@ use crate::server::{Readiness, ServerState};
 use crate::sinks::LabelSink;
 use crate::sources::Source;
 use crate::store::{MasterKey, Store};
-use metrics::{erp_samples, events_samples, pipeline_samples, tracking_samples, ups_samples};
+use metrics::{
+    credential_samples, erp_samples, events_samples, pipeline_samples, tracking_samples,
+    ups_samples,
+};
 
 /// Everything one configuration builds.
 pub struct Assembly {
@@ -126,6 +129,7 @@ pub async fn assemble_with_clock(
     }
     let tracker = Arc::new(tracker);
     let webhook = crate::tracking::router(tracker.webhook_state(auth));
+    crate::app::credentials::arm(&cfg, &store, &pipeline);
     Ok(Assembly {
         config: cfg,
         pipeline,
@@ -796,6 +800,7 @@ pub fn server_state(current: &Current) -> ServerState {
         Box::new(move |out: &mut Vec<Sample>| {
             let a = current.read().unwrap_or_else(|e| e.into_inner()).clone();
             pipeline_samples(&a.pipeline, out);
+            credential_samples(&a, out);
         })
     };
     let ups_sampler: Sampler = {

@@ -376,6 +376,8 @@ pub(crate) fn analyse(
         optional_section::<PipelineConfig>(&mut report, path, &root, "pipeline", &env_note);
     let events = optional_section::<EventsConfig>(&mut report, path, &root, "events", &env_note);
     let console = optional_section::<ConsoleConfig>(&mut report, path, &root, "console", &env_note);
+    let reminders =
+        optional_section::<CredentialsConfig>(&mut report, path, &root, "credentials", &env_note);
     let raw_connectors: Vec<Value> = match root.get("connectors") {
         None | Some(Value::Null) => Vec::new(),
         Some(Value::Array(items)) => items.clone(),
@@ -455,7 +457,9 @@ pub(crate) fn analyse(
         }
     }
 
-    let config = match (ok, ups, tracking, http, pipeline, events, console) {
+    let config = match (
+        ok, ups, tracking, http, pipeline, events, console, reminders,
+    ) {
         (
             true,
             Some(ups),
@@ -464,6 +468,7 @@ pub(crate) fn analyse(
             Some(pipeline),
             Some(events),
             Some(console),
+            Some(reminders),
         ) => {
             let mut c = Config {
                 state_dir,
@@ -474,6 +479,7 @@ pub(crate) fn analyse(
                 pipeline,
                 events,
                 console,
+                credentials: reminders,
             };
             c.finish(&base);
             report.notes.push(match c.connectors.len() {
