@@ -171,7 +171,13 @@ mod tests {
         let mut later = open.clone();
         later["LastModifiedDateTime"] = json!({"value": "2026-11-21T10:16:00+00:00"});
         let m = message(&(Some(open), Some(later)), "Company", 3).unwrap();
-        assert_eq!((m["Inserted"].as_array().unwrap().len(), m["Deleted"].as_array().unwrap().len()), (1, 1));
+        assert_eq!(
+            (
+                m["Inserted"].as_array().unwrap().len(),
+                m["Deleted"].as_array().unwrap().len()
+            ),
+            (1, 1)
+        );
         assert!(message(&(None, Some(held)), "Company", 4).is_none());
     }
 

@@ -117,12 +117,22 @@ mod tests {
             .changes
             .take()
             .iter()
-            .map(|m| format!("{}:{}", m["eventType"].as_str().unwrap(), m["id"].as_str().unwrap()))
+            .map(|m| {
+                format!(
+                    "{}:{}",
+                    m["eventType"].as_str().unwrap(),
+                    m["id"].as_str().unwrap()
+                )
+            })
             .collect();
         let id = f.id;
         assert_eq!(
             kinds,
-            vec![format!("edit:{}", id - 1), format!("create:{id}"), format!("delete:{id}")]
+            vec![
+                format!("edit:{}", id - 1),
+                format!("create:{id}"),
+                format!("delete:{id}")
+            ]
         );
     }
 }
