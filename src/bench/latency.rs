@@ -159,7 +159,10 @@ async fn run(args: &BenchArgs, dir: &Path, push: bool) -> anyhow::Result<Run> {
     m.insert("release_to_written_back_p50_s".into(), json!(round(p50, 3)));
     m.insert("release_to_written_back_p99_s".into(), json!(round(p99, 3)));
     m.insert("release_to_written_back_max_s".into(), json!(round(max, 3)));
-    m.insert("erp_requests_until_written_back".into(), json!(erp_requests));
+    m.insert(
+        "erp_requests_until_written_back".into(),
+        json!(erp_requests),
+    );
     m.insert("acumatica_action_poll_ms".into(), json!(10));
     Ok(Run {
         line: m,
