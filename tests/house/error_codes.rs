@@ -106,6 +106,10 @@ const FALSE_POSITIVES: &[(&[&str], &str)] = &[
         "field names of the `upsync bench` JSON line (src/bench/)",
     ),
     (
+        &["erp_requests_polling", "erp_requests_push", "erp_requests_ratio", "erp_requests_ratio_target", "erp_requests_until_written_back", "push_cycles"],
+        "field names of the `upsync bench --scenario latency --push` JSON line (src/bench/latency.rs)",
+    ),
+    (
         &["push_accepted", "push_refused", "push_store_failed", "store_failed", "too_large"],
         "push receiver log event names and upsync_push_requests outcome labels (src/push/)",
     ),
