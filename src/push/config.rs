@@ -28,7 +28,8 @@ pub struct PushConfig {
     /// 0 = cycles back to back (never two at once).
     #[serde(default = "min_gap_seconds")]
     pub min_gap_seconds: u64,
-    /// Largest body accepted, bytes; larger pushes are answered 413.
+    /// Largest body accepted, bytes (and never more than `http.body_limit_bytes`); larger
+    /// pushes are answered 413.
     #[serde(default = "max_body_bytes")]
     pub max_body_bytes: u64,
 }

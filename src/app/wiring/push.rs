@@ -40,7 +40,10 @@ pub fn push_settings(cfg: &Config, store: &Store) -> anyhow::Result<Vec<Connecto
             header: p.header_for(c.kind),
             secret: zeroize::Zeroizing::new(value.as_bytes().to_vec()),
             min_gap: std::time::Duration::from_secs(*min_gap_seconds),
-            max_body_bytes: (*max_body_bytes).min(crate::push::MAX_BODY_CEILING) as usize,
+            // Never above the listener's own limit (`http.body_limit_bytes`).
+            max_body_bytes: (*max_body_bytes)
+                .min(cfg.http.body_limit_bytes)
+                .min(crate::push::MAX_BODY_CEILING) as usize,
         });
     }
     Ok(out)
