@@ -16,6 +16,7 @@
 //! * [`pipeline`]: job ledger, scheduling, retries, dead-letter.
 //! * [`tracking`]: Track Alert subscriptions, polling, webhook events.
 //! * [`events`]: outbound status events: durable outbox, signed webhooks, retries.
+//! * [`push`]: ERP push notifications in (Acumatica, NetSuite) that wake a connector's cycle.
 //! * [`server`]: the HTTP listener (webhook, metrics, health).
 //! * [`console`]: the admin web console (login, pages, replay/void buttons).
 //! * [`sim`]: loopback simulators of UPS, Acumatica and NetSuite (share no code with the clients).
@@ -33,6 +34,7 @@ pub mod events;
 pub mod mapping;
 pub mod model;
 pub mod pipeline;
+pub mod push;
 pub mod server;
 pub mod sinks;
 pub mod sources;

@@ -66,7 +66,11 @@ pub async fn run(config: &std::path::Path) -> anyhow::Result<ExitCode> {
     let limits =
         crate::server::Limits::from_config(&assembly.config.http).fitted_to_fd_limit(nofile);
     let stats = state.listener.clone();
-    let app = crate::server::router(state, Some(assembly.webhook.clone()));
+    let extra = assembly
+        .webhook
+        .clone()
+        .merge(wiring::push_router(&current));
+    let app = crate::server::router(state, Some(extra));
     let server = tokio::spawn(crate::server::serve_with(
         listener,
         app,

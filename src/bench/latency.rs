@@ -1,22 +1,75 @@
 //! Scenario `latency`: records released at a steady rate while the daemon polls on a short
 //! schedule; release → written back p50/p99.
+//!
+//! With `--push` (issue 23) the schedule is hourly and the Acumatica simulator's push
+//! notifications ([`super::push`]) wake the connector instead. The same releases (same
+//! seed, same count, same rate) are first run once with polling every second, so the line
+//! reports both request counts: `erp_requests_polling` and `erp_requests_push`, taken when
+//! the last release is written back (the final drain is not counted).
 
 use super::*;
 
+/// Every second (6-field cron): the polling run.
+const POLL_EVERY_SECOND: &str = "*/1 * * * * *";
+/// Hourly: the push run's safety net.
+const HOURLY: &str = "0 0 * * * *";
+
+/// What one run measured.
+struct Run {
+    line: Map<String, Value>,
+    erp_requests: u64,
+    p99: f64,
+}
+
 pub(super) async fn latency(args: &BenchArgs, dir: &Path) -> anyhow::Result<Map<String, Value>> {
+    if !args.push {
+        return Ok(run(args, dir, false).await?.line);
+    }
+    let polling = run(args, &dir.join("polling"), false).await?;
+    let pushed = run(args, &dir.join("push"), true).await?;
+    let mut m = pushed.line;
+    m.insert("push".into(), json!(true));
+    m.insert("erp_requests_polling".into(), json!(polling.erp_requests));
+    m.insert("erp_requests_push".into(), json!(pushed.erp_requests));
+    m.insert(
+        "erp_requests_ratio".into(),
+        json!(round(
+            pushed.erp_requests as f64 / polling.erp_requests.max(1) as f64,
+            3
+        )),
+    );
+    m.insert("erp_requests_ratio_target".into(), json!(2.0));
+    m.insert(
+        "polling_release_to_written_back_p99_s".into(),
+        json!(round(polling.p99, 3)),
+    );
+    m.insert("target_p99_s".into(), json!(2));
+    Ok(m)
+}
+
+async fn run(args: &BenchArgs, dir: &Path, push: bool) -> anyhow::Result<Run> {
     let secs = args.seconds.unwrap_or(30);
     let poll = 1u64;
     let mut o = world_options(args, dir, 1);
     o.netsuite_fulfillments = 0;
     o.acumatica_shipments = 1;
-    o.schedule = format!("*/{poll} * * * * *");
+    o.schedule = if push { HOURLY } else { POLL_EVERY_SECOND }.to_string();
     let w = World::start(o).await?;
     // The ERP's own confirm action (202 → 204) is polled every 10 ms, not the bundled 1 s:
     // a cycle waits for its slowest job, so a 1 s ERP action would hold the next poll.
     fast_action_polling(&w)?;
+    if push {
+        super::push::enable(&w, crate::config::defaults::PUSH_MIN_GAP_SECONDS)?;
+    }
     let store = w.open_store()?;
     let a = Arc::new(w.assemble(store).await?);
     let acu = w.acumatica.as_ref().context("no Acumatica simulator")?;
+    let (stop_push, push_stop) = tokio::sync::watch::channel(false);
+    let mut push_loops = None;
+    if push {
+        super::push::serve_and_point(&w, &a).await?;
+        push_loops = Some(tokio::spawn(a.push.clone().run(push_stop)));
+    }
     let mut sched =
         crate::pipeline::schedule::start(a.pipeline.clone(), &a.schedules, None).await?;
     let http = reqwest::Client::new();
@@ -70,7 +123,12 @@ pub(super) async fn latency(args: &BenchArgs, dir: &Path) -> anyhow::Result<Map<
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let spent = span.stop();
+    let erp_requests = erp_requests(&w);
     let _ = sched.shutdown().await;
+    let _ = stop_push.send(true);
+    if let Some(l) = push_loops {
+        let _ = l.await;
+    }
     // Finish what is in flight so the audit sees a quiet world.
     drive(&a.pipeline, Duration::from_secs(30)).await?;
     let mut lat: Vec<f64> = done.values().map(Duration::as_secs_f64).collect();
@@ -81,11 +139,34 @@ pub(super) async fn latency(args: &BenchArgs, dir: &Path) -> anyhow::Result<Map<
     m.insert("released".into(), json!(released.len()));
     m.insert("written_back".into(), json!(done.len()));
     m.insert("release_rate_per_second".into(), json!(args.rate));
-    m.insert("poll_interval_seconds".into(), json!(poll));
+    if push {
+        m.insert("poll_schedule".into(), json!(HOURLY));
+        m.insert(
+            "push_min_gap_seconds".into(),
+            json!(crate::config::defaults::PUSH_MIN_GAP_SECONDS),
+        );
+        let stats = a.push.stats("acumatica");
+        let g = |f: fn(&crate::push::PushStats) -> &std::sync::atomic::AtomicU64| {
+            stats.map_or(0, |s| f(s).load(std::sync::atomic::Ordering::Relaxed))
+        };
+        m.insert("pushes_accepted".into(), json!(g(|s| &s.accepted)));
+        m.insert("pushes_ignored".into(), json!(g(|s| &s.ignored)));
+        m.insert("push_cycles".into(), json!(g(|s| &s.cycles)));
+    } else {
+        m.insert("poll_interval_seconds".into(), json!(poll));
+        m.insert("target_p99_s".into(), json!(poll + 1));
+    }
     m.insert("release_to_written_back_p50_s".into(), json!(round(p50, 3)));
     m.insert("release_to_written_back_p99_s".into(), json!(round(p99, 3)));
     m.insert("release_to_written_back_max_s".into(), json!(round(max, 3)));
-    m.insert("target_p99_s".into(), json!(poll + 1));
+    m.insert(
+        "erp_requests_until_written_back".into(),
+        json!(erp_requests),
+    );
     m.insert("acumatica_action_poll_ms".into(), json!(10));
-    Ok(m)
+    Ok(Run {
+        line: m,
+        erp_requests,
+        p99,
+    })
 }

@@ -6,7 +6,9 @@
 //! * `quota` — 200 ms UPS latency, quota Q req/s (the UPS simulator's rate limit is Q too,
 //!   so anything upsync sends above Q comes back as a 429): achieved rate vs 0.95·Q.
 //! * `latency` — records released over time at a steady rate while the daemon polls on a
-//!   short schedule: release → written back p50/p99 vs poll interval + 1 s.
+//!   short schedule: release → written back p50/p99 vs poll interval + 1 s. With `--push`
+//!   the schedule is hourly and the Acumatica simulator's push notifications wake the
+//!   connector: p99 vs 2 s, and ERP requests vs a polling run of the same releases.
 //! * `frugal` — the real binary (`upsync run`) as a child process: its steady-state RSS, its
 //!   CPU while idle between schedules, and token requests vs the minimum the lifetime allows.
 //! * `state` — a ledger of N jobs (default 1,000,000, most delivered): startup time, disk
@@ -26,6 +28,7 @@
 pub mod hostile;
 pub mod mapping;
 pub mod measure;
+pub mod push;
 mod reconcile;
 
 pub mod audit;
@@ -118,6 +121,11 @@ pub struct BenchArgs {
     /// Release rate for `latency`, shipments per second.
     #[arg(long, default_value_t = 10.0)]
     pub rate: f64,
+    /// `latency`: the ERP pushes its changes (issue 23): the poll schedule is hourly and
+    /// the connector takes push notifications. The line also carries a polling run of the
+    /// same releases (`erp_requests_polling`), so the request cost can be compared.
+    #[arg(long)]
+    pub push: bool,
     /// Working directory (default: a fresh temporary directory, removed afterwards).
     #[arg(long)]
     pub dir: Option<PathBuf>,

@@ -91,3 +91,15 @@ pub const EVENTS_MAX_BACKOFF_SECONDS: u64 = 3600;
 /// the backoff above, 5 h at most).
 pub const EVENTS_WEBHOOK_MAX_ATTEMPTS: u32 = 12;
 pub const EVENTS_WEBHOOK_TIMEOUT_SECONDS: u64 = 10;
+
+// ---- push (ERP change notifications, `connectors[].push`) ----
+/// Minimum time between two push-woken cycles of one connector, seconds.
+pub const PUSH_MIN_GAP_SECONDS: u64 = 1;
+/// Largest push body accepted, bytes (an Acumatica message lists every changed row).
+pub const PUSH_MAX_BODY_BYTES: u64 = 1024 * 1024;
+/// Header carrying the shared secret: Acumatica's Webhook destination ("Header Name" on
+/// SM302000; MYOB's example is `Authorization`).
+pub const PUSH_HEADER_ACUMATICA: &str = "Authorization";
+/// Header carrying the shared secret from a NetSuite User Event script (the script author
+/// chooses; this is what upsync's documentation tells them to send).
+pub const PUSH_HEADER_NETSUITE: &str = "X-Upsync-Secret";

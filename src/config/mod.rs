@@ -132,6 +132,9 @@ impl Config {
                 format!("connectors[{i}].credentials"),
                 c.credentials.clone(),
             ));
+            if let Some(p) = &c.push {
+                out.push((format!("connectors[{i}].push.secret"), p.secret.clone()));
+            }
         }
         if self.tracking.mode == TrackingMode::TrackAlert {
             out.push((

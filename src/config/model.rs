@@ -360,6 +360,10 @@ pub struct ConnectorConfig {
     /// Where labels go besides the ERP: a directory, a network printer, or nowhere.
     #[serde(default)]
     pub label_sink: LabelSinkConfig,
+    /// ERP push notifications wake this connector's cycle (`push/config.rs`); unset =
+    /// polling only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub push: Option<crate::push::PushConfig>,
 }
 
 /// The `events:` section; the events folder owns it (`events/config.rs`: `problems()`).

@@ -70,6 +70,8 @@ pub(crate) fn config_shape() -> Shape {
         concurrency: Some(1),
         options: BTreeMap::new(),
         label_sink: LabelSinkConfig::None,
+        // Set, so that its keys serialise and count as known.
+        push: Some(crate::push::PushConfig::example()),
     };
     let example = Config {
         state_dir: None,

@@ -34,17 +34,20 @@ pub enum Area {
     Store,
     /// The Track Alert webhook's answers (`src/tracking/`).
     Webhook,
+    /// The ERP push receiver's answers (`src/push/`).
+    Push,
 }
 
 impl Area {
     /// Every area, in the order of the docs table.
-    pub const ALL: [Area; 6] = [
+    pub const ALL: [Area; 7] = [
         Area::Ups,
         Area::Erp,
         Area::Mapping,
         Area::Pipeline,
         Area::Store,
         Area::Webhook,
+        Area::Push,
     ];
 
     /// Section title in the docs table.
@@ -56,6 +59,7 @@ impl Area {
             Area::Pipeline => "Pipeline",
             Area::Store => "State store",
             Area::Webhook => "Track Alert webhook",
+            Area::Push => "ERP push notifications",
         }
     }
 
@@ -68,6 +72,7 @@ impl Area {
             Area::Pipeline => "`src/pipeline/engine.rs`, `src/pipeline/ports.rs`",
             Area::Store => "`src/store/mod.rs` (`StoreError::code`); the daemon stops, `upsync store verify` explains",
             Area::Webhook => "`src/tracking/event.rs` (`EventError::code`), `src/tracking/webhook.rs`; answered to UPS in the error body, logged as `code=`",
+            Area::Push => "`src/push/receive.rs`; answered to the ERP in the error body, counted in `upsync_push_requests`, logged as `code=` (at most one line a minute)",
         }
     }
 }
@@ -103,7 +108,7 @@ const fn c(
     }
 }
 
-use Area::{Erp, Mapping, Pipeline, Store, Ups, Webhook};
+use Area::{Erp, Mapping, Pipeline, Push, Store, Ups, Webhook};
 use ErrorClass::{Auth, Business, Config, Transient};
 
 /// Every stable code upsync produces, grouped by area.
@@ -447,6 +452,22 @@ pub const CODES: &[CodeInfo] = &[
       "nothing on upsync's side unless events are legitimately that large; then raise the webhook body limit"),
     c("store_unavailable", Transient, Webhook,
       "the event could not be stored durably (answered 503 so that UPS retries).",
+      "check the state directory (disk space, permissions)"),
+    // ── ERP push notifications ─────────────────────────────────────────────────────
+    c("push_connector_unknown", Config, Push,
+      "a push came for a connector that does not take pushes: no such name, no `push:` section, or the other ERP in the path (answered 404).",
+      "point the ERP's destination at `/push/{acumatica|netsuite}/{connector}` of a connector with a `push:` section"),
+    c("push_unauthorized", Auth, Push,
+      "a push came without the shared-secret header or with a wrong value (answered 401; nothing read or stored).",
+      "make the ERP send the header `connectors[].push.header` with exactly the vault entry's `secret`"),
+    c("push_body_too_large", Business, Push,
+      "a push body is larger than `connectors[].push.max_body_bytes` (answered 413).",
+      "raise `max_body_bytes` if the ERP's messages are legitimately that large (mass releases); polling picks the records up meanwhile"),
+    c("push_malformed", Business, Push,
+      "a push body is not the ERP's format (Acumatica: `Inserted`/`Deleted` arrays of rows; NetSuite: a JSON object) (answered 400).",
+      "check the push notification definition or script; the answer names what is wrong"),
+    c("push_store_unavailable", Transient, Push,
+      "a push hint could not be stored durably (answered 503 so that the ERP resends).",
       "check the state directory (disk space, permissions)"),
 ];
 

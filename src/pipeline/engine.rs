@@ -464,6 +464,22 @@ impl Pipeline {
                 ..Default::default()
             });
         };
+        self.cycle_locked(conn).await
+    }
+
+    /// One cycle of one connector, after the one running now (if any) has finished: what
+    /// a push wake-up runs (`crate::push`), so a change seen during a cycle is read by the
+    /// next one instead of being skipped. Still never two cycles of a connector at once.
+    pub async fn run_cycle_queued(
+        &self,
+        conn: &Arc<Connector>,
+    ) -> Result<CycleReport, PipelineError> {
+        let _guard = conn.running.lock().await;
+        self.cycle_locked(conn).await
+    }
+
+    /// The cycle itself; the caller holds `conn.running`.
+    async fn cycle_locked(&self, conn: &Arc<Connector>) -> Result<CycleReport, PipelineError> {
         let mut report = CycleReport::default();
         let now = self.now();
         if let Some(reason) = conn.health.expired_credential(now) {

@@ -126,6 +126,7 @@ fn the_documented_example_is_accepted_given_its_files_and_credentials() {
         "ups.credentials",
         "connectors[0].credentials",
         "connectors[1].credentials",
+        "connectors[0].push.secret",
     ] {
         assert!(
             text.contains(&format!(": {path}: credentials `")),
@@ -141,6 +142,18 @@ fn the_documented_example_is_accepted_given_its_files_and_credentials() {
     );
     set_creds(&sb, "acumatica", r#"{"username":"admin","password":"pw"}"#);
     set_creds(&sb, "netsuite", r#"{"client_id":"c","certificate_id":"k"}"#);
+    // The push's shared secret needs its `secret` field.
+    set_creds(&sb, "acumatica-push", r#"{"token":"x"}"#);
+    let out = sb.run(&["check"], "");
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(78), "{text}");
+    assert!(
+        text.contains(
+            "connectors[0].push.secret: credentials `acumatica-push` have no `secret` field"
+        ),
+        "{text}"
+    );
+    set_creds(&sb, "acumatica-push", r#"{"secret":"Bearer x"}"#);
     let out = sb.run(&["check"], "");
     let text = stdout(&out);
     assert_eq!(out.status.code(), Some(0), "{text}");

@@ -176,6 +176,12 @@ fn source_build(b: &Built<'_>) -> String {
         .join("\n")
 }
 /// Which label sinks are built, and what `check` says of them.
+fn push(b: &Built<'_>) -> String {
+    match wiring::push_settings(&b.cfg, b.store) {
+        Ok(s) => format!("{s:?}"),
+        Err(e) => e.to_string(),
+    }
+}
 fn label_sinks(b: &Built<'_>) -> String {
     b.cfg
         .connectors
@@ -389,6 +395,30 @@ fn rows() -> Vec<Row> {
             json!("999_SB2"),
             none(),
             source_profiles,
+        ),
+        (
+            "connectors[0].push.secret",
+            json!("other-push"),
+            none(),
+            push,
+        ),
+        (
+            "connectors[0].push.header",
+            json!("X-Other-Secret"),
+            none(),
+            push,
+        ),
+        (
+            "connectors[0].push.min_gap_seconds",
+            json!(30),
+            none(),
+            push,
+        ),
+        (
+            "connectors[0].push.max_body_bytes",
+            json!(4096),
+            none(),
+            push,
         ),
         (
             "connectors[0].label_sink.type",
@@ -753,6 +783,7 @@ fn every_setting_has_an_effect() {
         ("acumatica", json!({"username": "u", "password": "p"})),
         ("wms-webhook", json!({"secret": "hook-signing-secret"})),
         ("console-admin", json!({"token": "0123456789abcdef0123"})),
+        ("acumatica-push", json!({"secret": "Bearer push-secret"})),
     ] {
         let fields = fields
             .as_object()

@@ -48,6 +48,7 @@ const PREFIXES: &[&str] = &[
     "malformed",
     "missing",
     "invalid",
+    "push",
 ];
 
 /// Last `_`-segments that mark a literal as a stable code (`…_missing`, `…_too_long`, …).
@@ -103,6 +104,14 @@ const FALSE_POSITIVES: &[(&[&str], &str)] = &[
     (
         &["acumatica_concurrency", "connections_refused", "healthz_failed", "nofile_limit", "ups_429_seen", "ups_retries", "retention_days"],
         "field names of the `upsync bench` JSON line (src/bench/)",
+    ),
+    (
+        &["erp_requests_polling", "erp_requests_push", "erp_requests_ratio", "erp_requests_ratio_target", "erp_requests_until_written_back", "push_cycles"],
+        "field names of the `upsync bench --scenario latency --push` JSON line (src/bench/latency.rs)",
+    ),
+    (
+        &["push_accepted", "push_refused", "push_store_failed", "store_failed", "too_large"],
+        "push receiver log event names and upsync_push_requests outcome labels (src/push/)",
     ),
     (
         &["in_doubt_found", "in_doubt_missing", "retries_scheduled"],

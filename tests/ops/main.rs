@@ -8,6 +8,7 @@
 //! * [`metrics`]: `/metrics` families after a demo-sized run.
 //! * [`notify`]: `upsync run` under a fake systemd: READY, WATCHDOG, STOPPING.
 //! * [`ping`]: `upsync ping`.
+//! * [`push`]: `upsync run` takes ERP pushes on its listener, also after a reload.
 //! * [`readyz`]: `/readyz` served from the daemon's assembly.
 //! * [`reload`]: SIGHUP reloads, a broken configuration is rejected.
 //! * [`systemd_unit`]: `systemd-analyze verify` on the shipped unit.
@@ -17,6 +18,7 @@ mod demo_tracking;
 mod metrics;
 mod notify;
 mod ping;
+mod push;
 mod readyz;
 mod reload;
 mod systemd_unit;

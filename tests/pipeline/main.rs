@@ -8,6 +8,8 @@
 //! * [`crash`]: SIGKILL at random moments: nothing lost, nothing shipped twice.
 //! * [`dead_letter`]: bad records end in the dead-letter queue with a code.
 //! * [`e2e`]: both ERPs end to end: 1Z numbers and labels written back.
+//! * [`push`]: ERP push notifications wake the connectors; lost, duplicated and reordered
+//!   pushes change nothing.
 //! * [`reconcile`]: `bench --scenario reconcile`: lost Ship answers, lagging index.
 
 #[path = "../common/mod.rs"]
@@ -20,4 +22,5 @@ mod conflict;
 mod crash;
 mod dead_letter;
 mod e2e;
+mod push;
 mod reconcile;

@@ -108,6 +108,7 @@ pub(super) async fn action_status(
     };
     if let Some(s) = new_status {
         let ts = touch(&mut g, now);
+        let before = g.shipments.get(&sid).cloned();
         if let Some(r) = g.shipments.get_mut(&sid) {
             r["Status"] = w(json!(s));
             r["LastModifiedDateTime"] = w(json!(ts));
@@ -116,6 +117,10 @@ pub(super) async fn action_status(
                     p["Confirmed"] = w(json!(true));
                 }
             }
+        }
+        let after = g.shipments.get(&sid).cloned();
+        if before.is_some() {
+            super::push::record(&mut g, before, after);
         }
     }
     StatusCode::NO_CONTENT.into_response()

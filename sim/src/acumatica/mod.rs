@@ -33,10 +33,16 @@
 //! * Admin: `/_sim/stats` (counters per op, `sessions.open`, `sessions.max_seen`),
 //!   `/_sim/acumatica/shipments` (GET dump; POST add/modify), `/_sim/acumatica/sessions`,
 //!   `/_sim/acumatica/reject` (PUT `{"field","message"}` makes PUTs touching that field
-//!   fail with 422; DELETE clears).
+//!   fail with 422; DELETE clears), `/_sim/acumatica/push` (PUT `{"url","header","secret"}`
+//!   sets the push notification destination, DELETE clears, GET shows; see [`push`]).
+//! * Push notifications (`--push-url`, `--push-header`, `--push-secret`): a Webhook
+//!   destination of a push notification definition on a shipments generic inquiry; each
+//!   transaction that changes the inquiry's result is POSTed with `Inserted`/`Deleted`
+//!   rows, resent up to 5 times on failure ([`push`], ERP-NOTES §A5).
 //!
 //! Fault operations (`--faults`): `login`, `logout`, `token`, `list`, `get`, `put`, `files`,
-//! `action`, `entity`; the kind `session-limit` makes `login` answer "API Login Limit".
+//! `action`, `entity`; the kind `session-limit` makes `login` answer "API Login Limit";
+//! `push` with `drop`, `duplicate`, `reorder` or `latency=MS` for outbound notifications.
 //!
 //! Never: use upsync's connector (`upsync::sources`; this crate cannot depend on `upsync`);
 //! this module is the other side of the wire.
@@ -48,6 +54,7 @@ mod actions;
 mod admin;
 mod files;
 mod guard;
+pub mod push;
 pub mod query;
 mod read;
 pub mod seed;
@@ -75,6 +82,7 @@ use actions::*;
 use admin::*;
 use files::*;
 use guard::*;
+use push::{admin_push, admin_push_off, admin_push_show};
 use query::QueryOpts;
 use read::*;
 use seed::{format_ts, w};
@@ -129,6 +137,15 @@ pub struct SimAcumaticaArgs {
     /// is still running (ERP-NOTES §A4 says such requests fail, not how).
     #[arg(long, default_value_t = 500)]
     pub busy_status: u16,
+    /// Push notifications: destination URL of the Webhook destination (none = no pushes).
+    #[arg(long)]
+    pub push_url: Option<String>,
+    /// Push notifications: the header name the destination sends (SM302000 "Header Name").
+    #[arg(long, default_value = "Authorization")]
+    pub push_header: String,
+    /// Push notifications: the header value, the shared secret (SM302000 "Header Value").
+    #[arg(long, default_value = "")]
+    pub push_secret: String,
 }
 
 /// Order in which list answers come back.
@@ -196,6 +213,9 @@ pub struct AcumaticaSimConfig {
     pub list_order: ListOrder,
     /// Status of the "previous operation has not been completed" answer (default 500).
     pub busy_status: u16,
+    /// Push notification destination ([`push`]); `None` = no pushes until
+    /// `PUT /_sim/acumatica/push`.
+    pub push: Option<common::push::PushTarget>,
 }
 
 impl Default for AcumaticaSimConfig {
@@ -225,6 +245,7 @@ impl Default for AcumaticaSimConfig {
             custom_endpoints: Vec::new(),
             list_order: ListOrder::Varying,
             busy_status: 500,
+            push: None,
         }
     }
 }
@@ -241,6 +262,11 @@ impl AcumaticaSimConfig {
             record_dir: a.record_dir.clone(),
             faults: a.faults.clone(),
             busy_status: a.busy_status,
+            push: a.push_url.as_ref().map(|url| common::push::PushTarget {
+                url: url.clone(),
+                header: a.push_header.clone(),
+                secret: a.push_secret.clone(),
+            }),
             list_order: match a.list_order.as_str() {
                 "varying" => ListOrder::Varying,
                 "key" => ListOrder::Key,
@@ -338,6 +364,10 @@ struct Inner {
     rejects: Vec<(String, String)>,
     next_nbr: usize,
     last_ts: Option<DateTime<Utc>>,
+    /// Shipment changes not yet turned into push notifications (only while pushing is on).
+    push_on: bool,
+    changes: Vec<push::Change>,
+    changed: Arc<tokio::sync::Notify>,
 }
 
 #[derive(Debug, Default)]
@@ -356,6 +386,8 @@ pub struct AcuState {
     queued: Mutex<usize>,
     /// List requests answered so far (drives the varying order).
     lists: std::sync::atomic::AtomicU64,
+    /// Outbound push notifications ([`push`]).
+    pub pusher: Arc<common::push::Pusher>,
 }
 
 impl AcuState {
@@ -379,7 +411,9 @@ impl AcuState {
             throttle: tokio::sync::Mutex::new(Throttle::default()),
             queued: Mutex::new(0),
             lists: std::sync::atomic::AtomicU64::new(0),
+            pusher: Arc::default(),
         });
+        push::configure(&st, st.cfg.push.clone());
         st.publish_sessions();
         Ok(st)
     }
@@ -457,6 +491,10 @@ fn insert(g: &mut Inner, rec: Value) {
         g.last_ts = Some(g.last_ts.map_or(t, |l| l.max(t)));
     }
     g.order.insert(nbr, id.clone());
+    if g.push_on {
+        let before = g.shipments.get(&id).cloned();
+        push::record(g, before, Some(rec.clone()));
+    }
     g.shipments.insert(id, rec);
 }
 
@@ -492,6 +530,8 @@ pub async fn spawn(cfg: AcumaticaSimConfig) -> anyhow::Result<SimHandle> {
     let addr = listener.local_addr()?;
     let state = AcuState::new(cfg)?;
     let app = router(state.clone());
+    tokio::spawn(push::run(state.clone()));
+    tokio::spawn(state.pusher.clone().run(state.core.clone()));
     tokio::spawn(async move {
         if let Err(e) = axum::serve(listener, app).await {
             tracing::error!(error = %e, "acumatica simulator stopped");
@@ -532,6 +572,10 @@ pub fn router(state: Arc<AcuState>) -> Router {
             get(admin_dump).post(admin_upsert),
         )
         .route("/_sim/acumatica/sessions", get(admin_sessions))
+        .route(
+            "/_sim/acumatica/push",
+            put(admin_push).delete(admin_push_off).get(admin_push_show),
+        )
         .route(
             "/_sim/acumatica/reject",
             put(admin_reject).delete(admin_unreject),

@@ -137,6 +137,7 @@ pub(super) async fn delete_one(
                 if let Some(n) = r["ShipmentNbr"]["value"].as_str() {
                     g.order.remove(n);
                 }
+                super::push::record(&mut g, Some(r), None);
             }
             StatusCode::NO_CONTENT.into_response()
         }

@@ -1,10 +1,11 @@
 //! Plumbing shared by the three simulators, and nothing else: fault injection
-//! ([`faults`]), request recording ([`record`]), a controllable clock ([`SimClock`]),
+//! ([`faults`]), request recording ([`record`]), outbound change notifications ([`push`]), a controllable clock ([`SimClock`]),
 //! per-operation counters ([`Stats`]) and the `/_sim/…` admin routes every simulator mounts.
 //!
 //! Nothing here knows UPS, Acumatica or NetSuite; nothing here is used by the daemon.
 
 pub mod faults;
+pub mod push;
 pub mod record;
 
 use std::collections::BTreeMap;

@@ -15,7 +15,10 @@
 //!   appended** (the duplicate-package trap); 204 + `Location`; `nsError` bodies.
 //! * Account concurrency limit: over it, 429 `CONCURRENCY_LIMIT_EXCEEDED`
 //!   (`concurrency.rejected`, `concurrency.max_seen` in `/_sim/stats`).
-//! * `/_sim/netsuite/fulfillments` (GET dump, POST add/modify) plus the common `/_sim/…`.
+//! * `/_sim/netsuite/fulfillments` (GET dump, POST add/modify), `/_sim/netsuite/push`
+//!   (PUT `{"url","header","secret"}`, DELETE, GET) plus the common `/_sim/…`.
+//! * A User Event script's `afterSubmit` on item fulfillments posting each create, edit
+//!   and delete to a configured URL with a shared-secret header ([`push`], ERP-NOTES §N6).
 //!
 //! * Package sublists per ship method (`package`, `packageUps`, `packageFedex`,
 //!   `packageUsps`, §N4; see [`store::PackageSublist`]); `expires_in` as a string or a
@@ -23,7 +26,8 @@
 //!
 //! Fault operations: `token`, `suiteql`, `record_get`, `record_patch`, `record_delete`; extra kinds
 //! `concurrency-401` (401 INVALID_LOGIN as over-concurrency shows up under TBA) and
-//! `token-expired` (401 invalid_token).
+//! `token-expired` (401 invalid_token); `push` with `drop`, `duplicate`, `reorder` or
+//! `latency=MS` for the outbound notifications.
 //!
 //! Must never use upsync's connector (`upsync::sources`): it would then share its mistakes
 //! (this crate cannot depend on `upsync`).
@@ -34,6 +38,7 @@
 mod admin;
 pub mod auth;
 mod guard;
+pub mod push;
 mod query;
 mod record;
 pub mod store;
@@ -61,6 +66,7 @@ use crate::common::record::record_requests;
 use crate::common::{admin_router, FaultKind, Faults, Recorder, SimCore};
 use admin::*;
 use guard::*;
+use push::{admin_push, admin_push_off, admin_push_show};
 use record::*;
 use suiteql_route::*;
 use token::*;
@@ -124,6 +130,9 @@ pub struct NetSuiteSimConfig {
     pub token_expires_in_number: bool,
     /// Package sublist of seeded records with a UPS ship method (§N4 open point).
     pub ups_package_sublist: UpsSublist,
+    /// Where the simulated User Event script posts ([`push`]); `None` = it is not deployed
+    /// until `PUT /_sim/netsuite/push`.
+    pub push: Option<crate::common::push::PushTarget>,
 }
 
 impl Default for NetSuiteSimConfig {
@@ -142,6 +151,7 @@ impl Default for NetSuiteSimConfig {
             token_ttl_seconds: 3600,
             token_expires_in_number: false,
             ups_package_sublist: UpsSublist::Mixed,
+            push: None,
         }
     }
 }
@@ -209,6 +219,8 @@ pub struct NetSuiteSim {
     in_flight: AtomicUsize,
     max_seen: Mutex<usize>,
     base_url: OnceLock<String>,
+    /// Outbound notifications of the simulated User Event script ([`push`]).
+    pub pusher: Arc<crate::common::push::Pusher>,
 }
 
 impl NetSuiteSim {
@@ -251,6 +263,7 @@ impl NetSuiteSim {
             in_flight: AtomicUsize::new(0),
             max_seen: Mutex::new(0),
             base_url: OnceLock::new(),
+            pusher: Arc::default(),
         })
     }
 
@@ -326,6 +339,9 @@ pub async fn spawn(cfg: NetSuiteSimConfig) -> anyhow::Result<SimHandle> {
         Some(dir) => Some(Arc::new(Recorder::new(dir)?)),
         None => None,
     };
+    push::configure(&sim, cfg.push.clone());
+    tokio::spawn(push::run(sim.clone()));
+    tokio::spawn(sim.pusher.clone().run(sim.core.clone()));
     let mut app = router(sim.clone());
     if let Some(r) = recorder {
         app = app.layer(axum::middleware::from_fn_with_state(r, record_requests));
@@ -357,6 +373,12 @@ pub fn router(sim: Arc<NetSuiteSim>) -> Router {
             get(admin_dump).post(admin_upsert),
         )
         .route("/_sim/netsuite/expire-tokens", post(admin_expire_tokens))
+        .route(
+            "/_sim/netsuite/push",
+            axum::routing::put(admin_push)
+                .delete(admin_push_off)
+                .get(admin_push_show),
+        )
         .fallback(not_found)
         .with_state(sim.clone())
         .merge(admin_router(sim.core.clone()))
@@ -407,6 +429,15 @@ pub struct SimNetsuiteArgs {
     /// ids package), package, or package-ups.
     #[arg(long, value_enum, default_value_t = UpsSublist::Mixed)]
     pub ups_package_sublist: UpsSublist,
+    /// Change notifications: the URL the User Event script posts to (none = no script).
+    #[arg(long)]
+    pub push_url: Option<String>,
+    /// Change notifications: the header carrying the shared secret.
+    #[arg(long, default_value = "X-Upsync-Secret")]
+    pub push_header: String,
+    /// Change notifications: the shared secret the script sends.
+    #[arg(long, default_value = "")]
+    pub push_secret: String,
 }
 
 pub async fn run(args: SimNetsuiteArgs) -> anyhow::Result<ExitCode> {
@@ -438,6 +469,11 @@ pub async fn run(args: SimNetsuiteArgs) -> anyhow::Result<ExitCode> {
         token_ttl_seconds: args.token_ttl_seconds,
         token_expires_in_number: args.token_expires_in_number,
         ups_package_sublist: args.ups_package_sublist,
+        push: args.push_url.map(|url| crate::common::push::PushTarget {
+            url,
+            header: args.push_header,
+            secret: args.push_secret,
+        }),
     };
     let demo = cfg.m2m.is_empty();
     let demo_tba = cfg.tba.is_empty();

@@ -242,6 +242,8 @@ pub struct Store {
     pub by_modified: BTreeSet<(NaiveDateTime, u64)>,
     pub generation: u64,
     next_id: u64,
+    /// `afterSubmit` notifications of the simulated User Event script (`push.rs`).
+    pub changes: std::sync::Arc<super::push::ChangeLog>,
 }
 
 impl Store {
@@ -259,9 +261,13 @@ impl Store {
 
     /// Insert or replace a record (indexes kept in step).
     pub fn upsert(&mut self, f: Fulfillment) {
-        if let Some(old) = self.by_id.get(&f.id) {
+        let event = if let Some(old) = self.by_id.get(&f.id) {
             self.by_modified.remove(&(old.lastmodified, old.id));
-        }
+            "edit"
+        } else {
+            "create"
+        };
+        self.changes.record(event, &f);
         self.by_modified.insert((f.lastmodified, f.id));
         self.next_id = self.next_id.max(f.id + 1);
         self.by_id.insert(f.id, f);
@@ -273,6 +279,7 @@ impl Store {
     pub fn remove(&mut self, id: u64) -> Option<Fulfillment> {
         let f = self.by_id.remove(&id)?;
         self.by_modified.remove(&(f.lastmodified, f.id));
+        self.changes.record("delete", &f);
         self.generation += 1;
         Some(f)
     }

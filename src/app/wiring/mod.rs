@@ -7,6 +7,9 @@
 //! samples of each part are in `metrics.rs`.
 
 mod metrics;
+mod push;
+
+pub use push::{push_router, push_settings};
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -48,6 +51,8 @@ pub struct Assembly {
     /// Outbound events (`events.webhooks`): the outbox the tracker records into and its
     /// delivery worker; `None` when no webhook is configured.
     pub events: Option<Arc<crate::events::Deliverer>>,
+    /// ERP push notifications (`connectors[].push`): receiver state and wake loops.
+    pub push: Arc<crate::push::Push>,
 }
 
 /// The assembly in force (replaced on reload).
@@ -120,16 +125,23 @@ pub async fn assemble_with_clock(
     ));
     let (tracking, auth) = tracking_settings(&cfg, &store)?;
     let events = build_events(&cfg, &store, &clock)?;
-    let mut tracker = crate::tracking::Tracker::new(store.clone(), ups_carrier, tracking, clock)
-        .map_err(|e| anyhow::anyhow!("tracking configuration: {e}"))?
-        .with_ledger(ledger)
-        .with_connectors(pipeline.connectors());
+    let mut tracker =
+        crate::tracking::Tracker::new(store.clone(), ups_carrier, tracking, clock.clone())
+            .map_err(|e| anyhow::anyhow!("tracking configuration: {e}"))?
+            .with_ledger(ledger)
+            .with_connectors(pipeline.connectors());
     if let Some(d) = &events {
         tracker = tracker.with_status_sink(d.outbox().clone());
     }
     let tracker = Arc::new(tracker);
     let webhook = crate::tracking::router(tracker.webhook_state(auth));
     crate::app::credentials::arm(&cfg, &store, &pipeline);
+    let push = Arc::new(crate::push::Push::new(
+        pipeline.clone(),
+        store.clone(),
+        clock,
+        push_settings(&cfg, &store)?,
+    ));
     Ok(Assembly {
         config: cfg,
         pipeline,
@@ -140,20 +152,25 @@ pub async fn assemble_with_clock(
         carried: RwLock::new(Default::default()),
         store,
         events,
+        push,
     })
 }
 
-/// Tracking and, when webhooks are configured, the outbound events worker, until `stop`
-/// turns true (`upsync run` starts this, and again after a reload with the new assembly).
-/// Both run in the caller's task: a panic in either ends both (and `run` restarts them),
-/// so there is never a second delivery worker on the same outbox.
+/// Tracking, the push wake loops and, when webhooks are configured, the outbound events
+/// worker, until `stop` turns true (`upsync run` starts this, and again after a reload
+/// with the new assembly). All run in the caller's task: a panic in one ends all (and
+/// `run` restarts them), so there is never a second delivery worker on the same outbox,
+/// nor a second wake loop for a connector.
 pub async fn run_tracking(a: Arc<Assembly>, stop: tokio::sync::watch::Receiver<bool>) {
     let tracking = a.tracker.clone().run(stop.clone());
+    let push = a.push.clone().run(stop.clone());
     match a.events.clone() {
         Some(d) => {
-            tokio::join!(tracking, d.run(stop));
+            tokio::join!(tracking, push, d.run(stop));
         }
-        None => tracking.await,
+        None => {
+            tokio::join!(tracking, push);
+        }
     }
 }
 
@@ -752,10 +769,11 @@ pub fn build_source(c: &ConnectorConfig, store: &Arc<Store>) -> anyhow::Result<A
         options,
         concurrency,
         credentials,
-        // Built by `assemble` (build_mapper, the scheduler, build_label_sink).
+        // Built by `assemble` (build_mapper, the scheduler, build_label_sink, push_settings).
         mapping: _,
         schedule: _,
         label_sink: _,
+        push: _,
     } = c;
     let spec = crate::sources::ConnectorSpec {
         name,
@@ -840,6 +858,13 @@ pub fn server_state(current: &Current) -> ServerState {
             a.store.health().samples(out);
         })
     };
+    let push_sampler: Sampler = {
+        let current = current.clone();
+        Box::new(move |out: &mut Vec<Sample>| {
+            let a = current.read().unwrap_or_else(|e| e.into_inner()).clone();
+            a.push.samples(out);
+        })
+    };
     let listener = Arc::new(crate::server::ListenerStats::default());
     let listener_sampler: Sampler = {
         let listener = listener.clone();
@@ -853,6 +878,7 @@ pub fn server_state(current: &Current) -> ServerState {
         listener_sampler,
         store_sampler,
         events_sampler,
+        push_sampler,
     ]);
     let a = current.read().unwrap_or_else(|e| e.into_inner()).clone();
     metrics.register_histogram(

@@ -30,6 +30,9 @@ pub(super) fn check_connector_typed(
     for (key, message, fix) in c.label_sink.problems(base) {
         r.problem(file, format!("{at}.label_sink.{key}"), message, fix);
     }
+    for (key, message, fix) in c.push.iter().flat_map(|p| p.problems()) {
+        r.problem(file, format!("{at}.push.{key}"), message, fix);
+    }
 }
 
 pub(super) fn check_connectors(r: &mut CheckReport, file: &Path, base: &Path, raw: &[Value]) {

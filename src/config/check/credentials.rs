@@ -52,9 +52,10 @@ pub(super) fn check_credentials(config: &Config, report: &mut CheckReport) {
                 }
             }
             Some(Ok(fields))
-                if key_path.starts_with("events.webhooks[") && !fields.iter().any(|f| f == "secret") =>
+                if (key_path.starts_with("events.webhooks[") || key_path.ends_with(".push.secret"))
+                    && !fields.iter().any(|f| f == "secret") =>
             {
-                report.problem(&file, key_path.clone(), format!("credentials `{name}` have no `secret` field (the webhook's signing secret)"), format!("set them again with `upsync creds set {name}` as {{\"secret\": \"…\"}}"));
+                report.problem(&file, key_path.clone(), format!("credentials `{name}` have no `secret` field (the webhook's signing secret, or the push's shared secret)"), format!("set them again with `upsync creds set {name}` as {{\"secret\": \"…\"}}"));
             }
             Some(Ok(fields))
                 if key_path == "console.admin_token" && !fields.iter().any(|f| f == "token") =>
