@@ -108,6 +108,10 @@ impl WorldOptions {
 /// The client UPS (the simulator) uses at the daemon's webhook token URL (Track Alert v2).
 pub const WEBHOOK_CLIENT: (&str, &str) = ("ups-push", "ups-push-secret");
 
+/// The second UPS OAuth client of the world (account `west`, 456Y78; vault entry
+/// `ups-west`). The first is the simulator's demo client (`ups`, account `east`, 123X56).
+pub const WEST_CLIENT: (&str, &str) = ("west-client", "west-secret");
+
 /// Name prefix of the simulators' own threads (see [`WorldOptions::separate_sim_runtime`]).
 pub const SIM_THREAD_NAME: &str = "sim-worker";
 
@@ -177,6 +181,19 @@ impl World {
                 record_dir: rec("ups"),
                 tick_interval_ms: o.ups_tick_ms,
                 reference_index_delay_minutes: o.ups_reference_index_delay_minutes,
+                // Two OAuth clients (issue 19): `demo-client` (account `east`, 123X56,
+                // negotiated rates; also entitled to 456Y78 like a UPS profile holding
+                // both, so Quantum View through the designated account sees every file)
+                // and `west-client` (account `west`, 456Y78 only, not eligible for
+                // negotiated rates → Alert 120900).
+                clients: vec![
+                    sim::ups::ClientSpec::demo(),
+                    sim::ups::ClientSpec {
+                        client_id: WEST_CLIENT.0.into(),
+                        client_secret: WEST_CLIENT.1.into(),
+                        accounts: vec!["456Y78".into()],
+                    },
+                ],
                 webhook: o.webhook_base.as_ref().map(|b| sim::ups::WebhookConfig {
                     url: format!("{b}{}", crate::tracking::TRACK_ALERT_PATH),
                     token_url: Some(format!("{b}{}", crate::tracking::TOKEN_PATH)),
@@ -290,8 +307,11 @@ impl World {
 state_dir: state
 ups:
   base_url: "{ups}"
-  account_number: "123X56"
-  credentials: ups
+  # Two accounts, two OAuth clients (one token and budget each). The mappings' ship_from
+  # entries spread shipments over both (MAIN / location 1 → east, WEST / 2 → west).
+  accounts:
+    - {{name: east, account_number: "123X56", credentials: ups}}
+    - {{name: west, account_number: "456Y78", credentials: ups-west}}
   quotas:
     oauth_requests_per_second: {oauth}
     address_validation_requests_per_second: {q}
@@ -358,6 +378,10 @@ pipeline:
                     ("client_id", "demo-client"),
                     ("client_secret", "demo-secret"),
                 ],
+            )?;
+            put(
+                "ups-west",
+                &[("client_id", WEST_CLIENT.0), ("client_secret", WEST_CLIENT.1)],
             )?;
             put("acumatica", &[("username", "admin"), ("password", "demo")])?;
             put(
