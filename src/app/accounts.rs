@@ -76,10 +76,7 @@ impl Accounts {
                 "UPS credentials {client_id, client_secret}",
             )
             .with_context(|| format!("UPS account `{}` ({})", a.name, a.key_path))?;
-            specs.push((
-                a,
-                UpsCredentials::new(creds.client_id, creds.client_secret),
-            ));
+            specs.push((a, UpsCredentials::new(creds.client_id, creds.client_secret)));
         }
         Self::from_specs(specs, tokens, !cfg.ups.accounts.is_empty())
     }
@@ -113,7 +110,10 @@ impl Accounts {
                     };
                     let client = UpsClient::new(account_client_config(&a), creds, store)
                         .with_context(|| {
-                            format!("UPS account `{}` ({}): cannot build its client", a.name, a.key_path)
+                            format!(
+                                "UPS account `{}` ({}): cannot build its client",
+                                a.name, a.key_path
+                            )
                         })?;
                     clients.push(ClientEntry {
                         label: a.name.clone(),
@@ -222,7 +222,8 @@ impl TokenStore for ScopedTokenStore {
         self.inner.save(&self.key(credential), token)
     }
     fn count_token_request(&self, credential: &str, utc_day: chrono::NaiveDate) -> u32 {
-        self.inner.count_token_request(&self.key(credential), utc_day)
+        self.inner
+            .count_token_request(&self.key(credential), utc_day)
     }
     fn token_requests(&self, credential: &str, utc_day: chrono::NaiveDate) -> u32 {
         self.inner.token_requests(&self.key(credential), utc_day)

@@ -381,7 +381,10 @@ pipeline:
             )?;
             put(
                 "ups-west",
-                &[("client_id", WEST_CLIENT.0), ("client_secret", WEST_CLIENT.1)],
+                &[
+                    ("client_id", WEST_CLIENT.0),
+                    ("client_secret", WEST_CLIENT.1),
+                ],
             )?;
             put("acumatica", &[("username", "admin"), ("password", "demo")])?;
             put(

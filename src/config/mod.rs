@@ -135,7 +135,12 @@ impl Config {
                 .accounts
                 .iter()
                 .enumerate()
-                .map(|(i, a)| (format!("ups.accounts[{i}].credentials"), a.credentials.clone()))
+                .map(|(i, a)| {
+                    (
+                        format!("ups.accounts[{i}].credentials"),
+                        a.credentials.clone(),
+                    )
+                })
                 .collect()
         };
         for (i, c) in self.connectors.iter().enumerate() {

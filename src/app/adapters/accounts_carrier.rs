@@ -131,7 +131,9 @@ impl Carrier for AccountsCarrier {
     }
 
     async fn void(&self, shipment_id: &str) -> Result<(), CarrierError> {
-        self.for_tracking_number(shipment_id).void(shipment_id).await
+        self.for_tracking_number(shipment_id)
+            .void(shipment_id)
+            .await
     }
 }
 

@@ -211,8 +211,7 @@ pub(super) fn check_ship_from_accounts(
         };
         let path = resolve(base, Path::new(p));
         for (key, number) in literal_ship_from_accounts(&path) {
-            if !is_shipper_number(&number) || accounts.iter().any(|a| a.account_number == number)
-            {
+            if !is_shipper_number(&number) || accounts.iter().any(|a| a.account_number == number) {
                 continue;
             }
             let known: Vec<String> = accounts
