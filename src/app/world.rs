@@ -73,6 +73,10 @@ pub struct WorldOptions {
     /// `pipeline.reconcile` of the written configuration.
     pub reconcile_absent_after_seconds: u64,
     pub reconcile_min_lookups: u32,
+    /// One UPS account (`ups.account_number`, the demo client for both shipper numbers)
+    /// instead of the two accounts with two OAuth clients (issue 19). The quota benchmark
+    /// uses it: its figure is one client's quota at work.
+    pub ups_single_account: bool,
 }
 
 impl WorldOptions {
@@ -101,6 +105,7 @@ impl WorldOptions {
             ups_reference_index_delay_minutes: 0,
             reconcile_absent_after_seconds: 1800,
             reconcile_min_lookups: 3,
+            ups_single_account: false,
         }
     }
 }
@@ -307,12 +312,7 @@ impl World {
 state_dir: state
 ups:
   base_url: "{ups}"
-  # Two accounts, two OAuth clients (one token and budget each). The mappings' ship_from
-  # entries spread shipments over both (MAIN / location 1 → east, WEST / 2 → west).
-  accounts:
-    - {{name: east, account_number: "123X56", credentials: ups}}
-    - {{name: west, account_number: "456Y78", credentials: ups-west}}
-  quotas:
+{accounts}  quotas:
     oauth_requests_per_second: {oauth}
     address_validation_requests_per_second: {q}
     rating_requests_per_second: {q}
@@ -340,6 +340,11 @@ pipeline:
     min_lookups: {lookups}
 "#,
             ups = ups.base_url,
+            accounts = if o.ups_single_account {
+                "  account_number: \"123X56\"\n  credentials: ups\n"
+            } else {
+                "  # Two accounts, two OAuth clients (one token and budget each). The mappings'\n  # ship_from entries spread shipments over both (MAIN / location 1 -> east, WEST / 2 -> west).\n  accounts:\n    - {name: east, account_number: \"123X56\", credentials: ups}\n    - {name: west, account_number: \"456Y78\", credentials: ups-west}\n"
+            },
             oauth = q.min(5),
             tracking = o.tracking_mode,
             listen = o.http_listen,

@@ -28,6 +28,11 @@ pub(super) fn check_accounts(r: &mut CheckReport, file: &Path, ups: &UpsConfig) 
                 format!("`{acct}` is not a UPS account number (6 letters or digits)"),
                 "copy the shipper number from your UPS account (e.g. 123X56)",
             );
+        } else {
+            // How to migrate, in the one-line summary.
+            r.notes.push(
+                "1 UPS account (single-account form; for several, move account_number/credentials into `ups.accounts`)".to_string(),
+            );
         }
         return;
     }
@@ -42,6 +47,7 @@ pub(super) fn check_accounts(r: &mut CheckReport, file: &Path, ups: &UpsConfig) 
             ),
         );
     }
+    r.notes.push(format!("{} UPS accounts", ups.accounts.len()));
     let mut names: BTreeMap<String, usize> = BTreeMap::new();
     let mut numbers: BTreeMap<String, usize> = BTreeMap::new();
     for (i, a) in ups.accounts.iter().enumerate() {
@@ -228,6 +234,66 @@ pub(super) fn check_ship_from_accounts(
                 ),
                 format!("add `{{name: …, account_number: \"{number}\", credentials: …}}` to `ups.accounts`, or correct the entry's `account`"),
             );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report(yaml: &str) -> CheckReport {
+        let ups: UpsConfig = serde_norway::from_str(yaml).unwrap();
+        let mut r = CheckReport::default();
+        check_accounts(&mut r, Path::new("upsync.yaml"), &ups);
+        r
+    }
+
+    fn paths(r: &CheckReport) -> Vec<String> {
+        r.problems.iter().map(|p| p.path.clone()).collect()
+    }
+
+    /// Both forms at once is an error whose fix shows the migrated entry.
+    #[test]
+    fn both_forms_at_once_is_an_error_that_says_how_to_migrate() {
+        let r = report(
+            "account_number: \"123X56\"\naccounts:\n  - {name: east, account_number: \"456Y78\", credentials: ups-east}\n",
+        );
+        assert_eq!(paths(&r), ["ups.account_number"]);
+        assert!(r.problems[0].fix.contains("account_number: \"123X56\""));
+        // The single-account form alone is fine and gets the migration note.
+        let r = report("account_number: \"123X56\"\n");
+        assert!(r.problems.is_empty());
+        assert!(r.notes.iter().any(|n| n.contains("ups.accounts")));
+        // Neither: no account at all.
+        let r = report("environment: sandbox\n");
+        assert_eq!(paths(&r), ["ups.account_number"]);
+    }
+
+    /// Names and shipper numbers are unique, numbers well-formed, URLs sane, budgets and
+    /// quotas positive.
+    #[test]
+    fn accounts_are_validated_each_problem_at_its_key() {
+        let r = report(
+            r#"
+accounts:
+  - {name: east, account_number: "123X56", credentials: a}
+  - {name: east, account_number: "123x56", credentials: b}
+  - {name: "bad name", account_number: "12", credentials: ""}
+  - {name: lab, account_number: "789Z12", credentials: c, base_url: "ftp://x", token_budget_per_day: 0}
+"#,
+        );
+        let p = paths(&r);
+        for want in [
+            "ups.accounts[1].name",
+            "ups.accounts[1].account_number",
+            "ups.accounts[2].name",
+            "ups.accounts[2].account_number",
+            "ups.accounts[2].credentials",
+            "ups.accounts[3].base_url",
+            "ups.accounts[3].token_budget_per_day",
+        ] {
+            assert!(p.iter().any(|x| x == want), "{want} missing in {p:?}");
         }
     }
 }
