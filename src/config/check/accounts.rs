@@ -270,6 +270,38 @@ mod tests {
         assert_eq!(paths(&r), ["ups.account_number"]);
     }
 
+    /// A literal ship-from account that no configured account has is a problem naming the
+    /// entry, the number and the fix; expressions are left to run time; the
+    /// single-account form accepts every number (its one client serves them all).
+    #[test]
+    fn literal_ship_from_accounts_must_be_configured() {
+        let dir = tempfile::tempdir().unwrap();
+        let mapping = dir.path().join("m.yaml");
+        std::fs::write(
+            &mapping,
+            "ship_from:\n  key: W\n  entries:\n    MAIN: {account: {literal: \"123X56\"}}\n    WEST: {account: {literal: \"456y78\"}}\n    EXPR: {account: {path: Acct, default: {literal: \"999Z99\"}}}\n",
+        )
+        .unwrap();
+        let raw = vec![serde_json::json!({"mapping": "m.yaml"})];
+        let file = dir.path().join("upsync.yaml");
+        let run = |yaml: &str| {
+            let ups: UpsConfig = serde_norway::from_str(yaml).unwrap();
+            let mut r = CheckReport::default();
+            check_ship_from_accounts(&mut r, &file, dir.path(), &ups, &raw);
+            r
+        };
+        let r = run("accounts:\n  - {name: east, account_number: \"123X56\", credentials: ups}\n");
+        assert_eq!(r.problems.len(), 1, "{:?}", r.problems);
+        let p = &r.problems[0];
+        assert_eq!(p.path, "connectors[0].mapping");
+        assert!(p.message.contains("WEST") && p.message.contains("456Y78"));
+        assert!(p.fix.contains("ups.accounts"));
+        let r = run("accounts:\n  - {name: east, account_number: \"123X56\", credentials: ups}\n  - {name: west, account_number: \"456Y78\", credentials: ups-west}\n");
+        assert!(r.problems.is_empty(), "{:?}", r.problems);
+        let r = run("account_number: \"123X56\"\n");
+        assert!(r.problems.is_empty(), "{:?}", r.problems);
+    }
+
     /// Names and shipper numbers are unique, numbers well-formed, URLs sane, budgets and
     /// quotas positive.
     #[test]
