@@ -325,3 +325,58 @@ pub fn account_client_config(a: &UpsAccount) -> UpsClientConfig {
     );
     c
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ups::MemoryTokenStore;
+
+    fn account(name: &str, number: &str, base_url: &str) -> UpsAccount {
+        let mut a = UpsConfig {
+            account_number: Some(number.into()),
+            ..serde_norway::from_str("account_number: \"000000\"").unwrap()
+        }
+        .resolved_accounts()
+        .remove(0);
+        a.name = name.into();
+        a.base_url = base_url.into();
+        a
+    }
+
+    /// One client per (OAuth client, host): accounts of one client share it (one token,
+    /// one budget), different clients never do; a client id on a second host keeps its
+    /// token under its own key. Unknown numbers have no client with `ups.accounts`, and the
+    /// one client in the single-account form.
+    #[test]
+    fn one_client_per_oauth_client_and_host() {
+        let store = Arc::new(MemoryTokenStore::new());
+        let creds = |id: &str| UpsCredentials::new(id, "secret");
+        let specs = vec![
+            (account("east", "123X56", "http://a"), creds("one")),
+            (account("east2", "111111", "http://a"), creds("one")),
+            (account("west", "456Y78", "http://a"), creds("two")),
+            (account("lab", "222222", "http://b"), creds("one")),
+        ];
+        let a = Accounts::from_specs(specs, store.clone(), true).unwrap();
+        assert_eq!(a.clients().len(), 3);
+        assert_eq!(a.clients()[0].accounts, ["east", "east2"]);
+        assert_eq!(a.client_for("111111").unwrap().credential(), "one");
+        assert_eq!(a.client_for("456y78").unwrap().credential(), "two");
+        assert_eq!(a.by_name("lab").unwrap().config().base_url, "http://b");
+        assert!(a.client_for("999999").is_none());
+        assert_eq!(a.name_of("999999"), "999999");
+        assert_eq!(a.primary().credential(), "one");
+        let scoped = ScopedTokenStore {
+            inner: store.clone(),
+            scope: "http://b".into(),
+        };
+        let day = chrono::NaiveDate::from_ymd_opt(2026, 12, 1).unwrap();
+        scoped.count_token_request("one", day);
+        assert_eq!(store.token_requests("one", day), 0);
+        assert_eq!(store.token_requests("one@http://b", day), 1);
+
+        let single = vec![(account("default", "123X56", "http://a"), creds("one"))];
+        let a = Accounts::from_specs(single, store, false).unwrap();
+        assert_eq!(a.client_for("456Y78").unwrap().credential(), "one");
+    }
+}
