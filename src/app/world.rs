@@ -117,6 +117,19 @@ pub const WEBHOOK_CLIENT: (&str, &str) = ("ups-push", "ups-push-secret");
 /// `ups-west`). The first is the simulator's demo client (`ups`, account `east`, 123X56).
 pub const WEST_CLIENT: (&str, &str) = ("west-client", "west-secret");
 
+/// The OAuth clients the world's UPS simulator registers (a test that starts a UPS
+/// simulator of its own for the world's configuration registers these too).
+pub fn ups_sim_clients() -> Vec<sim::ups::ClientSpec> {
+    vec![
+        sim::ups::ClientSpec::demo(),
+        sim::ups::ClientSpec {
+            client_id: WEST_CLIENT.0.into(),
+            client_secret: WEST_CLIENT.1.into(),
+            accounts: vec!["456Y78".into()],
+        },
+    ]
+}
+
 /// Name prefix of the simulators' own threads (see [`WorldOptions::separate_sim_runtime`]).
 pub const SIM_THREAD_NAME: &str = "sim-worker";
 
@@ -191,14 +204,7 @@ impl World {
                 // both, so Quantum View through the designated account sees every file)
                 // and `west-client` (account `west`, 456Y78 only, not eligible for
                 // negotiated rates → Alert 120900).
-                clients: vec![
-                    sim::ups::ClientSpec::demo(),
-                    sim::ups::ClientSpec {
-                        client_id: WEST_CLIENT.0.into(),
-                        client_secret: WEST_CLIENT.1.into(),
-                        accounts: vec!["456Y78".into()],
-                    },
-                ],
+                clients: ups_sim_clients(),
                 webhook: o.webhook_base.as_ref().map(|b| sim::ups::WebhookConfig {
                     url: format!("{b}{}", crate::tracking::TRACK_ALERT_PATH),
                     token_url: Some(format!("{b}{}", crate::tracking::TOKEN_PATH)),
