@@ -137,16 +137,23 @@ impl ConsoleBackend for DaemonConsole {
                 }
             })
             .collect();
-        let s = a.ups_client.stats();
         let statuses = crate::tracking::view::job_statuses(&a.store).map_err(text)?;
         Ok(Overview {
             connectors,
-            token_budgets: vec![TokenBudgetRow {
-                client: a.config.ups.credentials.clone(),
-                used_today: s.token_requests_today,
-                budget_per_day: s.token_budget_per_day,
-                warning: s.token_budget_warning,
-            }],
+            token_budgets: a
+                .accounts
+                .clients()
+                .iter()
+                .map(|c| {
+                    let s = c.client.stats();
+                    TokenBudgetRow {
+                        client: c.accounts.join(", "),
+                        used_today: s.token_requests_today,
+                        budget_per_day: s.token_budget_per_day,
+                        warning: s.token_budget_warning,
+                    }
+                })
+                .collect(),
             dead_letters: counts
                 .iter()
                 .filter(|((_, s), _)| *s == JobState::Failed)

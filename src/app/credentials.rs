@@ -73,7 +73,9 @@ pub struct CredentialInfo {
 }
 
 fn kind_of(path: &str, cfg: &Config) -> String {
-    if path == "ups.credentials" {
+    if path == "ups.credentials"
+        || (path.starts_with("ups.accounts[") && path.ends_with(".credentials"))
+    {
         return "UPS OAuth client (client credentials)".into();
     }
     if let Some(rest) = path.strip_prefix("connectors[") {
@@ -83,6 +85,9 @@ fn kind_of(path: &str, cfg: &Config) -> String {
             .and_then(|n| n.parse().ok())
             .unwrap_or(0);
         if let Some(c) = cfg.connectors.get(i) {
+            if path.ends_with(".push.secret") {
+                return format!("push notification secret (connector {})", c.name);
+            }
             return format!("{} login (connector {})", c.kind.as_str(), c.name);
         }
     }
@@ -157,9 +162,11 @@ pub fn inventory(cfg: &Config, store: &Store, now: DateTime<Utc>) -> Vec<Credent
             } else {
                 ExpiryState::Missing
             };
-            let client_id = used_by
+            let ups_paths: Vec<&String> = used_by
                 .iter()
-                .any(|p| p == "ups.credentials")
+                .filter(|p| kind_of(p, cfg).starts_with("UPS OAuth"))
+                .collect();
+            let client_id = (!ups_paths.is_empty())
                 .then(|| creds.as_ref().and_then(|c| c.get("client_id")))
                 .flatten();
             let token = match (vault, client_id) {
@@ -167,7 +174,7 @@ pub fn inventory(cfg: &Config, store: &Store, now: DateTime<Utc>) -> Vec<Credent
                     issued_at: t.obtained_at,
                     expires_at: t.obtained_at + Duration::seconds(t.expires_in_seconds as i64),
                     requests_today: token_count(store, id, Utc::now().date_naive()),
-                    budget_per_day: cfg.ups.token_budget_per_day,
+                    budget_per_day: budget_of(cfg, &ups_paths),
                 }),
                 _ => None,
             };
@@ -189,6 +196,24 @@ pub fn inventory(cfg: &Config, store: &Store, now: DateTime<Utc>) -> Vec<Credent
             }
         })
         .collect()
+}
+
+/// The daily token budget of the UPS client behind these key paths (an account's own, or
+/// the `ups` section's).
+fn budget_of(cfg: &Config, paths: &[&String]) -> u32 {
+    paths
+        .iter()
+        .filter_map(|p| {
+            let i: usize = p
+                .strip_prefix("ups.accounts[")?
+                .split(']')
+                .next()?
+                .parse()
+                .ok()?;
+            cfg.ups.accounts.get(i)?.token_budget_per_day
+        })
+        .next()
+        .unwrap_or(cfg.ups.token_budget_per_day)
 }
 
 /// The UPS token stored for an OAuth client id (see `adapters::VaultTokenStore`).
@@ -255,9 +280,16 @@ pub fn arm(cfg: &Config, store: &Store, pipeline: &crate::pipeline::Pipeline) {
             .ok()
             .and_then(|m| m.expires_at)
     };
-    let ups = date(&cfg.ups.credentials).map(|t| (cfg.ups.credentials.clone(), t));
+    // The UPS clients every connector may ship through (an expired one stops the
+    // shipments routed to it; pausing the connector is the honest whole answer).
+    let ups: Vec<(String, DateTime<Utc>)> = cfg
+        .credential_names()
+        .into_iter()
+        .filter(|(p, _)| kind_of(p, cfg).starts_with("UPS OAuth"))
+        .filter_map(|(_, n)| date(&n).map(|t| (n, t)))
+        .collect();
     for conn in pipeline.connectors() {
-        let mut dates: Vec<(String, DateTime<Utc>)> = ups.iter().cloned().collect();
+        let mut dates: Vec<(String, DateTime<Utc>)> = ups.clone();
         if let Some(c) = cfg.connector(&conn.name) {
             if let Some(t) = date(&c.credentials) {
                 dates.push((c.credentials.clone(), t));

@@ -155,6 +155,10 @@ pub struct ShipmentRow {
     pub state: String,
     /// The 1Z numbers and labels reached the ERP record.
     pub written_back: bool,
+    /// The UPS account the shipment went out on: its name in `ups.accounts` (`east`,
+    /// `west` in the demo), or the shipper number when no account has it.
+    #[serde(default)]
+    pub ups_account: Option<String>,
 }
 
 /// Everything the demo found out.
@@ -739,6 +743,10 @@ fn rows(
             milestone,
             state: j.state.as_str().into(),
             written_back,
+            ups_account: j
+                .shipment
+                .as_ref()
+                .map(|s| a.accounts.name_of(&s.account_number)),
         });
     }
     out.sort_by(|a, b| (&a.source, &a.erp_number).cmp(&(&b.source, &b.erp_number)));

@@ -2,6 +2,7 @@
 //! the in-process world of simulators) and runs it (`run`, `demo`, `ping`, labels, logging).
 //! Below `commands/` (which owns the command line), above the layers it assembles.
 
+pub mod accounts;
 pub mod adapters;
 pub mod console;
 pub mod credentials;

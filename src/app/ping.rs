@@ -69,15 +69,27 @@ pub async fn run(config: &std::path::Path) -> anyhow::Result<ExitCode> {
     let store = wiring::open_store(&cfg)?;
     let mut failed = 0;
 
+    // One line per UPS client (one per OAuth client; accounts sharing one share the line).
     let started = Instant::now();
-    let ups = async {
-        let client = wiring::build_ups_client(&cfg, &store)?;
-        client.ensure_token().await?;
-        client.track("1Z999AA10123456784").await?;
-        anyhow::Ok(())
+    match crate::app::accounts::Accounts::build(&cfg, &store) {
+        Err(e) => failed += report("ups", &cfg.ups.effective_base_url(), started, Err(e)),
+        Ok(accounts) => {
+            for c in accounts.clients() {
+                let started = Instant::now();
+                let ups = async {
+                    c.client.ensure_token().await?;
+                    c.client.track("1Z999AA10123456784").await?;
+                    anyhow::Ok(())
+                };
+                let name = if accounts.is_strict() {
+                    format!("ups {}", c.accounts.join("+"))
+                } else {
+                    "ups".to_string()
+                };
+                failed += report(&name, &c.client.config().base_url, started, ups.await);
+            }
+        }
     }
-    .await;
-    failed += report("ups", &cfg.ups.effective_base_url(), started, ups);
 
     for c in &cfg.connectors {
         let started = Instant::now();

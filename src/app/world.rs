@@ -73,6 +73,10 @@ pub struct WorldOptions {
     /// `pipeline.reconcile` of the written configuration.
     pub reconcile_absent_after_seconds: u64,
     pub reconcile_min_lookups: u32,
+    /// One UPS account (`ups.account_number`, the demo client for both shipper numbers)
+    /// instead of the two accounts with two OAuth clients (issue 19). The quota benchmark
+    /// uses it: its figure is one client's quota at work.
+    pub ups_single_account: bool,
 }
 
 impl WorldOptions {
@@ -101,12 +105,30 @@ impl WorldOptions {
             ups_reference_index_delay_minutes: 0,
             reconcile_absent_after_seconds: 1800,
             reconcile_min_lookups: 3,
+            ups_single_account: false,
         }
     }
 }
 
 /// The client UPS (the simulator) uses at the daemon's webhook token URL (Track Alert v2).
 pub const WEBHOOK_CLIENT: (&str, &str) = ("ups-push", "ups-push-secret");
+
+/// The second UPS OAuth client of the world (account `west`, 456Y78; vault entry
+/// `ups-west`). The first is the simulator's demo client (`ups`, account `east`, 123X56).
+pub const WEST_CLIENT: (&str, &str) = ("west-client", "west-secret");
+
+/// The OAuth clients the world's UPS simulator registers (a test that starts a UPS
+/// simulator of its own for the world's configuration registers these too).
+pub fn ups_sim_clients() -> Vec<sim::ups::ClientSpec> {
+    vec![
+        sim::ups::ClientSpec::demo(),
+        sim::ups::ClientSpec {
+            client_id: WEST_CLIENT.0.into(),
+            client_secret: WEST_CLIENT.1.into(),
+            accounts: vec!["456Y78".into()],
+        },
+    ]
+}
 
 /// Name prefix of the simulators' own threads (see [`WorldOptions::separate_sim_runtime`]).
 pub const SIM_THREAD_NAME: &str = "sim-worker";
@@ -177,6 +199,12 @@ impl World {
                 record_dir: rec("ups"),
                 tick_interval_ms: o.ups_tick_ms,
                 reference_index_delay_minutes: o.ups_reference_index_delay_minutes,
+                // Two OAuth clients (issue 19): `demo-client` (account `east`, 123X56,
+                // negotiated rates; also entitled to 456Y78 like a UPS profile holding
+                // both, so Quantum View through the designated account sees every file)
+                // and `west-client` (account `west`, 456Y78 only, not eligible for
+                // negotiated rates → Alert 120900).
+                clients: ups_sim_clients(),
                 webhook: o.webhook_base.as_ref().map(|b| sim::ups::WebhookConfig {
                     url: format!("{b}{}", crate::tracking::TRACK_ALERT_PATH),
                     token_url: Some(format!("{b}{}", crate::tracking::TOKEN_PATH)),
@@ -290,9 +318,7 @@ impl World {
 state_dir: state
 ups:
   base_url: "{ups}"
-  account_number: "123X56"
-  credentials: ups
-  quotas:
+{accounts}  quotas:
     oauth_requests_per_second: {oauth}
     address_validation_requests_per_second: {q}
     rating_requests_per_second: {q}
@@ -320,6 +346,11 @@ pipeline:
     min_lookups: {lookups}
 "#,
             ups = ups.base_url,
+            accounts = if o.ups_single_account {
+                "  account_number: \"123X56\"\n  credentials: ups\n"
+            } else {
+                "  # Two accounts, two OAuth clients (one token and budget each). The mappings'\n  # ship_from entries spread shipments over both (MAIN / location 1 -> east, WEST / 2 -> west).\n  accounts:\n    - {name: east, account_number: \"123X56\", credentials: ups}\n    - {name: west, account_number: \"456Y78\", credentials: ups-west}\n"
+            },
             oauth = q.min(5),
             tracking = o.tracking_mode,
             listen = o.http_listen,
@@ -357,6 +388,13 @@ pipeline:
                 &[
                     ("client_id", "demo-client"),
                     ("client_secret", "demo-secret"),
+                ],
+            )?;
+            put(
+                "ups-west",
+                &[
+                    ("client_id", WEST_CLIENT.0),
+                    ("client_secret", WEST_CLIENT.1),
                 ],
             )?;
             put("acumatica", &[("username", "admin"), ("password", "demo")])?;

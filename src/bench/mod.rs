@@ -327,13 +327,26 @@ fn pipeline_line(
         .stats
         .shipped
         .load(std::sync::atomic::Ordering::Relaxed);
-    let ups = a.ups_client.stats();
+    // Every UPS client of the configuration (one per OAuth client), added up.
+    let clients: Vec<_> = a
+        .accounts
+        .clients()
+        .iter()
+        .map(|c| c.client.stats())
+        .collect();
+    let total = |f: &dyn Fn(&crate::ups::StatsSnapshot) -> u64| clients.iter().map(f).sum::<u64>();
     let by_api: Map<String, Value> = Api::ALL
         .iter()
         .filter(|api| **api != Api::Token)
-        .map(|api| (api.as_str().to_string(), json!(ups.requests_to(*api))))
+        .map(|api| {
+            (
+                api.as_str().to_string(),
+                json!(total(&|s| s.requests_to(*api))),
+            )
+        })
         .filter(|(_, v)| v != &json!(0))
         .collect();
+    let token_requests = total(&|s| s.token_requests_total);
     let audit = audit(w);
     let secs = wall.as_secs_f64().max(1e-9);
     let mut m = Map::new();
@@ -375,12 +388,12 @@ fn pipeline_line(
     m.insert("ups_requests".into(), Value::Object(by_api));
     m.insert(
         "ups_requests_total".into(),
-        json!(ups.requests.iter().map(|r| r.count).sum::<u64>() - ups.token_requests_total),
+        json!(total(&|s| s.requests.iter().map(|r| r.count).sum::<u64>()) - token_requests),
     );
-    m.insert("token_requests".into(), json!(ups.token_requests_total));
+    m.insert("token_requests".into(), json!(token_requests));
     m.insert("erp_requests".into(), json!(erp_requests(w)));
-    m.insert("ups_429_seen".into(), json!(ups.rate_limited));
-    m.insert("ups_retries".into(), json!(ups.retries));
+    m.insert("ups_429_seen".into(), json!(total(&|s| s.rate_limited)));
+    m.insert("ups_retries".into(), json!(total(&|s| s.retries)));
     m.insert("duplicates".into(), json!(audit.duplicates));
     m.insert("lost".into(), json!(audit.lost));
     m.insert("inconsistent".into(), json!(audit.inconsistent));

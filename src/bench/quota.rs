@@ -20,6 +20,9 @@ pub(super) async fn quota(args: &BenchArgs, dir: &Path) -> anyhow::Result<Map<St
     o.ups_latency_ms = args.ups_latency_ms.unwrap_or(200);
     o.ups_rate_limit = Some(q);
     o.ups_quota_per_second = q;
+    // One OAuth client: the figure is one client's quota at work (two clients would have
+    // two quotas).
+    o.ups_single_account = true;
     let w = World::start(o).await?;
     // The simulator's limit is per client across APIs: the world's config gives upsync the
     // same Q as `all_apis_requests_per_second` (and Q per API).

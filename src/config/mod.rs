@@ -20,6 +20,7 @@
 //! Never put a secret in this file: secrets live in the vault (`upsync creds set NAME`) and
 //! the configuration only names them.
 
+pub mod accounts;
 pub mod check;
 pub mod cron;
 pub mod defaults;
@@ -29,6 +30,7 @@ mod shape;
 
 use std::path::{Path, PathBuf};
 
+pub use accounts::{UpsAccount, IMPLICIT_ACCOUNT};
 pub use check::{check_config, CheckReport, Problem};
 pub use model::*;
 
@@ -126,7 +128,21 @@ impl Config {
 
     /// Every vault entry this configuration names, with the key path naming it.
     pub fn credential_names(&self) -> Vec<(String, String)> {
-        let mut out = vec![("ups.credentials".to_string(), self.ups.credentials.clone())];
+        let mut out: Vec<(String, String)> = if self.ups.accounts.is_empty() {
+            vec![("ups.credentials".to_string(), self.ups.credentials.clone())]
+        } else {
+            self.ups
+                .accounts
+                .iter()
+                .enumerate()
+                .map(|(i, a)| {
+                    (
+                        format!("ups.accounts[{i}].credentials"),
+                        a.credentials.clone(),
+                    )
+                })
+                .collect()
+        };
         for (i, c) in self.connectors.iter().enumerate() {
             out.push((
                 format!("connectors[{i}].credentials"),
@@ -227,7 +243,7 @@ mod tests {
         );
         assert!(report.problems.is_empty(), "{report}");
         let cfg = cfg.unwrap();
-        assert_eq!(cfg.ups.account_number, "456Y78");
+        assert_eq!(cfg.ups.account_number.as_deref(), Some("456Y78"));
         assert_eq!(cfg.ups.quotas.shipping_requests_per_second, 2);
         assert_eq!(cfg.ups.quotas.rating_requests_per_second, 10);
         assert_eq!(cfg.pipeline.retention_days, 30);

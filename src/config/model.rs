@@ -67,12 +67,22 @@ pub struct UpsConfig {
     /// Explicit base URL (e.g. the UPS simulator `http://127.0.0.1:9001`); overrides `environment`.
     #[serde(default)]
     pub base_url: Option<String>,
-    /// The UPS shipper account number (6 characters), sent as `x-merchant-id` and `ShipperNumber`
-    /// unless a mapping picks another account per warehouse.
-    pub account_number: String,
-    /// Vault entry with the OAuth client: `upsync creds set ups` with `client_id`, `client_secret`.
+    /// Single-account form: the UPS shipper account number (6 characters), sent as
+    /// `x-merchant-id` and `ShipperNumber`. Leave it out when `accounts` lists the accounts
+    /// (both at once is an error; `check` says how to migrate).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account_number: Option<String>,
+    /// Single-account form: vault entry with the OAuth client (`upsync creds set ups` with
+    /// `client_id`, `client_secret`). With `accounts`, each account names its own.
     #[serde(default = "ups_credentials")]
     pub credentials: String,
+    /// Several UPS accounts (business units, warehouses with their own UPS profile), each
+    /// with its shipper number and OAuth client; see [`UpsAccountConfig`]. The settings of
+    /// this `ups:` section (environment, base_url, quotas, budget, versions, retry,
+    /// timeouts) are the defaults of every account. The first account is the one tracking,
+    /// Track Alert, Quantum View and address validation use.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub accounts: Vec<UpsAccountConfig>,
     /// Label stock sent with labels whose mapping names no stock.
     #[serde(default)]
     pub label: UpsLabelConfig,
@@ -91,6 +101,66 @@ pub struct UpsConfig {
     /// Timeouts of UPS calls.
     #[serde(default)]
     pub timeouts: UpsTimeouts,
+}
+
+/// One entry of `ups.accounts`. Unset optional keys take the `ups:` section's value.
+///
+/// Accounts whose `credentials` hold the same OAuth client (`client_id`) on the same base
+/// URL share one UPS client: one token, one daily token budget, one set of quotas (UPS
+/// counts tokens and requests per client). The first such account's settings apply.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpsAccountConfig {
+    /// Unique name (logs, metrics' `client` label, the demo report's `ups_account`).
+    pub name: String,
+    /// The UPS shipper number (6 letters/digits); a mapping's `ship_from` entry names it
+    /// in its `account`, and shipments of that number go through this account's client.
+    pub account_number: String,
+    /// Vault entry with this account's OAuth client (`client_id`, `client_secret`).
+    pub credentials: String,
+    /// `sandbox` or `production`; unset = `ups.environment`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub environment: Option<UpsEnvironment>,
+    /// Explicit base URL (overrides `environment`); unset = `ups.base_url` when this
+    /// account sets no `environment`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_url: Option<String>,
+    /// OAuth token requests per UTC day for this account's client; unset = `ups.token_budget_per_day`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_budget_per_day: Option<u32>,
+    /// Requests per second per API for this account's client; unset = `ups.quotas`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quotas: Option<UpsQuotas>,
+    /// API versions for this account's client; unset = `ups.api_versions`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_versions: Option<UpsApiVersions>,
+    /// Timeouts for this account's client; unset = `ups.timeouts`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeouts: Option<UpsTimeouts>,
+    /// Retries for this account's client; unset = `ups.retry`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry: Option<UpsRetryPolicy>,
+}
+
+impl UpsAccountConfig {
+    /// An entry with every optional key set (the config shape lists its keys).
+    pub fn example() -> UpsAccountConfig {
+        UpsAccountConfig {
+            name: "main".into(),
+            account_number: "123X56".into(),
+            credentials: "ups".into(),
+            environment: Some(UpsEnvironment::Sandbox),
+            base_url: Some(d::UPS_SANDBOX_URL.into()),
+            token_budget_per_day: Some(d::UPS_TOKEN_BUDGET_PER_DAY),
+            quotas: Some(UpsQuotas {
+                all_apis_requests_per_second: Some(1),
+                ..UpsQuotas::default()
+            }),
+            api_versions: Some(UpsApiVersions::default()),
+            timeouts: Some(UpsTimeouts::default()),
+            retry: Some(UpsRetryPolicy::default()),
+        }
+    }
 }
 
 fn ups_credentials() -> String {

@@ -78,8 +78,9 @@ pub(crate) fn config_shape() -> Shape {
         ups: UpsConfig {
             environment: UpsEnvironment::Sandbox,
             base_url: None,
-            account_number: String::new(),
+            account_number: Some(String::new()),
             credentials: String::new(),
+            accounts: vec![UpsAccountConfig::example()],
             label: UpsLabelConfig {
                 format: Some(LabelFormatName::Png),
                 ..UpsLabelConfig::default()

@@ -71,6 +71,8 @@ async fn sigkilled_daemon_loses_and_reorders_nothing_and_every_signature_verifie
             client_id: Some(PUSH_CLIENT.into()),
             client_secret: Some(PUSH_SECRET.into()),
         }),
+        // The world's two OAuth clients (accounts east and west).
+        clients: upsync::app::world::ups_sim_clients(),
         ..Default::default()
     })
     .await

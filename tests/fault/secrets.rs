@@ -115,6 +115,10 @@ async fn no_secret_token_cookie_or_address_leaks_into_logs_store_or_records() {
     // Secrets, tokens, cookies.
     let mut secrets: Vec<(String, String)> = vec![
         ("UPS client secret".into(), "demo-secret".into()),
+        (
+            "UPS client secret (second account)".into(),
+            upsync::app::world::WEST_CLIENT.1.into(),
+        ),
         ("Acumatica password".into(), "\"password\":\"demo\"".into()),
         ("Acumatica password".into(), "password=demo".into()),
         ("bearer credential".into(), "Bearer ey".into()),

@@ -84,6 +84,30 @@ fn ups_client_build(b: &Built<'_>) -> String {
         Err(e) => e.to_string(),
     }
 }
+/// Every account's resolved settings and client configuration, and what building the
+/// clients from the vault gives (the number of clients, or the error naming the entry).
+fn ups_accounts(b: &Built<'_>) -> String {
+    let configs: Vec<String> = b
+        .cfg
+        .ups
+        .resolved_accounts()
+        .iter()
+        .map(|a| {
+            format!(
+                "{} {} {} {:?}",
+                a.name,
+                a.account_number,
+                a.credentials,
+                upsync::app::accounts::account_client_config(a)
+            )
+        })
+        .collect();
+    let built = match upsync::app::accounts::Accounts::build(&b.cfg, b.store) {
+        Ok(a) => format!("{} clients", a.clients().len()),
+        Err(e) => format!("{e:#}"),
+    };
+    format!("{configs:?} {built}")
+}
 fn pipeline(b: &Built<'_>) -> String {
     format!("{:?}", wiring::pipeline_runtime(&b.cfg.pipeline))
 }
@@ -211,6 +235,18 @@ fn rows() -> Vec<Row> {
             ),
         ]
     };
+    let accounts = || {
+        vec![
+            ("ups.account_number", Value::Null),
+            (
+                "ups.accounts",
+                json!([
+                    {"name": "east", "account_number": "123X56", "credentials": "ups"},
+                    {"name": "west", "account_number": "456Y78", "credentials": "ups"},
+                ]),
+            ),
+        ]
+    };
     vec![
         // state_dir
         ("state_dir", json!("/srv/upsync-state"), none(), state_dir),
@@ -230,6 +266,67 @@ fn rows() -> Vec<Row> {
             ups_client_build,
         ),
         ("ups.label.format", json!("zpl"), none(), check),
+        // ups.accounts (issue 19): the single-account keys removed, two accounts listed.
+        (
+            "ups.accounts[0].name",
+            json!("north"),
+            accounts(),
+            ups_accounts,
+        ),
+        (
+            "ups.accounts[0].account_number",
+            json!("789Z12"),
+            accounts(),
+            ups_accounts,
+        ),
+        (
+            "ups.accounts[0].credentials",
+            json!("ups-other"),
+            accounts(),
+            ups_accounts,
+        ),
+        (
+            "ups.accounts[1].environment",
+            json!("production"),
+            accounts(),
+            ups_accounts,
+        ),
+        (
+            "ups.accounts[1].base_url",
+            json!("http://127.0.0.1:9001"),
+            accounts(),
+            ups_accounts,
+        ),
+        (
+            "ups.accounts[1].token_budget_per_day",
+            json!(17),
+            accounts(),
+            ups_accounts,
+        ),
+        (
+            "ups.accounts[1].quotas",
+            json!({"shipping_requests_per_second": 2}),
+            accounts(),
+            ups_accounts,
+        ),
+        (
+            "ups.accounts[1].api_versions",
+            json!({"ship": "v2501"}),
+            accounts(),
+            ups_accounts,
+        ),
+        (
+            "ups.accounts[1].timeouts",
+            json!({"ship_timeout_seconds": 99}),
+            accounts(),
+            ups_accounts,
+        ),
+        (
+            "ups.accounts[1].retry",
+            json!({"max_attempts": 7}),
+            accounts(),
+            ups_accounts,
+        ),
         (
             "ups.label.stock_height_inches",
             json!(8),
@@ -723,6 +820,16 @@ const COMMENTED_KEYS: &[&str] = &[
     "state_dir",
     "ups.base_url",
     "ups.quotas.all_apis_requests_per_second",
+    "ups.accounts[].name",
+    "ups.accounts[].account_number",
+    "ups.accounts[].credentials",
+    "ups.accounts[].environment",
+    "ups.accounts[].base_url",
+    "ups.accounts[].token_budget_per_day",
+    "ups.accounts[].quotas",
+    "ups.accounts[].api_versions",
+    "ups.accounts[].timeouts",
+    "ups.accounts[].retry",
     "tracking.track_alert.webhook_public_url",
     "events.webhooks[].name",
     "events.webhooks[].url",

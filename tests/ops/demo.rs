@@ -74,6 +74,13 @@ fn demo_with_five_shipments_delivers_everything_and_exits_0() {
             assert!(t.as_str().unwrap().starts_with("1Z"), "{r}");
         }
         assert!(r["charge"].as_str().is_some_and(|c| !c.is_empty()), "{r}");
+        // The account it went out on (issue 19): its name, matching the 1Z's shipper.
+        let shipper = match r["ups_account"].as_str() {
+            Some("east") => "123X56",
+            Some("west") => "456Y78",
+            _ => panic!("ups_account: {r}"),
+        };
+        assert_eq!(&tns[0].as_str().unwrap()[2..8], shipper, "{r}");
         assert!(!r["service"].as_str().unwrap().is_empty(), "{r}");
         let files = r["label_files"].as_array().unwrap();
         assert_eq!(files.len(), tns.len(), "one label per package: {r}");
@@ -82,6 +89,12 @@ fn demo_with_five_shipments_delivers_everything_and_exits_0() {
             assert!(std::fs::metadata(&p).unwrap().len() > 0, "{}", p.display());
         }
     }
+    // The demo's two accounts (two OAuth clients) both ship.
+    let accounts: std::collections::BTreeSet<&str> = rows
+        .iter()
+        .map(|r| r["ups_account"].as_str().unwrap())
+        .collect();
+    assert_eq!(accounts.into_iter().collect::<Vec<_>>(), ["east", "west"]);
     for sim in ["ups", "acumatica", "netsuite"] {
         let d = rec.join(sim);
         assert!(

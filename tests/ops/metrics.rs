@@ -128,16 +128,23 @@ async fn metrics_after_a_demo_sized_run_expose_every_family() {
     );
     assert_eq!(value(m, "upsync_end_to_end_seconds_count"), Some(shipments));
     assert_eq!(
-        value(m, "upsync_ups_requests_total{api=\"ship\",status=\"200\"}"),
-        Some(shipments)
+        sum(m, "upsync_ups_requests_total{api=\"ship\",status=\"200\","),
+        shipments,
+        "Ship calls of every UPS client (one `client` label per OAuth client)"
+    );
+    assert!(sum(m, "upsync_ups_requests_total{api=\"track\",status=\"200\",") > 0.0);
+    // One token per OAuth client (the world has two: east and west).
+    assert!(
+        sum(m, "upsync_ups_token_requests_total{client=\"east\"}") >= 1.0,
+        "{m}"
     );
     assert!(
-        value(m, "upsync_ups_requests_total{api=\"track\",status=\"200\"}").unwrap_or(0.0) > 0.0
+        sum(m, "upsync_ups_token_requests_total{client=\"west\"}") >= 1.0,
+        "{m}"
     );
-    assert!(value(m, "upsync_ups_token_requests_total").unwrap_or(0.0) >= 1.0);
     let budget = value(m, "upsync_ups_token_budget_remaining").unwrap();
     assert!(budget > 0.0 && budget < 250.0, "{budget}");
-    assert_eq!(value(m, "upsync_ups_rate_limited_total"), Some(0.0));
+    assert_eq!(sum(m, "upsync_ups_rate_limited_total"), 0.0);
     assert_eq!(value(m, "upsync_dead_letter_backlog"), Some(0.0));
     assert_eq!(value(m, "upsync_tracking_packages_in_transit"), Some(0.0));
     assert!(value(m, "upsync_tracking_events_total{kind=\"polls\"}").unwrap_or(0.0) > 0.0);
@@ -185,7 +192,7 @@ async fn rate_limited_ups_shows_429s_by_api_and_retries() {
     let (_w, a, state) = world(o).await;
     ship_everything(&a).await;
     let m = state.metrics.encode().unwrap();
-    let limited = value(&m, "upsync_ups_rate_limited_total").unwrap();
+    let limited = sum(&m, "upsync_ups_rate_limited_total");
     assert!(
         limited > 0.0,
         "a 3 req/s simulator must answer 429 sometimes\n{m}"
@@ -200,7 +207,7 @@ async fn rate_limited_ups_shows_429s_by_api_and_retries() {
         "429s by API add up to the 429 counter\n{m}"
     );
     assert!(
-        value(&m, "upsync_ups_retries_total").unwrap_or(0.0) > 0.0,
+        sum(&m, "upsync_ups_retries_total") > 0.0,
         "429s are retried\n{m}"
     );
     assert_eq!(value(&m, "upsync_dead_letter_backlog"), Some(0.0), "{m}");

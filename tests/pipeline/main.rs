@@ -3,6 +3,7 @@
 //! One test binary per area (issue 17): each test binary links the whole crate, so the
 //! files of an area share one. Run one file's tests with `cargo test --test pipeline crash::`.
 //!
+//! * [`accounts`]: several UPS accounts, one OAuth client each (issue 19).
 //! * [`cancel`]: an ERP cancels a shipped record: the label is voided.
 //! * [`conflict`]: an address edited after labelling is a conflict, never re-shipped.
 //! * [`crash`]: SIGKILL at random moments: nothing lost, nothing shipped twice.
@@ -17,6 +18,7 @@ mod common;
 #[path = "../pipeline_support/mod.rs"]
 mod pipeline_support;
 
+mod accounts;
 mod cancel;
 mod conflict;
 mod crash;

@@ -9,10 +9,12 @@
 //! * [`sim`]: `UpsClient` against the simulator: the fidelity items of issue 15.
 //! * [`roundtrip`]: client ↔ simulator round trips with schema validation on.
 //! * [`sim_ups`]: the UPS simulator over raw HTTP (never the client).
+//! * [`sim_clients`]: the simulator with several OAuth clients (issue 19).
 
 mod build;
 mod http;
 mod parse;
 mod roundtrip;
 mod sim;
+mod sim_clients;
 mod sim_ups;

@@ -204,6 +204,9 @@ pub async fn token(
         );
     }
     st.core.stats.incr("token.issued");
+    // Per client too: UPS's daily token allowance is per OAuth client (UPS-REFERENCE §0.4),
+    // so a daemon with several clients must spend each one's separately.
+    st.core.stats.incr(&format!("token.issued.{id}"));
     (
         StatusCode::OK,
         Json(json!({

@@ -24,6 +24,20 @@
 //! `demo-client:demo-secret:123X56+456Y78` (account `123X56` is eligible for negotiated
 //! rates, `456Y78` is not → Alert `120900`, published rates only).
 //!
+//! ## Several clients
+//! `--client` is repeatable: each OAuth client has its own tokens, daily token count
+//! (`--token-daily-cap` applies per client; `token.issued.<client_id>` counts them) and
+//! rate bucket, and may use only its own shipper numbers. Ship, Void and Label Recovery
+//! with a shipper number (or 1Z) of another client are refused as UPS does: Ship answers
+//! 400 `120100` "Missing or invalid shipper number" (UPS's published Shipping error code
+//! list; the OpenAPI file only declares 400 "Invalid Request" with `ErrorResponse`,
+//! Shipping.yaml `/shipments/{version}/ship` responses), Void `190102`. The shipments dump
+//! (`/_sim/ups/shipments`) records which client shipped which account (`client_id`,
+//! `shipper_number`). Rate does not refuse: for a number the client does not hold it
+//! answers published rates with Alert `120900` (Shipping.yaml `NegotiatedRatesIndicator`:
+//! "If the UserId and Shipper Account Number are not qualified for Negotiated rates, a
+//! warning message is returned").
+//!
 //! ## Error codes (all in `{"response":{"errors":[{"code","message"}]}}`)
 //! | HTTP | code | when |
 //! |------|------|------|
@@ -80,7 +94,7 @@
 //! Per operation (`token`, `ship`, `void`, `rate`, `xav`, `track`, `label_recovery`,
 //! `trackalert`) and per operation and status (`ship.200`, `ship.400`, `track.401`,
 //! `rate.429`, …; broken answers count as `ship.reset` / `ship.drop_after_commit`), plus
-//! `token.issued`, `token.capped`, `token.merchant_mismatch`, `ship.created`,
+//! `token.issued`, `token.issued.<client_id>` (per OAuth client), `token.capped`, `token.merchant_mismatch`, `ship.created`,
 //! `ship.packages`, `ship.voided` (shipments fully voided), `void.packages`,
 //! `trackalert.subscribed`, `trackalert.pushed`, `trackalert.push_failed`,
 //! `trackalert.dropped`, `trackalert.webhook_token`, `track_scenario.set`.

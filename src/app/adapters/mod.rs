@@ -4,16 +4,19 @@
 //!
 //! * [`UpsCarrier`] ([`ups_carrier`]): [`crate::ups::UpsClient`] as a pipeline
 //!   [`crate::pipeline::Carrier`]; [`tracking`]: the same as a
-//!   [`crate::tracking::TrackingCarrier`].
+//!   [`crate::tracking::TrackingCarrier`]; [`AccountsCarrier`] ([`accounts_carrier`]): both
+//!   ports over several UPS accounts, each call routed to its account's client.
 //! * [`VaultTokenStore`] ([`token_store`]): UPS tokens and daily token counts in the store.
 //! * [`MappingAdapter`] ([`mapping`]): [`crate::mapping::Mapping`] as a
 //!   [`crate::pipeline::Mapper`].
 
+pub mod accounts_carrier;
 pub mod mapping;
 pub mod token_store;
 pub mod tracking;
 pub mod ups_carrier;
 
+pub use accounts_carrier::AccountsCarrier;
 pub use mapping::MappingAdapter;
 pub use token_store::VaultTokenStore;
 pub use ups_carrier::{is_shippers, UpsCarrier};

@@ -83,8 +83,11 @@ pub(super) fn pipeline_samples(p: &Pipeline, out: &mut Vec<Sample>) {
     }
 }
 
-pub(super) fn ups_samples(ups: &crate::ups::UpsClient, out: &mut Vec<Sample>) {
+/// One UPS client's samples, labelled `client` (the first account using it; one client per
+/// OAuth client, issue 19).
+pub(super) fn ups_samples(client: &str, ups: &crate::ups::UpsClient, out: &mut Vec<Sample>) {
     let s = ups.stats();
+    let label = || vec![("client", client.to_string())];
     for r in &s.requests {
         out.push(Sample::counter(
             "upsync_ups_requests",
@@ -92,6 +95,7 @@ pub(super) fn ups_samples(ups: &crate::ups::UpsClient, out: &mut Vec<Sample>) {
             vec![
                 ("api", r.api.as_str().to_string()),
                 ("status", r.status.to_string()),
+                ("client", client.to_string()),
             ],
             r.count as f64,
         ));
@@ -99,32 +103,32 @@ pub(super) fn ups_samples(ups: &crate::ups::UpsClient, out: &mut Vec<Sample>) {
     out.push(Sample::counter(
         "upsync_ups_rate_limited",
         "UPS 429 answers seen",
-        vec![],
+        label(),
         s.rate_limited as f64,
     ));
     out.push(Sample::counter(
         "upsync_ups_retries",
         "UPS calls retried after 429/5xx/connection errors",
-        vec![],
+        label(),
         s.retries as f64,
     ));
     out.push(Sample::counter(
         "upsync_ups_token_requests",
         "UPS OAuth token requests since start",
-        vec![],
+        label(),
         s.token_requests_total as f64,
     ));
     out.push(Sample::gauge(
         "upsync_ups_token_budget_remaining",
         "UPS token requests left today (UTC) within the configured daily budget",
-        vec![],
+        label(),
         s.token_budget_per_day
             .saturating_sub(s.token_requests_today) as f64,
     ));
     out.push(Sample::counter(
         "upsync_ups_outcome_unknown",
         "Ship calls whose outcome was unknown (reconciled by reference)",
-        vec![],
+        label(),
         s.outcome_unknown as f64,
     ));
 }

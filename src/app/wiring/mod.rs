@@ -41,8 +41,11 @@ pub struct Assembly {
     pub tracker: Arc<crate::tracking::Tracker>,
     /// The Track Alert webhook (and v2 token endpoint) for the HTTP listener.
     pub webhook: axum::Router,
-    /// The UPS client (shared by pipeline and tracking), for metrics and benchmarks.
+    /// The designated (first) account's UPS client, for benchmarks and `ping`.
     pub ups_client: crate::ups::UpsClient,
+    /// Every UPS account and its client (one client per OAuth client): metrics, and "the
+    /// client of account X" (`Accounts::client_for`, `Accounts::by_name`).
+    pub accounts: Arc<crate::app::accounts::Accounts>,
     /// Readiness carried over a reload, per connector, until its own first cycle says
     /// otherwise ([`carry_readiness`]).
     pub carried: RwLock<std::collections::HashMap<String, Result<(), String>>>,
@@ -93,8 +96,9 @@ pub async fn assemble_with_clock(
     store: Arc<Store>,
     clock: crate::model::Clock,
 ) -> anyhow::Result<Assembly> {
-    let ups = build_ups_client(&cfg, &store)?;
-    let ups_carrier = Arc::new(crate::app::adapters::UpsCarrier::new(ups.clone()));
+    let accounts = Arc::new(crate::app::accounts::Accounts::build(&cfg, &store)?);
+    let ups = accounts.primary().clone();
+    let ups_carrier = Arc::new(crate::app::adapters::AccountsCarrier::new(accounts.clone()));
     let carrier: Arc<dyn Carrier> = ups_carrier.clone();
     let runtime = pipeline_runtime(&cfg.pipeline);
     let mut connectors = Vec::new();
@@ -149,6 +153,7 @@ pub async fn assemble_with_clock(
         tracker,
         webhook,
         ups_client: ups,
+        accounts,
         carried: RwLock::new(Default::default()),
         store,
         events,
@@ -612,118 +617,19 @@ fn build_label_sink(cfg: &LabelSinkConfig) -> Option<Arc<dyn LabelSink>> {
     cfg.build()
 }
 
-/// The UPS client settings of the `ups` section. Every field is named (no `..`), so a
-/// new setting that nothing reads does not compile.
+/// The UPS client settings of the designated (first) account of the `ups` section
+/// ([`crate::app::accounts::account_client_config`] for any account).
 pub fn ups_client_config(u: &crate::config::UpsConfig) -> crate::ups::UpsClientConfig {
-    use crate::ups::{ApiQuotas, UpsClientConfig};
-    use std::num::NonZeroU32;
-    use std::time::Duration;
-    let crate::config::UpsConfig {
-        // Both through `effective_base_url` below.
-        environment: _,
-        base_url: _,
-        account_number,
-        // The vault entry: read by `build_ups_client`.
-        credentials: _,
-        label,
-        api_versions,
-        quotas,
-        token_budget_per_day,
-        retry,
-        timeouts,
-    } = u;
-    let mut c = UpsClientConfig::new(u.effective_base_url(), account_number.clone());
-    let crate::config::UpsApiVersions {
-        ship,
-        rating,
-        void,
-        address_validation,
-        label_recovery,
-        track,
-    } = api_versions;
-    c.versions.ship = ship.clone();
-    c.versions.rate = rating.clone();
-    c.versions.void = void.clone();
-    c.versions.xav = address_validation.clone();
-    c.versions.label_recovery = label_recovery.clone();
-    c.versions.track = track.clone();
-    let crate::config::UpsQuotas {
-        oauth_requests_per_second,
-        address_validation_requests_per_second,
-        rating_requests_per_second,
-        shipping_requests_per_second,
-        void_requests_per_second,
-        label_recovery_requests_per_second,
-        tracking_requests_per_second,
-        track_alert_requests_per_second,
-        all_apis_requests_per_second,
-    } = quotas;
-    c.quotas = ApiQuotas {
-        token: NonZeroU32::new(*oauth_requests_per_second),
-        address_validation: NonZeroU32::new(*address_validation_requests_per_second),
-        rating: NonZeroU32::new(*rating_requests_per_second),
-        ship: NonZeroU32::new(*shipping_requests_per_second),
-        void: NonZeroU32::new(*void_requests_per_second),
-        label_recovery: NonZeroU32::new(*label_recovery_requests_per_second),
-        track: NonZeroU32::new(*tracking_requests_per_second),
-        track_alert: NonZeroU32::new(*track_alert_requests_per_second),
-        total: all_apis_requests_per_second.and_then(NonZeroU32::new),
-    };
-    let crate::config::UpsRetryPolicy {
-        max_attempts,
-        initial_backoff_ms,
-        max_backoff_ms,
-    } = retry;
-    c.retry.max_attempts = (*max_attempts).max(1);
-    c.retry.base_delay = Duration::from_millis(*initial_backoff_ms);
-    c.retry.max_delay = Duration::from_millis(*max_backoff_ms);
-    let crate::config::UpsTimeouts {
-        connect_timeout_seconds,
-        request_timeout_seconds,
-        ship_timeout_seconds,
-    } = timeouts;
-    c.connect_timeout = Some(Duration::from_secs((*connect_timeout_seconds).max(1)));
-    c.request_timeout = Some(Duration::from_secs((*request_timeout_seconds).max(1)));
-    c.ship_timeout = Some(Duration::from_secs((*ship_timeout_seconds).max(1)));
-    c.token_budget_per_day = *token_budget_per_day;
-    let crate::config::UpsLabelConfig {
-        // Deprecated, no effect: the mapping names the format; `check` warns.
-        format: _,
-        stock_height_inches,
-        stock_width_inches,
-    } = label;
-    // The stock sent with labels whose mapping names none (GIF/PNG; thermal mappings must
-    // name their stock).
-    c.label.stock_size = (
-        (*stock_height_inches).min(255) as u8,
-        (*stock_width_inches).min(255) as u8,
-    );
-    c
+    crate::app::accounts::ups_client_config(u)
 }
 
-/// The UPS client of a configuration (one per UPS credential, shared by every connector so
-/// the per-API quotas hold across them). Credentials come from the vault:
-/// `{"client_id": "…", "client_secret": "…"}`.
+/// The designated (first) account's UPS client of a configuration (`ping`, tests). The
+/// daemon builds every account's client with [`crate::app::accounts::Accounts::build`];
+/// credentials come from the vault: `{"client_id": "…", "client_secret": "…"}`.
 pub fn build_ups_client(cfg: &Config, store: &Arc<Store>) -> anyhow::Result<crate::ups::UpsClient> {
-    use crate::ups::{UpsClient, UpsCredentials};
-    let u = &cfg.ups;
-    let c = ups_client_config(u);
-    #[derive(serde::Deserialize)]
-    struct Creds {
-        client_id: String,
-        client_secret: String,
-    }
-    let creds: Creds = credentials_as(
-        store,
-        &u.credentials,
-        "UPS credentials {client_id, client_secret}",
-    )?;
-    let tokens = Arc::new(crate::app::adapters::VaultTokenStore::new(store.clone()));
-    Ok(UpsClient::new(
-        c,
-        UpsCredentials::new(creds.client_id, creds.client_secret),
-        tokens,
-    )?)
+    Ok(crate::app::accounts::Accounts::build(cfg, store)?
+        .primary()
+        .clone())
 }
 
 /// The fields of a credentials entry in the vault (`upsync creds set NAME`).
@@ -744,7 +650,7 @@ pub fn read_credentials(
 }
 
 /// Credentials entry decoded into a connector's own credential type.
-fn credentials_as<T: serde::de::DeserializeOwned>(
+pub(crate) fn credentials_as<T: serde::de::DeserializeOwned>(
     store: &Store,
     name: &str,
     what: &str,
@@ -825,7 +731,9 @@ pub fn server_state(current: &Current) -> ServerState {
         let current = current.clone();
         Box::new(move |out: &mut Vec<Sample>| {
             let a = current.read().unwrap_or_else(|e| e.into_inner()).clone();
-            ups_samples(&a.ups_client, out);
+            for c in a.accounts.clients() {
+                ups_samples(&c.label, &c.client, out);
+            }
         })
     };
     let tracking_sampler: Sampler = {

@@ -44,7 +44,10 @@ pub(super) fn check_credentials(config: &Config, report: &mut CheckReport) {
                 format!("store them with `upsync creds set {name} < {name}.json` (one JSON object of string fields)"),
             ),
             Some(Err(why)) => report.problem(&file, key_path, format!("credentials `{name}` cannot be read: {why}"), format!("set them again with `upsync creds set {name}`")),
-            Some(Ok(fields)) if key_path == "ups.credentials" => {
+            Some(Ok(fields))
+                if key_path == "ups.credentials"
+                    || (key_path.starts_with("ups.accounts[")) =>
+            {
                 for need in ["client_id", "client_secret"] {
                     if !fields.iter().any(|f| f == need) {
                         report.problem(&file, key_path.clone(), format!("credentials `{name}` have no `{need}` field (UPS OAuth needs client_id and client_secret)"), format!("set them again with `upsync creds set {name}` including `{need}`"));

@@ -34,6 +34,7 @@ use serde_json::Value;
 use super::model::*;
 use super::{base_dir, cron, defaults, resolve, shape};
 
+mod accounts;
 mod connectors;
 mod credentials;
 mod events;
@@ -363,7 +364,7 @@ pub(crate) fn analyse(
                 path,
                 "ups",
                 "the `ups` section is missing",
-                "add `ups:` with at least `account_number:` (see config/upsync.yaml)",
+                "add `ups:` with `account_number:` or `accounts:` (see config/upsync.yaml)",
             );
             None
         }
@@ -411,6 +412,7 @@ pub(crate) fn analyse(
     check_connectors(&mut report, path, &base, &raw_connectors);
     if let Some(ups) = &ups {
         check_ups(&mut report, path, ups);
+        accounts::check_ship_from_accounts(&mut report, path, &base, ups, &raw_connectors);
     }
     if let Some(t) = &tracking {
         check_tracking(&mut report, path, t);

@@ -1,4 +1,4 @@
-//! `check` pass 4 for the `ups` section: account, URLs, label stock, API versions,
+//! `check` pass 4 for the `ups` section: accounts (`accounts.rs`), URLs, label stock, API versions,
 //! quotas, token budget, retries, timeouts.
 
 #[allow(unused_imports)]
@@ -7,21 +7,13 @@ use super::*;
 // ------------------------------------------------------------------------- pass 4: meaning
 
 pub(super) fn check_ups(r: &mut CheckReport, file: &Path, ups: &UpsConfig) {
-    let acct = ups.account_number.trim();
-    if acct.len() != 6 || !acct.chars().all(|c| c.is_ascii_alphanumeric()) {
-        r.problem(
-            file,
-            "ups.account_number",
-            format!("`{acct}` is not a UPS account number (6 letters or digits)"),
-            "copy the shipper number from your UPS account (e.g. 123X56)",
-        );
-    }
+    super::accounts::check_accounts(r, file, ups);
     if let Some(url) = &ups.base_url {
         if let Err(m) = check_http_url(url, false) {
             r.problem(file, "ups.base_url", m, "use a full URL such as https://onlinetools.ups.com or http://127.0.0.1:9001 for the simulator, or remove it to use `environment`");
         }
     }
-    if ups.credentials.trim().is_empty() {
+    if ups.accounts.is_empty() && ups.credentials.trim().is_empty() {
         r.problem(
             file,
             "ups.credentials",
