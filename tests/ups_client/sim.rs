@@ -79,6 +79,8 @@ fn shipment() -> Shipment {
         international: None,
         ship_date: None,
         negotiated_rates: false,
+        billing: Default::default(),
+        tax_information: false,
     }
 }
 

@@ -520,6 +520,19 @@ pub async fn rate(
         .pointer("/ShipmentRatingOptions/NegotiatedRatesIndicator")
         .is_some();
     let mut alerts = tolerance_alerts(&tolerances);
+    // `PaymentDetails` is optional on Rate (Rating.yaml); when given, the same payer rules
+    // as Ship's `PaymentInformation` apply.
+    if let Some(pd) = s.get("PaymentDetails") {
+        match super::payment::check(
+            Some(pd),
+            "RateRequest.Shipment.PaymentDetails",
+            &caller.accounts,
+            &lane,
+        ) {
+            Ok(a) => alerts.extend(a),
+            Err((code, m)) => return ups_error(StatusCode::BAD_REQUEST, code, &m),
+        }
+    }
     let negotiated = if wants_negotiated {
         let own = caller.accounts.contains(&shipper_number);
         if own && st.negotiated_eligible(&shipper_number) {

@@ -72,6 +72,8 @@ pub struct ShipPlan {
     pub shipper_name: String,
     pub ship_to_name: String,
     pub wants_negotiated: bool,
+    /// Alerts from the payment rules (e.g. `121524`, duties payer not needed).
+    pub payment_alerts: Vec<Value>,
     /// Text of the international forms document when `InternationalForms` was requested.
     pub forms: Option<Vec<String>>,
 }
@@ -142,6 +144,7 @@ pub async fn ship(
     };
     let price = rate::price(&plan.lane, &plan.service, &plan.facts, plan.residential);
     let mut alerts = tolerance_alerts(&tolerances);
+    alerts.extend(plan.payment_alerts.iter().cloned());
     let negotiated = if plan.wants_negotiated {
         if st.negotiated_eligible(&plan.shipper_number) {
             Some(price.negotiated())
