@@ -539,3 +539,7 @@ impl Mapping {
         plan
     }
 }
+
+#[cfg(test)]
+#[path = "freight_tests.rs"]
+mod tests;
