@@ -152,6 +152,25 @@ pub struct ShipmentRow {
     pub state: String,
     /// The 1Z numbers and labels reached the ERP record.
     pub written_back: bool,
+    /// The freight figure written to the ERP record (a JSON number), per the mapping's
+    /// `freight:` rule; `null` when none was written (no rule, or refused).
+    #[serde(default, with = "crate::model::freight::number_opt")]
+    pub freight_written: Option<rust_decimal::Decimal>,
+    /// `account` (negotiated) or `list` (published, also when the account got no
+    /// negotiated rate); `null` without a freight rule.
+    #[serde(default)]
+    pub freight_basis: Option<String>,
+    /// UPS's published and negotiated totals (`charge_account` `null` when UPS gave none).
+    #[serde(default, with = "crate::model::freight::number_opt")]
+    pub charge_list: Option<rust_decimal::Decimal>,
+    #[serde(default, with = "crate::model::freight::number_opt")]
+    pub charge_account: Option<rust_decimal::Decimal>,
+    /// Currency of UPS's charges.
+    #[serde(default)]
+    pub currency: Option<String>,
+    /// Why freight was not written (a stable code such as `freight_currency_mismatch`).
+    #[serde(default)]
+    pub freight_refused: Option<String>,
 }
 
 /// Everything the demo found out.
@@ -723,6 +742,17 @@ fn rows(
             milestone,
             state: j.state.as_str().into(),
             written_back,
+            freight_written: j.freight.as_ref().and_then(|f| f.written),
+            freight_basis: j.freight.as_ref().map(|f| f.basis.as_str().to_string()),
+            charge_list: result.and_then(|r| r.charges.total.as_ref().map(|m| m.amount)),
+            charge_account: result.and_then(|r| r.charges.negotiated.as_ref().map(|m| m.amount)),
+            currency: result
+                .and_then(|r| r.charges.effective())
+                .map(|m| m.currency.clone()),
+            freight_refused: j
+                .freight
+                .as_ref()
+                .and_then(|f| f.refused.as_ref().map(|(c, _)| c.clone())),
         });
     }
     out.sort_by(|a, b| (&a.source, &a.erp_number).cmp(&(&b.source, &b.erp_number)));

@@ -9,6 +9,7 @@
 //! (weights, lengths, dates), `error.rs` ([`MappingError`], [`RecordError`]), `spec.rs`
 //! (YAML structures, line index), `expr.rs` (expressions), `rules.rs` (rule checks,
 //! UPS-REFERENCE.md §2), `writeback.rs`, `fixtures.rs` (`*.test.yaml`).
+//! `freight.rs` (the `freight:` and `billing:` sections; reference in `docs/freight.md`).
 //! `upsync mapping test` is `crate::commands::mapping`. The mapping throughput bench is `bench/mapping.rs`.
 //!
 //! # Mapping file format

@@ -159,6 +159,39 @@ pub struct FreightOutcome {
     pub transit_days: Option<u32>,
 }
 
+/// Serde for `Option<Decimal>` as a JSON number (reports, API answers): written through
+/// its shortest round-trip form, which for figures of ≤ 15 significant digits is exactly the
+/// decimal's text; read from a number or a string.
+pub mod number_opt {
+    use rust_decimal::prelude::ToPrimitive;
+    use rust_decimal::Decimal;
+    use serde::{Deserialize, Deserializer, Serializer};
+    use std::str::FromStr;
+
+    pub fn serialize<S: Serializer>(v: &Option<Decimal>, s: S) -> Result<S::Ok, S::Error> {
+        match v.and_then(|d| d.to_f64()) {
+            Some(f) => s.serialize_f64(f),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Decimal>, D::Error> {
+        let v = Option::<serde_json::Value>::deserialize(d)?;
+        match v {
+            None | Some(serde_json::Value::Null) => Ok(None),
+            Some(serde_json::Value::Number(n)) => Decimal::from_str(&n.to_string())
+                .map(Some)
+                .map_err(serde::de::Error::custom),
+            Some(serde_json::Value::String(s)) => Decimal::from_str(s.trim())
+                .map(Some)
+                .map_err(serde::de::Error::custom),
+            Some(other) => Err(serde::de::Error::custom(format!(
+                "expected a number, got {other}"
+            ))),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,6 +8,7 @@
 //! * [`crash`]: SIGKILL at random moments: nothing lost, nothing shipped twice.
 //! * [`dead_letter`]: bad records end in the dead-letter queue with a code.
 //! * [`e2e`]: both ERPs end to end: 1Z numbers and labels written back.
+//! * [`freight`]: freight written back per the mapping (account basis, loud list fallback).
 //! * [`reconcile`]: `bench --scenario reconcile`: lost Ship answers, lagging index.
 
 #[path = "../common/mod.rs"]
@@ -20,4 +21,5 @@ mod conflict;
 mod crash;
 mod dead_letter;
 mod e2e;
+mod freight;
 mod reconcile;
