@@ -824,8 +824,8 @@ pub fn print_table(o: &DemoOutcome, out: &mut dyn Write) -> std::io::Result<()> 
     writeln!(out)?;
     writeln!(
         out,
-        "{:<10} {:<10} {:<19} {:<20} {:>12}  {:<30} status",
-        "ERP", "record", "1Z", "service", "charge", "label file"
+        "{:<10} {:<10} {:<19} {:<20} {:>12} {:>14}  {:<30} status",
+        "ERP", "record", "1Z", "service", "charge", "freight", "label file"
     )?;
     for r in &o.rows {
         let n = r.tracking_numbers.len().max(1);
@@ -833,7 +833,7 @@ pub fn print_table(o: &DemoOutcome, out: &mut dyn Write) -> std::io::Result<()> 
             let first = i == 0;
             writeln!(
                 out,
-                "{:<10} {:<10} {:<19} {:<20} {:>12}  {:<30} {}",
+                "{:<10} {:<10} {:<19} {:<20} {:>12} {:>14}  {:<30} {}",
                 if first { r.source.as_str() } else { "" },
                 if first { r.erp_number.as_str() } else { "" },
                 r.tracking_numbers.get(i).map(String::as_str).unwrap_or("-"),
@@ -846,6 +846,15 @@ pub fn print_table(o: &DemoOutcome, out: &mut dyn Write) -> std::io::Result<()> 
                     r.charge.clone().unwrap_or_else(|| "-".into())
                 } else {
                     String::new()
+                },
+                match (first, r.freight_written, &r.freight_basis) {
+                    (false, _, _) => String::new(),
+                    (true, Some(w), Some(b)) => format!("{w} {b}"),
+                    (true, None, _) => r
+                        .freight_refused
+                        .clone()
+                        .map_or("-".into(), |_| "refused".into()),
+                    (true, Some(w), None) => w.to_string(),
                 },
                 r.label_files.get(i).map(String::as_str).unwrap_or("-"),
                 if first { r.status.as_str() } else { "" },
@@ -882,6 +891,24 @@ pub fn print_table(o: &DemoOutcome, out: &mut dyn Write) -> std::io::Result<()> 
         as_expected,
         o.rows.len(),
         if charges.is_empty() { "-".into() } else { charges.join(" + ") }
+    )?;
+    let basis = |b: &str| {
+        o.rows
+            .iter()
+            .filter(|r| r.freight_basis.as_deref() == Some(b) && r.freight_written.is_some())
+            .count()
+    };
+    let refused = o
+        .rows
+        .iter()
+        .filter(|r| r.freight_refused.is_some())
+        .count();
+    writeln!(
+        out,
+        "freight written back: {} at the account rate, {} at list (account not eligible; noted on the record), {} refused (currency differs from the document)",
+        basis("account"),
+        basis("list"),
+        refused
     )?;
     writeln!(
         out,

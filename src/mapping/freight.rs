@@ -54,7 +54,10 @@ pub(crate) struct CFreight {
 }
 
 /// `entry` keys over `top` keys.
-pub(super) fn merge_specs(top: Option<&spec::FreightSpec>, entry: spec::FreightSpec) -> spec::FreightSpec {
+pub(super) fn merge_specs(
+    top: Option<&spec::FreightSpec>,
+    entry: spec::FreightSpec,
+) -> spec::FreightSpec {
     let Some(t) = top else { return entry };
     spec::FreightSpec {
         field: entry.field.or_else(|| t.field.clone()),
@@ -96,20 +99,21 @@ pub(super) fn compile_freight(
             "add `field: FreightPrice` (Acumatica) or `field: shippingCost` (NetSuite)",
         );
     }
-    let targets = fields
-        .iter()
-        .map(|f| ("field", Some(f)))
-        .chain([
-            ("note_field", s.note_field.as_ref()),
-            ("cost_field", s.cost_field.as_ref()),
-            ("list_field", s.list_field.as_ref()),
-            ("account_field", s.account_field.as_ref()),
-        ]);
+    let targets = fields.iter().map(|f| ("field", Some(f))).chain([
+        ("note_field", s.note_field.as_ref()),
+        ("cost_field", s.cost_field.as_ref()),
+        ("list_field", s.list_field.as_ref()),
+        ("account_field", s.account_field.as_ref()),
+    ]);
     for (name, t) in targets {
         if let Some(t) = t.filter(|t| !t.trim().is_empty()) {
             if let Err(e) = FieldPath::parse(t.trim()) {
                 ok = false;
-                c.err(&format!("{key}.{name}"), e, "write the ERP field path, e.g. `FreightPrice`");
+                c.err(
+                    &format!("{key}.{name}"),
+                    e,
+                    "write the ERP field path, e.g. `FreightPrice`",
+                );
             }
         }
     }
@@ -203,7 +207,12 @@ pub(crate) struct CBilling {
 
 const PAYERS: &[&str] = &["shipper", "receiver", "third_party"];
 
-fn compile_payer(c: &mut Compiler<'_>, p: spec::PayerSpec, key: &str, duties: bool) -> Option<CPayer> {
+fn compile_payer(
+    c: &mut Compiler<'_>,
+    p: spec::PayerSpec,
+    key: &str,
+    duties: bool,
+) -> Option<CPayer> {
     let e = |c: &mut Compiler<'_>, v: &Option<Yaml>, name: &str| match v {
         None => Some(None),
         Some(y) => c.expr(y, &format!("{key}.{name}")).map(Some),
@@ -259,7 +268,13 @@ pub(super) fn compile_billing(c: &mut Compiler<'_>, s: spec::BillingSpec) -> Opt
 
 impl Run<'_> {
     /// Evaluate a payer; `None` = no payer named (the caller's default).
-    fn payer(&mut self, p: &CPayer, root: &Scope<'_>, what: &str, ship_to_country: &str) -> Option<Payer> {
+    fn payer(
+        &mut self,
+        p: &CPayer,
+        root: &Scope<'_>,
+        what: &str,
+        ship_to_country: &str,
+    ) -> Option<Payer> {
         if let Some(term_e) = &p.incoterm {
             let term = self.text(term_e, root, None)?;
             return match duties_for_incoterm(&term) {
@@ -277,9 +292,14 @@ impl Run<'_> {
             };
         }
         let kind_e = p.payer.as_ref()?;
-        let kind = self.text(kind_e, root, None).unwrap_or_default().to_ascii_lowercase();
+        let kind = self
+            .text(kind_e, root, None)
+            .unwrap_or_default()
+            .to_ascii_lowercase();
         let text = |run: &mut Run<'_>, e: &Option<Expr>| {
-            e.as_ref().and_then(|e| run.text(e, root, None)).unwrap_or_default()
+            e.as_ref()
+                .and_then(|e| run.text(e, root, None))
+                .unwrap_or_default()
         };
         let account = text(self, &p.account);
         let postal_code = text(self, &p.postal_code);
@@ -327,9 +347,17 @@ impl Run<'_> {
                     return None;
                 }
                 Some(if kind == "receiver" {
-                    Payer::Receiver { account, postal_code, country }
+                    Payer::Receiver {
+                        account,
+                        postal_code,
+                        country,
+                    }
                 } else {
-                    Payer::ThirdParty { account, postal_code, country }
+                    Payer::ThirdParty {
+                        account,
+                        postal_code,
+                        country,
+                    }
                 })
             }
             _ => {
@@ -416,7 +444,11 @@ impl Mapping {
     /// The UPS account a record ships with (its ship-from entry's `account:`).
     fn account_for(&self, record: &ErpRecord) -> String {
         self.entry_for(record)
-            .and_then(|e| e.account.eval(&Scope::root(&record.data), &self.tables).ok())
+            .and_then(|e| {
+                e.account
+                    .eval(&Scope::root(&record.data), &self.tables)
+                    .ok()
+            })
             .and_then(|v| v.text())
             .unwrap_or_default()
     }
@@ -515,7 +547,10 @@ impl Mapping {
                 f.fields.join(", ")
             );
             out.refused = Some(("freight_currency_mismatch".into(), msg.clone()));
-            note(&mut plan, format!("upsync: freight_currency_mismatch: {msg}"));
+            note(
+                &mut plan,
+                format!("upsync: freight_currency_mismatch: {msg}"),
+            );
             plan.error = Some(format!("freight_currency_mismatch: {msg}"));
             plan.outcome = Some(out);
             return plan;
@@ -525,7 +560,10 @@ impl Mapping {
             plan.fields.push((field.clone(), json_number(written)));
         }
         if let Some(cf) = &f.cost_field {
-            plan.fields.push((cf.clone(), json_number(Rounding::Standard.round(base, f.rule.decimals))));
+            plan.fields.push((
+                cf.clone(),
+                json_number(Rounding::Standard.round(base, f.rule.decimals)),
+            ));
         }
         if let (Some(lf), Some(l)) = (&f.list_field, &out.list) {
             plan.fields.push((lf.clone(), json_number(*l)));

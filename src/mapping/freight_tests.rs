@@ -6,9 +6,7 @@ use serde_json::json;
 use std::str::FromStr;
 
 use super::super::Mapping;
-use crate::model::{
-    Alert, Charges, ErpRecord, Money, PackageResult, Payer, RateBasis, ShipResult,
-};
+use crate::model::{Alert, Charges, ErpRecord, Money, PackageResult, Payer, RateBasis, ShipResult};
 
 const ACU: &str = include_str!("../../mappings/acumatica-shipment.yaml");
 const SAMPLE: &str = include_str!("../../mappings/samples/acumatica-shipment.json");
@@ -69,18 +67,28 @@ fn account_basis_writes_the_marked_up_number() {
     let m = Mapping::from_str(ACU, "acumatica-shipment.yaml").unwrap();
     let rec = record(&m, json!({"BaseCurrencyID": "USD"}));
     // 24.99 × 1.10 + 1.00 = 28.489 → 28.49
-    let (wb, out) = m.write_back_shipped_with(&rec, &result("34.71", Some("24.99"), false), Some(3));
+    let (wb, out) =
+        m.write_back_shipped_with(&rec, &result("34.71", Some("24.99"), false), Some(3));
     let out = out.unwrap();
     assert_eq!(field(&wb, "FreightPrice"), Some(&json!(28.49)));
     assert!(field(&wb, "FreightPrice").unwrap().is_number());
     assert_eq!(field(&wb, "FreightCost"), Some(&json!(24.99)));
-    assert_eq!(field(&wb, "custom.Document.UsrUpsServiceUsed"), Some(&json!("03")));
-    assert_eq!(field(&wb, "custom.Document.UsrUpsTransitDays"), Some(&json!(3)));
+    assert_eq!(
+        field(&wb, "custom.Document.UsrUpsServiceUsed"),
+        Some(&json!("03"))
+    );
+    assert_eq!(
+        field(&wb, "custom.Document.UsrUpsTransitDays"),
+        Some(&json!(3))
+    );
     assert_eq!(field(&wb, "custom.Document.UsrUpsError"), Some(&json!("")));
     assert_eq!(field(&wb, "note"), None, "no note when nothing went wrong");
     assert_eq!(out.basis, RateBasis::Account);
     assert_eq!(out.written, Some(d("28.49")));
-    assert_eq!((out.list, out.account), (Some(d("34.71")), Some(d("24.99"))));
+    assert_eq!(
+        (out.list, out.account),
+        (Some(d("34.71")), Some(d("24.99")))
+    );
     assert_eq!(out.currency, "USD");
     assert_eq!(out.transit_days, Some(3));
 }
@@ -99,10 +107,17 @@ fn no_account_rate_falls_back_to_list_loudly() {
     assert!(out.fallback_reason.as_deref().unwrap().contains("120900"));
     assert_eq!(field(&wb, "FreightPrice"), Some(&json!(28.49)));
     let note = field(&wb, "note").unwrap().as_str().unwrap();
-    assert!(note.contains("list rate") && note.contains("120900") && note.contains("456Y78"), "{note}");
+    assert!(
+        note.contains("list rate") && note.contains("120900") && note.contains("456Y78"),
+        "{note}"
+    );
     // Without the alert the reason says what was missing.
     let (_, out) = m.write_back_shipped_with(&rec, &result("24.99", None, false), None);
-    assert!(out.unwrap().fallback_reason.unwrap().contains("NegotiatedRateCharges"));
+    assert!(out
+        .unwrap()
+        .fallback_reason
+        .unwrap()
+        .contains("NegotiatedRateCharges"));
 }
 
 /// Guards the currency rule: a UPS charge in USD on a CAD document is refused with its
@@ -115,11 +130,17 @@ fn another_currency_is_refused_not_converted() {
     let out = out.unwrap();
     let (code, msg) = out.refused.clone().unwrap();
     assert_eq!(code, "freight_currency_mismatch");
-    assert!(msg.contains("USD") && msg.contains("CAD") && msg.contains("000123"), "{msg}");
+    assert!(
+        msg.contains("USD") && msg.contains("CAD") && msg.contains("000123"),
+        "{msg}"
+    );
     assert_eq!(out.written, None);
     assert_eq!(field(&wb, "FreightPrice"), None);
     assert_eq!(field(&wb, "FreightCost"), None);
-    let err = field(&wb, "custom.Document.UsrUpsError").unwrap().as_str().unwrap();
+    let err = field(&wb, "custom.Document.UsrUpsError")
+        .unwrap()
+        .as_str()
+        .unwrap();
     assert!(err.starts_with("freight_currency_mismatch: "), "{err}");
     assert!(!wb.package_lines.is_empty(), "the 1Z is written regardless");
 }
@@ -137,7 +158,10 @@ fn a_ship_from_entry_overrides_the_rule() {
     let (wb, out) = m.write_back_shipped_with(&west, &result("13.579", None, false), None);
     assert_eq!(field(&wb, "FreightPrice"), Some(&json!(13.5)));
     let out = out.unwrap();
-    assert_eq!((out.asked, out.basis, out.fallback_reason), (RateBasis::List, RateBasis::List, None));
+    assert_eq!(
+        (out.asked, out.basis, out.fallback_reason),
+        (RateBasis::List, RateBasis::List, None)
+    );
     let main = record(&m, json!({}));
     let (wb, _) = m.write_back_shipped_with(&main, &result("34.71", Some("24.99"), false), None);
     assert_eq!(field(&wb, "FreightPrice"), Some(&json!(28.49)));
@@ -146,13 +170,22 @@ fn a_ship_from_entry_overrides_the_rule() {
 /// Guards `upsync check` for the section: every bad key is reported with its line.
 #[test]
 fn bad_freight_config_is_reported_key_by_key() {
-    let text = ACU.replace("  rate: account\n", "  rate: contract\n")
+    let text = ACU
+        .replace("  rate: account\n", "  rate: contract\n")
         .replace("  rounding: standard\n", "  rounding: nearest\n")
-        .replace("  decimals: 2\n  include_taxes", "  decimals: 9\n  include_taxes")
+        .replace(
+            "  decimals: 2\n  include_taxes",
+            "  decimals: 9\n  include_taxes",
+        )
         .replace("  markup_amount: \"1.00\"\n", "  markup_amount: lots\n");
     let errs = Mapping::from_str(&text, "acumatica-shipment.yaml").unwrap_err();
     let keys: Vec<&str> = errs.0.iter().map(|e| e.key.as_str()).collect();
-    for k in ["freight.rate", "freight.rounding", "freight.decimals", "freight.markup_amount"] {
+    for k in [
+        "freight.rate",
+        "freight.rounding",
+        "freight.decimals",
+        "freight.markup_amount",
+    ] {
         assert!(keys.contains(&k), "{k} missing from {keys:?}");
     }
     assert!(errs.0.iter().all(|e| e.line > 1));
@@ -180,19 +213,36 @@ fn billing_payers_come_from_the_record() {
         json!({"custom": {"Document": {"UsrCustomerPO": "PO-1", "UsrPayer": payer, "UsrPayerAccount": acct,
             "UsrPayerZip": "30005", "UsrPayerCountry": "US", "UsrIncoterm": term}}})
     };
-    let sh = m.to_shipment(&record(&m, custom("third_party", "A1B2C3", "DDP"))).unwrap();
+    let sh = m
+        .to_shipment(&record(&m, custom("third_party", "A1B2C3", "DDP")))
+        .unwrap();
     assert_eq!(
         sh.billing.transportation,
-        Payer::ThirdParty { account: "A1B2C3".into(), postal_code: "30005".into(), country: "US".into() }
+        Payer::ThirdParty {
+            account: "A1B2C3".into(),
+            postal_code: "30005".into(),
+            country: "US".into()
+        }
     );
     assert_eq!(sh.billing.duties, Some(Payer::Shipper));
     let sh = m.to_shipment(&record(&m, custom("", "", "DAP"))).unwrap();
     assert_eq!(sh.billing.transportation, Payer::Shipper);
     assert_eq!(sh.billing.duties, None);
-    let errs = m.to_shipment(&record(&m, custom("receiver", "", "DAP"))).unwrap_err();
-    let e = errs.0.iter().find(|e| e.code == "billing_account_missing").unwrap();
+    let errs = m
+        .to_shipment(&record(&m, custom("receiver", "", "DAP")))
+        .unwrap_err();
+    let e = errs
+        .0
+        .iter()
+        .find(|e| e.code == "billing_account_missing")
+        .unwrap();
     assert_eq!(e.field.as_deref(), Some("custom.Document.UsrPayerAccount"));
-    let errs = m.to_shipment(&record(&m, custom("collect", "A1B2C3", "XYZ"))).unwrap_err();
+    let errs = m
+        .to_shipment(&record(&m, custom("collect", "A1B2C3", "XYZ")))
+        .unwrap_err();
     let codes: Vec<&str> = errs.0.iter().map(|e| e.code.as_str()).collect();
-    assert!(codes.contains(&"billing_payer_unknown") && codes.contains(&"incoterm_unknown"), "{codes:?}");
+    assert!(
+        codes.contains(&"billing_payer_unknown") && codes.contains(&"incoterm_unknown"),
+        "{codes:?}"
+    );
 }

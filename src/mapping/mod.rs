@@ -87,8 +87,8 @@
 mod compile;
 mod error;
 pub mod expr;
-pub mod freight;
 pub mod fixtures;
+pub mod freight;
 pub mod rules;
 mod run;
 pub mod spec;

@@ -198,7 +198,9 @@ pub struct PipelineStats {
 /// Freight decisions counted per (connector, kind, label): kind `written` (label = basis
 /// used), `fallback` (account asked, list used), `refused` (label = error code).
 #[derive(Debug, Default)]
-pub struct FreightCounters(std::sync::Mutex<std::collections::BTreeMap<(String, &'static str, String), u64>>);
+pub struct FreightCounters(
+    std::sync::Mutex<std::collections::BTreeMap<(String, &'static str, String), u64>>,
+);
 
 impl FreightCounters {
     pub fn count(&self, connector: &str, kind: &'static str, label: &str) {

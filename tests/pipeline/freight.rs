@@ -110,7 +110,9 @@ async fn freight_is_written_as_billed_with_a_loud_fallback_for_an_ineligible_acc
             refused_jobs += 1;
             let (code, msg) = f.refused.clone().expect("refused");
             assert_eq!(code, "freight_currency_mismatch");
-            assert!(msg.contains(&currency) && msg.contains(&doc_currency) && msg.contains(&j.number));
+            assert!(
+                msg.contains(&currency) && msg.contains(&doc_currency) && msg.contains(&j.number)
+            );
             assert_eq!(f.written, None);
             assert_eq!(figure, None, "{}: no freight on a refused record", j.id);
             assert!(error.starts_with("freight_currency_mismatch: "), "{error}");

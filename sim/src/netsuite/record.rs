@@ -153,7 +153,11 @@ pub(super) fn record_json(sim: &NetSuiteSim, f: &Fulfillment, expand: bool) -> V
     o.insert("shippingAddress".into(), address);
     o.insert(kind.name().into(), sub(kind.name(), packages));
     o.insert("item".into(), sub("item", items));
-    if let Some(c) = f.shipping_cost.as_deref().and_then(|c| c.parse::<serde_json::Number>().ok()) {
+    if let Some(c) = f
+        .shipping_cost
+        .as_deref()
+        .and_then(|c| c.parse::<serde_json::Number>().ok())
+    {
         o.insert("shippingCost".into(), Value::Number(c));
     }
     if let Some(m) = &f.memo {

@@ -36,9 +36,7 @@ const EU: &[&str] = &[
 /// Shipping.yaml's Qualified Domestic Shipment (rules 1–4; the IATA rule 5 is not modelled).
 pub fn qualified_domestic(lane: &Lane) -> bool {
     let (o, d) = (lane.from_country.as_str(), lane.to_country.as_str());
-    o == d
-        || matches!((o, d), ("US", "PR") | ("PR", "US"))
-        || (EU.contains(&o) && EU.contains(&d))
+    o == d || matches!((o, d), ("US", "PR") | ("PR", "US")) || (EU.contains(&o) && EU.contains(&d))
 }
 
 fn str_at<'a>(v: &'a Value, p: &str) -> &'a str {
@@ -130,7 +128,9 @@ pub fn check(
                 }
                 let country = str_at(c, "/BillThirdParty/Address/CountryCode").to_ascii_uppercase();
                 if matches!(country.as_str(), "US" | "CA")
-                    && str_at(c, "/BillThirdParty/Address/PostalCode").trim().is_empty()
+                    && str_at(c, "/BillThirdParty/Address/PostalCode")
+                        .trim()
+                        .is_empty()
                 {
                     return Err((
                         "10002",
@@ -182,14 +182,27 @@ mod tests {
         assert!(check(Some(&no_postal), "P", &accts, &us).is_err());
         let two = json!({"ShipmentCharge": [{"Type": "01", "BillShipper": {"AccountNumber": "123X56"}, "BillReceiver": {"AccountNumber": "R12345"}}]});
         assert!(check(Some(&two), "P", &accts, &us).is_err());
-        let duties_only = json!({"ShipmentCharge": [{"Type": "02", "BillShipper": {"AccountNumber": "123X56"}}]});
+        let duties_only =
+            json!({"ShipmentCharge": [{"Type": "02", "BillShipper": {"AccountNumber": "123X56"}}]});
         assert!(check(Some(&duties_only), "P", &accts, &us).is_err());
-        let other = json!({"ShipmentCharge": [{"Type": "01", "BillShipper": {"AccountNumber": "999999"}}]});
-        assert_eq!(check(Some(&other), "P", &accts, &us).unwrap_err().0, "120100");
+        let other =
+            json!({"ShipmentCharge": [{"Type": "01", "BillShipper": {"AccountNumber": "999999"}}]});
+        assert_eq!(
+            check(Some(&other), "P", &accts, &us).unwrap_err().0,
+            "120100"
+        );
         let ddp = json!({"ShipmentCharge": [{"Type": "01", "BillShipper": {"AccountNumber": "123X56"}}, {"Type": "02", "BillShipper": {"AccountNumber": "123X56"}}]});
-        assert_eq!(check(Some(&ddp), "P", &accts, &lane("US", "DE")), Ok(vec![]));
+        assert_eq!(
+            check(Some(&ddp), "P", &accts, &lane("US", "DE")),
+            Ok(vec![])
+        );
         let alerts = check(Some(&ddp), "P", &accts, &us).unwrap();
         assert_eq!(alerts[0]["Code"], "121524");
-        assert_eq!(check(Some(&ddp), "P", &accts, &lane("DE", "FR")).unwrap().len(), 1);
+        assert_eq!(
+            check(Some(&ddp), "P", &accts, &lane("DE", "FR"))
+                .unwrap()
+                .len(),
+            1
+        );
     }
 }

@@ -365,6 +365,18 @@ pub fn price(lane: &Lane, code: &str, packages: &[PackageFacts], residential: bo
     }
 }
 
+/// The tax UPS adds to charges from this lane's origin (type, rate), when the request has
+/// `TaxInformationIndicator`: CA GST 5 %, EU and GB VAT 20 %; none from the US or PR.
+/// A model, not UPS's tax tables.
+pub fn tax(lane: &Lane) -> Option<(&'static str, Decimal)> {
+    match lane.from_country.as_str() {
+        "CA" => Some(("GST", Decimal::new(5, 2))),
+        "GB" => Some(("VAT", Decimal::new(20, 2))),
+        c if EU.contains(&c) => Some(("VAT", Decimal::new(20, 2))),
+        _ => None,
+    }
+}
+
 /// `{"CurrencyCode","MonetaryValue"}` with a 2-decimal string.
 pub fn money(currency: &str, v: Decimal) -> Value {
     json!({"CurrencyCode": currency, "MonetaryValue": format!("{:.2}", v.round_dp(2))})

@@ -250,6 +250,26 @@ pub async fn ship(
     if let Some(n) = negotiated {
         results_obj["NegotiatedRateCharges"] = json!({"TotalCharge": money(currency, n)});
     }
+    // Taxes (UPS-REFERENCE §11 "`TaxInformationIndicator` → `TaxCharges`"; Shipping.yaml
+    // `ShipmentCharges.TaxCharges`/`TotalChargesWithTaxes` "only when TaxInformationIndicator
+    // is present … and when Negotiated Rates are not applicable", else inside
+    // `NegotiatedRateCharges`). Modelled: a tax on transportation where the origin levies
+    // one (CA GST 5 %, EU/GB VAT 20 %), none from US/PR (no tax block at all).
+    let wants_taxes = body
+        .pointer("/ShipmentRequest/Shipment/TaxInformationIndicator")
+        .is_some();
+    if let Some((kind, rate)) = wants_taxes.then(|| rate::tax(&plan.lane)).flatten() {
+        let (block, base) = match negotiated {
+            Some(n) => ("NegotiatedRateCharges", n),
+            None => ("ShipmentCharges", price.total),
+        };
+        let tax = (base * rate).round_dp(2);
+        results_obj[block]["TaxCharges"] = one_or_many(
+            vec![json!({"Type": kind, "MonetaryValue": format!("{tax:.2}")})],
+            arrays,
+        );
+        results_obj[block]["TotalChargesWithTaxes"] = money(currency, base + tax);
+    }
     (
         StatusCode::OK,
         Json(json!({"ShipmentResponse": {"Response": response, "ShipmentResults": results_obj}})),

@@ -42,7 +42,10 @@ impl Mapper for MappingAdapter {
         record: &crate::model::ErpRecord,
         result: &ShipResult,
         transit_days: Option<u32>,
-    ) -> (crate::model::WriteBack, Option<crate::model::FreightOutcome>) {
+    ) -> (
+        crate::model::WriteBack,
+        Option<crate::model::FreightOutcome>,
+    ) {
         self.mapping
             .write_back_shipped_with(record, result, transit_days)
     }

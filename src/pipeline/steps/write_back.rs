@@ -81,7 +81,12 @@ impl PipelineCore {
 impl PipelineCore {
     /// Record a freight decision: timeline note, structured event and counters (never
     /// silent about a fallback to list or a refused figure).
-    fn freight_decided(&self, conn: &Arc<Connector>, job: &mut Job, f: &crate::model::FreightOutcome) {
+    fn freight_decided(
+        &self,
+        conn: &Arc<Connector>,
+        job: &mut Job,
+        f: &crate::model::FreightOutcome,
+    ) {
         let note = match (&f.refused, &f.fallback_reason, f.written) {
             (Some((code, _)), _, _) => {
                 tracing::warn!(event = "freight_refused", job = %job.id, code = %code, "freight not written back");
@@ -90,12 +95,21 @@ impl PipelineCore {
             }
             (None, Some(_), Some(w)) => {
                 tracing::warn!(event = "freight_basis_fallback", job = %job.id, asked = f.asked.as_str(), used = f.basis.as_str(), "no account rate from UPS; freight billed at list");
-                self.stats.freight.count(&conn.name, "fallback", f.basis.as_str());
-                self.stats.freight.count(&conn.name, "written", f.basis.as_str());
-                format!("freight {w} {} (list; account rate unavailable)", f.currency)
+                self.stats
+                    .freight
+                    .count(&conn.name, "fallback", f.basis.as_str());
+                self.stats
+                    .freight
+                    .count(&conn.name, "written", f.basis.as_str());
+                format!(
+                    "freight {w} {} (list; account rate unavailable)",
+                    f.currency
+                )
             }
             (None, None, Some(w)) => {
-                self.stats.freight.count(&conn.name, "written", f.basis.as_str());
+                self.stats
+                    .freight
+                    .count(&conn.name, "written", f.basis.as_str());
                 format!("freight {w} {} ({})", f.currency, f.basis.as_str())
             }
             _ => return,

@@ -29,8 +29,8 @@ use super::wire::{
 };
 use crate::model::{
     Address, AddressCheck, Alert, Charges, DimensionUnit, Label, LabelFormat, LabelSpec, Milestone,
-    Money, Package, PackageResult, Party, Payer, RateQuote, Reference, ReferenceLevel, ServiceSelection,
-    ShipResult, Shipment, TrackingEvent, TrackingSnapshot, WeightUnit,
+    Money, Package, PackageResult, Party, Payer, RateQuote, Reference, ReferenceLevel,
+    ServiceSelection, ShipResult, Shipment, TrackingEvent, TrackingSnapshot, WeightUnit,
 };
 
 // ---------------------------------------------------------------- request pieces
@@ -237,10 +237,7 @@ pub fn qualified_domestic(sh: &Shipment) -> bool {
 /// One `ShipmentCharge` payer block (`BillShipper`, `BillReceiver`, `BillThirdParty`).
 fn payer_block(payer: &Payer, shipper_account: &str) -> (&'static str, Value) {
     match payer {
-        Payer::Shipper => (
-            "BillShipper",
-            json!({ "AccountNumber": shipper_account }),
-        ),
+        Payer::Shipper => ("BillShipper", json!({ "AccountNumber": shipper_account })),
         Payer::Receiver {
             account,
             postal_code,

@@ -224,10 +224,7 @@ pub fn ship_request(sh: &Shipment, opts: &ShipOptions) -> Value {
     if let Some(from) = &sh.ship_from {
         shipment.insert("ShipFrom".into(), Value::Object(party(from, false)));
     }
-    shipment.insert(
-        "PaymentInformation".into(),
-        payment(sh),
-    );
+    shipment.insert("PaymentInformation".into(), payment(sh));
     shipment.insert(
         "Service".into(),
         json!({ "Code": resolve_service(sh, opts).unwrap_or_default() }),
@@ -501,7 +498,11 @@ pub fn ship_response(
         service_code: service_code.to_string(),
         packages,
         charges: Charges {
-            total: r.charges.as_ref().and_then(|c| c.total.as_ref()).and_then(Charge::money),
+            total: r
+                .charges
+                .as_ref()
+                .and_then(|c| c.total.as_ref())
+                .and_then(Charge::money),
             total_with_taxes: r
                 .charges
                 .as_ref()
