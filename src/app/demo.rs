@@ -157,7 +157,7 @@ pub struct ShipmentRow {
     #[serde(default, with = "crate::model::freight::number_opt")]
     pub freight_written: Option<rust_decimal::Decimal>,
     /// `account` (negotiated) or `list` (published, also when the account got no
-    /// negotiated rate); `null` without a freight rule.
+    /// negotiated rate); `null` when no figure was written (no rule, or refused).
     #[serde(default)]
     pub freight_basis: Option<String>,
     /// UPS's published and negotiated totals (`charge_account` `null` when UPS gave none).
@@ -743,7 +743,11 @@ fn rows(
             state: j.state.as_str().into(),
             written_back,
             freight_written: j.freight.as_ref().and_then(|f| f.written),
-            freight_basis: j.freight.as_ref().map(|f| f.basis.as_str().to_string()),
+            freight_basis: j
+                .freight
+                .as_ref()
+                .filter(|f| f.written.is_some())
+                .map(|f| f.basis.as_str().to_string()),
             charge_list: result.and_then(|r| r.charges.total.as_ref().map(|m| m.amount)),
             charge_account: result.and_then(|r| r.charges.negotiated.as_ref().map(|m| m.amount)),
             currency: result
