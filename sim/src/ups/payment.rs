@@ -111,13 +111,11 @@ pub fn check(
                     ));
                 }
             }
-            "BillReceiver" => {
-                if !account_ok(str_at(c, "/BillReceiver/AccountNumber")) {
-                    return Err((
-                        "10002",
-                        format!("The request is not valid: Missing or invalid {p}.BillReceiver.AccountNumber (6 letters or digits)"),
-                    ));
-                }
+            "BillReceiver" if !account_ok(str_at(c, "/BillReceiver/AccountNumber")) => {
+                return Err((
+                    "10002",
+                    format!("The request is not valid: Missing or invalid {p}.BillReceiver.AccountNumber (6 letters or digits)"),
+                ));
             }
             "BillThirdParty" => {
                 if !account_ok(str_at(c, "/BillThirdParty/AccountNumber")) {
