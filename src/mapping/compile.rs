@@ -248,9 +248,9 @@ impl Mapping {
         let ship_from = get("ship_from")
             .and_then(|v| section::<spec::ShipFromSpec>(&mut c, v, "ship_from"))
             .and_then(|s| compile_ship_from(&mut c, s, freight_spec.as_ref()));
-        let freight = freight_spec
-            .map(|s| super::freight::compile_freight(&mut c, s, "freight"))
-            .map(|f| f.ok_or(()));
+        // A broken section is reported (and fails the mapping) through `c.errors`.
+        let freight =
+            freight_spec.and_then(|s| super::freight::compile_freight(&mut c, s, "freight"));
         let billing = get("billing")
             .and_then(|v| section::<spec::BillingSpec>(&mut c, v, "billing"))
             .and_then(|s| super::freight::compile_billing(&mut c, s));
@@ -360,7 +360,7 @@ impl Mapping {
                 cancelled,
                 void_on_cancel,
                 write_back,
-                freight: freight.and_then(Result::ok),
+                freight,
                 billing,
                 paths,
             }),

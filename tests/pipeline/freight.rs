@@ -73,8 +73,9 @@ async fn freight_is_written_as_billed_with_a_loud_fallback_for_an_ineligible_acc
             "456Y78" => assert!(account.is_none(), "{}: 456Y78 is not eligible", j.id),
             other => panic!("unexpected shipper {other}"),
         }
-        // The ERP record as the simulator holds it: (freight figure, note, error field).
-        let (figure, note, error) = if j.source == "acumatica" {
+        // The ERP record as the simulator holds it: (freight figure, note, error field,
+        // service used, quoted transit days).
+        let (figure, note, error, service, days) = if j.source == "acumatica" {
             let s = w
                 .acumatica
                 .as_ref()
@@ -89,6 +90,10 @@ async fn freight_is_written_as_billed_with_a_loud_fallback_for_an_ineligible_acc
                     .as_str()
                     .unwrap_or("")
                     .to_string(),
+                v(&s["custom"]["Document"]["UsrUpsServiceUsed"])
+                    .as_str()
+                    .map(str::to_string),
+                v(&s["custom"]["Document"]["UsrUpsTransitDays"]).as_u64(),
             )
         } else {
             let id: u64 = j.record_id.parse().unwrap();
@@ -103,8 +108,23 @@ async fn freight_is_written_as_billed_with_a_loud_fallback_for_an_ineligible_acc
                     .cloned()
                     .flatten()
                     .unwrap_or_default(),
+                rec.custom.get("custbody_ups_service").cloned().flatten(),
+                rec.custom
+                    .get("custbody_ups_transit_days")
+                    .cloned()
+                    .flatten()
+                    .map(|d| d.parse::<u64>().unwrap()),
             )
         };
+        // The service actually shipped, and the days UPS quoted when it rate-shopped.
+        assert_eq!(
+            service.as_deref(),
+            Some(r.service_code.as_str()),
+            "{}",
+            j.id
+        );
+        assert_eq!(days, j.quoted_days.map(u64::from), "{}", j.id);
+        assert_eq!(f.transit_days, j.quoted_days);
         let doc_currency = f.document_currency.clone().unwrap_or_default();
         if doc_currency != currency {
             refused_jobs += 1;
