@@ -36,6 +36,7 @@
 //!       phone: "4105550100"
 //!       address: {lines: [2311 York Rd], city: Timonium, state: MD, postal_code: "21093", country: US}
 //!       pickup: {…}                      # optional UPS ShipFrom when pickup ≠ shipper
+//!       freight: {markup_percent: 0}     # optional: overrides keys of the top-level `freight:`
 //! ship_to: {name, attention, phone, email, tax_id, address_lines: [..], city, state,
 //!           postal_code, country, residential, po_box}
 //! packages:
