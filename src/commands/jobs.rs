@@ -257,13 +257,13 @@ pub fn freight_lines(f: &crate::model::FreightOutcome) -> Vec<String> {
     if let Some(doc) = &f.document_currency {
         out.push(format!("document  currency {doc}"));
     }
-    out.push(format!(
-        "service   {} ({} business day(s) in transit quoted)",
-        f.service,
-        f.transit_days
-            .map(|d| d.to_string())
-            .unwrap_or_else(|| "no".to_string())
-    ));
+    out.push(match f.transit_days {
+        Some(d) => format!(
+            "service   {} ({d} business day(s) in transit quoted)",
+            f.service
+        ),
+        None => format!("service   {} (no transit quote: fixed service)", f.service),
+    });
     out
 }
 
