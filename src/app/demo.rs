@@ -159,6 +159,25 @@ pub struct ShipmentRow {
     /// `west` in the demo), or the shipper number when no account has it.
     #[serde(default)]
     pub ups_account: Option<String>,
+    /// The freight figure written to the ERP record (a JSON number), per the mapping's
+    /// `freight:` rule; `null` when none was written (no rule, or refused).
+    #[serde(default, with = "crate::model::freight::number_opt")]
+    pub freight_written: Option<rust_decimal::Decimal>,
+    /// `account` (negotiated) or `list` (published, also when the account got no
+    /// negotiated rate); `null` when no figure was written (no rule, or refused).
+    #[serde(default)]
+    pub freight_basis: Option<String>,
+    /// UPS's published and negotiated totals (`charge_account` `null` when UPS gave none).
+    #[serde(default, with = "crate::model::freight::number_opt")]
+    pub charge_list: Option<rust_decimal::Decimal>,
+    #[serde(default, with = "crate::model::freight::number_opt")]
+    pub charge_account: Option<rust_decimal::Decimal>,
+    /// Currency of UPS's charges.
+    #[serde(default)]
+    pub currency: Option<String>,
+    /// Why freight was not written (a stable code such as `freight_currency_mismatch`).
+    #[serde(default)]
+    pub freight_refused: Option<String>,
 }
 
 /// Everything the demo found out.
@@ -747,6 +766,21 @@ fn rows(
                 .shipment
                 .as_ref()
                 .map(|s| a.accounts.name_of(&s.account_number)),
+            freight_written: j.freight.as_ref().and_then(|f| f.written),
+            freight_basis: j
+                .freight
+                .as_ref()
+                .filter(|f| f.written.is_some())
+                .map(|f| f.basis.as_str().to_string()),
+            charge_list: result.and_then(|r| r.charges.total.as_ref().map(|m| m.amount)),
+            charge_account: result.and_then(|r| r.charges.negotiated.as_ref().map(|m| m.amount)),
+            currency: result
+                .and_then(|r| r.charges.effective())
+                .map(|m| m.currency.clone()),
+            freight_refused: j
+                .freight
+                .as_ref()
+                .and_then(|f| f.refused.as_ref().map(|(c, _)| c.clone())),
         });
     }
     out.sort_by(|a, b| (&a.source, &a.erp_number).cmp(&(&b.source, &b.erp_number)));
@@ -818,8 +852,8 @@ pub fn print_table(o: &DemoOutcome, out: &mut dyn Write) -> std::io::Result<()> 
     writeln!(out)?;
     writeln!(
         out,
-        "{:<10} {:<10} {:<19} {:<20} {:>12}  {:<30} status",
-        "ERP", "record", "1Z", "service", "charge", "label file"
+        "{:<10} {:<10} {:<19} {:<20} {:>12} {:>14}  {:<30} status",
+        "ERP", "record", "1Z", "service", "charge", "freight", "label file"
     )?;
     for r in &o.rows {
         let n = r.tracking_numbers.len().max(1);
@@ -827,7 +861,7 @@ pub fn print_table(o: &DemoOutcome, out: &mut dyn Write) -> std::io::Result<()> 
             let first = i == 0;
             writeln!(
                 out,
-                "{:<10} {:<10} {:<19} {:<20} {:>12}  {:<30} {}",
+                "{:<10} {:<10} {:<19} {:<20} {:>12} {:>14}  {:<30} {}",
                 if first { r.source.as_str() } else { "" },
                 if first { r.erp_number.as_str() } else { "" },
                 r.tracking_numbers.get(i).map(String::as_str).unwrap_or("-"),
@@ -840,6 +874,15 @@ pub fn print_table(o: &DemoOutcome, out: &mut dyn Write) -> std::io::Result<()> 
                     r.charge.clone().unwrap_or_else(|| "-".into())
                 } else {
                     String::new()
+                },
+                match (first, r.freight_written, &r.freight_basis) {
+                    (false, _, _) => String::new(),
+                    (true, Some(w), Some(b)) => format!("{w} {b}"),
+                    (true, None, _) => r
+                        .freight_refused
+                        .clone()
+                        .map_or("-".into(), |_| "refused".into()),
+                    (true, Some(w), None) => w.to_string(),
                 },
                 r.label_files.get(i).map(String::as_str).unwrap_or("-"),
                 if first { r.status.as_str() } else { "" },
@@ -876,6 +919,24 @@ pub fn print_table(o: &DemoOutcome, out: &mut dyn Write) -> std::io::Result<()> 
         as_expected,
         o.rows.len(),
         if charges.is_empty() { "-".into() } else { charges.join(" + ") }
+    )?;
+    let basis = |b: &str| {
+        o.rows
+            .iter()
+            .filter(|r| r.freight_basis.as_deref() == Some(b) && r.freight_written.is_some())
+            .count()
+    };
+    let refused = o
+        .rows
+        .iter()
+        .filter(|r| r.freight_refused.is_some())
+        .count();
+    writeln!(
+        out,
+        "freight written back: {} at the account rate, {} at list (account not eligible; noted on the record), {} refused (currency differs from the document)",
+        basis("account"),
+        basis("list"),
+        refused
     )?;
     writeln!(
         out,

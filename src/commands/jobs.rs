@@ -136,6 +136,13 @@ pub async fn run(g: &Globals, cmd: JobsCommand) -> anyhow::Result<ExitCode> {
                     println!("charges   {} {}", m.amount, m.currency);
                 }
             }
+            if let Some(f) = &job.freight {
+                for line in freight_lines(f) {
+                    println!("{line}");
+                }
+            } else if let Some(d) = job.quoted_days {
+                println!("transit   {d} business day(s) quoted");
+            }
             if let Some(f) = &job.last_error {
                 println!(
                     "error     [{}] ({}) {}",
@@ -219,6 +226,45 @@ pub async fn run(g: &Globals, cmd: JobsCommand) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// The freight part of `jobs show`: UPS's list and account figures, the basis used (and
+/// why, when it fell back), the figure written or why it was refused, service and transit.
+pub fn freight_lines(f: &crate::model::FreightOutcome) -> Vec<String> {
+    let fig = |d: Option<rust_decimal::Decimal>| {
+        d.map(|d| format!("{d} {}", f.currency))
+            .unwrap_or_else(|| "none".to_string())
+    };
+    let mut out = vec![format!(
+        "freight   list {} · account {} · basis {} (asked {})",
+        fig(f.list),
+        fig(f.account),
+        f.basis.as_str(),
+        f.asked.as_str()
+    )];
+    if let Some(why) = &f.fallback_reason {
+        out.push(format!("fallback  {why}"));
+    }
+    match (&f.refused, f.written) {
+        (Some((code, msg)), _) => out.push(format!("refused   [{code}] {msg}")),
+        (None, Some(w)) => out.push(format!(
+            "written   {w} {} to {}",
+            f.currency,
+            f.fields.join(", ")
+        )),
+        _ => {}
+    }
+    if let Some(doc) = &f.document_currency {
+        out.push(format!("document  currency {doc}"));
+    }
+    out.push(match f.transit_days {
+        Some(d) => format!(
+            "service   {} ({d} business day(s) in transit quoted)",
+            f.service
+        ),
+        None => format!("service   {} (no transit quote: fixed service)", f.service),
+    });
+    out
 }
 
 /// The tracking part of `jobs show`: status, estimate, delivery, the statuses written to

@@ -243,9 +243,17 @@ impl Mapping {
             None => (None, None),
         };
 
+        let freight_spec =
+            get("freight").and_then(|v| section::<spec::FreightSpec>(&mut c, v, "freight"));
         let ship_from = get("ship_from")
             .and_then(|v| section::<spec::ShipFromSpec>(&mut c, v, "ship_from"))
-            .and_then(|s| compile_ship_from(&mut c, s));
+            .and_then(|s| compile_ship_from(&mut c, s, freight_spec.as_ref()));
+        // A broken section is reported (and fails the mapping) through `c.errors`.
+        let freight =
+            freight_spec.and_then(|s| super::freight::compile_freight(&mut c, s, "freight"));
+        let billing = get("billing")
+            .and_then(|v| section::<spec::BillingSpec>(&mut c, v, "billing"))
+            .and_then(|s| super::freight::compile_billing(&mut c, s));
         let ship_to = get("ship_to")
             .and_then(|v| section::<spec::ShipToSpec>(&mut c, v, "ship_to"))
             .and_then(|s| compile_ship_to(&mut c, s));
@@ -352,6 +360,8 @@ impl Mapping {
                 cancelled,
                 void_on_cancel,
                 write_back,
+                freight,
+                billing,
                 paths,
             }),
             _ => {
@@ -423,7 +433,11 @@ impl Mapping {
     }
 }
 
-pub(super) fn compile_ship_from(c: &mut Compiler<'_>, s: spec::ShipFromSpec) -> Option<CShipFrom> {
+pub(super) fn compile_ship_from(
+    c: &mut Compiler<'_>,
+    s: spec::ShipFromSpec,
+    freight: Option<&spec::FreightSpec>,
+) -> Option<CShipFrom> {
     let key = c.expr(&s.key, "ship_from.key");
     if s.entries.is_empty() {
         c.err(
@@ -504,6 +518,10 @@ pub(super) fn compile_ship_from(c: &mut Compiler<'_>, s: spec::ShipFromSpec) -> 
             tax_id: None,
             address: addr(c, p.address, &format!("{k}.pickup.address")),
         });
+        let entry_freight = e.freight.and_then(|f| {
+            let merged = super::freight::merge_specs(freight, f);
+            super::freight::compile_freight(c, merged, &format!("{k}.freight"))
+        });
         if let Some(account) = account {
             entries.insert(
                 name,
@@ -511,6 +529,7 @@ pub(super) fn compile_ship_from(c: &mut Compiler<'_>, s: spec::ShipFromSpec) -> 
                     account,
                     shipper,
                     pickup,
+                    freight: entry_freight,
                 },
             );
         }

@@ -390,7 +390,7 @@ pub fn synthetic_ship_result(s: &Shipment) -> ShipResult {
                 amount: Decimal::new(1234, 2),
                 currency: "USD".into(),
             }),
-            negotiated: None,
+            ..Default::default()
         },
         alerts: vec![],
     }

@@ -9,6 +9,7 @@
 //! (weights, lengths, dates), `error.rs` ([`MappingError`], [`RecordError`]), `spec.rs`
 //! (YAML structures, line index), `expr.rs` (expressions), `rules.rs` (rule checks,
 //! UPS-REFERENCE.md §2), `writeback.rs`, `fixtures.rs` (`*.test.yaml`).
+//! `freight.rs` (the `freight:` and `billing:` sections; reference in `docs/freight.md`).
 //! `upsync mapping test` is `crate::commands::mapping`. The mapping throughput bench is `bench/mapping.rs`.
 //!
 //! # Mapping file format
@@ -35,6 +36,7 @@
 //!       phone: "4105550100"
 //!       address: {lines: [2311 York Rd], city: Timonium, state: MD, postal_code: "21093", country: US}
 //!       pickup: {…}                      # optional UPS ShipFrom when pickup ≠ shipper
+//!       freight: {markup_percent: 0}     # optional: overrides keys of the top-level `freight:`
 //! ship_to: {name, attention, phone, email, tax_id, address_lines: [..], city, state,
 //!           postal_code, country, residential, po_box}
 //! packages:
@@ -65,8 +67,13 @@
 //! negotiated_rates: true
 //! cancelled: {field: Status, in: [Canceled]}   # optional: a status a custom workflow sets
 //! void_on_cancel: true                 # void when cancelled: record deleted, or `cancelled:`
-//! write_back: {package_tracking, shipment_id, charges, status, last_scan, delivered_at,
-//!              received_by, error, label_file_name, label_file_field, attach_labels, confirm_shipment}
+//! write_back: {package_tracking, shipment_id, charges, service_used, transit_days, status,
+//!              last_scan, delivered_at, received_by, error, label_file_name, label_file_field,
+//!              attach_labels, confirm_shipment}
+//! freight: {field, rate: list|account, markup_percent, markup_amount,   # see `freight.rs`
+//!           rounding: standard|up|down, decimals, include_taxes, currency, note_field}
+//! billing: {transportation: {payer, account, postal_code, country},    # see `freight.rs`
+//!           duties: {incoterm} | {payer, account, postal_code, country}}
 //! ```
 //!
 //! References: the engine keeps them in priority order in `Shipment.references`; the UPS
@@ -82,6 +89,7 @@ mod compile;
 mod error;
 pub mod expr;
 pub mod fixtures;
+pub mod freight;
 pub mod rules;
 mod run;
 pub mod spec;
@@ -128,6 +136,8 @@ struct CEntry {
     account: Expr,
     shipper: Party,
     pickup: Option<Party>,
+    /// This entry's freight rule (its keys over the mapping's `freight:`).
+    freight: Option<freight::CFreight>,
 }
 
 struct CShipFrom {
@@ -208,6 +218,8 @@ pub(crate) struct CWriteBack {
     pub(crate) package_tracking: String,
     pub(crate) shipment_id: Option<String>,
     pub(crate) charges: Option<String>,
+    pub(crate) service_used: Option<String>,
+    pub(crate) transit_days: Option<String>,
     pub(crate) status: String,
     /// The ERP's word per status (every status present).
     pub(crate) status_values: std::collections::BTreeMap<crate::model::Milestone, String>,
@@ -249,6 +261,8 @@ pub struct Mapping {
     cancelled: Option<Cond>,
     void_on_cancel: bool,
     pub(crate) write_back: CWriteBack,
+    freight: Option<freight::CFreight>,
+    billing: Option<freight::CBilling>,
     paths: Vec<PathUse>,
 }
 

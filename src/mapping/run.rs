@@ -108,6 +108,7 @@ impl Mapping {
         };
 
         let ship_to = self.party(&mut run, &root);
+        let billing = run.billing(&root, &ship_to.address.country);
 
         // Packages.
         let mut packages = Vec::new();
@@ -231,6 +232,8 @@ impl Mapping {
             international,
             ship_date,
             negotiated_rates: self.negotiated_rates,
+            billing,
+            tax_information: self.wants_taxes(record),
         };
         let origin_unknown = run.errors.iter().any(|e| e.code == "ship_from_unknown");
         for v in rules::check(&mut shipment) {
@@ -562,7 +565,7 @@ pub(super) fn merge_by_hs_code(products: Vec<Product>) -> Vec<Product> {
 
 /// State of one `to_shipment` call: collects errors with their provenance.
 pub(super) struct Run<'a> {
-    m: &'a Mapping,
+    pub(super) m: &'a Mapping,
     rec: &'a ErpRecord,
     errors: Vec<RecordError>,
     /// Shipment package index → element index in the record (failed packages are skipped).

@@ -33,6 +33,8 @@ pub const SECTIONS: &[&str] = &[
     "cancelled",
     "void_on_cancel",
     "write_back",
+    "freight",
+    "billing",
 ];
 
 /// Sections that must be present.
@@ -87,6 +89,10 @@ pub struct ShipFromEntry {
     /// Pickup address when it differs from the shipper's (UPS `ShipFrom`).
     #[serde(default)]
     pub pickup: Option<PickupLit>,
+    /// Freight rule for shipments from this entry: keys given here override the mapping's
+    /// top-level `freight:` section (e.g. another markup for one warehouse).
+    #[serde(default)]
+    pub freight: Option<FreightSpec>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -331,6 +337,97 @@ pub struct CondSpec {
     pub empty: Option<bool>,
 }
 
+/// One ERP field path or several.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl OneOrMany {
+    pub fn into_vec(self) -> Vec<String> {
+        match self {
+            OneOrMany::One(s) => vec![s],
+            OneOrMany::Many(v) => v,
+        }
+    }
+}
+
+/// `freight:` the freight figure written back as the business bills it. Every key is
+/// optional so that a ship-from entry can override a few; after merging, `field` is
+/// required. Numbers may be written as YAML numbers or strings (`markup_amount: "1.00"`).
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct FreightSpec {
+    /// ERP field(s) that receive the figure, as a number (Acumatica `FreightPrice`,
+    /// NetSuite `shippingCost`, or a custom field).
+    #[serde(default)]
+    pub field: Option<OneOrMany>,
+    /// `list` (published) or `account` (negotiated; default).
+    #[serde(default)]
+    pub rate: Option<String>,
+    #[serde(default)]
+    pub markup_percent: Option<Value>,
+    #[serde(default)]
+    pub markup_amount: Option<Value>,
+    /// `standard` (half away from zero; default), `up` (ceiling) or `down` (floor).
+    #[serde(default)]
+    pub rounding: Option<String>,
+    /// Decimal places, 0–6 (default 2).
+    #[serde(default)]
+    pub decimals: Option<u32>,
+    /// Base on UPS's totals with taxes (`TotalChargesWithTaxes`; asks UPS for them).
+    #[serde(default)]
+    pub include_taxes: Option<bool>,
+    /// Expression giving the ERP document's currency (ISO 4217, e.g. `BaseCurrencyID`,
+    /// `currency`); a UPS charge in another currency is refused (`freight_currency_mismatch`).
+    #[serde(default)]
+    pub currency: Option<Value>,
+    /// Header field for a short note when the basis falls back to list or the freight is
+    /// refused (Acumatica `note`, NetSuite `memo`).
+    #[serde(default)]
+    pub note_field: Option<String>,
+    /// Header field for the base figure before markup (what the shipper pays UPS: the
+    /// account figure, or list on a fallback), e.g. Acumatica `FreightCost`.
+    #[serde(default)]
+    pub cost_field: Option<String>,
+    /// Header fields for the list and account figures themselves, as UPS gave them.
+    #[serde(default)]
+    pub list_field: Option<String>,
+    #[serde(default)]
+    pub account_field: Option<String>,
+}
+
+/// `billing:` who pays transportation and, across a border, duties and taxes.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BillingSpec {
+    #[serde(default)]
+    pub transportation: Option<PayerSpec>,
+    #[serde(default)]
+    pub duties: Option<PayerSpec>,
+}
+
+/// A payer: `payer` (expression giving `shipper`, `receiver` or `third_party`; empty =
+/// shipper for transportation, UPS's default for duties), the payer's UPS account, and the
+/// postal code and country of that account's pickup address. For duties, `incoterm`
+/// (expression) decides instead: `DDP` → shipper, `DAP`/`DDU`/… → receiver (UPS's default).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PayerSpec {
+    #[serde(default)]
+    pub payer: Option<Value>,
+    #[serde(default)]
+    pub account: Option<Value>,
+    #[serde(default)]
+    pub postal_code: Option<Value>,
+    #[serde(default)]
+    pub country: Option<Value>,
+    #[serde(default)]
+    pub incoterm: Option<Value>,
+}
+
 /// `write_back:` where UPS results land in the ERP record (field paths in ERP vocabulary).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -344,6 +441,13 @@ pub struct WriteBackSpec {
     /// Header field for the effective charges, written as `"13.58 USD"`.
     #[serde(default)]
     pub charges: Option<String>,
+    /// Header field for the UPS service code actually shipped (after `cheapest_within_days`).
+    #[serde(default)]
+    pub service_used: Option<String>,
+    /// Header field for the business days in transit UPS quoted for that service (a number;
+    /// written only when a quote was made, i.e. for `cheapest_within_days`).
+    #[serde(default)]
+    pub transit_days: Option<String>,
     /// Header field for the milestone (`Label Created`, `Delivered`, …) (required).
     #[serde(default)]
     pub status: Option<String>,

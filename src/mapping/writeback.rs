@@ -56,8 +56,48 @@ impl Mapping {
     }
 
     /// After a successful Ship: 1Z per package line, shipment id, charges, status, label
-    /// files; clears the error field.
+    /// files, freight; clears the error field. See [`Mapping::write_back_shipped_with`].
     pub fn write_back_shipped(&self, record: &ErpRecord, result: &ShipResult) -> WriteBack {
+        self.write_back_shipped_with(record, result, None).0
+    }
+
+    /// [`Mapping::write_back_shipped`] plus the service used, the quoted business days in
+    /// transit (`transit_days`, when a quote was made) and the freight figure per the
+    /// mapping's `freight:` rule, with its outcome for the job. A refused freight (currency
+    /// mismatch, no charges) leaves the freight fields alone and puts `code: message` in
+    /// the error field instead of clearing it: the label is real, the figure is not.
+    pub fn write_back_shipped_with(
+        &self,
+        record: &ErpRecord,
+        result: &ShipResult,
+        transit_days: Option<u32>,
+    ) -> (WriteBack, Option<crate::model::FreightOutcome>) {
+        let freight = self.freight_plan(record, result, transit_days);
+        let mut out = self.write_back_shipped_plain(record, result);
+        let wb = &self.write_back;
+        if let Some(f) = &wb.service_used {
+            out.fields.push((f.clone(), json!(result.service_code)));
+        }
+        if let (Some(f), Some(d)) = (&wb.transit_days, transit_days) {
+            out.fields.push((f.clone(), json!(d)));
+        }
+        if let Some(e) = &freight.error {
+            for (k, v) in out.fields.iter_mut() {
+                if *k == wb.error {
+                    *v = json!(truncate(e, MAX_ERROR_CHARS));
+                }
+            }
+        }
+        for (k, v) in freight.fields {
+            match out.fields.iter_mut().find(|(f, _)| *f == k) {
+                Some(slot) => slot.1 = v,
+                None => out.fields.push((k, v)),
+            }
+        }
+        (out, freight.outcome)
+    }
+
+    fn write_back_shipped_plain(&self, record: &ErpRecord, result: &ShipResult) -> WriteBack {
         let wb = &self.write_back;
         let mut out = WriteBack {
             record_id: record.id.clone(),
@@ -319,10 +359,12 @@ pub(super) fn compile_write_back(
     // Targets are written in the ERP's write vocabulary (NetSuite's record API spells
     // `packageTrackingNumber` where SuiteQL reads `packagetrackingnumber`), so only their
     // syntax is checked here, not their presence in fixture records.
-    let targets: [(&str, &Option<String>); 15] = [
+    let targets: [(&str, &Option<String>); 17] = [
         ("package_tracking", &s.package_tracking),
         ("shipment_id", &s.shipment_id),
         ("charges", &s.charges),
+        ("service_used", &s.service_used),
+        ("transit_days", &s.transit_days),
         ("status", &s.status),
         ("status_time", &s.status_time),
         ("last_scan", &s.last_scan),
@@ -363,6 +405,8 @@ pub(super) fn compile_write_back(
         package_tracking: package_tracking?,
         shipment_id: s.shipment_id,
         charges: s.charges,
+        service_used: s.service_used,
+        transit_days: s.transit_days,
         status: status?,
         status_values: status_values?,
         status_time: s.status_time,

@@ -29,14 +29,18 @@ use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
+pub mod billing;
 pub mod clock;
 pub mod codes;
 pub mod failure;
+pub mod freight;
 pub mod milestone;
 pub mod quantum;
 pub mod track;
+pub use billing::{Billing, Payer};
 pub use clock::Clock;
 pub use failure::ClassifiedError;
+pub use freight::{FreightOutcome, FreightRule, RateBasis, Rounding};
 pub use milestone::Milestone;
 pub use quantum::{QvEvent, QvFile, QvPage, QvRecord, QvRequest};
 pub use track::TrackOutcome;
@@ -366,6 +370,12 @@ pub struct Shipment {
     /// Ask for negotiated rates (`NegotiatedRatesIndicator`).
     #[serde(default = "yes")]
     pub negotiated_rates: bool,
+    /// Who pays transportation and duties (`PaymentInformation.ShipmentCharge[]`).
+    #[serde(default, skip_serializing_if = "Billing::is_default")]
+    pub billing: Billing,
+    /// Ask UPS for taxes on the charges (`ShipmentRatingOptions.TaxInformationIndicator`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub tax_information: bool,
 }
 
 fn yes() -> bool {
@@ -443,6 +453,13 @@ pub struct Charges {
     pub total: Option<Money>,
     /// Negotiated total, when the account is eligible.
     pub negotiated: Option<Money>,
+    /// Published total with taxes (`ShipmentCharges.TotalChargesWithTaxes`), when UPS
+    /// returned it (only with `TaxInformationIndicator`, and only when taxes apply).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub total_with_taxes: Option<Money>,
+    /// Negotiated total with taxes (`NegotiatedRateCharges.TotalChargesWithTaxes`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub negotiated_with_taxes: Option<Money>,
 }
 
 impl Charges {

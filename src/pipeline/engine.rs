@@ -231,6 +231,38 @@ pub struct PipelineStats {
     pub retries_scheduled: AtomicU64,
     pub labels_delivered: AtomicU64,
     pub label_sink_failures: AtomicU64,
+    /// Freight decisions per connector (written by basis, fallbacks to list, refusals).
+    pub freight: FreightCounters,
+}
+
+/// Freight decisions counted per (connector, kind, label): kind `written` (label = basis
+/// used), `fallback` (account asked, list used), `refused` (label = error code).
+#[derive(Debug, Default)]
+pub struct FreightCounters(
+    std::sync::Mutex<std::collections::BTreeMap<(String, &'static str, String), u64>>,
+);
+
+impl FreightCounters {
+    pub fn count(&self, connector: &str, kind: &'static str, label: &str) {
+        let mut m = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        *m.entry((connector.to_string(), kind, label.to_string()))
+            .or_insert(0) += 1;
+    }
+
+    /// Every (connector, kind, label) → count.
+    pub fn snapshot(&self) -> Vec<((String, &'static str, String), u64)> {
+        let m = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        m.iter().map(|(k, v)| (k.clone(), *v)).collect()
+    }
+
+    /// One connector's count of `kind` over all labels.
+    pub fn total(&self, connector: &str, kind: &str) -> u64 {
+        let m = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        m.iter()
+            .filter(|((c, k, _), _)| c == connector && *k == kind)
+            .map(|(_, v)| *v)
+            .sum()
+    }
 }
 
 impl Default for PipelineStats {
@@ -259,6 +291,7 @@ impl Default for PipelineStats {
             retries_scheduled: AtomicU64::new(0),
             labels_delivered: AtomicU64::new(0),
             label_sink_failures: AtomicU64::new(0),
+            freight: FreightCounters::default(),
         }
     }
 }

@@ -220,6 +220,14 @@ pub struct Job {
     pub ship_attempt: Option<ShipAttempt>,
     #[serde(default)]
     pub result: Option<ShipResult>,
+    /// Business days in transit UPS quoted for the chosen service (rate shopping for
+    /// `cheapest_within_days`); written back as `write_back.transit_days`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quoted_days: Option<u32>,
+    /// What was decided about freight at write-back: list and account figures, currency,
+    /// basis used (and why, on a fallback), the figure written or why it was refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub freight: Option<crate::model::FreightOutcome>,
     /// Transient failures so far in the current state.
     #[serde(default)]
     pub retries: u32,
@@ -259,6 +267,8 @@ impl Job {
             shipment: None,
             ship_attempt: None,
             result: None,
+            quoted_days: None,
+            freight: None,
             retries: 0,
             next_attempt_at: None,
             last_error: None,

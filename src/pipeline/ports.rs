@@ -9,8 +9,8 @@ use async_trait::async_trait;
 use chrono::NaiveDate;
 
 use crate::model::{
-    AddressCheck, ErpRecord, LabelSpec, RateQuote, ShipResult, Shipment, TrackingSnapshot,
-    WriteBack,
+    AddressCheck, ErpRecord, FreightOutcome, LabelSpec, RateQuote, ShipResult, Shipment,
+    TrackingSnapshot, WriteBack,
 };
 
 /// A carrier failure, classified: the one classified failure type of
@@ -92,6 +92,18 @@ impl MappingFailure {
 pub trait Mapper: Send + Sync {
     fn to_shipment(&self, record: &ErpRecord) -> Result<Shipment, MappingFailure>;
     fn write_back_shipped(&self, record: &ErpRecord, result: &ShipResult) -> WriteBack;
+    /// [`Mapper::write_back_shipped`] plus the service used, the quoted business days in
+    /// transit and the freight figure, with the freight outcome to keep on the job (`None`
+    /// when the mapping has no freight rule).
+    fn write_back_shipped_freight(
+        &self,
+        record: &ErpRecord,
+        result: &ShipResult,
+        transit_days: Option<u32>,
+    ) -> (WriteBack, Option<FreightOutcome>) {
+        let _ = transit_days;
+        (self.write_back_shipped(record, result), None)
+    }
     fn write_back_failure(&self, record: &ErpRecord, code: &str, message: &str) -> WriteBack;
     fn write_back_tracking(&self, record: &ErpRecord, snapshot: &TrackingSnapshot) -> WriteBack;
     fn is_cancelled(&self, record: &ErpRecord) -> bool;

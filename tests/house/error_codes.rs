@@ -125,6 +125,11 @@ const FALSE_POSITIVES: &[(&[&str], &str)] = &[
         &["address_lines", "package_lines", "package_tracking", "shipment_id"],
         "mapping keys and write-back field names (mapping/)",
     ),
+    (
+        &["service_used", "transit_days", "custbody_ups_transit_days"],
+        "mapping write_back keys and the NetSuite custom field they name (freight write-back)",
+    ),
+    (&["freight_refused"], "a log event name (`event = \"…\"`), not a code"),
     (&["address_checked"], "a ledger state name (pipeline/ledger.rs)"),
     (&["store_id"], "a key of the store manifest (store/mod.rs)"),
     (

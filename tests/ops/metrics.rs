@@ -98,6 +98,46 @@ async fn metrics_after_a_demo_sized_run_expose_every_family() {
             "{c}: no ERP requests counted\n{m}"
         );
     }
+    // Issue 19: freight billed at list because the account got no negotiated rate is
+    // counted per connector, as are the figures written by basis (demo: WEST/location 2
+    // ship with 456Y78, which UPS does not give contract rates).
+    for c in ["acumatica", "netsuite"] {
+        let rows = |basis: &str| {
+            o.rows
+                .iter()
+                .filter(|r| r.source == c && r.freight_basis.as_deref() == Some(basis))
+                .count() as f64
+        };
+        assert_eq!(
+            value(
+                m,
+                &format!("upsync_freight_basis_fallback_total{{connector=\"{c}\"}}")
+            )
+            .unwrap_or(0.0),
+            rows("list"),
+            "{c}\n{m}"
+        );
+        for basis in ["account", "list"] {
+            assert_eq!(
+                value(
+                    m,
+                    &format!("upsync_freight_written_total{{connector=\"{c}\",basis=\"{basis}\"}}")
+                )
+                .unwrap_or(0.0),
+                rows(basis),
+                "{c} {basis}\n{m}"
+            );
+        }
+    }
+    assert!(
+        o.rows
+            .iter()
+            .any(|r| r.freight_basis.as_deref() == Some("list"))
+            && o.rows
+                .iter()
+                .any(|r| r.freight_basis.as_deref() == Some("account")),
+        "the demo shows both bases"
+    );
     assert!(
         sum(
             m,

@@ -9,6 +9,7 @@
 //! * [`crash`]: SIGKILL at random moments: nothing lost, nothing shipped twice.
 //! * [`dead_letter`]: bad records end in the dead-letter queue with a code.
 //! * [`e2e`]: both ERPs end to end: 1Z numbers and labels written back.
+//! * [`freight`]: freight written back per the mapping (account basis, loud list fallback).
 //! * [`push`]: ERP push notifications wake the connectors; lost, duplicated and reordered
 //!   pushes change nothing.
 //! * [`reconcile`]: `bench --scenario reconcile`: lost Ship answers, lagging index.
@@ -24,5 +25,6 @@ mod conflict;
 mod crash;
 mod dead_letter;
 mod e2e;
+mod freight;
 mod push;
 mod reconcile;

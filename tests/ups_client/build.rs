@@ -110,6 +110,8 @@ pub fn domestic_residential() -> Shipment {
         international: None,
         ship_date: None,
         negotiated_rates: true,
+        billing: Default::default(),
+        tax_information: false,
     }
 }
 

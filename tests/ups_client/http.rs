@@ -281,6 +281,8 @@ fn shipment(n_packages: usize) -> Shipment {
         international: None,
         ship_date: None,
         negotiated_rates: true,
+        billing: Default::default(),
+        tax_information: false,
     }
 }
 

@@ -51,6 +51,8 @@ fn shipment_with_packages(ids: &[&str]) -> Shipment {
         international: None,
         ship_date: None,
         negotiated_rates: true,
+        billing: Default::default(),
+        tax_information: false,
     }
 }
 

@@ -94,6 +94,8 @@ fn shipment(n: usize, reference: &str) -> Shipment {
         international: None,
         ship_date: None,
         negotiated_rates: true,
+        billing: Default::default(),
+        tax_information: false,
     }
 }
 

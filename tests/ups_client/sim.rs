@@ -79,6 +79,8 @@ fn shipment() -> Shipment {
         international: None,
         ship_date: None,
         negotiated_rates: false,
+        billing: Default::default(),
+        tax_information: false,
     }
 }
 
@@ -239,4 +241,107 @@ async fn international_shop_has_transit_days_for_every_service() {
     let std11 = quotes.iter().find(|q| q.service_code == "11").unwrap();
     assert!(std11.business_days.is_some());
     assert!(!std11.guaranteed);
+}
+
+/// Guards issue 19's billing options against the simulator (which validates every body
+/// against Shipping.yaml): bill third party and bill receiver are accepted, duties by the
+/// shipper (DDP) go as a type-02 charge across a border, and a third party without an
+/// account is refused by the simulator in UPS's error shape (the builder sends what the
+/// shipment says; the mapping refuses such a record before any call).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn billing_options_are_accepted_and_a_third_party_without_account_is_refused() {
+    let (sim, c) = setup(UpsSimConfig::default(), "v2409").await;
+    let mut sh = shipment();
+    sh.billing.transportation = Payer::ThirdParty {
+        account: "A1B2C3".into(),
+        postal_code: "30005".into(),
+        country: "US".into(),
+    };
+    let r = c.ship(&sh).await.unwrap();
+    assert!(
+        r.alerts.iter().all(|a| a.code != "121524"),
+        "{:?}",
+        r.alerts
+    );
+    let mut sh = to_canada(shipment());
+    sh.billing.transportation = Payer::Receiver {
+        account: "R1C2V3".into(),
+        postal_code: "M5X1A9".into(),
+        country: "CA".into(),
+    };
+    sh.billing.duties = Some(Payer::Shipper);
+    sh.international = None;
+    let body = upsync::ups::build::ship_request(&sh, &ShipOptions::default());
+    let charges = &body["ShipmentRequest"]["Shipment"]["PaymentInformation"]["ShipmentCharge"];
+    assert_eq!(charges[0]["Type"], "01");
+    assert_eq!(charges[0]["BillReceiver"]["AccountNumber"], "R1C2V3");
+    assert_eq!(charges[1]["Type"], "02");
+    assert_eq!(charges[1]["BillShipper"]["AccountNumber"], "123X56");
+    // Domestic: no duties charge is built at all (UPS would ignore it with Alert 121524).
+    let mut dom = shipment();
+    dom.billing.duties = Some(Payer::Shipper);
+    let body = upsync::ups::build::ship_request(&dom, &ShipOptions::default());
+    let charges = body["ShipmentRequest"]["Shipment"]["PaymentInformation"]["ShipmentCharge"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(charges.len(), 1, "{charges:?}");
+    // A third party without an account: UPS's error shape, nothing created.
+    let mut bad = shipment();
+    bad.billing.transportation = Payer::ThirdParty {
+        account: String::new(),
+        postal_code: "30005".into(),
+        country: "US".into(),
+    };
+    let before = sim.state.read_shipments().by_reference("SO-15").len();
+    let e = c.ship(&bad).await.unwrap_err();
+    assert_eq!(e.class(), ErrorClass::Business, "{e}");
+    assert!(e.to_string().contains("BillThirdParty"), "{e}");
+    assert_eq!(
+        sim.state.read_shipments().by_reference("SO-15").len(),
+        before
+    );
+}
+
+/// Guards the with-taxes figures: `tax_information` sends `TaxInformationIndicator`; a
+/// Canadian origin gets GST on the negotiated total (inside `NegotiatedRateCharges`, as
+/// Shipping.yaml puts it when negotiated rates apply) and the client reads it; a US origin
+/// gets no tax block, so the with-taxes figure stays empty (and freight uses the total).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn taxes_are_read_when_asked_for() {
+    let (_sim, c) = setup(UpsSimConfig::default(), "v2409").await;
+    let mut sh = shipment();
+    sh.tax_information = true;
+    sh.negotiated_rates = true;
+    let r = c.ship(&sh).await.unwrap();
+    assert!(r.charges.negotiated.is_some());
+    assert_eq!(r.charges.negotiated_with_taxes, None);
+    assert_eq!(r.charges.total_with_taxes, None);
+    // From Canada to the US with Standard.
+    let mut ca = shipment();
+    ca.shipper.address = Address {
+        lines: vec!["100 King St W".into()],
+        city: "Toronto".into(),
+        state: "ON".into(),
+        postal_code: "M5X1A9".into(),
+        country: "CA".into(),
+        residential: None,
+        po_box: false,
+    };
+    ca.service = ServiceSelection::Fixed { code: "11".into() };
+    ca.tax_information = true;
+    ca.negotiated_rates = true;
+    let r = c.ship(&ca).await.unwrap();
+    let n = r.charges.negotiated.clone().unwrap();
+    let t = r.charges.negotiated_with_taxes.clone().expect("GST block");
+    assert_eq!(t.currency, n.currency);
+    assert_eq!(
+        t.amount,
+        n.amount + (n.amount * rust_decimal::Decimal::new(5, 2)).round_dp(2)
+    );
+    let rule = FreightRule {
+        include_taxes: true,
+        ..FreightRule::default()
+    };
+    assert_eq!(rule.figures(&r.charges).1, Some(t));
 }

@@ -153,6 +153,16 @@ pub(super) fn record_json(sim: &NetSuiteSim, f: &Fulfillment, expand: bool) -> V
     o.insert("shippingAddress".into(), address);
     o.insert(kind.name().into(), sub(kind.name(), packages));
     o.insert("item".into(), sub("item", items));
+    if let Some(c) = f
+        .shipping_cost
+        .as_deref()
+        .and_then(|c| c.parse::<serde_json::Number>().ok())
+    {
+        o.insert("shippingCost".into(), Value::Number(c));
+    }
+    if let Some(m) = &f.memo {
+        o.insert("memo".into(), json!(m));
+    }
     for (k, v) in &f.custom {
         if let Some(v) = v {
             o.insert(k.clone(), json!(v));
@@ -364,6 +374,8 @@ pub(super) fn parse_package_line(
 pub(super) struct Patch {
     ship_status: Option<char>,
     custom: Vec<(String, Option<String>)>,
+    shipping_cost: Option<String>,
+    memo: Option<Option<String>>,
     packages: Option<Vec<PackageLine>>,
 }
 
@@ -387,6 +399,8 @@ pub(super) fn parse_patch(body: &[u8], kind: PackageSublist) -> Result<Patch, Re
     let mut patch = Patch {
         ship_status: None,
         custom: Vec::new(),
+        shipping_cost: None,
+        memo: None,
         packages: None,
     };
     for (k, val) in obj {
@@ -424,6 +438,21 @@ pub(super) fn parse_patch(body: &[u8], kind: PackageSublist) -> Result<Patch, Re
                     &format!("The sublist {k} is not available on this record; its ship method uses the {} sublist.", kind.name()),
                 ))
             }
+            // §N4 body fields. `shippingCost` is a currency amount: a JSON number (a string
+            // or other value is refused, so a client writing "13.58 USD" is caught).
+            "shippingCost" => match val {
+                Value::Number(n) if n.as_f64().is_some_and(|f| f >= 0.0) => {
+                    patch.shipping_cost = Some(n.to_string())
+                }
+                _ => {
+                    return Err(bad_content(
+                        "INVALID_CONTENT",
+                        "shippingCost",
+                        "You have entered an Invalid Field Value for the following field: shippingCost (a non-negative number).",
+                    ))
+                }
+            },
+            "memo" => patch.memo = Some(str_field(val, "memo")?),
             c if store::CUSTBODY_FIELDS.contains(&c) => {
                 patch.custom.push((c.to_string(), str_field(val, c)?));
             }
@@ -514,6 +543,12 @@ pub(super) fn patch_inner(sim: &NetSuiteSim, id: &str, uri: &Uri, body: &[u8]) -
         }
         for (k, v) in patch.custom {
             f.custom.insert(k, v);
+        }
+        if let Some(c) = patch.shipping_cost {
+            f.shipping_cost = Some(c);
+        }
+        if let Some(m) = patch.memo {
+            f.memo = m;
         }
         if let Some(lines) = patch.packages {
             if replace_packages {

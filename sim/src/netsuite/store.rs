@@ -32,6 +32,8 @@ pub const CUSTBODY_FIELDS: &[&str] = &[
     "custbody_ups_exception",
     "custbody_ups_signature",
     "custbody_ups_scan_history",
+    "custbody_ups_service",
+    "custbody_ups_transit_days",
 ];
 
 /// Ship methods: (internal id, display text).
@@ -213,6 +215,12 @@ pub struct Fulfillment {
     pub items: Vec<ItemLine>,
     /// `custbody_*` values (keys from [`CUSTBODY_FIELDS`]).
     pub custom: BTreeMap<String, Option<String>>,
+    /// Body field `shippingCost` (ERP-NOTES §N4), as the number's JSON text; `None` until set.
+    #[serde(default)]
+    pub shipping_cost: Option<String>,
+    /// Body field `memo` (ERP-NOTES §N4).
+    #[serde(default)]
+    pub memo: Option<String>,
 }
 
 impl Fulfillment {
@@ -614,6 +622,8 @@ fn make_one(
         trandate: lastmodified.date(),
         lastmodified,
         package_sublist: PackageSublist::Package,
+        shipping_cost: None,
+        memo: None,
         shipaddress: ShipAddress {
             addressee: Some(company.to_string()),
             attention: Some(person.to_string()),

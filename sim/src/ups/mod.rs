@@ -106,6 +106,7 @@ mod admin;
 pub mod alert;
 pub mod auth;
 pub mod label;
+pub mod payment;
 pub mod quantum;
 pub mod rate;
 pub mod schema;

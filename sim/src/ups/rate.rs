@@ -365,6 +365,18 @@ pub fn price(lane: &Lane, code: &str, packages: &[PackageFacts], residential: bo
     }
 }
 
+/// The tax UPS adds to charges from this lane's origin (type, rate), when the request has
+/// `TaxInformationIndicator`: CA GST 5 %, EU and GB VAT 20 %; none from the US or PR.
+/// A model, not UPS's tax tables.
+pub fn tax(lane: &Lane) -> Option<(&'static str, Decimal)> {
+    match lane.from_country.as_str() {
+        "CA" => Some(("GST", Decimal::new(5, 2))),
+        "GB" => Some(("VAT", Decimal::new(20, 2))),
+        c if EU.contains(&c) => Some(("VAT", Decimal::new(20, 2))),
+        _ => None,
+    }
+}
+
 /// `{"CurrencyCode","MonetaryValue"}` with a 2-decimal string.
 pub fn money(currency: &str, v: Decimal) -> Value {
     json!({"CurrencyCode": currency, "MonetaryValue": format!("{:.2}", v.round_dp(2))})
@@ -520,6 +532,19 @@ pub async fn rate(
         .pointer("/ShipmentRatingOptions/NegotiatedRatesIndicator")
         .is_some();
     let mut alerts = tolerance_alerts(&tolerances);
+    // `PaymentDetails` is optional on Rate (Rating.yaml); when given, the same payer rules
+    // as Ship's `PaymentInformation` apply.
+    if let Some(pd) = s.get("PaymentDetails") {
+        match super::payment::check(
+            Some(pd),
+            "RateRequest.Shipment.PaymentDetails",
+            &caller.accounts,
+            &lane,
+        ) {
+            Ok(a) => alerts.extend(a),
+            Err((code, m)) => return ups_error(StatusCode::BAD_REQUEST, code, &m),
+        }
+    }
     let negotiated = if wants_negotiated {
         let own = caller.accounts.contains(&shipper_number);
         if own && st.negotiated_eligible(&shipper_number) {

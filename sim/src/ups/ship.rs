@@ -72,6 +72,8 @@ pub struct ShipPlan {
     pub shipper_name: String,
     pub ship_to_name: String,
     pub wants_negotiated: bool,
+    /// Alerts from the payment rules (e.g. `121524`, duties payer not needed).
+    pub payment_alerts: Vec<Value>,
     /// Text of the international forms document when `InternationalForms` was requested.
     pub forms: Option<Vec<String>>,
 }
@@ -142,6 +144,7 @@ pub async fn ship(
     };
     let price = rate::price(&plan.lane, &plan.service, &plan.facts, plan.residential);
     let mut alerts = tolerance_alerts(&tolerances);
+    alerts.extend(plan.payment_alerts.iter().cloned());
     let negotiated = if plan.wants_negotiated {
         if st.negotiated_eligible(&plan.shipper_number) {
             Some(price.negotiated())
@@ -246,6 +249,26 @@ pub async fn ship(
     }
     if let Some(n) = negotiated {
         results_obj["NegotiatedRateCharges"] = json!({"TotalCharge": money(currency, n)});
+    }
+    // Taxes (UPS-REFERENCE §11 "`TaxInformationIndicator` → `TaxCharges`"; Shipping.yaml
+    // `ShipmentCharges.TaxCharges`/`TotalChargesWithTaxes` "only when TaxInformationIndicator
+    // is present … and when Negotiated Rates are not applicable", else inside
+    // `NegotiatedRateCharges`). Modelled: a tax on transportation where the origin levies
+    // one (CA GST 5 %, EU/GB VAT 20 %), none from US/PR (no tax block at all).
+    let wants_taxes = body
+        .pointer("/ShipmentRequest/Shipment/TaxInformationIndicator")
+        .is_some();
+    if let Some((kind, rate)) = wants_taxes.then(|| rate::tax(&plan.lane)).flatten() {
+        let (block, base) = match negotiated {
+            Some(n) => ("NegotiatedRateCharges", n),
+            None => ("ShipmentCharges", price.total),
+        };
+        let tax = (base * rate).round_dp(2);
+        results_obj[block]["TaxCharges"] = one_or_many(
+            vec![json!({"Type": kind, "MonetaryValue": format!("{tax:.2}")})],
+            arrays,
+        );
+        results_obj[block]["TotalChargesWithTaxes"] = money(currency, base + tax);
     }
     (
         StatusCode::OK,

@@ -37,6 +37,19 @@ impl Mapper for MappingAdapter {
         self.mapping.write_back_shipped(record, result)
     }
 
+    fn write_back_shipped_freight(
+        &self,
+        record: &crate::model::ErpRecord,
+        result: &ShipResult,
+        transit_days: Option<u32>,
+    ) -> (
+        crate::model::WriteBack,
+        Option<crate::model::FreightOutcome>,
+    ) {
+        self.mapping
+            .write_back_shipped_with(record, result, transit_days)
+    }
+
     fn write_back_failure(
         &self,
         record: &crate::model::ErpRecord,

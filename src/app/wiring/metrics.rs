@@ -62,6 +62,29 @@ pub(super) fn pipeline_samples(p: &Pipeline, out: &mut Vec<Sample>) {
             v as f64,
         ));
     }
+    for ((connector, kind, label), v) in s.freight.snapshot() {
+        let sample = match kind {
+            "fallback" => Sample::counter(
+                "upsync_freight_basis_fallback",
+                "Freight billed at list because UPS gave no account (negotiated) rate",
+                vec![("connector", connector)],
+                v as f64,
+            ),
+            "refused" => Sample::counter(
+                "upsync_freight_refused",
+                "Freight figures not written back, by error code",
+                vec![("connector", connector), ("code", label)],
+                v as f64,
+            ),
+            _ => Sample::counter(
+                "upsync_freight_written",
+                "Freight figures written back, by basis used",
+                vec![("connector", connector), ("basis", label)],
+                v as f64,
+            ),
+        };
+        out.push(sample);
+    }
     for c in p.connectors() {
         let paused = c.health.paused_reason().is_some();
         out.push(Sample::gauge(

@@ -90,7 +90,13 @@ impl PipelineCore {
                         .min_by(|a, b| a.0.cmp(&b.0))
                         .map(|(_, q)| q.service_code.clone());
                     match best.or(fallback) {
-                        Some(code) => shipment.service = ServiceSelection::Fixed { code },
+                        Some(code) => {
+                            job.quoted_days = quotes
+                                .iter()
+                                .find(|q| q.service_code == code)
+                                .and_then(|q| q.business_days);
+                            shipment.service = ServiceSelection::Fixed { code };
+                        }
                         None => {
                             let msg = format!("no UPS service arrives within {max_business_days} business days for this lane; allow more days or set a fallback service in the mapping");
                             self.dead_letter(

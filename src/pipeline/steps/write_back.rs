@@ -1,6 +1,7 @@
-//! Step *write-back*: 1Z numbers, charges and labels from the flushed `shipped` state to
-//! the ERP record (and label sink); a failed write-back retries from stored data, never
-//! ships again.
+//! Step *write-back*: 1Z numbers, charges, freight and labels from the flushed `shipped`
+//! state to the ERP record (and label sink); a failed write-back retries from stored data,
+//! never ships again. The freight decision (basis, fallback, refusal) is recorded on the
+//! job, logged and counted once, the first time the job is written back.
 
 use super::*;
 
@@ -33,7 +34,15 @@ impl PipelineCore {
                 }
             }
         }
-        let plan = conn.mapper.write_back_shipped(&job.record, &result);
+        let (plan, freight) =
+            conn.mapper
+                .write_back_shipped_freight(&job.record, &result, job.quoted_days);
+        if job.freight.is_none() {
+            if let Some(f) = &freight {
+                self.freight_decided(conn, job, f);
+            }
+        }
+        job.freight = freight;
         let started = self.now();
         match conn.source.write_back(&plan).await {
             Ok(()) => {
@@ -66,5 +75,50 @@ impl PipelineCore {
                 }
             }
         }
+    }
+}
+
+impl PipelineCore {
+    /// Record a freight decision: timeline note, structured event and counters (never
+    /// silent about a fallback to list or a refused figure).
+    fn freight_decided(
+        &self,
+        conn: &Arc<Connector>,
+        job: &mut Job,
+        f: &crate::model::FreightOutcome,
+    ) {
+        let note = match (&f.refused, &f.fallback_reason, f.written) {
+            (Some((code, _)), _, _) => {
+                tracing::warn!(event = "freight_refused", job = %job.id, code = %code, "freight not written back");
+                self.stats.freight.count(&conn.name, "refused", code);
+                format!("freight refused: {code}")
+            }
+            (None, Some(_), Some(w)) => {
+                tracing::warn!(event = "freight_basis_fallback", job = %job.id, asked = f.asked.as_str(), used = f.basis.as_str(), "no account rate from UPS; freight billed at list");
+                self.stats
+                    .freight
+                    .count(&conn.name, "fallback", f.basis.as_str());
+                self.stats
+                    .freight
+                    .count(&conn.name, "written", f.basis.as_str());
+                format!(
+                    "freight {w} {} (list; account rate unavailable)",
+                    f.currency
+                )
+            }
+            (None, None, Some(w)) => {
+                self.stats
+                    .freight
+                    .count(&conn.name, "written", f.basis.as_str());
+                format!("freight {w} {} ({})", f.currency, f.basis.as_str())
+            }
+            _ => return,
+        };
+        job.timeline.push(crate::pipeline::ledger::Transition {
+            at: self.now(),
+            from: Some(job.state),
+            to: job.state,
+            note,
+        });
     }
 }

@@ -308,6 +308,8 @@ impl Mapper for FakeMapper {
             international: None,
             ship_date: None,
             negotiated_rates: true,
+            billing: Default::default(),
+            tax_information: false,
         })
     }
     fn write_back_shipped(&self, r: &ErpRecord, res: &ShipResult) -> WriteBack {

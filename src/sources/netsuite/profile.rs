@@ -232,6 +232,10 @@ fn default_writable_fields() -> Vec<String> {
         "custbody_ups_exception",
         "custbody_ups_signature",
         "custbody_ups_scan_history",
+        "custbody_ups_service",
+        "custbody_ups_transit_days",
+        "shippingCost",
+        "memo",
     ]
     .iter()
     .map(|s| s.to_string())

@@ -29,8 +29,8 @@ use super::wire::{
 };
 use crate::model::{
     Address, AddressCheck, Alert, Charges, DimensionUnit, Label, LabelFormat, LabelSpec, Milestone,
-    Money, Package, PackageResult, Party, RateQuote, Reference, ReferenceLevel, ServiceSelection,
-    ShipResult, Shipment, TrackingEvent, TrackingSnapshot, WeightUnit,
+    Money, Package, PackageResult, Party, Payer, RateQuote, Reference, ReferenceLevel,
+    ServiceSelection, ShipResult, Shipment, TrackingEvent, TrackingSnapshot, WeightUnit,
 };
 
 // ---------------------------------------------------------------- request pieces
@@ -204,8 +204,83 @@ fn request_block(option: &str, sub_version: Option<&String>, context: &str) -> V
     Value::Object(m)
 }
 
-fn bill_shipper(account: &str) -> Value {
-    json!({ "ShipmentCharge": [ { "Type": "01", "BillShipper": { "AccountNumber": account } } ] })
+/// `ShipmentRatingOptions` (negotiated rates) when asked for.
+fn rating_options(sh: &Shipment) -> Option<Value> {
+    sh.negotiated_rates
+        .then(|| json!({ "NegotiatedRatesIndicator": "" }))
+}
+
+/// `Shipment.TaxInformationIndicator` (Shipping.yaml and Rating.yaml, a presence flag on
+/// the shipment): UPS then returns `TaxCharges` and `TotalChargesWithTaxes` where taxes apply.
+fn put_tax_indicator(shipment: &mut Map<String, Value>, sh: &Shipment) {
+    if sh.tax_information {
+        shipment.insert("TaxInformationIndicator".into(), s(""));
+    }
+}
+
+/// EU member states (Shipping.yaml's "Qualified Domestic Shipment" rule 4).
+const EU: &[&str] = &[
+    "AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "HU", "IE", "IT", "LV",
+    "LT", "LU", "MT", "NL", "PL", "PT", "RO", "SK", "SI", "ES", "SE",
+];
+
+/// Shipping.yaml `PaymentInformation_ShipmentCharge.Type`: a "Qualified Domestic Shipment"
+/// (same country, US↔PR, EU↔EU) takes no duties-and-taxes charge (type `02`).
+pub fn qualified_domestic(sh: &Shipment) -> bool {
+    let o = origin_country(sh);
+    let d = sh.ship_to.address.country.to_ascii_uppercase();
+    o == d
+        || matches!((o.as_str(), d.as_str()), ("US", "PR") | ("PR", "US"))
+        || (EU.contains(&o.as_str()) && EU.contains(&d.as_str()))
+}
+
+/// One `ShipmentCharge` payer block (`BillShipper`, `BillReceiver`, `BillThirdParty`).
+fn payer_block(payer: &Payer, shipper_account: &str) -> (&'static str, Value) {
+    match payer {
+        Payer::Shipper => ("BillShipper", json!({ "AccountNumber": shipper_account })),
+        Payer::Receiver {
+            account,
+            postal_code,
+            ..
+        } => {
+            let mut m = Map::new();
+            m.insert("AccountNumber".into(), s(account.clone()));
+            if !postal_code.trim().is_empty() {
+                m.insert("Address".into(), json!({ "PostalCode": postal_code }));
+            }
+            ("BillReceiver", Value::Object(m))
+        }
+        Payer::ThirdParty {
+            account,
+            postal_code,
+            country,
+        } => {
+            let mut addr = Map::new();
+            put_opt(&mut addr, "PostalCode", Some(postal_code));
+            addr.insert("CountryCode".into(), s(country.to_ascii_uppercase()));
+            (
+                "BillThirdParty",
+                json!({ "AccountNumber": account, "Address": Value::Object(addr) }),
+            )
+        }
+    }
+}
+
+/// `{"ShipmentCharge": [...]}` for Ship's `PaymentInformation` and Rate's `PaymentDetails`
+/// (UPS-REFERENCE §2.1 "Payment"): type `01` transportation from `billing.transportation`,
+/// and type `02` duties and taxes from `billing.duties` unless the shipment is a qualified
+/// domestic one (UPS would answer Alert `121524`).
+pub fn payment(sh: &Shipment) -> Value {
+    let mut charges = Vec::with_capacity(2);
+    let (key, block) = payer_block(&sh.billing.transportation, &sh.account_number);
+    charges.push(json!({ "Type": "01", key: block }));
+    if let Some(duties) = &sh.billing.duties {
+        if !qualified_domestic(sh) {
+            let (key, block) = payer_block(duties, &sh.account_number);
+            charges.push(json!({ "Type": "02", key: block }));
+        }
+    }
+    json!({ "ShipmentCharge": charges })
 }
 
 trait OptStrExt {
@@ -265,6 +340,9 @@ struct NegotiatedRateCharges {
     /// Tolerated misspelling seen in some clients' fixtures; UPS documents `TotalCharge`.
     #[serde(rename = "TotalCharges")]
     total_charges: Option<Charge>,
+    /// Only with `TaxInformationIndicator` (Shipping.yaml `NegotiatedRateCharges`).
+    #[serde(rename = "TotalChargesWithTaxes")]
+    with_taxes: Option<Charge>,
 }
 
 impl NegotiatedRateCharges {

@@ -100,7 +100,7 @@ pub fn rate_request(sh: &Shipment, opts: &RateOptions) -> Value {
             json!({ "Name": from.name, "Address": address(&from.address, false) }),
         );
     }
-    shipment.insert("PaymentDetails".into(), bill_shipper(&sh.account_number));
+    shipment.insert("PaymentDetails".into(), payment(sh));
     if opts.mode == RateMode::Rate {
         let code = opts.service_code.clone().or_else(|| match &sh.service {
             ServiceSelection::Fixed { code } => Some(code.clone()),
@@ -137,12 +137,10 @@ pub fn rate_request(sh: &Shipment, opts: &RateOptions) -> Value {
         })
         .collect();
     shipment.insert("Package".into(), Value::Array(packages));
-    if sh.negotiated_rates {
-        shipment.insert(
-            "ShipmentRatingOptions".into(),
-            json!({ "NegotiatedRatesIndicator": "" }),
-        );
+    if let Some(options) = rating_options(sh) {
+        shipment.insert("ShipmentRatingOptions".into(), options);
     }
+    put_tax_indicator(&mut shipment, sh);
     let cross_border = origin_country(sh) != sh.ship_to.address.country.to_ascii_uppercase();
     let time_in_transit = opts.pickup_date.or(sh.ship_date).is_some();
     if let Some(ilt) = invoice_line_total(sh) {
@@ -259,6 +257,7 @@ pub fn rate_response(v: &Value) -> Result<Vec<RateQuote>, ParseError> {
                 charges: Charges {
                     total: r.total.as_ref().and_then(Charge::money),
                     negotiated: r.negotiated.as_ref().and_then(NegotiatedRateCharges::money),
+                    ..Default::default()
                 },
                 business_days: tit_days.or(gd_days),
                 guaranteed: r.guaranteed.is_some()

@@ -224,20 +224,15 @@ pub fn ship_request(sh: &Shipment, opts: &ShipOptions) -> Value {
     if let Some(from) = &sh.ship_from {
         shipment.insert("ShipFrom".into(), Value::Object(party(from, false)));
     }
-    shipment.insert(
-        "PaymentInformation".into(),
-        bill_shipper(&sh.account_number),
-    );
+    shipment.insert("PaymentInformation".into(), payment(sh));
     shipment.insert(
         "Service".into(),
         json!({ "Code": resolve_service(sh, opts).unwrap_or_default() }),
     );
-    if sh.negotiated_rates {
-        shipment.insert(
-            "ShipmentRatingOptions".into(),
-            json!({ "NegotiatedRatesIndicator": "" }),
-        );
+    if let Some(options) = rating_options(sh) {
+        shipment.insert("ShipmentRatingOptions".into(), options);
     }
+    put_tax_indicator(&mut shipment, sh);
     if level == ReferenceLevel::Shipment && !sh.references.is_empty() {
         shipment.insert("ReferenceNumber".into(), Value::Array(shipment_refs(sh)));
     }
@@ -419,6 +414,9 @@ pub(super) struct ShipmentResults {
 pub(super) struct ShipmentCharges {
     #[serde(rename = "TotalCharges")]
     total: Option<Charge>,
+    /// Only with `TaxInformationIndicator`, when negotiated rates do not apply (Shipping.yaml).
+    #[serde(rename = "TotalChargesWithTaxes")]
+    with_taxes: Option<Charge>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -500,8 +498,22 @@ pub fn ship_response(
         service_code: service_code.to_string(),
         packages,
         charges: Charges {
-            total: r.charges.and_then(|c| c.total).and_then(|c| c.money()),
-            negotiated: r.negotiated.and_then(|n| n.money()),
+            total: r
+                .charges
+                .as_ref()
+                .and_then(|c| c.total.as_ref())
+                .and_then(Charge::money),
+            total_with_taxes: r
+                .charges
+                .as_ref()
+                .and_then(|c| c.with_taxes.as_ref())
+                .and_then(Charge::money),
+            negotiated: r.negotiated.as_ref().and_then(NegotiatedRateCharges::money),
+            negotiated_with_taxes: r
+                .negotiated
+                .as_ref()
+                .and_then(|n| n.with_taxes.as_ref())
+                .and_then(Charge::money),
         },
         alerts: alerts(&env.response.response),
     })

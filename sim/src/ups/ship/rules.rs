@@ -124,27 +124,6 @@ pub fn check_ship(body: &Value, accounts: &[String]) -> Result<ShipPlan, Rule> {
     if let Some(from) = sh.get("ShipFrom") {
         check_party(from, &format!("{p}.ShipFrom"))?;
     }
-    // payment
-    let charges = items(sh.pointer("/PaymentInformation/ShipmentCharge"));
-    if charges.is_empty() {
-        return Err((
-            "10002",
-            format!("The request is not valid: Missing required field {p}.PaymentInformation.ShipmentCharge"),
-        ));
-    }
-    for (i, c) in charges.iter().enumerate() {
-        if let Some(acct) = c
-            .pointer("/BillShipper/AccountNumber")
-            .and_then(Value::as_str)
-        {
-            if !accounts.iter().any(|a| a.eq_ignore_ascii_case(acct)) {
-                return Err((
-                    "120100",
-                    format!("Invalid billing account: {p}.PaymentInformation.ShipmentCharge[{i}].BillShipper.AccountNumber is not an account of the authenticated client"),
-                ));
-            }
-        }
-    }
     // packages
     let pkgs = items(sh.get("Package"));
     if pkgs.is_empty() || pkgs.len() > 200 {
@@ -165,6 +144,12 @@ pub fn check_ship(body: &Value, accounts: &[String]) -> Result<ShipPlan, Rule> {
         to_country: destination.country.clone(),
         to_postal: destination.postal.clone(),
     };
+    let payment_alerts = super::super::payment::check(
+        sh.get("PaymentInformation"),
+        &format!("{p}.PaymentInformation"),
+        accounts,
+        &lane,
+    )?;
     let service = s(sh, "/Service/Code").to_string();
     if !lane.allows(&service) {
         return Err((
@@ -304,6 +289,7 @@ pub fn check_ship(body: &Value, accounts: &[String]) -> Result<ShipPlan, Rule> {
         }
     }
     Ok(ShipPlan {
+        payment_alerts,
         shipper_number,
         service,
         lane,
