@@ -17,6 +17,7 @@
 //! * [`tracking`]: Track Alert subscriptions, polling, webhook events.
 //! * [`events`]: outbound status events: durable outbox, signed webhooks, retries.
 //! * [`server`]: the HTTP listener (webhook, metrics, health).
+//! * [`checkout`]: checkout rating (`POST /v1/rates`): cache, deadline, fallback table.
 //! * [`sim`]: loopback simulators of UPS, Acumatica and NetSuite (share no code with the clients).
 //! * [`cli`], [`commands`]: the command line; the only code that knows it.
 //! * [`app`]: application assembly: builds the daemon from config (wiring, world, adapters).
@@ -24,6 +25,7 @@
 
 pub mod app;
 pub mod bench;
+pub mod checkout;
 pub mod cli;
 pub mod commands;
 pub mod config;

@@ -21,6 +21,7 @@
 //! the configuration only names them.
 
 pub mod check;
+pub mod checkout;
 pub mod cron;
 pub mod defaults;
 pub mod guard;
@@ -30,6 +31,7 @@ mod shape;
 use std::path::{Path, PathBuf};
 
 pub use check::{check_config, CheckReport, Problem};
+pub use checkout::{CheckoutConfig, CheckoutFallback, CheckoutFallbackService, CheckoutShipFrom};
 pub use model::*;
 
 /// Load and validate the configuration for the daemon (every check of `upsync check`
@@ -140,6 +142,12 @@ impl Config {
             ));
         }
         out.extend(self.events.credential_names());
+        if self.checkout.bind.is_some() {
+            out.push((
+                "checkout.api_token".to_string(),
+                self.checkout.api_token.clone(),
+            ));
+        }
         out
     }
 }

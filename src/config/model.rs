@@ -37,6 +37,9 @@ pub struct Config {
     /// Outbound status events: webhooks that receive every parcel status change.
     #[serde(default)]
     pub events: EventsConfig,
+    /// The checkout rating endpoint (`POST /v1/rates`); off unless `checkout.bind` is set.
+    #[serde(default)]
+    pub checkout: super::checkout::CheckoutConfig,
 }
 
 // ------------------------------------------------------------------------------------ ups

@@ -153,6 +153,16 @@ impl Limiters {
         }
     }
 
+    /// Wait only for the shared quota (a caller with its own share of `api`'s quota, e.g.
+    /// checkout rating, already took a permit of it).
+    pub async fn acquire_shared(&self, api: Api) {
+        if api != Api::Token {
+            if let Some(l) = &self.total {
+                Self::wait(l).await;
+            }
+        }
+    }
+
     async fn wait(l: &Limiter) {
         loop {
             match l.check() {

@@ -6,6 +6,7 @@
 //! server's readiness and metrics read the current one through [`Current`]. The metrics
 //! samples of each part are in `metrics.rs`.
 
+mod checkout;
 mod metrics;
 
 use std::path::Path;
@@ -23,6 +24,10 @@ use crate::server::{Readiness, ServerState};
 use crate::sinks::LabelSink;
 use crate::sources::Source;
 use crate::store::{MasterKey, Store};
+pub use checkout::{
+    build_checkout, checkout_metrics, checkout_settings, checkout_token, pipeline_rating_quota,
+    quote_once, serve_checkout,
+};
 use metrics::{erp_samples, events_samples, pipeline_samples, tracking_samples, ups_samples};
 
 /// Everything one configuration builds.
@@ -686,7 +691,9 @@ pub fn ups_client_config(u: &crate::config::UpsConfig) -> crate::ups::UpsClientC
 pub fn build_ups_client(cfg: &Config, store: &Arc<Store>) -> anyhow::Result<crate::ups::UpsClient> {
     use crate::ups::{UpsClient, UpsCredentials};
     let u = &cfg.ups;
-    let c = ups_client_config(u);
+    let mut c = ups_client_config(u);
+    // The pipeline's share of the Rating quota: checkout keeps its own (`checkout.rating_…`).
+    c.quotas.rating = pipeline_rating_quota(cfg);
     #[derive(serde::Deserialize)]
     struct Creds {
         client_id: String,

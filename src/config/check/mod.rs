@@ -34,6 +34,7 @@ use serde_json::Value;
 use super::model::*;
 use super::{base_dir, cron, defaults, resolve, shape};
 
+mod checkout;
 mod connectors;
 mod credentials;
 mod events;
@@ -45,7 +46,8 @@ mod ups;
 
 #[allow(unused_imports)]
 use self::{
-    connectors::*, credentials::*, events::*, http::*, parse::*, pipeline::*, tracking::*, ups::*,
+    checkout::*, connectors::*, credentials::*, events::*, http::*, parse::*, pipeline::*,
+    tracking::*, ups::*,
 };
 pub use connectors::{mapping_problems, profile_problems};
 
@@ -375,6 +377,13 @@ pub(crate) fn analyse(
     let pipeline =
         optional_section::<PipelineConfig>(&mut report, path, &root, "pipeline", &env_note);
     let events = optional_section::<EventsConfig>(&mut report, path, &root, "events", &env_note);
+    let checkout = optional_section::<super::checkout::CheckoutConfig>(
+        &mut report,
+        path,
+        &root,
+        "checkout",
+        &env_note,
+    );
     let raw_connectors: Vec<Value> = match root.get("connectors") {
         None | Some(Value::Null) => Vec::new(),
         Some(Value::Array(items)) => items.clone(),
@@ -421,6 +430,9 @@ pub(crate) fn analyse(
     if let Some(e) = &events {
         check_events(&mut report, path, e);
     }
+    if let Some(c) = &checkout {
+        check_checkout(&mut report, path, c, ups.as_ref());
+    }
     for (i, c) in connectors.iter().enumerate() {
         check_connector_typed(&mut report, path, &base, i, c);
     }
@@ -451,8 +463,16 @@ pub(crate) fn analyse(
         }
     }
 
-    let config = match (ok, ups, tracking, http, pipeline, events) {
-        (true, Some(ups), Some(tracking), Some(http), Some(pipeline), Some(events)) => {
+    let config = match (ok, ups, tracking, http, pipeline, events, checkout) {
+        (
+            true,
+            Some(ups),
+            Some(tracking),
+            Some(http),
+            Some(pipeline),
+            Some(events),
+            Some(checkout),
+        ) => {
             let mut c = Config {
                 state_dir,
                 ups,
@@ -461,6 +481,7 @@ pub(crate) fn analyse(
                 http,
                 pipeline,
                 events,
+                checkout,
             };
             c.finish(&base);
             report.notes.push(match c.connectors.len() {
