@@ -151,6 +151,8 @@ pub struct Stats {
     pub bad_requests: AtomicU64,
     /// Seconds from the parsed request to its answer.
     pub latency: prometheus_client::metrics::histogram::Histogram,
+    /// The longest of those, microseconds.
+    pub latency_max_us: AtomicU64,
 }
 
 impl Default for Stats {
@@ -172,6 +174,7 @@ impl Default for Stats {
             latency: prometheus_client::metrics::histogram::Histogram::new(
                 prometheus_client::metrics::histogram::exponential_buckets(0.001, 2.0, 14),
             ),
+            latency_max_us: AtomicU64::new(0),
         }
     }
 }
@@ -281,7 +284,11 @@ impl Checkout {
             Source::Estimate => &self.stats.quotes_estimate,
         };
         counter.fetch_add(1, Ordering::Relaxed);
-        self.stats.latency.observe(started.elapsed().as_secs_f64());
+        let took = started.elapsed();
+        self.stats.latency.observe(took.as_secs_f64());
+        self.stats
+            .latency_max_us
+            .fetch_max(took.as_micros() as u64, Ordering::Relaxed);
         rates
     }
 

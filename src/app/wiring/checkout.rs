@@ -26,8 +26,14 @@ pub fn checkout_settings(cfg: &Config) -> Option<Settings> {
 }
 
 /// The settings whether or not the endpoint is on (`upsync rates quote` uses them too).
-/// Every field is named (no `..`): a new setting that nothing reads does not compile.
 fn settings_of(cfg: &Config) -> Settings {
+    settings_from(&cfg.checkout, &cfg.ups.account_number)
+}
+
+/// The settings of a `checkout` section, with `default_account` (`ups.account_number`)
+/// for a ship-from given as an address. Every field is named (no `..`): a new setting
+/// that nothing reads does not compile.
+pub fn settings_from(c: &crate::config::CheckoutConfig, default_account: &str) -> Settings {
     let crate::config::CheckoutConfig {
         bind,
         // Read by `checkout_token`.
@@ -38,10 +44,10 @@ fn settings_of(cfg: &Config) -> Settings {
         rating_requests_per_second,
         ship_from,
         fallback,
-    } = &cfg.checkout;
+    } = c;
     // Read by `checkout_settings` (on or off) and `serve_checkout`.
     let _ = bind;
-    let default_account = cfg.ups.account_number.clone();
+    let default_account = default_account.to_string();
     let warehouses = ship_from
         .iter()
         .map(|w| Warehouse {

@@ -26,7 +26,7 @@ use crate::sources::Source;
 use crate::store::{MasterKey, Store};
 pub use checkout::{
     build_checkout, checkout_metrics, checkout_settings, checkout_token, pipeline_rating_quota,
-    quote_once, serve_checkout,
+    quote_once, serve_checkout, settings_from as checkout_settings_from,
 };
 use metrics::{erp_samples, events_samples, pipeline_samples, tracking_samples, ups_samples};
 
