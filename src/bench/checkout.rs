@@ -32,7 +32,7 @@ fn lane_body(i: usize) -> Value {
     json!({
         "ship_from": "main",
         "ship_to": {"lines": ["1 Bench Lane"], "city": "Anytown", "postal_code": format!("{zip:05}"),
-                    "country": "US", "residential": i % 2 == 0},
+                    "country": "US", "residential": i.is_multiple_of(2)},
         "packages": [{"weight": weight as f64 + 0.4, "length": dims.0, "width": dims.1, "height": dims.2}]
     })
 }

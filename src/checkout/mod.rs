@@ -241,7 +241,7 @@ impl Checkout {
         let rates = match self.cache.lookup(&key, permit) {
             cache::Lookup::Hit(q) => {
                 self.stats.cache_hits.fetch_add(1, Ordering::Relaxed);
-                self.from_ups(&q, Source::Cache)
+                self.answer_of(&q, Source::Cache)
             }
             cache::Lookup::Join(rx) => {
                 self.stats.joined.fetch_add(1, Ordering::Relaxed);
@@ -304,7 +304,7 @@ impl Checkout {
                 Some(Ok(q)) => {
                     let q = q.clone();
                     drop(v);
-                    self.from_ups(&q, Source::Ups)
+                    self.answer_of(&q, Source::Ups)
                 }
                 _ => {
                     drop(v);
@@ -317,7 +317,7 @@ impl Checkout {
         }
     }
 
-    fn from_ups(&self, quotes: &[RateQuote], source: Source) -> Rates {
+    fn answer_of(&self, quotes: &[RateQuote], source: Source) -> Rates {
         let services = quotes
             .iter()
             .map(|q| {

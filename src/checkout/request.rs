@@ -70,6 +70,9 @@ pub struct RateAsk {
     pub ship_date: NaiveDate,
 }
 
+/// One package of a key: weight units rounded up, the unit, dimensions rounded up.
+pub type Profile = (u32, &'static str, Option<(u32, u32, u32, &'static str)>);
+
 /// The cache key: account, lane, residential, rounded profile, date.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Key {
@@ -78,7 +81,7 @@ pub struct Key {
     pub to: (String, String),
     pub residential: bool,
     /// Per package: (weight units rounded up, unit, dimensions rounded up); sorted.
-    pub profile: Vec<(u32, &'static str, Option<(u32, u32, u32, &'static str)>)>,
+    pub profile: Vec<Profile>,
     pub date: NaiveDate,
 }
 
