@@ -341,6 +341,19 @@ fn address(v: &Value, at: &str, ship_to: bool) -> Result<Address, BadRequest> {
             .ok_or_else(|| bad(format!("{at}.lines"), "a list of up to 3 strings"))?,
         Some(_) => return Err(bad(format!("{at}.lines"), "a list of up to 3 strings")),
     };
+    if lines.iter().all(|l| l.trim().is_empty()) {
+        // Rating.yaml `ShipTo_Address`/`Shipper_Address`: `AddressLine` is required (its
+        // length is not validated; the rate depends on the postal code).
+        return Err(bad(
+            format!("{at}.lines"),
+            "required: at least one street line (UPS Rating requires AddressLine)",
+        ));
+    }
+    let city = text(o, at, "city")?;
+    if city.is_empty() {
+        // The request builder always sends `City`, and an empty one is refused (minLength).
+        return Err(bad(format!("{at}.city"), "required: the city"));
+    }
     let country = text(o, at, "country")?.to_ascii_uppercase();
     if country.len() != 2 || !country.chars().all(|c| c.is_ascii_alphabetic()) {
         return Err(bad(
@@ -365,7 +378,7 @@ fn address(v: &Value, at: &str, ship_to: bool) -> Result<Address, BadRequest> {
     };
     Ok(Address {
         lines,
-        city: text(o, at, "city")?,
+        city,
         state: text(o, at, "state")?.to_ascii_uppercase(),
         postal_code,
         country,
@@ -473,7 +486,7 @@ mod tests {
 
     fn body() -> Value {
         json!({"ship_from": "main",
-               "ship_to": {"postal_code": "30075-1234", "country": "us", "residential": true},
+               "ship_to": {"lines": ["1 Elm Lane"], "city": "Roswell", "postal_code": "30075-1234", "country": "us", "residential": true},
                "packages": [{"weight": 4.2, "length": 11.5, "width": 9, "height": 6}]})
     }
 
@@ -490,8 +503,16 @@ mod tests {
                 "ship_from",
             ),
             (
-                json!({"ship_from": "main", "ship_to": {"country": "US"}, "packages": body()["packages"]}),
+                json!({"ship_from": "main", "ship_to": {"lines": ["1 Elm Lane"], "city": "Roswell", "country": "US"}, "packages": body()["packages"]}),
                 "ship_to.postal_code",
+            ),
+            (
+                json!({"ship_from": "main", "ship_to": {"postal_code": "30075", "country": "US"}, "packages": body()["packages"]}),
+                "ship_to.lines",
+            ),
+            (
+                json!({"ship_from": "main", "ship_to": {"lines": ["1 Elm Lane"], "postal_code": "30075", "country": "US"}, "packages": body()["packages"]}),
+                "ship_to.city",
             ),
             (
                 json!({"ship_from": "main", "ship_to": body()["ship_to"], "packages": [{"weight": 1}, {"weight": -2}]}),

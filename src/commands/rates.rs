@@ -19,10 +19,12 @@ pub enum RatesCommand {
 
 #[derive(Debug, clap::Args)]
 pub struct QuoteArgs {
-    /// Ship-from: a warehouse key of `checkout.ship_from`, or POSTAL,COUNTRY (`30301,US`).
+    /// Ship-from: a warehouse key of `checkout.ship_from`, or an address
+    /// `STREET,CITY,STATE,POSTAL,COUNTRY` (`100 Main St,Atlanta,GA,30301,US`).
     #[arg(long, required_unless_present = "file")]
     pub from: Option<String>,
-    /// Ship-to: POSTAL,COUNTRY[,STATE] (`30075,US,GA`).
+    /// Ship-to: `STREET,CITY,STATE,POSTAL,COUNTRY` (`1 Elm Lane,Roswell,GA,30075,US`;
+    /// STATE may be empty where the country has none).
     #[arg(long, required_unless_present = "file")]
     pub to: Option<String>,
     /// The ship-to is residential.
@@ -54,13 +56,13 @@ pub async fn run(g: &Globals, cmd: RatesCommand) -> anyhow::Result<ExitCode> {
 
 fn address(s: &str, what: &str) -> anyhow::Result<Value> {
     let parts: Vec<&str> = s.split(',').map(str::trim).collect();
-    match parts.as_slice() {
-        [postal, country] => Ok(json!({"postal_code": postal, "country": country})),
-        [postal, country, state] => {
-            Ok(json!({"postal_code": postal, "country": country, "state": state}))
-        }
-        _ => anyhow::bail!("--{what} {s:?}: write POSTAL,COUNTRY[,STATE], e.g. 30075,US,GA"),
-    }
+    let [street, city, state, postal, country] = parts.as_slice() else {
+        anyhow::bail!(
+            "--{what} {s:?}: write STREET,CITY,STATE,POSTAL,COUNTRY, e.g. \"1 Elm Lane,Roswell,GA,30075,US\""
+        );
+    };
+    Ok(json!({"lines": [street], "city": city, "state": state,
+              "postal_code": postal, "country": country}))
 }
 
 fn body(a: &QuoteArgs) -> anyhow::Result<Value> {

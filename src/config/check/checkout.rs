@@ -70,6 +70,25 @@ pub(super) fn check_checkout(
                 "give each warehouse its own key",
             );
         }
+        if w.city.trim().is_empty() {
+            r.problem(
+                file,
+                format!("checkout.ship_from[{i}].city"),
+                format!("warehouse `{}` has no city; UPS Rating requires one", w.key),
+                "add `city: …`",
+            );
+        }
+        if w.lines.iter().all(|l| l.trim().is_empty()) {
+            r.problem(
+                file,
+                format!("checkout.ship_from[{i}].lines"),
+                format!(
+                    "warehouse `{}` has no street line; UPS Rating requires one",
+                    w.key
+                ),
+                "add `lines: [\"100 Main St\"]`",
+            );
+        }
         if w.country.len() != 2 {
             r.problem(
                 file,

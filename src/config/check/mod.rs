@@ -642,6 +642,30 @@ connectors:
         );
     }
 
+    /// The checkout section: off by default; when on, each problem names its key
+    /// (a share of the Rating quota that leaves the pipeline nothing, a bad bind, a
+    /// warehouse without a city, an unknown key in a fallback entry).
+    #[test]
+    fn checkout_problems_are_named() {
+        let base = "ups:\n  account_number: \"123X56\"\n  quotas: {rating_requests_per_second: 10}\nconnectors:\n  - {name: a, type: acumatica, profile: p.yaml, mapping: m.yaml, schedule: \"* * * * *\", credentials: a}\n";
+        let (c, r, _t) = analyse_text(base, FILES);
+        assert!(r.is_ok(), "{r}");
+        assert_eq!(c.unwrap().checkout.bind, None, "off unless configured");
+        let on = format!(
+            "{base}checkout:\n  bind: \"nowhere\"\n  rating_requests_per_second: 10\n  ship_from:\n    - {{key: main, lines: [\"1 Main St\"], postal_code: \"30301\", country: US}}\n  fallback:\n    services:\n      - {{service_code: \"03\", service_name: Ground, base: \"9\", per_lb: 1, colour: red}}\n"
+        );
+        let (_c, r, _t) = analyse_text(&on, FILES);
+        let paths: Vec<&str> = r.problems.iter().map(|p| p.path.as_str()).collect();
+        for want in [
+            "checkout.bind",
+            "checkout.rating_requests_per_second",
+            "checkout.ship_from[0].city",
+            "checkout.fallback.services[0].colour",
+        ] {
+            assert!(paths.contains(&want), "{want} not in {paths:?}\n{r}");
+        }
+    }
+
     #[test]
     fn a_broken_mapping_file_points_at_its_own_line() {
         let files = &[
