@@ -240,6 +240,40 @@ mod tests {
         assert_eq!(t.elapsed(), Duration::ZERO);
     }
 
+    /// Checkout rating keeps its own share of the Rating quota: `acquire_shared` skips the
+    /// per-API (pipeline) Rating limiter but still honours the shared all-APIs one.
+    #[tokio::test(start_paused = true)]
+    async fn acquire_shared_skips_the_api_quota_not_the_shared_one() {
+        let l = Limiters::new(&ApiQuotas {
+            rating: NonZeroU32::new(1),
+            ..Default::default()
+        });
+        let t = tokio::time::Instant::now();
+        for _ in 0..50 {
+            l.acquire_shared(Api::Rating).await;
+        }
+        assert_eq!(
+            t.elapsed(),
+            Duration::ZERO,
+            "the pipeline's Rating quota is not checkout's"
+        );
+        let l = Limiters::new(&ApiQuotas {
+            rating: NonZeroU32::new(1),
+            total: NonZeroU32::new(10),
+            ..Default::default()
+        });
+        let t = tokio::time::Instant::now();
+        for _ in 0..29 {
+            l.acquire_shared(Api::Rating).await;
+        }
+        // Burst 9, then 20 paced at 10/s.
+        assert!(
+            t.elapsed() >= Duration::from_millis(1900),
+            "{:?}",
+            t.elapsed()
+        );
+    }
+
     #[tokio::test(start_paused = true)]
     async fn shared_quota_paces_all_apis_together_but_not_oauth() {
         let l = Limiters::new(&ApiQuotas {
