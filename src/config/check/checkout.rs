@@ -14,13 +14,20 @@ pub(super) fn check_checkout(
     let Some(bind) = &c.bind else {
         return;
     };
-    if bind.parse::<std::net::SocketAddr>().is_err() {
-        r.problem(
+    match bind.parse::<std::net::SocketAddr>() {
+        Err(_) => r.problem(
             file,
             "checkout.bind",
             format!("`{bind}` is not an address:port to listen on"),
             "use an IP address and port other than http.listen's, e.g. 127.0.0.1:8090",
-        );
+        ),
+        Ok(a) if !a.ip().is_loopback() => r.warning(
+            file,
+            "checkout.bind",
+            format!("{bind} is reachable from other hosts, in plain HTTP with a bearer token"),
+            "bind to loopback and let the shop's backend or a TLS proxy call it",
+        ),
+        Ok(_) => {}
     }
     if c.api_token.trim().is_empty() {
         r.problem(

@@ -56,6 +56,11 @@ pub(super) fn check_credentials(config: &Config, report: &mut CheckReport) {
             {
                 report.problem(&file, key_path.clone(), format!("credentials `{name}` have no `secret` field (the webhook's signing secret)"), format!("set them again with `upsync creds set {name}` as {{\"secret\": \"…\"}}"));
             }
+            Some(Ok(fields))
+                if key_path == "checkout.api_token" && !fields.iter().any(|f| f == "token") =>
+            {
+                report.problem(&file, key_path.clone(), format!("credentials `{name}` have no `token` field (the checkout API token)"), format!("set them again with `upsync creds set {name}` as {{\"token\": \"…\"}}"));
+            }
             Some(Ok(_)) => {}
         }
     }
