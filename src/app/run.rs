@@ -21,8 +21,9 @@
 //!
 //! The HTTP listener runs with the limits of the `http` section
 //! ([`crate::server::listener`]), and so does the checkout rating listener when
-//! `checkout.bind` is set ([`crate::checkout`]; built once, not reloaded); the open-files soft limit is raised to the hard one at
-//! start (`LimitNOFILE=` in the unit sets the hard one).
+//! `checkout.bind` is set ([`crate::checkout`]; built once at start, not reloaded); the
+//! open-files soft limit is raised to the hard one at start (`LimitNOFILE=` in the unit
+//! sets the hard one).
 
 use std::process::ExitCode;
 use std::sync::{Arc, RwLock};

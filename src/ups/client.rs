@@ -253,7 +253,9 @@ impl UpsClient {
     /// [`Self::rate_with`] for a caller that keeps its own share of the Rating quota (the
     /// checkout endpoint, `crate::checkout`): this client's Rating limiter (the pipeline's
     /// share) is skipped, the credential's shared all-APIs quota still applies. The caller
-    /// must have taken a permit from its own limiter first.
+    /// must have taken a permit from its own limiter first. One attempt, never retried
+    /// (a retry would spend a permit the caller did not take); a refused token is still
+    /// refreshed once.
     pub async fn rate_on_own_quota(
         &self,
         shipment: &Shipment,
@@ -646,7 +648,9 @@ impl UpsClient {
         let i = &self.inner;
         let api = req.api;
         let policy = &i.cfg.retry;
-        let max = if api.is_idempotent() {
+        // A caller on its own quota (checkout) gets one attempt: a retry would spend a
+        // permit it did not take, and it answers from its fallback table meanwhile.
+        let max = if api.is_idempotent() && quota == Quota::PerApi {
             policy.max_attempts.max(1)
         } else {
             1

@@ -206,10 +206,12 @@ async fn slow_ups_gives_the_estimate() {
     );
 }
 
-/// A UPS error gives the estimate too, and is not cached: the next asker tries UPS again.
+/// A UPS error gives the estimate too, is not retried by the client (a retry would spend
+/// a permit of checkout's quota it did not take) and is not cached: the next asker tries
+/// UPS again.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_ups_error_gives_the_estimate_and_is_not_cached() {
-    let r = rig("rate:400#1", Duration::from_secs(5), 100, 0).await;
+    let r = rig("rate:503#1", Duration::from_secs(5), 100, 0).await;
     let v = r.quote(&body("94105")).await;
     assert_eq!(v["source"], "estimate", "{v}");
     assert_eq!(v["estimate_reason"], "ups_error");
