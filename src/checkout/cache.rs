@@ -89,11 +89,13 @@ impl<K: Eq + Hash + Clone, V> Cache<K, V> {
                     slot.used = tick;
                     return Lookup::Hit(value.clone());
                 }
-                State::Pending(rx) => {
+                // A live flight (its leader still holds the sender).
+                State::Pending(rx) if rx.has_changed().is_ok() => {
                     slot.used = tick;
                     return Lookup::Join(rx.clone());
                 }
-                State::Ready { .. } => {}
+                // Expired, or a flight whose leader died without landing: lead anew.
+                State::Ready { .. } | State::Pending(_) => {}
             }
         }
         if !may_lead() {
@@ -217,6 +219,17 @@ mod tests {
         let got = rx.wait_for(|v| v.is_some()).await.unwrap().clone();
         assert_eq!(got.unwrap().unwrap_err(), "boom");
         assert!(matches!(c.lookup(&1, || false), Lookup::Denied));
+    }
+
+    /// A flight whose leader died without landing (a panic) is led anew, not joined forever.
+    #[tokio::test]
+    async fn a_dead_flight_is_led_again() {
+        let c: Cache<u32, u32> = Cache::new(Duration::from_secs(60), 10);
+        let Lookup::Lead(tx, _) = c.lookup(&1, || true) else {
+            panic!()
+        };
+        drop(tx);
+        assert!(matches!(c.lookup(&1, || true), Lookup::Lead(..)));
     }
 
     /// An entry older than the TTL is a miss.
