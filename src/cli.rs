@@ -76,6 +76,9 @@ pub enum Command {
     /// Outbound status events: list, show, retry dead-lettered deliveries.
     #[command(subcommand)]
     Events(crate::commands::events::EventsCommand),
+    /// Checkout rating: quote one shipment as `POST /v1/rates` would.
+    #[command(subcommand)]
+    Rates(crate::commands::rates::RatesCommand),
     /// Labels: reprint stored labels without creating a shipment.
     #[command(subcommand)]
     Labels(crate::commands::labels::LabelsCommand),
@@ -164,6 +167,7 @@ async fn dispatch(command: Command, g: Globals) -> anyhow::Result<ExitCode> {
         Command::Jobs(cmd) => c::jobs::run(&g, cmd).await,
         Command::Events(cmd) => c::events::run(&g, cmd).await,
         Command::Labels(cmd) => c::labels::run(&g, cmd).await,
+        Command::Rates(cmd) => c::rates::run(&g, cmd).await,
         Command::Sim(cmd) => c::sim::run(cmd).await,
         Command::Bench(args) => c::bench::run(&g, args).await,
     }

@@ -19,6 +19,7 @@
 //! * [`push`]: ERP push notifications in (Acumatica, NetSuite) that wake a connector's cycle.
 //! * [`server`]: the HTTP listener (webhook, metrics, health).
 //! * [`console`]: the admin web console (login, pages, replay/void buttons).
+//! * [`checkout`]: checkout rating (`POST /v1/rates`): cache, deadline, fallback table.
 //! * [`sim`]: loopback simulators of UPS, Acumatica and NetSuite (share no code with the clients).
 //! * [`cli`], [`commands`]: the command line; the only code that knows it.
 //! * [`app`]: application assembly: builds the daemon from config (wiring, world, adapters).
@@ -26,6 +27,7 @@
 
 pub mod app;
 pub mod bench;
+pub mod checkout;
 pub mod cli;
 pub mod commands;
 pub mod config;

@@ -69,7 +69,18 @@ impl Accounts {
         let tokens: Arc<dyn TokenStore> =
             Arc::new(crate::app::adapters::VaultTokenStore::new(store.clone()));
         let mut specs = Vec::new();
-        for a in cfg.ups.resolved_accounts() {
+        // Checkout keeps its own share of each client's Rating quota
+        // (`checkout.rating_requests_per_second`); the pipeline gets the rest.
+        let checkout_share = if cfg.checkout.bind.is_some() {
+            cfg.checkout.rating_requests_per_second
+        } else {
+            0
+        };
+        for mut a in cfg.ups.resolved_accounts() {
+            let rating = &mut a.quotas.rating_requests_per_second;
+            if *rating > 0 {
+                *rating = rating.saturating_sub(checkout_share).max(1);
+            }
             let creds: Creds = super::wiring::credentials_as(
                 store,
                 &a.credentials,

@@ -23,8 +23,10 @@
 //! ([`crate::app::console::start`]) with the same limits.
 //!
 //! The HTTP listener runs with the limits of the `http` section
-//! ([`crate::server::listener`]); the open-files soft limit is raised to the hard one at
-//! start (`LimitNOFILE=` in the unit sets the hard one).
+//! ([`crate::server::listener`]), and so does the checkout rating listener when
+//! `checkout.bind` is set ([`crate::checkout`]; built once at start, not reloaded); the
+//! open-files soft limit is raised to the hard one at start (`LimitNOFILE=` in the unit
+//! sets the hard one).
 
 use std::process::ExitCode;
 use std::sync::{Arc, RwLock};
@@ -62,7 +64,22 @@ pub async fn run(config: &std::path::Path) -> anyhow::Result<ExitCode> {
         .await
         .with_context(|| format!("cannot listen on {listen} (http.listen)"))?;
     let (stop_http, http_stopped) = tokio::sync::oneshot::channel::<()>();
-    let state = wiring::server_state(&current);
+    let mut state = wiring::server_state(&current);
+    // The checkout rating endpoint (off unless `checkout.bind`): its own listener.
+    let (stop_checkout, checkout_stopped) = tokio::sync::oneshot::channel::<()>();
+    let checkout_server =
+        match wiring::build_checkout(&assembly.config, &store, &assembly.accounts)? {
+            Some((checkout, token)) => {
+                wiring::checkout_metrics(&mut state, &checkout);
+                Some(
+                    wiring::serve_checkout(&assembly.config, checkout, token, nofile, async {
+                        let _ = checkout_stopped.await;
+                    })
+                    .await?,
+                )
+            }
+            None => None,
+        };
     let limits =
         crate::server::Limits::from_config(&assembly.config.http).fitted_to_fd_limit(nofile);
     let stats = state.listener.clone();
@@ -174,7 +191,11 @@ pub async fn run(config: &std::path::Path) -> anyhow::Result<ExitCode> {
     if let Some(c) = console {
         c.stop().await;
     }
+    let _ = stop_checkout.send(());
     let _ = tokio::time::timeout(Duration::from_secs(5), server).await;
+    if let Some(s) = checkout_server {
+        let _ = tokio::time::timeout(Duration::from_secs(5), s).await;
+    }
     tracing::info!("stopped");
     Ok(ExitCode::SUCCESS)
 }

@@ -15,6 +15,9 @@
 //!   size, RSS; then retention pruning.
 //! * `history` — a poll cycle's ERP requests for a few changed records among 10k and 100k.
 //! * `mapping` — records/s of the bundled Acumatica mapping.
+//! * `checkout` — `POST /v1/rates` with a Zipf-like mix of lanes, fast or slow UPS: quotes
+//!   by source, UPS calls, p50/p99, and whether every answer came within timeout + 100 ms
+//!   ([`checkout`]).
 //! * `reconcile` — lost Ship answers, a lagging reference index and another shipper using
 //!   the same ERP numbers: re-ships, late duplicates voided, duplicates billed, lost
 //!   ([`reconcile`]).
@@ -32,6 +35,7 @@ pub mod push;
 mod reconcile;
 
 pub mod audit;
+mod checkout;
 mod frugal;
 mod history;
 mod latency;
@@ -80,6 +84,8 @@ pub enum Scenario {
     Reconcile,
     /// Hostile clients against the HTTP listener (see `src/bench/hostile.rs`).
     Hostile,
+    /// `POST /v1/rates`: cache, single-flight, deadline and fallback (`src/bench/checkout.rs`).
+    Checkout,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -146,6 +152,9 @@ pub struct BenchArgs {
     /// `reconcile`: `pipeline.reconcile.absent_after_seconds`, in minutes.
     #[arg(long, default_value_t = 30)]
     pub absent_after_minutes: i64,
+    /// `checkout`: distinct lanes × package profiles asked (Zipf-like repeats).
+    #[arg(long, default_value_t = 250)]
+    pub lanes: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -181,6 +190,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         Scenario::Mapping => mapping(&args)?,
         Scenario::Reconcile => reconcile::reconcile(&args, &dir).await?,
         Scenario::Hostile => hostile::run(&args, &dir).await?,
+        Scenario::Checkout => checkout::checkout(&args, &dir).await?,
     };
     line.insert("load_average".into(), json!(load_average()));
     println!("{}", Value::Object(line));

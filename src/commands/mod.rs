@@ -15,6 +15,7 @@ pub mod labels;
 pub mod mapping;
 pub mod once;
 pub mod ping;
+pub mod rates;
 pub mod run;
 pub mod sim;
 pub mod store;

@@ -81,6 +81,18 @@ pub const PIPELINE_RECONCILE_ABSENT_AFTER_SECONDS: u64 = 1800;
 pub const PIPELINE_RECONCILE_MIN_LOOKUPS: u32 = 3;
 pub const PIPELINE_RECONCILE_WATCH_HOURS: u64 = 48;
 
+// ---- checkout (rating endpoint) ----
+/// Vault entry holding the checkout API token (`{"token": "…"}`).
+pub const CHECKOUT_API_TOKEN: &str = "checkout-api";
+/// The guide's "strict timeout": a UPS answer slower than this gives the estimate.
+pub const CHECKOUT_TIMEOUT_MS: u64 = 1500;
+/// 10 minutes: the middle of the guide's 5–15 minute cache.
+pub const CHECKOUT_CACHE_TTL_SECONDS: u64 = 600;
+pub const CHECKOUT_CACHE_CAPACITY: u32 = 10_000;
+/// Checkout's share of the Rating quota (taken from `ups.quotas.rating_requests_per_second`).
+pub const CHECKOUT_RATING_REQUESTS_PER_SECOND: u32 = 3;
+pub const CHECKOUT_FALLBACK_CURRENCY: &str = "USD";
+
 // ---- events (outbound webhooks) ----
 /// Deliveries in flight per webhook (each to a different parcel).
 pub const EVENTS_DELIVERIES_IN_FLIGHT: u32 = 8;

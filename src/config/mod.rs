@@ -22,6 +22,7 @@
 
 pub mod accounts;
 pub mod check;
+pub mod checkout;
 pub mod cron;
 pub mod defaults;
 pub mod guard;
@@ -32,6 +33,7 @@ use std::path::{Path, PathBuf};
 
 pub use accounts::{UpsAccount, IMPLICIT_ACCOUNT};
 pub use check::{check_config, CheckReport, Problem};
+pub use checkout::{CheckoutConfig, CheckoutFallback, CheckoutFallbackService, CheckoutShipFrom};
 pub use model::*;
 
 /// Load and validate the configuration for the daemon (every check of `upsync check`
@@ -163,6 +165,12 @@ impl Config {
             out.push((
                 "console.admin_token".to_string(),
                 self.console.admin_token.clone(),
+            ));
+        }
+        if self.checkout.bind.is_some() {
+            out.push((
+                "checkout.api_token".to_string(),
+                self.checkout.api_token.clone(),
             ));
         }
         out

@@ -43,6 +43,9 @@ pub struct Config {
     /// Reminders about credentials that expire (`creds set NAME --expires-at DATE`).
     #[serde(default)]
     pub credentials: CredentialsConfig,
+    /// The checkout rating endpoint (`POST /v1/rates`); off unless `checkout.bind` is set.
+    #[serde(default)]
+    pub checkout: super::checkout::CheckoutConfig,
 }
 
 // ------------------------------------------------------------------------------------ ups

@@ -106,6 +106,12 @@ pub(crate) fn config_shape() -> Shape {
             webhooks: vec![WebhookConfig::example()],
             ..EventsConfig::default()
         },
+        // A bind and a warehouse, so that optional keys and list entries are known.
+        checkout: super::checkout::CheckoutConfig {
+            bind: Some(String::new()),
+            ship_from: vec![super::checkout::CheckoutShipFrom::example()],
+            ..Default::default()
+        },
     };
     let mut shape =
         Shape::from_example(&serde_json::to_value(&example).expect("config serialises"));

@@ -133,6 +133,10 @@ pub const CODES: &[CodeInfo] = &[
     c("ups_bad_response", Transient, Ups,
       "UPS answered with a body upsync could not read.",
       "nothing; upsync retries. If it persists, report it with the recorded response"),
+
+    c("checkout_account_unknown", Config, Ups,
+      "a checkout quote names a UPS account this daemon has no client for (`checkout.ship_from[].account`); the quote is answered from the fallback table.",
+      "set the warehouse's account to one of `ups.accounts` (or `ups.account_number`), or add that account"),
     c("ups_config", Config, Ups,
       "the UPS client is configured wrongly (base URL, credentials missing).",
       "run `upsync check` and fix the `ups:` section"),

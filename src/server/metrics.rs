@@ -128,6 +128,13 @@ impl Metrics {
         Metrics { registry }
     }
 
+    /// Add a sampler after construction (its families must not be any other sampler's).
+    pub fn add_sampler(&mut self, sampler: Sampler) {
+        self.registry.register_collector(Box::new(SamplerCollector {
+            samplers: vec![sampler],
+        }));
+    }
+
     /// Register an observed histogram (a clone shares its buckets with the observer).
     pub fn register_histogram(&mut self, name: &str, help: &str, h: Histogram) {
         self.registry.register(name, help, h);

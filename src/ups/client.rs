@@ -63,6 +63,15 @@ struct Inner {
     clock: Clock,
 }
 
+/// Which of this client's limiters a request waits for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Quota {
+    /// The API's own quota, then the shared one (every call but checkout rating).
+    PerApi,
+    /// Only the shared all-APIs quota: the caller holds a permit of its own share.
+    SharedOnly,
+}
+
 /// One API request as the retry loop sees it.
 struct Req {
     api: Api,
@@ -236,7 +245,30 @@ impl UpsClient {
     pub async fn rate_with(
         &self,
         shipment: &Shipment,
+        opts: RateOptions,
+    ) -> Result<Vec<RateQuote>, UpsError> {
+        self.rate_on(shipment, opts, Quota::PerApi).await
+    }
+
+    /// [`Self::rate_with`] for a caller that keeps its own share of the Rating quota (the
+    /// checkout endpoint, `crate::checkout`): this client's Rating limiter (the pipeline's
+    /// share) is skipped, the credential's shared all-APIs quota still applies. The caller
+    /// must have taken a permit from its own limiter first. One attempt, never retried
+    /// (a retry would spend a permit the caller did not take); a refused token is still
+    /// refreshed once.
+    pub async fn rate_on_own_quota(
+        &self,
+        shipment: &Shipment,
+        opts: RateOptions,
+    ) -> Result<Vec<RateQuote>, UpsError> {
+        self.rate_on(shipment, opts, Quota::SharedOnly).await
+    }
+
+    async fn rate_on(
+        &self,
+        shipment: &Shipment,
         mut opts: RateOptions,
+        quota: Quota,
     ) -> Result<Vec<RateQuote>, UpsError> {
         if opts.pickup_date.is_none() && shipment.ship_date.is_none() {
             opts.pickup_date = Some(self.inner.clock.today());
@@ -262,19 +294,22 @@ impl UpsClient {
         }
         let v = &self.inner.cfg.versions.rate;
         let (status, body) = self
-            .execute(Req {
-                api: Api::Rating,
-                method: Method::POST,
-                url: self.url(&[
-                    "api",
-                    "rating",
-                    v,
-                    build::rate_request_option(shipment, &opts),
-                ]),
-                query: vec![],
-                body: Some(body),
-                accept_4xx: false,
-            })
+            .execute_on(
+                Req {
+                    api: Api::Rating,
+                    method: Method::POST,
+                    url: self.url(&[
+                        "api",
+                        "rating",
+                        v,
+                        build::rate_request_option(shipment, &opts),
+                    ]),
+                    query: vec![],
+                    body: Some(body),
+                    accept_4xx: false,
+                },
+                quota,
+            )
             .await?;
         parse::rate_response(&body).map_err(|e| protocol(Api::Rating, status, e))
     }
@@ -606,10 +641,16 @@ impl UpsClient {
     // ------------------------------------------------------------ the retry loop
 
     async fn execute(&self, req: Req) -> Result<(u16, Value), UpsError> {
+        self.execute_on(req, Quota::PerApi).await
+    }
+
+    async fn execute_on(&self, req: Req, quota: Quota) -> Result<(u16, Value), UpsError> {
         let i = &self.inner;
         let api = req.api;
         let policy = &i.cfg.retry;
-        let max = if api.is_idempotent() {
+        // A caller on its own quota (checkout) gets one attempt: a retry would spend a
+        // permit it did not take, and it answers from its fallback table meanwhile.
+        let max = if api.is_idempotent() && quota == Quota::PerApi {
             policy.max_attempts.max(1)
         } else {
             1
@@ -619,7 +660,10 @@ impl UpsClient {
         loop {
             attempt += 1;
             let token = i.tokens.bearer().await?;
-            i.limiters.acquire(api).await;
+            match quota {
+                Quota::PerApi => i.limiters.acquire(api).await,
+                Quota::SharedOnly => i.limiters.acquire_shared(api).await,
+            }
             let trans_id = uuid::Uuid::new_v4().simple().to_string();
             let mut rb = i
                 .http

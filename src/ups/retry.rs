@@ -153,6 +153,16 @@ impl Limiters {
         }
     }
 
+    /// Wait only for the shared quota (a caller with its own share of `api`'s quota, e.g.
+    /// checkout rating, already took a permit of it).
+    pub async fn acquire_shared(&self, api: Api) {
+        if api != Api::Token {
+            if let Some(l) = &self.total {
+                Self::wait(l).await;
+            }
+        }
+    }
+
     async fn wait(l: &Limiter) {
         loop {
             match l.check() {
@@ -228,6 +238,40 @@ mod tests {
             l.acquire(Api::Ship).await;
         }
         assert_eq!(t.elapsed(), Duration::ZERO);
+    }
+
+    /// Checkout rating keeps its own share of the Rating quota: `acquire_shared` skips the
+    /// per-API (pipeline) Rating limiter but still honours the shared all-APIs one.
+    #[tokio::test(start_paused = true)]
+    async fn acquire_shared_skips_the_api_quota_not_the_shared_one() {
+        let l = Limiters::new(&ApiQuotas {
+            rating: NonZeroU32::new(1),
+            ..Default::default()
+        });
+        let t = tokio::time::Instant::now();
+        for _ in 0..50 {
+            l.acquire_shared(Api::Rating).await;
+        }
+        assert_eq!(
+            t.elapsed(),
+            Duration::ZERO,
+            "the pipeline's Rating quota is not checkout's"
+        );
+        let l = Limiters::new(&ApiQuotas {
+            rating: NonZeroU32::new(1),
+            total: NonZeroU32::new(10),
+            ..Default::default()
+        });
+        let t = tokio::time::Instant::now();
+        for _ in 0..29 {
+            l.acquire_shared(Api::Rating).await;
+        }
+        // Burst 9, then 20 paced at 10/s.
+        assert!(
+            t.elapsed() >= Duration::from_millis(1900),
+            "{:?}",
+            t.elapsed()
+        );
     }
 
     #[tokio::test(start_paused = true)]

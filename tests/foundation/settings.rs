@@ -221,6 +221,26 @@ fn label_sinks(b: &Built<'_>) -> String {
         .join("\n")
 }
 
+/// The checkout endpoint's settings as the assembly builds them.
+fn checkout(b: &Built<'_>) -> String {
+    format!("{:?}", wiring::checkout_settings(&b.cfg))
+}
+/// Checkout's share of the Rating quota and the pipeline's rest.
+fn rating_split(b: &Built<'_>) -> String {
+    format!(
+        "{:?} {:?}",
+        wiring::pipeline_rating_quota(&b.cfg),
+        wiring::checkout_settings(&b.cfg).map(|s| s.rating_per_second)
+    )
+}
+/// The checkout API token read from the vault (the token itself never printed).
+fn checkout_token(b: &Built<'_>) -> String {
+    match wiring::checkout_token(&b.cfg, b.store) {
+        Ok(_) => "read".into(),
+        Err(e) => e.to_string(),
+    }
+}
+
 /// (key path, new value, keys set first in both the baseline and the changed file, probe).
 type Row = (&'static str, Value, Vec<(&'static str, Value)>, Probe);
 
@@ -755,6 +775,128 @@ fn rows() -> Vec<Row> {
             webhook(),
             events,
         ),
+        // checkout (off in the example: `bind` is set first)
+        ("checkout.bind", json!("127.0.0.1:8090"), none(), checkout),
+        (
+            "checkout.api_token",
+            json!("checkout-other"),
+            checkout_on(),
+            checkout_token,
+        ),
+        ("checkout.timeout_ms", json!(800), checkout_on(), checkout),
+        (
+            "checkout.cache_ttl_seconds",
+            json!(300),
+            checkout_on(),
+            checkout,
+        ),
+        (
+            "checkout.cache_capacity",
+            json!(50),
+            checkout_on(),
+            checkout,
+        ),
+        (
+            "checkout.rating_requests_per_second",
+            json!(5),
+            checkout_on(),
+            rating_split,
+        ),
+        (
+            "checkout.ship_from[0].key",
+            json!("east"),
+            warehouse(),
+            checkout,
+        ),
+        (
+            "checkout.ship_from[0].account",
+            json!("999Z99"),
+            warehouse(),
+            checkout,
+        ),
+        (
+            "checkout.ship_from[0].lines",
+            json!(["2 Dock Rd"]),
+            warehouse(),
+            checkout,
+        ),
+        (
+            "checkout.ship_from[0].city",
+            json!("Macon"),
+            warehouse(),
+            checkout,
+        ),
+        (
+            "checkout.ship_from[0].state",
+            json!("SC"),
+            warehouse(),
+            checkout,
+        ),
+        (
+            "checkout.ship_from[0].postal_code",
+            json!("31201"),
+            warehouse(),
+            checkout,
+        ),
+        (
+            "checkout.ship_from[0].country",
+            json!("PR"),
+            warehouse(),
+            checkout,
+        ),
+        (
+            "checkout.fallback.currency",
+            json!("CAD"),
+            checkout_on(),
+            checkout,
+        ),
+        (
+            "checkout.fallback.services[0].service_code",
+            json!("11"),
+            checkout_on(),
+            checkout,
+        ),
+        (
+            "checkout.fallback.services[0].service_name",
+            json!("Ground (est.)"),
+            checkout_on(),
+            checkout,
+        ),
+        (
+            "checkout.fallback.services[0].base",
+            json!("13.00"),
+            checkout_on(),
+            checkout,
+        ),
+        (
+            "checkout.fallback.services[0].per_lb",
+            json!("1.05"),
+            checkout_on(),
+            checkout,
+        ),
+        (
+            "checkout.fallback.services[0].transit_days",
+            json!(4),
+            checkout_on(),
+            checkout,
+        ),
+    ]
+}
+
+/// The checkout endpoint turned on (the example leaves it off).
+fn checkout_on() -> Vec<(&'static str, Value)> {
+    vec![("checkout.bind", json!("127.0.0.1:8090"))]
+}
+
+/// The checkout endpoint on, with one warehouse as the example documents it in a comment.
+fn warehouse() -> Vec<(&'static str, Value)> {
+    vec![
+        ("checkout.bind", json!("127.0.0.1:8090")),
+        (
+            "checkout.ship_from",
+            json!([{"key": "main", "account": "123X56", "lines": ["100 Main St"],
+                    "city": "Atlanta", "state": "GA", "postal_code": "30301", "country": "US"}]),
+        ),
     ]
 }
 
@@ -837,6 +979,14 @@ const COMMENTED_KEYS: &[&str] = &[
     "events.webhooks[].statuses",
     "events.webhooks[].max_attempts",
     "events.webhooks[].timeout_seconds",
+    "checkout.bind",
+    "checkout.ship_from[].key",
+    "checkout.ship_from[].account",
+    "checkout.ship_from[].lines",
+    "checkout.ship_from[].city",
+    "checkout.ship_from[].state",
+    "checkout.ship_from[].postal_code",
+    "checkout.ship_from[].country",
 ];
 
 /// The meta-test: a key of `config/upsync.yaml` (or one it documents in a comment)
@@ -891,6 +1041,7 @@ fn every_setting_has_an_effect() {
         ("wms-webhook", json!({"secret": "hook-signing-secret"})),
         ("console-admin", json!({"token": "0123456789abcdef0123"})),
         ("acumatica-push", json!({"secret": "Bearer push-secret"})),
+        ("checkout-api", json!({"token": "checkout-api-token"})),
     ] {
         let fields = fields
             .as_object()

@@ -140,6 +140,10 @@ const FALSE_POSITIVES: &[(&[&str], &str)] = &[
         &["track_alert_rejected", "track_alert_store_failed", "webhook_token_refused"],
         "log event names (`event = \"…\"`), not codes",
     ),
+    (
+        &["checkout_ups_failed", "ups_error", "ups_quotes", "ups_rate_calls"],
+        "checkout: a log event name, an `estimate_reason` value of POST /v1/rates (a metrics label too), `upsync bench --scenario checkout` fields",
+    ),
 ];
 
 fn src_dir() -> PathBuf {

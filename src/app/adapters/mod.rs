@@ -9,14 +9,18 @@
 //! * [`VaultTokenStore`] ([`token_store`]): UPS tokens and daily token counts in the store.
 //! * [`MappingAdapter`] ([`mapping`]): [`crate::mapping::Mapping`] as a
 //!   [`crate::pipeline::Mapper`].
+//! * [`UpsQuoter`] ([`ups_quoter`]): the UPS client as checkout's
+//!   [`crate::checkout::Quoter`].
 
 pub mod accounts_carrier;
 pub mod mapping;
 pub mod token_store;
 pub mod tracking;
 pub mod ups_carrier;
+pub mod ups_quoter;
 
 pub use accounts_carrier::AccountsCarrier;
 pub use mapping::MappingAdapter;
 pub use token_store::VaultTokenStore;
 pub use ups_carrier::{is_shippers, UpsCarrier};
+pub use ups_quoter::UpsQuoter;

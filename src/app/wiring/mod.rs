@@ -6,6 +6,7 @@
 //! server's readiness and metrics read the current one through [`Current`]. The metrics
 //! samples of each part are in `metrics.rs`.
 
+mod checkout;
 mod metrics;
 mod push;
 
@@ -26,6 +27,10 @@ use crate::server::{Readiness, ServerState};
 use crate::sinks::LabelSink;
 use crate::sources::Source;
 use crate::store::{MasterKey, Store};
+pub use checkout::{
+    build_checkout, checkout_metrics, checkout_settings, checkout_token, pipeline_rating_quota,
+    quote_once, serve_checkout, settings_from as checkout_settings_from,
+};
 use metrics::{
     credential_samples, erp_samples, events_samples, pipeline_samples, tracking_samples,
     ups_samples,

@@ -65,6 +65,11 @@ pub(super) fn check_credentials(config: &Config, report: &mut CheckReport) {
             {
                 report.problem(&file, key_path.clone(), format!("credentials `{name}` have no `token` field (the console's admin token)"), format!("set them with `upsync creds set {name}` as {{\"token\": \"<at least 16 random characters>\"}}"));
             }
+            Some(Ok(fields))
+                if key_path == "checkout.api_token" && !fields.iter().any(|f| f == "token") =>
+            {
+                report.problem(&file, key_path.clone(), format!("credentials `{name}` have no `token` field (the checkout API token)"), format!("set them again with `upsync creds set {name}` as {{\"token\": \"…\"}}"));
+            }
             Some(Ok(_)) => {}
         }
     }

@@ -35,6 +35,7 @@ use super::model::*;
 use super::{base_dir, cron, defaults, resolve, shape};
 
 mod accounts;
+mod checkout;
 mod connectors;
 mod credentials;
 mod events;
@@ -46,7 +47,8 @@ mod ups;
 
 #[allow(unused_imports)]
 use self::{
-    connectors::*, credentials::*, events::*, http::*, parse::*, pipeline::*, tracking::*, ups::*,
+    checkout::*, connectors::*, credentials::*, events::*, http::*, parse::*, pipeline::*,
+    tracking::*, ups::*,
 };
 pub use connectors::{mapping_problems, profile_problems};
 
@@ -379,6 +381,13 @@ pub(crate) fn analyse(
     let console = optional_section::<ConsoleConfig>(&mut report, path, &root, "console", &env_note);
     let reminders =
         optional_section::<CredentialsConfig>(&mut report, path, &root, "credentials", &env_note);
+    let checkout = optional_section::<super::checkout::CheckoutConfig>(
+        &mut report,
+        path,
+        &root,
+        "checkout",
+        &env_note,
+    );
     let raw_connectors: Vec<Value> = match root.get("connectors") {
         None | Some(Value::Null) => Vec::new(),
         Some(Value::Array(items)) => items.clone(),
@@ -429,6 +438,9 @@ pub(crate) fn analyse(
     if let Some(e) = &events {
         check_events(&mut report, path, e);
     }
+    if let Some(c) = &checkout {
+        check_checkout(&mut report, path, c, ups.as_ref());
+    }
     for (i, c) in connectors.iter().enumerate() {
         check_connector_typed(&mut report, path, &base, i, c);
     }
@@ -460,7 +472,7 @@ pub(crate) fn analyse(
     }
 
     let config = match (
-        ok, ups, tracking, http, pipeline, events, console, reminders,
+        ok, ups, tracking, http, pipeline, events, console, reminders, checkout,
     ) {
         (
             true,
@@ -471,6 +483,7 @@ pub(crate) fn analyse(
             Some(events),
             Some(console),
             Some(reminders),
+            Some(checkout),
         ) => {
             let mut c = Config {
                 state_dir,
@@ -482,6 +495,7 @@ pub(crate) fn analyse(
                 events,
                 console,
                 credentials: reminders,
+                checkout,
             };
             c.finish(&base);
             report.notes.push(match c.connectors.len() {
@@ -640,6 +654,30 @@ connectors:
             r.problems[0].path,
             "ups.quotas.all_apis_requests_per_second"
         );
+    }
+
+    /// The checkout section: off by default; when on, each problem names its key
+    /// (a share of the Rating quota that leaves the pipeline nothing, a bad bind, a
+    /// warehouse without a city, an unknown key in a fallback entry).
+    #[test]
+    fn checkout_problems_are_named() {
+        let base = "ups:\n  account_number: \"123X56\"\n  quotas: {rating_requests_per_second: 10}\nconnectors:\n  - {name: a, type: acumatica, profile: p.yaml, mapping: m.yaml, schedule: \"* * * * *\", credentials: a}\n";
+        let (c, r, _t) = analyse_text(base, FILES);
+        assert!(r.is_ok(), "{r}");
+        assert_eq!(c.unwrap().checkout.bind, None, "off unless configured");
+        let on = format!(
+            "{base}checkout:\n  bind: \"nowhere\"\n  rating_requests_per_second: 10\n  ship_from:\n    - {{key: main, lines: [\"1 Main St\"], postal_code: \"30301\", country: US}}\n  fallback:\n    services:\n      - {{service_code: \"03\", service_name: Ground, base: \"9\", per_lb: 1, colour: red}}\n"
+        );
+        let (_c, r, _t) = analyse_text(&on, FILES);
+        let paths: Vec<&str> = r.problems.iter().map(|p| p.path.as_str()).collect();
+        for want in [
+            "checkout.bind",
+            "checkout.rating_requests_per_second",
+            "checkout.ship_from[0].city",
+            "checkout.fallback.services[0].colour",
+        ] {
+            assert!(paths.contains(&want), "{want} not in {paths:?}\n{r}");
+        }
     }
 
     #[test]
