@@ -6,8 +6,11 @@
 //!
 //! A flight is a `tokio::sync::watch` channel: the leader (the request that found the key
 //! missing and got a quota permit) runs the UPS call in a task of its own and publishes the
-//! result; joiners wait on the channel. Nobody's deadline cancels the call: a slow answer
-//! still fills the cache for the next asker.
+//! result; joiners wait on the channel. Nobody's deadline cancels the call. A flight older
+//! than the checkout deadline is *overdue*: a new asker gets [`Lookup::Overdue`] (answer
+//! with the estimate at once, no point waiting on a call already known to be slow). Whether
+//! its late answer fills the cache is the caller's choice ([`Cache::land`] or
+//! [`Cache::land_uncached`]; `checkout.cache_late_answers`).
 //!
 //! Never: cache a failure (the next asker tries UPS again), hold the lock across an await.
 
@@ -27,7 +30,7 @@ pub type Flight<V> = watch::Receiver<Option<Outcome<V>>>;
 
 enum State<V> {
     Ready { value: Arc<V>, at: Instant },
-    Pending(Flight<V>),
+    Pending { rx: Flight<V>, since: Instant },
 }
 
 struct Slot<V> {
@@ -51,6 +54,8 @@ pub enum Lookup<V> {
     Lead(watch::Sender<Option<Outcome<V>>>, Flight<V>),
     /// Nothing, and no permit for a new flight (`may_lead` said no).
     Denied,
+    /// A flight for this key has been in the air longer than the caller's deadline.
+    Overdue,
 }
 
 /// See the module doc.
@@ -58,6 +63,8 @@ pub struct Cache<K, V> {
     inner: Mutex<Inner<K, V>>,
     ttl: Duration,
     capacity: usize,
+    /// A flight older than this is overdue ([`Lookup::Overdue`]).
+    overdue_after: Duration,
 }
 
 impl<K: Eq + Hash + Clone, V> Cache<K, V> {
@@ -70,7 +77,14 @@ impl<K: Eq + Hash + Clone, V> Cache<K, V> {
             }),
             ttl,
             capacity: capacity.max(1),
+            overdue_after: Duration::MAX,
         }
+    }
+
+    /// Flights older than `after` are overdue (the checkout deadline).
+    pub fn with_overdue_after(mut self, after: Duration) -> Self {
+        self.overdue_after = after;
+        self
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner<K, V>> {
@@ -90,19 +104,26 @@ impl<K: Eq + Hash + Clone, V> Cache<K, V> {
                     return Lookup::Hit(value.clone());
                 }
                 // A live flight (its leader still holds the sender).
-                State::Pending(rx) if rx.has_changed().is_ok() => {
+                State::Pending { rx, since } if rx.has_changed().is_ok() => {
                     slot.used = tick;
+                    if since.elapsed() >= self.overdue_after {
+                        return Lookup::Overdue;
+                    }
                     return Lookup::Join(rx.clone());
                 }
                 // Expired, or a flight whose leader died without landing: lead anew.
-                State::Ready { .. } | State::Pending(_) => {}
+                State::Ready { .. } | State::Pending { .. } => {}
             }
         }
         if !may_lead() {
             return Lookup::Denied;
         }
         let (tx, rx) = watch::channel(None);
-        self.put(&mut g, key.clone(), State::Pending(rx.clone()));
+        let pending = State::Pending {
+            rx: rx.clone(),
+            since: Instant::now(),
+        };
+        self.put(&mut g, key.clone(), pending);
         Lookup::Lead(tx, rx)
     }
 
@@ -119,20 +140,34 @@ impl<K: Eq + Hash + Clone, V> Cache<K, V> {
                     };
                     self.put(&mut g, key.clone(), state);
                 }
-                Err(_) => {
-                    if matches!(
-                        g.map.get(key),
-                        Some(Slot {
-                            state: State::Pending(_),
-                            ..
-                        })
-                    ) {
-                        g.map.remove(key);
-                    }
-                }
+                Err(_) => Self::drop_pending(&mut g, key),
             }
         }
         let _ = tx.send(Some(outcome));
+    }
+
+    /// The leader's call ended too late to be kept (`checkout.cache_late_answers: false`):
+    /// wake the joiners with it, keep nothing.
+    pub fn land_uncached(
+        &self,
+        key: &K,
+        tx: watch::Sender<Option<Outcome<V>>>,
+        outcome: Outcome<V>,
+    ) {
+        Self::drop_pending(&mut self.lock(), key);
+        let _ = tx.send(Some(outcome));
+    }
+
+    fn drop_pending(g: &mut Inner<K, V>, key: &K) {
+        if matches!(
+            g.map.get(key),
+            Some(Slot {
+                state: State::Pending { .. },
+                ..
+            })
+        ) {
+            g.map.remove(key);
+        }
     }
 
     /// Insert or replace, evicting expired entries first, then the least recently used.
@@ -144,7 +179,7 @@ impl<K: Eq + Hash + Clone, V> Cache<K, V> {
             let before = g.map.len();
             g.map.retain(|_, s| match &s.state {
                 State::Ready { at, .. } => at.elapsed() < ttl,
-                State::Pending(_) => true,
+                State::Pending { .. } => true,
             });
             while g.map.len() >= self.capacity {
                 let Some(oldest) = g

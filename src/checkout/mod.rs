@@ -117,6 +117,8 @@ pub struct Rates {
 pub struct Settings {
     /// Longest wait for UPS.
     pub timeout: Duration,
+    /// A UPS answer that arrives after `timeout` still fills the cache.
+    pub cache_late_answers: bool,
     pub cache_ttl: Duration,
     pub cache_capacity: usize,
     /// Checkout's own Rating quota; `None` = unlimited.
@@ -196,7 +198,10 @@ pub struct Checkout {
 
 impl Checkout {
     pub fn new(settings: Settings, quoter: Arc<dyn Quoter>) -> Checkout {
-        let cache = Arc::new(Cache::new(settings.cache_ttl, settings.cache_capacity));
+        let cache = Arc::new(
+            Cache::new(settings.cache_ttl, settings.cache_capacity)
+                .with_overdue_after(settings.timeout),
+        );
         let limiter = settings
             .rating_per_second
             .map(|n| RateLimiter::direct(Quota::per_second(n)));
@@ -256,6 +261,8 @@ impl Checkout {
                 let shipment = ask.shipment();
                 let account = ask.account.clone();
                 let key = key.clone();
+                let (timeout, keep_late) =
+                    (self.settings.timeout, self.settings.cache_late_answers);
                 tokio::spawn(async move {
                     let outcome = match quoter.shop(&account, &shipment).await {
                         Ok(q) => Ok(Arc::new(q)),
@@ -269,13 +276,22 @@ impl Checkout {
                             Err(e.code)
                         }
                     };
-                    cache.land(&key, tx, outcome);
+                    if keep_late || started.elapsed() <= timeout {
+                        cache.land(&key, tx, outcome);
+                    } else {
+                        cache.land_uncached(&key, tx, outcome);
+                    }
                 });
                 self.wait(rx, ask, deadline).await
             }
             cache::Lookup::Denied => {
                 self.stats.cache_misses.fetch_add(1, Ordering::Relaxed);
                 self.estimate(ask, "quota")
+            }
+            // UPS is already slower than the deadline on this lane: no point waiting.
+            cache::Lookup::Overdue => {
+                self.stats.joined.fetch_add(1, Ordering::Relaxed);
+                self.estimate(ask, "timeout")
             }
         };
         let counter = match rates.source {

@@ -18,8 +18,13 @@ pub struct CheckoutConfig {
     /// (`upsync creds set checkout-api` with `{"token": "…"}`).
     pub api_token: String,
     /// Longest wait for UPS, milliseconds; slower or failed → the fallback table
-    /// (`source: estimate`). The UPS call may still finish and fill the cache.
+    /// (`source: estimate`). While a call is overdue, new quotes for its lane get the
+    /// estimate at once.
     pub timeout_ms: u64,
+    /// Keep a UPS answer that arrived after `timeout_ms` in the cache for the next asker
+    /// (`source: cache`). Off: during a UPS slowdown every quote of a slow lane is an
+    /// estimate until UPS answers in time again.
+    pub cache_late_answers: bool,
     /// How long a UPS answer is reused for the same lane and package profile, seconds.
     pub cache_ttl_seconds: u64,
     /// Lanes × profiles kept in memory at most; the least recently used goes first.
@@ -39,6 +44,7 @@ impl Default for CheckoutConfig {
             bind: None,
             api_token: d::CHECKOUT_API_TOKEN.into(),
             timeout_ms: d::CHECKOUT_TIMEOUT_MS,
+            cache_late_answers: false,
             cache_ttl_seconds: d::CHECKOUT_CACHE_TTL_SECONDS,
             cache_capacity: d::CHECKOUT_CACHE_CAPACITY,
             rating_requests_per_second: d::CHECKOUT_RATING_REQUESTS_PER_SECOND,

@@ -336,21 +336,19 @@ async fn tracking(
     }
 }
 
+/// The two buttons: the same operations as `upsync jobs replay|void`.
+#[derive(Clone, Copy)]
+enum Action {
+    Replay,
+    Void,
+}
+
 async fn replay(
     State(st): State<ConsoleState>,
     axum::Extension(s): axum::Extension<Session>,
     Form(f): Form<ActionForm>,
 ) -> Response {
-    if !auth::csrf_ok(&s, f.csrf.as_deref()) {
-        return csrf_refused();
-    }
-    let msg = match st.backend.replay(&f.id).await {
-        Ok(state) => format!("Replayed {}: it is now {state}.", f.id),
-        Err(e) => format!("Replay of {} failed: {e}", f.id),
-    };
-    tracing::info!(job = %f.id, outcome = %msg, "console: replay");
-    st.sessions.flash(&s.id, msg);
-    Redirect::to("/console/dead-letters").into_response()
+    act(st, s, f, Action::Replay).await
 }
 
 async fn void(
@@ -358,20 +356,33 @@ async fn void(
     axum::Extension(s): axum::Extension<Session>,
     Form(f): Form<ActionForm>,
 ) -> Response {
+    act(st, s, f, Action::Void).await
+}
+
+/// Check the CSRF token, run the action, leave its outcome for the next page: the
+/// dead-letter queue after a replay, the job after a void.
+async fn act(st: ConsoleState, s: Session, f: ActionForm, action: Action) -> Response {
     if !auth::csrf_ok(&s, f.csrf.as_deref()) {
         return csrf_refused();
     }
-    let msg = match st.backend.void(&f.id).await {
-        Ok(state) => format!("Voided {}: it is now {state}.", f.id),
-        Err(e) => format!("Void of {} failed: {e}", f.id),
+    let (done, verb, result) = match action {
+        Action::Replay => ("Replayed", "Replay", st.backend.replay(&f.id).await),
+        Action::Void => ("Voided", "Void", st.backend.void(&f.id).await),
     };
-    tracing::info!(job = %f.id, outcome = %msg, "console: void");
+    let msg = match result {
+        Ok(state) => format!("{done} {}: it is now {state}.", f.id),
+        Err(e) => format!("{verb} of {} failed: {e}", f.id),
+    };
+    tracing::info!(job = %f.id, outcome = %msg, action = verb, "console action");
     st.sessions.flash(&s.id, msg);
-    Redirect::to(&format!(
-        "/console/job?id={}",
-        url::form_urlencoded::byte_serialize(f.id.as_bytes()).collect::<String>()
-    ))
-    .into_response()
+    match action {
+        Action::Replay => Redirect::to("/console/dead-letters").into_response(),
+        Action::Void => Redirect::to(&format!(
+            "/console/job?id={}",
+            url::form_urlencoded::byte_serialize(f.id.as_bytes()).collect::<String>()
+        ))
+        .into_response(),
+    }
 }
 
 async fn not_found(axum::Extension(s): axum::Extension<Session>) -> Response {

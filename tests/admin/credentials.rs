@@ -133,7 +133,10 @@ async fn creds_info_shows_kind_users_and_expiry_never_a_value() {
     assert!(child.wait_with_output().await.unwrap().status.success());
     let info = upsync_ok(&w, &["creds", "info"]).await;
     assert!(info.contains("UPS OAuth client"), "{info}");
-    assert!(info.contains("used by    ups.credentials"), "{info}");
+    assert!(
+        info.contains("used by    ups.accounts[0].credentials"),
+        "{info}"
+    );
     assert!(info.contains("token      issued"), "{info}");
     assert!(info.contains("acumatica login"), "{info}");
     assert!(info.contains("netsuite login"), "{info}");
@@ -145,7 +148,7 @@ async fn creds_info_shows_kind_users_and_expiry_never_a_value() {
     );
     let one = upsync_ok(&w, &["creds", "info", "erp-spare"]).await;
     assert!(
-        one.starts_with("erp-spare\n") && !one.contains("ups.credentials"),
+        one.starts_with("erp-spare\n") && !one.contains("ups.accounts"),
         "{one}"
     );
     let bad = upsync(&w, &["creds", "set", "x", "--expires-at", "soon"]).await;

@@ -7,6 +7,7 @@
 //!   action, the pages, replay and void through the buttons.
 //! * [`demo_console`]: `upsync demo --console` as a new user runs it.
 //! * [`credentials`]: credential expiry reminders, the pause, `creds info`.
+//! * [`dashboards`]: the Grafana dashboard and Prometheus alerts use exported metrics only.
 //! * [`browser`]: the same in a real headless Chromium (skipped, saying so, where no
 //!   Chromium is installed; `.ci/run` installs it).
 
@@ -16,4 +17,5 @@ mod pipeline_support;
 mod browser;
 mod console;
 mod credentials;
+mod dashboards;
 mod demo_console;

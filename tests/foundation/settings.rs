@@ -785,6 +785,12 @@ fn rows() -> Vec<Row> {
         ),
         ("checkout.timeout_ms", json!(800), checkout_on(), checkout),
         (
+            "checkout.cache_late_answers",
+            json!(true),
+            checkout_on(),
+            checkout,
+        ),
+        (
             "checkout.cache_ttl_seconds",
             json!(300),
             checkout_on(),

@@ -59,6 +59,17 @@ impl Rig {
 
 /// A simulator with `faults`, a checkout with `timeout`, `capacity` and `per_second`.
 async fn rig(faults: &str, timeout: Duration, capacity: usize, per_second: u32) -> Rig {
+    rig_late(faults, timeout, capacity, per_second, false).await
+}
+
+/// [`rig`], choosing `checkout.cache_late_answers`.
+async fn rig_late(
+    faults: &str,
+    timeout: Duration,
+    capacity: usize,
+    per_second: u32,
+    cache_late_answers: bool,
+) -> Rig {
     let sim = spawn(UpsSimConfig {
         faults: faults.into(),
         tick_interval_ms: 0,
@@ -76,6 +87,7 @@ async fn rig(faults: &str, timeout: Duration, capacity: usize, per_second: u32) 
         timeout_ms: timeout.as_millis() as u64,
         cache_capacity: capacity as u32,
         rating_requests_per_second: per_second,
+        cache_late_answers,
         ..Default::default()
     };
     cfg.ship_from = vec![upsync::config::CheckoutShipFrom::example()];
@@ -184,7 +196,8 @@ async fn concurrent_identical_requests_share_one_ups_call() {
 }
 
 /// UPS slower than the deadline: the fallback table, marked estimate; the call was made
-/// once and a second asker of the lane joins it rather than calling again.
+/// once, and a second asker of the lane, finding the call overdue, gets the estimate at
+/// once rather than calling again or waiting on it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slow_ups_gives_the_estimate() {
     let r = rig("rate:latency=3000", Duration::from_millis(100), 100, 0).await;
@@ -199,11 +212,40 @@ async fn slow_ups_gives_the_estimate() {
     assert_eq!(ground["charge_list"], "16.75");
     let again = r.quote(&body("60601")).await;
     assert_eq!(again["source"], "estimate");
-    assert_eq!(
-        r.rate_calls(),
-        1,
-        "the second asker joined the call in flight"
-    );
+    assert_eq!(r.rate_calls(), 1, "the second asker did not call again");
+}
+
+/// A UPS answer that lands after the deadline: not kept by default (the next asker of the
+/// lane gets the estimate and UPS is asked again); kept with `cache_late_answers: true`
+/// (the next asker gets it from the cache, UPS is not asked again).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_late_answer_fills_the_cache_only_when_configured() {
+    for keep in [false, true] {
+        let r = rig_late("rate:latency=300", Duration::from_millis(50), 100, 0, keep).await;
+        let v = r.quote(&body("30303")).await;
+        assert_eq!(v["source"], "estimate", "{v}");
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            let v = r.quote(&body("30303")).await;
+            if keep {
+                if v["source"] == "cache" {
+                    assert_eq!(r.rate_calls(), 1, "kept: no second call");
+                    break;
+                }
+                assert_eq!(v["source"], "estimate", "{v}");
+            } else {
+                assert_eq!(v["source"], "estimate", "not kept: {v}");
+                if r.rate_calls() >= 2 {
+                    break;
+                }
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the late answer never landed (keep = {keep})"
+            );
+        }
+    }
 }
 
 /// A UPS error gives the estimate too, is not retried by the client (a retry would spend

@@ -46,6 +46,7 @@ pub fn settings_from(c: &crate::config::CheckoutConfig, default_account: &str) -
         // Read by `checkout_token`.
         api_token: _,
         timeout_ms,
+        cache_late_answers,
         cache_ttl_seconds,
         cache_capacity,
         rating_requests_per_second,
@@ -73,6 +74,7 @@ pub fn settings_from(c: &crate::config::CheckoutConfig, default_account: &str) -
         .collect();
     Settings {
         timeout: Duration::from_millis((*timeout_ms).max(1)),
+        cache_late_answers: *cache_late_answers,
         cache_ttl: Duration::from_secs(*cache_ttl_seconds),
         cache_capacity: (*cache_capacity).max(1) as usize,
         rating_per_second: NonZeroU32::new(*rating_requests_per_second),

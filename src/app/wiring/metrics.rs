@@ -85,6 +85,18 @@ pub(super) fn pipeline_samples(p: &Pipeline, out: &mut Vec<Sample>) {
         };
         out.push(sample);
     }
+    // The fallback counter exists from the start (0), so a rate over it and the
+    // dashboard's panel have a series before the first fallback.
+    for c in p.connectors() {
+        if s.freight.total(&c.name, "fallback") == 0 {
+            out.push(Sample::counter(
+                "upsync_freight_basis_fallback",
+                "Freight billed at list because UPS gave no account (negotiated) rate",
+                vec![("connector", c.name.clone())],
+                0.0,
+            ));
+        }
+    }
     for c in p.connectors() {
         let paused = c.health.paused_reason().is_some();
         out.push(Sample::gauge(
