@@ -54,6 +54,9 @@ pub struct TokenInfo {
     /// Token requests today (UTC): each one is a refresh.
     pub requests_today: u32,
     pub budget_per_day: u32,
+    /// The fewest token requests a day at this token's lifetime (UPS sets it: 4 h → 6,
+    /// 1 h → 24).
+    pub needed_per_day: u32,
 }
 
 /// One vault entry, as `creds info` shows it.
@@ -175,6 +178,7 @@ pub fn inventory(cfg: &Config, store: &Store, now: DateTime<Utc>) -> Vec<Credent
                     expires_at: t.obtained_at + Duration::seconds(t.expires_in_seconds as i64),
                     requests_today: token_count(store, id, Utc::now().date_naive()),
                     budget_per_day: budget_of(cfg, &ups_paths),
+                    needed_per_day: crate::ups::auth::tokens_per_day(t.expires_in_seconds),
                 }),
                 _ => None,
             };

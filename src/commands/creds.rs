@@ -189,6 +189,16 @@ fn info(g: &Globals, only: Option<&str>) -> Result<(), CredsError> {
                 tok.requests_today,
                 tok.budget_per_day
             );
+            println!(
+                "  lifetime   {} min as UPS set it: at least {} token requests a day{}",
+                (tok.expires_at - tok.issued_at).num_minutes(),
+                tok.needed_per_day,
+                if tok.needed_per_day > tok.budget_per_day {
+                    " (MORE than the budget: raise the token budget)"
+                } else {
+                    ", within the budget"
+                }
+            );
         }
     }
     Ok(())

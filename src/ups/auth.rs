@@ -364,6 +364,16 @@ impl TokenService {
                                 detail: e.0,
                             })?;
                             tracing::info!(credential = %self.creds.client_id, expires_in = t.expires_in_seconds, "obtained UPS access token");
+                            let need = tokens_per_day(t.expires_in_seconds);
+                            if need > self.settings.budget_per_day {
+                                tracing::warn!(
+                                    credential = %self.creds.client_id,
+                                    expires_in = t.expires_in_seconds,
+                                    tokens_a_day = need,
+                                    budget = self.settings.budget_per_day,
+                                    "UPS sets a token lifetime that needs more tokens a day than the budget allows; raise ups.token_budget_per_day (UPS allows about 250)"
+                                );
+                            }
                             return Ok(StoredToken {
                                 access_token: t.access_token,
                                 obtained_at: self.clock.now(),
@@ -427,6 +437,14 @@ impl TokenService {
     }
 }
 
+/// The fewest tokens a day a client needs when UPS gives tokens of `expires_in_seconds`
+/// (one per lifetime, never assumed 4 h): 4 h → 6, 1 h → 24.
+pub fn tokens_per_day(expires_in_seconds: u64) -> u32 {
+    86_400u64
+        .div_ceil(expires_in_seconds.max(1))
+        .min(u32::MAX as u64) as u32
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -468,6 +486,14 @@ mod tests {
         tokio::time::advance(Duration::from_secs(3 * 3600)).await;
         assert_eq!(c.now().to_rfc3339(), "2026-11-22T02:00:00+00:00");
         assert_eq!(c.today(), d0.succ_opt().unwrap());
+    }
+
+    #[test]
+    fn the_daily_token_minimum_follows_the_lifetime() {
+        assert_eq!(tokens_per_day(14_400), 6);
+        assert_eq!(tokens_per_day(3_600), 24);
+        assert_eq!(tokens_per_day(3_599), 25);
+        assert_eq!(tokens_per_day(0), 86_400);
     }
 
     #[test]

@@ -138,6 +138,10 @@ async fn creds_info_shows_kind_users_and_expiry_never_a_value() {
         "{info}"
     );
     assert!(info.contains("token      issued"), "{info}");
+    assert!(
+        info.contains("token requests a day, within the budget"),
+        "{info}"
+    );
     assert!(info.contains("acumatica login"), "{info}");
     assert!(info.contains("netsuite login"), "{info}");
     assert!(info.contains("nothing in this configuration"), "{info}");
