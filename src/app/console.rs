@@ -57,13 +57,6 @@ fn failure_view(f: &crate::pipeline::ledger::Failure) -> FailureView {
 }
 
 fn row(job: &Job, status: Option<Milestone>) -> JobRow {
-    let detail = match (&job.conflict, &job.last_error, &job.result) {
-        (Some(c), _, _) => format!("CONFLICT: {}", c.what),
-        (_, Some(f), _) if job.state == JobState::Failed => format!("[{}] {}", f.code, f.message),
-        (_, _, Some(r)) => r.shipment_id.clone(),
-        (_, Some(f), _) => format!("retrying: [{}]", f.code),
-        _ => String::new(),
-    };
     JobRow {
         id: job.id.clone(),
         connector: job.source.clone(),
@@ -80,7 +73,7 @@ fn row(job: &Job, status: Option<Milestone>) -> JobRow {
                     .collect()
             })
             .unwrap_or_default(),
-        detail,
+        detail: job.summary(),
         updated_at: when(job.updated_at),
     }
 }

@@ -16,6 +16,7 @@
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::Serialize;
 
+use crate::app::adapters::token_store::{stored_token, token_requests_on};
 use crate::config::Config;
 use crate::store::creds::{CredentialMeta, Credentials};
 use crate::store::{Store, Tree};
@@ -120,17 +121,6 @@ pub fn state_of(
     }
 }
 
-fn token_count(store: &Store, client_id: &str, day: NaiveDate) -> u32 {
-    store
-        .tree(Tree::Meta)
-        .get(format!("ups_token_requests/{client_id}/{day}").as_bytes())
-        .ok()
-        .flatten()
-        .and_then(|b| <[u8; 4]>::try_from(b.as_ref()).ok())
-        .map(u32::from_be_bytes)
-        .unwrap_or(0)
-}
-
 /// Every vault entry and every entry the configuration names, by name. Reads the vault
 /// when the store has the master key (field names, update time, tokens); dates and counts
 /// need no key.
@@ -173,10 +163,10 @@ pub fn inventory(cfg: &Config, store: &Store, now: DateTime<Utc>) -> Vec<Credent
                 .then(|| creds.as_ref().and_then(|c| c.get("client_id")))
                 .flatten();
             let token = match (vault, client_id) {
-                (Some(v), Some(id)) => stored_token(v, id).map(|t| TokenInfo {
+                (Some(_), Some(id)) => stored_token(store, id).map(|t| TokenInfo {
                     issued_at: t.obtained_at,
                     expires_at: t.obtained_at + Duration::seconds(t.expires_in_seconds as i64),
-                    requests_today: token_count(store, id, Utc::now().date_naive()),
+                    requests_today: token_requests_on(store, id, Utc::now().date_naive()),
                     budget_per_day: budget_of(cfg, &ups_paths),
                     needed_per_day: crate::ups::auth::tokens_per_day(t.expires_in_seconds),
                 }),
@@ -218,14 +208,6 @@ fn budget_of(cfg: &Config, paths: &[&String]) -> u32 {
         })
         .next()
         .unwrap_or(cfg.ups.token_budget_per_day)
-}
-
-/// The UPS token stored for an OAuth client id (see `adapters::VaultTokenStore`).
-fn stored_token(vault: &crate::store::Vault, client_id: &str) -> Option<crate::ups::StoredToken> {
-    let secret = vault
-        .get(Tree::Tokens, &format!("ups/{client_id}"))
-        .ok()??;
-    serde_json::from_slice(secret.expose()).ok()
 }
 
 /// The expiry dates of the entries the configuration uses (no vault read: for `/metrics`).

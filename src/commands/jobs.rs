@@ -88,15 +88,7 @@ pub async fn run(g: &Globals, cmd: JobsCommand) -> anyhow::Result<ExitCode> {
                         continue;
                     }
                 }
-                let detail = match (&job.conflict, &job.last_error, &job.result) {
-                    (Some(c), _, _) => format!("CONFLICT: {}", c.what),
-                    (_, Some(f), _) if job.state == JobState::Failed => {
-                        format!("[{}] {}", f.code, f.message)
-                    }
-                    (_, _, Some(r)) => r.shipment_id.clone(),
-                    (_, Some(f), _) => format!("retrying: [{}]", f.code),
-                    _ => String::new(),
-                };
+                let detail = job.summary();
                 println!(
                     "{:<60} {:<15} {:<12} {:<20} {}",
                     job.id,

@@ -300,6 +300,20 @@ impl Job {
     }
 
     /// Move to `to`, recording the transition; clears retry bookkeeping.
+    /// One line on what holds the job or what it came to (`jobs list`, the console): the
+    /// conflict, the dead-letter reason, the shipment id, or the retried failure's code.
+    pub fn summary(&self) -> String {
+        match (&self.conflict, &self.last_error, &self.result) {
+            (Some(c), _, _) => format!("CONFLICT: {}", c.what),
+            (_, Some(f), _) if self.state == JobState::Failed => {
+                format!("[{}] {}", f.code, f.message)
+            }
+            (_, _, Some(r)) => r.shipment_id.clone(),
+            (_, Some(f), _) => format!("retrying: [{}]", f.code),
+            _ => String::new(),
+        }
+    }
+
     pub fn transition(&mut self, to: JobState, note: impl Into<String>, now: DateTime<Utc>) {
         let note = note.into();
         // One structured event per transition: ids, states and codes only.

@@ -24,9 +24,26 @@ impl VaultTokenStore {
     }
 }
 
-impl TokenStore for VaultTokenStore {
-    fn load(&self, credential: &str) -> Option<StoredToken> {
-        let vault = self.store.vault().ok()?;
+/// The UPS token stored for `credential` (a client id), if any and readable.
+pub fn stored_token(store: &Store, credential: &str) -> Option<StoredToken> {
+    VaultTokenStore::read(store, credential)
+}
+
+/// Token requests counted for `credential` on `utc_day`.
+pub fn token_requests_on(store: &Store, credential: &str, utc_day: NaiveDate) -> u32 {
+    store
+        .tree(Tree::Meta)
+        .get(VaultTokenStore::count_key(credential, utc_day))
+        .ok()
+        .flatten()
+        .and_then(|b| <[u8; 4]>::try_from(b.as_ref()).ok())
+        .map(u32::from_be_bytes)
+        .unwrap_or(0)
+}
+
+impl VaultTokenStore {
+    fn read(store: &Store, credential: &str) -> Option<StoredToken> {
+        let vault = store.vault().ok()?;
         match vault.get(Tree::Tokens, &format!("ups/{credential}")) {
             Ok(Some(secret)) => serde_json::from_slice(secret.expose()).ok(),
             Ok(None) => None,
@@ -35,6 +52,12 @@ impl TokenStore for VaultTokenStore {
                 None
             }
         }
+    }
+}
+
+impl TokenStore for VaultTokenStore {
+    fn load(&self, credential: &str) -> Option<StoredToken> {
+        Self::read(&self.store, credential)
     }
 
     fn save(&self, credential: &str, token: &StoredToken) {
@@ -70,14 +93,7 @@ impl TokenStore for VaultTokenStore {
     }
 
     fn token_requests(&self, credential: &str, utc_day: NaiveDate) -> u32 {
-        self.store
-            .tree(Tree::Meta)
-            .get(Self::count_key(credential, utc_day))
-            .ok()
-            .flatten()
-            .and_then(|b| <[u8; 4]>::try_from(b.as_ref()).ok())
-            .map(u32::from_be_bytes)
-            .unwrap_or(0)
+        token_requests_on(&self.store, credential, utc_day)
     }
 }
 
