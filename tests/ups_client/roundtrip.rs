@@ -254,6 +254,8 @@ async fn every_operation_round_trips() {
             unit_value: "49.5".parse().unwrap(),
             part_number: None,
         }],
+        max_lines: 50,
+        split: false,
     });
     assert!(c.ship(&ca).await.is_ok());
 
