@@ -73,9 +73,9 @@ impl SplitError {
 
 /// Customs lines per UPS shipment for this shipment (`max_lines`, capped by the spec).
 pub fn line_limit(s: &Shipment) -> usize {
-    s.international
-        .as_ref()
-        .map_or(SPEC_MAX_PRODUCTS, |i| i.max_lines.clamp(1, SPEC_MAX_PRODUCTS))
+    s.international.as_ref().map_or(SPEC_MAX_PRODUCTS, |i| {
+        i.max_lines.clamp(1, SPEC_MAX_PRODUCTS)
+    })
 }
 
 /// How many UPS shipments this shipment needs: 1 unless it is international, marked
@@ -103,7 +103,10 @@ pub fn plan(s: &Shipment) -> Result<Option<Vec<Shipment>>, SplitError> {
     if n <= 1 {
         return Ok(None);
     }
-    let intl = s.international.as_ref().expect("parts_needed > 1 is international");
+    let intl = s
+        .international
+        .as_ref()
+        .expect("parts_needed > 1 is international");
     let lines = intl.products.len();
     if s.packages.len() < n {
         return Err(SplitError::TooFewPackages {
@@ -157,7 +160,7 @@ mod tests {
             "shipper": {"name": "Shipper", "address": {"lines": ["1 Main St"], "city": "Atlanta", "state": "GA", "postal_code": "30301", "country": "US"}},
             "ship_to": {"name": "Buyer", "address": {"lines": ["1 King St"], "city": "Toronto", "state": "ON", "postal_code": "M5H1A1", "country": "CA"}},
             "service": {"mode": "fixed", "code": "11"},
-            "packages": [],
+            "packages": [], "references": [],
             "label": {"format": "GIF"}
         }))
         .unwrap_or_else(|e| panic!("{e}"));
@@ -235,10 +238,20 @@ mod tests {
         assert_eq!(pk, vec!["1", "2", "3", "4", "5", "6"]);
         // Invoice totals per part are the sums of their lines and add up to the whole.
         assert_eq!(parts.iter().map(total).sum::<Decimal>(), total(&s));
-        assert_eq!(total(&parts[0]), (1..=40).map(|v| Decimal::from(2 * v)).sum());
+        assert_eq!(
+            total(&parts[0]),
+            (1..=40).map(|v| Decimal::from(2 * v)).sum()
+        );
         let invs: Vec<_> = parts
             .iter()
-            .map(|p| p.international.as_ref().unwrap().invoice_number.clone().unwrap())
+            .map(|p| {
+                p.international
+                    .as_ref()
+                    .unwrap()
+                    .invoice_number
+                    .clone()
+                    .unwrap()
+            })
             .collect();
         assert_eq!(invs, vec!["INV-1-1of3", "INV-1-2of3", "INV-1-3of3"]);
     }
@@ -276,7 +289,9 @@ mod tests {
     fn too_few_packages_is_refused_with_the_fix() {
         let e = plan(&shipment(120, 2, 50)).unwrap_err();
         assert_eq!(e.code(), "customs_split_needs_packages");
-        assert!(e.to_string().contains("120 customs lines need 3 UPS shipments"));
+        assert!(e
+            .to_string()
+            .contains("120 customs lines need 3 UPS shipments"));
         assert!(e.fix().contains("at least 3 packages"));
     }
 

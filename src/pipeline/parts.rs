@@ -77,7 +77,10 @@ impl Job {
 /// every part's packages (1Z numbers and labels) in part order, charges summed (a total is
 /// kept only when every part has it, in one currency), alerts of all parts.
 pub fn merged_result(parts: &[Part]) -> Option<ShipResult> {
-    let results: Vec<&ShipResult> = parts.iter().map(|p| p.result.as_ref()).collect::<Option<_>>()?;
+    let results: Vec<&ShipResult> = parts
+        .iter()
+        .map(|p| p.result.as_ref())
+        .collect::<Option<_>>()?;
     let first = results.first()?;
     let sum = |get: fn(&Charges) -> &Option<Money>| -> Option<Money> {
         let mut total: Option<Money> = None;

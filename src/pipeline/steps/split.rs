@@ -176,7 +176,11 @@ impl PipelineCore {
                 if e.class == ErrorClass::Business {
                     self.refuse_group(job, &label, &e.code).await?;
                 } else {
-                    note(job, self.now(), format!("part {label}: ship failed: {}", e.code));
+                    note(
+                        job,
+                        self.now(),
+                        format!("part {label}: ship failed: {}", e.code),
+                    );
                     self.ledger.save_flushed(job).await?;
                 }
                 self.carrier_error(conn, job, e).await.map(PartStep::Stop)
@@ -202,7 +206,11 @@ impl PipelineCore {
                     note(
                         job,
                         self.now(),
-                        format!("part {} voided: {} (part {label} refused)", p.label(), r.shipment_id),
+                        format!(
+                            "part {} voided: {} (part {label} refused)",
+                            p.label(),
+                            r.shipment_id
+                        ),
                     );
                 }
                 Err(e) => {
@@ -214,7 +222,10 @@ impl PipelineCore {
         }
         let mut why = format!("ship refused (part {label}): {code}");
         if !kept.is_empty() {
-            why.push_str(&format!("; still live at UPS, void by hand: {}", kept.join(" ")));
+            why.push_str(&format!(
+                "; still live at UPS, void by hand: {}",
+                kept.join(" ")
+            ));
         }
         job.parts.clear();
         job.transition(JobState::AddressChecked, why, self.now());
@@ -231,7 +242,10 @@ impl PipelineCore {
     ) -> Result<PartStep, PipelineError> {
         let part = job.parts[i].clone();
         let label = part.label();
-        let started_at = part.attempt.as_ref().map_or(job.updated_at, |a| a.started_at);
+        let started_at = part
+            .attempt
+            .as_ref()
+            .map_or(job.updated_at, |a| a.started_at);
         let from = (started_at - chrono::Duration::days(1)).date_naive();
         let to = (self.now() + chrono::Duration::days(1)).date_naive();
         let started = self.now();
@@ -277,13 +291,21 @@ impl PipelineCore {
         }
         let shipment = part_shipment(&part);
         let started = self.now();
-        match self.carrier.recover(&keep, &shipment, &shipment.label).await {
+        match self
+            .carrier
+            .recover(&keep, &shipment, &shipment.label)
+            .await
+        {
             Ok(result) => {
                 self.audit(job, "ups", "label_recovery", "ok", started);
                 self.stats.in_doubt_found.fetch_add(1, Ordering::Relaxed);
                 let numbers = tracking_numbers(&result);
                 job.parts[i].result = Some(result);
-                note(job, self.now(), format!("part {label} reconciled: {numbers}"));
+                note(
+                    job,
+                    self.now(),
+                    format!("part {label} reconciled: {numbers}"),
+                );
                 self.ledger.save_flushed(job).await?;
                 Ok(PartStep::Done)
             }
@@ -311,7 +333,9 @@ impl PipelineCore {
             note(
                 job,
                 now,
-                format!("part {label}: not found by reference yet (lookup {misses}); looking again"),
+                format!(
+                    "part {label}: not found by reference yet (lookup {misses}); looking again"
+                ),
             );
             self.ledger.save_flushed(job).await?;
             return Ok(PartStep::Stop(Step::Wait));
