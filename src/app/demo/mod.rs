@@ -32,7 +32,7 @@ use crate::pipeline::{Job, JobState};
 use crate::sim::ups::{ScenarioKey, TrackScenario};
 
 mod rows;
-mod split;
+pub mod split;
 use rows::{erp_view, rows};
 pub use rows::{print_table, ShipmentRow};
 

@@ -22,8 +22,9 @@ fn custom(kind: &str, v: Value) -> Value {
     json!({ "type": kind, "value": v })
 }
 
-/// The record's fields over a generated one (lines and packages merge by `LineNbr`).
-fn order() -> Value {
+/// The record's fields, posted over a generated one to the Acumatica simulator's
+/// `/_sim/acumatica/shipments` (lines and packages merge by `LineNbr`).
+pub fn order() -> Value {
     let details: Vec<Value> = (1..=LINES)
         .map(|i| {
             json!({
