@@ -150,7 +150,7 @@ pub fn part_reference(job_ref: &str, k: usize, n: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{International, Product};
+    use crate::model::{International, Package, Product, Weight, WeightUnit};
     use rust_decimal::Decimal;
 
     fn shipment(lines: usize, packages: usize, max: usize) -> Shipment {
@@ -165,13 +165,16 @@ mod tests {
         }))
         .unwrap_or_else(|e| panic!("{e}"));
         s.packages = (0..packages)
-            .map(|i| {
-                serde_json::from_value(serde_json::json!({
-                    "erp_line_id": format!("{}", i + 1),
-                    "weight": {"value": "2", "unit": "LBS"},
-                    "packaging": "02"
-                }))
-                .unwrap()
+            .map(|i| Package {
+                erp_line_id: format!("{}", i + 1),
+                weight: Weight {
+                    value: Decimal::from(2),
+                    unit: WeightUnit::Lbs,
+                },
+                dimensions: None,
+                packaging: "02".into(),
+                description: None,
+                declared_value: None,
             })
             .collect();
         s.international = Some(International {
