@@ -851,7 +851,7 @@ pub(super) fn compile_intl(c: &mut Compiler<'_>, s: spec::InternationalSpec) -> 
         Some(n) if n == 0 || n as usize > crate::model::split::SPEC_MAX_PRODUCTS => {
             c.err(
                 "international.max_lines",
-                &format!(
+                format!(
                     "max_lines {n} is outside 1..={}: UPS takes at most {} customs lines per shipment (Shipping.yaml, InternationalForms.Product)",
                     crate::model::split::SPEC_MAX_PRODUCTS,
                     crate::model::split::SPEC_MAX_PRODUCTS
