@@ -846,6 +846,22 @@ pub(super) fn compile_intl(c: &mut Compiler<'_>, s: spec::InternationalSpec) -> 
             "keep one of them",
         );
     }
+    let max_lines = match s.max_lines {
+        None => crate::model::split::default_max_lines(),
+        Some(n) if n == 0 || n as usize > crate::model::split::SPEC_MAX_PRODUCTS => {
+            c.err(
+                "international.max_lines",
+                format!(
+                    "max_lines {n} is outside 1..={}: UPS takes at most {} customs lines per shipment (Shipping.yaml, InternationalForms.Product)",
+                    crate::model::split::SPEC_MAX_PRODUCTS,
+                    crate::model::split::SPEC_MAX_PRODUCTS
+                ),
+                "write `max_lines: 50` or less; with more lines use `over_limit: split` or `merge_by_hs_code`",
+            );
+            crate::model::split::default_max_lines()
+        }
+        Some(n) => n as usize,
+    };
     let invoice_number = opt_expr(c, &s.invoice_number, "international.invoice_number");
     let invoice_date = opt_expr(c, &s.invoice_date, "international.invoice_date");
     let currency = c.expr(&s.currency, "international.currency");
@@ -871,6 +887,7 @@ pub(super) fn compile_intl(c: &mut Compiler<'_>, s: spec::InternationalSpec) -> 
         reason: reason?,
         terms: terms?,
         over_limit: s.over_limit,
+        max_lines,
         lines: CLines {
             for_each: for_each?,
             description: ldesc?,

@@ -62,7 +62,8 @@
 //!   form_types: ["01"]
 //!   currency: {literal: USD}
 //!   reason_for_export: {literal: SALE}
-//!   over_limit: refuse                   # or merge_by_hs_code
+//!   over_limit: refuse                   # or merge_by_hs_code, or split
+//!   max_lines: 50                        # customs lines per UPS shipment (1..=50, default 50)
 //!   lines: {for_each: Details, description, hs_code, origin_country, quantity, unit, unit_value, part_number}
 //! negotiated_rates: true
 //! cancelled: {field: Status, in: [Canceled]}   # optional: a status a custom workflow sets
@@ -81,9 +82,12 @@
 //! lanes (everything but US→US/PR→PR) UPS takes 2: references marked `optional: true` are
 //! dropped from the end to fit, anything else over the limit is `reference_not_allowed`.
 //!
-//! Customs lines over UPS's limit (100 for an invoice): `over_limit: refuse` (default) gives
+//! Customs lines over the limit (`max_lines`, default and at most 50: the cardinality of
+//! `InternationalForms.Product` in Shipping.yaml): `over_limit: refuse` (default) gives
 //! business error `customs_lines_over_limit`; `merge_by_hs_code` first merges lines with the
-//! same HS code, origin and unit value. Shipments are never sent to fail.
+//! same HS code, origin and unit value; `split` sends the record as several UPS shipments of
+//! at most `max_lines` lines each ([`crate::model::split`]; fewer packages than shipments is
+//! `customs_split_needs_packages`). Shipments are never sent to fail.
 
 mod compile;
 mod error;
@@ -210,6 +214,8 @@ struct CIntl {
     reason: Expr,
     terms: Option<Expr>,
     over_limit: spec::OverLimit,
+    /// Customs lines per UPS shipment (`international.max_lines`, 1..=50).
+    max_lines: usize,
     lines: CLines,
 }
 

@@ -90,7 +90,10 @@ pub fn is_domestic_lane(origin: &str, dest: &str) -> bool {
     o == d || matches!((o.as_str(), d.as_str()), ("US", "PR") | ("PR", "US"))
 }
 
-/// Max customs lines for the requested forms (UPS §2.2).
+/// Max customs lines for the requested forms: UPS §2.2 names 50 (packing list), 100
+/// (invoice, USMCA, CO, EEI) and 1000 (AF packing list), but Shipping.yaml declares
+/// `InternationalForms.Product` with cardinality 50 for every form, and the simulator
+/// enforces that: upsync keeps to the lower of the two, so it is right under both.
 pub fn customs_line_limit(form_types: &[String]) -> usize {
     form_types
         .iter()
@@ -101,6 +104,7 @@ pub fn customs_line_limit(form_types: &[String]) -> usize {
         })
         .min()
         .unwrap_or(100)
+        .min(crate::model::split::SPEC_MAX_PRODUCTS)
 }
 
 const US_STATES: &[&str] = &[
@@ -239,7 +243,7 @@ mod tests {
         assert!(is_domestic_lane("US", "US"));
         assert!(is_domestic_lane("US", "PR"));
         assert!(!is_domestic_lane("US", "CA"));
-        assert_eq!(customs_line_limit(&["01".into()]), 100);
+        assert_eq!(customs_line_limit(&["01".into()]), 50);
         assert_eq!(customs_line_limit(&["01".into(), "06".into()]), 50);
     }
 }

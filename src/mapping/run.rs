@@ -13,6 +13,7 @@ pub(super) const LANE_CODES: &[&str] = &[
     "reference_not_allowed",
     "description_too_long",
     "customs_lines_over_limit",
+    "customs_split_needs_packages",
     "customs_description_too_long",
     "customs_quantity_invalid",
     "hs_code_invalid",
@@ -517,7 +518,7 @@ impl Mapping {
                 });
             }
         }
-        let max = rules::customs_line_limit(&intl.form_types);
+        let max = rules::customs_line_limit(&intl.form_types).min(intl.max_lines);
         if products.len() > max && intl.over_limit == spec::OverLimit::MergeByHsCode {
             products = merge_by_hs_code(products);
         }
@@ -537,6 +538,8 @@ impl Mapping {
                 .to_ascii_uppercase(),
             terms_of_shipment: o(run, &intl.terms),
             products,
+            max_lines: intl.max_lines,
+            split: intl.over_limit == spec::OverLimit::Split,
         };
         (description, international)
     }

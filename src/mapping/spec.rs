@@ -285,6 +285,9 @@ pub enum OverLimit {
     /// Lines with the same HS code, origin and unit value are merged (quantities added);
     /// refused if still over the limit.
     MergeByHsCode,
+    /// Several UPS shipments for the one ERP record, each with its packages and at most
+    /// `max_lines` lines (see `crate::model::split`); all 1Z numbers written back to it.
+    Split,
 }
 
 /// `international:` used only when the shipment crosses a border.
@@ -304,6 +307,10 @@ pub struct InternationalSpec {
     pub terms_of_shipment: Option<Value>,
     #[serde(default)]
     pub over_limit: OverLimit,
+    /// Customs lines per UPS shipment (default 50, the cardinality of
+    /// `InternationalForms.Product` in Shipping.yaml; more is refused at compile).
+    #[serde(default)]
+    pub max_lines: Option<u32>,
     pub lines: LinesSpec,
 }
 

@@ -404,8 +404,11 @@ pub const CODES: &[CodeInfo] = &[
       "a customs line HS code is not 6–15 letters/digits.",
       "correct the HS code on the item (digits only, no dots)"),
     c("customs_lines_over_limit", Business, Mapping,
-      "there are more customs lines than UPS allows for the forms.",
-      "split the shipment, or set `over_limit: merge_by_hs_code`"),
+      "there are more customs lines than one UPS shipment takes (`international.max_lines`, at most 50).",
+      "set `over_limit: split` (several UPS shipments for the record) or `over_limit: merge_by_hs_code`"),
+    c("customs_split_needs_packages", Business, Mapping,
+      "`over_limit: split` needs more UPS shipments than the record has packages (each shipment needs one).",
+      "pack the goods in at least as many packages as the message names, or set `over_limit: merge_by_hs_code`"),
     // ── Pipeline ────────────────────────────────────────────────────────────────────
     c("address_ambiguous", Business, Pipeline,
       "UPS address validation found several candidates for the ship-to address.",

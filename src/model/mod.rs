@@ -36,6 +36,7 @@ pub mod failure;
 pub mod freight;
 pub mod milestone;
 pub mod quantum;
+pub mod split;
 pub mod track;
 pub use billing::{Billing, Payer};
 pub use clock::Clock;
@@ -336,6 +337,14 @@ pub struct International {
     #[serde(default)]
     pub terms_of_shipment: Option<String>,
     pub products: Vec<Product>,
+    /// Customs lines one UPS shipment's invoice may carry (the mapping's
+    /// `international.max_lines`, at most [`split::SPEC_MAX_PRODUCTS`]).
+    #[serde(default = "split::default_max_lines")]
+    pub max_lines: usize,
+    /// The mapping says `over_limit: split`: more lines than `max_lines` go to UPS as
+    /// several shipments of one ERP record ([`split::plan`]).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub split: bool,
 }
 
 /// The canonical shipment: everything needed to ask UPS for a label, nothing ERP-specific.

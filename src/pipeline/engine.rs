@@ -47,6 +47,8 @@ mod prepare;
 mod reconcile;
 #[path = "steps/ship.rs"]
 mod ship;
+#[path = "steps/split.rs"]
+mod split;
 #[path = "steps/void.rs"]
 mod void;
 #[path = "steps/write_back.rs"]
@@ -700,6 +702,9 @@ impl PipelineCore {
                     } else {
                         self.step_ship(conn, &mut job).await?
                     }
+                }
+                JobState::Shipping if !job.parts.is_empty() => {
+                    self.step_group(conn, &mut job).await?
                 }
                 JobState::Shipping => self.step_reconcile(conn, &mut job).await?,
                 JobState::Shipped => self.step_write_back(conn, &mut job).await?,

@@ -247,6 +247,11 @@ pub struct Job {
     /// [`Job::compact`]); numbers, shipment, tracking numbers and timeline remain.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub compacted: bool,
+    /// The UPS shipments of a record split over the customs line limit
+    /// (`over_limit: split`), in order; empty for a record shipped whole (and for every job
+    /// recorded before splits existed). See [`crate::pipeline::parts`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub parts: Vec<crate::pipeline::parts::Part>,
 }
 
 /// Job id for a record version.
@@ -283,6 +288,7 @@ impl Job {
                 note: String::new(),
             }],
             compacted: false,
+            parts: Vec::new(),
         }
     }
 

@@ -4,6 +4,7 @@
 //! * [`ledger`]: the job ledger in sled (states of docs/design.md, dead-letter queue).
 //! * [`engine`]: one cycle of a connector and the per-job state machine, with in-doubt
 //!   reconciliation that makes Ship exactly-once.
+//! * [`parts`]: split groups (one record, several UPS shipments) inside one job.
 //! * [`ports`]: what the pipeline needs from UPS ([`ports::Carrier`]) and from a mapping
 //!   ([`ports::Mapper`]); sources plug in through [`crate::sources::Source`].
 //! * [`schedule`]: cron schedules (tokio-cron-scheduler), one per connector, never overlapping.
@@ -15,6 +16,7 @@
 
 pub mod engine;
 pub mod ledger;
+pub mod parts;
 pub mod ports;
 pub mod retry;
 pub mod schedule;

@@ -167,16 +167,15 @@ impl PipelineCore {
         job: &mut Job,
         why: &str,
     ) -> Result<Result<(), super::CarrierError>, PipelineError> {
-        let Some(result) = job.result.clone() else {
+        if job.result.is_none() {
             return Ok(Ok(()));
-        };
-        let started = self.now();
-        match self.carrier.void(&result.shipment_id).await {
-            Ok(()) => {
-                self.audit(job, "ups", "void", "ok", started);
+        }
+        // Every UPS shipment of the job: one, or each part of a split group.
+        match self.void_shipments(job, "void").await? {
+            Ok(ids) => {
                 job.transition(
                     JobState::Voided,
-                    format!("{why}; voided {}", result.shipment_id),
+                    format!("{why}; voided {}", ids.join(" ")),
                     self.now(),
                 );
                 self.stats.voided.fetch_add(1, Ordering::Relaxed);
@@ -184,7 +183,6 @@ impl PipelineCore {
                 Ok(Ok(()))
             }
             Err(e) => {
-                self.audit(job, "ups", "void", &e.code, started);
                 tracing::warn!(job = %job.id, code = %e.code, "void after ERP cancellation failed");
                 Ok(Err(e))
             }

@@ -513,17 +513,81 @@ fn international_rules() {
         with(gb.clone(), &["Details", "0", "ShippedQty"], json!(1.5)),
         "customs_quantity_invalid",
     );
-    // Over the 100-line invoice limit: refused by the bundled policy …
+    // Over the 50-line limit (Shipping.yaml's cardinality of InternationalForms.Product):
+    // refused under `over_limit: refuse` …
     let mut many = gb.clone();
     let line = many["Details"][0].clone();
-    many["Details"] = Value::Array(vec![line; 101]);
-    assert_code(&m, many.clone(), "customs_lines_over_limit");
-    // … merged by `merge_by_hs_code`.
-    let merging = variant("over_limit: refuse", "over_limit: merge_by_hs_code");
-    let s = map(&merging, many).unwrap();
+    many["Details"] = Value::Array(vec![line.clone(); 101]);
+    let refusing = variant("over_limit: split", "over_limit: refuse");
+    assert_code(&refusing, many.clone(), "customs_lines_over_limit");
+    let mut fifty = gb.clone();
+    fifty["Details"] = Value::Array(vec![line.clone(); 50]);
+    assert!(map(&refusing, fifty.clone()).is_ok(), "50 lines fit");
+    // … merged by `merge_by_hs_code` …
+    let merging = variant("over_limit: split", "over_limit: merge_by_hs_code");
+    let s = map(&merging, many.clone()).unwrap();
     let p = &s.international.unwrap().products;
     assert_eq!(p.len(), 1);
     assert_eq!(p[0].quantity.to_string(), "202");
+    // … and split by the bundled policy: one UPS shipment per ≤ 50 lines, each needing a
+    // package: with the record's single package it is refused with the fix.
+    let errs = map(&acu(), many.clone()).unwrap_err();
+    let e = errs
+        .0
+        .iter()
+        .find(|e| e.code == "customs_split_needs_packages")
+        .unwrap_or_else(|| panic!("{:?}", errs.codes()));
+    assert!(
+        e.message.contains("101 customs lines need 3 UPS shipments"),
+        "{}",
+        e.message
+    );
+    let box1 = many["Packages"][0].clone();
+    many["Packages"] = json!([
+        box1.clone(),
+        with(box1.clone(), &["LineNbr"], json!(2)),
+        with(box1, &["LineNbr"], json!(3))
+    ]);
+    let s = map(&acu(), many.clone()).unwrap();
+    let intl = s.international.as_ref().unwrap();
+    assert!(intl.split);
+    assert_eq!((intl.products.len(), intl.max_lines), (101, 50));
+    assert_eq!(upsync::model::split::parts_needed(&s), 3);
+    // A lower `max_lines` is honoured.
+    let forty = variant("max_lines: 50", "max_lines: 40");
+    let refusing20 = Mapping::from_str(
+        &acu_text()
+            .replacen("max_lines: 50", "max_lines: 20", 1)
+            .replacen("over_limit: split", "over_limit: refuse", 1),
+        "variant.yaml",
+    )
+    .unwrap();
+    let mut twenty_one = gb.clone();
+    twenty_one["Details"] = Value::Array(vec![line; 21]);
+    assert_code(&refusing20, twenty_one, "customs_lines_over_limit");
+    let s = map(&forty, many).unwrap();
+    assert_eq!(upsync::model::split::parts_needed(&s), 3);
+    let parts = upsync::model::split::plan(&s).unwrap().unwrap();
+    let sizes: Vec<usize> = parts
+        .iter()
+        .map(|p| p.international.as_ref().unwrap().products.len())
+        .collect();
+    assert_eq!(sizes, vec![34, 34, 33]);
+}
+
+/// `max_lines` over the spec's 50 (or 0) is refused when the mapping is compiled
+/// (`upsync check`), naming the key and the fix.
+#[test]
+fn max_lines_over_the_spec_is_refused_at_compile() {
+    for bad in ["max_lines: 51", "max_lines: 100", "max_lines: 0"] {
+        let text = acu_text().replacen("max_lines: 50", bad, 1);
+        let e = Mapping::from_str(&text, "variant.yaml")
+            .err()
+            .unwrap_or_else(|| panic!("{bad} accepted"))
+            .to_string();
+        assert!(e.contains("international.max_lines"), "{e}");
+        assert!(e.contains("at most 50"), "{e}");
+    }
 }
 
 #[test]

@@ -55,8 +55,40 @@ fn demo_with_five_shipments_delivers_everything_and_exits_0() {
 
     let rows: Vec<serde_json::Value> =
         serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
-    // 5 per ERP, minus the odd non-UPS ship-via.
-    assert!(rows.len() >= 7 && rows.len() <= 10, "{} rows", rows.len());
+    // 5 per ERP, minus the odd non-UPS ship-via, plus the 120-line order (issue 20).
+    assert!(rows.len() >= 8 && rows.len() <= 11, "{} rows", rows.len());
+    // The 120-line order: one row whose 1Z numbers come from ≥ 3 UPS shipments of ≤ 50
+    // customs lines each (the recorded Ship requests carrying its part references).
+    let split: Vec<&serde_json::Value> = rows
+        .iter()
+        .filter(|r| r["tracking_numbers"].as_array().unwrap().len() >= 3)
+        .filter(|r| r["source"] == "acumatica")
+        .collect();
+    let mut parts = Vec::new();
+    for f in std::fs::read_dir(rec.join("ups")).unwrap() {
+        let path = f.unwrap().path();
+        if !path.to_string_lossy().contains("_ship") {
+            continue;
+        }
+        let r: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        let sh = &r["body"]["ShipmentRequest"]["Shipment"];
+        if sh["ReferenceNumber"].to_string().contains("of3\"") {
+            let products = sh["ShipmentServiceOptions"]["InternationalForms"]["Product"]
+                .as_array()
+                .unwrap()
+                .len();
+            assert!(products <= 50, "{products} products in {}", path.display());
+            parts.push(products);
+        }
+    }
+    assert_eq!(parts.iter().sum::<usize>(), 120, "{parts:?}");
+    assert!(parts.len() >= 3, "{parts:?}");
+    assert!(
+        split
+            .iter()
+            .any(|r| r["tracking_numbers"].as_array().unwrap().len() >= parts.len()),
+        "one row holds every part's 1Z: {split:?}"
+    );
     let sources: std::collections::BTreeSet<&str> =
         rows.iter().map(|r| r["source"].as_str().unwrap()).collect();
     assert_eq!(

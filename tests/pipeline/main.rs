@@ -13,6 +13,7 @@
 //! * [`push`]: ERP push notifications wake the connectors; lost, duplicated and reordered
 //!   pushes change nothing.
 //! * [`reconcile`]: `bench --scenario reconcile`: lost Ship answers, lagging index.
+//! * [`split`]: a 120-line order as three UPS shipments of one record, exactly once.
 
 #[path = "../common/mod.rs"]
 mod common;
@@ -28,3 +29,4 @@ mod e2e;
 mod freight;
 mod push;
 mod reconcile;
+mod split;

@@ -157,6 +157,8 @@ pub fn us_to_canada() -> Shipment {
                 part_number: None,
             },
         ],
+        max_lines: 50,
+        split: false,
     });
     s
 }

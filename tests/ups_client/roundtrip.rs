@@ -254,8 +254,23 @@ async fn every_operation_round_trips() {
             unit_value: "49.5".parse().unwrap(),
             part_number: None,
         }],
+        max_lines: 50,
+        split: false,
     });
     assert!(c.ship(&ca).await.is_ok());
+
+    // Shipping.yaml caps InternationalForms.Product at 50 (issue 20): the simulator refuses
+    // 51 with UPS's error, which the client classifies as a business error on the forms.
+    let intl = ca.international.as_mut().unwrap();
+    let line = intl.products[0].clone();
+    intl.products = vec![line; 51];
+    let e = c.ship(&ca).await.unwrap_err();
+    assert_eq!(e.ups_code(), Some("120802"), "{e}");
+    assert_eq!(e.code(), "ups_international_forms_invalid", "{e}");
+    assert_eq!(e.class(), ErrorClass::Business);
+    assert!(e.to_string().contains("at most 50"), "{e}");
+    ca.international.as_mut().unwrap().products.truncate(50);
+    assert!(c.ship(&ca).await.is_ok(), "50 products are accepted");
 
     // An account that is not eligible for negotiated rates: published charges + Alert 120900.
     let mut ne = shipment(1, "REF-RT-NE");

@@ -32,6 +32,7 @@ use crate::pipeline::{Job, JobState};
 use crate::sim::ups::{ScenarioKey, TrackScenario};
 
 mod rows;
+pub mod split;
 use rows::{erp_view, rows};
 pub use rows::{print_table, ShipmentRow};
 
@@ -204,6 +205,15 @@ pub async fn execute(o: DemoOptions, out: &mut dyn Write) -> anyhow::Result<Demo
         o.dir.display(),
         n = o.shipments
     ));
+    // Issue 20: an international order over the customs line limit (split at UPS).
+    let split_order = split::seed(&w).await?;
+    if let Some(nbr) = &split_order {
+        p.line(format_args!(
+            "seeded Acumatica shipment {nbr}: {} customs lines to Canada in {} packages (over_limit: split)",
+            split::LINES,
+            split::PACKAGES
+        ));
+    }
 
     // The daemon, in-process: store, assembly, HTTP listener.
     let store = w.open_store()?;
@@ -262,7 +272,7 @@ pub async fn execute(o: DemoOptions, out: &mut dyn Write) -> anyhow::Result<Demo
         http_base,
         metrics,
         readyz_status,
-        seeded: o.shipments * 2,
+        seeded: o.shipments * 2 + usize::from(split_order.is_some()),
         simulated_days,
         elapsed: start.elapsed(),
         table_printed: false,

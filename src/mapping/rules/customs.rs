@@ -64,9 +64,14 @@ pub(super) fn check_international(
                         }
                     }
                 }
-                let max = customs_line_limit(&intl.form_types);
-                if intl.products.len() > max {
-                    out.push(v("customs_lines_over_limit", "international.lines", None, format!("{} customs lines; UPS allows {max} for these forms", intl.products.len()), "split the shipment, or set `over_limit: merge_by_hs_code`"));
+                let max = customs_line_limit(&intl.form_types).min(crate::model::split::line_limit(s));
+                if intl.products.len() > max && !intl.split {
+                    out.push(v("customs_lines_over_limit", "international.lines", None, format!("{} customs lines; UPS allows {max} per shipment for these forms", intl.products.len()), "set `over_limit: split` (several UPS shipments for the record) or `over_limit: merge_by_hs_code`, or split the record in the ERP"));
+                }
+                if intl.split {
+                    if let Err(e) = crate::model::split::plan(s) {
+                        out.push(v(e.code(), "international.over_limit", None, e.to_string(), &e.fix()));
+                    }
                 }
             }
         }

@@ -9,6 +9,10 @@ impl PipelineCore {
         conn: &Arc<Connector>,
         job: &mut Job,
     ) -> Result<Step, PipelineError> {
+        // Over the customs line limit with `over_limit: split`: several UPS shipments.
+        if let Some(step) = self.maybe_start_group(conn, job).await? {
+            return Ok(step);
+        }
         // Every Ship of the job carries the job's own reference (besides the ERP number), so
         // reconciliation finds exactly this job's shipments and no other shipper's.
         let reference = job_reference(&job.id);

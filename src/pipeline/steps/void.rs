@@ -11,13 +11,13 @@ impl PipelineCore {
             .get(id)?
             .ok_or_else(|| PipelineError::UnknownJob(id.to_string()))?;
         let conn = self.connector(&job.source)?.clone();
-        let Some(result) = job.result.clone() else {
+        if job.result.is_none() {
             return Err(PipelineError::NotApplicable {
                 id: id.to_string(),
                 state: job.state,
                 what: "it has no shipment to void".into(),
             });
-        };
+        }
         if job.state == JobState::Voided {
             return Err(PipelineError::NotApplicable {
                 id: id.to_string(),
@@ -25,17 +25,11 @@ impl PipelineCore {
                 what: "already voided".into(),
             });
         }
-        let started = self.now();
-        self.carrier
-            .void(&result.shipment_id)
-            .await
-            .inspect_err(|e| {
-                self.audit(&job, "ups", "void", &e.code, started);
-            })?;
-        self.audit(&job, "ups", "void", "ok", started);
+        // Every UPS shipment of the job: one, or each part of a split group.
+        let ids = self.void_shipments(&mut job, "void").await??;
         job.transition(
             JobState::Voided,
-            format!("voided {} by operator", result.shipment_id),
+            format!("voided {} by operator", ids.join(" ")),
             self.now(),
         );
         self.ledger.save_flushed(&job).await?;

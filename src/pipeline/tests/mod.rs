@@ -18,6 +18,7 @@ mod cancel;
 mod cheapest;
 mod dead_letter;
 mod reconcile;
+mod split;
 
 // ---------- fake ERP ----------
 
@@ -97,7 +98,10 @@ struct FakeUps {
     /// shipments: (reference values, id, voided)
     shipments: Mutex<Vec<(Vec<String>, String, bool)>>,
     ship_calls: Mutex<u32>,
-    /// Next ship calls: "drop" (commit, then outcome unknown), "429", "auth".
+    /// Next ship calls: "drop" (commit, then outcome unknown), "429", "auth", "refuse"
+    /// (business error), "crash" (the process dies before the request reaches UPS: the
+    /// task panics) and "crash-after-commit" (UPS commits, then the process dies). "ok"
+    /// ships normally.
     script: Mutex<Vec<&'static str>>,
     /// Lookups by reference that find nothing although the shipment exists (UPS's
     /// reference index lagging a fresh label).
@@ -150,6 +154,15 @@ impl Carrier for FakeUps {
         };
         match next {
             Some("429") => return Err(CarrierError::transient("ups_rate_limited", "429")),
+            Some("crash") => panic!("simulated crash before Ship reached UPS"),
+            Some("refuse") => {
+                return Err(CarrierError {
+                    class: ErrorClass::Business,
+                    code: "ups_international_forms_invalid".into(),
+                    message: "refused".into(),
+                    outcome_unknown: false,
+                })
+            }
             Some("auth") => {
                 return Err(CarrierError {
                     class: ErrorClass::Auth,
@@ -169,6 +182,9 @@ impl Carrier for FakeUps {
             .lock()
             .unwrap()
             .push((refs, id.clone(), false));
+        if next == Some("crash-after-commit") {
+            panic!("simulated crash after UPS committed the Ship");
+        }
         if next == Some("drop") {
             return Err(CarrierError::outcome_unknown("connection reset after send"));
         }

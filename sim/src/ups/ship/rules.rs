@@ -309,6 +309,9 @@ pub fn check_ship(body: &Value, accounts: &[String]) -> Result<ShipPlan, Rule> {
     })
 }
 
+/// Cardinality of `InternationalForms.Product` in Shipping.yaml.
+pub const MAX_PRODUCTS: usize = 50;
+
 /// Check the international forms request (§2.2) and return the document's lines.
 pub(super) fn forms_text(f: &Value, path: &str) -> Result<Vec<String>, Rule> {
     let types: Vec<&str> = items(f.get("FormType"))
@@ -324,6 +327,19 @@ pub(super) fn forms_text(f: &Value, path: &str) -> Result<Vec<String>, Rule> {
         ));
     }
     let products = items(f.get("Product"));
+    // Shipping.yaml, `InternationalForms.Product`: `maximum: 50` (the document writes
+    // `maximum` for an array's cardinality, which a JSON Schema validator ignores on an
+    // array, so the rule is checked here). UPS-REFERENCE §2.2 quotes 100 for an invoice;
+    // the simulator keeps to the OpenAPI document, the stricter of the two.
+    if products.len() > MAX_PRODUCTS {
+        return Err((
+            "120802",
+            format!(
+                "{path}.Product: {} products; at most {MAX_PRODUCTS} are allowed per shipment",
+                products.len()
+            ),
+        ));
+    }
     if products.is_empty() {
         return Err((
             "10002",
@@ -485,6 +501,17 @@ mod tests {
 
     /// Guards issue 15 item 2: Shipping.yaml `Shipment_Shipper.AttentionName` is "Required
     /// if destination is international"; the old simulator shipped without it.
+    /// Shipping.yaml caps `InternationalForms.Product` at 50: 50 pass, 51 are refused.
+    #[test]
+    fn at_most_fifty_products() {
+        let product = json!({"Description": ["Widget"], "Unit": {"Number": "1", "Value": "5", "UnitOfMeasurement": {"Code": "PCS"}}, "OriginCountryCode": "US"});
+        let forms = |n: usize| json!({"FormType": ["01"], "CurrencyCode": "USD", "ReasonForExport": "SALE", "Product": vec![product.clone(); n]});
+        assert!(forms_text(&forms(50), "F").is_ok());
+        let (code, msg) = forms_text(&forms(51), "F").unwrap_err();
+        assert_eq!(code, "120802");
+        assert!(msg.contains("51 products; at most 50"), "{msg}");
+    }
+
     #[test]
     fn international_ship_needs_the_shipper_attention_name() {
         let mut b = minimal();
