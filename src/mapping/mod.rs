@@ -64,6 +64,7 @@
 //!   reason_for_export: {literal: SALE}
 //!   over_limit: refuse                   # or merge_by_hs_code
 //!   lines: {for_each: Details, description, hs_code, origin_country, quantity, unit, unit_value, part_number}
+//!   paperless: {invoice: electronic, mode: upload_before, documents: [{file, type, format}]}  # see `paperless.rs`
 //! negotiated_rates: true
 //! cancelled: {field: Status, in: [Canceled]}   # optional: a status a custom workflow sets
 //! void_on_cancel: true                 # void when cancelled: record deleted, or `cancelled:`
@@ -90,6 +91,7 @@ mod error;
 pub mod expr;
 pub mod fixtures;
 pub mod freight;
+pub mod paperless;
 pub mod rules;
 mod run;
 pub mod spec;
@@ -210,6 +212,7 @@ struct CIntl {
     reason: Expr,
     terms: Option<Expr>,
     over_limit: spec::OverLimit,
+    paperless: Option<paperless::CPaperless>,
     lines: CLines,
 }
 

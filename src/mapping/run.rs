@@ -537,6 +537,10 @@ impl Mapping {
                 .to_ascii_uppercase(),
             terms_of_shipment: o(run, &intl.terms),
             products,
+            paperless: intl
+                .paperless
+                .as_ref()
+                .map(|p| super::paperless::run(run, p, root)),
         };
         (description, international)
     }

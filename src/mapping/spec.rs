@@ -305,6 +305,9 @@ pub struct InternationalSpec {
     #[serde(default)]
     pub over_limit: OverLimit,
     pub lines: LinesSpec,
+    /// Paperless invoice and user-created documents (`super::paperless`).
+    #[serde(default)]
+    pub paperless: Option<super::paperless::PaperlessSpec>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -295,6 +295,10 @@ impl Job {
             for p in &mut r.packages {
                 p.label = None;
             }
+            // Invoice PDFs go like labels; their names stay (the demo table, `jobs show`).
+            for d in &mut r.documents {
+                d.data.clear();
+            }
         }
         self.compacted = true;
     }
@@ -776,6 +780,8 @@ mod tests {
             }],
             charges: Default::default(),
             alerts: vec![],
+            documents: vec![],
+            paperless: None,
         });
         j.transition(JobState::Tracking, "", now);
         l.save(&j).unwrap();

@@ -157,6 +157,7 @@ pub fn us_to_canada() -> Shipment {
                 part_number: None,
             },
         ],
+        paperless: None,
     });
     s
 }

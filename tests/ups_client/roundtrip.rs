@@ -254,6 +254,7 @@ async fn every_operation_round_trips() {
             unit_value: "49.5".parse().unwrap(),
             part_number: None,
         }],
+        paperless: None,
     });
     assert!(c.ship(&ca).await.is_ok());
 

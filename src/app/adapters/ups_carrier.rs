@@ -235,6 +235,8 @@ impl Carrier for UpsCarrier {
             // Label Recovery does not return charges.
             charges: Charges::default(),
             alerts: vec![],
+            documents: vec![],
+            paperless: None,
         })
     }
 

@@ -408,6 +408,65 @@ pub(super) struct ShipmentResults {
     negotiated: Option<NegotiatedRateCharges>,
     #[serde(rename = "PackageResults", default, deserialize_with = "one_or_many")]
     packages: Vec<ShipPackageResult>,
+    /// International forms (UPS-REFERENCE §2.2: base64 PDF, `Code "01"`, `FormGroupId`).
+    /// Declared once per shipment (`maximum: 1`); read one-or-many all the same.
+    #[serde(rename = "Form", default, deserialize_with = "one_or_many")]
+    forms: Vec<ShipForm>,
+}
+
+/// `ShipmentResults.Form` (Shipping.yaml `ShipmentResults_Form`).
+#[derive(Debug, Deserialize)]
+pub(super) struct ShipForm {
+    #[serde(rename = "Code", default, deserialize_with = "lenient_string")]
+    code: String,
+    #[serde(rename = "Image")]
+    image: Option<ShipFormImage>,
+    #[serde(rename = "FormGroupId", default, deserialize_with = "lenient_string")]
+    group_id: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct ShipFormImage {
+    #[serde(rename = "ImageFormat")]
+    format: Option<Code>,
+    #[serde(rename = "GraphicImage", default, deserialize_with = "lenient_string")]
+    graphic_image: String,
+}
+
+/// The forms of a Ship answer as documents named `<number>-<1Z>-<kind>.<ext>` (a form
+/// without an image — a paperless account without `OverridePaperlessIndicator` — is skipped).
+pub(super) fn documents_from(
+    forms: &[ShipForm],
+    number: &str,
+    shipment_id: &str,
+) -> Result<Vec<crate::model::ShipDocument>, ParseError> {
+    let mut out = Vec::new();
+    for f in forms {
+        let Some(img) = &f.image else { continue };
+        if img.graphic_image.trim().is_empty() {
+            continue;
+        }
+        let format = img
+            .format
+            .as_ref()
+            .map(|c| c.code.trim().to_ascii_lowercase())
+            .filter(|c| !c.is_empty())
+            .unwrap_or_else(|| "pdf".into());
+        let kind = crate::model::documents::form_kind(&f.code);
+        out.push(crate::model::ShipDocument {
+            file_name: crate::model::documents::document_file_name(
+                number,
+                shipment_id,
+                &kind,
+                &format,
+            ),
+            kind,
+            format,
+            data: decode_b64(&img.graphic_image)?,
+            form_group_id: Some(f.group_id.clone()).filter(|g| !g.is_empty()),
+        });
+    }
+    Ok(out)
 }
 
 #[derive(Debug, Deserialize)]
@@ -493,6 +552,7 @@ pub fn ship_response(
     } else {
         r.shipment_id
     };
+    let documents = documents_from(&r.forms, &shipment.number, &shipment_id)?;
     Ok(ShipResult {
         shipment_id,
         service_code: service_code.to_string(),
@@ -516,5 +576,7 @@ pub fn ship_response(
                 .and_then(Charge::money),
         },
         alerts: alerts(&env.response.response),
+        documents,
+        paperless: None,
     })
 }
