@@ -10,6 +10,9 @@
 //! * [`track`]: tracking timelines on the sim clock, Track by number/reference/shipment.
 //! * [`alert`]: Track Alert v1/v2 subscriptions and webhook pushes on clock ticks.
 //! * [`quantum`]: Quantum View subscription files (events, bookmarks, the 7-day range).
+//! * [`paperless`]: Paperless Document upload/image/delete and the paperless invoice rules
+//!   of Ship (paperless-enabled accounts: `--paperless-account`, default `123X56`; its own
+//!   error table).
 //! * [`label`], [`trackno`]: label images/printer text, 1Z numbers and check digits.
 //! * this file: config, CLI, spawn, router and the gateway middleware (faults, latency,
 //!   auth, rate limit, counters) every `/api` and OAuth request passes through.
@@ -92,7 +95,7 @@
 //!
 //! ## Counters (`/_sim/stats`)
 //! Per operation (`token`, `ship`, `void`, `rate`, `xav`, `track`, `label_recovery`,
-//! `trackalert`) and per operation and status (`ship.200`, `ship.400`, `track.401`,
+//! `trackalert`, `paperless`) and per operation and status (`ship.200`, `ship.400`, `track.401`,
 //! `rate.429`, …; broken answers count as `ship.reset` / `ship.drop_after_commit`), plus
 //! `token.issued`, `token.issued.<client_id>` (per OAuth client), `token.capped`, `token.merchant_mismatch`, `ship.created`,
 //! `ship.packages`, `ship.voided` (shipments fully voided), `void.packages`,
@@ -106,6 +109,7 @@ mod admin;
 pub mod alert;
 pub mod auth;
 pub mod label;
+pub mod paperless;
 pub mod payment;
 pub mod quantum;
 pub mod rate;
@@ -209,6 +213,9 @@ pub struct UpsSimConfig {
     pub clients: Vec<ClientSpec>,
     /// Accounts eligible for negotiated rates (default `123X56`).
     pub negotiated_accounts: Vec<String>,
+    /// Accounts enabled for paperless (Upload Forms Created Offline, paperless invoice);
+    /// default `123X56` (`456Y78` is not: the demo shows both).
+    pub paperless_accounts: Vec<String>,
     /// Token lifetime in seconds (`expires_in`), default 14399.
     pub token_ttl_seconds: u64,
     /// Tokens per client per UTC day (sim clock); None = unlimited.
@@ -245,6 +252,7 @@ impl Default for UpsSimConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             clients: Vec::new(),
             negotiated_accounts: vec!["123X56".into()],
+            paperless_accounts: vec!["123X56".into()],
             token_ttl_seconds: 14399,
             token_daily_cap: None,
             lenient: false,
@@ -275,6 +283,9 @@ pub struct SimUpsArgs {
     /// Account eligible for negotiated rates (repeatable). Default: 123X56.
     #[arg(long = "negotiated-account", value_name = "ACCOUNT")]
     pub negotiated_accounts: Vec<String>,
+    /// Account enabled for paperless documents and invoice (repeatable). Default: 123X56.
+    #[arg(long = "paperless-account", value_name = "ACCOUNT")]
+    pub paperless_accounts: Vec<String>,
     /// Token lifetime in seconds (`expires_in`).
     #[arg(long, default_value_t = 14399)]
     pub token_ttl: u64,
@@ -373,6 +384,13 @@ impl SimUpsArgs {
         if !self.negotiated_accounts.is_empty() {
             cfg.negotiated_accounts = self
                 .negotiated_accounts
+                .iter()
+                .map(|a| a.to_ascii_uppercase())
+                .collect();
+        }
+        if !self.paperless_accounts.is_empty() {
+            cfg.paperless_accounts = self
+                .paperless_accounts
                 .iter()
                 .map(|a| a.to_ascii_uppercase())
                 .collect();
@@ -510,6 +528,18 @@ pub fn router(state: Arc<UpsState>) -> Router {
         )
         .route("/api/quantumview/{version}/events", post(quantum::events))
         .route(
+            "/api/paperlessdocuments/{version}/upload",
+            post(paperless::upload),
+        )
+        .route(
+            "/api/paperlessdocuments/{version}/image",
+            post(paperless::image),
+        )
+        .route(
+            "/api/paperlessdocuments/{version}/DocumentId/ShipperNumber",
+            delete(paperless::delete),
+        )
+        .route(
             "/_sim/ups/qv-subscriptions",
             post(quantum::add_subscription),
         )
@@ -580,6 +610,8 @@ pub fn operation(method: &Method, path: &str) -> Option<&'static str> {
         "xav"
     } else if rest.starts_with("quantumview/") {
         "quantumview"
+    } else if rest.starts_with("paperlessdocuments/") {
+        "paperless"
     } else if rest.starts_with("track/") {
         if rest.contains("/subscription/") {
             "trackalert"
