@@ -49,6 +49,7 @@ const PREFIXES: &[&str] = &[
     "missing",
     "invalid",
     "push",
+    "paperless",
 ];
 
 /// Last `_`-segments that mark a literal as a stable code (`…_missing`, `…_too_long`, …).
@@ -130,6 +131,7 @@ const FALSE_POSITIVES: &[(&[&str], &str)] = &[
         "mapping write_back keys and the NetSuite custom field they name (freight write-back)",
     ),
     (&["freight_refused"], "a log event name (`event = \"…\"`), not a code"),
+    (&["paperless_uploaded"], "a log event name (`event = \"…\"`, app/adapters/paperless.rs), not a code"),
     (&["address_checked"], "a ledger state name (pipeline/ledger.rs)"),
     (&["store_id"], "a key of the store manifest (store/mod.rs)"),
     (

@@ -29,6 +29,12 @@ pub struct ShipOptions {
     pub default_stock_size: (u8, u8),
     /// `HTTPUserAgent` for GIF/PNG labels.
     pub http_user_agent: String,
+    /// Forms History DocumentIDs of uploaded user-created forms to reference (form type
+    /// `07`, `InternationalForms.UserCreatedForm.DocumentID`).
+    pub document_ids: Vec<String>,
+    /// Send the paperless invoice indicator when the mapping asks for the paperless
+    /// invoice (off for the printed fallback after UPS refused it).
+    pub paperless_invoice: bool,
 }
 
 impl Default for ShipOptions {
@@ -40,6 +46,8 @@ impl Default for ShipOptions {
             customer_context: None,
             default_stock_size: (6, 4),
             http_user_agent: DEFAULT_HTTP_USER_AGENT.into(),
+            document_ids: Vec::new(),
+            paperless_invoice: true,
         }
     }
 }
@@ -251,7 +259,10 @@ pub fn ship_request(sh: &Shipment, opts: &ShipOptions) -> Value {
             .collect();
         sso.insert("Notification".into(), Value::Array(notes));
     }
-    if let Some(forms) = international_forms(sh) {
+    if let Some(mut forms) = international_forms(sh) {
+        if let Value::Object(m) = &mut forms {
+            super::paperless::paperless_forms(m, sh, &opts.document_ids, opts.paperless_invoice);
+        }
         sso.insert("InternationalForms".into(), forms);
     }
     if !sso.is_empty() {
