@@ -529,7 +529,11 @@ pub fn router(state: Arc<UpsState>) -> Router {
         .route("/api/quantumview/{version}/events", post(quantum::events))
         .route(
             "/api/paperlessdocuments/{version}/upload",
-            post(paperless::upload),
+            // Files up to 10 MB each, base64: above axum's 2 MB default (the request
+            // recorder reads up to 32 MB, so that is the simulator's ceiling per upload).
+            post(paperless::upload).layer(axum::extract::DefaultBodyLimit::max(
+                paperless::MAX_UPLOAD_BODY_BYTES,
+            )),
         )
         .route(
             "/api/paperlessdocuments/{version}/image",

@@ -58,6 +58,9 @@ use super::{
 const VERSIONS: &[&str] = &["v1", "v2"];
 /// Largest file (Paperless.yaml `UserCreatedFormFile`: 10 MB; 1 MB in CIE).
 pub const MAX_FILE_BYTES: usize = 10 * 1024 * 1024;
+/// Largest upload body the simulator reads (the request recorder's ceiling): one 10 MB
+/// file with room to spare; several large files in one request are beyond it.
+pub const MAX_UPLOAD_BODY_BYTES: usize = 32 * 1024 * 1024;
 /// Documents per request / shipment.
 pub const MAX_DOCUMENTS: usize = 13;
 /// Allowed `UserCreatedFormFileFormat` values.
