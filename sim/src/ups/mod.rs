@@ -71,6 +71,8 @@
 //! | 400 | `TV1003` | Track by reference: pickup dates not `YYYYMMDD` |
 //! | 400 | `151085` | Track by reference without `shipperNum`: the reference matches shipments of several shippers |
 //! | 400 | `VSS…`  | Track Alert (codes of the spec's table) |
+//! | 400 | `9121000` | Ship: paperless invoice indicator (`AdditionalDocumentIndicator`) from an account not paperless-enabled, strict mode (lenient: Alert `9121000`); `9121001` Alert: the destination needs a paper invoice (`paperless.rs`) |
+//! | 400 | `95900xx` | Paperless Document API and Ship form `07` (table in `paperless.rs`) |
 //! | 500/503 | `10004` | injected `500` / `503` fault |
 //!
 //! Lenient tolerances come back as `Response.Alert` entries with code `129001`.
