@@ -148,3 +148,62 @@ pub(super) fn run(run: &mut Run<'_>, p: &CPaperless, root: &Scope<'_>) -> Paperl
         documents,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::Mapping;
+    use crate::model::PaperlessMode;
+
+    const ACU: &str = include_str!("../../mappings/acumatica-shipment.yaml");
+    const SAMPLE: &str = include_str!("../../mappings/samples/acumatica-shipment.json");
+
+    fn with(section: &str) -> String {
+        ACU.replacen(
+            "\ninternational:\n",
+            &format!("\ninternational:\n{section}"),
+            1,
+        )
+    }
+
+    /// Guards: `upsync check` names each bad document entry (type, format, count).
+    #[test]
+    fn bad_documents_are_refused_at_compile_time() {
+        let text = with(
+            "  paperless:\n    documents:\n      - {file: {literal: a.pdf}, type: \"014\", format: pdf}\n      - {file: {literal: b.exe}, type: \"003\", format: exe}\n",
+        );
+        let errs = Mapping::from_str(&text, "m.yaml").unwrap_err().to_string();
+        assert!(errs.contains("`014`") && errs.contains("`exe`"), "{errs}");
+        let many = format!(
+            "  paperless:\n    documents:\n{}",
+            "      - {file: {literal: a.pdf}, type: \"003\"}\n".repeat(14)
+        );
+        let errs = Mapping::from_str(&with(&many), "m.yaml")
+            .unwrap_err()
+            .to_string();
+        assert!(errs.contains("at most 13"), "{errs}");
+    }
+
+    /// Guards: an international record gets the section with its file path evaluated
+    /// (templates on record fields); an empty path is skipped.
+    #[test]
+    fn the_section_reaches_the_shipment_with_paths_evaluated() {
+        let text = with(
+            "  paperless:\n    invoice: electronic\n    mode: push_after\n    documents:\n      - {file: \"/docs/{{ShipmentNbr}}-coo.pdf\", type: \"003\"}\n      - {file: NoSuchField, type: \"008\"}\n",
+        );
+        let m = Mapping::from_str(&text, "m.yaml").unwrap();
+        let mut data: serde_json::Value = serde_json::from_str(SAMPLE).unwrap();
+        data["ShippingSettings"]["ShipToAddress"]["Country"] = "CA".into();
+        data["ShippingSettings"]["ShipToAddress"]["State"] = "ON".into();
+        data["ShippingSettings"]["ShipToAddress"]["PostalCode"] = "M5X1A9".into();
+        data["ShippingSettings"]["ShipToAddress"]["City"] = "Toronto".into();
+        data["ShipVia"] = "UPSSTD".into();
+        let rec = m.record_from_data("acu", data);
+        let sh = m.to_shipment(&rec).expect("maps");
+        let p = sh.international.unwrap().paperless.unwrap();
+        assert!(p.electronic_invoice);
+        assert_eq!(p.mode, PaperlessMode::PushAfter);
+        assert_eq!(p.documents.len(), 1);
+        assert_eq!(p.documents[0].path, "/docs/000123-coo.pdf");
+        assert_eq!(p.documents[0].format, "pdf");
+    }
+}
