@@ -145,6 +145,15 @@ mod tests {
         assert_eq!(form_kind("09"), "form_09");
     }
 
+    /// Guards: ledger records written before issue 20 (no `documents`, no `paperless`) load.
+    #[test]
+    fn old_ship_results_load() {
+        let old = serde_json::json!({"shipment_id": "1Z", "service_code": "03", "packages": [],
+            "charges": {"total": null, "negotiated": null}});
+        let r: crate::model::ShipResult = serde_json::from_value(old).unwrap();
+        assert!(r.documents.is_empty() && r.paperless.is_none());
+    }
+
     #[test]
     fn debug_never_shows_bytes() {
         let d = ShipDocument {
