@@ -7,6 +7,7 @@ pub mod adapters;
 pub mod console;
 pub mod credentials;
 pub mod demo;
+pub mod documents;
 pub mod labels;
 pub mod logging;
 pub mod notify;

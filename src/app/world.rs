@@ -77,6 +77,9 @@ pub struct WorldOptions {
     /// instead of the two accounts with two OAuth clients (issue 19). The quota benchmark
     /// uses it: its figure is one client's quota at work.
     pub ups_single_account: bool,
+    /// Add `international.paperless` (electronic invoice, a certificate of origin) to the
+    /// world's mappings ([`crate::app::documents::enable_in_world`]; the demo does).
+    pub paperless_documents: bool,
 }
 
 impl WorldOptions {
@@ -106,6 +109,7 @@ impl WorldOptions {
             reconcile_absent_after_seconds: 1800,
             reconcile_min_lookups: 3,
             ups_single_account: false,
+            paperless_documents: false,
         }
     }
 }
@@ -269,6 +273,9 @@ impl World {
             dir.join("mappings/netsuite-itemfulfillment.yaml"),
             NETSUITE_MAPPING,
         )?;
+        if o.paperless_documents {
+            crate::app::documents::enable_in_world(&dir)?;
+        }
 
         let mut connectors = String::new();
         if let Some(a) = &acumatica {

@@ -127,6 +127,27 @@ pub async fn run(g: &Globals, cmd: JobsCommand) -> anyhow::Result<ExitCode> {
                 if let Some(m) = r.charges.effective() {
                     println!("charges   {} {}", m.amount, m.currency);
                 }
+                for d in &r.documents {
+                    println!("form      {} ({})", d.file_name, d.kind);
+                }
+                if let Some(p) = &r.paperless {
+                    println!(
+                        "paperless invoice {}; documents [{}]{}",
+                        if p.invoice_electronic {
+                            "electronic"
+                        } else {
+                            "printed"
+                        },
+                        p.document_ids.join(" "),
+                        p.forms_group_id
+                            .as_ref()
+                            .map(|g| format!(" pushed (FormsGroupID {g})"))
+                            .unwrap_or_default()
+                    );
+                    for f in &p.fallbacks {
+                        println!("on paper  {f}");
+                    }
+                }
             }
             if let Some(f) = &job.freight {
                 for line in freight_lines(f) {

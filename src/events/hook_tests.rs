@@ -119,6 +119,8 @@ fn job(now: DateTime<Utc>) -> Job {
         }],
         charges: Charges::default(),
         alerts: vec![],
+        documents: vec![],
+        paperless: None,
     });
     j.transition(JobState::Tracking, "", now);
     j

@@ -867,6 +867,7 @@ pub(super) fn compile_intl(c: &mut Compiler<'_>, s: spec::InternationalSpec) -> 
     let currency = c.expr(&s.currency, "international.currency");
     let reason = c.expr(&s.reason_for_export, "international.reason_for_export");
     let terms = opt_expr(c, &s.terms_of_shipment, "international.terms_of_shipment");
+    let paperless = s.paperless.map(|p| super::paperless::compile(c, p));
     let l = s.lines;
     let for_each = c.path(&l.for_each, "international.lines.for_each");
     c.scope = for_each.clone();
@@ -888,6 +889,7 @@ pub(super) fn compile_intl(c: &mut Compiler<'_>, s: spec::InternationalSpec) -> 
         terms: terms?,
         over_limit: s.over_limit,
         max_lines,
+        paperless: paperless.map(|p| p.ok_or(())).transpose().ok()?,
         lines: CLines {
             for_each: for_each?,
             description: ldesc?,

@@ -393,6 +393,8 @@ pub fn synthetic_ship_result(s: &Shipment) -> ShipResult {
             ..Default::default()
         },
         alerts: vec![],
+        documents: vec![],
+        paperless: None,
     }
 }
 

@@ -52,6 +52,8 @@ fn result(total: &str, negotiated: Option<&str>, alert: bool) -> ShipResult {
         } else {
             vec![]
         },
+        documents: vec![],
+        paperless: None,
     }
 }
 

@@ -65,6 +65,7 @@
 //!   over_limit: refuse                   # or merge_by_hs_code, or split
 //!   max_lines: 50                        # customs lines per UPS shipment (1..=50, default 50)
 //!   lines: {for_each: Details, description, hs_code, origin_country, quantity, unit, unit_value, part_number}
+//!   paperless: {invoice: electronic, mode: upload_before, documents: [{file, type, format}]}  # see `paperless.rs`
 //! negotiated_rates: true
 //! cancelled: {field: Status, in: [Canceled]}   # optional: a status a custom workflow sets
 //! void_on_cancel: true                 # void when cancelled: record deleted, or `cancelled:`
@@ -94,6 +95,7 @@ mod error;
 pub mod expr;
 pub mod fixtures;
 pub mod freight;
+pub mod paperless;
 pub mod rules;
 mod run;
 pub mod spec;
@@ -216,6 +218,7 @@ struct CIntl {
     over_limit: spec::OverLimit,
     /// Customs lines per UPS shipment (`international.max_lines`, 1..=50).
     max_lines: usize,
+    paperless: Option<paperless::CPaperless>,
     lines: CLines,
 }
 

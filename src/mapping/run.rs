@@ -540,6 +540,10 @@ impl Mapping {
             products,
             max_lines: intl.max_lines,
             split: intl.over_limit == spec::OverLimit::Split,
+            paperless: intl
+                .paperless
+                .as_ref()
+                .map(|p| super::paperless::run(run, p, root)),
         };
         (description, international)
     }

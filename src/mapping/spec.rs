@@ -312,6 +312,9 @@ pub struct InternationalSpec {
     #[serde(default)]
     pub max_lines: Option<u32>,
     pub lines: LinesSpec,
+    /// Paperless invoice and user-created documents (`super::paperless`).
+    #[serde(default)]
+    pub paperless: Option<super::paperless::PaperlessSpec>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -139,6 +139,17 @@ impl Mapping {
                 names.push(name);
             }
         }
+        // Shipment documents (the invoice PDF, issue 20) travel like labels: attached where
+        // labels are, named in the label-file field.
+        for d in result.documents.iter().filter(|d| !d.data.is_empty()) {
+            if wb.attach_labels {
+                out.files.push(WriteBackFile {
+                    name: d.file_name.clone(),
+                    data: d.data.clone(),
+                });
+            }
+            names.push(d.file_name.clone());
+        }
         if let Some(f) = &wb.label_file_field {
             if !names.is_empty() {
                 out.fields.push((f.clone(), json!(names.join(","))));

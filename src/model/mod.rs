@@ -32,6 +32,7 @@ use serde::{Deserialize, Serialize};
 pub mod billing;
 pub mod clock;
 pub mod codes;
+pub mod documents;
 pub mod failure;
 pub mod freight;
 pub mod milestone;
@@ -40,6 +41,7 @@ pub mod split;
 pub mod track;
 pub use billing::{Billing, Payer};
 pub use clock::Clock;
+pub use documents::{Paperless, PaperlessDocument, PaperlessMode, PaperlessOutcome, ShipDocument};
 pub use failure::ClassifiedError;
 pub use freight::{FreightOutcome, FreightRule, RateBasis, Rounding};
 pub use milestone::Milestone;
@@ -345,6 +347,9 @@ pub struct International {
     /// several shipments of one ERP record ([`split::plan`]).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub split: bool,
+    /// The mapping's `international.paperless:` (issue 20), when enabled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paperless: Option<Paperless>,
 }
 
 /// The canonical shipment: everything needed to ask UPS for a label, nothing ERP-specific.
@@ -495,6 +500,12 @@ pub struct ShipResult {
     pub charges: Charges,
     #[serde(default)]
     pub alerts: Vec<Alert>,
+    /// Forms UPS returned (`ShipmentResults.Form`: the commercial invoice PDF).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub documents: Vec<ShipDocument>,
+    /// The paperless side (electronic invoice, uploaded documents, fallbacks to paper).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paperless: Option<PaperlessOutcome>,
 }
 
 /// A rating quote (Rate or Shop).

@@ -179,6 +179,7 @@ mod tests {
             .collect();
         s.international = Some(International {
             form_types: vec!["01".into()],
+            paperless: None,
             invoice_number: Some("INV-1".into()),
             invoice_date: None,
             currency: "USD".into(),

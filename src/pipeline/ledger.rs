@@ -301,6 +301,10 @@ impl Job {
             for p in &mut r.packages {
                 p.label = None;
             }
+            // Invoice PDFs go like labels; their names stay (the demo table, `jobs show`).
+            for d in &mut r.documents {
+                d.data.clear();
+            }
         }
         self.compacted = true;
     }
@@ -782,6 +786,14 @@ mod tests {
             }],
             charges: Default::default(),
             alerts: vec![],
+            documents: vec![crate::model::ShipDocument {
+                kind: "invoice".into(),
+                file_name: "SO-1-1Z999AA10123456784-invoice.pdf".into(),
+                format: "pdf".into(),
+                data: vec![9; 2048],
+                form_group_id: None,
+            }],
+            paperless: None,
         });
         j.transition(JobState::Tracking, "", now);
         l.save(&j).unwrap();
@@ -803,6 +815,11 @@ mod tests {
         let p = &done.result.as_ref().unwrap().packages[0];
         assert_eq!(p.tracking_number, "1Z999AA10123456784", "tracking kept");
         assert!(p.label.is_none(), "label bytes dropped");
+        let d = &done.result.as_ref().unwrap().documents[0];
+        assert!(
+            d.data.is_empty() && d.file_name.ends_with("-invoice.pdf"),
+            "invoice bytes dropped, name kept"
+        );
         assert_eq!(done.timeline.len(), 3, "audit trail kept");
         assert!(size(&done) < before / 2, "{} vs {before}", size(&done));
     }

@@ -105,5 +105,34 @@ pub fn merged_result(parts: &[Part]) -> Option<ShipResult> {
             negotiated_with_taxes: sum(|c| &c.negotiated_with_taxes),
         },
         alerts: results.iter().flat_map(|r| r.alerts.clone()).collect(),
+        // Each part's UPS shipment carries its own invoice: all of them, in part order.
+        documents: results.iter().flat_map(|r| r.documents.clone()).collect(),
+        paperless: merged_paperless(&results),
+    })
+}
+
+/// The group's paperless outcome: electronic only when every part's invoice went so, the
+/// document ids referenced by any part (once each), the first push's forms group, and
+/// every part's fallback reasons.
+fn merged_paperless(results: &[&ShipResult]) -> Option<crate::model::PaperlessOutcome> {
+    let outcomes: Vec<_> = results
+        .iter()
+        .filter_map(|r| r.paperless.as_ref())
+        .collect();
+    if outcomes.is_empty() {
+        return None;
+    }
+    let mut document_ids: Vec<String> = Vec::new();
+    for id in outcomes.iter().flat_map(|o| o.document_ids.iter()) {
+        if !document_ids.contains(id) {
+            document_ids.push(id.clone());
+        }
+    }
+    Some(crate::model::PaperlessOutcome {
+        invoice_electronic: outcomes.len() == results.len()
+            && outcomes.iter().all(|o| o.invoice_electronic),
+        document_ids,
+        forms_group_id: outcomes.iter().find_map(|o| o.forms_group_id.clone()),
+        fallbacks: outcomes.iter().flat_map(|o| o.fallbacks.clone()).collect(),
     })
 }

@@ -1,4 +1,5 @@
-//! The `type: directory` label sink: one file per package, `<ERP number>-<1Z>.<ext>`,
+//! The `type: directory` label sink: one file per package, `<ERP number>-<1Z>.<ext>`, and
+//! one per shipment document UPS returned (`<ERP number>-<1Z>-invoice.pdf`, issue 20),
 //! written atomically (temporary file, then rename).
 //!
 //! Must never: log label bytes.
@@ -49,13 +50,20 @@ impl LabelSink for DirectorySink {
         tokio::fs::create_dir_all(&self.dir)
             .await
             .map_err(|e| io(&self.dir, e))?;
-        let mut written = Vec::new();
+        let mut files: Vec<(String, &[u8])> = Vec::new();
         for p in &result.packages {
             let Some(label) = &p.label else { continue };
             let name = label_file_name(number, &p.tracking_number, label.format.extension());
+            files.push((name, &label.data));
+        }
+        for d in result.documents.iter().filter(|d| !d.data.is_empty()) {
+            files.push((d.file_name.clone(), &d.data));
+        }
+        let mut written = Vec::new();
+        for (name, data) in files {
             let path = self.dir.join(&name);
             let tmp = self.dir.join(format!(".{name}.tmp"));
-            tokio::fs::write(&tmp, &label.data)
+            tokio::fs::write(&tmp, data)
                 .await
                 .map_err(|e| io(&path, e))?;
             tokio::fs::rename(&tmp, &path)
@@ -89,5 +97,27 @@ mod tests {
         );
         let body = std::fs::read(dir.path().join(&names[1])).unwrap();
         assert!(body.starts_with(b"^XA"));
+    }
+
+    /// The commercial invoice UPS returned is written beside the labels (issue 20).
+    #[tokio::test]
+    async fn directory_sink_writes_the_invoice_too() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut r = result(LabelFormat::Zpl);
+        r.documents.push(crate::model::ShipDocument {
+            kind: "invoice".into(),
+            file_name: "SO_000123-1Z999AA10123456784-invoice.pdf".into(),
+            format: "pdf".into(),
+            data: b"%PDF-1.4 invoice".to_vec(),
+            form_group_id: None,
+        });
+        let names = DirectorySink::new(dir.path())
+            .deliver("SO/000123", &r)
+            .await
+            .unwrap();
+        assert_eq!(names.len(), 3);
+        let body =
+            std::fs::read(dir.path().join("SO_000123-1Z999AA10123456784-invoice.pdf")).unwrap();
+        assert!(body.starts_with(b"%PDF"));
     }
 }

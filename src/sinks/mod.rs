@@ -173,6 +173,8 @@ pub(crate) mod tests {
             ],
             charges: Charges::default(),
             alerts: vec![],
+            documents: vec![],
+            paperless: None,
         }
     }
 }

@@ -1,5 +1,6 @@
 //! The `type: printer` label sink: raw thermal labels (ZPL/EPL/SPL) to a network label
-//! printer's raw port (TCP 9100 on most).
+//! printer's raw port (TCP 9100 on most). Shipment documents (the invoice PDF) are not
+//! for a label printer: they stay on the job and go to the ERP record.
 //!
 //! Must never: log label bytes.
 

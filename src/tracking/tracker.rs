@@ -576,6 +576,8 @@ mod tests {
             }],
             charges: Charges::default(),
             alerts: vec![],
+            documents: vec![],
+            paperless: None,
         });
         j.transition(JobState::Tracking, "", now);
         j

@@ -32,6 +32,8 @@ use super::stats::{Stats, StatsSnapshot};
 use super::{UpsClientConfig, UpsCredentials};
 use crate::model::{Address, AddressCheck, LabelSpec, RateQuote, ShipResult, Shipment};
 
+mod paperless;
+
 /// UPS auth failure codes seen on API calls (UPS-REFERENCE §1, §8, §10).
 const AUTH_CODES: [&str; 3] = ["250002", "251004", "UJ0001"];
 
@@ -674,6 +676,9 @@ impl UpsClient {
                 .header(reqwest::header::ACCEPT, "application/json");
             if !req.query.is_empty() {
                 rb = rb.query(&req.query);
+            }
+            if let Some(n) = paperless::shipper_header(&req) {
+                rb = rb.header("ShipperNumber", n);
             }
             if let Some(b) = &req.body {
                 rb = rb.json(b);

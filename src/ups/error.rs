@@ -32,10 +32,12 @@ pub enum Api {
     Track,
     TrackAlert,
     QuantumView,
+    /// Paperless Document upload and push (issue 20).
+    Paperless,
 }
 
 impl Api {
-    pub const ALL: [Api; 9] = [
+    pub const ALL: [Api; 10] = [
         Api::Token,
         Api::AddressValidation,
         Api::Rating,
@@ -45,6 +47,7 @@ impl Api {
         Api::Track,
         Api::TrackAlert,
         Api::QuantumView,
+        Api::Paperless,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -58,6 +61,7 @@ impl Api {
             Api::Track => "track",
             Api::TrackAlert => "track_alert",
             Api::QuantumView => "quantum_view",
+            Api::Paperless => "paperless",
         }
     }
 
@@ -71,6 +75,7 @@ impl Api {
             Api::Track => "Tracking",
             Api::TrackAlert => "Track Alert",
             Api::QuantumView => "Quantum View",
+            Api::Paperless => "Paperless Document",
         }
     }
 

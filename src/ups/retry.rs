@@ -106,6 +106,8 @@ impl ApiQuotas {
             Api::TrackAlert => self.track_alert,
             // No quota of its own: a few calls per interval; the shared `total` applies.
             Api::QuantumView => None,
+            // A few calls per international shipment: the shared `total` applies.
+            Api::Paperless => None,
         }
     }
 }

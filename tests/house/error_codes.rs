@@ -49,6 +49,7 @@ const PREFIXES: &[&str] = &[
     "missing",
     "invalid",
     "push",
+    "paperless",
 ];
 
 /// Last `_`-segments that mark a literal as a stable code (`…_missing`, `…_too_long`, …).
@@ -126,10 +127,12 @@ const FALSE_POSITIVES: &[(&[&str], &str)] = &[
         "mapping keys and write-back field names (mapping/)",
     ),
     (
-        &["service_used", "transit_days", "custbody_ups_transit_days"],
+        &["service_used", "transit_days", "custbody_ups_transit_days", "service_code"],
         "mapping write_back keys and the NetSuite custom field they name (freight write-back)",
     ),
     (&["freight_refused"], "a log event name (`event = \"…\"`), not a code"),
+    (&["push_after"], "a value of the mapping's `international.paperless.mode` (app/documents.rs writes it into the demo mappings)"),
+    (&["paperless_uploaded"], "a log event name (`event = \"…\"`, app/adapters/paperless.rs), not a code"),
     (&["address_checked"], "a ledger state name (pipeline/ledger.rs)"),
     (&["store_id"], "a key of the store manifest (store/mod.rs)"),
     (

@@ -8,6 +8,8 @@
 //! * [`conflict`]: an address edited after labelling is a conflict, never re-shipped.
 //! * [`crash`]: SIGKILL at random moments: nothing lost, nothing shipped twice.
 //! * [`dead_letter`]: bad records end in the dead-letter queue with a code.
+//! * [`documents`]: commercial invoices kept, delivered, attached and reprinted; paperless
+//!   uploads once per document, printed fallback for a non-paperless account (issue 20).
 //! * [`e2e`]: both ERPs end to end: 1Z numbers and labels written back.
 //! * [`freight`]: freight written back per the mapping (account basis, loud list fallback).
 //! * [`push`]: ERP push notifications wake the connectors; lost, duplicated and reordered
@@ -25,6 +27,7 @@ mod cancel;
 mod conflict;
 mod crash;
 mod dead_letter;
+mod documents;
 mod e2e;
 mod freight;
 mod push;

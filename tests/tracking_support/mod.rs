@@ -478,6 +478,8 @@ pub fn tracking_job(ledger: &Ledger, record_id: &str, numbers: &[&str], now: Dat
             .collect(),
         charges: Charges::default(),
         alerts: vec![],
+        documents: vec![],
+        paperless: None,
     });
     job.transition(JobState::Shipped, "", now);
     job.transition(JobState::WrittenBack, "", now);

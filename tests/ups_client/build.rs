@@ -159,6 +159,7 @@ pub fn us_to_canada() -> Shipment {
         ],
         max_lines: 50,
         split: false,
+        paperless: None,
     });
     s
 }

@@ -10,9 +10,12 @@
 //! * [`roundtrip`]: client ↔ simulator round trips with schema validation on.
 //! * [`sim_ups`]: the UPS simulator over raw HTTP (never the client).
 //! * [`sim_clients`]: the simulator with several OAuth clients (issue 19).
+//! * [`paperless`]: international documents: invoice PDF, paperless uploads by content
+//!   hash, push after Ship, printed fallbacks, the Paperless simulator's refusals (issue 20).
 
 mod build;
 mod http;
+mod paperless;
 mod parse;
 mod roundtrip;
 mod sim;

@@ -256,6 +256,7 @@ async fn every_operation_round_trips() {
         }],
         max_lines: 50,
         split: false,
+        paperless: None,
     });
     assert!(c.ship(&ca).await.is_ok());
 

@@ -10,6 +10,9 @@
 //! * [`track`]: tracking timelines on the sim clock, Track by number/reference/shipment.
 //! * [`alert`]: Track Alert v1/v2 subscriptions and webhook pushes on clock ticks.
 //! * [`quantum`]: Quantum View subscription files (events, bookmarks, the 7-day range).
+//! * [`paperless`]: Paperless Document upload/image/delete and the paperless invoice rules
+//!   of Ship (paperless-enabled accounts: `--paperless-account`, default `123X56`; its own
+//!   error table).
 //! * [`label`], [`trackno`]: label images/printer text, 1Z numbers and check digits.
 //! * this file: config, CLI, spawn, router and the gateway middleware (faults, latency,
 //!   auth, rate limit, counters) every `/api` and OAuth request passes through.
@@ -68,6 +71,8 @@
 //! | 400 | `TV1003` | Track by reference: pickup dates not `YYYYMMDD` |
 //! | 400 | `151085` | Track by reference without `shipperNum`: the reference matches shipments of several shippers |
 //! | 400 | `VSS…`  | Track Alert (codes of the spec's table) |
+//! | 400 | `9121000` | Ship: paperless invoice indicator (`AdditionalDocumentIndicator`) from an account not paperless-enabled, strict mode (lenient: Alert `9121000`); `9121001` Alert: the destination needs a paper invoice (`paperless.rs`) |
+//! | 400 | `95900xx` | Paperless Document API and Ship form `07` (table in `paperless.rs`) |
 //! | 500/503 | `10004` | injected `500` / `503` fault |
 //!
 //! Lenient tolerances come back as `Response.Alert` entries with code `129001`.
@@ -92,7 +97,7 @@
 //!
 //! ## Counters (`/_sim/stats`)
 //! Per operation (`token`, `ship`, `void`, `rate`, `xav`, `track`, `label_recovery`,
-//! `trackalert`) and per operation and status (`ship.200`, `ship.400`, `track.401`,
+//! `trackalert`, `paperless`) and per operation and status (`ship.200`, `ship.400`, `track.401`,
 //! `rate.429`, …; broken answers count as `ship.reset` / `ship.drop_after_commit`), plus
 //! `token.issued`, `token.issued.<client_id>` (per OAuth client), `token.capped`, `token.merchant_mismatch`, `ship.created`,
 //! `ship.packages`, `ship.voided` (shipments fully voided), `void.packages`,
@@ -106,6 +111,7 @@ mod admin;
 pub mod alert;
 pub mod auth;
 pub mod label;
+pub mod paperless;
 pub mod payment;
 pub mod quantum;
 pub mod rate;
@@ -209,6 +215,9 @@ pub struct UpsSimConfig {
     pub clients: Vec<ClientSpec>,
     /// Accounts eligible for negotiated rates (default `123X56`).
     pub negotiated_accounts: Vec<String>,
+    /// Accounts enabled for paperless (Upload Forms Created Offline, paperless invoice);
+    /// default `123X56` (`456Y78` is not: the demo shows both).
+    pub paperless_accounts: Vec<String>,
     /// Token lifetime in seconds (`expires_in`), default 14399.
     pub token_ttl_seconds: u64,
     /// Tokens per client per UTC day (sim clock); None = unlimited.
@@ -245,6 +254,7 @@ impl Default for UpsSimConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             clients: Vec::new(),
             negotiated_accounts: vec!["123X56".into()],
+            paperless_accounts: vec!["123X56".into()],
             token_ttl_seconds: 14399,
             token_daily_cap: None,
             lenient: false,
@@ -275,6 +285,9 @@ pub struct SimUpsArgs {
     /// Account eligible for negotiated rates (repeatable). Default: 123X56.
     #[arg(long = "negotiated-account", value_name = "ACCOUNT")]
     pub negotiated_accounts: Vec<String>,
+    /// Account enabled for paperless documents and invoice (repeatable). Default: 123X56.
+    #[arg(long = "paperless-account", value_name = "ACCOUNT")]
+    pub paperless_accounts: Vec<String>,
     /// Token lifetime in seconds (`expires_in`).
     #[arg(long, default_value_t = 14399)]
     pub token_ttl: u64,
@@ -373,6 +386,13 @@ impl SimUpsArgs {
         if !self.negotiated_accounts.is_empty() {
             cfg.negotiated_accounts = self
                 .negotiated_accounts
+                .iter()
+                .map(|a| a.to_ascii_uppercase())
+                .collect();
+        }
+        if !self.paperless_accounts.is_empty() {
+            cfg.paperless_accounts = self
+                .paperless_accounts
                 .iter()
                 .map(|a| a.to_ascii_uppercase())
                 .collect();
@@ -510,6 +530,22 @@ pub fn router(state: Arc<UpsState>) -> Router {
         )
         .route("/api/quantumview/{version}/events", post(quantum::events))
         .route(
+            "/api/paperlessdocuments/{version}/upload",
+            // Files up to 10 MB each, base64: above axum's 2 MB default (the request
+            // recorder reads up to 32 MB, so that is the simulator's ceiling per upload).
+            post(paperless::upload).layer(axum::extract::DefaultBodyLimit::max(
+                paperless::MAX_UPLOAD_BODY_BYTES,
+            )),
+        )
+        .route(
+            "/api/paperlessdocuments/{version}/image",
+            post(paperless::image),
+        )
+        .route(
+            "/api/paperlessdocuments/{version}/DocumentId/ShipperNumber",
+            delete(paperless::delete),
+        )
+        .route(
             "/_sim/ups/qv-subscriptions",
             post(quantum::add_subscription),
         )
@@ -580,6 +616,8 @@ pub fn operation(method: &Method, path: &str) -> Option<&'static str> {
         "xav"
     } else if rest.starts_with("quantumview/") {
         "quantumview"
+    } else if rest.starts_with("paperlessdocuments/") {
+        "paperless"
     } else if rest.starts_with("track/") {
         if rest.contains("/subscription/") {
             "trackalert"

@@ -32,6 +32,7 @@ pub mod spec {
     pub const TRACKING: &str = include_str!("spec/Tracking.yaml");
     pub const TRACK_ALERT: &str = include_str!("spec/UPSTrackAlert.yaml");
     pub const QUANTUM_VIEW: &str = include_str!("spec/QuantumView.yaml");
+    pub const PAPERLESS: &str = include_str!("spec/Paperless.yaml");
     pub const LICENSE: &str = include_str!("spec/LICENSE");
 }
 
@@ -82,6 +83,10 @@ pub enum BodySchema {
     Xav,
     TrackAlertPackage,
     QuantumView,
+    /// Paperless Document upload (`PAPERLESSDOCUMENTUploadRequestWrapper`).
+    PaperlessUpload,
+    /// Paperless Document push to image repository (`PAPERLESSDOCUMENTRequestWrapper`).
+    PaperlessPush,
 }
 
 impl BodySchema {
@@ -118,10 +123,20 @@ impl BodySchema {
                 spec::QUANTUM_VIEW,
                 Root::Component("QUANTUMVIEWRequestWrapper"),
             ),
+            BodySchema::PaperlessUpload => (
+                "Paperless.yaml",
+                spec::PAPERLESS,
+                Root::Component("PAPERLESSDOCUMENTUploadRequestWrapper"),
+            ),
+            BodySchema::PaperlessPush => (
+                "Paperless.yaml",
+                spec::PAPERLESS,
+                Root::Component("PAPERLESSDOCUMENTRequestWrapper"),
+            ),
         }
     }
 
-    const ALL: [BodySchema; 7] = [
+    const ALL: [BodySchema; 9] = [
         BodySchema::Token,
         BodySchema::Ship,
         BodySchema::LabelRecovery,
@@ -129,6 +144,8 @@ impl BodySchema {
         BodySchema::Xav,
         BodySchema::TrackAlertPackage,
         BodySchema::QuantumView,
+        BodySchema::PaperlessUpload,
+        BodySchema::PaperlessPush,
     ];
 
     fn index(self) -> usize {

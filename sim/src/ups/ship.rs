@@ -142,8 +142,19 @@ pub async fn ship(
         Ok(p) => p,
         Err((code, m)) => return ups_error(StatusCode::BAD_REQUEST, code, &m),
     };
+    // Paperless invoice and user-created documents (`paperless.rs`).
+    let paperless = match super::paperless::ship_check(
+        &st,
+        &body,
+        &plan.shipper_number,
+        &plan.destination.country,
+    ) {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
     let price = rate::price(&plan.lane, &plan.service, &plan.facts, plan.residential);
     let mut alerts = tolerance_alerts(&tolerances);
+    alerts.extend(paperless.alerts.iter().cloned());
     alerts.extend(plan.payment_alerts.iter().cloned());
     let negotiated = if plan.wants_negotiated {
         if st.negotiated_eligible(&plan.shipper_number) {
@@ -212,6 +223,9 @@ pub async fn ship(
         })
         .collect();
     let id = shipment.id.clone();
+    if !paperless.document_ids.is_empty() {
+        st.paperless.link(&id, &paperless.document_ids);
+    }
     let npk = shipment.packages.len() as u64;
     st.write_shipments().insert(shipment);
     st.core.stats.incr("ship.created");
@@ -236,7 +250,7 @@ pub async fn ship(
         "ShipmentIdentificationNumber": id,
         "PackageResults": one_or_many(results, arrays),
     });
-    if let Some(lines) = &plan.forms {
+    if let Some(lines) = plan.forms.as_ref().filter(|_| paperless.print_form) {
         let mut all = vec![format!("SHIPMENT: {id}")];
         all.extend(lines.iter().cloned());
         let pdf = label::simple_pdf("INTERNATIONAL FORMS", &all);

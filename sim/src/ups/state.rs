@@ -296,6 +296,8 @@ pub struct UpsState {
     pub webhook_bearer: tokio::sync::Mutex<Option<(String, std::time::Instant)>>,
     /// Quantum View subscriptions and read marks (`quantum.rs`).
     pub quantum: super::quantum::QvState,
+    /// Forms History and pushed documents (`paperless.rs`).
+    pub paperless: super::paperless::PaperlessState,
     recorder: Option<Arc<Recorder>>,
 }
 
@@ -346,6 +348,7 @@ impl UpsState {
             tick_lock: tokio::sync::Mutex::new(()),
             http,
             webhook_bearer: tokio::sync::Mutex::new(None),
+            paperless: Default::default(),
             recorder,
         }))
     }
@@ -356,6 +359,14 @@ impl UpsState {
 
     pub fn now(&self) -> DateTime<Utc> {
         self.core.clock.now()
+    }
+
+    /// Whether an account is enabled for paperless (`UpsSimConfig::paperless_accounts`).
+    pub fn paperless_enabled(&self, account: &str) -> bool {
+        self.cfg
+            .paperless_accounts
+            .iter()
+            .any(|a| a.eq_ignore_ascii_case(account))
     }
 
     pub fn negotiated_eligible(&self, account: &str) -> bool {

@@ -41,6 +41,20 @@ impl AccountsCarrier {
         AccountsCarrier { accounts, carriers }
     }
 
+    /// Keep paperless DocumentIDs (by content hash, per account) in `ids` (issue 20).
+    pub fn with_document_ids(
+        mut self,
+        ids: Arc<dyn super::paperless::DocumentIds>,
+    ) -> AccountsCarrier {
+        let docs = Arc::new(super::paperless::PaperlessDocs::new(ids));
+        self.carriers = self
+            .carriers
+            .into_iter()
+            .map(|c| c.with_documents(docs.clone()))
+            .collect();
+        self
+    }
+
     /// The registry this carrier routes by.
     pub fn accounts(&self) -> &Arc<Accounts> {
         &self.accounts

@@ -11,9 +11,12 @@
 //!   [`crate::pipeline::Mapper`].
 //! * [`UpsQuoter`] ([`ups_quoter`]): the UPS client as checkout's
 //!   [`crate::checkout::Quoter`].
+//! * [`paperless`]: paperless documents and invoice around the UPS carrier's Ship, with
+//!   the content hash → DocumentID map ([`paperless::DocumentIds`]) in the store.
 
 pub mod accounts_carrier;
 pub mod mapping;
+pub mod paperless;
 pub mod token_store;
 pub mod tracking;
 pub mod ups_carrier;

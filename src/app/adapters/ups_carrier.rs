@@ -41,11 +41,25 @@ pub fn is_shippers(tracking_number: &str, shipper: &str) -> bool {
 #[derive(Clone)]
 pub struct UpsCarrier {
     client: UpsClient,
+    /// Paperless documents (hash → DocumentID map, upload lock), shared by clones.
+    documents: std::sync::Arc<super::paperless::PaperlessDocs>,
 }
 
 impl UpsCarrier {
     pub fn new(client: UpsClient) -> UpsCarrier {
-        UpsCarrier { client }
+        UpsCarrier {
+            client,
+            documents: Default::default(),
+        }
+    }
+
+    /// Keep paperless DocumentIDs in `documents` (the store, in the daemon).
+    pub fn with_documents(
+        mut self,
+        documents: std::sync::Arc<super::paperless::PaperlessDocs>,
+    ) -> UpsCarrier {
+        self.documents = documents;
+        self
     }
 
     pub fn client(&self) -> &UpsClient {
@@ -64,7 +78,8 @@ impl Carrier for UpsCarrier {
     }
 
     async fn ship(&self, shipment: &Shipment) -> Result<ShipResult, CarrierError> {
-        Ok(self.client.ship(shipment).await?)
+        // International documents: paperless uploads and invoice, where the mapping asks.
+        super::paperless::ship(&self.client, &self.documents, shipment).await
     }
 
     async fn find_by_reference(
@@ -235,6 +250,8 @@ impl Carrier for UpsCarrier {
             // Label Recovery does not return charges.
             charges: Charges::default(),
             alerts: vec![],
+            documents: vec![],
+            paperless: None,
         })
     }
 

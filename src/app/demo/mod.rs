@@ -173,6 +173,8 @@ pub async fn execute(o: DemoOptions, out: &mut dyn Write) -> anyhow::Result<Demo
     wo.acumatica_shipments = o.shipments;
     wo.netsuite_fulfillments = o.shipments;
     wo.record_dir = o.record_dir.clone();
+    // International documents (issue 20): paperless and printed invoices, uploads.
+    wo.paperless_documents = true;
     // The UPS clock jumps days ahead while the client's token clock is real time: a token
     // that outlives the demo's simulated weeks avoids a 401-and-refresh on every jump.
     wo.ups_token_ttl_seconds = 60 * 86_400;
@@ -212,6 +214,11 @@ pub async fn execute(o: DemoOptions, out: &mut dyn Write) -> anyhow::Result<Demo
             "seeded Acumatica shipment {nbr}: {} customs lines to Canada in {} packages (over_limit: split)",
             split::LINES,
             split::PACKAGES
+        ));
+    }
+    if let Some(nbr) = crate::app::documents::demo_non_paperless_shipment(&w).await? {
+        p.line(format_args!(
+            "international shipment {nbr} ships from WEST (account 456Y78, not paperless-enabled): printed invoice"
         ));
     }
 

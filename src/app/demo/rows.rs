@@ -181,6 +181,7 @@ pub(super) fn rows(
             Some(sig) => Some(save_signature(dir, &j.number, &tracking_numbers, sig)?),
             None => None,
         };
+        let (documents, paperless_document_ids) = crate::app::documents::row_columns(result);
         out.push(ShipmentRow {
             status,
             status_history: view
@@ -245,8 +246,8 @@ pub(super) fn rows(
             return_tracking_numbers: Vec::new(),
             ship_date: None,
             pickup_prn: None,
-            documents: Vec::new(),
-            paperless_document_ids: Vec::new(),
+            documents,
+            paperless_document_ids,
         });
     }
     out.sort_by(|a, b| (&a.source, &a.erp_number).cmp(&(&b.source, &b.erp_number)));

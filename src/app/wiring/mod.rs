@@ -103,7 +103,11 @@ pub async fn assemble_with_clock(
 ) -> anyhow::Result<Assembly> {
     let accounts = Arc::new(crate::app::accounts::Accounts::build(&cfg, &store)?);
     let ups = accounts.primary().clone();
-    let ups_carrier = Arc::new(crate::app::adapters::AccountsCarrier::new(accounts.clone()));
+    let ups_carrier = Arc::new(
+        crate::app::adapters::AccountsCarrier::new(accounts.clone()).with_document_ids(Arc::new(
+            crate::app::adapters::paperless::StoreDocumentIds(store.clone()),
+        )),
+    );
     let carrier: Arc<dyn Carrier> = ups_carrier.clone();
     let runtime = pipeline_runtime(&cfg.pipeline);
     let mut connectors = Vec::new();

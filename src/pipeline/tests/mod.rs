@@ -254,6 +254,8 @@ fn result_for(id: &str, s: &Shipment) -> ShipResult {
             .collect(),
         charges: Charges::default(),
         alerts: vec![],
+        documents: vec![],
+        paperless: None,
     }
 }
 

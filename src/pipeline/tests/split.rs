@@ -24,6 +24,7 @@ impl Mapper for SplitMapper {
         s.ship_to.address.country = "CA".into();
         s.international = Some(International {
             form_types: vec!["01".into()],
+            paperless: None,
             invoice_number: Some(r.number.clone()),
             invoice_date: None,
             currency: "USD".into(),

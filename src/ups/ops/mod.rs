@@ -8,6 +8,7 @@
 //! This file holds the pieces several operations share: address, party, weight and label
 //! blocks for requests; codes, charges, alerts and base64 for responses.
 
+pub mod paperless;
 pub mod quantum;
 pub mod rate;
 pub mod recover;

@@ -29,6 +29,12 @@ pub struct ShipOptions {
     pub default_stock_size: (u8, u8),
     /// `HTTPUserAgent` for GIF/PNG labels.
     pub http_user_agent: String,
+    /// Forms History DocumentIDs of uploaded user-created forms to reference (form type
+    /// `07`, `InternationalForms.UserCreatedForm.DocumentID`).
+    pub document_ids: Vec<String>,
+    /// Send the paperless invoice indicator when the mapping asks for the paperless
+    /// invoice (off for the printed fallback after UPS refused it).
+    pub paperless_invoice: bool,
 }
 
 impl Default for ShipOptions {
@@ -40,6 +46,8 @@ impl Default for ShipOptions {
             customer_context: None,
             default_stock_size: (6, 4),
             http_user_agent: DEFAULT_HTTP_USER_AGENT.into(),
+            document_ids: Vec::new(),
+            paperless_invoice: true,
         }
     }
 }
@@ -251,7 +259,10 @@ pub fn ship_request(sh: &Shipment, opts: &ShipOptions) -> Value {
             .collect();
         sso.insert("Notification".into(), Value::Array(notes));
     }
-    if let Some(forms) = international_forms(sh) {
+    if let Some(mut forms) = international_forms(sh) {
+        if let Value::Object(m) = &mut forms {
+            super::paperless::paperless_forms(m, sh, &opts.document_ids, opts.paperless_invoice);
+        }
         sso.insert("InternationalForms".into(), forms);
     }
     if !sso.is_empty() {
@@ -408,6 +419,65 @@ pub(super) struct ShipmentResults {
     negotiated: Option<NegotiatedRateCharges>,
     #[serde(rename = "PackageResults", default, deserialize_with = "one_or_many")]
     packages: Vec<ShipPackageResult>,
+    /// International forms (UPS-REFERENCE §2.2: base64 PDF, `Code "01"`, `FormGroupId`).
+    /// Declared once per shipment (`maximum: 1`); read one-or-many all the same.
+    #[serde(rename = "Form", default, deserialize_with = "one_or_many")]
+    forms: Vec<ShipForm>,
+}
+
+/// `ShipmentResults.Form` (Shipping.yaml `ShipmentResults_Form`).
+#[derive(Debug, Deserialize)]
+pub(super) struct ShipForm {
+    #[serde(rename = "Code", default, deserialize_with = "lenient_string")]
+    code: String,
+    #[serde(rename = "Image")]
+    image: Option<ShipFormImage>,
+    #[serde(rename = "FormGroupId", default, deserialize_with = "lenient_string")]
+    group_id: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct ShipFormImage {
+    #[serde(rename = "ImageFormat")]
+    format: Option<Code>,
+    #[serde(rename = "GraphicImage", default, deserialize_with = "lenient_string")]
+    graphic_image: String,
+}
+
+/// The forms of a Ship answer as documents named `<number>-<1Z>-<kind>.<ext>` (a form
+/// without an image — a paperless account without `OverridePaperlessIndicator` — is skipped).
+pub(super) fn documents_from(
+    forms: &[ShipForm],
+    number: &str,
+    shipment_id: &str,
+) -> Result<Vec<crate::model::ShipDocument>, ParseError> {
+    let mut out = Vec::new();
+    for f in forms {
+        let Some(img) = &f.image else { continue };
+        if img.graphic_image.trim().is_empty() {
+            continue;
+        }
+        let format = img
+            .format
+            .as_ref()
+            .map(|c| c.code.trim().to_ascii_lowercase())
+            .filter(|c| !c.is_empty())
+            .unwrap_or_else(|| "pdf".into());
+        let kind = crate::model::documents::form_kind(&f.code);
+        out.push(crate::model::ShipDocument {
+            file_name: crate::model::documents::document_file_name(
+                number,
+                shipment_id,
+                &kind,
+                &format,
+            ),
+            kind,
+            format,
+            data: decode_b64(&img.graphic_image)?,
+            form_group_id: Some(f.group_id.clone()).filter(|g| !g.is_empty()),
+        });
+    }
+    Ok(out)
 }
 
 #[derive(Debug, Deserialize)]
@@ -493,6 +563,7 @@ pub fn ship_response(
     } else {
         r.shipment_id
     };
+    let documents = documents_from(&r.forms, &shipment.number, &shipment_id)?;
     Ok(ShipResult {
         shipment_id,
         service_code: service_code.to_string(),
@@ -516,5 +587,7 @@ pub fn ship_response(
                 .and_then(Charge::money),
         },
         alerts: alerts(&env.response.response),
+        documents,
+        paperless: None,
     })
 }
