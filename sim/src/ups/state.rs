@@ -296,6 +296,8 @@ pub struct UpsState {
     pub webhook_bearer: tokio::sync::Mutex<Option<(String, std::time::Instant)>>,
     /// Quantum View subscriptions and read marks (`quantum.rs`).
     pub quantum: super::quantum::QvState,
+    /// Authorization-code grants, codes and knobs (`authcode.rs`).
+    pub authcode: super::authcode::AuthCodeState,
     recorder: Option<Arc<Recorder>>,
 }
 
@@ -346,6 +348,7 @@ impl UpsState {
             tick_lock: tokio::sync::Mutex::new(()),
             http,
             webhook_bearer: tokio::sync::Mutex::new(None),
+            authcode: Default::default(),
             recorder,
         }))
     }
