@@ -181,11 +181,11 @@ impl Accounts {
                         ),
                     }
                     .with_context(|| {
-                            format!(
-                                "UPS account `{}` ({}): cannot build its client",
-                                a.name, a.key_path
-                            )
-                        })?;
+                        format!(
+                            "UPS account `{}` ({}): cannot build its client",
+                            a.name, a.key_path
+                        )
+                    })?;
                     clients.push(ClientEntry {
                         label: a.name.clone(),
                         client,

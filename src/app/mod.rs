@@ -4,6 +4,7 @@
 
 pub mod accounts;
 pub mod adapters;
+pub mod authorize;
 pub mod console;
 pub mod credentials;
 pub mod demo;

@@ -7,8 +7,8 @@
 
 use super::defaults as d;
 use super::model::{
-    UpsAccountConfig, UpsApiVersions, UpsAuth, UpsConfig, UpsEnvironment, UpsLabelConfig, UpsQuotas,
-    UpsRetryPolicy, UpsTimeouts,
+    UpsAccountConfig, UpsApiVersions, UpsAuth, UpsConfig, UpsEnvironment, UpsLabelConfig,
+    UpsQuotas, UpsRetryPolicy, UpsTimeouts,
 };
 
 /// The name of the one account the single-account form defines.

@@ -29,12 +29,12 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use super::authcode::{AuthCodeGrant, AuthCodeTokens};
 use super::error::{Api, UpsError};
 use super::http::{send, Reply};
 use super::parse;
 use super::retry::{Limiters, RetryPolicy};
 use super::stats::Stats;
-use super::authcode::{AuthCodeGrant, AuthCodeTokens};
 use super::UpsCredentials;
 
 pub use crate::model::Clock;
@@ -411,7 +411,11 @@ impl TokenService {
                     .form(&[("grant_type", "client_credentials")]),
                 Some(p) => self
                     .http
-                    .post(self.settings.token_url.replace("/oauth/token", "/oauth/refresh"))
+                    .post(
+                        self.settings
+                            .token_url
+                            .replace("/oauth/token", "/oauth/refresh"),
+                    )
                     .basic_auth(&self.creds.client_id, Some(&self.creds.client_secret))
                     .form(&[
                         ("grant_type", "refresh_token"),
@@ -444,7 +448,11 @@ impl TokenService {
                                 code,
                                 message: format!(
                                     "UPS refused the refresh token in `{name}` ({}); {}",
-                                    if message.is_empty() { format!("HTTP {s}") } else { message },
+                                    if message.is_empty() {
+                                        format!("HTTP {s}")
+                                    } else {
+                                        message
+                                    },
                                     super::authcode::fix(name)
                                 ),
                             });

@@ -229,7 +229,10 @@ pub fn read_redirect(input: &str) -> Result<Redirect, String> {
     }
     match code {
         Some(code) if !code.is_empty() => Ok(Redirect { code, state }),
-        _ => Err("the address holds no `code`: paste the address the browser shows after the UPS login".into()),
+        _ => Err(
+            "the address holds no `code`: paste the address the browser shows after the UPS login"
+                .into(),
+        ),
     }
 }
 
@@ -283,7 +286,8 @@ pub fn token_answer(
         (None, None) => return Err("token answer has no numeric refresh_token_expires_in".into()),
     };
     // A refresh that moved the end by more than a minute extends the lifetime.
-    let renewable = previous.map(|p| refresh_expires_at > p.refresh_expires_at + chrono::Duration::minutes(1));
+    let renewable =
+        previous.map(|p| refresh_expires_at > p.refresh_expires_at + chrono::Duration::minutes(1));
     Ok(AuthCodeTokens {
         access_token: a.access_token,
         access_obtained_at: now,
@@ -404,7 +408,10 @@ mod tests {
             "refresh_token_expires_in": "604799", "refresh_count": "0", "status": "approved"});
         let t = token_answer(&v, now, None).unwrap();
         assert_eq!(t.access_expires_in_seconds, 14399);
-        assert_eq!(t.refresh_expires_at, now + chrono::Duration::seconds(604_799));
+        assert_eq!(
+            t.refresh_expires_at,
+            now + chrono::Duration::seconds(604_799)
+        );
         assert_eq!(t.renewable, None);
         assert!(!format!("{t:?}").contains("r1"));
         // A refresh that keeps the refresh token and its end: not renewable.
@@ -418,14 +425,28 @@ mod tests {
         let v3 = serde_json::json!({"access_token": "a3", "expires_in": 3600, "refresh_token": "r2",
             "refresh_token_expires_in": "604799"});
         let t3 = token_answer(&v3, later, Some(&t)).unwrap();
-        assert_eq!((t3.refresh_token.as_str(), t3.renewable), ("r2", Some(true)));
+        assert_eq!(
+            (t3.refresh_token.as_str(), t3.renewable),
+            ("r2", Some(true))
+        );
         assert!(token_answer(&serde_json::json!({"access_token": "a"}), now, None).is_err());
     }
 
     #[test]
     fn the_login_url_carries_state_and_the_challenge() {
-        let u = authorize_url("http://h:1/", "cid", "http://127.0.0.1:5/cb", "st", None, Some("ch")).unwrap();
+        let u = authorize_url(
+            "http://h:1/",
+            "cid",
+            "http://127.0.0.1:5/cb",
+            "st",
+            None,
+            Some("ch"),
+        )
+        .unwrap();
         assert!(u.starts_with("http://h:1/security/v1/oauth/authorize?client_id=cid&redirect_uri=http%3A%2F%2F127.0.0.1%3A5%2Fcb&response_type=code&state=st"), "{u}");
-        assert!(u.ends_with("&code_challenge=ch&code_challenge_method=S256"), "{u}");
+        assert!(
+            u.ends_with("&code_challenge=ch&code_challenge_method=S256"),
+            "{u}"
+        );
     }
 }

@@ -134,7 +134,8 @@ mod tests {
     #[test]
     fn tokens_roundtrip_encrypted_with_the_expiry_in_meta() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Arc::new(Store::open(dir.path(), Some(MasterKey::from_bytes([5; 32]))).unwrap());
+        let store =
+            Arc::new(Store::open(dir.path(), Some(MasterKey::from_bytes([5; 32]))).unwrap());
         Credentials::parse(r#"{"client_id":"c","client_secret":"s"}"#)
             .unwrap()
             .save(&store, "shipper")
@@ -156,18 +157,28 @@ mod tests {
         assert_eq!(back.refresh_token, "ref-SECRET-1");
         assert_eq!(back.refresh_count, 3);
         assert_eq!(back.renewable, Some(false));
-        assert_eq!(back.refresh_expires_at.timestamp(), t.refresh_expires_at.timestamp());
+        assert_eq!(
+            back.refresh_expires_at.timestamp(),
+            t.refresh_expires_at.timestamp()
+        );
         let c = Credentials::load(&store, "shipper").unwrap().unwrap();
         assert_eq!(c.get("client_secret"), Some("s"), "the client stays");
         assert_eq!(
-            CredentialMeta::load(&store, "shipper").unwrap().expires_at.map(|t| t.timestamp()),
+            CredentialMeta::load(&store, "shipper")
+                .unwrap()
+                .expires_at
+                .map(|t| t.timestamp()),
             Some(t.refresh_expires_at.timestamp())
         );
         drop(store);
         // Encrypted at rest: no token bytes in the database files.
         for e in walk(dir.path()) {
             let bytes = std::fs::read(&e).unwrap();
-            assert!(!bytes.windows(12).any(|w| w == b"ref-SECRET-1"), "{}", e.display());
+            assert!(
+                !bytes.windows(12).any(|w| w == b"ref-SECRET-1"),
+                "{}",
+                e.display()
+            );
         }
     }
 
