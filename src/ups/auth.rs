@@ -263,6 +263,10 @@ impl TokenService {
         self.grant.as_ref()?.store.load()
     }
 
+    pub(crate) fn grant_renew_before(&self) -> Option<chrono::Duration> {
+        self.grant.as_ref().map(|g| g.renew_before)
+    }
+
     /// Authorization code: the vault entry holding the tokens.
     pub(crate) fn grant_name(&self) -> Option<&str> {
         self.grant.as_ref().map(|g| g.store.name())

@@ -213,6 +213,11 @@ impl UpsClient {
         self.inner.tokens.grant_tokens()
     }
 
+    /// Authorization code: how long before its end the refresh token is renewed.
+    pub fn grant_renew_before(&self) -> Option<chrono::Duration> {
+        self.inner.tokens.grant_renew_before()
+    }
+
     /// Authorization code: the vault entry holding this client's tokens.
     pub fn grant_name(&self) -> Option<&str> {
         self.inner.tokens.grant_name()
