@@ -5,6 +5,7 @@
 pub mod accounts;
 pub mod adapters;
 pub mod authorize;
+pub mod cert;
 pub mod console;
 pub mod credentials;
 pub mod demo;

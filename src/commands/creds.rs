@@ -185,6 +185,11 @@ fn set(g: &Globals, name: &str, expires_at: Option<&str>) -> Result<(), CredsErr
     let parsed = Credentials::parse(&input);
     zeroize::Zeroize::zeroize(&mut input);
     let creds = parsed?;
+    // A certificate carried in the entry (NetSuite M2M `certificate_pem`) gives the date.
+    let from_cert = creds
+        .get("certificate_pem")
+        .and_then(crate::app::cert::not_after);
+    let expires_at = expires_at.or(from_cert);
     let store = open_store(g)?;
     creds.save(&store, name)?;
     crate::store::creds::CredentialMeta { expires_at }.save(&store, name)?;
@@ -194,6 +199,12 @@ fn set(g: &Globals, name: &str, expires_at: Option<&str>) -> Result<(), CredsErr
         "stored credentials `{name}` (fields: {})",
         fields.join(", ")
     );
+    if let Some(at) = from_cert.filter(|c| expires_at == Some(*c)) {
+        println!(
+            "the certificate is valid until {}: reminders start before then",
+            at.to_rfc3339_opts(SecondsFormat::Secs, true)
+        );
+    }
     Ok(())
 }
 
