@@ -7,6 +7,10 @@
 //! * Accounts whose vault entries hold the same `client_id` and that talk to the same base
 //!   URL share one client: UPS counts tokens (250 a day) and requests per client. The
 //!   client's settings are the first such account's (`check` warns when they differ).
+//! * An account with `auth: authorization_code` gets a client of its own (each shipper
+//!   authorizes separately; keyed by client id and vault entry), holding its tokens in its
+//!   vault entry ([`crate::app::adapters::VaultGrantStore`]) and running on the assembly's
+//!   clock; its token requests still count against the OAuth client's daily budget.
 //! * Tokens and daily token counts are persisted per client id by
 //!   [`crate::app::adapters::VaultTokenStore`] as before; a client id used against a
 //!   second base URL (sandbox and production) gets its own key (`client_id@base_url`), so
