@@ -10,11 +10,14 @@
 //! * [`roundtrip`]: client ↔ simulator round trips with schema validation on.
 //! * [`sim_ups`]: the UPS simulator over raw HTTP (never the client).
 //! * [`sim_clients`]: the simulator with several OAuth clients (issue 19).
+//! * [`sim_authcode`]: the client on the authorization-code grant (issue 21): refresh-token
+//!   renewal, rotation stored, expiry.
 
 mod build;
 mod http;
 mod parse;
 mod roundtrip;
 mod sim;
+mod sim_authcode;
 mod sim_clients;
 mod sim_ups;
