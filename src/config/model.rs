@@ -98,7 +98,7 @@ pub struct UpsConfig {
     pub auth: UpsAuth,
     /// Authorization code: renew the refresh token this many hours before it ends (when
     /// UPS extends it on refresh).
-    #[serde(default = "ups_refresh_renew_hours")]
+    #[serde(default = "default_refresh_renew_hours")]
     pub refresh_token_renew_before_hours: u32,
     /// Several UPS accounts (business units, warehouses with their own UPS profile), each
     /// with its shipper number and OAuth client; see [`UpsAccountConfig`]. The settings of
@@ -194,7 +194,7 @@ impl UpsAccountConfig {
 fn ups_credentials() -> String {
     d::UPS_CREDENTIALS.to_string()
 }
-fn ups_refresh_renew_hours() -> u32 {
+fn default_refresh_renew_hours() -> u32 {
     d::UPS_REFRESH_TOKEN_RENEW_BEFORE_HOURS
 }
 fn ups_token_budget() -> u32 {
