@@ -7,6 +7,10 @@
 //! * Accounts whose vault entries hold the same `client_id` and that talk to the same base
 //!   URL share one client: UPS counts tokens (250 a day) and requests per client. The
 //!   client's settings are the first such account's (`check` warns when they differ).
+//! * An account with `auth: authorization_code` gets a client of its own (each shipper
+//!   authorizes separately; keyed by client id and vault entry), holding its tokens in its
+//!   vault entry ([`crate::app::adapters::VaultGrantStore`]) and running on the assembly's
+//!   clock; its token requests still count against the OAuth client's daily budget.
 //! * Tokens and daily token counts are persisted per client id by
 //!   [`crate::app::adapters::VaultTokenStore`] as before; a client id used against a
 //!   second base URL (sandbox and production) gets its own key (`client_id@base_url`), so
@@ -61,6 +65,16 @@ pub struct Accounts {
 impl Accounts {
     /// Build every client of `cfg`, reading each account's OAuth client from the vault.
     pub fn build(cfg: &Config, store: &Arc<Store>) -> anyhow::Result<Accounts> {
+        Self::build_with_clock(cfg, store, crate::ups::Clock::following_tokio())
+    }
+
+    /// [`Accounts::build`]; authorization-code clients run on `clock` (the refresh token's
+    /// end is judged on the daemon's clock, the simulators' in tests).
+    pub fn build_with_clock(
+        cfg: &Config,
+        store: &Arc<Store>,
+        clock: crate::ups::Clock,
+    ) -> anyhow::Result<Accounts> {
         #[derive(serde::Deserialize)]
         struct Creds {
             client_id: String,
@@ -87,9 +101,24 @@ impl Accounts {
                 "UPS credentials {client_id, client_secret}",
             )
             .with_context(|| format!("UPS account `{}` ({})", a.name, a.key_path))?;
-            specs.push((a, UpsCredentials::new(creds.client_id, creds.client_secret)));
+            let grant = (a.auth == crate::config::UpsAuth::AuthorizationCode).then(|| {
+                crate::ups::authcode::AuthCodeGrant {
+                    store: Arc::new(crate::app::adapters::VaultGrantStore::new(
+                        store.clone(),
+                        a.credentials.clone(),
+                    )),
+                    renew_before: chrono::Duration::hours(i64::from(
+                        cfg.ups.refresh_token_renew_before_hours,
+                    )),
+                }
+            });
+            specs.push((
+                a,
+                UpsCredentials::new(creds.client_id, creds.client_secret),
+                grant,
+            ));
         }
-        Self::from_specs(specs, tokens, !cfg.ups.accounts.is_empty())
+        Self::from_specs_with(specs, tokens, !cfg.ups.accounts.is_empty(), clock)
     }
 
     /// Group accounts by (client id, base URL) and build one client per group.
@@ -98,12 +127,38 @@ impl Accounts {
         tokens: Arc<dyn TokenStore>,
         strict: bool,
     ) -> anyhow::Result<Accounts> {
+        Self::from_specs_with(
+            specs.into_iter().map(|(a, c)| (a, c, None)).collect(),
+            tokens,
+            strict,
+            crate::ups::Clock::following_tokio(),
+        )
+    }
+
+    /// [`Accounts::from_specs`] with authorization-code grants. An authorized account has
+    /// a client of its own (its own tokens: each shipper authorizes separately), keyed by
+    /// client id and vault entry; its token requests count against the OAuth client's
+    /// daily budget with the others (the token store counts per client id).
+    pub fn from_specs_with(
+        specs: Vec<(
+            UpsAccount,
+            UpsCredentials,
+            Option<crate::ups::authcode::AuthCodeGrant>,
+        )>,
+        tokens: Arc<dyn TokenStore>,
+        strict: bool,
+        clock: crate::ups::Clock,
+    ) -> anyhow::Result<Accounts> {
         let mut accounts = Vec::new();
         let mut clients: Vec<ClientEntry> = Vec::new();
         // (client id, base url) of each client, and the first base URL of each client id.
         let mut keys: Vec<(String, String)> = Vec::new();
-        for (a, creds) in specs {
-            let key = (creds.client_id.clone(), a.base_url.clone());
+        for (a, creds, grant) in specs {
+            let id = match &grant {
+                Some(g) => format!("{}#{}", creds.client_id, g.store.name()),
+                None => creds.client_id.clone(),
+            };
+            let key = (id, a.base_url.clone());
             let i = match keys.iter().position(|k| *k == key) {
                 Some(i) => {
                     clients[i].accounts.push(a.name.clone());
@@ -119,13 +174,22 @@ impl Accounts {
                     } else {
                         tokens.clone()
                     };
-                    let client = UpsClient::new(account_client_config(&a), creds, store)
-                        .with_context(|| {
-                            format!(
-                                "UPS account `{}` ({}): cannot build its client",
-                                a.name, a.key_path
-                            )
-                        })?;
+                    let client = match grant {
+                        None => UpsClient::new(account_client_config(&a), creds, store),
+                        Some(g) => UpsClient::authorization_code(
+                            account_client_config(&a),
+                            creds,
+                            store,
+                            clock.clone(),
+                            g,
+                        ),
+                    }
+                    .with_context(|| {
+                        format!(
+                            "UPS account `{}` ({}): cannot build its client",
+                            a.name, a.key_path
+                        )
+                    })?;
                     clients.push(ClientEntry {
                         label: a.name.clone(),
                         client,
@@ -257,8 +321,9 @@ pub fn account_client_config(a: &UpsAccount) -> UpsClientConfig {
         // For messages and the registry only.
         name: _,
         key_path: _,
-        // The vault entry: read by `Accounts::build`.
+        // The vault entry and the grant: read by `Accounts::build`.
         credentials: _,
+        auth: _,
         account_number,
         base_url,
         label,

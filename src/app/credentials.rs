@@ -12,13 +12,20 @@
 //! * Once expired, the connectors that use it (its own login, or the UPS client every
 //!   connector ships with) pause with the reason instead of failing every call
 //!   ([`arm`] hands the dates to the pipeline; the pause shows in `/readyz` and the console).
+//! * A UPS **authorization** (`auth: authorization_code`): its `expires_at` is read from the
+//!   credential — the refresh token's end, which the client renews while it can (the
+//!   reminder starts only once it can no longer: UPS did not extend it on refresh, or the
+//!   renewal point passed); once over the connectors pause with "run `upsync creds
+//!   authorize ups NAME` again", read afresh each cycle so a new authorization resumes them.
+//! * Last successful use: a connector's login when a cycle read its source, a UPS client's
+//!   last token (obtained at), an authorization when it was stored.
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::Serialize;
 
 use crate::app::adapters::token_store::{stored_token, token_requests_on};
 use crate::config::Config;
-use crate::store::creds::{CredentialMeta, Credentials};
+use crate::store::creds::{CredentialMeta, CredentialUse, Credentials, CredsError};
 use crate::store::{Store, Tree};
 
 /// Where an entry stands.
@@ -74,12 +81,60 @@ pub struct CredentialInfo {
     pub expires_at: Option<DateTime<Utc>>,
     pub state: ExpiryState,
     pub token: Option<TokenInfo>,
+    /// The last successful use known (see the module docs).
+    pub last_used: Option<DateTime<Utc>>,
+    /// A UPS authorization's refresh token.
+    pub refresh: Option<RefreshInfo>,
+}
+
+/// The refresh token of a UPS authorization (dates and counts only).
+#[derive(Debug, Clone, Serialize)]
+pub struct RefreshInfo {
+    pub expires_at: DateTime<Utc>,
+    pub refresh_count: u32,
+    /// Whether UPS extends it on refresh (`None`: not refreshed yet).
+    pub renewable: Option<bool>,
+}
+
+/// A `creds …` store error in words an admin can act on: the running daemon holds the
+/// store's lock, so say so and what to do instead.
+pub fn explain_open_error(e: &CredsError) -> String {
+    let text = e.to_string();
+    if text.contains("in use by another upsync process") {
+        return "the state directory is in use by the running daemon (its database allows one process at a time): \
+                stop the daemon (`systemctl stop upsync`) and run this again, or run it against a copy of the state \
+                (a backup restored elsewhere, with UPSYNC_STATE_DIR pointing at it); the daemon's console \
+                (`/console/`, overview) shows credential expiry while it runs"
+            .into();
+    }
+    text
+}
+
+/// Record that entry `name` was used successfully at `at`.
+pub fn record_use(store: &Store, name: &str, at: DateTime<Utc>) {
+    CredentialUse::record(store, name, at);
+}
+
+/// Whether the UPS account behind key path `path` uses the authorization-code grant.
+fn is_authorization(path: &str, cfg: &Config) -> bool {
+    use crate::config::UpsAuth::AuthorizationCode;
+    if path == "ups.credentials" {
+        return cfg.ups.auth == AuthorizationCode && cfg.ups.accounts.is_empty();
+    }
+    path.strip_prefix("ups.accounts[")
+        .and_then(|r| r.split(']').next())
+        .and_then(|i| i.parse::<usize>().ok())
+        .and_then(|i| cfg.ups.resolved_accounts().into_iter().nth(i))
+        .is_some_and(|a| a.auth == AuthorizationCode)
 }
 
 fn kind_of(path: &str, cfg: &Config) -> String {
     if path == "ups.credentials"
         || (path.starts_with("ups.accounts[") && path.ends_with(".credentials"))
     {
+        if is_authorization(path, cfg) {
+            return "UPS OAuth authorization (authorization code)".into();
+        }
         return "UPS OAuth client (client credentials)".into();
     }
     if let Some(rest) = path.strip_prefix("connectors[") {
@@ -150,20 +205,47 @@ pub fn inventory(cfg: &Config, store: &Store, now: DateTime<Utc>) -> Vec<Credent
                 || vault
                     .as_ref()
                     .is_none_or(|v| v.get(Tree::Credentials, &name).ok().flatten().is_some());
-            let state = if present {
-                state_of(meta.expires_at, now, warn)
-            } else {
-                ExpiryState::Missing
-            };
             let ups_paths: Vec<&String> = used_by
                 .iter()
                 .filter(|p| kind_of(p, cfg).starts_with("UPS OAuth"))
                 .collect();
+            let authorization = ups_paths.iter().any(|p| is_authorization(p, cfg));
+            let granted = creds
+                .as_ref()
+                .filter(|_| authorization)
+                .and_then(crate::app::adapters::grant_store::tokens_of);
+            let state = match (&granted, present) {
+                (_, false) => ExpiryState::Missing,
+                // The client renews a renewable refresh token itself: no reminder before
+                // its renewal point.
+                (Some(g), true)
+                    if g.renew_at(renew_before(cfg)).is_some_and(|at| now < at)
+                        && g.refresh_expires_at > now =>
+                {
+                    ExpiryState::Valid
+                }
+                (_, true) => state_of(meta.expires_at, now, warn),
+            };
             let client_id = (!ups_paths.is_empty())
                 .then(|| creds.as_ref().and_then(|c| c.get("client_id")))
                 .flatten();
+            let held = match &granted {
+                Some(g) => Some(crate::ups::StoredToken {
+                    access_token: String::new(),
+                    obtained_at: g.access_obtained_at,
+                    expires_in_seconds: g.access_expires_in_seconds,
+                }),
+                None => client_id.and_then(|id| stored_token(store, id)),
+            };
+            let last_used = [
+                CredentialUse::last(store, &name),
+                held.as_ref().map(|t| t.obtained_at),
+            ]
+            .into_iter()
+            .flatten()
+            .max();
             let token = match (vault, client_id) {
-                (Some(_), Some(id)) => stored_token(store, id).map(|t| TokenInfo {
+                (Some(_), Some(id)) => held.map(|t| TokenInfo {
                     issued_at: t.obtained_at,
                     expires_at: t.obtained_at + Duration::seconds(t.expires_in_seconds as i64),
                     requests_today: token_requests_on(store, id, Utc::now().date_naive()),
@@ -185,11 +267,21 @@ pub fn inventory(cfg: &Config, store: &Store, now: DateTime<Utc>) -> Vec<Credent
                 expires_at: meta.expires_at,
                 state,
                 token,
+                last_used,
+                refresh: granted.map(|g| RefreshInfo {
+                    expires_at: g.refresh_expires_at,
+                    refresh_count: g.refresh_count,
+                    renewable: g.renewable,
+                }),
                 used_by,
                 name,
             }
         })
         .collect()
+}
+
+fn renew_before(cfg: &Config) -> Duration {
+    Duration::hours(i64::from(cfg.ups.refresh_token_renew_before_hours))
 }
 
 /// The daily token budget of the UPS client behind these key paths (an account's own, or
@@ -235,6 +327,17 @@ pub fn warn_expiring(cfg: &Config, store: &Store, now: DateTime<Utc>) -> usize {
         match (c.state, c.expires_at) {
             (ExpiryState::Expiring, Some(at)) => {
                 n += 1;
+                if c.refresh.is_some() {
+                    tracing::warn!(
+                        credential = %c.name,
+                        expires_at = %at.to_rfc3339(),
+                        days_left = (at - now).num_days(),
+                        used_by = %c.used_by.join(", "),
+                        "the UPS authorization ends soon and cannot be renewed by refresh; run `upsync creds authorize ups {}` again before then",
+                        c.name
+                    );
+                    continue;
+                }
                 tracing::warn!(
                     credential = %c.name,
                     expires_at = %at.to_rfc3339(),
@@ -260,7 +363,7 @@ pub fn warn_expiring(cfg: &Config, store: &Store, now: DateTime<Utc>) -> usize {
 
 /// Hand each connector the expiry dates of the entries it depends on (its own login and
 /// the UPS client), so its cycle pauses once one has passed.
-pub fn arm(cfg: &Config, store: &Store, pipeline: &crate::pipeline::Pipeline) {
+pub fn arm(cfg: &Config, store: &std::sync::Arc<Store>, pipeline: &crate::pipeline::Pipeline) {
     let date = |name: &str| {
         CredentialMeta::load(store, name)
             .ok()
@@ -268,11 +371,36 @@ pub fn arm(cfg: &Config, store: &Store, pipeline: &crate::pipeline::Pipeline) {
     };
     // The UPS clients every connector may ship through (an expired one stops the
     // shipments routed to it; pausing the connector is the honest whole answer).
-    let ups: Vec<(String, DateTime<Utc>)> = cfg
-        .credential_names()
+    let names = cfg.credential_names();
+    let ups: Vec<(String, DateTime<Utc>)> = names
+        .iter()
+        .filter(|(p, _)| kind_of(p, cfg).starts_with("UPS OAuth") && !is_authorization(p, cfg))
+        .filter_map(|(_, n)| date(n).map(|t| (n.clone(), t)))
+        .collect();
+    // Authorizations: the end moves (renewed on refresh, replaced by a new authorization),
+    // so it is read from the entry's metadata at every cycle.
+    let mut granted: Vec<String> = names
+        .iter()
+        .filter(|(p, _)| is_authorization(p, cfg))
+        .map(|(_, n)| n.clone())
+        .collect();
+    granted.sort();
+    granted.dedup();
+    let deadlines: Vec<crate::pipeline::engine::CredentialDeadline> = granted
         .into_iter()
-        .filter(|(p, _)| kind_of(p, cfg).starts_with("UPS OAuth"))
-        .filter_map(|(_, n)| date(&n).map(|t| (n, t)))
+        .map(|name| {
+            let store = store.clone();
+            let n = name.clone();
+            crate::pipeline::engine::CredentialDeadline {
+                fix: crate::ups::authcode::fix(&name),
+                name,
+                expires_at: std::sync::Arc::new(move || {
+                    CredentialMeta::load(&store, &n)
+                        .ok()
+                        .and_then(|m| m.expires_at)
+                }),
+            }
+        })
         .collect();
     for conn in pipeline.connectors() {
         let mut dates: Vec<(String, DateTime<Utc>)> = ups.clone();
@@ -280,8 +408,10 @@ pub fn arm(cfg: &Config, store: &Store, pipeline: &crate::pipeline::Pipeline) {
             if let Some(t) = date(&c.credentials) {
                 dates.push((c.credentials.clone(), t));
             }
+            conn.health.set_own_credential(Some(c.credentials.clone()));
         }
         conn.health.set_credential_expiry(dates);
+        conn.health.set_credential_deadlines(deadlines.clone());
     }
 }
 

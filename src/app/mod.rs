@@ -4,6 +4,8 @@
 
 pub mod accounts;
 pub mod adapters;
+pub mod authorize;
+pub mod cert;
 pub mod console;
 pub mod credentials;
 pub mod demo;

@@ -1,5 +1,7 @@
-//! `upsync creds set NAME [--expires-at DATE] | list | info [NAME] | rm NAME`: manage encrypted credentials in the vault
-//! ([`crate::store::creds::Credentials`]).
+//! `upsync creds set NAME [--expires-at DATE] | list | info [NAME] | rm NAME |
+//! authorize ups NAME [--paste]`: manage encrypted credentials in the vault
+//! ([`crate::store::creds::Credentials`]); `authorize` is the shipper's UPS login for an
+//! authorization-code account ([`crate::app::authorize`]).
 //!
 //! Must never: print, log or put in an error message a credential value, or echo what was
 //! read on stdin (JSON parse errors report line and column only).
@@ -29,8 +31,46 @@ pub enum CredsCommand {
     Info { name: Option<String> },
     /// List credential names, field names and update times (never values).
     List,
+    /// Authorize upsync to ship for a UPS account with the shipper's UPS login (OAuth
+    /// authorization code): prints the UPS login URL, takes the redirect on a loopback
+    /// port (or the pasted address with --paste), and stores the access and refresh tokens
+    /// encrypted in NAME (which must already hold the UPS app's client_id and
+    /// client_secret). Stop the daemon first (it holds the store).
+    Authorize {
+        /// The provider: `ups`.
+        provider: AuthProvider,
+        /// Vault entry of the account (`credentials:` of an account with
+        /// `auth: authorization_code`).
+        name: String,
+        /// Read the address the browser lands on (or the code) from stdin instead of
+        /// listening on a loopback port.
+        #[arg(long)]
+        paste: bool,
+        /// Loopback port of the one-shot listener; the redirect URI is
+        /// http://127.0.0.1:PORT/callback (0 = a free port; register the URI with the UPS app).
+        #[arg(long, default_value_t = 0)]
+        port: u16,
+        /// With --paste: the redirect URI registered with the UPS app.
+        #[arg(long, value_name = "URI")]
+        redirect_uri: Option<String>,
+        /// Do not use PKCE (the plain flow with the client secret only).
+        #[arg(long)]
+        no_pkce: bool,
+        /// OAuth scope to request (UPS: optional).
+        #[arg(long)]
+        scope: Option<String>,
+        /// How long to wait for the login, in seconds.
+        #[arg(long, default_value_t = 600)]
+        timeout_seconds: u64,
+    },
     /// Remove credentials NAME.
     Rm { name: String },
+}
+
+/// Who to authorize with.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum AuthProvider {
+    Ups,
 }
 
 /// Open the store named by the configuration (or `UPSYNC_STATE_DIR`) with the master key.
@@ -40,18 +80,83 @@ fn open_store(g: &Globals) -> Result<Store, CredsError> {
 
 /// `upsync creds …`.
 pub async fn run(g: &Globals, cmd: CredsCommand) -> anyhow::Result<ExitCode> {
+    if let CredsCommand::Authorize {
+        provider: AuthProvider::Ups,
+        name,
+        paste,
+        port,
+        redirect_uri,
+        no_pkce,
+        scope,
+        timeout_seconds,
+    } = cmd
+    {
+        let opts = crate::app::authorize::AuthorizeOptions {
+            paste,
+            port,
+            redirect_uri,
+            pkce: !no_pkce,
+            scope,
+            timeout: std::time::Duration::from_secs(timeout_seconds),
+        };
+        return authorize(g, &name, &opts).await;
+    }
     let g = g.clone();
     let result = tokio::task::spawn_blocking(move || match cmd {
         CredsCommand::Set { name, expires_at } => set(&g, &name, expires_at.as_deref()),
         CredsCommand::Info { name } => info(&g, name.as_deref()),
         CredsCommand::List => list(&g),
         CredsCommand::Rm { name } => rm(&g, &name),
+        CredsCommand::Authorize { .. } => unreachable!("handled above"),
     })
     .await?;
     match result {
         Ok(()) => Ok(ExitCode::SUCCESS),
         Err(e) => {
-            eprintln!("upsync creds: {e}");
+            eprintln!(
+                "upsync creds: {}",
+                crate::app::credentials::explain_open_error(&e)
+            );
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}
+
+async fn authorize(
+    g: &Globals,
+    name: &str,
+    opts: &crate::app::authorize::AuthorizeOptions,
+) -> anyhow::Result<ExitCode> {
+    let cfg = match crate::config::load(&g.config) {
+        Ok(c) => c,
+        Err(r) => {
+            eprintln!(
+                "upsync creds: the configuration {} does not load (see `upsync check`):\n{r}",
+                g.config.display()
+            );
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    let mut stdin = tokio::io::BufReader::new(tokio::io::stdin());
+    let mut out = std::io::stdout();
+    match crate::app::authorize::authorize(&g.config, &cfg, name, opts, &mut stdin, &mut out).await
+    {
+        Ok(a) => {
+            let t = |d: chrono::DateTime<chrono::Utc>| d.to_rfc3339_opts(SecondsFormat::Secs, true);
+            println!(
+                "authorized `{name}`: access token until {}, refresh token until {} (stored encrypted in the vault; upsync refreshes them){}",
+                t(a.access_expires_at),
+                t(a.refresh_expires_at),
+                if a.state_unchecked {
+                    "; a bare code was pasted, so `state` could not be checked"
+                } else {
+                    ""
+                }
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            eprintln!("upsync creds authorize: {e:#}");
             Ok(ExitCode::FAILURE)
         }
     }
@@ -80,6 +185,11 @@ fn set(g: &Globals, name: &str, expires_at: Option<&str>) -> Result<(), CredsErr
     let parsed = Credentials::parse(&input);
     zeroize::Zeroize::zeroize(&mut input);
     let creds = parsed?;
+    // A certificate carried in the entry (NetSuite M2M `certificate_pem`) gives the date.
+    let from_cert = creds
+        .get("certificate_pem")
+        .and_then(crate::app::cert::not_after);
+    let expires_at = expires_at.or(from_cert);
     let store = open_store(g)?;
     creds.save(&store, name)?;
     crate::store::creds::CredentialMeta { expires_at }.save(&store, name)?;
@@ -89,6 +199,12 @@ fn set(g: &Globals, name: &str, expires_at: Option<&str>) -> Result<(), CredsErr
         "stored credentials `{name}` (fields: {})",
         fields.join(", ")
     );
+    if let Some(at) = from_cert.filter(|c| expires_at == Some(*c)) {
+        println!(
+            "the certificate is valid until {}: reminders start before then",
+            at.to_rfc3339_opts(SecondsFormat::Secs, true)
+        );
+    }
     Ok(())
 }
 
@@ -154,14 +270,42 @@ fn info(g: &Globals, only: Option<&str>) -> Result<(), CredsError> {
         if let Some(u) = c.updated_at {
             println!("  updated    {}", t(u));
         }
+        println!(
+            "  last used  {}",
+            c.last_used
+                .map(|u| format!("{} (last successful use)", t(u)))
+                .unwrap_or_else(|| "never recorded".into())
+        );
+        if let Some(r) = &c.refresh {
+            println!(
+                "  refresh    token until {}, refreshed {} times; {}",
+                t(r.expires_at),
+                r.refresh_count,
+                match r.renewable {
+                    Some(true) => "UPS extends it on refresh: upsync renews it before it ends",
+                    Some(false) => "UPS does not extend it: authorize again before it ends",
+                    None => "not refreshed yet",
+                }
+            );
+        }
         let expiry = match (c.state, c.expires_at) {
             (ExpiryState::Missing, _) => {
                 format!("MISSING from the vault: `upsync creds set {}`", c.name)
             }
             (s, Some(at)) => {
                 let days = (at - now).num_days();
+                let fix = if c.refresh.is_some() {
+                    format!(": run `upsync creds authorize ups {}` again", c.name)
+                } else {
+                    String::new()
+                };
                 match s {
-                    ExpiryState::Expired => format!("EXPIRED {} ({} days ago)", t(at), -days),
+                    ExpiryState::Expired => {
+                        format!("EXPIRED {} ({} days ago){fix}", t(at), -days)
+                    }
+                    ExpiryState::Expiring if c.refresh.is_some() => {
+                        format!("expiring {} (in {days} days){fix}", t(at))
+                    }
                     ExpiryState::Expiring => {
                         format!("expiring {} (in {days} days): renew it", t(at))
                     }

@@ -7,8 +7,8 @@
 
 use super::defaults as d;
 use super::model::{
-    UpsAccountConfig, UpsApiVersions, UpsConfig, UpsEnvironment, UpsLabelConfig, UpsQuotas,
-    UpsRetryPolicy, UpsTimeouts,
+    UpsAccountConfig, UpsApiVersions, UpsAuth, UpsConfig, UpsEnvironment, UpsLabelConfig,
+    UpsQuotas, UpsRetryPolicy, UpsTimeouts,
 };
 
 /// The name of the one account the single-account form defines.
@@ -21,8 +21,10 @@ pub struct UpsAccount {
     pub name: String,
     /// Shipper number, upper case.
     pub account_number: String,
-    /// Vault entry of the OAuth client.
+    /// Vault entry of the OAuth client (and, for the authorization code, its tokens).
     pub credentials: String,
+    /// How the client gets its tokens.
+    pub auth: UpsAuth,
     /// Host root the client talks to.
     pub base_url: String,
     pub api_versions: UpsApiVersions,
@@ -63,6 +65,7 @@ impl UpsConfig {
                     .trim()
                     .to_ascii_uppercase(),
                 credentials: self.credentials.clone(),
+                auth: self.auth,
                 base_url: self.effective_base_url(),
                 api_versions: self.api_versions.clone(),
                 quotas: self.quotas.clone(),
@@ -85,6 +88,7 @@ impl UpsConfig {
             name,
             account_number,
             credentials,
+            auth,
             environment,
             base_url,
             token_budget_per_day,
@@ -102,6 +106,7 @@ impl UpsConfig {
             name: name.clone(),
             account_number: account_number.trim().to_ascii_uppercase(),
             credentials: credentials.clone(),
+            auth: auth.unwrap_or(self.auth),
             base_url,
             api_versions: api_versions
                 .clone()

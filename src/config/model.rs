@@ -61,6 +61,19 @@ pub enum UpsEnvironment {
     Production,
 }
 
+/// How a UPS account's client gets its tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UpsAuth {
+    /// OAuth client credentials: the vault entry holds `client_id` and `client_secret`.
+    #[default]
+    ClientCredentials,
+    /// OAuth authorization code (a platform shipping on the shipper's behalf): the vault
+    /// entry holds `client_id`, `client_secret` and the tokens `upsync creds authorize ups
+    /// NAME` obtained with the shipper's UPS login; upsync refreshes them.
+    AuthorizationCode,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct UpsConfig {
@@ -79,6 +92,14 @@ pub struct UpsConfig {
     /// `client_id`, `client_secret`). With `accounts`, each account names its own.
     #[serde(default = "ups_credentials")]
     pub credentials: String,
+    /// `client_credentials` (default) or `authorization_code`: how the clients get tokens
+    /// (each account may set its own).
+    #[serde(default)]
+    pub auth: UpsAuth,
+    /// Authorization code: renew the refresh token this many hours before it ends (when
+    /// UPS extends it on refresh).
+    #[serde(default = "default_refresh_renew_hours")]
+    pub refresh_token_renew_before_hours: u32,
     /// Several UPS accounts (business units, warehouses with their own UPS profile), each
     /// with its shipper number and OAuth client; see [`UpsAccountConfig`]. The settings of
     /// this `ups:` section (environment, base_url, quotas, budget, versions, retry,
@@ -121,6 +142,9 @@ pub struct UpsAccountConfig {
     pub account_number: String,
     /// Vault entry with this account's OAuth client (`client_id`, `client_secret`).
     pub credentials: String,
+    /// `client_credentials` or `authorization_code`; unset = `ups.auth`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth: Option<UpsAuth>,
     /// `sandbox` or `production`; unset = `ups.environment`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub environment: Option<UpsEnvironment>,
@@ -152,6 +176,7 @@ impl UpsAccountConfig {
             name: "main".into(),
             account_number: "123X56".into(),
             credentials: "ups".into(),
+            auth: Some(UpsAuth::ClientCredentials),
             environment: Some(UpsEnvironment::Sandbox),
             base_url: Some(d::UPS_SANDBOX_URL.into()),
             token_budget_per_day: Some(d::UPS_TOKEN_BUDGET_PER_DAY),
@@ -168,6 +193,9 @@ impl UpsAccountConfig {
 
 fn ups_credentials() -> String {
     d::UPS_CREDENTIALS.to_string()
+}
+fn default_refresh_renew_hours() -> u32 {
+    d::UPS_REFRESH_TOKEN_RENEW_BEFORE_HOURS
 }
 fn ups_token_budget() -> u32 {
     d::UPS_TOKEN_BUDGET_PER_DAY

@@ -80,6 +80,8 @@ pub(crate) fn config_shape() -> Shape {
             base_url: None,
             account_number: Some(String::new()),
             credentials: String::new(),
+            auth: UpsAuth::ClientCredentials,
+            refresh_token_renew_before_hours: 24,
             accounts: vec![UpsAccountConfig::example()],
             label: UpsLabelConfig {
                 format: Some(LabelFormatName::Png),

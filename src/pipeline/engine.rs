@@ -102,6 +102,28 @@ pub struct ConnectorHealth {
     /// Vault entries this connector depends on, with their expiry dates
     /// (`app::credentials::arm`): past one, the cycle pauses instead of failing every call.
     credential_expiry: Mutex<Vec<(String, DateTime<Utc>)>>,
+    /// Entries whose end moves while the daemon runs (a UPS authorization's refresh token,
+    /// renewed on refresh or by a new authorization): read at every cycle.
+    credential_deadlines: Mutex<Vec<CredentialDeadline>>,
+    /// The connector's own login entry: a cycle that read the source records its use.
+    own_credential: Mutex<Option<String>>,
+}
+
+/// A credential whose end is read afresh at every cycle, and what to do once it passed.
+#[derive(Clone)]
+pub struct CredentialDeadline {
+    pub name: String,
+    /// The remedy the pause reason names.
+    pub fix: String,
+    pub expires_at: Arc<dyn Fn() -> Option<DateTime<Utc>> + Send + Sync>,
+}
+
+impl std::fmt::Debug for CredentialDeadline {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CredentialDeadline")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
 }
 
 impl ConnectorHealth {
@@ -113,8 +135,47 @@ impl ConnectorHealth {
             .unwrap_or_else(|e| e.into_inner()) = dates;
     }
 
+    /// Credentials whose end is read at every cycle (see [`CredentialDeadline`]).
+    pub fn set_credential_deadlines(&self, deadlines: Vec<CredentialDeadline>) {
+        *self
+            .credential_deadlines
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = deadlines;
+    }
+
+    /// The connector's own login entry (its successful source reads are recorded as its
+    /// last use).
+    pub fn set_own_credential(&self, name: Option<String>) {
+        *self
+            .own_credential
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = name;
+    }
+
+    fn own_credential(&self) -> Option<String> {
+        self.own_credential
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
     /// Why the connector cannot work at `now`: a credential it depends on has expired.
     fn expired_credential(&self, now: DateTime<Utc>) -> Option<String> {
+        let dynamic = self
+            .credential_deadlines
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        for d in dynamic {
+            if let Some(at) = (d.expires_at)().filter(|at| *at <= now) {
+                return Some(format!(
+                    "credentials '{}' expired on {}; {}",
+                    d.name,
+                    at.format("%Y-%m-%d %H:%M UTC"),
+                    d.fix
+                ));
+            }
+        }
         self.credential_expiry
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -538,6 +599,12 @@ impl Pipeline {
         }
         if !self.is_stopping() {
             self.ingest(conn, &mut report).await?;
+            if report.source_error.is_none() {
+                // The login worked: one small write per cycle (`creds info`'s last use).
+                if let Some(name) = conn.health.own_credential() {
+                    crate::store::creds::CredentialUse::record(self.ledger.store(), &name, now);
+                }
+            }
             if conn.health.paused_reason().is_none() {
                 self.check_vanished(conn).await?;
             }

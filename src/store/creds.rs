@@ -334,3 +334,29 @@ impl CredentialMeta {
         Ok(())
     }
 }
+
+/// When a credentials entry last worked (a connector's source read with its login, a UPS
+/// authorization stored): one timestamp in the `meta` tree per entry, written at most once
+/// per cycle. For `creds info`'s "last successful use".
+#[derive(Debug, Clone, Copy)]
+pub struct CredentialUse;
+
+impl CredentialUse {
+    fn key(name: &str) -> String {
+        format!("credential_used/{name}")
+    }
+
+    /// Record a successful use at `at` (best effort: a failed write is not an error of the
+    /// cycle).
+    pub fn record(store: &Store, name: &str, at: DateTime<Utc>) {
+        let _ = store.put_json(crate::store::Tree::Meta, &Self::key(name), &at);
+    }
+
+    /// The last recorded successful use.
+    pub fn last(store: &Store, name: &str) -> Option<DateTime<Utc>> {
+        store
+            .get_json::<DateTime<Utc>>(crate::store::Tree::Meta, &Self::key(name))
+            .ok()
+            .flatten()
+    }
+}

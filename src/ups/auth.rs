@@ -13,7 +13,15 @@
 //! * Time comes from [`Clock`] (wall time = start time + tokio elapsed), so
 //!   `tokio::time::pause`/`advance` move token expiry in tests.
 //!
-//! Never log or put in an error: the client secret, the access token.
+//! * Accounts on the authorization-code grant ([`super::authcode`]) hold their tokens in a
+//!   [`super::authcode::GrantStore`] (the vault entry the shipper authorized) instead of the
+//!   token store, and get new ones from `{base}/security/v1/oauth/refresh`; the request
+//!   counts against the same daily budget. A rotated refresh token is stored before the new
+//!   access token is used. The refresh token is renewed `renew_before` its end (when UPS
+//!   extends it on refresh); once it has expired or UPS refuses it, every call fails with
+//!   [`UpsError::Auth`] naming the fix (`upsync creds authorize ups NAME`), without a request.
+//!
+//! Never log or put in an error: the client secret, the access token, a refresh token.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
@@ -21,6 +29,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use super::authcode::{AuthCodeGrant, AuthCodeTokens};
 use super::error::{Api, UpsError};
 use super::http::{send, Reply};
 use super::parse;
@@ -174,6 +183,10 @@ pub(crate) struct TokenService {
     /// queued behind a failed fetch share its error instead of each fetching again.
     fetches: std::sync::atomic::AtomicU64,
     last_failure: Mutex<Option<UpsError>>,
+    /// Authorization-code accounts: where their tokens live.
+    grant: Option<AuthCodeGrant>,
+    /// When the refresh token should be renewed (authorization code, renewable).
+    renew_at: Mutex<Option<DateTime<Utc>>>,
 }
 
 impl TokenService {
@@ -186,8 +199,11 @@ impl TokenService {
         clock: Clock,
         limiters: Arc<Limiters>,
         stats: Arc<Stats>,
+        grant: Option<AuthCodeGrant>,
     ) -> Self {
         TokenService {
+            grant,
+            renew_at: Mutex::new(None),
             http,
             settings,
             creds,
@@ -219,12 +235,41 @@ impl TokenService {
             .map(|t| t.access_token.clone())
     }
 
-    /// The cached token if it is fresh, or still valid while a failed refresh pauses.
+    /// The cached token if it is fresh (and no refresh-token renewal is due), or still
+    /// valid while a failed refresh pauses.
     fn current(&self, now: DateTime<Utc>) -> Option<String> {
+        let renew = self.renewal_due(now);
         let c = self.cache.lock().unwrap_or_else(|e| e.into_inner());
         let t = c.token.as_ref()?;
         let paused = c.refresh_not_before.map(|nb| now < nb).unwrap_or(false);
-        (t.is_fresh(now) || (paused && t.is_usable(now))).then(|| t.access_token.clone())
+        ((t.is_fresh(now) && !renew) || (paused && t.is_usable(now)))
+            .then(|| t.access_token.clone())
+    }
+
+    /// Authorization code: the refresh token is due for renewal.
+    fn renewal_due(&self, now: DateTime<Utc>) -> bool {
+        self.renew_at
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_some_and(|at| now >= at)
+    }
+
+    fn note_grant(&self, g: &AuthCodeGrant, t: &AuthCodeTokens) {
+        *self.renew_at.lock().unwrap_or_else(|e| e.into_inner()) = t.renew_at(g.renew_before);
+    }
+
+    /// Authorization code: the tokens the grant store holds now (none for client credentials).
+    pub(crate) fn grant_tokens(&self) -> Option<AuthCodeTokens> {
+        self.grant.as_ref()?.store.load()
+    }
+
+    pub(crate) fn grant_renew_before(&self) -> Option<chrono::Duration> {
+        self.grant.as_ref().map(|g| g.renew_before)
+    }
+
+    /// Authorization code: the vault entry holding the tokens.
+    pub(crate) fn grant_name(&self) -> Option<&str> {
+        self.grant.as_ref().map(|g| g.store.name())
     }
 
     /// A bearer token: cached, else from the store, else fetched (single-flight).
@@ -260,8 +305,20 @@ impl TokenService {
                 return Err(e);
             }
         }
-        // Restart path: a token persisted by an earlier process.
-        if let Some(stored) = self.store.load(&self.creds.client_id) {
+        // Restart path: a token persisted by an earlier process (authorization code: the
+        // grant store's, which a new authorization may have replaced).
+        let stored = match &self.grant {
+            Some(g) => g.store.load().map(|t| {
+                self.note_grant(g, &t);
+                StoredToken {
+                    access_token: t.access_token.clone(),
+                    obtained_at: t.access_obtained_at,
+                    expires_in_seconds: t.access_expires_in_seconds,
+                }
+            }),
+            None => self.store.load(&self.creds.client_id),
+        };
+        if let Some(stored) = stored.filter(|_| !self.renewal_due(now)) {
             let mut c = self.cache.lock().unwrap_or_else(|e| e.into_inner());
             let rejected = c.rejected.as_deref() == Some(stored.access_token.as_str());
             if !rejected && stored.is_fresh(now) {
@@ -293,7 +350,9 @@ impl TokenService {
             }
         };
         let tok = fresh.access_token.clone();
-        self.store.save(&self.creds.client_id, &fresh);
+        if self.grant.is_none() {
+            self.store.save(&self.creds.client_id, &fresh);
+        }
         let mut c = self.cache.lock().unwrap_or_else(|e| e.into_inner());
         c.token = Some(fresh);
         c.refresh_not_before = None;
@@ -335,6 +394,11 @@ impl TokenService {
     }
 
     async fn fetch(&self) -> Result<StoredToken, UpsError> {
+        // Authorization code: refresh from the stored refresh token, if it still can be.
+        let previous = match &self.grant {
+            Some(g) => Some(self.usable_grant(g)?),
+            None => None,
+        };
         let policy = &self.settings.retry;
         let max = policy.max_attempts.max(1);
         let mut attempt = 0u32;
@@ -342,12 +406,26 @@ impl TokenService {
             attempt += 1;
             self.check_budget()?;
             self.limiters.acquire(Api::Token).await;
-            let mut rb = self
-                .http
-                .post(&self.settings.token_url)
-                .basic_auth(&self.creds.client_id, Some(&self.creds.client_secret))
-                .header("x-merchant-id", &self.settings.merchant_id)
-                .form(&[("grant_type", "client_credentials")]);
+            let mut rb = match &previous {
+                None => self
+                    .http
+                    .post(&self.settings.token_url)
+                    .basic_auth(&self.creds.client_id, Some(&self.creds.client_secret))
+                    .header("x-merchant-id", &self.settings.merchant_id)
+                    .form(&[("grant_type", "client_credentials")]),
+                Some(p) => self
+                    .http
+                    .post(
+                        self.settings
+                            .token_url
+                            .replace("/oauth/token", "/oauth/refresh"),
+                    )
+                    .basic_auth(&self.creds.client_id, Some(&self.creds.client_secret))
+                    .form(&[
+                        ("grant_type", "refresh_token"),
+                        ("refresh_token", p.refresh_token.as_str()),
+                    ]),
+            };
             if let Some(t) = self.settings.timeout {
                 rb = rb.timeout(t);
             }
@@ -357,6 +435,32 @@ impl TokenService {
                     let v: serde_json::Value =
                         serde_json::from_slice(body).unwrap_or(serde_json::Value::Null);
                     match *status {
+                        200..=299 if previous.is_some() => {
+                            return self.refreshed(&v, *status, previous.as_ref());
+                        }
+                        s @ 400..=499 if s != 429 && previous.is_some() => {
+                            let name = self.grant_name().unwrap_or_default();
+                            let f = parse::faults(&v);
+                            let (code, message) = f
+                                .first()
+                                .map(|f| (f.code.clone(), f.message.clone()))
+                                .unwrap_or_default();
+                            tracing::error!(credential = %name, status = s, code = %code, "UPS refused the refresh token");
+                            return Err(UpsError::Auth {
+                                api: Api::Token,
+                                status: Some(s),
+                                code,
+                                message: format!(
+                                    "UPS refused the refresh token in `{name}` ({}); {}",
+                                    if message.is_empty() {
+                                        format!("HTTP {s}")
+                                    } else {
+                                        message
+                                    },
+                                    super::authcode::fix(name)
+                                ),
+                            });
+                        }
                         200..=299 => {
                             let t = parse::token_response(&v).map_err(|e| UpsError::Protocol {
                                 api: Api::Token,
@@ -434,6 +538,76 @@ impl TokenService {
                 },
             });
         }
+    }
+}
+
+impl TokenService {
+    /// Authorization code: the stored tokens if their refresh token can still be used, else
+    /// the error that names the fix (no request is made).
+    fn usable_grant(&self, g: &AuthCodeGrant) -> Result<AuthCodeTokens, UpsError> {
+        let name = g.store.name();
+        let Some(t) = g.store.load() else {
+            return Err(UpsError::Auth {
+                api: Api::Token,
+                status: None,
+                code: String::new(),
+                message: format!(
+                    "`{name}` holds no UPS authorization (no refresh token); run `upsync creds authorize ups {name}`"
+                ),
+            });
+        };
+        let now = self.clock.now();
+        if t.refresh_expires_at <= now {
+            return Err(UpsError::Auth {
+                api: Api::Token,
+                status: None,
+                code: String::new(),
+                message: format!(
+                    "the UPS authorization in `{name}` expired on {}; {}",
+                    t.refresh_expires_at.format("%Y-%m-%d %H:%M UTC"),
+                    super::authcode::fix(name)
+                ),
+            });
+        }
+        Ok(t)
+    }
+
+    /// A refresh answer: store the new tokens (the rotated refresh token first), then hand
+    /// out the access token.
+    fn refreshed(
+        &self,
+        v: &serde_json::Value,
+        status: u16,
+        previous: Option<&AuthCodeTokens>,
+    ) -> Result<StoredToken, UpsError> {
+        let g = self.grant.as_ref().expect("refresh only with a grant");
+        let now = self.clock.now();
+        let t = super::authcode::token_answer(v, now, previous).map_err(|detail| {
+            UpsError::Protocol {
+                api: Api::Token,
+                status,
+                detail,
+            }
+        })?;
+        // Crash safety: the new refresh token is durable before anything uses the answer;
+        // the old one is replaced by the same write. If the write fails the tokens stay in
+        // memory and the error is logged (a restart would need a new authorization).
+        if let Err(e) = g.store.save(&t) {
+            tracing::error!(credential = %g.store.name(), error = %e, "could not store the refreshed UPS tokens; a restart will need `upsync creds authorize` again");
+        }
+        self.note_grant(g, &t);
+        tracing::info!(
+            credential = %g.store.name(),
+            expires_in = t.access_expires_in_seconds,
+            refresh_expires_at = %t.refresh_expires_at.to_rfc3339(),
+            refresh_count = t.refresh_count,
+            "refreshed UPS access token (authorization code)"
+        );
+        Ok(StoredToken {
+            access_token: t.access_token,
+            obtained_at: now,
+            expires_in_seconds: t.access_expires_in_seconds,
+        })
     }
 }
 

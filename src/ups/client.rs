@@ -103,6 +103,28 @@ impl UpsClient {
         store: Arc<dyn TokenStore>,
         clock: Clock,
     ) -> Result<Self, UpsError> {
+        Self::build(cfg, creds, store, clock, None)
+    }
+
+    /// A client of an account on the authorization-code grant: its tokens come from
+    /// `grant` (the vault entry the shipper authorized), refreshed there.
+    pub fn authorization_code(
+        cfg: UpsClientConfig,
+        creds: UpsCredentials,
+        store: Arc<dyn TokenStore>,
+        clock: Clock,
+        grant: super::authcode::AuthCodeGrant,
+    ) -> Result<Self, UpsError> {
+        Self::build(cfg, creds, store, clock, Some(grant))
+    }
+
+    fn build(
+        cfg: UpsClientConfig,
+        creds: UpsCredentials,
+        store: Arc<dyn TokenStore>,
+        clock: Clock,
+        grant: Option<super::authcode::AuthCodeGrant>,
+    ) -> Result<Self, UpsError> {
         let base = url::Url::parse(cfg.base_url.trim_end_matches('/')).map_err(|e| {
             UpsError::Config(format!(
                 "base_url {:?} is not a URL ({e}); use e.g. https://onlinetools.ups.com",
@@ -150,6 +172,7 @@ impl UpsClient {
             clock.clone(),
             limiters.clone(),
             stats.clone(),
+            grant,
         );
         Ok(UpsClient {
             inner: Arc::new(Inner {
@@ -184,6 +207,22 @@ impl UpsClient {
             self.inner.cfg.token_budget_per_day,
             self.inner.cfg.token_budget_warn_ratio,
         )
+    }
+
+    /// Authorization code: the tokens of the vault entry this client uses (none for client
+    /// credentials). For `creds info` and credential health; never log them.
+    pub fn grant_tokens(&self) -> Option<super::authcode::AuthCodeTokens> {
+        self.inner.tokens.grant_tokens()
+    }
+
+    /// Authorization code: how long before its end the refresh token is renewed.
+    pub fn grant_renew_before(&self) -> Option<chrono::Duration> {
+        self.inner.tokens.grant_renew_before()
+    }
+
+    /// Authorization code: the vault entry holding this client's tokens.
+    pub fn grant_name(&self) -> Option<&str> {
+        self.inner.tokens.grant_name()
     }
 
     /// Make sure a token is at hand (fetching one if needed): `upsync ping` uses this.

@@ -12,6 +12,8 @@
 //!   public paths (one-or-many everywhere, decimals, base64 labels).
 //! * [`wire`]: `OneOrMany`, string scalars, money, dates, 1Z check digits.
 //! * [`auth`]: OAuth token service, [`TokenStore`], [`Clock`].
+//! * [`authcode`]: the authorization-code grant: login URL, PKCE, code exchange, the
+//!   [`authcode::GrantStore`] its tokens live in (refresh is the token service's).
 //! * [`retry`]: per-API governor quotas on tokio time, backoff with full jitter.
 //! * [`client`]: [`UpsClient`], the HTTP operations and the retry/refresh policy.
 //! * [`error`]: [`UpsError`] with UPS's code, message, status and field; [`Api`].
@@ -21,6 +23,7 @@
 //! [`UpsError::OutcomeUnknown`]); log a secret, token, full address or label bytes.
 
 pub mod auth;
+pub mod authcode;
 pub mod build;
 pub mod client;
 pub mod error;

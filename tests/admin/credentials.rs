@@ -159,3 +159,50 @@ async fn creds_info_shows_kind_users_and_expiry_never_a_value() {
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("YYYY-MM-DD"));
 }
+
+/// `creds info` reads a certificate's validity from the entry that carries it (NetSuite
+/// M2M `certificate_pem`), shows the last successful use of a connector's login, and says
+/// plainly what to do when the running daemon holds the store.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn creds_info_reads_the_certificate_and_names_the_fix_when_the_store_is_in_use() {
+    let dir = tempfile::tempdir().unwrap();
+    let w = Box::pin(start(options(dir.path(), 1, 0))).await;
+    upsync_ok(&w, &["once"]).await;
+    let pem = include_str!("../../src/app/cert_test.pem");
+    let mut set = command(&w, &["creds", "set", "ns-m2m"]);
+    set.stdin(std::process::Stdio::piped());
+    let mut child = set.spawn().unwrap();
+    use tokio::io::AsyncWriteExt;
+    let mut stdin = child.stdin.take().unwrap();
+    let body = serde_json::json!({"type": "m2m", "client_id": "c", "certificate_id": "k",
+        "private_key_pem": "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----",
+        "certificate_pem": pem});
+    stdin.write_all(body.to_string().as_bytes()).await.unwrap();
+    drop(stdin);
+    let out = child.wait_with_output().await.unwrap();
+    assert!(out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("valid until 2028-01-10T22:40:55Z"),
+        "{out:?}"
+    );
+    let info = upsync_ok(&w, &["creds", "info", "ns-m2m"]).await;
+    assert!(info.contains("expires    2028-01-10T22:40:55Z"), "{info}");
+    let cfg = w.config().unwrap();
+    let acu = &cfg.connectors[0].credentials;
+    let info = upsync_ok(&w, &["creds", "info", acu]).await;
+    assert!(
+        info.contains("last used") && info.contains("(last successful use)"),
+        "the cycle's sign-in is recorded: {info}"
+    );
+
+    // The daemon (here: this process) holds the store.
+    let store = w.open_store().unwrap();
+    let out = upsync(&w, &["creds", "info"]).await;
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("in use by the running daemon") && err.contains("stop the daemon"),
+        "{err}"
+    );
+    drop(store);
+}

@@ -7,6 +7,8 @@
 //!   action, the pages, replay and void through the buttons.
 //! * [`demo_console`]: `upsync demo --console` as a new user runs it.
 //! * [`credentials`]: credential expiry reminders, the pause, `creds info`.
+//! * [`authorize`]: UPS authorization-code OAuth: `creds authorize` end to end, refresh,
+//!   refresh-token expiry, re-authorization, revocation.
 //! * [`dashboards`]: the Grafana dashboard and Prometheus alerts use exported metrics only.
 //! * [`browser`]: the same in a real headless Chromium (skipped, saying so, where no
 //!   Chromium is installed; `.ci/run` installs it).
@@ -14,6 +16,7 @@
 #[path = "../pipeline_support/mod.rs"]
 mod pipeline_support;
 
+mod authorize;
 mod browser;
 mod console;
 mod credentials;

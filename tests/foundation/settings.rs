@@ -94,10 +94,11 @@ fn ups_accounts(b: &Built<'_>) -> String {
         .iter()
         .map(|a| {
             format!(
-                "{} {} {} {:?}",
+                "{} {} {} {:?} {:?}",
                 a.name,
                 a.account_number,
                 a.credentials,
+                a.auth,
                 upsync::app::accounts::account_client_config(a)
             )
         })
@@ -107,6 +108,19 @@ fn ups_accounts(b: &Built<'_>) -> String {
         Err(e) => format!("{e:#}"),
     };
     format!("{configs:?} {built}")
+}
+/// How long before its end each authorization-code client renews its refresh token.
+fn ups_grants(b: &Built<'_>) -> String {
+    match upsync::app::accounts::Accounts::build(&b.cfg, b.store) {
+        Ok(a) => format!(
+            "{:?}",
+            a.clients()
+                .iter()
+                .map(|c| c.client.grant_renew_before())
+                .collect::<Vec<_>>()
+        ),
+        Err(e) => format!("{e:#}"),
+    }
 }
 fn pipeline(b: &Built<'_>) -> String {
     format!("{:?}", wiring::pipeline_runtime(&b.cfg.pipeline))
@@ -286,6 +300,18 @@ fn rows() -> Vec<Row> {
             ups_client_build,
         ),
         ("ups.label.format", json!("zpl"), none(), check),
+        (
+            "ups.auth",
+            json!("authorization_code"),
+            none(),
+            ups_accounts,
+        ),
+        (
+            "ups.refresh_token_renew_before_hours",
+            json!(48),
+            vec![("ups.auth", json!("authorization_code"))],
+            ups_grants,
+        ),
         // ups.accounts (issue 19): the single-account keys removed, two accounts listed.
         (
             "ups.accounts[0].name",
@@ -302,6 +328,12 @@ fn rows() -> Vec<Row> {
         (
             "ups.accounts[0].credentials",
             json!("ups-other"),
+            accounts(),
+            ups_accounts,
+        ),
+        (
+            "ups.accounts[1].auth",
+            json!("authorization_code"),
             accounts(),
             ups_accounts,
         ),
@@ -971,6 +1003,7 @@ const COMMENTED_KEYS: &[&str] = &[
     "ups.accounts[].name",
     "ups.accounts[].account_number",
     "ups.accounts[].credentials",
+    "ups.accounts[].auth",
     "ups.accounts[].environment",
     "ups.accounts[].base_url",
     "ups.accounts[].token_budget_per_day",

@@ -12,6 +12,8 @@
 //! * [`sim_clients`]: the simulator with several OAuth clients (issue 19).
 //! * [`paperless`]: international documents: invoice PDF, paperless uploads by content
 //!   hash, push after Ship, printed fallbacks, the Paperless simulator's refusals (issue 20).
+//! * [`sim_authcode`]: the client on the authorization-code grant (issue 21): refresh-token
+//!   renewal, rotation stored, expiry.
 
 mod build;
 mod http;
@@ -19,5 +21,6 @@ mod paperless;
 mod parse;
 mod roundtrip;
 mod sim;
+mod sim_authcode;
 mod sim_clients;
 mod sim_ups;

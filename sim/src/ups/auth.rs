@@ -1,4 +1,5 @@
-//! OAuth client credentials (`POST /security/v1/oauth/token`, UPS-REFERENCE §1) and the
+//! OAuth client credentials (`POST /security/v1/oauth/token`, UPS-REFERENCE §1; the
+//! authorization-code grant on the same URL is `authcode.rs`) and the
 //! bearer check every `/api` call goes through; the daily token cap and the per-client
 //! request rate limit (§0.4).
 //!
@@ -104,7 +105,7 @@ impl UpsState {
     }
 }
 
-fn basic_credentials(h: &HeaderMap) -> Option<(String, String)> {
+pub(super) fn basic_credentials(h: &HeaderMap) -> Option<(String, String)> {
     let v = header(h, "authorization")?;
     let (scheme, b64) = v.split_once(' ')?;
     if !scheme.eq_ignore_ascii_case("basic") {
@@ -126,6 +127,10 @@ pub async fn token(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    // The authorization-code grant shares this URL (OAuthAuthCode.yaml `/v1/oauth/token`).
+    if super::authcode::form(&body)["grant_type"] == "authorization_code" {
+        return super::authcode::exchange(st, headers, body).await;
+    }
     let Some((id, secret)) = basic_credentials(&headers) else {
         return ups_error(
             StatusCode::UNAUTHORIZED,

@@ -4,6 +4,8 @@
 //! Where things are:
 //! * [`schema`]: JSON Schema validation (compiled once) + lenient tolerances.
 //! * [`auth`]: `POST /security/v1/oauth/token`, bearer checks, daily token cap, rate limit.
+//! * [`authcode`]: the authorization-code flow (`OAuthAuthCode.yaml`): authorize (simulated
+//!   consent), code exchange with and without PKCE, refresh, expiry, revocation knobs.
 //! * [`ship`]: Ship, Void, Label Recovery (business rules the schema cannot express).
 //! * [`rate`]: services per lane, the price model (published + negotiated), Rate/Shop, transit.
 //! * [`xav`]: Address Validation with the deterministic rules of `docs/conventions.md`.
@@ -86,6 +88,8 @@
 //!   reference_numbers, customer_context, label_format, charges, packages: [{tracking_number,
 //!   voided, weight_lbs, references, status, scenario}]}`.
 //! * `GET /_sim/ups/subscriptions`: Track Alert subscriptions (no credentials).
+//! * `GET|POST /_sim/ups/oauth`: authorization-code knobs (deny consent, rotate refresh
+//!   tokens, their lifetime, expire them now, revoke) and grants (`authcode.rs`).
 //! * `POST /_sim/ups/foreign-shipments` `{"shipper_number", "references": [..]}`: shipments
 //!   of another shipper carrying the same reference values (UPS's reference search sees
 //!   every shipper's shipments; see `state::UpsState::add_foreign_shipment`).
@@ -110,6 +114,7 @@
 mod admin;
 pub mod alert;
 pub mod auth;
+pub mod authcode;
 pub mod label;
 pub mod paperless;
 pub mod payment;
@@ -507,6 +512,12 @@ pub async fn spawn(cfg: UpsSimConfig) -> anyhow::Result<SimHandle> {
 pub fn router(state: Arc<UpsState>) -> Router {
     let api = Router::new()
         .route("/security/v1/oauth/token", post(auth::token))
+        .route("/security/v1/oauth/authorize", get(authcode::authorize))
+        .route("/security/v1/oauth/refresh", post(authcode::refresh))
+        .route(
+            "/_sim/ups/oauth",
+            get(authcode::admin_get).post(authcode::admin_set),
+        )
         .route("/api/shipments/{version}/ship", post(ship::ship))
         .route(
             "/api/shipments/{version}/void/cancel/{id}",
@@ -596,8 +607,11 @@ pub fn rate_limited() -> Response {
 
 /// The operation name used for faults and counters, from method + path.
 pub fn operation(method: &Method, path: &str) -> Option<&'static str> {
-    if path == "/security/v1/oauth/token" {
-        return Some("token");
+    match path {
+        "/security/v1/oauth/token" => return Some("token"),
+        "/security/v1/oauth/refresh" => return Some("refresh"),
+        "/security/v1/oauth/authorize" => return Some("authorize"),
+        _ => {}
     }
     let rest = path.strip_prefix("/api/")?;
     let op = if rest.starts_with("shipments/") {
@@ -713,7 +727,7 @@ async fn gateway(State(st): State<Arc<UpsState>>, mut req: Request, next: Next) 
             return resp;
         }
     }
-    if op != "token" {
+    if !matches!(op, "token" | "refresh" | "authorize") {
         match st.authenticate(req.headers()) {
             Ok(caller) => {
                 if !st.rate_allow(&caller.client_id) {

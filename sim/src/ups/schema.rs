@@ -26,6 +26,7 @@ use serde_json::{json, Value};
 /// The vendored YAML documents (tabs replaced, LF line endings: see `spec/README.md`).
 pub mod spec {
     pub const OAUTH: &str = include_str!("spec/OAuthClientCredentials.yaml");
+    pub const OAUTH_AUTH_CODE: &str = include_str!("spec/OAuthAuthCode.yaml");
     pub const SHIPPING: &str = include_str!("spec/Shipping.yaml");
     pub const RATING: &str = include_str!("spec/Rating.yaml");
     pub const ADDRESS_VALIDATION: &str = include_str!("spec/AddressValidation.yaml");
@@ -77,6 +78,10 @@ pub const LENGTH_PATCHES: &[(&str, &str, &str, &str, u64)] = &[
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BodySchema {
     Token,
+    /// `POST /security/v1/oauth/token` of the authorization-code flow (OAuthAuthCode.yaml).
+    AuthCodeToken,
+    /// `POST /security/v1/oauth/refresh` (OAuthAuthCode.yaml).
+    Refresh,
     Ship,
     LabelRecovery,
     Rate,
@@ -92,7 +97,21 @@ pub enum BodySchema {
 impl BodySchema {
     fn source(self) -> (&'static str, &'static str, Root) {
         match self {
-            BodySchema::Token => ("OAuthClientCredentials.yaml", spec::OAUTH, Root::TokenBody),
+            BodySchema::Token => (
+                "OAuthClientCredentials.yaml",
+                spec::OAUTH,
+                Root::FormBody("/paths/~1security~1v1~1oauth~1token/post"),
+            ),
+            BodySchema::AuthCodeToken => (
+                "OAuthAuthCode.yaml",
+                spec::OAUTH_AUTH_CODE,
+                Root::FormBody("/paths/~1v1~1oauth~1token/post"),
+            ),
+            BodySchema::Refresh => (
+                "OAuthAuthCode.yaml",
+                spec::OAUTH_AUTH_CODE,
+                Root::FormBody("/paths/~1v1~1oauth~1refresh/post"),
+            ),
             BodySchema::Ship => (
                 "Shipping.yaml",
                 spec::SHIPPING,
@@ -136,8 +155,10 @@ impl BodySchema {
         }
     }
 
-    const ALL: [BodySchema; 9] = [
+    const ALL: [BodySchema; 11] = [
         BodySchema::Token,
+        BodySchema::AuthCodeToken,
+        BodySchema::Refresh,
         BodySchema::Ship,
         BodySchema::LabelRecovery,
         BodySchema::Rate,
@@ -158,8 +179,9 @@ impl BodySchema {
 
 enum Root {
     Component(&'static str),
-    /// The OAuth token body schema is inline in the path's requestBody.
-    TokenBody,
+    /// OAuth form bodies: the schema is inline in the operation's requestBody (the
+    /// JSON pointer of the operation).
+    FormBody(&'static str),
 }
 
 /// One schema violation, with the field path in UPS's dotted form
@@ -219,11 +241,13 @@ fn compile(which: BodySchema) -> Validator {
         Root::Component(name) => {
             json!({ "allOf": [ { "$ref": format!("#/components/schemas/{name}") } ] })
         }
-        Root::TokenBody => {
+        Root::FormBody(op) => {
             let mut s = doc
-                .pointer("/paths/~1security~1v1~1oauth~1token/post/requestBody/content/application~1x-www-form-urlencoded/schema")
+                .pointer(&format!(
+                    "{op}/requestBody/content/application~1x-www-form-urlencoded/schema"
+                ))
                 .cloned()
-                .unwrap_or_else(|| panic!("vendored {file} lost the token request schema"));
+                .unwrap_or_else(|| panic!("vendored {file} lost the {op} request schema"));
             rewrite_nullable(&mut s);
             s
         }

@@ -298,6 +298,8 @@ pub struct UpsState {
     pub quantum: super::quantum::QvState,
     /// Forms History and pushed documents (`paperless.rs`).
     pub paperless: super::paperless::PaperlessState,
+    /// Authorization-code grants, codes and knobs (`authcode.rs`).
+    pub authcode: super::authcode::AuthCodeState,
     recorder: Option<Arc<Recorder>>,
 }
 
@@ -349,6 +351,7 @@ impl UpsState {
             http,
             webhook_bearer: tokio::sync::Mutex::new(None),
             paperless: Default::default(),
+            authcode: Default::default(),
             recorder,
         }))
     }

@@ -7,6 +7,8 @@
 //!   [`crate::tracking::TrackingCarrier`]; [`AccountsCarrier`] ([`accounts_carrier`]): both
 //!   ports over several UPS accounts, each call routed to its account's client.
 //! * [`VaultTokenStore`] ([`token_store`]): UPS tokens and daily token counts in the store.
+//! * [`VaultGrantStore`] ([`grant_store`]): an authorization-code account's tokens in its
+//!   vault entry.
 //! * [`MappingAdapter`] ([`mapping`]): [`crate::mapping::Mapping`] as a
 //!   [`crate::pipeline::Mapper`].
 //! * [`UpsQuoter`] ([`ups_quoter`]): the UPS client as checkout's
@@ -15,6 +17,7 @@
 //!   the content hash → DocumentID map ([`paperless::DocumentIds`]) in the store.
 
 pub mod accounts_carrier;
+pub mod grant_store;
 pub mod mapping;
 pub mod paperless;
 pub mod token_store;
@@ -23,6 +26,7 @@ pub mod ups_carrier;
 pub mod ups_quoter;
 
 pub use accounts_carrier::AccountsCarrier;
+pub use grant_store::VaultGrantStore;
 pub use mapping::MappingAdapter;
 pub use token_store::VaultTokenStore;
 pub use ups_carrier::{is_shippers, UpsCarrier};

@@ -101,7 +101,11 @@ pub async fn assemble_with_clock(
     store: Arc<Store>,
     clock: crate::model::Clock,
 ) -> anyhow::Result<Assembly> {
-    let accounts = Arc::new(crate::app::accounts::Accounts::build(&cfg, &store)?);
+    let accounts = Arc::new(crate::app::accounts::Accounts::build_with_clock(
+        &cfg,
+        &store,
+        clock.clone(),
+    )?);
     let ups = accounts.primary().clone();
     let ups_carrier = Arc::new(
         crate::app::adapters::AccountsCarrier::new(accounts.clone()).with_document_ids(Arc::new(

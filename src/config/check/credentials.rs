@@ -53,6 +53,13 @@ pub(super) fn check_credentials(config: &Config, report: &mut CheckReport) {
                         report.problem(&file, key_path.clone(), format!("credentials `{name}` have no `{need}` field (UPS OAuth needs client_id and client_secret)"), format!("set them again with `upsync creds set {name}` including `{need}`"));
                     }
                 }
+                if authorization_code(config, &key_path)
+                    && !["refresh_token", "refresh_token_expires_at"]
+                        .iter()
+                        .all(|need| fields.iter().any(|f| f == need))
+                {
+                    report.problem(&file, key_path.clone(), format!("credentials `{name}` hold no UPS authorization yet (no refresh token): the account uses `auth: authorization_code`"), format!("log in with the shipper's UPS account: `upsync creds authorize ups {name}`"));
+                }
             }
             Some(Ok(fields))
                 if (key_path.starts_with("events.webhooks[") || key_path.ends_with(".push.secret"))
@@ -76,4 +83,19 @@ pub(super) fn check_credentials(config: &Config, report: &mut CheckReport) {
     report
         .notes
         .push(format!("{checked} credentials references checked"));
+}
+
+/// Whether the UPS account at `key_path` (`ups.credentials`, `ups.accounts[i].credentials`)
+/// uses the authorization-code grant.
+fn authorization_code(config: &Config, key_path: &str) -> bool {
+    use crate::config::UpsAuth::AuthorizationCode;
+    if key_path == "ups.credentials" {
+        return config.ups.accounts.is_empty() && config.ups.auth == AuthorizationCode;
+    }
+    key_path
+        .strip_prefix("ups.accounts[")
+        .and_then(|r| r.split(']').next())
+        .and_then(|i| i.parse::<usize>().ok())
+        .and_then(|i| config.ups.resolved_accounts().into_iter().nth(i))
+        .is_some_and(|a| a.auth == AuthorizationCode)
 }

@@ -65,12 +65,15 @@ pub fn problems(spec: &ConnectorSpec<'_>) -> Vec<SetupProblem> {
 /// The running source of a connector entry; `credentials` are the vault entry's fields.
 pub fn build(
     spec: &ConnectorSpec<'_>,
-    credentials: serde_json::Map<String, serde_json::Value>,
+    mut credentials: serde_json::Map<String, serde_json::Value>,
 ) -> Result<Arc<dyn Source>, ConnectorSetupError> {
     let profile = profile(spec)?;
+    // M2M: the certificate itself may be kept beside the key (`certificate_pem`); the
+    // client does not need it, credential health reads its validity (`creds set`).
+    credentials.remove("certificate_pem");
     let creds: NetSuiteCredentials = spec.typed_credentials(
         credentials,
-        "NetSuite credentials {type: m2m, client_id, certificate_id, private_key_pem} or {type: tba, consumer_key, consumer_secret, token_id, token_secret}",
+        "NetSuite credentials {type: m2m, client_id, certificate_id, private_key_pem[, certificate_pem]} or {type: tba, consumer_key, consumer_secret, token_id, token_secret}",
     )?;
     Ok(Arc::new(NetSuiteSource::new(spec.name, profile, creds)?))
 }
