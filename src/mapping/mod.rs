@@ -90,6 +90,7 @@ mod error;
 pub mod expr;
 pub mod fixtures;
 pub mod freight;
+pub mod returns;
 pub mod rules;
 mod run;
 pub mod spec;
@@ -105,8 +106,8 @@ use serde_norway::Value as Yaml;
 
 use crate::model::{
     Address, DimensionUnit, Dimensions, ErpRecord, International, LabelFormat, LabelSpec, Money,
-    Notification, Package, Party, Product, Reference, ServiceSelection, Shipment, Weight,
-    WeightUnit,
+    Notification, Package, Party, Product, Reference, ServiceSelection, ShipResult, Shipment,
+    Weight, WeightUnit,
 };
 use expr::{Compiler, Cond, EvalError, Expr, FieldPath, PathUse, Scope, Table, Val};
 use spec::LineIndex;
@@ -263,6 +264,10 @@ pub struct Mapping {
     pub(crate) write_back: CWriteBack,
     freight: Option<freight::CFreight>,
     billing: Option<freight::CBilling>,
+    /// `return_service:` (a return mapping).
+    returns: Option<returns::CReturn>,
+    /// `auto_return:` (an outbound mapping that also makes a return label).
+    auto_return: Option<returns::CAutoReturn>,
     paths: Vec<PathUse>,
 }
 

@@ -310,6 +310,7 @@ impl Mapper for FakeMapper {
             negotiated_rates: true,
             billing: Default::default(),
             tax_information: false,
+            return_service: None,
         })
     }
     fn write_back_shipped(&self, r: &ErpRecord, res: &ShipResult) -> WriteBack {
