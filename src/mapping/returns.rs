@@ -95,7 +95,10 @@ pub(super) fn compile_return(c: &mut Compiler<'_>, v: &Yaml) -> Option<CReturn> 
         None => None,
     };
     let linked = match s.linked {
-        Some(l) => Some((c.expr(&l.record, "return_service.linked.record")?, l.tracking)),
+        Some(l) => Some((
+            c.expr(&l.record, "return_service.linked.record")?,
+            l.tracking,
+        )),
         None => None,
     };
     Some(CReturn {
@@ -258,7 +261,11 @@ impl Mapping {
             record_id: record.id.clone(),
             ..Default::default()
         };
-        if let Some(f) = self.auto_return.as_ref().and_then(|a| a.status_field.as_ref()) {
+        if let Some(f) = self
+            .auto_return
+            .as_ref()
+            .and_then(|a| a.status_field.as_ref())
+        {
             out.fields.push((
                 f.clone(),
                 Json::String(self.return_status_value(snap.milestone).to_string()),

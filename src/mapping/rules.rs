@@ -36,8 +36,8 @@ mod returns;
 mod service;
 
 pub use address::check_shipper;
-pub use returns::{check_return, RETURN_PACKAGES_MAX, SERVICES_NOT_FOR_RETURNS};
 use address::{check_party, PartyKeys};
+pub use returns::{check_return, RETURN_PACKAGES_MAX, SERVICES_NOT_FOR_RETURNS};
 
 /// One broken rule, located by mapping key (`ship_to.postal_code`) and element index.
 #[derive(Debug, Clone, PartialEq)]

@@ -19,9 +19,8 @@ use super::*;
 use crate::model::Payer;
 
 /// Services UPS does not offer for returns (Shipping.yaml `Shipment_Service.Code`).
-pub const SERVICES_NOT_FOR_RETURNS: &[&str] = &[
-    "13", "59", "82", "83", "84", "85", "86", "C6", "C7", "C8",
-];
+pub const SERVICES_NOT_FOR_RETURNS: &[&str] =
+    &["13", "59", "82", "83", "84", "85", "86", "C6", "C7", "C8"];
 /// Packages per return shipment (Shipping.yaml `Shipment_Package`).
 pub const RETURN_PACKAGES_MAX: usize = 20;
 
@@ -45,7 +44,12 @@ pub fn check_return(s: &Shipment, prefix: &str) -> Vec<Violation> {
             "use 9 (print return label), 8 (electronic return label), 3 (1 attempt), 5 (3 attempts) or 2 (print and mail)",
         ));
     }
-    if rs.code == "8" && rs.label_email.as_deref().is_none_or(|e| e.trim().is_empty()) {
+    if rs.code == "8"
+        && rs
+            .label_email
+            .as_deref()
+            .is_none_or(|e| e.trim().is_empty())
+    {
         out.push(v(
             "return_label_email_missing",
             &format!("{prefix}.label_email"),
@@ -89,7 +93,10 @@ pub fn check_return(s: &Shipment, prefix: &str) -> Vec<Violation> {
             "return_service_not_allowed",
             key,
             None,
-            format!("UPS service {} is not available for returns", refused.join(", ")),
+            format!(
+                "UPS service {} is not available for returns",
+                refused.join(", ")
+            ),
             "map the return to another service (e.g. 03 Ground, 02 2nd Day Air)",
         ));
     }
