@@ -51,6 +51,9 @@ mod ship;
 mod void;
 #[path = "steps/write_back.rs"]
 mod write_back;
+// Automatic returns: the second job an outbound shipment creates (docs/returns.md).
+#[path = "steps/auto_return.rs"]
+mod auto_return;
 
 /// Clock used for timestamps and retry scheduling (injectable for tests): the one
 /// [`crate::model::Clock`].
@@ -702,7 +705,10 @@ impl PipelineCore {
                     }
                 }
                 JobState::Shipping => self.step_reconcile(conn, &mut job).await?,
-                JobState::Shipped => self.step_write_back(conn, &mut job).await?,
+                JobState::Shipped => {
+                    self.ensure_auto_return(conn, &job).await?;
+                    self.step_write_back(conn, &mut job).await?
+                }
                 _ => Step::Wait,
             };
             if let Step::Wait = step {

@@ -247,6 +247,14 @@ pub struct Job {
     /// [`Job::compact`]); numbers, shipment, tracking numbers and timeline remain.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub compacted: bool,
+    /// Outbound shipment or return (docs/returns.md); older records load as outbound.
+    #[serde(default)]
+    pub kind: crate::model::ShipmentKind,
+    /// For an automatic return (`auto_return:` of the outbound mapping): the outbound
+    /// job it goes with. Its id is `<outbound job id>#return`; it shares the outbound's
+    /// record but never becomes the record's current job.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub return_of: Option<String>,
 }
 
 /// Job id for a record version.
@@ -283,6 +291,8 @@ impl Job {
                 note: String::new(),
             }],
             compacted: false,
+            kind: crate::model::ShipmentKind::Outbound,
+            return_of: None,
         }
     }
 
@@ -479,7 +489,8 @@ impl Ledger {
         let mut batch = sled::Batch::default();
         batch.insert(job_key(&job.id).as_bytes(), body);
         batch.insert(state_key.as_bytes(), job.state.as_str().as_bytes());
-        if job.state != JobState::Superseded {
+        // An automatic return shares its outbound's record but is never its current job.
+        if job.state != JobState::Superseded && job.return_of.is_none() {
             batch.insert(
                 record_key(&job.source, &job.record_id).as_bytes(),
                 encode(&job.id, &job.id)?,
