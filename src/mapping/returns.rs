@@ -41,6 +41,10 @@ pub struct LinkedSpec {
     pub record: Yaml,
     /// Header field of the outbound record that receives the return 1Z number(s).
     pub tracking: String,
+    /// The outbound record's type when the connector reads another one (NetSuite:
+    /// `itemFulfillment` for a return authorization's fulfillment).
+    #[serde(default)]
+    pub record_type: Option<String>,
 }
 
 /// `auto_return:` as written (outbound mappings).
@@ -73,7 +77,7 @@ pub struct AutoReturnSpec {
 pub(crate) struct CReturn {
     pub(crate) code: Expr,
     pub(crate) label_email: Option<Expr>,
-    pub(crate) linked: Option<(Expr, String)>,
+    pub(crate) linked: Option<(Expr, String, Option<String>)>,
 }
 
 /// Compiled `auto_return:`.
@@ -98,6 +102,7 @@ pub(super) fn compile_return(c: &mut Compiler<'_>, v: &Yaml) -> Option<CReturn> 
         Some(l) => Some((
             c.expr(&l.record, "return_service.linked.record")?,
             l.tracking,
+            l.record_type,
         )),
         None => None,
     };
@@ -288,12 +293,13 @@ impl Mapping {
     /// For a return record naming its outbound record (`return_service.linked`): the
     /// write-back of the return 1Z onto that record.
     pub fn write_back_linked(&self, record: &ErpRecord, result: &ShipResult) -> Option<WriteBack> {
-        let (expr, field) = self.returns.as_ref()?.linked.as_ref()?;
+        let (expr, field, record_type) = self.returns.as_ref()?.linked.as_ref()?;
         let root = Scope::root(&record.data);
         let id = expr.eval(&root, &self.tables).ok()?.text()?;
         Some(WriteBack {
             record_id: id,
             fields: vec![(field.clone(), Json::String(tracking_list(result)))],
+            record_type: record_type.clone(),
             ..Default::default()
         })
     }

@@ -648,6 +648,11 @@ pub struct WriteBack {
     /// Run the ERP's "confirm/mark shipped" step after writing.
     #[serde(default)]
     pub confirm_shipment: bool,
+    /// The record's type when it is not the connector's own (NetSuite record API type,
+    /// e.g. `itemFulfillment` for the outbound record a return authorization names);
+    /// `None` = the connector's records.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub record_type: Option<String>,
 }
 
 impl WriteBack {

@@ -547,7 +547,10 @@ impl NetSuiteSource {
             .send(
                 "record_get",
                 Method::GET,
-                &format!("/services/rest/record/v1/itemFulfillment/{id}"),
+                &format!(
+                    "/services/rest/record/v1/{}/{id}",
+                    self.profile.record_type
+                ),
                 &[("expandSubResources".to_string(), "true".to_string())],
                 None,
             )
@@ -807,7 +810,8 @@ impl Source for NetSuiteSource {
                 .collect::<Vec<_>>()
                 .join(", ");
             let q = format!(
-                "SELECT t.id FROM transaction t WHERE t.type = 'ItemShip' AND t.id IN ({list})"
+                "SELECT t.id FROM transaction t WHERE t.type = '{}' AND t.id IN ({list})",
+                self.profile.transaction_type.replace('\'', "")
             );
             let page = self.suiteql(&q, 1000, 0).await?;
             let present: std::collections::HashSet<String> = page
@@ -888,7 +892,12 @@ impl Source for NetSuiteSource {
             .send(
                 "record_patch",
                 Method::PATCH,
-                &format!("/services/rest/record/v1/itemFulfillment/{id}"),
+                &format!(
+                    "/services/rest/record/v1/{}/{id}",
+                    plan.record_type
+                        .as_deref()
+                        .unwrap_or(&self.profile.record_type)
+                ),
                 &query,
                 Some(&body),
             )
