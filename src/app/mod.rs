@@ -11,6 +11,7 @@ pub mod labels;
 pub mod logging;
 pub mod notify;
 pub mod ping;
+pub mod returns;
 pub mod run;
 pub mod wiring;
 pub mod world;

@@ -77,6 +77,9 @@ pub struct WorldOptions {
     /// instead of the two accounts with two OAuth clients (issue 19). The quota benchmark
     /// uses it: its figure is one client's quota at work.
     pub ups_single_account: bool,
+    /// Return records seeded per ERP, with their return connectors and one outbound
+    /// shipment flagged for an automatic return (`app/returns.rs`); 0 = none.
+    pub returns: usize,
 }
 
 impl WorldOptions {
@@ -106,6 +109,7 @@ impl WorldOptions {
             reconcile_absent_after_seconds: 1800,
             reconcile_min_lookups: 3,
             ups_single_account: false,
+            returns: 0,
         }
     }
 }
@@ -307,6 +311,13 @@ impl World {
                 url = n.base_url
             ));
         }
+        connectors.push_str(&crate::app::returns::seed_world(
+            &dir,
+            o.returns,
+            &o.schedule,
+            acumatica.as_ref().map(|a| (&*a.state, a.base_url.as_str())),
+            netsuite.as_ref().map(|n| (&*n.sim, n.base_url.as_str())),
+        )?);
         // 0 = no quota: a limit far above anything the simulators can serve.
         let q = if o.ups_quota_per_second == 0 {
             1_000_000

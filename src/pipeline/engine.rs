@@ -54,6 +54,7 @@ mod write_back;
 // Automatic returns: the second job an outbound shipment creates (docs/returns.md).
 #[path = "steps/auto_return.rs"]
 mod auto_return;
+pub use auto_return::return_job_id;
 
 /// Clock used for timestamps and retry scheduling (injectable for tests): the one
 /// [`crate::model::Clock`].

@@ -171,6 +171,8 @@ pub async fn execute(o: DemoOptions, out: &mut dyn Write) -> anyhow::Result<Demo
     let mut wo = WorldOptions::new(&o.dir);
     wo.acumatica_shipments = o.shipments;
     wo.netsuite_fulfillments = o.shipments;
+    // Return records in both ERPs and one outbound shipment with an automatic return.
+    wo.returns = 2;
     wo.record_dir = o.record_dir.clone();
     // The UPS clock jumps days ahead while the client's token clock is real time: a token
     // that outlives the demo's simulated weeks avoids a 401-and-refresh on every jump.

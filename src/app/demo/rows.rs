@@ -121,9 +121,11 @@ pub(super) fn rows(
     let mut out = Vec::new();
     for j in a.pipeline.ledger().jobs(None, None) {
         let j = j?;
-        if j.state == JobState::Superseded {
+        if j.state == JobState::Superseded || !crate::app::returns::own_row(&j) {
             continue;
         }
+        let (kind, return_tracking_numbers) =
+            crate::app::returns::row_columns(a.pipeline.ledger(), &j)?;
         let result = j.result.as_ref();
         let tracking_numbers: Vec<String> = result
             .map(|r| {
@@ -241,8 +243,8 @@ pub(super) fn rows(
                 .freight
                 .as_ref()
                 .and_then(|f| f.refused.as_ref().map(|(c, _)| c.clone())),
-            kind: "outbound".into(),
-            return_tracking_numbers: Vec::new(),
+            kind,
+            return_tracking_numbers,
             ship_date: None,
             pickup_prn: None,
             documents: Vec::new(),
