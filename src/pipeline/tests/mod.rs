@@ -14,6 +14,7 @@ use crate::model::*;
 use crate::sources::{Cursor, Page, Source, SourceError};
 use crate::store::Store;
 
+mod auto_return;
 mod cancel;
 mod cheapest;
 mod dead_letter;

@@ -547,10 +547,7 @@ impl NetSuiteSource {
             .send(
                 "record_get",
                 Method::GET,
-                &format!(
-                    "/services/rest/record/v1/{}/{id}",
-                    self.profile.record_type
-                ),
+                &format!("/services/rest/record/v1/{}/{id}", self.profile.record_type),
                 &[("expandSubResources".to_string(), "true".to_string())],
                 None,
             )
