@@ -12,6 +12,7 @@
 //! * [`freight`]: freight written back per the mapping (account basis, loud list fallback).
 //! * [`push`]: ERP push notifications wake the connectors; lost, duplicated and reordered
 //!   pushes change nothing.
+//! * [`returns`]: return records of both ERPs and an automatic return, labelled once (issue 20).
 //! * [`reconcile`]: `bench --scenario reconcile`: lost Ship answers, lagging index.
 
 #[path = "../common/mod.rs"]
@@ -28,3 +29,4 @@ mod e2e;
 mod freight;
 mod push;
 mod reconcile;
+mod returns;
