@@ -10,6 +10,7 @@
 //! * [`roundtrip`]: client ↔ simulator round trips with schema validation on.
 //! * [`sim_ups`]: the UPS simulator over raw HTTP (never the client).
 //! * [`sim_clients`]: the simulator with several OAuth clients (issue 19).
+//! * [`sim_returns`]: the simulator refuses bad return shipments with UPS errors (issue 20).
 
 mod build;
 mod http;
@@ -17,4 +18,5 @@ mod parse;
 mod roundtrip;
 mod sim;
 mod sim_clients;
+mod sim_returns;
 mod sim_ups;
