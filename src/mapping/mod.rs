@@ -10,6 +10,7 @@
 //! (YAML structures, line index), `expr.rs` (expressions), `rules.rs` (rule checks,
 //! UPS-REFERENCE.md §2), `writeback.rs`, `fixtures.rs` (`*.test.yaml`).
 //! `freight.rs` (the `freight:` and `billing:` sections; reference in `docs/freight.md`).
+//! `returns.rs` (`return_service:` and `auto_return:`; reference in `docs/returns.md`).
 //! `upsync mapping test` is `crate::commands::mapping`. The mapping throughput bench is `bench/mapping.rs`.
 //!
 //! # Mapping file format
@@ -74,6 +75,10 @@
 //!           rounding: standard|up|down, decimals, include_taxes, currency, note_field}
 //! billing: {transportation: {payer, account, postal_code, country},    # see `freight.rs`
 //!           duties: {incoterm} | {payer, account, postal_code, country}}
+//! return_service: {code: 9, label_email, linked: {record, tracking, record_type}}
+//!                                      # a RETURN mapping (docs/returns.md, `returns.rs`)
+//! auto_return: {when, service, return_service: 9, label_email, package_description,
+//!               tracking_field, status_field}   # outbound: a return label alongside
 //! ```
 //!
 //! References: the engine keeps them in priority order in `Shipment.references`; the UPS

@@ -418,7 +418,7 @@ pub const CODES: &[CodeInfo] = &[
     c("return_service_not_allowed", Business, Mapping,
       "the UPS service is not available for returns (13, 59, 82–86, C6–C8).",
       "map the return to another service, e.g. 03 Ground"),
-    c("return_too_many_packages", Business, Mapping,
+    c("return_package_count_invalid", Business, Mapping,
       "a return has more packages than UPS allows (20; 1 when the return starts in the US or PR).",
       "send one return per package, or consolidate the packages"),
     c("return_bill_receiver_not_allowed", Business, Mapping,

@@ -102,7 +102,7 @@ fn more_than_one_package_from_a_us_customer_is_refused() {
     let p = d["Packages"][0].clone();
     d["Packages"] = json!([p.clone(), p]);
     d["Packages"][1]["id"] = json!("p2");
-    let e = only_error(&ret(), d, "return_too_many_packages");
+    let e = only_error(&ret(), d, "return_package_count_invalid");
     assert!(
         e.message.contains("2 packages") && e.message.contains("US"),
         "{}",
@@ -179,5 +179,5 @@ fn auto_return_follows_its_condition_and_the_return_rules() {
     let r = m.record_from_data("test", d);
     assert!(m.to_shipment(&r).is_ok(), "the outbound ships");
     let errs = m.auto_return_shipment(&r).unwrap().unwrap_err().0;
-    assert_eq!(errs[0].code, "return_too_many_packages");
+    assert_eq!(errs[0].code, "return_package_count_invalid");
 }

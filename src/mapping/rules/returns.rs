@@ -112,7 +112,7 @@ pub fn check_return(s: &Shipment, prefix: &str) -> Vec<Violation> {
     };
     if s.packages.len() > max {
         out.push(v(
-            "return_too_many_packages",
+            "return_package_count_invalid",
             "packages",
             None,
             format!(

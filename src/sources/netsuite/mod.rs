@@ -831,7 +831,8 @@ impl Source for NetSuiteSource {
     }
 
     async fn write_back(&self, plan: &WriteBack) -> Result<(), SourceError> {
-        let id = plan.record_id.as_str();
+        let (id, p) = (plan.record_id.as_str(), &self.profile);
+        let record_type = plan.record_type.as_deref().unwrap_or(&p.record_type);
         if !is_internal_id(id) {
             return Err(SourceError::NotFound {
                 system: SYSTEM.into(),
@@ -889,12 +890,7 @@ impl Source for NetSuiteSource {
             .send(
                 "record_patch",
                 Method::PATCH,
-                &format!(
-                    "/services/rest/record/v1/{}/{id}",
-                    plan.record_type
-                        .as_deref()
-                        .unwrap_or(&self.profile.record_type)
-                ),
+                &format!("/services/rest/record/v1/{record_type}/{id}"),
                 &query,
                 Some(&body),
             )
