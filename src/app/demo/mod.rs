@@ -257,6 +257,8 @@ pub async fn execute(o: DemoOptions, out: &mut dyn Write) -> anyhow::Result<Demo
     for r in &mut rows {
         (r.erp_status, r.erp_signature) = erp_view(&w, r);
     }
+    // The outbound records plus the return records of both ERPs (issue 20).
+    let return_records = rows.iter().filter(|r| r.kind == "return").count();
     let mut outcome = DemoOutcome {
         rows,
         dir: o.dir.clone(),
@@ -264,7 +266,7 @@ pub async fn execute(o: DemoOptions, out: &mut dyn Write) -> anyhow::Result<Demo
         http_base,
         metrics,
         readyz_status,
-        seeded: o.shipments * 2,
+        seeded: o.shipments * 2 + return_records,
         simulated_days,
         elapsed: start.elapsed(),
         table_printed: false,

@@ -256,10 +256,12 @@ pub(super) fn rows(
 }
 
 /// The status and signature as the simulated ERP record holds them, in the field names of
-/// the shipped mappings (`mappings/acumatica-shipment.yaml`, `netsuite-itemfulfillment.yaml`).
+/// the shipped mappings (`mappings/acumatica-shipment.yaml`, `netsuite-itemfulfillment.yaml`, and the
+/// return mappings `acumatica-return.yaml`, `netsuite-returnauthorization.yaml`).
 pub(super) fn erp_view(w: &World, r: &ShipmentRow) -> (Option<String>, Option<String>) {
+    use crate::app::returns::{ACUMATICA_RETURNS, NETSUITE_RETURNS};
     match r.source.as_str() {
-        "acumatica" => {
+        "acumatica" | ACUMATICA_RETURNS => {
             let Some(h) = w.acumatica.as_ref() else {
                 return (None, None);
             };
@@ -276,7 +278,7 @@ pub(super) fn erp_view(w: &World, r: &ShipmentRow) -> (Option<String>, Option<St
                 .find(|n| n.contains("-signature."));
             (status, signature)
         }
-        "netsuite" => {
+        "netsuite" | NETSUITE_RETURNS => {
             let rec = w
                 .netsuite
                 .as_ref()
