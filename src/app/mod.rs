@@ -14,6 +14,7 @@ pub mod labels;
 pub mod logging;
 pub mod notify;
 pub mod ping;
+pub mod returns;
 pub mod run;
 pub mod wiring;
 pub mod world;

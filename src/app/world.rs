@@ -80,6 +80,9 @@ pub struct WorldOptions {
     /// Add `international.paperless` (electronic invoice, a certificate of origin) to the
     /// world's mappings ([`crate::app::documents::enable_in_world`]; the demo does).
     pub paperless_documents: bool,
+    /// Return records seeded per ERP, with their return connectors and one outbound
+    /// shipment flagged for an automatic return (`app/returns.rs`); 0 = none.
+    pub returns: usize,
 }
 
 impl WorldOptions {
@@ -110,6 +113,7 @@ impl WorldOptions {
             reconcile_min_lookups: 3,
             ups_single_account: false,
             paperless_documents: false,
+            returns: 0,
         }
     }
 }
@@ -314,6 +318,13 @@ impl World {
                 url = n.base_url
             ));
         }
+        connectors.push_str(&crate::app::returns::seed_world(
+            &dir,
+            o.returns,
+            &o.schedule,
+            acumatica.as_ref().map(|a| (&*a.state, a.base_url.as_str())),
+            netsuite.as_ref().map(|n| (&*n.sim, n.base_url.as_str())),
+        )?);
         // 0 = no quota: a limit far above anything the simulators can serve.
         let q = if o.ups_quota_per_second == 0 {
             1_000_000

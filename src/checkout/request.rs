@@ -256,6 +256,7 @@ impl RateAsk {
         Shipment {
             billing: Default::default(),
             tax_information: false,
+            return_service: None,
             source: "checkout".into(),
             record_id: String::new(),
             number: "checkout".into(),

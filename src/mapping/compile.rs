@@ -326,6 +326,16 @@ impl Mapping {
         let write_back = get("write_back")
             .and_then(|v| section::<spec::WriteBackSpec>(&mut c, v, "write_back"))
             .and_then(|s| super::writeback::compile_write_back(&mut c, s));
+        let returns = get("return_service").and_then(|v| super::returns::compile_return(&mut c, v));
+        let auto_return =
+            get("auto_return").and_then(|v| super::returns::compile_auto_return(&mut c, v));
+        if get("return_service").is_some() && get("auto_return").is_some() {
+            c.err(
+                "auto_return",
+                "a return mapping cannot also make automatic returns",
+                "keep `auto_return:` in the outbound mapping only",
+            );
+        }
 
         let errors = std::mem::take(&mut c.errors);
         let paths = std::mem::take(&mut c.paths);
@@ -362,6 +372,8 @@ impl Mapping {
                 write_back,
                 freight,
                 billing,
+                returns,
+                auto_return,
                 paths,
             }),
             _ => {
@@ -397,6 +409,12 @@ impl Mapping {
             "ship_to.country" => Some((&t.country, None)),
             "ship_to.address_lines" => t.lines.first().map(|e| (e, None)),
             "service" => Some((&self.service.ship_via, None)),
+            "return_service.code" => self.returns.as_ref().map(|r| (&r.code, None)),
+            "return_service.label_email" => self
+                .returns
+                .as_ref()
+                .and_then(|r| r.label_email.as_ref())
+                .map(|e| (e, None)),
             "packages.weight.value" => Some((&p.weight, Some(&p.for_each))),
             "packages.description" => p.description.as_ref().map(|e| (e, Some(&p.for_each))),
             "packages.dimensions" | "packages.dimensions.length" => {

@@ -10,6 +10,7 @@
 //! (YAML structures, line index), `expr.rs` (expressions), `rules.rs` (rule checks,
 //! UPS-REFERENCE.md §2), `writeback.rs`, `fixtures.rs` (`*.test.yaml`).
 //! `freight.rs` (the `freight:` and `billing:` sections; reference in `docs/freight.md`).
+//! `returns.rs` (`return_service:` and `auto_return:`; reference in `docs/returns.md`).
 //! `upsync mapping test` is `crate::commands::mapping`. The mapping throughput bench is `bench/mapping.rs`.
 //!
 //! # Mapping file format
@@ -76,6 +77,10 @@
 //!           rounding: standard|up|down, decimals, include_taxes, currency, note_field}
 //! billing: {transportation: {payer, account, postal_code, country},    # see `freight.rs`
 //!           duties: {incoterm} | {payer, account, postal_code, country}}
+//! return_service: {code: 9, label_email, linked: {record, tracking, record_type}}
+//!                                      # a RETURN mapping (docs/returns.md, `returns.rs`)
+//! auto_return: {when, service, return_service: 9, label_email, package_description,
+//!               tracking_field, status_field}   # outbound: a return label alongside
 //! ```
 //!
 //! References: the engine keeps them in priority order in `Shipment.references`; the UPS
@@ -96,6 +101,7 @@ pub mod expr;
 pub mod fixtures;
 pub mod freight;
 pub mod paperless;
+pub mod returns;
 pub mod rules;
 mod run;
 pub mod spec;
@@ -111,8 +117,8 @@ use serde_norway::Value as Yaml;
 
 use crate::model::{
     Address, DimensionUnit, Dimensions, ErpRecord, International, LabelFormat, LabelSpec, Money,
-    Notification, Package, Party, Product, Reference, ServiceSelection, Shipment, Weight,
-    WeightUnit,
+    Notification, Package, Party, Product, Reference, ServiceSelection, ShipResult, Shipment,
+    Weight, WeightUnit,
 };
 use expr::{Compiler, Cond, EvalError, Expr, FieldPath, PathUse, Scope, Table, Val};
 use spec::LineIndex;
@@ -272,6 +278,10 @@ pub struct Mapping {
     pub(crate) write_back: CWriteBack,
     freight: Option<freight::CFreight>,
     billing: Option<freight::CBilling>,
+    /// `return_service:` (a return mapping).
+    returns: Option<returns::CReturn>,
+    /// `auto_return:` (an outbound mapping that also makes a return label).
+    auto_return: Option<returns::CAutoReturn>,
     paths: Vec<PathUse>,
 }
 

@@ -21,6 +21,7 @@
 //! | `service_invalid_for_lane` | domestic codes only US→US/PR (and PR→PR/US), international codes only cross-border |
 //! | `packages_missing`, `too_many_packages` (200) | package count |
 //! | `package_weight_invalid` (≤0), `package_too_heavy` (>150 lb), `package_too_long` (>108 in), `package_too_large` (L+2(W+H) >165 in), `package_description_too_long` | package limits |
+//! | `return_service_code_invalid`, `return_label_email_missing`, `return_package_description_missing`, `return_service_not_allowed`, `return_package_count_invalid`, `return_bill_receiver_not_allowed` | return shipments (`rules/returns.rs`, docs/returns.md) |
 //! | `description_too_long` (50), `international_data_missing`, `customs_lines_over_limit`, `customs_description_too_long`, `customs_quantity_invalid` (whole, ≤7 digits), `hs_code_invalid` (6–15 alnum) | international |
 
 use rust_decimal::Decimal;
@@ -31,10 +32,12 @@ mod address;
 mod customs;
 mod packages;
 mod references;
+mod returns;
 mod service;
 
 pub use address::check_shipper;
 use address::{check_party, PartyKeys};
+pub use returns::{check_return, RETURN_PACKAGES_MAX, SERVICES_NOT_FOR_RETURNS};
 
 /// One broken rule, located by mapping key (`ship_to.postal_code`) and element index.
 #[derive(Debug, Clone, PartialEq)]

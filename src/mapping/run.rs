@@ -235,6 +235,7 @@ impl Mapping {
             negotiated_rates: self.negotiated_rates,
             billing,
             tax_information: self.wants_taxes(record),
+            return_service: None,
         };
         let origin_unknown = run.errors.iter().any(|e| e.code == "ship_from_unknown");
         for v in rules::check(&mut shipment) {
@@ -255,11 +256,15 @@ impl Mapping {
             }
             run.violation(v);
         }
-        if run.errors.is_empty() {
-            Ok(shipment)
-        } else {
-            Err(RecordErrors(run.errors))
+        // A return mapping: the same parties, in UPS's return order, and UPS's return rules.
+        if let Some(r) = &self.returns {
+            let rs = self.return_service_of(&mut run, &r.code, r.label_email.as_ref(), &root);
+            shipment = super::returns::into_return(shipment, rs);
+            for v in rules::check_return(&shipment, "return_service") {
+                run.violation(v);
+            }
         }
+        run.finish(shipment)
     }
 
     pub(super) fn party(&self, run: &mut Run<'_>, root: &Scope<'_>) -> Party {
@@ -580,6 +585,24 @@ pub(super) struct Run<'a> {
 }
 
 impl<'a> Run<'a> {
+    pub(super) fn new(m: &'a Mapping, rec: &'a ErpRecord) -> Run<'a> {
+        Run {
+            m,
+            rec,
+            errors: Vec::new(),
+            pkg_src: Vec::new(),
+        }
+    }
+
+    /// The shipment, or every problem found while making it.
+    pub(super) fn finish(self, shipment: Shipment) -> Result<Shipment, RecordErrors> {
+        if self.errors.is_empty() {
+            Ok(shipment)
+        } else {
+            Err(RecordErrors(self.errors))
+        }
+    }
+
     pub(super) fn field_for(e: &Expr, at: Option<(&FieldPath, usize)>) -> Option<String> {
         let prim = e.primary()?;
         if prim.is_empty() || e.is_literal() {

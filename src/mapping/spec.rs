@@ -35,6 +35,8 @@ pub const SECTIONS: &[&str] = &[
     "write_back",
     "freight",
     "billing",
+    "return_service",
+    "auto_return",
 ];
 
 /// Sections that must be present.

@@ -177,8 +177,14 @@ impl Mapping {
             ..Default::default()
         };
         let iso = |t: &chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%dT%H:%M:%SZ").to_string();
-        out.fields
-            .push((wb.status.clone(), json!(self.status_value(snap.milestone))));
+        // A return record's parcel delivered back to the warehouse is "returned" in the
+        // mapping's words (docs/returns.md).
+        let status = if self.is_return() {
+            self.return_status_value(snap.milestone)
+        } else {
+            self.status_value(snap.milestone)
+        };
+        out.fields.push((wb.status.clone(), json!(status)));
         if let Some(f) = &wb.status_time {
             let at = snap.status_at.or(snap.latest.as_ref().map(|e| e.time));
             if let Some(at) = at {

@@ -390,6 +390,51 @@ pub struct Shipment {
     /// Ask UPS for taxes on the charges (`ShipmentRatingOptions.TaxInformationIndicator`).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub tax_information: bool,
+    /// A return shipment (`Shipment.ReturnService`): set by a return mapping or an
+    /// outbound mapping's `auto_return`. The parties are then already in UPS's return
+    /// order: `ship_from` the customer, `ship_to` the warehouse, `shipper` the account
+    /// holder (docs/returns.md).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub return_service: Option<ReturnService>,
+}
+
+/// `Shipment.ReturnService` (Shipping.yaml `Shipment_ReturnService`) and, for an
+/// electronic return label, where UPS e-mails it (`ShipmentServiceOptions.LabelDelivery`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReturnService {
+    /// `2` print and mail, `3` 1 attempt, `5` 3 attempts, `8` electronic return label,
+    /// `9` print return label.
+    pub code: String,
+    /// `LabelDelivery.EMail.EMailAddress`: required with code 8.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label_email: Option<String>,
+}
+
+/// The return service codes upsync sends (Shipping.yaml `Shipment_ReturnService.Code`).
+pub const RETURN_SERVICE_CODES: &[(&str, &str)] = &[
+    ("2", "UPS Print and Mail"),
+    ("3", "UPS Return Service 1-Attempt"),
+    ("5", "UPS Return Service 3-Attempt"),
+    ("8", "UPS Electronic Return Label"),
+    ("9", "UPS Print Return Label"),
+];
+
+/// Outbound shipment or return: what a job ships (`Job::kind`, the demo's `kind` column).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ShipmentKind {
+    #[default]
+    Outbound,
+    Return,
+}
+
+impl ShipmentKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ShipmentKind::Outbound => "outbound",
+            ShipmentKind::Return => "return",
+        }
+    }
 }
 
 fn yes() -> bool {
@@ -397,6 +442,15 @@ fn yes() -> bool {
 }
 
 impl Shipment {
+    /// Outbound or return.
+    pub fn kind(&self) -> ShipmentKind {
+        if self.return_service.is_some() {
+            ShipmentKind::Return
+        } else {
+            ShipmentKind::Outbound
+        }
+    }
+
     /// Lane-dependent reference placement for this shipment.
     pub fn reference_level(&self) -> ReferenceLevel {
         let origin = self
@@ -614,6 +668,11 @@ pub struct WriteBack {
     /// Run the ERP's "confirm/mark shipped" step after writing.
     #[serde(default)]
     pub confirm_shipment: bool,
+    /// The record's type when it is not the connector's own (NetSuite record API type,
+    /// e.g. `itemFulfillment` for the outbound record a return authorization names);
+    /// `None` = the connector's records.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub record_type: Option<String>,
 }
 
 impl WriteBack {

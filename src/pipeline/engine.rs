@@ -53,6 +53,10 @@ mod split;
 mod void;
 #[path = "steps/write_back.rs"]
 mod write_back;
+// Automatic returns: the second job an outbound shipment creates (docs/returns.md).
+#[path = "steps/auto_return.rs"]
+mod auto_return;
+pub use auto_return::return_job_id;
 
 /// Clock used for timestamps and retry scheduling (injectable for tests): the one
 /// [`crate::model::Clock`].
@@ -774,7 +778,10 @@ impl PipelineCore {
                     self.step_group(conn, &mut job).await?
                 }
                 JobState::Shipping => self.step_reconcile(conn, &mut job).await?,
-                JobState::Shipped => self.step_write_back(conn, &mut job).await?,
+                JobState::Shipped => {
+                    self.ensure_auto_return(conn, &job).await?;
+                    self.step_write_back(conn, &mut job).await?
+                }
                 _ => Step::Wait,
             };
             if let Step::Wait = step {

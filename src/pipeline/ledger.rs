@@ -252,6 +252,14 @@ pub struct Job {
     /// recorded before splits existed). See [`crate::pipeline::parts`].
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub parts: Vec<crate::pipeline::parts::Part>,
+    /// Outbound shipment or return (docs/returns.md); older records load as outbound.
+    #[serde(default)]
+    pub kind: crate::model::ShipmentKind,
+    /// For an automatic return (`auto_return:` of the outbound mapping): the outbound
+    /// job it goes with. Its id is `<outbound job id>#return`; it shares the outbound's
+    /// record but never becomes the record's current job.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub return_of: Option<String>,
 }
 
 /// Job id for a record version.
@@ -289,6 +297,8 @@ impl Job {
             }],
             compacted: false,
             parts: Vec::new(),
+            kind: crate::model::ShipmentKind::Outbound,
+            return_of: None,
         }
     }
 
@@ -489,7 +499,8 @@ impl Ledger {
         let mut batch = sled::Batch::default();
         batch.insert(job_key(&job.id).as_bytes(), body);
         batch.insert(state_key.as_bytes(), job.state.as_str().as_bytes());
-        if job.state != JobState::Superseded {
+        // An automatic return shares its outbound's record but is never its current job.
+        if job.state != JobState::Superseded && job.return_of.is_none() {
             batch.insert(
                 record_key(&job.source, &job.record_id).as_bytes(),
                 encode(&job.id, &job.id)?,

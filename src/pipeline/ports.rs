@@ -108,6 +108,38 @@ pub trait Mapper: Send + Sync {
     fn write_back_tracking(&self, record: &ErpRecord, snapshot: &TrackingSnapshot) -> WriteBack;
     fn is_cancelled(&self, record: &ErpRecord) -> bool;
     fn void_on_cancel(&self) -> bool;
+
+    /// The return label that goes with an outbound record (`auto_return:`), or `None`
+    /// when the mapping asks for none (docs/returns.md).
+    fn auto_return(&self, record: &ErpRecord) -> Option<Result<Shipment, MappingFailure>> {
+        let _ = record;
+        None
+    }
+    /// An automatic return's 1Z onto the outbound record (only the mapping's return field).
+    fn write_back_auto_return(&self, record: &ErpRecord, result: &ShipResult) -> WriteBack {
+        let _ = result;
+        WriteBack {
+            record_id: record.id.clone(),
+            ..Default::default()
+        }
+    }
+    /// An automatic return's tracking onto the outbound record (only its return status field).
+    fn write_back_auto_return_tracking(
+        &self,
+        record: &ErpRecord,
+        snapshot: &TrackingSnapshot,
+    ) -> WriteBack {
+        let _ = snapshot;
+        WriteBack {
+            record_id: record.id.clone(),
+            ..Default::default()
+        }
+    }
+    /// A return record's 1Z onto the outbound record it names (`return_service.linked`).
+    fn write_back_linked(&self, record: &ErpRecord, result: &ShipResult) -> Option<WriteBack> {
+        let _ = (record, result);
+        None
+    }
 }
 
 /// Where labels go once a shipment exists: the trait lives with the sinks.

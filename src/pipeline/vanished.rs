@@ -85,7 +85,8 @@ impl PipelineCore {
                 continue;
             };
             let flagged = job.conflict.as_ref().is_some_and(|c| c.version == DELETED);
-            if job.result.is_some() && !flagged {
+            // An automatic return shares its outbound's record: the outbound answers for it.
+            if job.result.is_some() && !flagged && job.return_of.is_none() {
                 by_record.insert(job.record_id.clone(), job);
             }
         }

@@ -9,6 +9,7 @@
 //! * [`cli`]: `upsync mapping test`, fixture and record modes.
 //! * [`errors`]: all problems of a broken mapping at once, with file, line and fix.
 //! * [`fixtures`]: the bundled fixtures pass; a changed expectation fails readably.
+//! * [`returns`]: return mappings: parties swapped, ReturnService, the return rules.
 //! * [`rules`]: every rule check's stable code, plus property-style checks.
 //! * [`ship_schema`]: Ship requests from the bundled mappings validate against UPS's schema.
 
@@ -21,5 +22,6 @@ mod check;
 mod cli;
 mod errors;
 mod fixtures;
+mod returns;
 mod rules;
 mod ship_schema;

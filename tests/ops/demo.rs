@@ -53,8 +53,34 @@ fn demo_with_five_shipments_delivers_everything_and_exits_0() {
     assert!(stdout.contains("totals:"), "{stdout}");
     assert!(stdout.contains("delivered"), "{stdout}");
 
-    let rows: Vec<serde_json::Value> =
+    let all: Vec<serde_json::Value> =
         serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    // Issue 20: return records of both ERPs (their own connectors), delivered back to the
+    // warehouse and written back; an outbound row carries its automatic return's 1Z.
+    let (returns, rows): (Vec<_>, Vec<_>) = all.into_iter().partition(|r| r["kind"] == "return");
+    let return_sources: std::collections::BTreeSet<&str> = returns
+        .iter()
+        .map(|r| r["source"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        return_sources.into_iter().collect::<Vec<_>>(),
+        ["acumatica-returns", "netsuite-returns"]
+    );
+    for r in &returns {
+        assert_eq!(r["milestone"], "delivered", "{r}");
+        assert_eq!(r["written_back"], true, "{r}");
+        assert!(
+            r["tracking_numbers"][0].as_str().unwrap().starts_with("1Z"),
+            "{r}"
+        );
+    }
+    assert!(
+        rows.iter().any(|r| r["kind"] == "outbound"
+            && r["return_tracking_numbers"].as_array().is_some_and(
+                |a| !a.is_empty() && a.iter().all(|t| t.as_str().unwrap().starts_with("1Z"))
+            )),
+        "one outbound row with an automatic return: {rows:?}"
+    );
     // 5 per ERP, minus the odd non-UPS ship-via, plus the 120-line order (issue 20).
     assert!(rows.len() >= 8 && rows.len() <= 11, "{} rows", rows.len());
     // The 120-line order: one row whose 1Z numbers come from ≥ 3 UPS shipments of ≤ 50

@@ -14,6 +14,7 @@
 //! * [`freight`]: freight written back per the mapping (account basis, loud list fallback).
 //! * [`push`]: ERP push notifications wake the connectors; lost, duplicated and reordered
 //!   pushes change nothing.
+//! * [`returns`]: return records of both ERPs and an automatic return, labelled once (issue 20).
 //! * [`reconcile`]: `bench --scenario reconcile`: lost Ship answers, lagging index.
 //! * [`split`]: a 120-line order as three UPS shipments of one record, exactly once.
 
@@ -32,4 +33,5 @@ mod e2e;
 mod freight;
 mod push;
 mod reconcile;
+mod returns;
 mod split;

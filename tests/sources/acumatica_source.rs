@@ -569,6 +569,7 @@ fn plan_for(rec: &Value, confirm: bool) -> (WriteBack, Vec<(String, String)>) {
         package_lines: lines,
         files,
         confirm_shipment: confirm,
+        record_type: None,
     };
     (plan, pairs)
 }

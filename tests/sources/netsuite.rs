@@ -435,6 +435,7 @@ async fn write_back_retried_three_times_leaves_one_line_per_package() {
             .collect(),
         files: vec![],
         confirm_shipment: true,
+        record_type: None,
     };
     for _ in 0..3 {
         src.write_back(&plan).await.unwrap();
@@ -575,6 +576,7 @@ async fn concurrency_limit_two_against_connector_five_completes_and_counts() {
             )],
             files: vec![],
             confirm_shipment: false,
+            record_type: None,
         })
         .collect();
     let results = futures::future::join_all(plans.iter().map(|p| src.write_back(p))).await;
@@ -836,6 +838,7 @@ async fn each_package_sublist_is_read_and_written_where_the_record_carries_it() 
                     .collect(),
                 files: vec![],
                 confirm_shipment: true,
+                record_type: None,
             };
             for _ in 0..2 {
                 suiteql

@@ -55,6 +55,12 @@ async fn weeks_of_troubled_parcels_reach_the_erp_in_its_own_words() {
     let words: BTreeMap<&str, Mapping> = [
         ("acumatica", mapping("acumatica-shipment.yaml")),
         ("netsuite", mapping("netsuite-itemfulfillment.yaml")),
+        // Issue 20: the demo's return connectors speak their return mappings' words.
+        ("acumatica-returns", mapping("acumatica-return.yaml")),
+        (
+            "netsuite-returns",
+            mapping("netsuite-returnauthorization.yaml"),
+        ),
     ]
     .into_iter()
     .collect();

@@ -112,6 +112,7 @@ pub fn domestic_residential() -> Shipment {
         negotiated_rates: true,
         billing: Default::default(),
         tax_information: false,
+        return_service: None,
     }
 }
 

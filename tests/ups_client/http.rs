@@ -283,6 +283,7 @@ fn shipment(n_packages: usize) -> Shipment {
         negotiated_rates: true,
         billing: Default::default(),
         tax_information: false,
+        return_service: None,
     }
 }
 

@@ -14,6 +14,7 @@
 //!   hash, push after Ship, printed fallbacks, the Paperless simulator's refusals (issue 20).
 //! * [`sim_authcode`]: the client on the authorization-code grant (issue 21): refresh-token
 //!   renewal, rotation stored, expiry.
+//! * [`sim_returns`]: the simulator refuses bad return shipments with UPS errors (issue 20).
 
 mod build;
 mod http;
@@ -23,4 +24,5 @@ mod roundtrip;
 mod sim;
 mod sim_authcode;
 mod sim_clients;
+mod sim_returns;
 mod sim_ups;

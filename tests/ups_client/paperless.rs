@@ -121,6 +121,7 @@ fn shipment(number: &str, account: &str, doc: &Path, mode: PaperlessMode) -> Shi
         negotiated_rates: false,
         billing: Default::default(),
         tax_information: false,
+        return_service: None,
     }
 }
 

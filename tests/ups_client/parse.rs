@@ -53,6 +53,7 @@ fn shipment_with_packages(ids: &[&str]) -> Shipment {
         negotiated_rates: true,
         billing: Default::default(),
         tax_information: false,
+        return_service: None,
     }
 }
 

@@ -96,6 +96,7 @@ fn shipment(n: usize, reference: &str) -> Shipment {
         negotiated_rates: true,
         billing: Default::default(),
         tax_information: false,
+        return_service: None,
     }
 }
 

@@ -81,6 +81,7 @@ fn shipment() -> Shipment {
         negotiated_rates: false,
         billing: Default::default(),
         tax_information: false,
+        return_service: None,
     }
 }
 

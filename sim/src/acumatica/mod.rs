@@ -57,6 +57,7 @@ mod guard;
 pub mod push;
 pub mod query;
 mod read;
+pub mod returns;
 pub mod seed;
 mod session;
 mod write;

@@ -41,6 +41,7 @@ mod guard;
 pub mod push;
 mod query;
 mod record;
+pub mod returns;
 pub mod store;
 pub mod suiteql;
 mod suiteql_route;
@@ -366,6 +367,11 @@ pub fn router(sim: Arc<NetSuiteSim>) -> Router {
         .route("/services/rest/query/v1/suiteql", post(suiteql_route))
         .route(
             "/services/rest/record/v1/itemFulfillment/{id}",
+            get(record_get).patch(record_patch).delete(record_delete),
+        )
+        // Return authorizations (`returns.rs`): the same record API shape.
+        .route(
+            "/services/rest/record/v1/returnAuthorization/{id}",
             get(record_get).patch(record_patch).delete(record_delete),
         )
         .route(

@@ -34,7 +34,30 @@ pub const CUSTBODY_FIELDS: &[&str] = &[
     "custbody_ups_scan_history",
     "custbody_ups_service",
     "custbody_ups_transit_days",
+    // Returns (`returns.rs`): the outbound fulfillment a return authorization names, and
+    // the return 1Z written onto either record.
+    "custbody_original_fulfillment",
+    "custbody_ups_return_tracking",
 ];
+
+/// Which transaction a stored record is: an item fulfillment (the default) or a return
+/// authorization (`transaction.type` `RtnAuth`, record API `returnAuthorization`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RecordKind {
+    #[default]
+    ItemFulfillment,
+    ReturnAuthorization,
+}
+
+impl RecordKind {
+    /// `transaction.type` (ERP-NOTES §N3: `ItemShip`, `RtnAuth`, … follow the same pattern).
+    pub fn tran_type(self) -> &'static str {
+        match self {
+            RecordKind::ItemFulfillment => "ItemShip",
+            RecordKind::ReturnAuthorization => "RtnAuth",
+        }
+    }
+}
 
 /// Ship methods: (internal id, display text).
 pub const SHIP_METHODS: &[(u32, &str)] = &[
@@ -221,6 +244,9 @@ pub struct Fulfillment {
     /// Body field `memo` (ERP-NOTES §N4).
     #[serde(default)]
     pub memo: Option<String>,
+    /// Item fulfillment or return authorization.
+    #[serde(default)]
+    pub kind: RecordKind,
 }
 
 impl Fulfillment {
@@ -230,10 +256,22 @@ impl Fulfillment {
     }
 
     pub fn status_cf(&self) -> String {
-        format!("ItemShip:{}", self.status)
+        format!("{}:{}", self.kind.tran_type(), self.status)
     }
 
     pub fn status_df(&self) -> &'static str {
+        if self.kind == RecordKind::ReturnAuthorization {
+            // Return authorization statuses (NetSuite's RtnAuth:A…H).
+            return match self.status {
+                'A' => "Pending Approval",
+                'B' => "Pending Receipt",
+                'C' => "Cancelled",
+                'D' => "Partially Received",
+                'F' => "Pending Refund",
+                'H' => "Closed",
+                _ => "Unknown",
+            };
+        }
         match self.status {
             'A' => "Picked",
             'B' => "Packed",
@@ -607,6 +645,7 @@ fn make_one(
         .map(|k| (k.to_string(), None))
         .collect();
     Fulfillment {
+        kind: RecordKind::ItemFulfillment,
         id,
         tranid: format!("IF{n}"),
         status: if rng.gen_bool(0.5) { 'A' } else { 'B' },

@@ -19,6 +19,7 @@
 //! Label Recovery in `ship/recover.rs`.
 
 mod recover;
+mod returns;
 mod rules;
 mod void;
 
@@ -76,6 +77,8 @@ pub struct ShipPlan {
     pub payment_alerts: Vec<Value>,
     /// Text of the international forms document when `InternationalForms` was requested.
     pub forms: Option<Vec<String>>,
+    /// `ReturnService.Code` of a return shipment.
+    pub return_service: Option<String>,
 }
 
 type Rule = (&'static str, String);

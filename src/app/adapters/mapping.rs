@@ -17,16 +17,42 @@ impl MappingAdapter {
 }
 
 impl Mapper for MappingAdapter {
-    fn to_shipment(&self, record: &crate::model::ErpRecord) -> Result<Shipment, MappingFailure> {
+    fn auto_return(
+        &self,
+        record: &crate::model::ErpRecord,
+    ) -> Option<Result<Shipment, MappingFailure>> {
         self.mapping
-            .to_shipment(record)
-            .map_err(|errs| MappingFailure {
-                problems: errs
-                    .0
-                    .iter()
-                    .map(|e| (e.code.clone(), e.to_string()))
-                    .collect(),
-            })
+            .auto_return_shipment(record)
+            .map(|r| r.map_err(failure))
+    }
+
+    fn write_back_auto_return(
+        &self,
+        record: &crate::model::ErpRecord,
+        result: &ShipResult,
+    ) -> crate::model::WriteBack {
+        self.mapping.write_back_auto_return(record, result)
+    }
+
+    fn write_back_auto_return_tracking(
+        &self,
+        record: &crate::model::ErpRecord,
+        snapshot: &crate::model::TrackingSnapshot,
+    ) -> crate::model::WriteBack {
+        self.mapping
+            .write_back_auto_return_tracking(record, snapshot)
+    }
+
+    fn write_back_linked(
+        &self,
+        record: &crate::model::ErpRecord,
+        result: &ShipResult,
+    ) -> Option<crate::model::WriteBack> {
+        self.mapping.write_back_linked(record, result)
+    }
+
+    fn to_shipment(&self, record: &crate::model::ErpRecord) -> Result<Shipment, MappingFailure> {
+        self.mapping.to_shipment(record).map_err(failure)
     }
 
     fn write_back_shipped(
@@ -85,4 +111,14 @@ pub fn ups_request_builder() -> Option<RequestBuilder<'static>> {
 
 fn ship_request_default(s: &Shipment) -> serde_json::Value {
     crate::ups::build::ship_request(s, &Default::default())
+}
+
+fn failure(errs: crate::mapping::RecordErrors) -> MappingFailure {
+    MappingFailure {
+        problems: errs
+            .0
+            .iter()
+            .map(|e| (e.code.clone(), e.to_string()))
+            .collect(),
+    }
 }

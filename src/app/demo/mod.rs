@@ -172,6 +172,8 @@ pub async fn execute(o: DemoOptions, out: &mut dyn Write) -> anyhow::Result<Demo
     let mut wo = WorldOptions::new(&o.dir);
     wo.acumatica_shipments = o.shipments;
     wo.netsuite_fulfillments = o.shipments;
+    // Return records in both ERPs and one outbound shipment with an automatic return.
+    wo.returns = 2;
     wo.record_dir = o.record_dir.clone();
     // International documents (issue 20): paperless and printed invoices, uploads.
     wo.paperless_documents = true;
@@ -272,6 +274,8 @@ pub async fn execute(o: DemoOptions, out: &mut dyn Write) -> anyhow::Result<Demo
     for r in &mut rows {
         (r.erp_status, r.erp_signature) = erp_view(&w, r);
     }
+    // The outbound records plus the return records of both ERPs (issue 20).
+    let return_records = rows.iter().filter(|r| r.kind == "return").count();
     let mut outcome = DemoOutcome {
         rows,
         dir: o.dir.clone(),
@@ -279,7 +283,7 @@ pub async fn execute(o: DemoOptions, out: &mut dyn Write) -> anyhow::Result<Demo
         http_base,
         metrics,
         readyz_status,
-        seeded: o.shipments * 2 + usize::from(split_order.is_some()),
+        seeded: o.shipments * 2 + usize::from(split_order.is_some()) + return_records,
         simulated_days,
         elapsed: start.elapsed(),
         table_printed: false,

@@ -121,9 +121,11 @@ pub(super) fn rows(
     let mut out = Vec::new();
     for j in a.pipeline.ledger().jobs(None, None) {
         let j = j?;
-        if j.state == JobState::Superseded {
+        if j.state == JobState::Superseded || !crate::app::returns::own_row(&j) {
             continue;
         }
+        let (kind, return_tracking_numbers) =
+            crate::app::returns::row_columns(a.pipeline.ledger(), &j)?;
         let result = j.result.as_ref();
         let tracking_numbers: Vec<String> = result
             .map(|r| {
@@ -242,8 +244,8 @@ pub(super) fn rows(
                 .freight
                 .as_ref()
                 .and_then(|f| f.refused.as_ref().map(|(c, _)| c.clone())),
-            kind: "outbound".into(),
-            return_tracking_numbers: Vec::new(),
+            kind,
+            return_tracking_numbers,
             ship_date: None,
             pickup_prn: None,
             documents,
@@ -255,10 +257,12 @@ pub(super) fn rows(
 }
 
 /// The status and signature as the simulated ERP record holds them, in the field names of
-/// the shipped mappings (`mappings/acumatica-shipment.yaml`, `netsuite-itemfulfillment.yaml`).
+/// the shipped mappings (`mappings/acumatica-shipment.yaml`, `netsuite-itemfulfillment.yaml`, and the
+/// return mappings `acumatica-return.yaml`, `netsuite-returnauthorization.yaml`).
 pub(super) fn erp_view(w: &World, r: &ShipmentRow) -> (Option<String>, Option<String>) {
+    use crate::app::returns::{ACUMATICA_RETURNS, NETSUITE_RETURNS};
     match r.source.as_str() {
-        "acumatica" => {
+        "acumatica" | ACUMATICA_RETURNS => {
             let Some(h) = w.acumatica.as_ref() else {
                 return (None, None);
             };
@@ -275,7 +279,7 @@ pub(super) fn erp_view(w: &World, r: &ShipmentRow) -> (Option<String>, Option<St
                 .find(|n| n.contains("-signature."));
             (status, signature)
         }
-        "netsuite" => {
+        "netsuite" | NETSUITE_RETURNS => {
             let rec = w
                 .netsuite
                 .as_ref()

@@ -511,6 +511,33 @@ impl Mapper for NoFailureWriteBack {
     fn void_on_cancel(&self) -> bool {
         self.0.void_on_cancel()
     }
+    fn auto_return(
+        &self,
+        record: &crate::model::ErpRecord,
+    ) -> Option<Result<crate::model::Shipment, crate::pipeline::MappingFailure>> {
+        self.0.auto_return(record)
+    }
+    fn write_back_auto_return(
+        &self,
+        record: &crate::model::ErpRecord,
+        result: &crate::model::ShipResult,
+    ) -> crate::model::WriteBack {
+        self.0.write_back_auto_return(record, result)
+    }
+    fn write_back_auto_return_tracking(
+        &self,
+        record: &crate::model::ErpRecord,
+        snapshot: &crate::model::TrackingSnapshot,
+    ) -> crate::model::WriteBack {
+        self.0.write_back_auto_return_tracking(record, snapshot)
+    }
+    fn write_back_linked(
+        &self,
+        record: &crate::model::ErpRecord,
+        result: &crate::model::ShipResult,
+    ) -> Option<crate::model::WriteBack> {
+        self.0.write_back_linked(record, result)
+    }
 }
 
 /// Tracking settings and webhook authentication from the `tracking` section (webhook

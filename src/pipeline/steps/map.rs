@@ -9,8 +9,17 @@ impl PipelineCore {
         conn: &Arc<Connector>,
         job: &mut Job,
     ) -> Result<Step, PipelineError> {
-        match conn.mapper.to_shipment(&job.record) {
+        // An automatic return is re-mapped (`jobs replay`) through `auto_return:`.
+        let mapped = if job.return_of.is_some() {
+            conn.mapper
+                .auto_return(&job.record)
+                .unwrap_or_else(|| Err(super::auto_return::no_auto_return()))
+        } else {
+            conn.mapper.to_shipment(&job.record)
+        };
+        match mapped {
             Ok(s) => {
+                job.kind = s.kind();
                 job.shipment = Some(s);
                 job.transition(JobState::Mapped, "", self.now());
                 self.ledger.save(job)?;

@@ -34,9 +34,16 @@ impl PipelineCore {
                 }
             }
         }
-        let (plan, freight) =
+        // An automatic return writes only its 1Z onto the outbound record (no freight).
+        let (plan, freight) = if job.return_of.is_some() {
+            (
+                conn.mapper.write_back_auto_return(&job.record, &result),
+                None,
+            )
+        } else {
             conn.mapper
-                .write_back_shipped_freight(&job.record, &result, job.quoted_days);
+                .write_back_shipped_freight(&job.record, &result, job.quoted_days)
+        };
         if job.freight.is_none() {
             if let Some(f) = &freight {
                 self.freight_decided(conn, job, f);
@@ -44,7 +51,14 @@ impl PipelineCore {
         }
         job.freight = freight;
         let started = self.now();
-        match conn.source.write_back(&plan).await {
+        let mut written = conn.source.write_back(&plan).await;
+        // A return record naming its outbound record: the return 1Z goes there too.
+        if written.is_ok() {
+            if let Some(linked) = conn.mapper.write_back_linked(&job.record, &result) {
+                written = conn.source.write_back(&linked).await;
+            }
+        }
+        match written {
             Ok(()) => {
                 self.audit(job, &conn.name, "write_back", "ok", started);
                 job.transition(JobState::WrittenBack, "", self.now());

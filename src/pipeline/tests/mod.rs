@@ -14,6 +14,7 @@ use crate::model::*;
 use crate::sources::{Cursor, Page, Source, SourceError};
 use crate::store::Store;
 
+mod auto_return;
 mod cancel;
 mod cheapest;
 mod dead_letter;
@@ -328,6 +329,7 @@ impl Mapper for FakeMapper {
             negotiated_rates: true,
             billing: Default::default(),
             tax_information: false,
+            return_service: None,
         })
     }
     fn write_back_shipped(&self, r: &ErpRecord, res: &ShipResult) -> WriteBack {

@@ -151,6 +151,9 @@ impl AcumaticaSource {
         if !p.ready.ship_via.is_empty() {
             parts.push(any("ShipVia", &p.ready.ship_via));
         }
+        if !p.ready.operations.is_empty() {
+            parts.push(any("Operation", &p.ready.operations));
+        }
         parts.join(" and ")
     }
 

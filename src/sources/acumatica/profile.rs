@@ -58,6 +58,10 @@ pub struct ReadyFilter {
     /// `ShipVia` codes that mean UPS (everything else is not ours).
     #[serde(default = "default_ship_via")]
     pub ship_via: Vec<String>,
+    /// `Operation` values read (`Issue` for outbound shipments, `Receipt` for the receipt
+    /// shipments of RMA orders: docs/returns.md); empty = do not filter on the operation.
+    #[serde(default)]
+    pub operations: Vec<String>,
 }
 
 impl Default for ReadyFilter {
@@ -66,6 +70,7 @@ impl Default for ReadyFilter {
             statuses: default_statuses(),
             hold: default_hold(),
             ship_via: default_ship_via(),
+            operations: Vec::new(),
         }
     }
 }

@@ -31,6 +31,15 @@ impl AcumaticaSource {
         if let Some(h) = p.ready.hold {
             parts.push(format!("Hold eq {h}"));
         }
+        if !p.ready.operations.is_empty() {
+            let alts: Vec<String> = p
+                .ready
+                .operations
+                .iter()
+                .map(|s| format!("Operation eq {}", codec::filter_string(s)))
+                .collect();
+            parts.push(format!("({})", alts.join(" or ")));
+        }
         let filter = parts.join(" and ");
         let wanted: Vec<String> = p
             .ready

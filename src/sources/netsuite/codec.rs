@@ -551,6 +551,7 @@ mod tests {
             )],
             files: vec![],
             confirm_shipment: false,
+            record_type: None,
         };
         let b = patch_body(&plan, &lines, (name, sfx), &[], "C").unwrap();
         assert!(b.get("package").is_none());
@@ -584,6 +585,7 @@ mod tests {
             )],
             files: vec![],
             confirm_shipment: true,
+            record_type: None,
         };
         let writable = vec!["custbody_ups_reference".to_string()];
         let b = patch_body(&plan, &current, ("package", ""), &writable, "C").unwrap();

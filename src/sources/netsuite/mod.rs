@@ -547,7 +547,7 @@ impl NetSuiteSource {
             .send(
                 "record_get",
                 Method::GET,
-                &format!("/services/rest/record/v1/itemFulfillment/{id}"),
+                &format!("/services/rest/record/v1/{}/{id}", self.profile.record_type),
                 &[("expandSubResources".to_string(), "true".to_string())],
                 None,
             )
@@ -807,7 +807,8 @@ impl Source for NetSuiteSource {
                 .collect::<Vec<_>>()
                 .join(", ");
             let q = format!(
-                "SELECT t.id FROM transaction t WHERE t.type = 'ItemShip' AND t.id IN ({list})"
+                "SELECT t.id FROM transaction t WHERE t.type = '{}' AND t.id IN ({list})",
+                self.profile.transaction_type.replace('\'', "")
             );
             let page = self.suiteql(&q, 1000, 0).await?;
             let present: std::collections::HashSet<String> = page
@@ -830,7 +831,8 @@ impl Source for NetSuiteSource {
     }
 
     async fn write_back(&self, plan: &WriteBack) -> Result<(), SourceError> {
-        let id = plan.record_id.as_str();
+        let (id, p) = (plan.record_id.as_str(), &self.profile);
+        let record_type = plan.record_type.as_deref().unwrap_or(&p.record_type);
         if !is_internal_id(id) {
             return Err(SourceError::NotFound {
                 system: SYSTEM.into(),
@@ -888,7 +890,7 @@ impl Source for NetSuiteSource {
             .send(
                 "record_patch",
                 Method::PATCH,
-                &format!("/services/rest/record/v1/itemFulfillment/{id}"),
+                &format!("/services/rest/record/v1/{record_type}/{id}"),
                 &query,
                 Some(&body),
             )

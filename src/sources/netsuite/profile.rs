@@ -178,6 +178,21 @@ pub struct NetSuiteProfile {
     pub detail: DetailSource,
     #[serde(default)]
     pub write_back: WriteBackOptions,
+    /// Record API type of the records read (`itemFulfillment`; `returnAuthorization` for a
+    /// return profile, docs/returns.md): read and written at `/record/v1/<record_type>/{id}`.
+    #[serde(default = "default_record_type")]
+    pub record_type: String,
+    /// SuiteQL `transaction.type` of the records read (`ItemShip`; `RtnAuth` for returns),
+    /// used where upsync asks whether shipped records still exist.
+    #[serde(default = "default_transaction_type")]
+    pub transaction_type: String,
+}
+
+fn default_record_type() -> String {
+    "itemFulfillment".into()
+}
+fn default_transaction_type() -> String {
+    "ItemShip".into()
 }
 
 fn default_auth() -> AuthMode {

@@ -65,7 +65,14 @@ impl Tracker {
                 self.clear_dirty(&job_id, &gen)?;
                 continue;
             }
-            let plan = target.mapper.write_back_tracking(&job.record, &snapshot);
+            // An automatic return reports on the outbound record's return field only.
+            let plan = if job.return_of.is_some() {
+                target
+                    .mapper
+                    .write_back_auto_return_tracking(&job.record, &snapshot)
+            } else {
+                target.mapper.write_back_tracking(&job.record, &snapshot)
+            };
             let hash = plan_hash(&plan);
             if plan.is_empty() || jt.last_write_hash.as_deref() == Some(hash.as_str()) {
                 self.stats

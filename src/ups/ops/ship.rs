@@ -237,6 +237,19 @@ pub fn ship_request(sh: &Shipment, opts: &ShipOptions) -> Value {
         "Service".into(),
         json!({ "Code": resolve_service(sh, opts).unwrap_or_default() }),
     );
+    // A return (Shipping.yaml `Shipment_ReturnService`: "When this container exists, the
+    // shipment is a return shipment"); the parties are already in return order.
+    if let Some(rs) = &sh.return_service {
+        let mut m = Map::new();
+        m.insert("Code".into(), s(rs.code.clone()));
+        if let Some((_, d)) = crate::model::RETURN_SERVICE_CODES
+            .iter()
+            .find(|(c, _)| *c == rs.code)
+        {
+            m.insert("Description".into(), s(d.to_string()));
+        }
+        shipment.insert("ReturnService".into(), Value::Object(m));
+    }
     if let Some(options) = rating_options(sh) {
         shipment.insert("ShipmentRatingOptions".into(), options);
     }
@@ -264,6 +277,19 @@ pub fn ship_request(sh: &Shipment, opts: &ShipOptions) -> Value {
             super::paperless::paperless_forms(m, sh, &opts.document_ids, opts.paperless_invoice);
         }
         sso.insert("InternationalForms".into(), forms);
+    }
+    // Electronic return label: UPS e-mails it (`ShipmentServiceOptions_LabelDelivery`,
+    // required with return service 8).
+    if let Some(email) = sh
+        .return_service
+        .as_ref()
+        .filter(|r| r.code == "8")
+        .and_then(|r| r.label_email.as_ref())
+    {
+        sso.insert(
+            "LabelDelivery".into(),
+            json!({ "EMail": { "EMailAddress": email } }),
+        );
     }
     if !sso.is_empty() {
         shipment.insert("ShipmentServiceOptions".into(), Value::Object(sso));

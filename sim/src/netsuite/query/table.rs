@@ -240,7 +240,7 @@ pub(super) fn column<'a>(row: Row<'a>, col: Col) -> Val<'a> {
     match col {
         TId => Val::Num(f.id as f64),
         TTranid => borrowed(&f.tranid),
-        TType => borrowed("ItemShip"),
+        TType => borrowed(f.kind.tran_type()),
         TStatus => Val::Str(Cow::Owned(f.status.to_string())),
         TShipmethod => Val::Num(f64::from(f.shipmethod)),
         TShipcarrier => borrowed(if f.shipmethod < 200 { "ups" } else { "nonups" }),

@@ -135,6 +135,8 @@ pub fn check_ship(body: &Value, accounts: &[String]) -> Result<ShipPlan, Rule> {
             ),
         ));
     }
+    // Returns (Shipping.yaml; `ship/returns.rs`).
+    let return_service = super::returns::check_return(sh, p)?;
     let origin_party = sh.get("ShipFrom").unwrap_or(shipper);
     let origin = place(origin_party);
     let destination = place(&sh["ShipTo"]);
@@ -306,6 +308,7 @@ pub fn check_ship(body: &Value, accounts: &[String]) -> Result<ShipPlan, Rule> {
             .pointer("/ShipmentRatingOptions/NegotiatedRatesIndicator")
             .is_some(),
         forms,
+        return_service,
     })
 }
 
