@@ -10,6 +10,8 @@
 //! (YAML structures, line index), `expr.rs` (expressions), `rules.rs` (rule checks,
 //! UPS-REFERENCE.md §2), `writeback.rs`, `fixtures.rs` (`*.test.yaml`).
 //! `freight.rs` (the `freight:` and `billing:` sections; reference in `docs/freight.md`).
+//! `site.rs` (the ship-from site key a record uses, and the dispatch write-back: ship date
+//! and pickup PRN; docs/pickups.md).
 //! `upsync mapping test` is `crate::commands::mapping`. The mapping throughput bench is `bench/mapping.rs`.
 //!
 //! # Mapping file format
@@ -69,7 +71,7 @@
 //! void_on_cancel: true                 # void when cancelled: record deleted, or `cancelled:`
 //! write_back: {package_tracking, shipment_id, charges, service_used, transit_days, status,
 //!              last_scan, delivered_at, received_by, error, label_file_name, label_file_field,
-//!              attach_labels, confirm_shipment}
+//!              attach_labels, confirm_shipment, ship_date, pickup_prn}
 //! freight: {field, rate: list|account, markup_percent, markup_amount,   # see `freight.rs`
 //!           rounding: standard|up|down, decimals, include_taxes, currency, note_field}
 //! billing: {transportation: {payer, account, postal_code, country},    # see `freight.rs`
@@ -92,6 +94,7 @@ pub mod fixtures;
 pub mod freight;
 pub mod rules;
 mod run;
+mod site;
 pub mod spec;
 mod units;
 pub mod writeback;
@@ -238,6 +241,9 @@ pub(crate) struct CWriteBack {
     pub(crate) label_file_field: Option<String>,
     pub(crate) attach_labels: bool,
     pub(crate) confirm_shipment: bool,
+    /// `write_back.ship_date` / `write_back.pickup_prn` (dispatch, `site.rs`).
+    pub(crate) ship_date: Option<String>,
+    pub(crate) pickup_prn: Option<String>,
 }
 
 /// A compiled mapping file. Cheap to share (`Send + Sync`); evaluation allocates only the

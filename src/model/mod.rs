@@ -35,6 +35,7 @@ pub mod codes;
 pub mod failure;
 pub mod freight;
 pub mod milestone;
+pub mod pickup;
 pub mod quantum;
 pub mod track;
 pub use billing::{Billing, Payer};
@@ -42,6 +43,7 @@ pub use clock::Clock;
 pub use failure::ClassifiedError;
 pub use freight::{FreightOutcome, FreightRule, RateBasis, Rounding};
 pub use milestone::Milestone;
+pub use pickup::{PendingPickup, PickupPiece, PickupRequest};
 pub use quantum::{QvEvent, QvFile, QvPage, QvRecord, QvRequest};
 pub use track::TrackOutcome;
 

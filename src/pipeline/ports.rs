@@ -108,6 +108,26 @@ pub trait Mapper: Send + Sync {
     fn write_back_tracking(&self, record: &ErpRecord, snapshot: &TrackingSnapshot) -> WriteBack;
     fn is_cancelled(&self, record: &ErpRecord) -> bool;
     fn void_on_cancel(&self) -> bool;
+    /// The ship-from site key the record ships from (the `ship_from` entry used), for the
+    /// dispatch calendar and pickups; `None` = no site (the ERP's ship date is used as is).
+    fn site_key(&self, record: &ErpRecord) -> Option<String> {
+        let _ = record;
+        None
+    }
+    /// The ship date used and/or the pickup PRN, to the fields the mapping names
+    /// (`write_back.ship_date`, `write_back.pickup_prn`); empty when it names none.
+    fn write_back_dispatch(
+        &self,
+        record: &ErpRecord,
+        ship_date: Option<chrono::NaiveDate>,
+        prn: Option<&str>,
+    ) -> WriteBack {
+        let _ = (ship_date, prn);
+        WriteBack {
+            record_id: record.id.clone(),
+            ..Default::default()
+        }
+    }
 }
 
 /// Where labels go once a shipment exists: the trait lives with the sinks.

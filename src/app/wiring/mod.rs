@@ -503,6 +503,17 @@ impl Mapper for NoFailureWriteBack {
     fn void_on_cancel(&self) -> bool {
         self.0.void_on_cancel()
     }
+    fn site_key(&self, record: &crate::model::ErpRecord) -> Option<String> {
+        self.0.site_key(record)
+    }
+    fn write_back_dispatch(
+        &self,
+        record: &crate::model::ErpRecord,
+        ship_date: Option<chrono::NaiveDate>,
+        prn: Option<&str>,
+    ) -> crate::model::WriteBack {
+        self.0.write_back_dispatch(record, ship_date, prn)
+    }
 }
 
 /// Tracking settings and webhook authentication from the `tracking` section (webhook

@@ -38,6 +38,7 @@ mod accounts;
 mod checkout;
 mod connectors;
 mod credentials;
+mod dispatch;
 mod events;
 mod http;
 mod parse;
@@ -47,8 +48,8 @@ mod ups;
 
 #[allow(unused_imports)]
 use self::{
-    checkout::*, connectors::*, credentials::*, events::*, http::*, parse::*, pipeline::*,
-    tracking::*, ups::*,
+    checkout::*, connectors::*, credentials::*, dispatch::*, events::*, http::*, parse::*,
+    pipeline::*, tracking::*, ups::*,
 };
 pub use connectors::{mapping_problems, profile_problems};
 
@@ -388,6 +389,13 @@ pub(crate) fn analyse(
         "checkout",
         &env_note,
     );
+    let dispatch = optional_section::<super::dispatch::DispatchConfig>(
+        &mut report,
+        path,
+        &root,
+        "dispatch",
+        &env_note,
+    );
     let raw_connectors: Vec<Value> = match root.get("connectors") {
         None | Some(Value::Null) => Vec::new(),
         Some(Value::Array(items)) => items.clone(),
@@ -444,6 +452,9 @@ pub(crate) fn analyse(
     for (i, c) in connectors.iter().enumerate() {
         check_connector_typed(&mut report, path, &base, i, c);
     }
+    if let Some(d) = &dispatch {
+        check_dispatch(&mut report, path, &base, d, &connectors);
+    }
     if let Some(dir) = &state_dir {
         let dir = resolve(&base, dir);
         if dir.exists() && !dir.is_dir() {
@@ -472,7 +483,7 @@ pub(crate) fn analyse(
     }
 
     let config = match (
-        ok, ups, tracking, http, pipeline, events, console, reminders, checkout,
+        ok, ups, tracking, http, pipeline, events, console, reminders, checkout, dispatch,
     ) {
         (
             true,
@@ -484,6 +495,7 @@ pub(crate) fn analyse(
             Some(console),
             Some(reminders),
             Some(checkout),
+            Some(dispatch),
         ) => {
             let mut c = Config {
                 state_dir,
@@ -496,6 +508,7 @@ pub(crate) fn analyse(
                 console,
                 credentials: reminders,
                 checkout,
+                dispatch,
             };
             c.finish(&base);
             report.notes.push(match c.connectors.len() {

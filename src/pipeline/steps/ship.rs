@@ -12,6 +12,20 @@ impl PipelineCore {
         // Every Ship of the job carries the job's own reference (besides the ERP number), so
         // reconciliation finds exactly this job's shipments and no other shipper's.
         let reference = job_reference(&job.id);
+        // The site's dispatch calendar decides the ship date (steps/pickup.rs).
+        match self.dispatch_ship_date(conn, job) {
+            Ok(Some(date)) => {
+                if let Some(s) = job.shipment.as_mut() {
+                    s.ship_date = Some(date);
+                }
+            }
+            Ok(None) => {}
+            Err(e) => {
+                self.dead_letter(conn, job, ErrorClass::Business, e.code(), &e.to_string())
+                    .await?;
+                return Ok(Step::Wait);
+            }
+        }
         let shipment = job
             .shipment
             .clone()
