@@ -32,6 +32,11 @@ use super::stats::{Stats, StatsSnapshot};
 use super::{UpsClientConfig, UpsCredentials};
 use crate::model::{Address, AddressCheck, LabelSpec, RateQuote, ShipResult, Shipment};
 
+// The Pickup API calls; a child module, so they share the retry loop.
+#[path = "client_pickup.rs"]
+mod pickup;
+pub use pickup::PICKUP_VERSION;
+
 /// UPS auth failure codes seen on API calls (UPS-REFERENCE §1, §8, §10).
 const AUTH_CODES: [&str; 3] = ["250002", "251004", "UJ0001"];
 
@@ -645,6 +650,16 @@ impl UpsClient {
     }
 
     async fn execute_on(&self, req: Req, quota: Quota) -> Result<(u16, Value), UpsError> {
+        self.execute_with_headers(req, quota, &[]).await
+    }
+
+    /// [`Self::execute_on`] with extra request headers (Pickup's `AccountNumber`, `Prn`).
+    async fn execute_with_headers(
+        &self,
+        req: Req,
+        quota: Quota,
+        headers: &[(&str, String)],
+    ) -> Result<(u16, Value), UpsError> {
         let i = &self.inner;
         let api = req.api;
         let policy = &i.cfg.retry;
@@ -672,6 +687,9 @@ impl UpsClient {
                 .header("transId", &trans_id)
                 .header("transactionSrc", &i.cfg.transaction_src)
                 .header(reqwest::header::ACCEPT, "application/json");
+            for (name, value) in headers {
+                rb = rb.header(*name, value);
+            }
             if !req.query.is_empty() {
                 rb = rb.query(&req.query);
             }

@@ -32,10 +32,12 @@ pub enum Api {
     Track,
     TrackAlert,
     QuantumView,
+    /// Pickup: creation, pending status, cancel (Pickup.yaml).
+    Pickup,
 }
 
 impl Api {
-    pub const ALL: [Api; 9] = [
+    pub const ALL: [Api; 10] = [
         Api::Token,
         Api::AddressValidation,
         Api::Rating,
@@ -45,6 +47,7 @@ impl Api {
         Api::Track,
         Api::TrackAlert,
         Api::QuantumView,
+        Api::Pickup,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -58,6 +61,7 @@ impl Api {
             Api::Track => "track",
             Api::TrackAlert => "track_alert",
             Api::QuantumView => "quantum_view",
+            Api::Pickup => "pickup",
         }
     }
 
@@ -71,12 +75,14 @@ impl Api {
             Api::Track => "Tracking",
             Api::TrackAlert => "Track Alert",
             Api::QuantumView => "Quantum View",
+            Api::Pickup => "Pickup",
         }
     }
 
-    /// Safe to repeat after a 5xx/connection error: everything except Ship.
+    /// Safe to repeat after a 5xx/connection error: everything except Ship and Pickup
+    /// (a creation may have booked; dispatch reconciles with the pending list instead).
     pub fn is_idempotent(self) -> bool {
-        !matches!(self, Api::Ship)
+        !matches!(self, Api::Ship | Api::Pickup)
     }
 }
 

@@ -14,6 +14,7 @@
 
 pub mod accounts_carrier;
 pub mod mapping;
+pub mod pickup;
 pub mod token_store;
 pub mod tracking;
 pub mod ups_carrier;
@@ -21,6 +22,7 @@ pub mod ups_quoter;
 
 pub use accounts_carrier::AccountsCarrier;
 pub use mapping::MappingAdapter;
+pub use pickup::UpsPickups;
 pub use token_store::VaultTokenStore;
 pub use ups_carrier::{is_shippers, UpsCarrier};
 pub use ups_quoter::UpsQuoter;

@@ -132,6 +132,9 @@ pub async fn assemble_with_clock(
         settings,
         clock.clone(),
     ));
+    if let Some(d) = build_dispatch(&cfg, &store, &accounts)? {
+        pipeline.set_dispatch(d);
+    }
     let (tracking, auth) = tracking_settings(&cfg, &store)?;
     let events = build_events(&cfg, &store, &clock)?;
     let mut tracker =
@@ -163,6 +166,40 @@ pub async fn assemble_with_clock(
         store,
         events,
         push,
+    })
+}
+
+/// Dispatch calendars and the pickup book from the `dispatch` section (`None` when it
+/// lists no site); on-call pickups go through each account's UPS client.
+pub fn build_dispatch(
+    cfg: &Config,
+    store: &Arc<Store>,
+    accounts: &Arc<crate::app::accounts::Accounts>,
+) -> anyhow::Result<Option<Arc<crate::dispatch::Dispatch>>> {
+    let calendars = dispatch_settings(cfg)?;
+    if calendars.sites.is_empty() {
+        return Ok(None);
+    }
+    let api: Arc<dyn crate::dispatch::PickupApi> =
+        Arc::new(crate::app::adapters::UpsPickups::new(accounts.clone()));
+    Ok(Some(Arc::new(crate::dispatch::Dispatch::new(
+        calendars,
+        store.clone(),
+        Some(api),
+    ))))
+}
+
+/// The dispatch calendars as the daemon builds them (every problem in one error).
+pub fn dispatch_settings(cfg: &Config) -> anyhow::Result<crate::dispatch::Calendars> {
+    crate::dispatch::Calendars::build(&cfg.dispatch).map_err(|problems| {
+        anyhow::anyhow!(
+            "dispatch configuration: {}",
+            problems
+                .iter()
+                .map(|(at, what, fix)| format!("{at}: {what} -- fix: {fix}"))
+                .collect::<Vec<_>>()
+                .join("; ")
+        )
     })
 }
 
