@@ -32,6 +32,7 @@ pub mod spec {
     pub const TRACKING: &str = include_str!("spec/Tracking.yaml");
     pub const TRACK_ALERT: &str = include_str!("spec/UPSTrackAlert.yaml");
     pub const QUANTUM_VIEW: &str = include_str!("spec/QuantumView.yaml");
+    pub const PICKUP: &str = include_str!("spec/Pickup.yaml");
     pub const LICENSE: &str = include_str!("spec/LICENSE");
 }
 
@@ -62,6 +63,30 @@ pub const LENGTH_PATCHES: &[(&str, &str, &str, &str, u64)] = &[
         "minLength",
         3,
     ),
+    // `PickupDate` is `yyyyMMdd` but declared with length 4 (UPS-REFERENCE §9).
+    (
+        "Pickup.yaml",
+        "PickupCreationRequest_PickupDateInfo",
+        "PickupDate",
+        "minLength",
+        8,
+    ),
+    (
+        "Pickup.yaml",
+        "PickupCreationRequest_PickupDateInfo",
+        "PickupDate",
+        "maxLength",
+        8,
+    ),
+    // `TotalWeight.Weight` is declared with exactly 6 characters while the spec's own
+    // example sends "5.5": both are accepted (upsync sends a zero-padded "0005.5").
+    (
+        "Pickup.yaml",
+        "PickupCreationRequest_TotalWeight",
+        "Weight",
+        "minLength",
+        1,
+    ),
     // `RequestAction` is declared with length 11, but its only valid value `QVEvents` has 8.
     (
         "QuantumView.yaml",
@@ -82,6 +107,8 @@ pub enum BodySchema {
     Xav,
     TrackAlertPackage,
     QuantumView,
+    /// Pickup creation (`PICKUPCreationRequestWrapper`).
+    PickupCreation,
 }
 
 impl BodySchema {
@@ -118,10 +145,15 @@ impl BodySchema {
                 spec::QUANTUM_VIEW,
                 Root::Component("QUANTUMVIEWRequestWrapper"),
             ),
+            BodySchema::PickupCreation => (
+                "Pickup.yaml",
+                spec::PICKUP,
+                Root::Component("PICKUPCreationRequestWrapper"),
+            ),
         }
     }
 
-    const ALL: [BodySchema; 7] = [
+    const ALL: [BodySchema; 8] = [
         BodySchema::Token,
         BodySchema::Ship,
         BodySchema::LabelRecovery,
@@ -129,6 +161,7 @@ impl BodySchema {
         BodySchema::Xav,
         BodySchema::TrackAlertPackage,
         BodySchema::QuantumView,
+        BodySchema::PickupCreation,
     ];
 
     fn index(self) -> usize {
