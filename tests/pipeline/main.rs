@@ -10,6 +10,8 @@
 //! * [`dead_letter`]: bad records end in the dead-letter queue with a code.
 //! * [`e2e`]: both ERPs end to end: 1Z numbers and labels written back.
 //! * [`freight`]: freight written back per the mapping (account basis, loud list fallback).
+//! * [`pickups`]: dispatch calendar ship dates and on-call pickups (one PRN per site and
+//!   day, exactly once across a crash, cancelled when every shipment is voided).
 //! * [`push`]: ERP push notifications wake the connectors; lost, duplicated and reordered
 //!   pushes change nothing.
 //! * [`reconcile`]: `bench --scenario reconcile`: lost Ship answers, lagging index.
@@ -26,5 +28,6 @@ mod crash;
 mod dead_letter;
 mod e2e;
 mod freight;
+mod pickups;
 mod push;
 mod reconcile;
