@@ -230,8 +230,8 @@ mod tests {
             address: Address {
                 lines: vec!["1 Main St".into()],
                 city: "Timonium".into(),
-                state: Some("MD".into()),
-                postal_code: Some("21093".into()),
+                state: "MD".into(),
+                postal_code: "21093".into(),
                 country: "US".into(),
                 residential: None,
                 po_box: false,
