@@ -9,6 +9,7 @@
 //! * [`calendar`]: time zone, cutoff, working days, holidays → ship date (pure).
 //! * [`book`]: the pickup book in the store's `pickups` tree: one [`book::Pickup`] per
 //!   site and business day, with the shipments it covers and its PRN.
+//! * [`report`]: the ship date and PRN of a job, for reports (the demo's table).
 //!
 //! Exactly once: a pickup's state becomes `requesting` and is **flushed before** the
 //! Pickup creation call. A pickup found in `requesting` (a crash, a dropped answer) is in
@@ -21,6 +22,7 @@
 
 pub mod book;
 pub mod calendar;
+pub mod report;
 
 use std::sync::Arc;
 

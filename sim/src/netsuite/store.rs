@@ -34,6 +34,8 @@ pub const CUSTBODY_FIELDS: &[&str] = &[
     "custbody_ups_scan_history",
     "custbody_ups_service",
     "custbody_ups_transit_days",
+    "custbody_ups_ship_date",
+    "custbody_ups_pickup_prn",
 ];
 
 /// Ship methods: (internal id, display text).

@@ -31,6 +31,7 @@ use crate::model::Milestone;
 use crate::pipeline::{Job, JobState};
 use crate::sim::ups::{ScenarioKey, TrackScenario};
 
+mod dispatch;
 mod rows;
 use rows::{erp_view, rows};
 pub use rows::{print_table, ShipmentRow};
@@ -204,6 +205,9 @@ pub async fn execute(o: DemoOptions, out: &mut dyn Write) -> anyhow::Result<Demo
         o.dir.display(),
         n = o.shipments
     ));
+
+    let line = dispatch::prepare(&w).await?;
+    p.line(format_args!("{line}"));
 
     // The daemon, in-process: store, assembly, HTTP listener.
     let store = w.open_store()?;

@@ -177,6 +177,11 @@ pub(super) fn rows(
             Some((s, m)) => (s.as_str().to_string(), m.as_str().to_string()),
             None => ("normal".to_string(), "delivered".to_string()),
         };
+        let (ship_date, pickup_prn) = crate::dispatch::report::columns(
+            store,
+            &j.id,
+            j.shipment.as_ref().and_then(|s| s.ship_date),
+        )?;
         let signature_file = match snap.as_ref().and_then(|s| s.signature.as_ref()) {
             Some(sig) => Some(save_signature(dir, &j.number, &tracking_numbers, sig)?),
             None => None,
@@ -243,8 +248,8 @@ pub(super) fn rows(
                 .and_then(|f| f.refused.as_ref().map(|(c, _)| c.clone())),
             kind: "outbound".into(),
             return_tracking_numbers: Vec::new(),
-            ship_date: None,
-            pickup_prn: None,
+            ship_date,
+            pickup_prn,
             documents: Vec::new(),
             paperless_document_ids: Vec::new(),
         });
