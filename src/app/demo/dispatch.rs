@@ -53,3 +53,37 @@ pub(super) async fn prepare(w: &World) -> anyhow::Result<String> {
         at.format("%Y-%m-%d %H:%M UTC")
     ))
 }
+
+/// One line for the final table: how many shipments rolled to a later day, and the
+/// pickups booked.
+pub(super) fn summary(rows: &[super::rows::ShipmentRow]) -> String {
+    let mut dates: std::collections::BTreeMap<&str, usize> = Default::default();
+    let mut prns: std::collections::BTreeMap<&str, usize> = Default::default();
+    for r in rows {
+        if let Some(d) = r.ship_date.as_deref() {
+            *dates.entry(d).or_default() += 1;
+        }
+        if let Some(p) = r.pickup_prn.as_deref() {
+            *prns.entry(p).or_default() += 1;
+        }
+    }
+    let list = |m: &std::collections::BTreeMap<&str, usize>| {
+        m.iter()
+            .map(|(k, n)| format!("{k} ({n})"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    format!(
+        "dispatch: ship dates {}; on-call pickups {}",
+        if dates.is_empty() {
+            "-".into()
+        } else {
+            list(&dates)
+        },
+        if prns.is_empty() {
+            "-".into()
+        } else {
+            list(&prns)
+        }
+    )
+}

@@ -409,6 +409,7 @@ pub fn print_table(o: &DemoOutcome, out: &mut dyn Write) -> std::io::Result<()> 
         basis("list"),
         refused
     )?;
+    writeln!(out, "{}", super::dispatch::summary(&o.rows))?;
     writeln!(
         out,
         "wall time {:.1} s for {:.1} simulated days; /readyz answered {}",

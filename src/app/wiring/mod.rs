@@ -391,6 +391,11 @@ pub fn ledger_decoder(tree: crate::store::Tree, key: &str, bytes: &[u8]) -> Resu
     if tree == crate::store::Tree::Outbox {
         return crate::events::outbox::decode(key, bytes);
     }
+    if tree == crate::store::Tree::Pickups {
+        return serde_json::from_slice::<crate::dispatch::Pickup>(bytes)
+            .map(|_| ())
+            .map_err(|e| format!("not a pickup record: {e}"));
+    }
     if tree != crate::store::Tree::Jobs {
         return Ok(());
     }
