@@ -694,6 +694,37 @@ connectors:
     }
 
     #[test]
+    fn dispatch_problems_are_named_together() {
+        let base = "ups:\n  account_number: \"123X56\"\nconnectors:\n  - {name: a, type: acumatica, profile: p.yaml, mapping: m.yaml, schedule: \"* * * * *\", credentials: a}\n";
+        let good = format!(
+            "{base}dispatch:\n  sites:\n    - {{key: MAIN, time_zone: America/New_York, cutoff: \"17:00\", pickups: {{mode: on_call}}}}\n"
+        );
+        let (c, r, _t) = analyse_text(&good, FILES);
+        assert!(r.is_ok(), "{r}");
+        assert_eq!(
+            c.unwrap().dispatch.sites[0].pickups.as_ref().unwrap().mode,
+            crate::config::PickupMode::OnCall
+        );
+        let bad = format!(
+            "{base}dispatch:\n  sites:\n    - {{key: NORTH, time_zone: Mars/Olympus, cutoff: \"5pm\", working_days: [mon, funday], holidays: [\"25.12.2026\"]}}\n"
+        );
+        let (_c, r, _t) = analyse_text(&bad, FILES);
+        let paths: Vec<&str> = r.problems.iter().map(|p| p.path.as_str()).collect();
+        assert_eq!(
+            paths,
+            [
+                "dispatch.sites[0].time_zone",
+                "dispatch.sites[0].cutoff",
+                "dispatch.sites[0].working_days[1]",
+                "dispatch.sites[0].holidays[0]",
+                "dispatch.sites[0].key",
+            ],
+            "{r}"
+        );
+        assert!(r.problems[4].message.contains("MAIN, WEST"), "{r}");
+    }
+
+    #[test]
     fn a_broken_mapping_file_points_at_its_own_line() {
         let files = &[
             ("p.yaml", crate::app::world::ACUMATICA_PROFILE),
