@@ -73,6 +73,9 @@ pub enum Command {
     /// Inspect and act on jobs in the ledger.
     #[command(subcommand)]
     Jobs(crate::commands::jobs::JobsCommand),
+    /// On-call UPS pickups per site and day: list, show, cancel (docs/pickups.md).
+    #[command(subcommand)]
+    Pickups(crate::commands::pickups::PickupsCommand),
     /// Outbound status events: list, show, retry dead-lettered deliveries.
     #[command(subcommand)]
     Events(crate::commands::events::EventsCommand),
@@ -119,6 +122,7 @@ pub fn main() -> ExitCode {
     if matches!(
         cli.command,
         Command::Jobs(_)
+            | Command::Pickups(_)
             | Command::Events(_)
             | Command::Labels(_)
             | Command::Mapping(_)
@@ -165,6 +169,7 @@ async fn dispatch(command: Command, g: Globals) -> anyhow::Result<ExitCode> {
         Command::Creds(cmd) => c::creds::run(&g, cmd).await,
         Command::Mapping(cmd) => c::mapping::run(&g, cmd).await,
         Command::Jobs(cmd) => c::jobs::run(&g, cmd).await,
+        Command::Pickups(cmd) => c::pickups::run(&g, cmd).await,
         Command::Events(cmd) => c::events::run(&g, cmd).await,
         Command::Labels(cmd) => c::labels::run(&g, cmd).await,
         Command::Rates(cmd) => c::rates::run(&g, cmd).await,

@@ -14,6 +14,8 @@
 //! * [`ups`]: the UPS client (knows nothing of ERPs).
 //! * [`sources`]: ERP connectors (know nothing of UPS).
 //! * [`pipeline`]: job ledger, scheduling, retries, dead-letter.
+//! * [`dispatch`]: per-site dispatch calendars (cutoff, working days, holidays → ship date)
+//!   and on-call UPS pickups (one per site and business day, exactly once).
 //! * [`tracking`]: Track Alert subscriptions, polling, webhook events.
 //! * [`events`]: outbound status events: durable outbox, signed webhooks, retries.
 //! * [`push`]: ERP push notifications in (Acumatica, NetSuite) that wake a connector's cycle.
@@ -32,6 +34,7 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod console;
+pub mod dispatch;
 pub mod events;
 pub mod mapping;
 pub mod model;

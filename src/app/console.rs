@@ -303,6 +303,47 @@ impl ConsoleBackend for DaemonConsole {
         let job = a.pipeline.void(id).await.map_err(text)?;
         Ok(job.state.as_str().to_string())
     }
+
+    fn pickups(&self) -> Result<Vec<crate::console::PickupRow>, String> {
+        let a = self.assembly();
+        Ok(crate::dispatch::book::read_all(&a.store)
+            .map_err(text)?
+            .iter()
+            .rev()
+            .map(pickup_row)
+            .collect())
+    }
+
+    async fn cancel_pickup(&self, prn: &str) -> Result<String, String> {
+        let a = self.assembly();
+        let p = a.pipeline.cancel_pickup(prn).await.map_err(text)?;
+        Ok(p.state.as_str().to_string())
+    }
+}
+
+/// A pickup as the console's pickups page shows it.
+fn pickup_row(p: &crate::dispatch::Pickup) -> crate::console::PickupRow {
+    crate::console::PickupRow {
+        site: p.site.clone(),
+        date: p.date.format("%Y-%m-%d").to_string(),
+        prn: p.prn.clone(),
+        state: p.state.as_str().to_string(),
+        shipments: p
+            .shipments
+            .iter()
+            .map(|c| {
+                if c.voided {
+                    format!("{} (voided)", c.number)
+                } else {
+                    c.number.clone()
+                }
+            })
+            .collect(),
+        packages: p.packages(),
+        weight_lbs: format!("{:.1}", p.weight_lbs()),
+        last_note: p.history.last().map(|(_, n)| n.clone()).unwrap_or_default(),
+        can_cancel: p.state == crate::dispatch::PickupState::Booked && p.prn.is_some(),
+    }
 }
 
 /// What the daemon will serve: `None` when the console is off, else its address and

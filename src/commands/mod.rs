@@ -14,6 +14,7 @@ pub mod keygen;
 pub mod labels;
 pub mod mapping;
 pub mod once;
+pub mod pickups;
 pub mod ping;
 pub mod rates;
 pub mod run;

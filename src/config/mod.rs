@@ -25,6 +25,7 @@ pub mod check;
 pub mod checkout;
 pub mod cron;
 pub mod defaults;
+pub mod dispatch;
 pub mod guard;
 pub mod model;
 mod shape;
@@ -34,6 +35,7 @@ use std::path::{Path, PathBuf};
 pub use accounts::{UpsAccount, IMPLICIT_ACCOUNT};
 pub use check::{check_config, CheckReport, Problem};
 pub use checkout::{CheckoutConfig, CheckoutFallback, CheckoutFallbackService, CheckoutShipFrom};
+pub use dispatch::{DispatchConfig, PickupMode, PickupsConfig, SiteConfig};
 pub use model::*;
 
 /// Load and validate the configuration for the daemon (every check of `upsync check`

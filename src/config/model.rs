@@ -46,6 +46,10 @@ pub struct Config {
     /// The checkout rating endpoint (`POST /v1/rates`); off unless `checkout.bind` is set.
     #[serde(default)]
     pub checkout: super::checkout::CheckoutConfig,
+    /// Dispatch calendars (cutoff, working days, holidays) and pickups per ship-from site
+    /// (`config/dispatch.rs`, docs/pickups.md).
+    #[serde(default)]
+    pub dispatch: super::dispatch::DispatchConfig,
 }
 
 // ------------------------------------------------------------------------------------ ups

@@ -114,6 +114,8 @@ pub(crate) fn config_shape() -> Shape {
             ship_from: vec![super::checkout::CheckoutShipFrom::example()],
             ..Default::default()
         },
+        // A site with its own pickups, so that list entries and optional keys are known.
+        dispatch: super::dispatch::DispatchConfig::example(),
     };
     let mut shape =
         Shape::from_example(&serde_json::to_value(&example).expect("config serialises"));

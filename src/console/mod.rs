@@ -167,6 +167,24 @@ pub struct DeadLetterRow {
     pub shipped: bool,
 }
 
+/// One on-call pickup (the pickups page).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct PickupRow {
+    pub site: String,
+    pub date: String,
+    pub prn: Option<String>,
+    /// `open`, `requesting` (in doubt), `booked`, `cancelled`, `failed`.
+    pub state: String,
+    /// ERP document numbers it covers (voided ones marked).
+    pub shipments: Vec<String>,
+    pub packages: u32,
+    pub weight_lbs: String,
+    /// The latest history entry.
+    pub last_note: String,
+    /// Booked with a PRN: the cancel button is offered.
+    pub can_cancel: bool,
+}
+
 /// What the console reads and does. Errors are messages for the admin (they are shown
 /// on the page).
 #[async_trait::async_trait]
@@ -182,6 +200,14 @@ pub trait ConsoleBackend: Send + Sync {
     async fn replay(&self, id: &str) -> Result<String, String>;
     /// `upsync jobs void ID`; the job's state afterwards.
     async fn void(&self, id: &str) -> Result<String, String>;
+    /// On-call pickups, newest day first (`upsync pickups list`).
+    fn pickups(&self) -> Result<Vec<PickupRow>, String> {
+        Ok(Vec::new())
+    }
+    /// `upsync pickups cancel PRN`; the pickup's state afterwards.
+    async fn cancel_pickup(&self, prn: &str) -> Result<String, String> {
+        Err(format!("pickup {prn}: no dispatch configured"))
+    }
 }
 
 /// How the console's cookie and sessions behave (`Debug` never shows the token).

@@ -13,6 +13,8 @@
 //! | `GET /console/dead-letters` | the dead-letter queue with replay / void |
 //! | `GET /console/tracking` | tracking exceptions |
 //! | `POST /console/actions/replay`, `POST /console/actions/void` | `id`, `csrf` fields |
+//! | `GET /console/pickups` | on-call pickups (site, date, PRN, state, shipments) |
+//! | `POST /console/actions/cancel-pickup` | `id` (the PRN), `csrf` fields |
 //!
 //! Without a session a `GET` is redirected (303) to the login page and anything else is
 //! 401. Every answer carries `Cache-Control: no-store` and a strict CSP (no scripts).
@@ -30,6 +32,10 @@ use serde::Deserialize;
 
 use super::auth::{self, Session, Sessions};
 use super::{ConsoleBackend, ConsoleSettings, JobQuery};
+
+// The pickups page and its cancel button; a child module, so it shares the helpers.
+#[path = "pickups.rs"]
+mod pickups;
 
 /// Jobs shown on one page at most.
 const JOBS_SHOWN: usize = 500;
@@ -62,6 +68,11 @@ pub fn routes(state: ConsoleState) -> Router {
         .route("/console/tracking", get(tracking))
         .route("/console/actions/replay", post(replay))
         .route("/console/actions/void", post(void))
+        .route("/console/pickups", get(pickups::page_pickups))
+        .route(
+            "/console/actions/cancel-pickup",
+            post(pickups::cancel_pickup),
+        )
         .route("/console/logout", post(logout))
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(state.clone(), guard));
@@ -89,6 +100,7 @@ fn templates() -> &'static Environment<'static> {
                 include_str!("templates/dead_letters.html"),
             ),
             ("tracking.html", include_str!("templates/tracking.html")),
+            ("pickups.html", include_str!("templates/pickups.html")),
             ("not_found.html", include_str!("templates/not_found.html")),
         ] {
             env.add_template(name, text)
@@ -428,6 +440,6 @@ mod tests {
         {
             assert!(templates().get_template(&name).is_ok(), "{name}");
         }
-        assert_eq!(templates().templates().count(), 8);
+        assert_eq!(templates().templates().count(), 9);
     }
 }

@@ -11,6 +11,8 @@
 //! UPS-REFERENCE.md §2), `writeback.rs`, `fixtures.rs` (`*.test.yaml`).
 //! `freight.rs` (the `freight:` and `billing:` sections; reference in `docs/freight.md`).
 //! `returns.rs` (`return_service:` and `auto_return:`; reference in `docs/returns.md`).
+//! `site.rs` (the ship-from site key a record uses, and the dispatch write-back: ship date
+//! and pickup PRN; docs/pickups.md).
 //! `upsync mapping test` is `crate::commands::mapping`. The mapping throughput bench is `bench/mapping.rs`.
 //!
 //! # Mapping file format
@@ -72,7 +74,7 @@
 //! void_on_cancel: true                 # void when cancelled: record deleted, or `cancelled:`
 //! write_back: {package_tracking, shipment_id, charges, service_used, transit_days, status,
 //!              last_scan, delivered_at, received_by, error, label_file_name, label_file_field,
-//!              attach_labels, confirm_shipment}
+//!              attach_labels, confirm_shipment, ship_date, pickup_prn}
 //! freight: {field, rate: list|account, markup_percent, markup_amount,   # see `freight.rs`
 //!           rounding: standard|up|down, decimals, include_taxes, currency, note_field}
 //! billing: {transportation: {payer, account, postal_code, country},    # see `freight.rs`
@@ -104,6 +106,7 @@ pub mod paperless;
 pub mod returns;
 pub mod rules;
 mod run;
+mod site;
 pub mod spec;
 mod units;
 pub mod writeback;
@@ -253,6 +256,9 @@ pub(crate) struct CWriteBack {
     pub(crate) label_file_field: Option<String>,
     pub(crate) attach_labels: bool,
     pub(crate) confirm_shipment: bool,
+    /// `write_back.ship_date` / `write_back.pickup_prn` (dispatch, `site.rs`).
+    pub(crate) ship_date: Option<String>,
+    pub(crate) pickup_prn: Option<String>,
 }
 
 /// A compiled mapping file. Cheap to share (`Send + Sync`); evaluation allocates only the

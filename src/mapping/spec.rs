@@ -513,6 +513,13 @@ pub struct WriteBackSpec {
     /// Ask the connector to confirm/mark the ERP document shipped after writing.
     #[serde(default)]
     pub confirm_shipment: bool,
+    /// Header field for the ship date UPS was given (`YYYY-MM-DD`, the site's dispatch
+    /// calendar; docs/pickups.md).
+    #[serde(default)]
+    pub ship_date: Option<String>,
+    /// Header field for the PRN of the on-call pickup that collects the shipment.
+    #[serde(default)]
+    pub pickup_prn: Option<String>,
 }
 
 fn yes() -> bool {

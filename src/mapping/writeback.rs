@@ -376,7 +376,7 @@ pub(super) fn compile_write_back(
     // Targets are written in the ERP's write vocabulary (NetSuite's record API spells
     // `packageTrackingNumber` where SuiteQL reads `packagetrackingnumber`), so only their
     // syntax is checked here, not their presence in fixture records.
-    let targets: [(&str, &Option<String>); 17] = [
+    let targets: [(&str, &Option<String>); 19] = [
         ("package_tracking", &s.package_tracking),
         ("shipment_id", &s.shipment_id),
         ("charges", &s.charges),
@@ -394,6 +394,8 @@ pub(super) fn compile_write_back(
         ("history_field", &s.history_field),
         ("error", &s.error),
         ("label_file_field", &s.label_file_field),
+        ("ship_date", &s.ship_date),
+        ("pickup_prn", &s.pickup_prn),
     ];
     for (name, v) in targets {
         if let Some(t) = v {
@@ -441,6 +443,8 @@ pub(super) fn compile_write_back(
         label_file_field: s.label_file_field,
         attach_labels: s.attach_labels,
         confirm_shipment: s.confirm_shipment,
+        ship_date: s.ship_date,
+        pickup_prn: s.pickup_prn,
     })
 }
 

@@ -36,6 +36,7 @@ pub mod documents;
 pub mod failure;
 pub mod freight;
 pub mod milestone;
+pub mod pickup;
 pub mod quantum;
 pub mod split;
 pub mod track;
@@ -45,6 +46,7 @@ pub use documents::{Paperless, PaperlessDocument, PaperlessMode, PaperlessOutcom
 pub use failure::ClassifiedError;
 pub use freight::{FreightOutcome, FreightRule, RateBasis, Rounding};
 pub use milestone::Milestone;
+pub use pickup::{PendingPickup, PickupPiece, PickupRequest};
 pub use quantum::{QvEvent, QvFile, QvPage, QvRecord, QvRequest};
 pub use track::TrackOutcome;
 

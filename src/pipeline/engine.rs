@@ -41,6 +41,8 @@ mod dead_letter;
 mod ingest;
 #[path = "steps/map.rs"]
 mod map;
+#[path = "steps/pickup.rs"]
+mod pickup;
 #[path = "steps/prepare.rs"]
 mod prepare;
 #[path = "steps/reconcile.rs"]
@@ -457,6 +459,8 @@ pub struct PipelineCore {
     clock: Clock,
     pub stats: PipelineStats,
     stopping: AtomicBool,
+    /// Dispatch calendars and the pickup book (`steps/pickup.rs`); unset = no `dispatch:`.
+    dispatch: std::sync::OnceLock<Arc<crate::dispatch::Dispatch>>,
 }
 
 /// Whether a step moved the job on or it must wait.
@@ -529,6 +533,7 @@ impl Pipeline {
                 clock,
                 stats: PipelineStats::default(),
                 stopping: AtomicBool::new(false),
+                dispatch: std::sync::OnceLock::new(),
             }),
         }
     }
@@ -654,6 +659,11 @@ impl Pipeline {
         }
         if settled.first_error.is_none() {
             if let Err(e) = self.process_watches(conn).await {
+                settled.first_error = Some(e);
+            }
+        }
+        if settled.first_error.is_none() && !self.is_stopping() {
+            if let Err(e) = self.process_pickups().await {
                 settled.first_error = Some(e);
             }
         }

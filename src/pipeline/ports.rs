@@ -135,6 +135,26 @@ pub trait Mapper: Send + Sync {
             ..Default::default()
         }
     }
+    /// The ship-from site key the record ships from (the `ship_from` entry used), for the
+    /// dispatch calendar and pickups; `None` = no site (the ERP's ship date is used as is).
+    fn site_key(&self, record: &ErpRecord) -> Option<String> {
+        let _ = record;
+        None
+    }
+    /// The ship date used and/or the pickup PRN, to the fields the mapping names
+    /// (`write_back.ship_date`, `write_back.pickup_prn`); empty when it names none.
+    fn write_back_dispatch(
+        &self,
+        record: &ErpRecord,
+        ship_date: Option<chrono::NaiveDate>,
+        prn: Option<&str>,
+    ) -> WriteBack {
+        let _ = (ship_date, prn);
+        WriteBack {
+            record_id: record.id.clone(),
+            ..Default::default()
+        }
+    }
     /// A return record's 1Z onto the outbound record it names (`return_service.linked`).
     fn write_back_linked(&self, record: &ErpRecord, result: &ShipResult) -> Option<WriteBack> {
         let _ = (record, result);

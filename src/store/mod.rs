@@ -89,10 +89,12 @@ pub enum Tree {
     Outbox,
     /// Counters and small bookkeeping (token budget counts, …).
     Meta,
+    /// On-call pickups per site and business day (`crate::dispatch::book`).
+    Pickups,
 }
 
 impl Tree {
-    pub const ALL: [Tree; 11] = [
+    pub const ALL: [Tree; 12] = [
         Tree::Credentials,
         Tree::Tokens,
         Tree::Cursors,
@@ -104,6 +106,7 @@ impl Tree {
         Tree::Events,
         Tree::Outbox,
         Tree::Meta,
+        Tree::Pickups,
     ];
 
     pub fn name(self) -> &'static str {
@@ -119,6 +122,7 @@ impl Tree {
             Tree::Events => "events",
             Tree::Outbox => "outbox",
             Tree::Meta => "meta",
+            Tree::Pickups => "pickups",
         }
     }
 

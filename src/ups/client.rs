@@ -33,6 +33,10 @@ use super::{UpsClientConfig, UpsCredentials};
 use crate::model::{Address, AddressCheck, LabelSpec, RateQuote, ShipResult, Shipment};
 
 mod paperless;
+// The Pickup API calls; a child module, so they share the retry loop.
+#[path = "client_pickup.rs"]
+mod pickup;
+pub use pickup::PICKUP_VERSION;
 
 /// UPS auth failure codes seen on API calls (UPS-REFERENCE §1, §8, §10).
 const AUTH_CODES: [&str; 3] = ["250002", "251004", "UJ0001"];
@@ -686,6 +690,16 @@ impl UpsClient {
     }
 
     async fn execute_on(&self, req: Req, quota: Quota) -> Result<(u16, Value), UpsError> {
+        self.execute_with_headers(req, quota, &[]).await
+    }
+
+    /// [`Self::execute_on`] with extra request headers (Pickup's `AccountNumber`, `Prn`).
+    async fn execute_with_headers(
+        &self,
+        req: Req,
+        quota: Quota,
+        headers: &[(&str, String)],
+    ) -> Result<(u16, Value), UpsError> {
         let i = &self.inner;
         let api = req.api;
         let policy = &i.cfg.retry;
@@ -713,6 +727,9 @@ impl UpsClient {
                 .header("transId", &trans_id)
                 .header("transactionSrc", &i.cfg.transaction_src)
                 .header(reqwest::header::ACCEPT, "application/json");
+            for (name, value) in headers {
+                rb = rb.header(*name, value);
+            }
             if !req.query.is_empty() {
                 rb = rb.query(&req.query);
             }

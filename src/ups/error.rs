@@ -34,10 +34,12 @@ pub enum Api {
     QuantumView,
     /// Paperless Document upload and push (issue 20).
     Paperless,
+    /// Pickup: creation, pending status, cancel (Pickup.yaml).
+    Pickup,
 }
 
 impl Api {
-    pub const ALL: [Api; 10] = [
+    pub const ALL: [Api; 11] = [
         Api::Token,
         Api::AddressValidation,
         Api::Rating,
@@ -48,6 +50,7 @@ impl Api {
         Api::TrackAlert,
         Api::QuantumView,
         Api::Paperless,
+        Api::Pickup,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -62,6 +65,7 @@ impl Api {
             Api::TrackAlert => "track_alert",
             Api::QuantumView => "quantum_view",
             Api::Paperless => "paperless",
+            Api::Pickup => "pickup",
         }
     }
 
@@ -76,12 +80,14 @@ impl Api {
             Api::TrackAlert => "Track Alert",
             Api::QuantumView => "Quantum View",
             Api::Paperless => "Paperless Document",
+            Api::Pickup => "Pickup",
         }
     }
 
-    /// Safe to repeat after a 5xx/connection error: everything except Ship.
+    /// Safe to repeat after a 5xx/connection error: everything except Ship and Pickup
+    /// (a creation may have booked; dispatch reconciles with the pending list instead).
     pub fn is_idempotent(self) -> bool {
-        !matches!(self, Api::Ship)
+        !matches!(self, Api::Ship | Api::Pickup)
     }
 }
 

@@ -105,7 +105,7 @@ impl ApiQuotas {
             Api::Track => self.track,
             Api::TrackAlert => self.track_alert,
             // No quota of its own: a few calls per interval; the shared `total` applies.
-            Api::QuantumView => None,
+            Api::QuantumView | Api::Pickup => None,
             // A few calls per international shipment: the shared `total` applies.
             Api::Paperless => None,
         }

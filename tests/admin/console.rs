@@ -126,6 +126,7 @@ async fn nothing_without_a_login_no_action_without_csrf_and_replay_ships_once() 
             job_q.as_str(),
             "/console/dead-letters",
             "/console/tracking",
+            "/console/pickups",
             "/console/no-such-page",
             "/console/actions/replay",
         ] {
@@ -143,6 +144,7 @@ async fn nothing_without_a_login_no_action_without_csrf_and_replay_ships_once() 
         for path in [
             "/console/actions/replay",
             "/console/actions/void",
+            "/console/actions/cancel-pickup",
             "/console/logout",
             "/console/jobs",
         ] {
@@ -262,6 +264,12 @@ async fn nothing_without_a_login_no_action_without_csrf_and_replay_ships_once() 
     assert_eq!(st, 200);
     let (st, _) = get(format!("{}/console/job?id=nope", s.base)).await;
     assert_eq!(st, 404);
+    let (st, pickups) = get(format!("{}/console/pickups", s.base)).await;
+    assert_eq!(st, 200, "{pickups}");
+    assert!(
+        pickups.contains("id=\"pickups\"") && pickups.contains("href=\"/console/pickups\""),
+        "{pickups}"
+    );
     let csrf = csrf_of(&dead);
 
     // Actions without the CSRF token, or with another one, are refused and change nothing.
@@ -270,7 +278,7 @@ async fn nothing_without_a_login_no_action_without_csrf_and_replay_ships_once() 
         vec![("id", job.as_str())],
         vec![("id", job.as_str()), ("csrf", "0".repeat(64).leak())],
     ] {
-        for action in ["replay", "void"] {
+        for action in ["replay", "void", "cancel-pickup"] {
             let r = http
                 .post(format!("{}/console/actions/{action}", s.base))
                 .header("cookie", &cookie)

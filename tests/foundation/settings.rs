@@ -167,6 +167,13 @@ fn check(b: &Built<'_>) -> String {
     let r = upsync::config::check::check_config_with(b.file, true);
     format!("{:?} {:?}", r.problems, r.warnings)
 }
+/// The dispatch calendars and pickup modes as the assembly builds them.
+fn dispatch(b: &Built<'_>) -> String {
+    match wiring::dispatch_settings(&b.cfg) {
+        Ok(s) => format!("{s:?}"),
+        Err(e) => e.to_string(),
+    }
+}
 fn events(b: &Built<'_>) -> String {
     match wiring::events_settings(&b.cfg, b.store) {
         Ok(s) => format!("{s:?}"),
@@ -806,6 +813,39 @@ fn rows() -> Vec<Row> {
             json!(5),
             webhook(),
             events,
+        ),
+        // dispatch (issue 20): calendars and pickups per ship-from site
+        (
+            "dispatch.pickups.mode",
+            json!("daily_account"),
+            vec![("dispatch.sites[0].pickups", Value::Null)],
+            dispatch,
+        ),
+        ("dispatch.sites[0].key", json!("WEST"), none(), dispatch),
+        (
+            "dispatch.sites[0].time_zone",
+            json!("America/Chicago"),
+            none(),
+            dispatch,
+        ),
+        ("dispatch.sites[0].cutoff", json!("16:00"), none(), dispatch),
+        (
+            "dispatch.sites[0].working_days[4]",
+            json!("sat"),
+            none(),
+            dispatch,
+        ),
+        (
+            "dispatch.sites[0].holidays[0]",
+            json!("2026-12-24"),
+            none(),
+            dispatch,
+        ),
+        (
+            "dispatch.sites[0].pickups.mode",
+            json!("daily_account"),
+            none(),
+            dispatch,
         ),
         // checkout (off in the example: `bind` is set first)
         ("checkout.bind", json!("127.0.0.1:8090"), none(), checkout),

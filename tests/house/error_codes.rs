@@ -79,6 +79,7 @@ const SUFFIXES: &[&str] = &[
     "object",
     "time",
     "days",
+    "ahead",
 ];
 
 /// Last segments of measured figures and settings (`…_seconds`, `ups_requests_total`):
@@ -98,6 +99,10 @@ const UNITS: &[&str] = &[
 
 /// Literals the pattern catches that are not stable codes, each with why.
 const FALSE_POSITIVES: &[(&[&str], &str)] = &[
+    (
+        &["working_days", "default_working_days"],
+        "the dispatch config key `working_days` and its serde default (src/config/dispatch.rs, src/dispatch/calendar.rs)",
+    ),
     (
         &["not_found", "status_time", "custbody_ups_status_time"],
         "tracking status names (src/model/milestone.rs), mapping write_back keys and the NetSuite custom field they name",

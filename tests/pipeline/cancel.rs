@@ -14,7 +14,11 @@ use upsync::pipeline::JobState;
 
 /// Correct (reopen) a confirmed Acumatica shipment and delete it, through the contract API
 /// with a cookie session, as a user cancelling it does.
-async fn acumatica_correct_and_delete(w: &upsync::app::world::World, nbr: &str, id: &str) {
+pub(crate) async fn acumatica_correct_and_delete(
+    w: &upsync::app::world::World,
+    nbr: &str,
+    id: &str,
+) {
     let a = w.acumatica.as_ref().expect("acumatica");
     acumatica_delete(&a.base_url, nbr, id, true).await;
 }

@@ -12,6 +12,8 @@
 //!   uploads once per document, printed fallback for a non-paperless account (issue 20).
 //! * [`e2e`]: both ERPs end to end: 1Z numbers and labels written back.
 //! * [`freight`]: freight written back per the mapping (account basis, loud list fallback).
+//! * [`pickups`]: dispatch calendar ship dates and on-call pickups (one PRN per site and
+//!   day, exactly once across a crash, cancelled when every shipment is voided).
 //! * [`push`]: ERP push notifications wake the connectors; lost, duplicated and reordered
 //!   pushes change nothing.
 //! * [`returns`]: return records of both ERPs and an automatic return, labelled once (issue 20).
@@ -31,6 +33,7 @@ mod dead_letter;
 mod documents;
 mod e2e;
 mod freight;
+mod pickups;
 mod push;
 mod reconcile;
 mod returns;

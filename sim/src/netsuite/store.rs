@@ -38,6 +38,8 @@ pub const CUSTBODY_FIELDS: &[&str] = &[
     // the return 1Z written onto either record.
     "custbody_original_fulfillment",
     "custbody_ups_return_tracking",
+    "custbody_ups_ship_date",
+    "custbody_ups_pickup_prn",
 ];
 
 /// Which transaction a stored record is: an item fulfillment (the default) or a return

@@ -15,6 +15,7 @@
 //! * [`paperless`]: Paperless Document upload/image/delete and the paperless invoice rules
 //!   of Ship (paperless-enabled accounts: `--paperless-account`, default `123X56`; its own
 //!   error table).
+//! * [`pickup`]: Pickup creation, pending status, cancel (its own error table).
 //! * [`label`], [`trackno`]: label images/printer text, 1Z numbers and check digits.
 //! * this file: config, CLI, spawn, router and the gateway middleware (faults, latency,
 //!   auth, rate limit, counters) every `/api` and OAuth request passes through.
@@ -61,6 +62,7 @@
 //! | 400 | `120413` | label format unknown, or `LabelStockSize` missing for ZPL/EPL/SPL |
 //! | 400 | `120612` | package weight missing, zero or over the limit |
 //! | 400 | `120802` | ShipTo/Shipper postal or state code missing/invalid for the country; cross-border ShipTo phone or description missing; Shipper.AttentionName missing on an international lane. The message names party and field in UPS's words ("Missing or invalid ship to StateProvinceCode") |
+//! | 400 | `9120210` | `ShipmentDate` not YYYYMMDD or more than 7 days ahead (modelled code; `ship/date.rs`) |
 //! | 400 | `9120200` | malformed `Request.SubVersion` (not YYMM) in Ship/Rate, strict mode (modelled code; lenient: `129001` alert, newest shapes) |
 //! | 400 | `190100` | void: not an 18-character 1Z number with a valid check digit |
 //! | 400 | `190102` | void: no shipment found within the allowed void period |
@@ -83,8 +85,9 @@
 //! * `GET /_sim/stats`, `GET /_sim/clock`, `POST /_sim/clock/advance?seconds=|minutes=|hours=|days=`
 //!   (then a tick runs: tracking progression is visible and Track Alert events are pushed
 //!   before the call returns), `GET|PUT /_sim/faults` (from `sim::common`).
+//! * `GET /_sim/ups/pickups`: every on-call pickup (`pickup.rs`), oldest first.
 //! * `GET /_sim/ups/shipments[?reference=VALUE]`: JSON array, oldest first, of
-//!   `{id, client_id, shipper_number, service, created_at, voided, references: [values],
+//!   `{id, client_id, shipper_number, service, created_at, ship_date, voided, references: [values],
 //!   reference_numbers, customer_context, label_format, charges, packages: [{tracking_number,
 //!   voided, weight_lbs, references, status, scenario}]}`.
 //! * `GET /_sim/ups/subscriptions`: Track Alert subscriptions (no credentials).
@@ -101,7 +104,7 @@
 //!
 //! ## Counters (`/_sim/stats`)
 //! Per operation (`token`, `ship`, `void`, `rate`, `xav`, `track`, `label_recovery`,
-//! `trackalert`, `paperless`) and per operation and status (`ship.200`, `ship.400`, `track.401`,
+//! `trackalert`, `paperless`, `pickup`, `pickup_status`, `pickup_cancel`) and per operation and status (`ship.200`, `ship.400`, `track.401`,
 //! `rate.429`, …; broken answers count as `ship.reset` / `ship.drop_after_commit`), plus
 //! `token.issued`, `token.issued.<client_id>` (per OAuth client), `token.capped`, `token.merchant_mismatch`, `ship.created`,
 //! `ship.packages`, `ship.voided` (shipments fully voided), `void.packages`,
@@ -118,6 +121,7 @@ pub mod authcode;
 pub mod label;
 pub mod paperless;
 pub mod payment;
+pub mod pickup;
 pub mod quantum;
 pub mod rate;
 pub mod schema;
@@ -540,6 +544,12 @@ pub fn router(state: Arc<UpsState>) -> Router {
             post(alert::subscribe),
         )
         .route("/api/quantumview/{version}/events", post(quantum::events))
+        .route("/api/pickupcreation/{version}/pickup", post(pickup::create))
+        .route(
+            "/api/shipments/{version}/pickup/{kind}",
+            get(pickup::pending).delete(pickup::cancel),
+        )
+        .route("/_sim/ups/pickups", get(pickup::dump))
         .route(
             "/api/paperlessdocuments/{version}/upload",
             // Files up to 10 MB each, base64: above axum's 2 MB default (the request
@@ -614,9 +624,17 @@ pub fn operation(method: &Method, path: &str) -> Option<&'static str> {
         _ => {}
     }
     let rest = path.strip_prefix("/api/")?;
-    let op = if rest.starts_with("shipments/") {
+    let op = if rest.starts_with("pickupcreation/") {
+        "pickup"
+    } else if rest.starts_with("shipments/") {
         if rest.contains("/void/cancel/") {
             "void"
+        } else if rest.contains("/pickup/") {
+            if *method == Method::DELETE {
+                "pickup_cancel"
+            } else {
+                "pickup_status"
+            }
         } else if rest.ends_with("/ship") {
             "ship"
         } else {

@@ -34,6 +34,7 @@ pub mod spec {
     pub const TRACK_ALERT: &str = include_str!("spec/UPSTrackAlert.yaml");
     pub const QUANTUM_VIEW: &str = include_str!("spec/QuantumView.yaml");
     pub const PAPERLESS: &str = include_str!("spec/Paperless.yaml");
+    pub const PICKUP: &str = include_str!("spec/Pickup.yaml");
     pub const LICENSE: &str = include_str!("spec/LICENSE");
 }
 
@@ -64,6 +65,30 @@ pub const LENGTH_PATCHES: &[(&str, &str, &str, &str, u64)] = &[
         "minLength",
         3,
     ),
+    // `PickupDate` is `yyyyMMdd` but declared with length 4 (UPS-REFERENCE §9).
+    (
+        "Pickup.yaml",
+        "PickupCreationRequest_PickupDateInfo",
+        "PickupDate",
+        "minLength",
+        8,
+    ),
+    (
+        "Pickup.yaml",
+        "PickupCreationRequest_PickupDateInfo",
+        "PickupDate",
+        "maxLength",
+        8,
+    ),
+    // `TotalWeight.Weight` is declared with exactly 6 characters while the spec's own
+    // example sends "5.5": both are accepted (upsync sends a zero-padded "0005.5").
+    (
+        "Pickup.yaml",
+        "PickupCreationRequest_TotalWeight",
+        "Weight",
+        "minLength",
+        1,
+    ),
     // `RequestAction` is declared with length 11, but its only valid value `QVEvents` has 8.
     (
         "QuantumView.yaml",
@@ -92,6 +117,8 @@ pub enum BodySchema {
     PaperlessUpload,
     /// Paperless Document push to image repository (`PAPERLESSDOCUMENTRequestWrapper`).
     PaperlessPush,
+    /// Pickup creation (`PICKUPCreationRequestWrapper`).
+    PickupCreation,
 }
 
 impl BodySchema {
@@ -152,10 +179,15 @@ impl BodySchema {
                 spec::PAPERLESS,
                 Root::Component("PAPERLESSDOCUMENTRequestWrapper"),
             ),
+            BodySchema::PickupCreation => (
+                "Pickup.yaml",
+                spec::PICKUP,
+                Root::Component("PICKUPCreationRequestWrapper"),
+            ),
         }
     }
 
-    const ALL: [BodySchema; 11] = [
+    const ALL: [BodySchema; 12] = [
         BodySchema::Token,
         BodySchema::AuthCodeToken,
         BodySchema::Refresh,
@@ -167,6 +199,7 @@ impl BodySchema {
         BodySchema::QuantumView,
         BodySchema::PaperlessUpload,
         BodySchema::PaperlessPush,
+        BodySchema::PickupCreation,
     ];
 
     fn index(self) -> usize {

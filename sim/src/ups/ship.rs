@@ -18,6 +18,7 @@
 //! Layout: the Ship handler is here; its rules in `ship/rules.rs`, Void in `ship/void.rs`,
 //! Label Recovery in `ship/recover.rs`.
 
+mod date;
 mod recover;
 mod returns;
 mod rules;
@@ -155,6 +156,10 @@ pub async fn ship(
         Ok(p) => p,
         Err(r) => return r,
     };
+    let ship_date = match date::check_ship_date(&body, st.now().date_naive()) {
+        Ok(d) => d,
+        Err((code, m)) => return ups_error(StatusCode::BAD_REQUEST, code, &m),
+    };
     let price = rate::price(&plan.lane, &plan.service, &plan.facts, plan.residential);
     let mut alerts = tolerance_alerts(&tolerances);
     alerts.extend(paperless.alerts.iter().cloned());
@@ -189,6 +194,12 @@ pub async fn ship(
         })
         .collect();
     let currency = price.currency;
+    if let Some(d) = ship_date {
+        st.ship_dates
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(packages[0].tracking_number.clone(), d);
+    }
     let shipment = Shipment {
         id: packages[0].tracking_number.clone(),
         client_id: caller.client_id.clone(),

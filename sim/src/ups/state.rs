@@ -300,6 +300,10 @@ pub struct UpsState {
     pub paperless: super::paperless::PaperlessState,
     /// Authorization-code grants, codes and knobs (`authcode.rs`).
     pub authcode: super::authcode::AuthCodeState,
+    /// On-call pickups (`pickup.rs`).
+    pub pickups: super::pickup::Pickups,
+    /// `Shipment.ShipmentDate` per shipment id, when the Ship request gave one.
+    pub ship_dates: Mutex<HashMap<String, chrono::NaiveDate>>,
     recorder: Option<Arc<Recorder>>,
 }
 
@@ -338,6 +342,8 @@ impl UpsState {
             .build()?;
         Ok(Arc::new(UpsState {
             quantum: super::quantum::QvState::new(core.clock.now()),
+            pickups: Default::default(),
+            ship_dates: Default::default(),
             cfg,
             core,
             clients,
@@ -474,6 +480,11 @@ impl UpsState {
     pub fn dump_shipments(&self) -> Value {
         let s = self.read_shipments();
         let now = self.now();
+        let ship_dates = self
+            .ship_dates
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
         Value::Array(
             s.list
                 .iter()
@@ -496,6 +507,7 @@ impl UpsState {
                         "shipper_number": sh.shipper_number,
                         "service": sh.service,
                         "created_at": sh.created_at.to_rfc3339(),
+                        "ship_date": ship_dates.get(&sh.id).map(|d| d.format("%Y-%m-%d").to_string()),
                         "voided": sh.voided(),
                         "references": values,
                         "reference_numbers": refs(&sh.references),

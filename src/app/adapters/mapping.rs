@@ -100,6 +100,19 @@ impl Mapper for MappingAdapter {
     fn void_on_cancel(&self) -> bool {
         self.mapping.void_on_cancel()
     }
+
+    fn site_key(&self, record: &crate::model::ErpRecord) -> Option<String> {
+        self.mapping.site_key(record)
+    }
+
+    fn write_back_dispatch(
+        &self,
+        record: &crate::model::ErpRecord,
+        ship_date: Option<chrono::NaiveDate>,
+        prn: Option<&str>,
+    ) -> crate::model::WriteBack {
+        self.mapping.write_back_dispatch(&record.id, ship_date, prn)
+    }
 }
 
 /// The UPS Ship request builder that mapping fixtures and `upsync mapping test` compare

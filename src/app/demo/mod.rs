@@ -31,6 +31,7 @@ use crate::model::Milestone;
 use crate::pipeline::{Job, JobState};
 use crate::sim::ups::{ScenarioKey, TrackScenario};
 
+mod dispatch;
 mod rows;
 pub mod split;
 use rows::{erp_view, rows};
@@ -223,6 +224,9 @@ pub async fn execute(o: DemoOptions, out: &mut dyn Write) -> anyhow::Result<Demo
             "international shipment {nbr} ships from WEST (account 456Y78, not paperless-enabled): printed invoice"
         ));
     }
+
+    let line = dispatch::prepare(&w).await?;
+    p.line(format_args!("{line}"));
 
     // The daemon, in-process: store, assembly, HTTP listener.
     let store = w.open_store()?;

@@ -179,6 +179,11 @@ pub(super) fn rows(
             Some((s, m)) => (s.as_str().to_string(), m.as_str().to_string()),
             None => ("normal".to_string(), "delivered".to_string()),
         };
+        let (ship_date, pickup_prn) = crate::dispatch::report::columns(
+            store,
+            &j.id,
+            j.shipment.as_ref().and_then(|s| s.ship_date),
+        )?;
         let signature_file = match snap.as_ref().and_then(|s| s.signature.as_ref()) {
             Some(sig) => Some(save_signature(dir, &j.number, &tracking_numbers, sig)?),
             None => None,
@@ -246,8 +251,8 @@ pub(super) fn rows(
                 .and_then(|f| f.refused.as_ref().map(|(c, _)| c.clone())),
             kind,
             return_tracking_numbers,
-            ship_date: None,
-            pickup_prn: None,
+            ship_date,
+            pickup_prn,
             documents,
             paperless_document_ids,
         });
@@ -409,6 +414,7 @@ pub fn print_table(o: &DemoOutcome, out: &mut dyn Write) -> std::io::Result<()> 
         basis("list"),
         refused
     )?;
+    writeln!(out, "{}", super::dispatch::summary(&o.rows))?;
     writeln!(
         out,
         "wall time {:.1} s for {:.1} simulated days; /readyz answered {}",

@@ -140,6 +140,9 @@ pub async fn assemble_with_clock(
         settings,
         clock.clone(),
     ));
+    if let Some(d) = build_dispatch(&cfg, &store, &accounts)? {
+        pipeline.set_dispatch(d);
+    }
     let (tracking, auth) = tracking_settings(&cfg, &store)?;
     let events = build_events(&cfg, &store, &clock)?;
     let mut tracker =
@@ -171,6 +174,40 @@ pub async fn assemble_with_clock(
         store,
         events,
         push,
+    })
+}
+
+/// Dispatch calendars and the pickup book from the `dispatch` section (`None` when it
+/// lists no site); on-call pickups go through each account's UPS client.
+pub fn build_dispatch(
+    cfg: &Config,
+    store: &Arc<Store>,
+    accounts: &Arc<crate::app::accounts::Accounts>,
+) -> anyhow::Result<Option<Arc<crate::dispatch::Dispatch>>> {
+    let calendars = dispatch_settings(cfg)?;
+    if calendars.sites.is_empty() {
+        return Ok(None);
+    }
+    let api: Arc<dyn crate::dispatch::PickupApi> =
+        Arc::new(crate::app::adapters::UpsPickups::new(accounts.clone()));
+    Ok(Some(Arc::new(crate::dispatch::Dispatch::new(
+        calendars,
+        store.clone(),
+        Some(api),
+    ))))
+}
+
+/// The dispatch calendars as the daemon builds them (every problem in one error).
+pub fn dispatch_settings(cfg: &Config) -> anyhow::Result<crate::dispatch::Calendars> {
+    crate::dispatch::Calendars::build(&cfg.dispatch).map_err(|problems| {
+        anyhow::anyhow!(
+            "dispatch configuration: {}",
+            problems
+                .iter()
+                .map(|(at, what, fix)| format!("{at}: {what} -- fix: {fix}"))
+                .collect::<Vec<_>>()
+                .join("; ")
+        )
     })
 }
 
@@ -362,6 +399,11 @@ pub fn ledger_decoder(tree: crate::store::Tree, key: &str, bytes: &[u8]) -> Resu
     if tree == crate::store::Tree::Outbox {
         return crate::events::outbox::decode(key, bytes);
     }
+    if tree == crate::store::Tree::Pickups {
+        return serde_json::from_slice::<crate::dispatch::Pickup>(bytes)
+            .map(|_| ())
+            .map_err(|e| format!("not a pickup record: {e}"));
+    }
     if tree != crate::store::Tree::Jobs {
         return Ok(());
     }
@@ -537,6 +579,31 @@ impl Mapper for NoFailureWriteBack {
         result: &crate::model::ShipResult,
     ) -> Option<crate::model::WriteBack> {
         self.0.write_back_linked(record, result)
+    }
+    // Freight, service used and transit days are not failure write-backs: forwarded, or
+    // they would be dropped whenever `dead_letter_write_back` is off.
+    fn write_back_shipped_freight(
+        &self,
+        record: &crate::model::ErpRecord,
+        result: &crate::model::ShipResult,
+        transit_days: Option<u32>,
+    ) -> (
+        crate::model::WriteBack,
+        Option<crate::model::FreightOutcome>,
+    ) {
+        self.0
+            .write_back_shipped_freight(record, result, transit_days)
+    }
+    fn site_key(&self, record: &crate::model::ErpRecord) -> Option<String> {
+        self.0.site_key(record)
+    }
+    fn write_back_dispatch(
+        &self,
+        record: &crate::model::ErpRecord,
+        ship_date: Option<chrono::NaiveDate>,
+        prn: Option<&str>,
+    ) -> crate::model::WriteBack {
+        self.0.write_back_dispatch(record, ship_date, prn)
     }
 }
 

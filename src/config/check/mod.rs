@@ -38,6 +38,7 @@ mod accounts;
 mod checkout;
 mod connectors;
 mod credentials;
+mod dispatch;
 mod events;
 mod http;
 mod parse;
@@ -47,8 +48,8 @@ mod ups;
 
 #[allow(unused_imports)]
 use self::{
-    checkout::*, connectors::*, credentials::*, events::*, http::*, parse::*, pipeline::*,
-    tracking::*, ups::*,
+    checkout::*, connectors::*, credentials::*, dispatch::*, events::*, http::*, parse::*,
+    pipeline::*, tracking::*, ups::*,
 };
 pub use connectors::{mapping_problems, profile_problems};
 
@@ -388,6 +389,13 @@ pub(crate) fn analyse(
         "checkout",
         &env_note,
     );
+    let dispatch = optional_section::<super::dispatch::DispatchConfig>(
+        &mut report,
+        path,
+        &root,
+        "dispatch",
+        &env_note,
+    );
     let raw_connectors: Vec<Value> = match root.get("connectors") {
         None | Some(Value::Null) => Vec::new(),
         Some(Value::Array(items)) => items.clone(),
@@ -444,6 +452,9 @@ pub(crate) fn analyse(
     for (i, c) in connectors.iter().enumerate() {
         check_connector_typed(&mut report, path, &base, i, c);
     }
+    if let Some(d) = &dispatch {
+        check_dispatch(&mut report, path, &base, d, &connectors);
+    }
     if let Some(dir) = &state_dir {
         let dir = resolve(&base, dir);
         if dir.exists() && !dir.is_dir() {
@@ -472,7 +483,7 @@ pub(crate) fn analyse(
     }
 
     let config = match (
-        ok, ups, tracking, http, pipeline, events, console, reminders, checkout,
+        ok, ups, tracking, http, pipeline, events, console, reminders, checkout, dispatch,
     ) {
         (
             true,
@@ -484,6 +495,7 @@ pub(crate) fn analyse(
             Some(console),
             Some(reminders),
             Some(checkout),
+            Some(dispatch),
         ) => {
             let mut c = Config {
                 state_dir,
@@ -496,6 +508,7 @@ pub(crate) fn analyse(
                 console,
                 credentials: reminders,
                 checkout,
+                dispatch,
             };
             c.finish(&base);
             report.notes.push(match c.connectors.len() {
@@ -678,6 +691,37 @@ connectors:
         ] {
             assert!(paths.contains(&want), "{want} not in {paths:?}\n{r}");
         }
+    }
+
+    #[test]
+    fn dispatch_problems_are_named_together() {
+        let base = "ups:\n  account_number: \"123X56\"\nconnectors:\n  - {name: a, type: acumatica, profile: p.yaml, mapping: m.yaml, schedule: \"* * * * *\", credentials: a}\n";
+        let good = format!(
+            "{base}dispatch:\n  sites:\n    - {{key: MAIN, time_zone: America/New_York, cutoff: \"17:00\", pickups: {{mode: on_call}}}}\n"
+        );
+        let (c, r, _t) = analyse_text(&good, FILES);
+        assert!(r.is_ok(), "{r}");
+        assert_eq!(
+            c.unwrap().dispatch.sites[0].pickups.as_ref().unwrap().mode,
+            crate::config::PickupMode::OnCall
+        );
+        let bad = format!(
+            "{base}dispatch:\n  sites:\n    - {{key: NORTH, time_zone: Mars/Olympus, cutoff: \"5pm\", working_days: [mon, funday], holidays: [\"25.12.2026\"]}}\n"
+        );
+        let (_c, r, _t) = analyse_text(&bad, FILES);
+        let paths: Vec<&str> = r.problems.iter().map(|p| p.path.as_str()).collect();
+        assert_eq!(
+            paths,
+            [
+                "dispatch.sites[0].time_zone",
+                "dispatch.sites[0].cutoff",
+                "dispatch.sites[0].working_days[1]",
+                "dispatch.sites[0].holidays[0]",
+                "dispatch.sites[0].key",
+            ],
+            "{r}"
+        );
+        assert!(r.problems[4].message.contains("MAIN, WEST"), "{r}");
     }
 
     #[test]

@@ -9,6 +9,21 @@ impl PipelineCore {
         conn: &Arc<Connector>,
         job: &mut Job,
     ) -> Result<Step, PipelineError> {
+        // The site's dispatch calendar decides the ship date (steps/pickup.rs), for a
+        // split group's parts too.
+        match self.dispatch_ship_date(conn, job) {
+            Ok(Some(date)) => {
+                if let Some(s) = job.shipment.as_mut() {
+                    s.ship_date = Some(date);
+                }
+            }
+            Ok(None) => {}
+            Err(e) => {
+                self.dead_letter(conn, job, ErrorClass::Business, e.code(), &e.to_string())
+                    .await?;
+                return Ok(Step::Wait);
+            }
+        }
         // Over the customs line limit with `over_limit: split`: several UPS shipments.
         if let Some(step) = self.maybe_start_group(conn, job).await? {
             return Ok(step);

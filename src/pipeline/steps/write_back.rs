@@ -12,6 +12,8 @@ impl PipelineCore {
         job: &mut Job,
     ) -> Result<Step, PipelineError> {
         let result = job.result.clone().expect("shipped job has a result");
+        // In the site's on-call pickup of its ship date (idempotent).
+        self.note_for_pickup(conn, job).await?;
         if let Some(sink) = &conn.label_sink {
             if !job.timeline.iter().any(|t| t.note.starts_with("labels: ")) {
                 match sink.deliver(&job.number, &result).await {
@@ -50,6 +52,12 @@ impl PipelineCore {
             }
         }
         job.freight = freight;
+        let mut plan = plan;
+        if self.has_site_calendar(conn, job) {
+            let date = job.shipment.as_ref().and_then(|s| s.ship_date);
+            let dispatch = conn.mapper.write_back_dispatch(&job.record, date, None);
+            plan.fields.extend(dispatch.fields);
+        }
         let started = self.now();
         let mut written = conn.source.write_back(&plan).await;
         // A return record naming its outbound record: the return 1Z goes there too.

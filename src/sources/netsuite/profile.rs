@@ -249,6 +249,8 @@ fn default_writable_fields() -> Vec<String> {
         "custbody_ups_scan_history",
         "custbody_ups_service",
         "custbody_ups_transit_days",
+        "custbody_ups_ship_date",
+        "custbody_ups_pickup_prn",
         "shippingCost",
         "memo",
     ]

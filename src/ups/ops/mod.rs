@@ -1,7 +1,7 @@
 //! UPS operations side by side, each request builder beside its response parser (as
 //! karrio's providers do): `ship`, `rate` (Rate/Shop), `xav` (address validation), `track`
 //! (by number and by reference), `void`, `recover` (Label Recovery), `subscribe` (Track
-//! Alert), `quantum` (Quantum View events). Pure: canonical model in, UPS JSON out and back; no HTTP, no clock (the
+//! Alert), `quantum` (Quantum View events), `pickup` (on-call pickup create, pending, cancel). Pure: canonical model in, UPS JSON out and back; no HTTP, no clock (the
 //! transport and the calls are in `client.rs`). `build.rs` and `parse.rs` re-export the
 //! public items under their old paths.
 //!
@@ -9,6 +9,7 @@
 //! blocks for requests; codes, charges, alerts and base64 for responses.
 
 pub mod paperless;
+pub mod pickup;
 pub mod quantum;
 pub mod rate;
 pub mod recover;
