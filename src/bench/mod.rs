@@ -103,7 +103,8 @@ pub struct BenchArgs {
     /// Number of shipments (jobs for `state`, records for `mapping`); default per scenario.
     #[arg(long)]
     pub shipments: Option<usize>,
-    /// Which connectors take part.
+    /// Which connectors take part (default: both ERPs, half the shipments each; the
+    /// `reconcile` scenario likewise).
     #[arg(long, value_enum)]
     pub mix: Option<Mix>,
     /// Simulated UPS latency per request, ms (default per scenario).
@@ -212,7 +213,7 @@ fn round(x: f64, digits: i32) -> f64 {
 
 fn world_options(args: &BenchArgs, dir: &Path, n: usize) -> WorldOptions {
     let mut o = WorldOptions::new(dir);
-    let (a, ns) = match args.mix.unwrap_or(Mix::Acumatica) {
+    let (a, ns) = match args.mix.unwrap_or(Mix::Both) {
         Mix::Acumatica => (n, 0),
         Mix::Netsuite => (0, n),
         Mix::Both => (n - n / 2, n / 2),
