@@ -5,6 +5,35 @@
 use super::*;
 
 impl PipelineCore {
+    /// Of the live shipments UPS found for one reference, keep the first (by shipment id)
+    /// and void the others as duplicates (audited, counted, logged; `part` names a split
+    /// group's part). A void UPS refuses comes back for the caller to handle.
+    pub(super) async fn keep_first_void_rest(
+        &self,
+        job: &mut Job,
+        mut live: Vec<FoundShipment>,
+        part: Option<&str>,
+    ) -> Result<FoundShipment, CarrierError> {
+        live.sort_by(|a, b| a.shipment_id.cmp(&b.shipment_id));
+        let keep = live.remove(0);
+        for dup in &live {
+            let started = self.now();
+            match self.carrier.void(&dup.shipment_id).await {
+                Ok(()) => {
+                    self.audit(job, "ups", "void_duplicate", "ok", started);
+                    job.duplicates_voided += 1;
+                    self.stats.duplicates_voided.fetch_add(1, Ordering::Relaxed);
+                    tracing::warn!(job = %job.id, part = part.unwrap_or("-"), shipment = %dup.shipment_id, "duplicate shipment found by reconciliation and voided");
+                }
+                Err(e) => {
+                    self.audit(job, "ups", "void_duplicate", &e.code, started);
+                    return Err(e);
+                }
+            }
+        }
+        Ok(keep)
+    }
+
     /// In doubt: look the shipment up by its reference before ever shipping again.
     pub(super) async fn step_reconcile(
         &self,
@@ -43,7 +72,7 @@ impl PipelineCore {
         // shipment id per package): a list longer than this shipment's packages is split
         // into shipments of that many packages, in the order UPS listed them.
         let per_shipment = shipment.packages.len().max(1);
-        let mut live: Vec<_> = found
+        let live: Vec<_> = found
             .into_iter()
             .filter(|f| !f.voided)
             .flat_map(|f| split_found(f, per_shipment))
@@ -53,23 +82,10 @@ impl PipelineCore {
                 .reconcile_missed(job, &reference, &shipment, started_at)
                 .await;
         }
-        live.sort_by(|a, b| a.shipment_id.cmp(&b.shipment_id));
-        let keep = live.remove(0);
-        for dup in &live {
-            let started = self.now();
-            match self.carrier.void(&dup.shipment_id).await {
-                Ok(()) => {
-                    self.audit(job, "ups", "void_duplicate", "ok", started);
-                    job.duplicates_voided += 1;
-                    self.stats.duplicates_voided.fetch_add(1, Ordering::Relaxed);
-                    tracing::warn!(job = %job.id, shipment = %dup.shipment_id, "duplicate shipment found by reconciliation and voided");
-                }
-                Err(e) => {
-                    self.audit(job, "ups", "void_duplicate", &e.code, started);
-                    return self.carrier_error(conn, job, e).await;
-                }
-            }
-        }
+        let keep = match self.keep_first_void_rest(job, live, None).await {
+            Ok(keep) => keep,
+            Err(e) => return self.carrier_error(conn, job, e).await,
+        };
         let started = self.now();
         match self
             .carrier

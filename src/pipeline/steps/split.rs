@@ -264,7 +264,7 @@ impl PipelineCore {
             }
         };
         let per_shipment = part.shipment.packages.len().max(1);
-        let mut live: Vec<_> = found
+        let live: Vec<_> = found
             .into_iter()
             .filter(|f| !f.voided)
             .flat_map(|f| split_found(f, per_shipment))
@@ -272,23 +272,10 @@ impl PipelineCore {
         if live.is_empty() {
             return self.part_missed(job, i).await;
         }
-        live.sort_by(|a, b| a.shipment_id.cmp(&b.shipment_id));
-        let keep = live.remove(0);
-        for dup in &live {
-            let started = self.now();
-            match self.carrier.void(&dup.shipment_id).await {
-                Ok(()) => {
-                    self.audit(job, "ups", "void_duplicate", "ok", started);
-                    job.duplicates_voided += 1;
-                    self.stats.duplicates_voided.fetch_add(1, Ordering::Relaxed);
-                    tracing::warn!(job = %job.id, part = %label, shipment = %dup.shipment_id, "duplicate shipment of a part found by reconciliation and voided");
-                }
-                Err(e) => {
-                    self.audit(job, "ups", "void_duplicate", &e.code, started);
-                    return self.carrier_error(conn, job, e).await.map(PartStep::Stop);
-                }
-            }
-        }
+        let keep = match self.keep_first_void_rest(job, live, Some(&label)).await {
+            Ok(keep) => keep,
+            Err(e) => return self.carrier_error(conn, job, e).await.map(PartStep::Stop),
+        };
         let shipment = part_shipment(&part);
         let started = self.now();
         match self
