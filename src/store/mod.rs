@@ -38,6 +38,7 @@
 pub mod backup;
 pub mod creds;
 pub mod key;
+pub mod pgserver;
 pub mod restrict;
 pub mod vault;
 
