@@ -100,6 +100,9 @@ pub enum SimCommand {
     Acumatica(crate::sim::acumatica::SimAcumaticaArgs),
     /// NetSuite simulator (SuiteTalk REST: OAuth 2.0 M2M, TBA, SuiteQL, record API).
     Netsuite(crate::sim::netsuite::SimNetsuiteArgs),
+    /// A bench world's simulators, for a bench in another process (`upsync bench`).
+    #[command(hide = true)]
+    World(crate::bench::sims::SimWorldArgs),
 }
 
 /// Global options every command receives.

@@ -24,8 +24,8 @@ pub const NETSUITE_PROFILE: &str = include_str!("../../connectors/netsuite.yaml"
 pub const ACUMATICA_MAPPING: &str = include_str!("../../mappings/acumatica-shipment.yaml");
 pub const NETSUITE_MAPPING: &str = include_str!("../../mappings/netsuite-itemfulfillment.yaml");
 
-/// What to start.
-#[derive(Debug, Clone)]
+/// What to start. Serializable: a bench hands it to its simulator child process.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct WorldOptions {
     /// Working directory (created); everything the daemon writes goes below it.
     pub dir: PathBuf,
@@ -164,23 +164,94 @@ async fn on<T: Send + 'static>(
     }
 }
 
-/// The running simulators and the prepared working directory.
-pub struct World {
+/// Where the daemon reaches the simulators (loopback base URLs); what a simulator child
+/// process prints first (`upsync sim world`, [`crate::bench`]).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct SimUrls {
+    pub ups: String,
+    pub acumatica: Option<String>,
+    pub netsuite: Option<String>,
+}
+
+/// The simulators of a world, running in this process (on a runtime of their own when
+/// [`WorldOptions::separate_sim_runtime`]).
+pub struct Simulators {
     pub ups: sim::ups::SimHandle,
     pub acumatica: Option<sim::acumatica::SimHandle>,
     pub netsuite: Option<sim::netsuite::SimHandle>,
+    /// Declared last: dropped after the handles above.
+    rt: Option<SimRuntime>,
+}
+
+/// The prepared working directory of a world: configuration, profiles, mappings, master
+/// key and the credentials in the vault. It does not care where the simulators run.
+#[derive(Debug, Clone)]
+pub struct WorldDir {
     pub dir: PathBuf,
     pub config_path: PathBuf,
     pub key_path: PathBuf,
     pub state_dir: PathBuf,
     pub label_dir: PathBuf,
+}
+
+/// The running simulators and the prepared working directory. Derefs to its [`WorldDir`]
+/// (`w.dir`, `w.config_path`, `w.open_store()`, `w.assemble(…)`).
+pub struct World {
+    pub ups: sim::ups::SimHandle,
+    pub acumatica: Option<sim::acumatica::SimHandle>,
+    pub netsuite: Option<sim::netsuite::SimHandle>,
+    files: WorldDir,
     /// Declared last: dropped after the handles above.
     _sim_runtime: Option<SimRuntime>,
+}
+
+impl std::ops::Deref for World {
+    type Target = WorldDir;
+
+    fn deref(&self) -> &WorldDir {
+        &self.files
+    }
 }
 
 impl World {
     /// Start the simulators, write the working directory, store the credentials.
     pub async fn start(o: WorldOptions) -> anyhow::Result<World> {
+        let sims = Simulators::start(&o).await?;
+        let files = WorldDir::write(&o, &sims.urls(), Some(&sims))?;
+        let Simulators {
+            ups,
+            acumatica,
+            netsuite,
+            rt,
+        } = sims;
+        Ok(World {
+            ups,
+            acumatica,
+            netsuite,
+            files,
+            _sim_runtime: rt,
+        })
+    }
+
+    /// The working directory alone.
+    pub fn files(&self) -> &WorldDir {
+        &self.files
+    }
+
+    /// Assemble on the UPS simulator's clock, so tracking follows `ups.advance(…)`.
+    pub async fn assemble_on_sim_clock(
+        &self,
+        store: Arc<Store>,
+    ) -> anyhow::Result<crate::app::wiring::Assembly> {
+        let core = self.ups.core.clone();
+        let clock = crate::model::Clock::from_fn(move || core.clock.now());
+        crate::app::wiring::assemble_with_clock(self.config()?, store, clock).await
+    }
+}
+
+impl Simulators {
+    /// Start the simulators `o` asks for, seeded.
+    pub async fn start(o: &WorldOptions) -> anyhow::Result<Simulators> {
         std::fs::create_dir_all(&o.dir)
             .with_context(|| format!("cannot create {}", o.dir.display()))?;
         let rec = |name: &str| o.record_dir.as_ref().map(|d| d.join(name));
@@ -263,6 +334,36 @@ impl World {
             None
         };
 
+        Ok(Simulators {
+            ups,
+            acumatica,
+            netsuite,
+            rt,
+        })
+    }
+
+    /// Their base URLs.
+    pub fn urls(&self) -> SimUrls {
+        SimUrls {
+            ups: self.ups.base_url.clone(),
+            acumatica: self.acumatica.as_ref().map(|a| a.base_url.clone()),
+            netsuite: self.netsuite.as_ref().map(|n| n.base_url.clone()),
+        }
+    }
+}
+
+impl WorldDir {
+    /// Write the working directory for simulators at `urls`. `sims` are the in-process
+    /// simulators when there are any: return records ([`WorldOptions::returns`]) are seeded
+    /// into them, so a world with returns needs them.
+    pub fn write(
+        o: &WorldOptions,
+        urls: &SimUrls,
+        sims: Option<&Simulators>,
+    ) -> anyhow::Result<WorldDir> {
+        if o.returns > 0 && sims.is_none() {
+            anyhow::bail!("a world with return records needs its simulators in this process");
+        }
         let dir = o.dir.clone();
         for sub in ["connectors", "mappings", "labels"] {
             std::fs::create_dir_all(dir.join(sub))?;
@@ -282,7 +383,7 @@ impl World {
         }
 
         let mut connectors = String::new();
-        if let Some(a) = &acumatica {
+        if let Some(url) = &urls.acumatica {
             connectors.push_str(&format!(
                 r#"  - name: acumatica
     type: acumatica
@@ -297,10 +398,10 @@ impl World {
       path: labels
 "#,
                 schedule = o.schedule,
-                url = a.base_url
+                url = url
             ));
         }
-        if let Some(n) = &netsuite {
+        if let Some(url) = &urls.netsuite {
             connectors.push_str(&format!(
                 r#"  - name: netsuite
     type: netsuite
@@ -315,15 +416,17 @@ impl World {
       path: labels
 "#,
                 schedule = o.schedule,
-                url = n.base_url
+                url = url
             ));
         }
         connectors.push_str(&crate::app::returns::seed_world(
             &dir,
             o.returns,
             &o.schedule,
-            acumatica.as_ref().map(|a| (&*a.state, a.base_url.as_str())),
-            netsuite.as_ref().map(|n| (&*n.sim, n.base_url.as_str())),
+            sims.and_then(|s| s.acumatica.as_ref())
+                .map(|a| (&*a.state, a.base_url.as_str())),
+            sims.and_then(|s| s.netsuite.as_ref())
+                .map(|n| (&*n.sim, n.base_url.as_str())),
         )?);
         // 0 = no quota: a limit far above anything the simulators can serve.
         let q = if o.ups_quota_per_second == 0 {
@@ -363,7 +466,7 @@ pipeline:
     absent_after_seconds: {absent}
     min_lookups: {lookups}
 "#,
-            ups = ups.base_url,
+            ups = urls.ups,
             accounts = if o.ups_single_account {
                 "  account_number: \"123X56\"\n  credentials: ups\n"
             } else {
@@ -434,16 +537,12 @@ pipeline:
             )?;
             store.flush()?;
         }
-        Ok(World {
-            ups,
-            acumatica,
-            netsuite,
+        Ok(WorldDir {
             label_dir: dir.join("labels"),
             dir,
             config_path,
             key_path,
             state_dir,
-            _sim_runtime: rt,
         })
     }
 
@@ -466,16 +565,6 @@ pipeline:
         store: Arc<Store>,
     ) -> anyhow::Result<crate::app::wiring::Assembly> {
         crate::app::wiring::assemble(self.config()?, store).await
-    }
-
-    /// Assemble on the UPS simulator's clock, so tracking follows `ups.advance(…)`.
-    pub async fn assemble_on_sim_clock(
-        &self,
-        store: Arc<Store>,
-    ) -> anyhow::Result<crate::app::wiring::Assembly> {
-        let core = self.ups.core.clone();
-        let clock = crate::model::Clock::from_fn(move || core.clock.now());
-        crate::app::wiring::assemble_with_clock(self.config()?, store, clock).await
     }
 
     /// A command running `binary` against this world (config, key, no inherited state dir).

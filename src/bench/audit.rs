@@ -6,7 +6,7 @@
 use super::*;
 
 /// Nothing lost, nothing shipped twice, every ERP record consistent with UPS.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Audit {
     /// ERP records that are UPS shipments and were ready (or already carry tracking).
     pub expected: usize,
@@ -106,11 +106,21 @@ pub(super) fn erp_numbers(w: &World) -> Vec<String> {
 
 /// Compare every ERP simulator's records with the UPS simulator's shipments.
 pub fn audit(w: &World) -> Audit {
+    audit_simulators(&w.ups, w.acumatica.as_ref(), w.netsuite.as_ref())
+}
+
+/// [`audit`] of simulators wherever they were started (a bench's simulator child process
+/// audits its own, `bench::sims`).
+pub fn audit_simulators(
+    ups: &crate::sim::ups::SimHandle,
+    acumatica: Option<&crate::sim::acumatica::SimHandle>,
+    netsuite: Option<&crate::sim::netsuite::SimHandle>,
+) -> Audit {
     let mut views = Vec::new();
-    if let Some(a) = &w.acumatica {
+    if let Some(a) = acumatica {
         views.extend(acumatica_views(a));
     }
-    if let Some(n) = &w.netsuite {
+    if let Some(n) = netsuite {
         views.extend(netsuite_views(n));
     }
     // tracking number → (shipment id, voided)
@@ -118,7 +128,7 @@ pub fn audit(w: &World) -> Audit {
     let mut live: HashSet<String> = HashSet::new();
     let mut out = Audit::default();
     {
-        let ships = w.ups.state.read_shipments();
+        let ships = ups.state.read_shipments();
         // Shipments of other shippers (no client of the simulator created them) are not ours.
         for s in ships.list.iter().filter(|s| !s.client_id.is_empty()) {
             let voided = s.voided();

@@ -135,7 +135,7 @@ async fn run(args: &BenchArgs, dir: &Path, push: bool) -> anyhow::Result<Run> {
     let p50 = measure::percentile(&mut lat, 50.0).unwrap_or(f64::NAN);
     let p99 = measure::percentile(&mut lat, 99.0).unwrap_or(f64::NAN);
     let max = measure::percentile(&mut lat, 100.0).unwrap_or(f64::NAN);
-    let mut m = pipeline_line("latency", &w, &a, spent);
+    let mut m = pipeline_line("latency", &SimFigures::of(&w), &a, spent);
     m.insert("released".into(), json!(released.len()));
     m.insert("written_back".into(), json!(done.len()));
     m.insert("release_rate_per_second".into(), json!(args.rate));

@@ -22,8 +22,10 @@
 //!   the same ERP numbers: re-ships, late duplicates voided, duplicates billed, lost
 //!   ([`reconcile`]).
 //!
-//! CPU and RSS figures of in-process scenarios include the simulators (they run in this
-//! process); `frugal` measures the daemon alone. [`audit`] is also what the fault suite uses
+//! `throughput` runs its simulators in a child process ([`sims`]): its line gives the
+//! daemon's CPU and peak RSS (`upsync_*`) apart from the simulators' (`sim_*`). CPU and RSS
+//! figures of the other in-process scenarios include the simulators (they run in this
+//! process, on threads of their own); `frugal` measures the daemon alone. [`audit`] is also what the fault suite uses
 //! to prove "nothing lost, nothing shipped twice, every ERP record consistent with UPS".
 //!
 //! Never: print secrets or addresses; the line carries counts and timings only.
@@ -33,6 +35,7 @@ pub mod mapping;
 pub mod measure;
 pub mod push;
 mod reconcile;
+pub mod sims;
 
 pub mod audit;
 mod checkout;
@@ -61,7 +64,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use serde_json::{json, Map, Value};
 
-use crate::app::world::{World, WorldOptions};
+use crate::app::world::{World, WorldDir, WorldOptions};
 use crate::pipeline::{JobState, Pipeline};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -165,7 +168,7 @@ pub enum LabelSinkArg {
 }
 
 /// Apply `--label-sink` to the world's configuration.
-fn apply_label_sink(w: &World, sink: LabelSinkArg) -> anyhow::Result<()> {
+fn apply_label_sink(w: &WorldDir, sink: LabelSinkArg) -> anyhow::Result<()> {
     if sink == LabelSinkArg::Directory {
         return Ok(());
     }
@@ -262,14 +265,73 @@ fn sim_ops(stats: &BTreeMap<String, u64>) -> Map<String, Value> {
 }
 
 fn erp_requests(w: &World) -> u64 {
-    w.acumatica
-        .as_ref()
-        .map(|a| sim_requests(&a.core.stats.snapshot()))
-        .unwrap_or(0)
-        + w.netsuite
-            .as_ref()
-            .map(|n| sim_requests(&n.core.stats.snapshot()))
-            .unwrap_or(0)
+    SimFigures::of(w).erp_requests()
+}
+
+/// What the simulators saw during a pipeline scenario, wherever they ran.
+pub struct SimFigures {
+    pub audit: Audit,
+    /// Counters of the Acumatica and NetSuite simulators (`/_sim/stats`), when present.
+    pub acumatica: Option<BTreeMap<String, u64>>,
+    pub netsuite: Option<BTreeMap<String, u64>>,
+    /// The simulators' own process, when they ran in a child ([`sims::ChildWorld`]).
+    pub process: Option<sims::ProcessFigures>,
+}
+
+impl SimFigures {
+    /// Of an in-process world.
+    pub fn of(w: &World) -> SimFigures {
+        SimFigures {
+            audit: audit(w),
+            acumatica: w.acumatica.as_ref().map(|a| a.core.stats.snapshot()),
+            netsuite: w.netsuite.as_ref().map(|n| n.core.stats.snapshot()),
+            process: None,
+        }
+    }
+
+    /// ERP requests received, both ERPs.
+    pub fn erp_requests(&self) -> u64 {
+        [&self.acumatica, &self.netsuite]
+            .into_iter()
+            .flatten()
+            .map(sim_requests)
+            .sum()
+    }
+
+    /// Per ERP connector (named as the world names them): its counters.
+    fn by_connector(&self) -> Vec<(&'static str, &BTreeMap<String, u64>)> {
+        let mut v = Vec::new();
+        if let Some(a) = &self.acumatica {
+            v.push(("acumatica", a));
+        }
+        if let Some(n) = &self.netsuite {
+            v.push(("netsuite", n));
+        }
+        v
+    }
+}
+
+/// Jobs that got their shipment (shipped or any later state), per connector.
+fn shipped_by_connector(p: &Pipeline) -> BTreeMap<String, i64> {
+    let mut m: BTreeMap<String, i64> = BTreeMap::new();
+    for ((c, s), n) in p.ledger().state_counts() {
+        if matches!(
+            s,
+            JobState::Shipped | JobState::WrittenBack | JobState::Tracking | JobState::Delivered
+        ) {
+            *m.entry(c).or_default() += n;
+        }
+    }
+    m
+}
+
+fn active_jobs_of(p: &Pipeline, connector: &str) -> i64 {
+    p.ledger()
+        .state_counts()
+        .iter()
+        .filter(|((c, s), _)| c == connector && s.is_active())
+        .map(|(_, n)| *n)
+        .sum()
 }
 
 fn active_jobs(p: &Pipeline) -> i64 {
@@ -291,24 +353,53 @@ fn states(p: &Pipeline) -> Map<String, Value> {
     m.into_iter().map(|(k, v)| (k.into(), json!(v))).collect()
 }
 
+/// What [`drive`] did: cycles run, and when each connector was done.
+#[derive(Debug, Default)]
+pub struct Drove {
+    pub cycles: usize,
+    pub seconds: BTreeMap<String, f64>,
+}
+
 /// Run cycles of every connector until no job is active (or nothing moves for a while).
-async fn drive(p: &Arc<Pipeline>, deadline: Duration) -> anyhow::Result<usize> {
+/// Each connector runs its own cycles, side by side, as the daemon's schedules do: a slow
+/// ERP (Acumatica's confirmations) never holds up a fast one (issue 24: run one after the
+/// other, NetSuite waited for each of Acumatica's long cycles, and the mixed run was slower
+/// than either ERP alone).
+async fn drive(p: &Arc<Pipeline>, deadline: Duration) -> anyhow::Result<Drove> {
     let start = Instant::now();
+    let mut loops = tokio::task::JoinSet::new();
+    for c in p.connectors() {
+        let (p, c) = (p.clone(), c.clone());
+        loops.spawn(async move {
+            let cycles = drive_connector(&p, &c, start, deadline).await?;
+            anyhow::Ok((c.name.clone(), cycles, start.elapsed()))
+        });
+    }
+    let mut drove = Drove::default();
+    while let Some(done) = loops.join_next().await {
+        let (name, cycles, took) = done.context("a connector's bench loop panicked")??;
+        drove.cycles += cycles;
+        drove.seconds.insert(name, round(took.as_secs_f64(), 3));
+    }
+    Ok(drove)
+}
+
+/// [`drive`] for one connector.
+async fn drive_connector(
+    p: &Pipeline,
+    c: &Arc<crate::pipeline::Connector>,
+    start: Instant,
+    deadline: Duration,
+) -> anyhow::Result<usize> {
     let mut cycles = 0;
     let mut idle = 0;
     loop {
-        let mut read = 0;
-        let mut processed = 0;
-        for c in p.connectors() {
-            let r = p.run_cycle(c).await?;
-            read += r.records_read;
-            processed += r.jobs_processed;
-        }
+        let r = p.run_cycle(c).await?;
         cycles += 1;
-        if active_jobs(p) == 0 && read == 0 {
+        if active_jobs_of(p, &c.name) == 0 && r.records_read == 0 {
             break;
         }
-        if read == 0 && processed == 0 {
+        if r.records_read == 0 && r.jobs_processed == 0 {
             idle += 1;
             if idle > 3 {
                 // Jobs waiting on their backoff: give them time.
@@ -327,7 +418,7 @@ async fn drive(p: &Arc<Pipeline>, deadline: Duration) -> anyhow::Result<usize> {
 /// Figures common to the pipeline scenarios.
 fn pipeline_line(
     scenario: &str,
-    w: &World,
+    sims: &SimFigures,
     a: &crate::app::wiring::Assembly,
     spent: measure::Spent,
 ) -> Map<String, Value> {
@@ -358,7 +449,7 @@ fn pipeline_line(
         .filter(|(_, v)| v != &json!(0))
         .collect();
     let token_requests = total(&|s| s.token_requests_total);
-    let audit = audit(w);
+    let audit = &sims.audit;
     let secs = wall.as_secs_f64().max(1e-9);
     let mut m = Map::new();
     m.insert("scenario".into(), json!(scenario));
@@ -392,17 +483,52 @@ fn pipeline_line(
         "upsync_capacity_per_2_cores".into(),
         json!(round(2.0 * shipped as f64 / upsync_cpu.max(1e-9), 0)),
     );
-    m.insert(
-        "peak_rss_mb".into(),
-        json!(round(measure::peak_rss_mb(), 1)),
-    );
+    match &sims.process {
+        // The simulators in a child: this process is the daemon alone.
+        Some(child) => {
+            m.insert(
+                "upsync_peak_rss_mb".into(),
+                json!(round(measure::peak_rss_mb(), 1)),
+            );
+            m.insert("sim_peak_rss_mb".into(), json!(round(child.peak_rss_mb, 1)));
+        }
+        None => {
+            m.insert(
+                "peak_rss_mb".into(),
+                json!(round(measure::peak_rss_mb(), 1)),
+            );
+        }
+    }
     m.insert("ups_requests".into(), Value::Object(by_api));
     m.insert(
         "ups_requests_total".into(),
         json!(total(&|s| s.requests.iter().map(|r| r.count).sum::<u64>()) - token_requests),
     );
     m.insert("token_requests".into(), json!(token_requests));
-    m.insert("erp_requests".into(), json!(erp_requests(w)));
+    let erp = sims.erp_requests();
+    m.insert("erp_requests".into(), json!(erp));
+    m.insert(
+        "erp_requests_per_shipment".into(),
+        json!(round(erp as f64 / shipped.max(1) as f64, 2)),
+    );
+    // Per ERP connector: its shipments, the requests its ERP received, per operation.
+    let shipped_by = shipped_by_connector(&a.pipeline);
+    let connectors: Map<String, Value> = sims
+        .by_connector()
+        .into_iter()
+        .map(|(name, counters)| {
+            let n = shipped_by.get(name).copied().unwrap_or(0);
+            let r = sim_requests(counters);
+            let line = json!({
+                "shipments": n,
+                "erp_requests": r,
+                "erp_requests_per_shipment": round(r as f64 / n.max(1) as f64, 2),
+                "erp_requests_by_operation": sim_ops(counters),
+            });
+            (name.to_string(), line)
+        })
+        .collect();
+    m.insert("connectors".into(), Value::Object(connectors));
     m.insert("ups_429_seen".into(), json!(total(&|s| s.rate_limited)));
     m.insert("ups_retries".into(), json!(total(&|s| s.retries)));
     m.insert("duplicates".into(), json!(audit.duplicates));
@@ -413,11 +539,15 @@ fn pipeline_line(
         "store_flushes".into(),
         json!(a.pipeline.ledger().store().flushes_run()),
     );
-    m.insert("includes_simulators".into(), json!(true));
-    m.insert(
-        "simulators_on_own_threads".into(),
-        json!(spent.sim_cpu > Duration::ZERO),
-    );
+    m.insert("includes_simulators".into(), json!(sims.process.is_none()));
+    if sims.process.is_some() {
+        m.insert("simulators_in_child_process".into(), json!(true));
+    } else {
+        m.insert(
+            "simulators_on_own_threads".into(),
+            json!(spent.sim_cpu > Duration::ZERO),
+        );
+    }
     m
 }
 
@@ -425,7 +555,7 @@ fn pipeline_line(
 // Scenarios
 
 /// `--acumatica-concurrency` in the world's Acumatica profile.
-fn apply_acumatica_concurrency(w: &World, n: Option<u32>) -> anyhow::Result<()> {
+fn apply_acumatica_concurrency(w: &WorldDir, n: Option<u32>) -> anyhow::Result<()> {
     let Some(n) = n else { return Ok(()) };
     let p = w.dir.join("connectors/acumatica.yaml");
     let text = std::fs::read_to_string(&p)?;
@@ -444,7 +574,7 @@ fn apply_acumatica_concurrency(w: &World, n: Option<u32>) -> anyhow::Result<()> 
 }
 
 /// `action_poll_interval_ms: 10` in the world's Acumatica profile.
-fn fast_action_polling(w: &World) -> anyhow::Result<()> {
+fn fast_action_polling(w: &WorldDir) -> anyhow::Result<()> {
     let p = w.dir.join("connectors/acumatica.yaml");
     let text = std::fs::read_to_string(&p)?;
     std::fs::write(

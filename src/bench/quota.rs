@@ -61,7 +61,7 @@ pub(super) async fn quota(args: &BenchArgs, dir: &Path) -> anyhow::Result<Map<St
     let spent = span.stop();
     let wall = spent.wall;
     sampler.abort();
-    let mut m = pipeline_line("quota", &w, &a, spent);
+    let mut m = pipeline_line("quota", &SimFigures::of(&w), &a, spent);
     let sent = m["ups_requests_total"].as_u64().unwrap_or(0);
     let (first, last) = *window.lock().unwrap_or_else(|e| e.into_inner());
     // Requests sent between the first and the last sample, over the time between them.

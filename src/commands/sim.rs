@@ -10,5 +10,6 @@ pub async fn run(cmd: SimCommand) -> anyhow::Result<ExitCode> {
         SimCommand::Ups(a) => crate::sim::ups::run(a).await,
         SimCommand::Acumatica(a) => crate::sim::acumatica::run(a).await,
         SimCommand::Netsuite(a) => crate::sim::netsuite::run(a).await,
+        SimCommand::World(a) => crate::bench::sims::serve(a).await,
     }
 }
