@@ -101,6 +101,59 @@ pub fn rss_mb() -> f64 {
     status_kib("VmRSS:").unwrap_or(0) as f64 / 1024.0
 }
 
+/// This process's RSS sampled on a timer (a task of its own) while a scenario runs, so a
+/// bench line shows how memory grows with jobs in flight, not only its peak.
+pub struct RssSampler {
+    t0: std::time::Instant,
+    samples: std::sync::Arc<std::sync::Mutex<Vec<(f64, f64)>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl RssSampler {
+    pub fn start(every: Duration) -> RssSampler {
+        let t0 = std::time::Instant::now();
+        let samples = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let into = samples.clone();
+        let task = tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            loop {
+                tick.tick().await;
+                let s = (t0.elapsed().as_secs_f64(), rss_mb());
+                into.lock().unwrap_or_else(|e| e.into_inner()).push(s);
+            }
+        });
+        RssSampler { t0, samples, task }
+    }
+
+    /// Stop; at most `points` samples, `[seconds, MiB]` rounded, spread evenly over the
+    /// run, the largest one always among them.
+    pub fn stop(self, points: usize) -> Vec<[f64; 2]> {
+        self.task.abort();
+        let mut all = self
+            .samples
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        all.push((self.t0.elapsed().as_secs_f64(), rss_mb()));
+        let max_at = all
+            .iter()
+            .enumerate()
+            .max_by(|a, b| a.1 .1.total_cmp(&b.1 .1))
+            .map(|(i, _)| i)
+            .unwrap_or(0);
+        let step = all.len().div_ceil(points.max(1)).max(1);
+        let mut keep: Vec<usize> = (0..all.len()).step_by(step).collect();
+        keep.push(all.len() - 1);
+        keep.push(max_at);
+        keep.sort_unstable();
+        keep.dedup();
+        let r = |x: f64, f: f64| (x * f).round() / f;
+        keep.into_iter()
+            .map(|i| [r(all[i].0, 10.0), r(all[i].1, 10.0)])
+            .collect()
+    }
+}
+
 /// The `p`-th percentile (0..=100) of `values` (nearest rank); `None` when empty.
 pub fn percentile(values: &mut [f64], p: f64) -> Option<f64> {
     if values.is_empty() {

@@ -15,16 +15,22 @@ pub(super) async fn throughput(args: &BenchArgs, dir: &Path) -> anyhow::Result<M
     apply_acumatica_concurrency(&w, args.acumatica_concurrency)?;
     let store = w.open_store()?;
     let a = w.assemble(store).await?;
+    let rss_before = measure::rss_mb();
+    let sampler = measure::RssSampler::start(Duration::from_millis(100));
     let span = measure::Span::start();
     let sim0 = w.process().cpu_seconds;
     let drove = drive(&a.pipeline, Duration::from_secs(600)).await?;
     let mut spent = span.stop();
+    let rss_profile = sampler.stop(10);
     // This process is the daemon alone; the simulators' CPU is their process's.
     spent.sim_cpu = Duration::from_secs_f64((w.process().cpu_seconds - sim0).max(0.0));
     spent.cpu += spent.sim_cpu;
     let sims = w.figures().await?;
     let mut m = pipeline_line("throughput", &sims, &a, spent);
     m.insert("cycles".into(), json!(drove.cycles));
+    // How the daemon's memory grew while jobs were in flight: before, then [seconds, MiB].
+    m.insert("upsync_rss_mb_before".into(), json!(round(rss_before, 1)));
+    m.insert("upsync_rss_mb_profile".into(), json!(rss_profile));
     // When each connector was done, and its own rate (they run side by side).
     if let Some(Value::Object(by)) = m.get_mut("connectors") {
         for (name, line) in by.iter_mut() {
