@@ -6,8 +6,10 @@
 #   scripts/bench.sh throughput quota  # some
 #   STATE_JOBS=200000 scripts/bench.sh state   # smaller ledger (1,000,000 needs ~12 GB disk)
 #
-# Figures of in-process scenarios include the simulators (same process); `frugal` measures
-# the daemon binary alone. Logs go to stderr at warn level.
+# `throughput` runs the simulators in a child process (`upsync_*` figures are the daemon's,
+# `sim_*` the simulators'); figures of the other in-process scenarios include the
+# simulators (same process); `frugal` measures the daemon binary alone. Logs go to stderr
+# at warn level.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release --quiet
