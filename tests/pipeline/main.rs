@@ -19,6 +19,8 @@
 //! * [`returns`]: return records of both ERPs and an automatic return, labelled once (issue 20).
 //! * [`reconcile`]: `bench --scenario reconcile`: lost Ship answers, lagging index.
 //! * [`split`]: a 120-line order as three UPS shipments of one record, exactly once.
+//! * [`throughput`]: `bench --scenario throughput`: the simulators in a child process, the
+//!   daemon's figures apart from theirs, ERP requests per connector (issue 24).
 
 #[path = "../common/mod.rs"]
 mod common;
@@ -38,3 +40,4 @@ mod push;
 mod reconcile;
 mod returns;
 mod split;
+mod throughput;
