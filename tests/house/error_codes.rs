@@ -116,6 +116,10 @@ const FALSE_POSITIVES: &[(&[&str], &str)] = &[
         "field names of the `upsync bench --scenario latency --push` JSON line (src/bench/latency.rs)",
     ),
     (
+        &["erp_requests_per_shipment", "erp_requests_by_operation"],
+        "field names of the `upsync bench` pipeline line, overall and per connector (src/bench/mod.rs, issue 24)",
+    ),
+    (
         &["push_accepted", "push_refused", "push_store_failed", "store_failed", "too_large"],
         "push receiver log event names and upsync_push_requests outcome labels (src/push/)",
     ),
