@@ -45,6 +45,10 @@ async fn the_bundled_mapping_stays_within_its_request_budget() {
     assert_eq!(s("login"), 1, "one sign-in for three cycles");
     let write_path = s("list") + s("put") + s("files") + s("login") + s("logout") + s("delete");
     let per = write_path as f64 / shipped as f64;
+    eprintln!(
+        "acumatica: {shipped} shipped, {per:.2} requests per shipment (write path), ops {:?}",
+        acu.core.stats.snapshot()
+    );
     assert!(per <= 3.5, "{per:.2} requests per shipment (write path)");
     assert_eq!(s("put"), shipped, "one PUT per shipment");
     assert_eq!(
