@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum AuthMode {
-    /// `POST /entity/auth/login` + cookies; logout after each cycle.
+    /// `POST /entity/auth/login` + cookies; logged out once idle (`keep_session_seconds`).
     #[default]
     Cookie,
     /// OAuth 2.0 resource-owner password grant (`/identity/connect/token`) with refresh.
