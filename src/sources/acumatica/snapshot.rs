@@ -101,10 +101,7 @@ impl Snapshots {
             },
         );
         g.order.push_back((id.to_string(), seq, now));
-        loop {
-            let Some((old, s, at)) = g.order.front() else {
-                break;
-            };
+        while let Some((old, s, at)) = g.order.front() {
             let over = g.by_id.len() > MAX_ENTRIES || g.order.len() > 2 * MAX_ENTRIES;
             let stale = now.duration_since(*at) > max_age;
             let gone = g.by_id.get(old).is_none_or(|e| e.seq != *s);
