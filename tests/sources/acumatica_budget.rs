@@ -283,13 +283,10 @@ async fn confirms_run_in_their_own_session_beside_reads_and_writes() {
     let src = std::sync::Arc::new(source(p));
     let recs = list_all(&src, &h).await;
     let mut tasks = tokio::task::JoinSet::new();
-    for rec in recs.iter().take(12).cloned() {
+    for rec in recs.iter().take(12) {
         let src = src.clone();
-        tasks.spawn(async move {
-            src.write_back_report(&shipped_plan(&rec, true))
-                .await
-                .unwrap()
-        });
+        let plan = shipped_plan(rec, true);
+        tasks.spawn(async move { src.write_back_report(&plan).await.unwrap() });
     }
     let lister = src.clone();
     tasks.spawn(async move {
