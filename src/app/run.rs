@@ -186,6 +186,10 @@ pub async fn run(config: &std::path::Path) -> anyhow::Result<ExitCode> {
     if !a.pipeline.drain(SHUTDOWN_BOUND).await {
         tracing::warn!("in-flight steps did not finish in time; they resume on the next start");
     }
+    // Sessions kept between cycles go back to the ERP's licence now.
+    for c in a.pipeline.connectors() {
+        c.source.close().await;
+    }
     store.flush_async().await?;
     let _ = stop_http.send(());
     if let Some(c) = console {
@@ -276,6 +280,9 @@ async fn reload(
     old.pipeline.stop();
     let _ = sched.shutdown().await;
     old.pipeline.drain(SHUTDOWN_BOUND).await;
+    for c in old.pipeline.connectors() {
+        c.source.close().await;
+    }
     *sched = schedule::start(new.pipeline.clone(), &new.schedules, watchdog).await?;
     *current.write().unwrap_or_else(|e| e.into_inner()) = new;
     Ok(())

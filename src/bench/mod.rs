@@ -147,6 +147,14 @@ pub struct BenchArgs {
     /// allows few); raise it to see past the ERP's limit.
     #[arg(long)]
     pub acumatica_concurrency: Option<u32>,
+    /// Top-level keys of the world's Acumatica profile, `KEY=VALUE` (repeatable), e.g.
+    /// `sessions=2`, `label_files=per_shipment` (docs/acumatica.md).
+    #[arg(long = "acumatica-set")]
+    pub acumatica_set: Vec<String>,
+    /// The bundled Acumatica mapping's `write_back.confirm_shipment` (default: as bundled,
+    /// true); `false` to see the figures without `ConfirmShipment`.
+    #[arg(long)]
+    pub acumatica_confirm: Option<bool>,
     /// `reconcile`: share of Ship answers lost after the shipment was created.
     #[arg(long, default_value_t = 0.1)]
     pub drop_rate: f64,
@@ -570,6 +578,39 @@ fn apply_acumatica_concurrency(w: &WorldDir, n: Option<u32>) -> anyhow::Result<(
         })
         .collect();
     std::fs::write(&p, out.join("\n") + "\n")?;
+    Ok(())
+}
+
+/// `--acumatica-set KEY=VALUE` in the world's Acumatica profile and `--acumatica-confirm`
+/// in its mapping.
+fn apply_acumatica_options(w: &World, args: &BenchArgs) -> anyhow::Result<()> {
+    let p = w.dir.join("connectors/acumatica.yaml");
+    if p.exists() && !args.acumatica_set.is_empty() {
+        let mut text = std::fs::read_to_string(&p)?;
+        for kv in &args.acumatica_set {
+            let (k, v) = kv
+                .split_once('=')
+                .ok_or_else(|| anyhow::anyhow!("--acumatica-set wants KEY=VALUE, got {kv}"))?;
+            let lines: Vec<String> = text
+                .lines()
+                .filter(|l| !l.starts_with(&format!("{k}:")))
+                .map(str::to_string)
+                .collect();
+            text = lines.join("\n") + &format!("\n{k}: {v}\n");
+        }
+        std::fs::write(&p, text)?;
+    }
+    let m = w.dir.join("mappings/acumatica-shipment.yaml");
+    if let (Some(c), true) = (args.acumatica_confirm, m.exists()) {
+        let text = std::fs::read_to_string(&m)?;
+        std::fs::write(
+            &m,
+            text.replace(
+                "  confirm_shipment: true",
+                &format!("  confirm_shipment: {c}"),
+            ),
+        )?;
+    }
     Ok(())
 }
 

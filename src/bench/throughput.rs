@@ -13,6 +13,7 @@ pub(super) async fn throughput(args: &BenchArgs, dir: &Path) -> anyhow::Result<M
     fast_action_polling(&w)?;
     apply_label_sink(&w, args.label_sink)?;
     apply_acumatica_concurrency(&w, args.acumatica_concurrency)?;
+    apply_acumatica_options(&w, args)?;
     let store = w.open_store()?;
     let a = w.assemble(store).await?;
     let rss_before = measure::rss_mb();
@@ -53,6 +54,17 @@ pub(super) async fn throughput(args: &BenchArgs, dir: &Path) -> anyhow::Result<M
     m.insert("concurrency".into(), json!(args.concurrency));
     if let Some(n) = args.acumatica_concurrency {
         m.insert("acumatica_concurrency".into(), json!(n));
+    }
+    if !args.acumatica_set.is_empty() {
+        m.insert("acumatica_set".into(), json!(args.acumatica_set));
+    }
+    if let Some(c) = args.acumatica_confirm {
+        m.insert("acumatica_confirm".into(), json!(c));
+    }
+    if let Some(a) = &w.acumatica {
+        // Every request the simulator counted, its action status polls included.
+        let st = a.core.stats.snapshot();
+        m.insert("acumatica_ops".into(), json!(st));
     }
     m.insert("target_shipments_per_second".into(), json!(1000));
     m.insert("target_upsync_peak_rss_mb".into(), json!(150));

@@ -40,6 +40,10 @@ pub async fn once(g: &Globals, connector: Option<&str>) -> anyhow::Result<ExitCo
     if let Some(n) = connector {
         a.pipeline.connector(n)?;
     }
+    // Sessions kept for a next cycle that will not come go back to the licence.
+    for c in a.pipeline.connectors() {
+        c.source.close().await;
+    }
     store.flush()?;
     Ok(if failed {
         ExitCode::FAILURE

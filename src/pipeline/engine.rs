@@ -619,7 +619,7 @@ impl Pipeline {
             }
         }
         self.process_due(conn, &mut report).await?;
-        conn.source.close().await;
+        conn.source.cycle_done().await;
         Ok(report)
     }
 

@@ -397,7 +397,15 @@ pub trait Source: Send + Sync {
     /// record as after the first time.
     async fn write_back(&self, plan: &WriteBack) -> Result<(), SourceError>;
 
-    /// Release sessions (Acumatica logout). Called on shutdown and after each cycle.
+    /// The end of a pipeline cycle: release what should not be held until the next one.
+    /// By default [`Source::close`]; Acumatica keeps its sessions for the next cycle and
+    /// logs them out once idle (`keep_session_seconds`, issue 24: no sign-in per cycle).
+    async fn cycle_done(&self) {
+        self.close().await
+    }
+
+    /// Release sessions now (Acumatica logout). Called on shutdown, after one-off
+    /// commands, and (through [`Source::cycle_done`]) after each cycle.
     async fn close(&self) {}
 
     /// HTTP requests sent so far, `(api, status, count)` (see [`RequestStats`]); empty for

@@ -108,7 +108,7 @@ const FALSE_POSITIVES: &[(&[&str], &str)] = &[
         "tracking status names (src/model/milestone.rs), mapping write_back keys and the NetSuite custom field they name",
     ),
     (
-        &["acumatica_concurrency", "connections_refused", "healthz_failed", "nofile_limit", "ups_429_seen", "ups_retries", "retention_days"],
+        &["acumatica_concurrency", "acumatica_confirm", "acumatica_ops", "acumatica_set", "connections_refused", "healthz_failed", "nofile_limit", "ups_429_seen", "ups_retries", "retention_days"],
         "field names of the `upsync bench` JSON line (src/bench/)",
     ),
     (

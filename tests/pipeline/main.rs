@@ -3,6 +3,8 @@
 //! One test binary per area (issue 17): each test binary links the whole crate, so the
 //! files of an area share one. Run one file's tests with `cargo test --test pipeline crash::`.
 //!
+//! * [`acumatica_budget`]: the Acumatica requests per shipment of the bundled profile and
+//!   mapping, counted by the simulator (issue 24).
 //! * [`accounts`]: several UPS accounts, one OAuth client each (issue 19).
 //! * [`cancel`]: an ERP cancels a shipped record: the label is voided.
 //! * [`conflict`]: an address edited after labelling is a conflict, never re-shipped.
@@ -28,6 +30,7 @@ mod common;
 mod pipeline_support;
 
 mod accounts;
+mod acumatica_budget;
 mod cancel;
 mod conflict;
 mod crash;

@@ -306,6 +306,9 @@ pub async fn execute(o: DemoOptions, out: &mut dyn Write) -> anyhow::Result<Demo
         .pipeline
         .drain(crate::app::run::SHUTDOWN_BOUND)
         .await;
+    for c in assembly.pipeline.connectors() {
+        c.source.close().await;
+    }
     store.flush_async().await?;
     let _ = stop_http.send(());
     let _ = tokio::time::timeout(Duration::from_secs(5), server).await;

@@ -2,10 +2,13 @@
 //! OAuth 2.0 resource-owner password grant with refresh (`/identity/connect/token`).
 //!
 //! Spec: ERP-NOTES.md §A2 and §G4. Sessions count against the licence's API-user limit, so
-//! a cookie session is always logged out (`close()`, after each cycle, and best-effort on
-//! drop). "API Login Limit" means "wait for a free slot" (bounded backoff, then transient);
+//! a cookie session is always logged out: after `keep_session_seconds` without a request
+//! (a cycle's end arms [`Http::release_when_idle`]; the next cycle reuses the session, so
+//! there is no sign-in per cycle), at `close()` (shutdown, ping), and best-effort on drop.
+//! The connector may hold up to `sessions` of them (`client.rs`, [`Session`]). "API Login Limit" means "wait for a free slot" (bounded backoff, then transient);
 //! "Invalid credentials" is an auth error. Never log cookies, tokens or passwords.
 
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use serde_json::{json, Value};
@@ -41,9 +44,12 @@ impl AuthState {
 }
 
 impl Http {
-    /// A valid sign-in header, signing in (or refreshing) when needed.
-    pub(crate) async fn auth_header(&self) -> Result<(&'static str, String), SourceError> {
-        let mut st = self.auth.lock().await;
+    /// A valid sign-in header of session `s`, signing in (or refreshing) when needed.
+    pub(crate) async fn auth_header(
+        &self,
+        s: usize,
+    ) -> Result<(&'static str, String), SourceError> {
+        let mut st = self.sessions[s].auth.lock().await;
         if let AuthState::Bearer {
             expires_at,
             refresh,
@@ -71,9 +77,10 @@ impl Http {
         Ok(st.header().expect("signed in"))
     }
 
-    /// Forget a sign-in the server no longer accepts (401), unless another task already did.
-    pub(crate) async fn invalidate(&self, sent: &str) {
-        let mut st = self.auth.lock().await;
+    /// Forget a sign-in of session `s` the server no longer accepts (401), unless another
+    /// task already did.
+    pub(crate) async fn invalidate(&self, s: usize, sent: &str) {
+        let mut st = self.sessions[s].auth.lock().await;
         if st.header().is_some_and(|(_, v)| v == sent) {
             *st = AuthState::None;
         }
@@ -227,38 +234,87 @@ impl Http {
         )))
     }
 
-    /// Log out an open cookie session (always; errors are only logged). Bearer tokens are
-    /// simply dropped.
+    /// Log out every open cookie session (always; errors are only logged). Bearer tokens
+    /// are simply dropped.
     pub(crate) async fn logout(&self) {
-        let mut st = self.auth.lock().await;
-        if let AuthState::Cookies(c) = &*st {
-            let r = self
-                .client
-                .post(format!("{}/entity/auth/logout", self.base))
-                .header("cookie", c.as_str())
-                .send()
-                .await;
-            match r {
-                Ok(resp) if resp.status().is_success() => {
-                    tracing::debug!(connector = %self.name, "acumatica session closed")
-                }
-                Ok(resp) => {
-                    tracing::warn!(connector = %self.name, status = resp.status().as_u16(), "acumatica logout failed")
-                }
-                Err(e) => {
-                    tracing::warn!(connector = %self.name, error = %e.without_url(), "acumatica logout failed")
+        for s in &self.sessions {
+            let mut st = s.auth.lock().await;
+            if let AuthState::Cookies(c) = &*st {
+                let r = self
+                    .client
+                    .post(format!("{}/entity/auth/logout", self.base))
+                    .header("cookie", c.as_str())
+                    .send()
+                    .await;
+                match r {
+                    Ok(resp) if resp.status().is_success() => {
+                        tracing::debug!(connector = %self.name, "acumatica session closed")
+                    }
+                    Ok(resp) => {
+                        tracing::warn!(connector = %self.name, status = resp.status().as_u16(), "acumatica logout failed")
+                    }
+                    Err(e) => {
+                        tracing::warn!(connector = %self.name, error = %e.without_url(), "acumatica logout failed")
+                    }
                 }
             }
+            *st = AuthState::None;
         }
-        *st = AuthState::None;
     }
 
-    /// The open session's cookie header, taken out (for logout on drop).
-    pub(crate) fn take_session_for_drop(&self) -> Option<String> {
-        let mut st = self.auth.try_lock().ok()?;
-        match std::mem::take(&mut *st) {
-            AuthState::Cookies(c) => Some(c),
-            _ => None,
+    /// Whether any session is signed in.
+    pub(crate) async fn signed_in(&self) -> bool {
+        for s in &self.sessions {
+            if s.auth.lock().await.header().is_some() {
+                return true;
+            }
         }
+        false
+    }
+
+    /// End of a cycle: keep the sessions for the next one and log them out once nothing
+    /// used them for `keep_session_seconds` (0 = now). One watcher task at a time; it
+    /// compares the request count before and after each wait, so a busy connector keeps
+    /// its sessions and an idle one returns them to the licence.
+    pub(crate) async fn release_when_idle(self: &std::sync::Arc<Self>) {
+        let keep = Duration::from_secs(self.profile.keep_session_seconds);
+        let runtime = tokio::runtime::Handle::try_current();
+        if keep.is_zero() || runtime.is_err() {
+            self.logout().await;
+            return;
+        }
+        if self.idle_watch.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        let weak = std::sync::Arc::downgrade(self);
+        let mut seen = self.uses.load(Ordering::SeqCst);
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(keep).await;
+                let Some(h) = weak.upgrade() else { return };
+                let now = h.uses.load(Ordering::SeqCst);
+                if now == seen {
+                    h.logout().await;
+                    h.idle_watch.store(false, Ordering::SeqCst);
+                    tracing::debug!(connector = %h.name, idle_seconds = keep.as_secs(), "acumatica sessions idle; logged out");
+                    return;
+                }
+                seen = now;
+            }
+        });
+    }
+
+    /// The open sessions' cookie headers, taken out (for logout on drop).
+    pub(crate) fn take_sessions_for_drop(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for s in &self.sessions {
+            let Ok(mut st) = s.auth.try_lock() else {
+                continue;
+            };
+            if let AuthState::Cookies(c) = std::mem::take(&mut *st) {
+                out.push(c);
+            }
+        }
+        out
     }
 }

@@ -7,12 +7,14 @@
 //! not found; 422 → rejected with per-field errors; 429, 5xx, transport errors → transient.
 //! "The previous operation has not been completed yet" (the session's long-running action
 //! still runs, §A4/§G6) is backed off and retried like a 429, then transient — never
-//! rejected, whatever its status. The connector has one session, so a long-running action
-//! holds `action_gate` exclusively and every other request waits for it. The version
+//! rejected, whatever its status. The connector holds up to `sessions` sessions
+//! ([`Session`]); a long-running action holds its session's `gate` exclusively (the form is
+//! busy for that session only, §A4), so with two or more, actions run in sessions 2..
+//! while every other request goes to the first free session ([`Lane`]). The version
 //! check (`GET /entity`) is sent signed in: only then are the tenant's custom endpoints
 //! listed (§A1). Never log bodies, cookies or tokens; log status codes and ids.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -20,7 +22,7 @@ use futures::future::BoxFuture;
 use rand::Rng;
 use reqwest::Method;
 use serde_json::Value;
-use tokio::sync::{Mutex, Semaphore};
+use tokio::sync::{Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard, Semaphore};
 
 use super::auth::AuthState;
 use super::codec;
@@ -45,6 +47,24 @@ pub(crate) struct Answer {
     pub body: Value,
 }
 
+/// One sign-in (cookie session or OAuth token chain) and its form: while a long-running
+/// action of the session runs, every other request of that session to the form fails
+/// (ERP-NOTES §A4, §G6), so ordinary requests share `gate` and an action holds it alone.
+#[derive(Default)]
+pub(crate) struct Session {
+    pub(crate) auth: Mutex<AuthState>,
+    pub(crate) gate: RwLock<()>,
+}
+
+/// Which session a request goes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Lane {
+    /// The first session not busy with an action (waits for the first one if all are).
+    Shared,
+    /// Session `n`, whose gate the caller holds exclusively (an action's POST and polls).
+    Held(usize),
+}
+
 pub(crate) struct Http {
     pub(crate) name: String,
     pub(crate) client: reqwest::Client,
@@ -54,14 +74,17 @@ pub(crate) struct Http {
     pub(crate) entity_base: String,
     pub(crate) profile: AcumaticaProfile,
     pub(crate) creds: AcumaticaCredentials,
-    pub(crate) auth: Mutex<AuthState>,
+    /// The profile's `sessions`, signed in when first used.
+    pub(crate) sessions: Vec<Session>,
+    next_action: std::sync::atomic::AtomicUsize,
+    /// Requests sent (the idle-logout watcher compares it, `auth.rs`).
+    pub(crate) uses: AtomicU64,
+    pub(crate) idle_watch: AtomicBool,
     pub(crate) sleeper: Sleeper,
     permits: Semaphore,
-    /// One cookie session (or token chain) per connector, and while a long-running action
-    /// runs every other request of that session to the form fails (ERP-NOTES §A4, §G6):
-    /// ordinary requests share this lock, an action holds it exclusively until done.
-    pub(crate) action_gate: tokio::sync::RwLock<()>,
     version_ok: AtomicBool,
+    /// The listing's copy of each record for its write-back (`snapshot.rs`).
+    pub(crate) snapshots: super::snapshot::Snapshots,
     /// Requests by API and status (`/metrics`).
     pub(crate) requests: crate::sources::RequestStats,
 }
@@ -131,10 +154,15 @@ impl Http {
             base,
             entity_base,
             permits: Semaphore::new(profile.concurrency.max(1)),
-            action_gate: tokio::sync::RwLock::new(()),
+            sessions: (0..profile.sessions.max(1))
+                .map(|_| Session::default())
+                .collect(),
+            next_action: Default::default(),
+            uses: AtomicU64::new(0),
+            idle_watch: AtomicBool::new(false),
+            snapshots: Default::default(),
             profile,
             creds,
-            auth: Mutex::new(AuthState::None),
             sleeper: tokio_sleeper(),
             version_ok: AtomicBool::new(false),
             requests: Default::default(),
@@ -274,7 +302,7 @@ impl Http {
                 None,
                 false,
                 "version",
-                true,
+                Lane::Shared,
             )
             .await?;
         let status = ans.status;
@@ -344,12 +372,40 @@ impl Http {
             Method::DELETE => "delete",
             _ => "other",
         };
-        self.send_as(method, url, body, if_match, api, true).await
+        self.send_as(method, url, body, if_match, api, Lane::Shared)
+            .await
     }
 
-    /// [`Http::send`] with the metrics label `api`. `gated`: wait while a long-running
-    /// action of this session runs (see `action_gate`); only that action's own POST and
-    /// status polls pass `false`.
+    /// A session for an ordinary request: the first whose form is not busy with an action
+    /// (its gate shared), else wait for the first one.
+    async fn shared_session(&self) -> (usize, RwLockReadGuard<'_, ()>) {
+        for (i, s) in self.sessions.iter().enumerate() {
+            if let Ok(g) = s.gate.try_read() {
+                return (i, g);
+            }
+        }
+        (0, self.sessions[0].gate.read().await)
+    }
+
+    /// A session for a long-running action, held alone until the guard drops: one of
+    /// sessions 2.. when there are several (the first stays free for reads and writes),
+    /// a free one if any, else the next in turn.
+    pub(crate) async fn action_session(&self) -> (usize, RwLockWriteGuard<'_, ()>) {
+        let n = self.sessions.len();
+        let first = usize::from(n > 1);
+        let span = n - first;
+        let start = self.next_action.fetch_add(1, Ordering::Relaxed) % span;
+        for k in 0..span {
+            let i = first + (start + k) % span;
+            if let Ok(g) = self.sessions[i].gate.try_write() {
+                return (i, g);
+            }
+        }
+        let i = first + start;
+        (i, self.sessions[i].gate.write().await)
+    }
+
+    /// [`Http::send`] with the metrics label `api`, in the session `lane` says.
     pub(crate) async fn send_as(
         &self,
         method: Method,
@@ -357,13 +413,16 @@ impl Http {
         body: Option<Body>,
         if_match: bool,
         api: &'static str,
-        gated: bool,
+        lane: Lane,
     ) -> Result<Answer, SourceError> {
-        let _shared = if gated {
-            Some(self.action_gate.read().await)
-        } else {
-            None
+        let (session, _shared) = match lane {
+            Lane::Shared => {
+                let (i, g) = self.shared_session().await;
+                (i, Some(g))
+            }
+            Lane::Held(i) => (i, None),
         };
+        self.uses.fetch_add(1, Ordering::Relaxed);
         let _permit = self
             .permits
             .acquire()
@@ -372,7 +431,7 @@ impl Http {
         let mut relogged = false;
         let mut attempt = 0u32;
         loop {
-            let (hname, hval) = self.auth_header().await?;
+            let (hname, hval) = self.auth_header(session).await?;
             let mut req = self
                 .client
                 .request(method.clone(), url)
@@ -408,7 +467,7 @@ impl Http {
                 serde_json::from_slice(&bytes).unwrap_or(Value::Null)
             };
             if status == 401 {
-                self.invalidate(&hval).await;
+                self.invalidate(session, &hval).await;
                 if relogged {
                     return Err(self.auth_error(
                         "the instance answered 401 (not logged in) right after a fresh sign-in",

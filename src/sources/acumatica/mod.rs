@@ -11,19 +11,29 @@
 //!   and encoding for writes;
 //! * `cursor.rs` — the incremental cursor (boundary time + ids seen at the boundary) and
 //!   the windowed scan (list order is not guaranteed, so no `$skip` paging);
-//! * `writeback.rs` — idempotent write-back (PUT difference, files, ConfirmShipment).
+//! * `writeback.rs` — idempotent write-back (PUT difference, files, ConfirmShipment);
+//! * `snapshot.rs` — what the listing read of each record, so a write-back needs no read;
+//! * `labels.rs` — one multi-label file per shipment (`label_files: per_shipment`).
+//!
+//! Requests per shipment are budgeted (issue 24, `docs/acumatica.md`): the listing
+//! (`$expand`, one request per window of up to `page_size` records), one PUT, one file PUT
+//! per label (or per shipment), the confirm only when configured; sessions are reused
+//! across cycles (`keep_session_seconds`).
 //!
 //! Must never: persist anything itself (the pipeline stores cursors and the ledger), know
 //! anything of UPS, log secrets/cookies/tokens/addresses/label bytes, or leave a cookie
-//! session open (`close()` logs out; dropping the source logs out best-effort).
+//! session open (`close()` logs out; a cycle's end logs out once the sessions have been
+//! idle for `keep_session_seconds`; dropping the source logs out best-effort).
 
 pub mod auth;
 pub mod client;
 pub mod codec;
 pub mod config;
 pub mod cursor;
+pub mod labels;
 pub mod profile;
 mod ready;
+mod snapshot;
 mod vanished;
 pub mod writeback;
 
@@ -36,6 +46,7 @@ use serde_json::Value;
 
 pub use client::{tokio_sleeper, Sleeper};
 pub use cursor::{AcumaticaCursor, ScanState, SeenRecord, Window};
+pub use labels::LabelFiles;
 pub use profile::{
     AcumaticaCredentials, AcumaticaProfile, AuthConfig, AuthMode, ProfileError, ProfileProblem,
     ReadyFilter,
@@ -94,6 +105,16 @@ impl AcumaticaSource {
 
     pub fn profile(&self) -> &AcumaticaProfile {
         &self.http.profile
+    }
+
+    /// Write-backs so far that reused the listing's copy of the record, and that read the
+    /// record first (`snapshot.rs`).
+    pub fn write_back_reads(&self) -> (u64, u64) {
+        self.http.snapshots.counts()
+    }
+
+    fn reuse_listing(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.http.profile.reuse_listing_seconds)
     }
 
     /// Apply a write-back plan and say what was actually sent.
@@ -235,7 +256,7 @@ impl Source for AcumaticaSource {
     }
 
     async fn ping(&self) -> Result<(), SourceError> {
-        let had_session = self.http.auth.lock().await.header().is_some();
+        let had_session = self.http.signed_in().await;
         // The version check signs in (custom endpoints are listed only to a signed-in
         // tenant, ERP-NOTES §A1), so it shares the ping's session and its logout.
         let url = format!(
@@ -312,7 +333,8 @@ impl Source for AcumaticaSource {
             tracing::debug!(connector = %self.http.name, read = n, parts = parts.len(), "acumatica window full; split");
             scan.pending.extend(parts.into_iter().rev());
         } else {
-            for rec in decoded {
+            let max_age = self.reuse_listing();
+            for (row, rec) in rows.iter().zip(decoded) {
                 let fresh = !cur.already_seen(&rec.id, &rec.version);
                 cur.note(
                     SeenRecord {
@@ -323,6 +345,8 @@ impl Source for AcumaticaSource {
                     overlap,
                 );
                 if fresh {
+                    // What the record's write-back needs, from this very answer.
+                    self.http.snapshots.keep(row, max_age);
                     records.push(rec);
                 }
             }
@@ -356,6 +380,7 @@ impl Source for AcumaticaSource {
                 e => Err(e),
             };
         }
+        self.http.snapshots.keep(&ans.body, self.reuse_listing());
         codec::to_record(&self.http.name, &ans.body)
             .map(Some)
             .map_err(|m| SourceError::Transient {
@@ -372,6 +397,10 @@ impl Source for AcumaticaSource {
         self.http.requests.snapshot()
     }
 
+    async fn cycle_done(&self) {
+        self.http.release_when_idle().await;
+    }
+
     async fn close(&self) {
         self.http.logout().await;
     }
@@ -381,16 +410,19 @@ impl Drop for AcumaticaSource {
     /// Best effort: a source dropped with an open cookie session logs it out in the
     /// background (sessions count against the licence). Call `close()` to be sure.
     fn drop(&mut self) {
-        let Some(cookie) = self.http.take_session_for_drop() else {
+        let cookies = self.http.take_sessions_for_drop();
+        if cookies.is_empty() {
             return;
-        };
+        }
         let Ok(rt) = tokio::runtime::Handle::try_current() else {
             return;
         };
         let client = self.http.client.clone();
         let url = format!("{}/entity/auth/logout", self.http.base);
         rt.spawn(async move {
-            let _ = client.post(url).header("cookie", cookie).send().await;
+            for cookie in cookies {
+                let _ = client.post(&url).header("cookie", cookie).send().await;
+            }
         });
     }
 }

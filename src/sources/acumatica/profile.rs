@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum AuthMode {
-    /// `POST /entity/auth/login` + cookies; logout after each cycle.
+    /// `POST /entity/auth/login` + cookies; logged out once idle (`keep_session_seconds`).
     #[default]
     Cookie,
     /// OAuth 2.0 resource-owner password grant (`/identity/connect/token`) with refresh.
@@ -158,6 +158,28 @@ pub struct AcumaticaProfile {
     /// Give up waiting for a long-running action after this long (it keeps running server-side).
     #[serde(default = "default_action_timeout")]
     pub action_timeout_seconds: u64,
+    /// Sessions (cookie sign-ins or OAuth token chains) the connector may hold at once, each
+    /// one of the licence's "Max Web Services API Users" (ERP-NOTES §A2). A long-running
+    /// action (`ConfirmShipment`) holds its session alone until it ends (§A4, §G6): with 2
+    /// or more, actions run in sessions 2.. while reads and writes go on in the first.
+    /// Extra sessions sign in only when an action needs one.
+    #[serde(default = "default_sessions")]
+    pub sessions: usize,
+    /// Keep the signed-in sessions this long after a cycle, for the next cycle to reuse
+    /// (no sign-in per cycle); logged out once idle this long, and at shutdown. 0 = log
+    /// out after every cycle. A kept session occupies a licence slot meanwhile.
+    #[serde(default = "default_keep_session")]
+    pub keep_session_seconds: u64,
+    /// Write back from what the listing read (package line ids, key values, status, custom
+    /// field types; `snapshot.rs`) instead of a `GET` of the record before each write, when
+    /// the listing is at most this old; otherwise (or after a restart) read first. 0 =
+    /// always read first.
+    #[serde(default = "default_reuse_listing")]
+    pub reuse_listing_seconds: u64,
+    /// `per_package`: one file per label; `per_shipment`: the ZPL/EPL/SPL labels of a
+    /// shipment concatenated into one file (`labels.rs`; GIF/PNG/PDF stay per package).
+    #[serde(default)]
+    pub label_files: super::labels::LabelFiles,
 }
 
 fn default_scope() -> String {
@@ -263,6 +285,15 @@ fn default_action_poll() -> u64 {
 }
 fn default_action_timeout() -> u64 {
     300
+}
+fn default_sessions() -> usize {
+    1
+}
+fn default_keep_session() -> u64 {
+    300
+}
+fn default_reuse_listing() -> u64 {
+    600
 }
 
 pub use crate::sources::profile::{ProfileError, ProfileProblem};
@@ -393,6 +424,15 @@ impl AcumaticaProfile {
         }
         if self.concurrency == 0 {
             bad("concurrency", "must be at least 1".into());
+        }
+        if !(1..=16).contains(&self.sessions) {
+            bad(
+                "sessions",
+                format!(
+                    "{} is out of range 1..=16 (each session is one of the licence's API users)",
+                    self.sessions
+                ),
+            );
         }
         for (name, v) in [
             ("request_timeout_seconds", self.request_timeout_seconds),

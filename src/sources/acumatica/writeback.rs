@@ -3,22 +3,34 @@
 //! Spec: ERP-NOTES.md §A3 (PUT upsert, `If-Match: *`, 422 per-field errors), §A4 (package
 //! lines matched by `id`, files, `ConfirmShipment` with 202/`Location` polling).
 //!
-//! Steps: read the current record (`$expand=Packages,files`: contract v4 lists attached
-//! files only when `files` is expanded, so without it every label looks missing), compute
-//! the difference, then (1) one `PUT …/Shipment` with only the fields that differ,
+//! Steps: take the record as the listing read it (`snapshot.rs`: its package line ids,
+//! key values, status and custom-field types; no request), or, when this process did not
+//! list it lately (a restart, a second write-back of the record, a retry), read it
+//! (`$expand=Packages,files`: contract v4 lists attached files only when `files` is
+//! expanded, so without it every label looks missing); compute the difference, then
+//! (1) one `PUT …/Shipment` with only the fields that differ — tracking numbers, status
+//! and every other field in that one request,
 //! (2) `PUT …/Shipment/{key values}/files/{name}` for files not yet attached — the swagger's
 //! `ids` are the record's key field values (`ShipmentNbr`), never its `id` GUID, which the
-//! instance answers with "No entity satisfies the condition", (3) the confirm action when
-//! asked and the shipment is not already confirmed. A second identical plan finds nothing
-//! to do and sends nothing. Never: write a value that is already there, build JSON by
-//! string concatenation, or log label bytes.
+//! instance answers with "No entity satisfies the condition"; with `label_files:
+//! per_shipment` the labels go as one file (`labels.rs`), (3) the confirm action when
+//! asked and the shipment is not already confirmed, in a session of its own when the
+//! profile allows several (`client.rs`), polled first after a tenth of
+//! `action_poll_interval_ms`, then at doubling intervals up to it.
+//!
+//! Requests per shipment (issue 24; `docs/acumatica.md` has the table): 1 PUT + one file
+//! PUT per label (1 per shipment with `per_shipment`) + the listing's share (about
+//! 1/page_size); a confirm adds its POST and its status polls. A second identical plan
+//! finds nothing to do and sends nothing but the read. Never: write a value that is
+//! already there, build JSON by string concatenation, or log label bytes.
 
 use reqwest::Method;
 use serde_json::{json, Map, Value};
 use std::time::Duration;
 
-use super::client::{enc, enc_segment, Body, Http};
+use super::client::{enc, enc_segment, Body, Http, Lane};
 use super::codec;
+use super::labels::{self, LabelFiles};
 use crate::model::WriteBack;
 use crate::sources::{FieldError, SourceError};
 
@@ -151,12 +163,9 @@ impl Http {
         url
     }
 
-    /// Apply a plan; see the module docs.
-    pub(crate) async fn write_back(
-        &self,
-        plan: &WriteBack,
-        confirm_by_profile: bool,
-    ) -> Result<WriteBackOutcome, SourceError> {
+    /// The record as Acumatica has it now, with what a write-back compares (files,
+    /// packages, the plan's custom fields).
+    async fn read_for_write(&self, plan: &WriteBack) -> Result<Value, SourceError> {
         let id = plan.record_id.as_str();
         let custom = custom_pairs(plan);
         let ans = self
@@ -171,7 +180,23 @@ impl Http {
                 e => e,
             });
         }
-        let wire = ans.body;
+        Ok(ans.body)
+    }
+
+    /// Apply a plan; see the module docs.
+    pub(crate) async fn write_back(
+        &self,
+        plan: &WriteBack,
+        confirm_by_profile: bool,
+    ) -> Result<WriteBackOutcome, SourceError> {
+        let id = plan.record_id.as_str();
+        let max_age = Duration::from_secs(self.profile.reuse_listing_seconds);
+        let listed = self.snapshots.take(id, max_age);
+        let from_listing = listed.is_some();
+        let wire = match listed {
+            Some(w) => w,
+            None => self.read_for_write(plan).await?,
+        };
         let current = codec::decode(&wire);
         let mut out = WriteBackOutcome::default();
 
@@ -235,10 +260,27 @@ impl Http {
             }
         }
 
-        // (2) files not attached yet.
+        // (2) files not attached yet (labels merged first when the profile asks).
         let existing = files_of(&current);
-        let pending: Vec<_> = plan
-            .files
+        let merged;
+        let files = match self.profile.label_files {
+            LabelFiles::PerPackage => &plan.files,
+            LabelFiles::PerShipment => {
+                let tracking: Vec<String> = plan
+                    .package_lines
+                    .iter()
+                    .flat_map(|(_, f)| f.iter())
+                    .filter_map(|(_, v)| v.as_str().map(str::to_string))
+                    .collect();
+                let key = current[self.profile.key_fields[0].as_str()]
+                    .as_str()
+                    .unwrap_or(id)
+                    .replace(['/', '\\'], "_");
+                merged = labels::merge(&plan.files, &tracking, &key);
+                &merged
+            }
+        };
+        let pending: Vec<_> = files
             .iter()
             .filter(|f| !attached(&existing, &f.name))
             .collect();
@@ -270,10 +312,24 @@ impl Http {
         // (3) confirm.
         let wants_confirm =
             plan.confirm_shipment || (confirm_by_profile && !plan.package_lines.is_empty());
-        let status = current["Status"].as_str().unwrap_or_default();
-        if wants_confirm && !matches!(status, "Confirmed" | "Invoiced" | "Completed") {
-            self.confirm(id).await?;
-            out.confirmed = true;
+        let done = |rec: &Value| {
+            matches!(
+                rec["Status"].as_str().unwrap_or_default(),
+                "Confirmed" | "Invoiced" | "Completed"
+            )
+        };
+        if wants_confirm && !done(&current) {
+            match self.confirm(id).await {
+                Ok(()) => out.confirmed = true,
+                // The listing may predate a confirm of ours (a second write-back within
+                // `reuse_listing_seconds`): read the record before calling it refused.
+                Err(e @ SourceError::Rejected { .. }) if from_listing => {
+                    if !done(&codec::decode(&self.read_for_write(plan).await?)) {
+                        return Err(e);
+                    }
+                }
+                Err(e) => return Err(e),
+            }
         }
         Ok(out)
     }
@@ -330,7 +386,10 @@ impl Http {
 
     /// `ConfirmShipment`: 204 = done; 202 + `Location` = poll (same session) until 204.
     /// The session is held exclusively meanwhile: any other request of it to the form would
-    /// fail until the action ends (ERP-NOTES §A4).
+    /// fail until the action ends (ERP-NOTES §A4); with several sessions the others go on.
+    /// The first poll comes after a tenth of `action_poll_interval_ms`, then the wait
+    /// doubles up to it: a short action costs one or two polls, a long one no more polls
+    /// per second than the interval allows.
     async fn confirm(&self, id: &str) -> Result<(), SourceError> {
         let url = format!(
             "{}/{}/ConfirmShipment",
@@ -338,7 +397,7 @@ impl Http {
             enc_segment(&self.profile.entity)
         );
         let body = json!({"entity": {"id": id}, "parameters": {}});
-        let _exclusive = self.action_gate.write().await;
+        let (session, _exclusive) = self.action_session().await;
         let ans = self
             .send_as(
                 Method::POST,
@@ -346,7 +405,7 @@ impl Http {
                 Some(Body::Json(body)),
                 false,
                 "post",
-                false,
+                Lane::Held(session),
             )
             .await?;
         match ans.status {
@@ -361,11 +420,20 @@ impl Http {
         let interval = Duration::from_millis(self.profile.action_poll_interval_ms);
         let limit = Duration::from_secs(self.profile.action_timeout_seconds);
         let mut waited = Duration::ZERO;
+        let mut wait = (interval / 10).max(Duration::from_millis(1)).min(interval);
         loop {
-            (self.sleeper)(interval).await;
-            waited += interval;
+            (self.sleeper)(wait).await;
+            waited += wait;
+            wait = (wait * 2).min(interval);
             let ans = self
-                .send_as(Method::GET, &status_url, None, false, "get", false)
+                .send_as(
+                    Method::GET,
+                    &status_url,
+                    None,
+                    false,
+                    "get",
+                    Lane::Held(session),
+                )
                 .await?;
             match ans.status {
                 204 | 200 => return Ok(()),
