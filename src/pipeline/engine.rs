@@ -739,15 +739,27 @@ impl PipelineCore {
             duration_ms = (now - started).num_milliseconds(),
             "external call"
         );
-        let entry = serde_json::json!({
-            "at": started.to_rfc3339(),
-            "duration_ms": (now - started).num_milliseconds(),
-            "job": job.id,
-            "system": system,
-            "op": op,
-            "outcome": outcome,
-            "request_hash": job.ship_attempt.as_ref().map(|a| a.request_hash.clone()),
-        });
+        // Encoded straight from borrowed fields (no `Value` tree per call); same JSON as
+        // before, field order included.
+        #[derive(serde::Serialize)]
+        struct Entry<'a> {
+            at: String,
+            duration_ms: i64,
+            job: &'a str,
+            system: &'a str,
+            op: &'a str,
+            outcome: &'a str,
+            request_hash: Option<&'a str>,
+        }
+        let entry = Entry {
+            at: started.to_rfc3339(),
+            duration_ms: (now - started).num_milliseconds(),
+            job: &job.id,
+            system,
+            op,
+            outcome,
+            request_hash: job.ship_attempt.as_ref().map(|a| a.request_hash.as_str()),
+        };
         let key = format!(
             "{}/{:020}",
             job.id,
@@ -797,6 +809,12 @@ impl PipelineCore {
             if let Step::Wait = step {
                 break;
             }
+        }
+        // `mapped` and `address_checked` guard no side effect and are not saved by their
+        // steps: a job that stops in one is saved here. (After a crash it starts again from
+        // the state saved before, which only maps or validates again.)
+        if !job.state_is_stored() {
+            self.ledger.save(&job)?;
         }
         Ok(true)
     }

@@ -260,6 +260,54 @@ pub struct Job {
     /// record but never becomes the record's current job.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub return_of: Option<String>,
+    /// The state the ledger holds for this copy of the job, as last read or saved through
+    /// it ([`Ledger::get`], [`Ledger::save`]): the pipeline saves a state no side effect
+    /// depends on (`mapped`, `address_checked`) once, when the job stops, instead of at
+    /// every step. Never stored; never part of equality.
+    #[serde(skip)]
+    pub(crate) stored: StoredState,
+}
+
+/// What [`Job::stored`] holds: a job state, or nothing known (a new job, a copy made by
+/// deserialising outside the ledger). Atomic so a `&Job` can be marked saved.
+#[derive(Debug)]
+pub(crate) struct StoredState(std::sync::atomic::AtomicU8);
+
+impl Default for StoredState {
+    fn default() -> Self {
+        StoredState(std::sync::atomic::AtomicU8::new(Self::UNKNOWN))
+    }
+}
+
+impl StoredState {
+    const UNKNOWN: u8 = u8::MAX;
+
+    fn get(&self) -> Option<JobState> {
+        let i = self.0.load(std::sync::atomic::Ordering::Relaxed);
+        JobState::ALL.get(usize::from(i)).copied()
+    }
+
+    fn set(&self, state: Option<JobState>) {
+        let i = state.map_or(Self::UNKNOWN, |s| {
+            JobState::ALL.iter().position(|x| *x == s).unwrap_or(0) as u8
+        });
+        self.0.store(i, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+impl Clone for StoredState {
+    fn clone(&self) -> Self {
+        let s = StoredState::default();
+        s.set(self.get());
+        s
+    }
+}
+
+impl PartialEq for StoredState {
+    /// A bookkeeping mark, not data: two jobs with the same fields are equal.
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
 }
 
 /// Job id for a record version.
@@ -299,7 +347,14 @@ impl Job {
             parts: Vec::new(),
             kind: crate::model::ShipmentKind::Outbound,
             return_of: None,
+            stored: StoredState::default(),
         }
+    }
+
+    /// Whether the ledger already holds this job's current state (as far as this copy
+    /// knows): false for a transition not saved yet.
+    pub fn state_is_stored(&self) -> bool {
+        self.stored.get() == Some(self.state)
     }
 
     /// Drop what a delivered job no longer needs: the copy of the ERP record (replay and
@@ -436,10 +491,7 @@ impl Ledger {
 
     /// Keep the in-memory state counts in step with a saved job (`previous`: the state
     /// mark it had before the save).
-    fn count_transition(&self, job: &Job, previous: Option<&[u8]>) {
-        let old = previous
-            .and_then(|v| std::str::from_utf8(v).ok())
-            .and_then(JobState::parse);
+    fn count_transition(&self, job: &Job, old: Option<JobState>) {
         if old != Some(job.state) {
             let mut c = self.counts.lock().unwrap_or_else(|e| e.into_inner());
             if let Some(o) = old {
@@ -454,7 +506,11 @@ impl Ledger {
     }
 
     pub fn get(&self, id: &str) -> Result<Option<Job>, StoreError> {
-        self.store.get_json(Tree::Jobs, &job_key(id))
+        let job: Option<Job> = self.store.get_json(Tree::Jobs, &job_key(id))?;
+        if let Some(j) = &job {
+            j.stored.set(Some(j.state));
+        }
+        Ok(job)
     }
 
     /// The current job of an ERP record.
@@ -470,6 +526,11 @@ impl Ledger {
 
     /// Write a job (and, if it is the record's current job, the record index); not flushed.
     /// A job that reaches `Delivered` is stored compacted ([`Job::compact`]).
+    ///
+    /// One batch of small writes besides the job itself, and no read when this copy of the
+    /// job came from the ledger ([`Job::stored`] names the state the ledger holds): the
+    /// record index is written with a job's first save only, the active index and the
+    /// dead-letter entry only when the state crosses in or out of them.
     pub fn save(&self, job: &Job) -> Result<(), StoreError> {
         // The job, its state mark, its record index and its active-index entry change in
         // one atomic batch: a failed write (disk full) never leaves a job that is in the
@@ -480,6 +541,10 @@ impl Ledger {
                 reason: format!("{id}: {e}"),
             })
         }
+        let db_err = |source| StoreError::Db {
+            dir: std::path::PathBuf::from("<jobs>"),
+            source,
+        };
         let body = if job.state == JobState::Delivered && !job.compacted {
             let mut c = job.clone();
             c.compact();
@@ -488,19 +553,23 @@ impl Ledger {
             encode(job, &job.id)?
         };
         let state_key = format!("s/{}", job.id);
-        let previous = self
-            .store
-            .tree(Tree::Jobs)
-            .get(&state_key)
-            .map_err(|source| StoreError::Db {
-                dir: std::path::PathBuf::from("<jobs>"),
-                source,
-            })?;
+        // The state the ledger holds now: known from the copy, else read (a new job, or a
+        // job decoded elsewhere).
+        let previous = match job.stored.get() {
+            Some(s) => Some(s),
+            None => self
+                .store
+                .tree(Tree::Jobs)
+                .get(&state_key)
+                .map_err(db_err)?
+                .and_then(|v| std::str::from_utf8(&v).ok().and_then(JobState::parse)),
+        };
         let mut batch = sled::Batch::default();
         batch.insert(job_key(&job.id).as_bytes(), body);
         batch.insert(state_key.as_bytes(), job.state.as_str().as_bytes());
         // An automatic return shares its outbound's record but is never its current job.
-        if job.state != JobState::Superseded && job.return_of.is_none() {
+        // A job already in the ledger wrote its record index with its first save.
+        if previous.is_none() && job.state != JobState::Superseded && job.return_of.is_none() {
             batch.insert(
                 record_key(&job.source, &job.record_id).as_bytes(),
                 encode(&job.id, &job.id)?,
@@ -508,18 +577,18 @@ impl Ledger {
         }
         let active_key = format!("a/{}", job.id);
         if job.state.is_active() {
+            // Always (cheap, and a job missing from the active index would never be
+            // picked up again, whatever a stale copy believed).
             batch.insert(active_key.as_bytes(), b"null".as_slice());
-        } else {
+        } else if previous.is_none_or(JobState::is_active) {
             batch.remove(active_key.as_bytes());
         }
         self.store
             .tree(Tree::Jobs)
             .apply_batch(batch)
-            .map_err(|source| StoreError::Db {
-                dir: std::path::PathBuf::from("<jobs>"),
-                source,
-            })?;
-        self.count_transition(job, previous.as_deref());
+            .map_err(db_err)?;
+        self.count_transition(job, previous);
+        job.stored.set(Some(job.state));
         if job.state == JobState::Failed {
             if let Some(f) = &job.last_error {
                 self.store.put_json(
@@ -534,7 +603,7 @@ impl Ledger {
                     },
                 )?;
             }
-        } else {
+        } else if previous.is_none_or(|p| p == JobState::Failed) {
             self.store.remove(Tree::DeadLetters, &job.id)?;
         }
         Ok(())

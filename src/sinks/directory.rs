@@ -43,36 +43,43 @@ impl DirectorySink {
 #[async_trait]
 impl LabelSink for DirectorySink {
     async fn deliver(&self, number: &str, result: &ShipResult) -> Result<Vec<String>, SinkError> {
-        let io = |path: &Path, e: std::io::Error| SinkError::Directory {
-            path: path.to_path_buf(),
-            message: e.to_string(),
-        };
-        tokio::fs::create_dir_all(&self.dir)
-            .await
-            .map_err(|e| io(&self.dir, e))?;
-        let mut files: Vec<(String, &[u8])> = Vec::new();
+        let mut files: Vec<(String, Vec<u8>)> = Vec::new();
         for p in &result.packages {
             let Some(label) = &p.label else { continue };
             let name = label_file_name(number, &p.tracking_number, label.format.extension());
-            files.push((name, &label.data));
+            files.push((name, label.data.clone()));
         }
         for d in result.documents.iter().filter(|d| !d.data.is_empty()) {
-            files.push((d.file_name.clone(), &d.data));
+            files.push((d.file_name.clone(), d.data.clone()));
         }
-        let mut written = Vec::new();
-        for (name, data) in files {
-            let path = self.dir.join(&name);
-            let tmp = self.dir.join(format!(".{name}.tmp"));
-            tokio::fs::write(&tmp, data)
-                .await
-                .map_err(|e| io(&path, e))?;
-            tokio::fs::rename(&tmp, &path)
-                .await
-                .map_err(|e| io(&path, e))?;
-            written.push(name);
-        }
-        Ok(written)
+        // Every file of the shipment in one blocking task: one hand-off to tokio's blocking
+        // pool per shipment instead of three per file (`tokio::fs` makes one per call).
+        let dir = self.dir.clone();
+        tokio::task::spawn_blocking(move || write_files(&dir, files))
+            .await
+            .map_err(|e| SinkError::Directory {
+                path: self.dir.clone(),
+                message: format!("label writer stopped: {e}"),
+            })?
     }
+}
+
+/// Write each file atomically (temporary file, then rename); the names written.
+fn write_files(dir: &Path, files: Vec<(String, Vec<u8>)>) -> Result<Vec<String>, SinkError> {
+    let io = |path: &Path, e: std::io::Error| SinkError::Directory {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    };
+    std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
+    let mut written = Vec::with_capacity(files.len());
+    for (name, data) in files {
+        let path = dir.join(&name);
+        let tmp = dir.join(format!(".{name}.tmp"));
+        std::fs::write(&tmp, data).map_err(|e| io(&path, e))?;
+        std::fs::rename(&tmp, &path).map_err(|e| io(&path, e))?;
+        written.push(name);
+    }
+    Ok(written)
 }
 
 #[cfg(test)]

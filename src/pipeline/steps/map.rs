@@ -22,7 +22,8 @@ impl PipelineCore {
                 job.kind = s.kind();
                 job.shipment = Some(s);
                 job.transition(JobState::Mapped, "", self.now());
-                self.ledger.save(job)?;
+                // Not saved here: nothing outside depends on `mapped`, and the next step's
+                // save (or `process_job`'s, when the job stops) carries it.
                 Ok(Step::Continue)
             }
             Err(f) => {

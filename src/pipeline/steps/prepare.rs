@@ -119,7 +119,8 @@ impl PipelineCore {
         }
         job.shipment = Some(shipment);
         job.transition(JobState::AddressChecked, "", self.now());
-        self.ledger.save(job)?;
+        // Saved with `shipping` (flushed, before Ship), or by `process_job` when the job
+        // stops here.
         Ok(Step::Continue)
     }
 }

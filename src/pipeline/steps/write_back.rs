@@ -11,12 +11,15 @@ impl PipelineCore {
         conn: &Arc<Connector>,
         job: &mut Job,
     ) -> Result<Step, PipelineError> {
-        let result = job.result.clone().expect("shipped job has a result");
+        // Borrowed where needed, never cloned: the result holds every label's bytes.
+        fn shipped(job: &Job) -> &ShipResult {
+            job.result.as_ref().expect("shipped job has a result")
+        }
         // In the site's on-call pickup of its ship date (idempotent).
         self.note_for_pickup(conn, job).await?;
         if let Some(sink) = &conn.label_sink {
             if !job.timeline.iter().any(|t| t.note.starts_with("labels: ")) {
-                match sink.deliver(&job.number, &result).await {
+                match sink.deliver(&job.number, shipped(job)).await {
                     Ok(names) => {
                         self.stats.labels_delivered.fetch_add(1, Ordering::Relaxed);
                         job.timeline.push(crate::pipeline::ledger::Transition {
@@ -39,12 +42,13 @@ impl PipelineCore {
         // An automatic return writes only its 1Z onto the outbound record (no freight).
         let (plan, freight) = if job.return_of.is_some() {
             (
-                conn.mapper.write_back_auto_return(&job.record, &result),
+                conn.mapper
+                    .write_back_auto_return(&job.record, shipped(job)),
                 None,
             )
         } else {
             conn.mapper
-                .write_back_shipped_freight(&job.record, &result, job.quoted_days)
+                .write_back_shipped_freight(&job.record, shipped(job), job.quoted_days)
         };
         if job.freight.is_none() {
             if let Some(f) = &freight {
@@ -62,7 +66,7 @@ impl PipelineCore {
         let mut written = conn.source.write_back(&plan).await;
         // A return record naming its outbound record: the return 1Z goes there too.
         if written.is_ok() {
-            if let Some(linked) = conn.mapper.write_back_linked(&job.record, &result) {
+            if let Some(linked) = conn.mapper.write_back_linked(&job.record, shipped(job)) {
                 written = conn.source.write_back(&linked).await;
             }
         }
