@@ -583,7 +583,7 @@ fn apply_acumatica_concurrency(w: &WorldDir, n: Option<u32>) -> anyhow::Result<(
 
 /// `--acumatica-set KEY=VALUE` in the world's Acumatica profile and `--acumatica-confirm`
 /// in its mapping.
-fn apply_acumatica_options(w: &World, args: &BenchArgs) -> anyhow::Result<()> {
+fn apply_acumatica_options(w: &WorldDir, args: &BenchArgs) -> anyhow::Result<()> {
     let p = w.dir.join("connectors/acumatica.yaml");
     if p.exists() && !args.acumatica_set.is_empty() {
         let mut text = std::fs::read_to_string(&p)?;

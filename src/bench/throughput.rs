@@ -61,9 +61,8 @@ pub(super) async fn throughput(args: &BenchArgs, dir: &Path) -> anyhow::Result<M
     if let Some(c) = args.acumatica_confirm {
         m.insert("acumatica_confirm".into(), json!(c));
     }
-    if let Some(a) = &w.acumatica {
+    if let Some(st) = &sims.acumatica {
         // Every request the simulator counted, its action status polls included.
-        let st = a.core.stats.snapshot();
         m.insert("acumatica_ops".into(), json!(st));
     }
     m.insert("target_shipments_per_second".into(), json!(1000));
