@@ -230,7 +230,11 @@ impl Location {
         if let Some(dir) = spec.strip_prefix("sled:") {
             return Ok(Location::Sled(PathBuf::from(dir)));
         }
-        let url = spec.strip_prefix("postgres:").unwrap_or(spec);
+        // `postgres:URL`, or the URL itself (which starts with `postgres:` too).
+        let url = spec
+            .strip_prefix("postgres:")
+            .filter(|rest| !rest.starts_with("//"))
+            .unwrap_or(spec);
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             return Ok(Location::Postgres(PgTarget::new(url)));
         }
@@ -254,5 +258,27 @@ impl Location {
             Location::Sled(dir) => format!("sled:{}", dir.display()),
             Location::Postgres(t) => t.redacted(),
         }
+    }
+}
+
+#[cfg(test)]
+mod location_tests {
+    use super::*;
+
+    #[test]
+    fn locations_parse_with_and_without_their_prefix() {
+        let url = "postgres://u:pw@db:5433/upsync";
+        for spec in [url.to_string(), format!("postgres:{url}")] {
+            match Location::parse(&spec).unwrap() {
+                Location::Postgres(t) => {
+                    assert_eq!(t.url, url);
+                    assert_eq!(t.redacted(), "postgres://db:5433/upsync");
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+        assert!(matches!(Location::parse("sled:/var/lib/upsync"), Ok(Location::Sled(_))));
+        let e = Location::parse("mysql://u:pw@h/db").unwrap_err();
+        assert!(!e.contains("pw"), "{e}");
     }
 }
