@@ -277,7 +277,10 @@ mod location_tests {
                 other => panic!("{other:?}"),
             }
         }
-        assert!(matches!(Location::parse("sled:/var/lib/upsync"), Ok(Location::Sled(_))));
+        assert!(matches!(
+            Location::parse("sled:/var/lib/upsync"),
+            Ok(Location::Sled(_))
+        ));
         let e = Location::parse("mysql://u:pw@h/db").unwrap_err();
         assert!(!e.contains("pw"), "{e}");
     }
