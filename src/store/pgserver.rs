@@ -303,22 +303,6 @@ pub fn shared() -> Option<&'static PgServer> {
         .as_ref()
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_server_starts_and_hands_out_databases() {
-        let Some(s) = shared() else { return };
-        let a = s.create_database().unwrap();
-        let b = s.create_database().unwrap();
-        assert_ne!(a, b);
-        assert!(a.starts_with(&format!("postgres://upsync@127.0.0.1:{}/", s.port())));
-        // The server really listens.
-        assert!(std::net::TcpStream::connect(("127.0.0.1", s.port())).is_ok());
-    }
-}
-
 /// A fresh database on the [`shared`] server for one test (`None`, with the skip message
 /// already printed, where no server can be had).
 pub fn test_database() -> Option<String> {
@@ -354,4 +338,20 @@ macro_rules! both_stores {
             }
         }
     };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_server_starts_and_hands_out_databases() {
+        let Some(s) = shared() else { return };
+        let a = s.create_database().unwrap();
+        let b = s.create_database().unwrap();
+        assert_ne!(a, b);
+        assert!(a.starts_with(&format!("postgres://upsync@127.0.0.1:{}/", s.port())));
+        // The server really listens.
+        assert!(std::net::TcpStream::connect(("127.0.0.1", s.port())).is_ok());
+    }
 }

@@ -300,8 +300,18 @@ fn rows() -> Vec<Row> {
         // state_dir
         ("state_dir", json!("/srv/upsync-state"), none(), state_dir),
         // store (issue 22)
-        ("store.backend", json!("postgres"), vec![("store.url", json!("postgres://u@db:5432/upsync"))], store),
-        ("store.url", json!("postgres://u@other:5433/upsync"), vec![("store.backend", json!("postgres"))], store),
+        (
+            "store.backend",
+            json!("postgres"),
+            vec![("store.url", json!("postgres://u@db:5432/upsync"))],
+            store,
+        ),
+        (
+            "store.url",
+            json!("postgres://u@other:5433/upsync"),
+            vec![("store.backend", json!("postgres"))],
+            store,
+        ),
         ("store.pool_size", json!(2), none(), store),
         ("store.lease_seconds", json!(60), none(), store),
         // ups
