@@ -67,6 +67,9 @@ pub struct WorldOptions {
     pub ups_tick_ms: u64,
     /// Run the simulators on a runtime of their own (threads named `sim-worker`), so the
     /// benchmark can tell their CPU from upsync's. Off where tests pause tokio's clock.
+    /// The store: `None` = sled under `state/` (the default); `Some(url)` = the
+    /// PostgreSQL database at `url` (`store.backend: postgres`, issue 22).
+    pub store_url: Option<String>,
     pub separate_sim_runtime: bool,
     /// UPS simulator: minutes before a new shipment is found by reference (sim clock).
     pub ups_reference_index_delay_minutes: i64,
@@ -89,6 +92,7 @@ impl WorldOptions {
     pub fn new(dir: &Path) -> WorldOptions {
         WorldOptions {
             dir: dir.to_path_buf(),
+            store_url: None,
             acumatica_shipments: 10,
             netsuite_fulfillments: 10,
             bad_records: 0,
@@ -192,6 +196,8 @@ pub struct WorldDir {
     pub key_path: PathBuf,
     pub state_dir: PathBuf,
     pub label_dir: PathBuf,
+    /// The PostgreSQL store's URL (`None`: sled under [`Self::state_dir`]).
+    pub store_url: Option<String>,
 }
 
 /// The running simulators and the prepared working directory. Derefs to its [`WorldDir`]
@@ -210,6 +216,17 @@ impl std::ops::Deref for World {
 
     fn deref(&self) -> &WorldDir {
         &self.files
+    }
+}
+
+/// Where a world's store lives: sled under `state_dir`, or the database at `url`.
+fn store_location(state_dir: &Path, url: Option<&str>) -> crate::store::Location {
+    match url {
+        None => crate::store::Location::Sled(state_dir.to_path_buf()),
+        Some(u) => crate::store::Location::Postgres(crate::store::PgTarget {
+            url: u.to_string(),
+            pool_size: 4,
+        }),
     }
 }
 
@@ -479,6 +496,12 @@ pipeline:
             absent = o.reconcile_absent_after_seconds,
             lookups = o.reconcile_min_lookups,
         );
+        let config = match &o.store_url {
+            None => config,
+            Some(url) => {
+                format!("{config}\nstore:\n  backend: postgres\n  url: \"{url}\"\n  pool_size: 4\n")
+            }
+        };
         let config_path = dir.join("upsync.yaml");
         std::fs::write(&config_path, config)?;
 
@@ -493,7 +516,8 @@ pipeline:
         }
         let state_dir = dir.join("state");
         {
-            let store = Store::open(&state_dir, Some(MasterKey::load(&key_path)?))?;
+            let location = store_location(&state_dir, o.store_url.as_deref());
+            let store = location.open(Some(MasterKey::load(&key_path)?))?;
             let put = |name: &str, fields: &[(&str, &str)]| -> anyhow::Result<()> {
                 let json = serde_json::Value::Object(
                     fields
@@ -543,6 +567,7 @@ pipeline:
             config_path,
             key_path,
             state_dir,
+            store_url: o.store_url.clone(),
         })
     }
 
@@ -553,10 +578,10 @@ pipeline:
 
     /// Open the store with the world's key (only while no daemon holds it).
     pub fn open_store(&self) -> anyhow::Result<Arc<Store>> {
-        Ok(Arc::new(Store::open(
-            &self.state_dir,
-            Some(MasterKey::load(&self.key_path)?),
-        )?))
+        let location = store_location(&self.state_dir, self.store_url.as_deref());
+        Ok(Arc::new(
+            location.open(Some(MasterKey::load(&self.key_path)?))?,
+        ))
     }
 
     /// Assemble the daemon in-process against this world.

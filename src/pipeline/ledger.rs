@@ -564,7 +564,7 @@ impl Ledger {
                 .map_err(db_err)?
                 .and_then(|v| std::str::from_utf8(&v).ok().and_then(JobState::parse)),
         };
-        let mut batch = sled::Batch::default();
+        let mut batch = crate::store::Batch::default();
         batch.insert(job_key(&job.id).as_bytes(), body);
         batch.insert(state_key.as_bytes(), job.state.as_str().as_bytes());
         // An automatic return shares its outbound's record but is never its current job.

@@ -6,13 +6,10 @@ use super::*;
 impl Store {
     /// Durably flush everything written so far.
     pub fn flush(&self) -> Result<(), StoreError> {
-        let r = self
-            .db
+        self.backend
             .flush()
             .map(|_| self.health.io_recovered())
-            .map_err(|source| self.db_error(source));
-        release_deferred_frees();
-        r
+            .map_err(|source| self.db_error(source))
     }
 
     /// Flush without blocking the runtime's workers: a blocking flush on tokio's blocking
@@ -21,6 +18,10 @@ impl Store {
     /// one flush that starts after all of their writes.
     pub async fn flush_async(&self) -> Result<(), StoreError> {
         use std::sync::atomic::Ordering::SeqCst;
+        if !self.backend.needs_flush() {
+            // Every write was committed when it returned.
+            return Ok(());
+        }
         let g = &self.flushes;
         let ticket = g.requested.fetch_add(1, SeqCst) + 1;
         let _running = g.running.lock().await;
@@ -30,15 +31,9 @@ impl Store {
         }
         // Everything ticketed so far was written before this flush starts.
         let covers = g.requested.load(SeqCst);
-        let db = self.db.clone();
+        let backend = self.backend.clone();
         let dir = self.dir.clone();
-        let done = tokio::task::spawn_blocking(move || {
-            let r = db.flush().map(|_| ());
-            release_deferred_frees();
-            r
-        })
-        .await;
-        release_deferred_frees();
+        let done = tokio::task::spawn_blocking(move || backend.flush()).await;
         let r = match done {
             Ok(r) => r.map_err(|source| {
                 let e = StoreError::Db { dir, source };
@@ -60,15 +55,4 @@ impl Store {
     pub fn flushes_run(&self) -> u64 {
         self.flushes.runs.load(std::sync::atomic::Ordering::SeqCst)
     }
-}
-
-/// Hand this thread's deferred frees to sled's garbage collector (crossbeam-epoch) and let
-/// it collect. sled frees a sealed 512 KiB log buffer only through the epoch collector,
-/// and a thread's deferred frees reach the collector only when 64 have piled up on that
-/// thread: with writes and flushes spread over tokio's workers and blocking threads, the
-/// daemon's memory grew by about 50 KB per job until each thread's pile was full (issue 24,
-/// `upsync bench`'s `upsync_rss_mb_profile`). A flush seals a buffer, so after it is when
-/// there is garbage; the call costs a few atomic operations when there is none.
-pub(crate) fn release_deferred_frees() {
-    crossbeam_epoch::pin().flush();
 }
