@@ -26,13 +26,19 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
+mod lead;
 mod local;
+mod member;
 mod postgres;
+mod scope;
 #[cfg(test)]
 mod tests;
 
+pub use lead::lead;
 pub use local::Local;
+pub use member::Member;
 pub use postgres::{pool, Postgres};
+pub use scope::{current_fence, with_fence};
 
 /// The lease time when the configuration names none (`store.lease_seconds`).
 pub const DEFAULT_LEASE_SECONDS: u64 = 30;
@@ -125,8 +131,28 @@ pub trait Coordinator: Send + Sync {
     async fn leave(&self) -> Result<(), ClusterError>;
 }
 
-/// A daemon id: `host:pid:random`, unique across restarts and hosts.
+/// The coordinator of `store`: [`Postgres`] on its database, [`Local`] on sled.
+pub fn for_store(
+    store: &crate::store::Store,
+    lease_seconds: u64,
+) -> std::sync::Arc<dyn Coordinator> {
+    match store.postgres() {
+        Some(pg) => std::sync::Arc::new(Postgres::new(
+            pg.pool,
+            Duration::from_secs(lease_seconds.max(1)),
+        )),
+        None => std::sync::Arc::new(Local::new()),
+    }
+}
+
+/// This process's daemon id: `host:pid:random`, unique across restarts and hosts (one per
+/// process: every coordinator the daemon builds speaks for the same daemon).
 pub fn new_daemon_id() -> String {
+    static ID: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    ID.get_or_init(make_daemon_id).clone()
+}
+
+fn make_daemon_id() -> String {
     let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
         .map(|h| h.trim().to_string())
         .ok()

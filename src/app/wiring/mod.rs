@@ -143,6 +143,10 @@ pub async fn assemble_with_clock(
     if let Some(d) = build_dispatch(&cfg, &store, &accounts)? {
         pipeline.set_dispatch(d);
     }
+    // Several daemons on one database (docs/cluster.md); alone on sled.
+    pipeline.set_cluster(Arc::new(crate::cluster::Member::new(
+        crate::cluster::for_store(&store, cfg.store.lease_seconds),
+    )));
     let (tracking, auth) = tracking_settings(&cfg, &store)?;
     let events = build_events(&cfg, &store, &clock)?;
     let mut tracker =
@@ -217,11 +221,22 @@ pub fn dispatch_settings(cfg: &Config) -> anyhow::Result<crate::dispatch::Calend
 /// `run` restarts them), so there is never a second delivery worker on the same outbox,
 /// nor a second wake loop for a connector.
 pub async fn run_tracking(a: Arc<Assembly>, stop: tokio::sync::watch::Receiver<bool>) {
-    let tracking = a.tracker.clone().run(stop.clone());
+    // Several daemons: tracking and the events outbox run on one of them at a time (their
+    // leases); the push wake loops run everywhere (the connector's lease picks the poller).
+    let coordinator = a
+        .pipeline
+        .shared_coordinator()
+        .cloned()
+        .unwrap_or_else(|| Arc::new(crate::cluster::Local::new()));
+    let tracker = a.tracker.clone();
+    let tracking = crate::cluster::lead(coordinator.clone(), "tracking", stop.clone(), |s| {
+        tracker.clone().run(s)
+    });
     let push = a.push.clone().run(stop.clone());
     match a.events.clone() {
         Some(d) => {
-            tokio::join!(tracking, push, d.run(stop));
+            let events = crate::cluster::lead(coordinator, "events", stop, |s| d.clone().run(s));
+            tokio::join!(tracking, push, events);
         }
         None => {
             tokio::join!(tracking, push);
@@ -820,6 +835,9 @@ impl Readiness for ConnectorsReady {
             .collect();
         out.push(("store".to_string(), a.store.health().status()));
         out.push(("tracking".to_string(), a.tracker.health()));
+        if let Some(m) = a.pipeline.cluster() {
+            out.push(("cluster".to_string(), m.readiness()));
+        }
         out
     }
 }

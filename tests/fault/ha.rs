@@ -1,0 +1,46 @@
+//! Issue 22: several daemons on one PostgreSQL database, one of them SIGKILLed at random
+//! moments (the `ha` bench's HA run, small). Three real `upsync run` processes share a
+//! fresh database; every round one of them is killed while records keep arriving and is
+//! started again. Afterwards every record is shipped and written back exactly once (no
+//! extra UPS shipment for any reference, not even a voided one), and each killed daemon's
+//! leases were taken over by another daemon within the lease time plus one schedule tick
+//! (the others poll every second).
+//!
+//! Skipped with a message where no PostgreSQL server can be had
+//! (`UPSYNC_REQUIRE_POSTGRES=1` makes that a failure). `UPSYNC_HA_SEED` replays the kills.
+
+use std::path::Path;
+
+use upsync::bench::ha::{kill_run, Ha};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_daemons_with_kills_ship_everything_exactly_once() {
+    let Some(server) = upsync::store::pgserver::shared() else {
+        return;
+    };
+    let url = server.create_database().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let h = Ha {
+        exe: Path::new(env!("CARGO_BIN_EXE_upsync")).to_path_buf(),
+        daemons: 3,
+        kills: 4,
+        lease_seconds: 3,
+        shipments: 24,
+        concurrency: 8,
+    };
+    let r = kill_run(&h, dir.path(), &url).await.unwrap();
+    println!("ha round: {r:?}");
+    assert_eq!(r.kills, 4);
+    assert!(r.expected > 0, "{r:?}");
+    assert_eq!(r.lost, 0, "records never shipped or written back: {r:?}");
+    assert_eq!(r.duplicates, 0, "a reference shipped twice: {r:?}");
+    assert_eq!(r.inconsistent, 0, "{r:?}");
+    assert!(
+        r.takeovers > 0,
+        "no lease of a killed daemon was ever taken over: {r:?}"
+    );
+    assert!(
+        r.max_takeover <= h.lease_seconds as f64 + 1.5,
+        "takeover slower than the lease time (+ one 1 s schedule tick): {r:?}"
+    );
+}
