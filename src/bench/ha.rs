@@ -37,8 +37,12 @@ pub struct Ha {
     pub kills: usize,
     /// `store.lease_seconds` of the daemons.
     pub lease_seconds: u64,
-    /// Seeded records (both ERPs, half each).
+    /// Seeded records.
     pub shipments: usize,
+    /// Which ERPs. NetSuite by default: the Acumatica simulator's licence allows 2 API
+    /// sessions (a trial licence), so a third daemon would wait for a free one and the
+    /// figures would measure the licence, not the cluster.
+    pub mix: Mix,
     /// `pipeline.jobs_in_flight`.
     pub concurrency: u32,
 }
@@ -93,6 +97,7 @@ pub(super) async fn ha(args: &BenchArgs, dir: &Path) -> anyhow::Result<Map<Strin
     let h = Ha {
         exe: std::env::current_exe()?,
         concurrency: args.concurrency,
+        mix: args.mix.unwrap_or(Mix::Netsuite),
         daemons: args.daemons.max(2),
         kills: args.kills.max(1),
         lease_seconds: args.lease_seconds.max(2),
@@ -177,8 +182,12 @@ pub struct RunFigures {
 /// The world of a run: simulators, config (PostgreSQL when `url`), credentials stored.
 async fn world(h: &Ha, dir: &Path, url: Option<&str>) -> anyhow::Result<World> {
     let mut o = WorldOptions::new(dir);
-    o.acumatica_shipments = h.shipments - h.shipments / 2;
-    o.netsuite_fulfillments = h.shipments / 2;
+    let n = h.shipments.max(2);
+    (o.acumatica_shipments, o.netsuite_fulfillments) = match h.mix {
+        Mix::Acumatica => (n, 0),
+        Mix::Netsuite => (0, n),
+        Mix::Both => (n - n / 2, n / 2),
+    };
     o.jobs_in_flight = h.concurrency;
     o.separate_sim_runtime = true;
     o.schedule = "* * * * * *".into();
@@ -342,9 +351,16 @@ pub async fn kill_run(h: &Ha, dir: &Path, url: &str) -> anyhow::Result<RunFigure
     for round in 0..h.kills {
         tokio::time::sleep(Duration::from_millis(rng.gen_range(300..2500))).await;
         // New records keep arriving, so kills land on work in progress.
-        if let Some(a) = &w.acumatica {
-            for _ in 0..rng.gen_range(0..4) {
+        for _ in 0..rng.gen_range(0..4) {
+            if let Some(a) = &w.acumatica {
                 release_acumatica(&http, &a.base_url).await?;
+            }
+            if let Some(n) = &w.netsuite {
+                http.post(format!("{}/_sim/netsuite/fulfillments", n.base_url))
+                    .json(&json!({}))
+                    .send()
+                    .await?
+                    .error_for_status()?;
             }
         }
         let i = rng.gen_range(0..children.len());

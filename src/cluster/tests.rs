@@ -184,3 +184,33 @@ async fn local_grants_everything_with_fence_zero() {
     assert!(got.iter().all(|g| g.fence == 0));
     assert_eq!(l.live_daemons().await.unwrap(), 1);
 }
+
+/// Divided among 5 daemons, a quota of 10 requests/s lets one daemon send 2 a second:
+/// 10 requests take at least 4 s (tokio's paused clock), where one daemon alone sends
+/// them at once (the burst).
+#[tokio::test(start_paused = true)]
+async fn a_divided_quota_slows_each_daemon_to_its_share() {
+    use crate::ups::retry::Limiters;
+    use crate::ups::{Api, ApiQuotas};
+    let q = ApiQuotas {
+        ship: std::num::NonZeroU32::new(10),
+        ..Default::default()
+    };
+    let alone = Limiters::new(&q);
+    let t0 = tokio::time::Instant::now();
+    for _ in 0..10 {
+        alone.acquire(Api::Ship).await;
+    }
+    assert!(t0.elapsed() < std::time::Duration::from_millis(100));
+    let shared = Limiters::new(&q);
+    shared.set_share(5);
+    let t0 = tokio::time::Instant::now();
+    for _ in 0..10 {
+        shared.acquire(Api::Ship).await;
+    }
+    assert!(
+        t0.elapsed() >= std::time::Duration::from_millis(3900),
+        "{:?}",
+        t0.elapsed()
+    );
+}

@@ -27,6 +27,7 @@ async fn three_daemons_with_kills_ship_everything_exactly_once() {
         lease_seconds: 3,
         shipments: 24,
         concurrency: 8,
+        mix: upsync::bench::Mix::Netsuite,
     };
     let r = kill_run(&h, dir.path(), &url).await.unwrap();
     println!("ha round: {r:?}");
