@@ -301,11 +301,11 @@ impl Outbox {
         &self.clock
     }
 
-    fn tree(&self) -> &sled::Tree {
+    fn tree(&self) -> &crate::store::TreeHandle {
         self.store.tree(Tree::Outbox)
     }
 
-    fn db(&self, source: sled::Error) -> StoreError {
+    fn db(&self, source: crate::store::DbError) -> StoreError {
         let e = StoreError::Db {
             dir: self.store.dir().to_path_buf(),
             source,
@@ -367,7 +367,7 @@ impl Outbox {
                 source_event: c.event.as_ref().map(|e| e.identity()),
                 body: serde_json::to_string(&body).map_err(|e| corrupt(&id, e))?,
             };
-            let mut batch = sled::Batch::default();
+            let mut batch = crate::store::Batch::default();
             batch.insert(
                 head_key.as_bytes(),
                 json(
@@ -410,7 +410,11 @@ impl Outbox {
     }
 
     /// Write `d` and keep the queue and dead indexes in step (into `batch`).
-    fn put_delivery(&self, batch: &mut sled::Batch, d: &Delivery) -> Result<(), StoreError> {
+    fn put_delivery(
+        &self,
+        batch: &mut crate::store::Batch,
+        d: &Delivery,
+    ) -> Result<(), StoreError> {
         let key = format!("{DELIVERY}{}/{}", d.webhook, d.event_id);
         batch.insert(key.as_bytes(), json(&key, d)?);
         let q = seq_key(&d.webhook, &d.tracking_number, d.sequence);
@@ -439,7 +443,7 @@ impl Outbox {
     /// Save a delivery after an attempt (not flushed: losing it in a crash means the event
     /// is sent again, which receivers deduplicate by its id).
     pub fn save_delivery(&self, d: &Delivery) -> Result<(), StoreError> {
-        let mut batch = sled::Batch::default();
+        let mut batch = crate::store::Batch::default();
         self.put_delivery(&mut batch, d)?;
         self.tree().apply_batch(batch).map_err(|e| self.db(e))
     }
@@ -569,7 +573,7 @@ impl Outbox {
             }
         }
         let mut out = Vec::new();
-        let mut batch = sled::Batch::default();
+        let mut batch = crate::store::Batch::default();
         for (w, id) in keys {
             let Some(mut d) = self.delivery(&w, &id)? else {
                 continue;

@@ -492,6 +492,12 @@ pub const CODES: &[CodeInfo] = &[
     c("store_verify_incomplete", Config, Store,
       "the start-up store verification ran out of time before damage was found.",
       "run `upsync store verify` to check all of it"),
+    c("store_postgres", Transient, Store,
+      "the PostgreSQL store (store.backend: postgres) could not be reached or refused a statement.",
+      "check that the server named in the message is up and reachable and the role may use the database; `upsync check` tests the connection"),
+    c("store_fenced", Transient, Store,
+      "a fenced write was refused: the job's or connector's lease expired and another daemon holds it now.",
+      "nothing: the daemon abandons that work and the lease holder carries it on; frequent refusals mean store.lease_seconds is too short for the work"),
     // ── Track Alert webhook ─────────────────────────────────────────────────────────
     c("malformed_json", Business, Webhook,
       "the webhook body is not valid JSON (answered 400).",

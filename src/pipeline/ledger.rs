@@ -496,7 +496,7 @@ impl Ledger {
                 dir: std::path::PathBuf::from("<jobs>"),
                 source,
             })?;
-        let mut batch = sled::Batch::default();
+        let mut batch = crate::store::Batch::default();
         batch.insert(job_key(&job.id).as_bytes(), body);
         batch.insert(state_key.as_bytes(), job.state.as_str().as_bytes());
         // An automatic return shares its outbound's record but is never its current job.

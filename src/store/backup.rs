@@ -52,11 +52,11 @@ pub fn backup(store: &Store, dest: &Path, salvage: bool) -> Result<BackupReport,
         .open()
         .map_err(|source| StoreError::Db {
             dir: dest.to_path_buf(),
-            source,
+            source: source.into(),
         })?;
-    let db_err = |source| StoreError::Db {
+    let db_err = |source: sled::Error| StoreError::Db {
         dir: dest.to_path_buf(),
-        source,
+        source: source.into(),
     };
     let mut report = BackupReport {
         dir: dest.to_path_buf(),

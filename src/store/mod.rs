@@ -35,6 +35,7 @@
 //! Files: this one holds the types; `open.rs` (manifest, open, seal), `verify.rs`,
 //! `flush.rs` (group commit), `json.rs` (typed records), `tests.rs`.
 
+pub mod backend;
 pub mod backup;
 pub mod creds;
 pub mod key;
@@ -53,6 +54,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+pub use backend::postgres::PgHandle;
+pub use backend::{Backend, BackendKind, Batch, CasError, DbError, Fence, TreeHandle};
 pub use key::{MasterKey, MasterKeyError};
 pub use vault::{Secret, Vault};
 
@@ -127,7 +130,7 @@ impl Tree {
         }
     }
 
-    fn index(self) -> usize {
+    pub(crate) fn index(self) -> usize {
         Tree::ALL
             .iter()
             .position(|t| *t == self)
@@ -163,7 +166,14 @@ pub enum StoreError {
     Db {
         dir: PathBuf,
         #[source]
-        source: sled::Error,
+        source: DbError,
+    },
+    #[error("a fenced write to {tree} was refused: the lease {lease} is no longer held by {owner} with fence {token} (it expired and another daemon took it over); this daemon abandons that work, the lease holder carries it on")]
+    Fenced {
+        tree: &'static str,
+        lease: String,
+        owner: String,
+        token: i64,
     },
     #[error("the state database is corrupt: a record in {tree} could not be decoded ({reason}); stop upsync and restore the state directory from a backup (`upsync store backup` makes one), or salvage what still reads with `upsync store export DIR`; `upsync store verify` lists every bad record")]
     Corrupt { tree: &'static str, reason: String },
@@ -187,10 +197,16 @@ impl StoreError {
             StoreError::NoMasterKey => "store_no_master_key",
             StoreError::Undecryptable { .. } => "store_undecryptable",
             StoreError::Io { .. } => "store_io",
+            StoreError::Db { source, .. } if source.is_corruption() => "store_corrupt",
             StoreError::Db {
-                source: sled::Error::Corruption { .. },
+                source: DbError::Postgres(_),
                 ..
-            } => "store_corrupt",
+            } => "store_postgres",
+            StoreError::Db {
+                source: DbError::Fenced(_),
+                ..
+            }
+            | StoreError::Fenced { .. } => "store_fenced",
             StoreError::Db { .. } => "store_db",
             StoreError::Corrupt { .. } => "store_corrupt",
             StoreError::DatabaseLost { .. } => "store_database_lost",
@@ -208,7 +224,17 @@ impl StoreError {
     }
 }
 
-fn db_error_text(dir: &Path, e: &sled::Error) -> String {
+fn db_error_text(dir: &Path, e: &DbError) -> String {
+    let e = match e {
+        DbError::Sled(e) => e,
+        DbError::Postgres(e) => return e.to_string(),
+        DbError::Fenced(f) => {
+            return format!(
+                "a fenced write was refused: the lease {} is no longer held by {} with fence {}",
+                f.lease, f.owner, f.token
+            )
+        }
+    };
     match e {
         sled::Error::Corruption { .. } => format!(
             "the state database under {} is corrupt ({e}); stop upsync and restore the state directory from a backup, or salvage what still reads with `upsync store export DIR`",
@@ -336,8 +362,10 @@ pub fn state_dir(configured: Option<&Path>) -> PathBuf {
 /// The opened store.
 pub struct Store {
     dir: PathBuf,
-    db: sled::Db,
-    trees: Vec<sled::Tree>,
+    backend: std::sync::Arc<dyn Backend>,
+    trees: Vec<TreeHandle>,
+    /// Async access to the database for the cluster (PostgreSQL only).
+    pg: Option<PgHandle>,
     vault: Option<Vault>,
     flushes: GroupFlush,
     health: std::sync::Arc<StoreHealth>,
@@ -383,7 +411,7 @@ impl Store {
         &self.health
     }
 
-    fn db_error(&self, source: sled::Error) -> StoreError {
+    fn db_error(&self, source: DbError) -> StoreError {
         let e = StoreError::Db {
             dir: self.dir.clone(),
             source,
@@ -396,9 +424,19 @@ impl Store {
         &self.dir
     }
 
-    /// A named tree.
-    pub fn tree(&self, tree: Tree) -> &sled::Tree {
+    /// A named tree (sled-shaped methods over the backend, see [`TreeHandle`]).
+    pub fn tree(&self, tree: Tree) -> &TreeHandle {
         &self.trees[tree.index()]
+    }
+
+    /// Which backend this store runs on.
+    pub fn backend_kind(&self) -> BackendKind {
+        self.backend.kind()
+    }
+
+    /// Async access to the database for the cluster module; `None` on sled.
+    pub fn postgres(&self) -> Option<PgHandle> {
+        self.pg.clone()
     }
 
     /// The vault, when the store was opened with a master key.

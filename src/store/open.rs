@@ -93,14 +93,16 @@ impl Store {
         remove_partial_snapshots(&dir.join(DB_DIR));
         let db = open_db(&dir.join(DB_DIR), dir)?;
         restrict::private_tree(dir);
-        let trees = Tree::ALL
+        let backend = backend::sled::SledBackend::new(db).map_err(|source| StoreError::Db {
+            dir: dir.to_path_buf(),
+            source: source.into(),
+        })?;
+        let backend: std::sync::Arc<dyn Backend> = std::sync::Arc::new(backend);
+        let place = std::sync::Arc::new(dir.to_path_buf());
+        let trees: Vec<TreeHandle> = Tree::ALL
             .iter()
-            .map(|t| db.open_tree(t.name()))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|source| StoreError::Db {
-                dir: dir.to_path_buf(),
-                source,
-            })?;
+            .map(|t| TreeHandle::new(*t, backend.clone(), place.clone()))
+            .collect();
         let vault = key.map(|k| {
             Vault::new(
                 k,
@@ -110,8 +112,9 @@ impl Store {
         });
         let store = Store {
             dir: dir.to_path_buf(),
-            db,
+            backend,
             trees,
+            pg: None,
             vault,
             flushes: GroupFlush::default(),
             health: Default::default(),
@@ -239,7 +242,7 @@ pub(super) fn open_db(db_dir: &Path, dir: &Path) -> Result<sled::Db, StoreError>
             Err(source) => {
                 return Err(StoreError::Db {
                     dir: dir.to_path_buf(),
-                    source,
+                    source: source.into(),
                 })
             }
         }

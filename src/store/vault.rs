@@ -10,7 +10,7 @@
 use ring::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM, NONCE_LEN};
 use ring::rand::{SecureRandom, SystemRandom};
 
-use super::{MasterKey, StoreError, Tree};
+use super::{DbError, MasterKey, StoreError, Tree, TreeHandle};
 
 const FORMAT_VERSION: u8 = 1;
 const KEY_CHECK_PLAINTEXT: &[u8] = b"upsync master key check v1";
@@ -41,8 +41,8 @@ impl Drop for Secret {
 pub struct Vault {
     key: LessSafeKey,
     rng: SystemRandom,
-    credentials: sled::Tree,
-    tokens: sled::Tree,
+    credentials: TreeHandle,
+    tokens: TreeHandle,
 }
 
 impl std::fmt::Debug for Vault {
@@ -111,7 +111,7 @@ pub(super) fn verify_key_check(k: &MasterKey, kcv: &str) -> bool {
 }
 
 impl Vault {
-    pub(super) fn new(k: MasterKey, credentials: sled::Tree, tokens: sled::Tree) -> Vault {
+    pub(super) fn new(k: MasterKey, credentials: TreeHandle, tokens: TreeHandle) -> Vault {
         Vault {
             key: less_safe_key(&k),
             rng: SystemRandom::new(),
@@ -120,7 +120,7 @@ impl Vault {
         }
     }
 
-    fn tree(&self, tree: Tree) -> &sled::Tree {
+    fn tree(&self, tree: Tree) -> &TreeHandle {
         match tree {
             Tree::Credentials => &self.credentials,
             Tree::Tokens => &self.tokens,
@@ -131,7 +131,7 @@ impl Vault {
         }
     }
 
-    fn db_err(e: sled::Error) -> StoreError {
+    fn db_err(e: DbError) -> StoreError {
         StoreError::Db {
             dir: std::path::PathBuf::from("<vault>"),
             source: e,

@@ -149,7 +149,7 @@ fn due_key(at: DateTime<Utc>, tn: &str) -> String {
     format!("{DUE}{:016}/{tn}", at.timestamp_millis().max(0))
 }
 
-fn db_err(store: &Store, source: sled::Error) -> StoreError {
+fn db_err(store: &Store, source: crate::store::DbError) -> StoreError {
     StoreError::Db {
         dir: store.dir().to_path_buf(),
         source,
@@ -359,12 +359,12 @@ impl Tracker {
         let g = self.dirty_gen.fetch_add(1, Ordering::Relaxed) + 1;
         self.store
             .tree(Tree::Tracking)
-            .insert(format!("{DIRTY}{job_id}"), &g.to_be_bytes())
+            .insert(format!("{DIRTY}{job_id}"), g.to_be_bytes())
             .map_err(|e| db_err(&self.store, e))?;
         Ok(())
     }
 
-    fn clear_dirty(&self, job_id: &str, gen: &sled::IVec) -> Result<(), TrackingError> {
+    fn clear_dirty(&self, job_id: &str, gen: &Vec<u8>) -> Result<(), TrackingError> {
         // Only if nothing re-dirtied it meanwhile.
         let _ = self
             .store
@@ -375,7 +375,7 @@ impl Tracker {
     }
 
     /// `(due key, tracking number)` of packages due at `now`, earliest first.
-    fn due(&self, now: DateTime<Utc>) -> Result<Vec<(sled::IVec, String)>, TrackingError> {
+    fn due(&self, now: DateTime<Utc>) -> Result<Vec<(Vec<u8>, String)>, TrackingError> {
         let end = format!("{DUE}{:016}/", now.timestamp_millis().max(0) + 1);
         let mut out = Vec::new();
         for kv in self

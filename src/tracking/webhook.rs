@@ -193,7 +193,7 @@ impl WebhookState {
         let now = self.now();
         let store = &self.inner.store;
         // Forget expired tokens while we are here.
-        let expired: Vec<sled::IVec> = store
+        let expired: Vec<Vec<u8>> = store
             .tree(Tree::Meta)
             .scan_prefix(TOKEN_PREFIX)
             .filter_map(|kv| kv.ok())

@@ -12,7 +12,7 @@ impl Tracker {
         let mut n = 0;
         loop {
             let _g = lock(&self.state);
-            let batch: Vec<(sled::IVec, sled::IVec)> = tree
+            let batch: Vec<(Vec<u8>, Vec<u8>)> = tree
                 .scan_prefix(EVENT_PREFIX)
                 .take(500)
                 .collect::<Result<_, _>>()

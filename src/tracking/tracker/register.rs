@@ -83,7 +83,7 @@ impl Tracker {
     /// Apply events that arrived before the package was registered.
     pub(super) fn apply_parked(&self, tn: &str) -> Result<(), TrackingError> {
         let tree = self.store.tree(Tree::Tracking);
-        let parked: Vec<(sled::IVec, sled::IVec)> = tree
+        let parked: Vec<(Vec<u8>, Vec<u8>)> = tree
             .scan_prefix(format!("{PARKED}{tn}/"))
             .collect::<Result<_, _>>()
             .map_err(|e| db_err(&self.store, e))?;

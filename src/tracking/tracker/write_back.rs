@@ -13,7 +13,7 @@ impl Tracker {
     ) -> Result<(), TrackingError> {
         struct Work {
             job_id: String,
-            gen: sled::IVec,
+            gen: Vec<u8>,
             plan: WriteBack,
             hash: String,
             source: Arc<dyn Source>,
@@ -21,7 +21,7 @@ impl Tracker {
             status: Milestone,
             status_at: Option<DateTime<Utc>>,
         }
-        let dirty: Vec<(String, sled::IVec)> = self
+        let dirty: Vec<(String, Vec<u8>)> = self
             .store
             .tree(Tree::Tracking)
             .scan_prefix(DIRTY)
