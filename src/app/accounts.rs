@@ -82,8 +82,9 @@ impl Accounts {
         }
         // Several daemons on one database: one fetches a client's token, all share it.
         let tokens: Arc<dyn TokenStore> = Arc::new(
-            crate::app::adapters::VaultTokenStore::new(store.clone())
-                .with_coordinator(crate::cluster::for_store(store, cfg.store.lease_seconds)),
+            crate::app::adapters::VaultTokenStore::new(store.clone()).with_coordinator(
+                crate::cluster::for_store(store, crate::cluster::lease_seconds(cfg)),
+            ),
         );
         let mut specs = Vec::new();
         // Checkout keeps its own share of each client's Rating quota

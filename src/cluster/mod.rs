@@ -131,6 +131,12 @@ pub trait Coordinator: Send + Sync {
     async fn leave(&self) -> Result<(), ClusterError>;
 }
 
+/// The lease time of a configuration (`store.lease_seconds`).
+pub fn lease_seconds(_cfg: &crate::config::Config) -> u64 {
+    // The `store:` section (pg-store) brings `lease_seconds`; until then, the default.
+    DEFAULT_LEASE_SECONDS
+}
+
 /// The coordinator of `store`: [`Postgres`] on its database, [`Local`] on sled.
 pub fn for_store(
     store: &crate::store::Store,

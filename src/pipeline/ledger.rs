@@ -512,13 +512,11 @@ impl Ledger {
         } else {
             batch.remove(active_key.as_bytes());
         }
+        // Several daemons (issue 22): only while this task's lease (the job's, or the
+        // connector's while it polls) still holds; none set = unfenced, as on sled.
         self.store
             .tree(Tree::Jobs)
-            .apply_batch(batch)
-            .map_err(|source| StoreError::Db {
-                dir: std::path::PathBuf::from("<jobs>"),
-                source,
-            })?;
+            .apply_batch_fenced(batch, crate::cluster::current_fence().as_ref())?;
         self.count_transition(job, previous.as_deref());
         if job.state == JobState::Failed {
             if let Some(f) = &job.last_error {

@@ -143,10 +143,11 @@ pub async fn assemble_with_clock(
     if let Some(d) = build_dispatch(&cfg, &store, &accounts)? {
         pipeline.set_dispatch(d);
     }
-    // Several daemons on one database (docs/cluster.md); alone on sled.
-    pipeline.set_cluster(Arc::new(crate::cluster::Member::new(
-        crate::cluster::for_store(&store, cfg.store.lease_seconds),
-    )));
+    // Several daemons on one database (docs/cluster.md); alone on sled, nothing is set.
+    let coordinator = crate::cluster::for_store(&store, crate::cluster::lease_seconds(&cfg));
+    if coordinator.is_shared() {
+        pipeline.set_cluster(Arc::new(crate::cluster::Member::new(coordinator)));
+    }
     let (tracking, auth) = tracking_settings(&cfg, &store)?;
     let events = build_events(&cfg, &store, &clock)?;
     let mut tracker =
