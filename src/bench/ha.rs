@@ -21,6 +21,9 @@
 //! plus 15 s, e.g. of a job waiting for a retry, are not counted). `token_requests`: OAuth
 //! requests the UPS simulator answered in the HA run, next to those of the one-daemon run.
 //!
+//! Records come from NetSuite by default (`--mix` changes it): the Acumatica simulator's
+//! licence allows 2 API sessions, so with 3 daemons the third would wait for a free one.
+//!
 //! Never: print the database password (the URL is never printed).
 
 use rand::{Rng, SeedableRng};
