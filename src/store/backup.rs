@@ -13,6 +13,10 @@
 //! `backup` fails on the first damaged record; `export` (salvage) skips damaged records,
 //! lists them, and copies everything that still reads.
 //!
+//! On PostgreSQL the same command writes a sled state directory from the database (the
+//! manifest comes from the database's `meta` record); `upsync store migrate` copies it
+//! back into a database.
+//!
 //! Restore: stop upsync, move the damaged state directory away, put the backup directory
 //! in its place (or point `UPSYNC_STATE_DIR` at it), `upsync store verify`, start upsync.
 //! The same master key opens it (the manifest's key check value is copied).
@@ -96,11 +100,9 @@ pub fn backup(store: &Store, dest: &Path, salvage: bool) -> Result<BackupReport,
         .and_then(|v| serde_json::from_slice(&v).ok())
         .unwrap_or(0);
     drop(db);
-    let mut manifest = super::read_manifest(&store.dir().join(MANIFEST))?.ok_or_else(|| {
-        StoreError::BadManifest {
-            path: store.dir().join(MANIFEST),
-            reason: "missing".into(),
-        }
+    let mut manifest = store.manifest()?.ok_or_else(|| StoreError::BadManifest {
+        path: store.dir().join(MANIFEST),
+        reason: "missing".into(),
     })?;
     manifest.sealed = copied_seal;
     super::write_manifest(&dest.join(MANIFEST), &manifest).map_err(io)?;

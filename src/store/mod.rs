@@ -46,9 +46,11 @@ pub mod vault;
 mod flush;
 mod json;
 mod open;
+mod open_pg;
 mod verify;
 
 pub(crate) use open::{read_manifest, write_manifest};
+pub use open_pg::PgTarget;
 
 use std::path::{Path, PathBuf};
 

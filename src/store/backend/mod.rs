@@ -160,6 +160,10 @@ pub trait Backend: Send + Sync {
     fn needs_flush(&self) -> bool {
         true
     }
+    /// Whether the database answers now (PostgreSQL: `SELECT 1` within a few seconds).
+    fn ping(&self) -> Result<(), DbError> {
+        Ok(())
+    }
 }
 
 /// The smallest key greater than every key starting with `prefix` (`None`: no bound).
