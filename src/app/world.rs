@@ -491,12 +491,30 @@ pipeline:
     }
 }
 
-/// Move a world onto the PostgreSQL database at `url` (issue 22): the configuration gets
-/// `store: {backend: postgres, url, lease_seconds}` and the credentials the world stored in
-/// its sled state directory are copied into the database (re-encrypted by the same master
-/// key; the database never sees them in clear).
-pub async fn use_postgres(_w: &World, _url: &str, _lease_seconds: u64) -> anyhow::Result<()> {
-    anyhow::bail!("the PostgreSQL store backend is not in this build yet (pg-store)")
+/// Move a world onto the PostgreSQL database at `url` (issue 22): the credentials the world
+/// stored in its sled state directory are copied into the database (encrypted again under
+/// the same master key; the database never sees them in clear). The daemons then open the
+/// store there (`UPSYNC_STORE_URL`).
+pub async fn use_postgres(w: &World, url: &str) -> anyhow::Result<()> {
+    let from = w.open_store()?;
+    let key = MasterKey::load(&w.key_path)?;
+    let target = crate::store::PgTarget::new(url);
+    let to = tokio::task::spawn_blocking(move || Store::open_postgres(&target, Some(key)))
+        .await
+        .context("opening the PostgreSQL store")??;
+    let names: Vec<String> = from
+        .tree(crate::store::Tree::Credentials)
+        .iter()
+        .flatten()
+        .map(|(k, _)| String::from_utf8_lossy(&k).into_owned())
+        .collect();
+    for name in names {
+        if let Some(secret) = from.vault()?.get(crate::store::Tree::Credentials, &name)? {
+            to.vault()?
+                .put(crate::store::Tree::Credentials, &name, secret.expose())?;
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -200,14 +200,24 @@ async fn world(h: &Ha, dir: &Path, url: Option<&str>) -> anyhow::Result<World> {
     o.reconcile_min_lookups = 2;
     let w = World::start(o).await?;
     if let Some(url) = url {
-        crate::app::world::use_postgres(&w, url, h.lease_seconds).await?;
+        crate::app::world::use_postgres(&w, url).await?;
     }
     Ok(w)
 }
 
-fn spawn_daemon(w: &World, exe: &Path, log: &Path) -> anyhow::Result<tokio::process::Child> {
+fn spawn_daemon(
+    w: &World,
+    h: &Ha,
+    url: Option<&str>,
+    log: &Path,
+) -> anyhow::Result<tokio::process::Child> {
     let log = std::fs::File::create(log)?;
-    tokio::process::Command::from(w.command(exe))
+    let mut cmd = w.command(&h.exe);
+    if let Some(url) = url {
+        cmd.env("UPSYNC_STORE_URL", url)
+            .env("UPSYNC_STORE_LEASE_SECONDS", h.lease_seconds.to_string());
+    }
+    tokio::process::Command::from(cmd)
         .arg("run")
         .env("UPSYNC_LOG", "info")
         .stdout(std::process::Stdio::null())
@@ -274,10 +284,9 @@ async fn plain_run(
     daemons: usize,
 ) -> anyhow::Result<RunFigures> {
     let w = world(h, dir, url).await?;
-    let exe = &h.exe;
     let t0 = Instant::now();
     let mut children = (0..daemons)
-        .map(|i| spawn_daemon(&w, exe, &dir.join(format!("daemon-{i}.log"))))
+        .map(|i| spawn_daemon(&w, h, url, &dir.join(format!("daemon-{i}.log"))))
         .collect::<anyhow::Result<Vec<_>>>()?;
     let a = until_done(&w, Duration::from_secs(300)).await;
     let seconds = t0.elapsed().as_secs_f64();
@@ -342,11 +351,10 @@ pub async fn kill_run(h: &Ha, dir: &Path, url: &str) -> anyhow::Result<RunFigure
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
     let w = world(h, dir, Some(url)).await?;
     let pool = crate::cluster::pool(url, 2)?;
-    let exe = &h.exe;
     let http = reqwest::Client::new();
     let t0 = Instant::now();
     let mut children = (0..h.daemons)
-        .map(|i| spawn_daemon(&w, exe, &dir.join(format!("daemon-{i}-0.log"))))
+        .map(|i| spawn_daemon(&w, h, Some(url), &dir.join(format!("daemon-{i}-0.log"))))
         .collect::<anyhow::Result<Vec<_>>>()?;
     let bound = Duration::from_secs(h.lease_seconds + 15);
     let mut measures = Vec::new();
@@ -377,7 +385,12 @@ pub async fn kill_run(h: &Ha, dir: &Path, url: &str) -> anyhow::Result<RunFigure
         if let Some(a) = &w.acumatica {
             a.core.clock.advance(chrono::Duration::minutes(21));
         }
-        children[i] = spawn_daemon(&w, exe, &dir.join(format!("daemon-{i}-{}.log", round + 1)))?;
+        children[i] = spawn_daemon(
+            &w,
+            h,
+            Some(url),
+            &dir.join(format!("daemon-{i}-{}.log", round + 1)),
+        )?;
     }
     let a = until_done(&w, Duration::from_secs(300)).await;
     let seconds = t0.elapsed().as_secs_f64();

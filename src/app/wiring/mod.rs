@@ -68,8 +68,17 @@ pub type Current = Arc<RwLock<Arc<Assembly>>>;
 
 /// Open the store of a configuration with the master key from the environment.
 pub fn open_store(cfg: &Config) -> anyhow::Result<Arc<Store>> {
-    let dir = crate::store::state_dir(cfg.state_dir.as_deref());
     let key = MasterKey::from_env()?;
+    // Interim (cluster helper): `UPSYNC_STORE_URL` selects PostgreSQL until the `store:`
+    // section of pg-store replaces this.
+    if let Some(url) = std::env::var("UPSYNC_STORE_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+    {
+        let target = crate::store::PgTarget::new(url);
+        return Ok(Arc::new(Store::open_postgres(&target, Some(key))?));
+    }
+    let dir = crate::store::state_dir(cfg.state_dir.as_deref());
     let store = Store::open(&dir, Some(key))?;
     Ok(Arc::new(store))
 }
