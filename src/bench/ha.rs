@@ -156,6 +156,18 @@ pub(super) async fn ha(args: &BenchArgs, dir: &Path) -> anyhow::Result<Map<Strin
         json!(pg_1.token_requests),
     );
     m.insert(
+        format!("token_requests_{}_daemons_no_kills", h.daemons),
+        json!(pg_n.token_requests),
+    );
+    m.insert(
+        "max_takeover_seconds_by_kind".into(),
+        json!(r
+            .takeover_by_kind
+            .iter()
+            .map(|(k, v)| (k.clone(), json!(round(*v, 2))))
+            .collect::<Map<String, Value>>()),
+    );
+    m.insert(
         "shipments_per_second".into(),
         json!(round(r.shipments as f64 / r.seconds.max(0.001), 1)),
     );
@@ -178,6 +190,8 @@ pub struct RunFigures {
     pub token_requests: u64,
     pub kills: usize,
     pub max_takeover: f64,
+    /// The slowest takeover per lease kind (`connector`, `job`, `tracking`, …).
+    pub takeover_by_kind: BTreeMap<String, f64>,
     pub takeovers: usize,
     pub seed: u64,
 }
@@ -306,16 +320,16 @@ async fn leases_of(pool: &deadpool_postgres::Pool, pid: u32) -> anyhow::Result<V
     Ok(rows.into_iter().map(|r| (r.get(0), r.get(1))).collect())
 }
 
-/// Seconds from now until each of `held` is granted to another daemon (those not taken
-/// within `bound` are not counted); `None` when none was taken again.
+/// Seconds from now until each of `held` is granted to another daemon, per lease kind
+/// (those not taken within `bound` are not counted).
 async fn takeover(
     pool: deadpool_postgres::Pool,
     held: Vec<(String, i64)>,
     bound: Duration,
-) -> Option<f64> {
+) -> BTreeMap<String, f64> {
     let t0 = Instant::now();
     let mut pending = held;
-    let mut last = None;
+    let mut last = BTreeMap::new();
     while !pending.is_empty() && t0.elapsed() < bound {
         tokio::time::sleep(Duration::from_millis(50)).await;
         let Ok(c) = pool.get().await else { continue };
@@ -333,7 +347,8 @@ async fn takeover(
         pending.retain(|(n, f)| {
             let taken = now.get(n).is_some_and(|g| g > f);
             if taken {
-                last = Some(t0.elapsed().as_secs_f64());
+                let kind = n.split(':').next().unwrap_or_default().to_string();
+                last.insert(kind, t0.elapsed().as_secs_f64());
             }
             !taken
         });
@@ -396,16 +411,21 @@ pub async fn kill_run(h: &Ha, dir: &Path, url: &str) -> anyhow::Result<RunFigure
     let seconds = t0.elapsed().as_secs_f64();
     stop_all(&mut children).await;
     let mut max_takeover: f64 = 0.0;
+    let mut takeover_by_kind: BTreeMap<String, f64> = BTreeMap::new();
     let mut takeovers = 0;
     for m in measures {
-        if let Ok(Some(s)) = m.await {
+        let Ok(kinds) = m.await else { continue };
+        takeovers += usize::from(!kinds.is_empty());
+        for (k, s) in kinds {
             max_takeover = max_takeover.max(s);
-            takeovers += 1;
+            let e = takeover_by_kind.entry(k).or_insert(0.0);
+            *e = e.max(s);
         }
     }
     Ok(RunFigures {
         kills,
         max_takeover,
+        takeover_by_kind,
         takeovers,
         seed,
         ..figures(&w, &a, seconds)
