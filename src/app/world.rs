@@ -67,6 +67,9 @@ pub struct WorldOptions {
     pub ups_tick_ms: u64,
     /// Run the simulators on a runtime of their own (threads named `sim-worker`), so the
     /// benchmark can tell their CPU from upsync's. Off where tests pause tokio's clock.
+    /// The store: `None` = sled under `state/` (the default); `Some(url)` = the
+    /// PostgreSQL database at `url` (`store.backend: postgres`, issue 22).
+    pub store_url: Option<String>,
     pub separate_sim_runtime: bool,
     /// UPS simulator: minutes before a new shipment is found by reference (sim clock).
     pub ups_reference_index_delay_minutes: i64,
@@ -89,6 +92,7 @@ impl WorldOptions {
     pub fn new(dir: &Path) -> WorldOptions {
         WorldOptions {
             dir: dir.to_path_buf(),
+            store_url: None,
             acumatica_shipments: 10,
             netsuite_fulfillments: 10,
             bad_records: 0,
@@ -174,8 +178,21 @@ pub struct World {
     pub key_path: PathBuf,
     pub state_dir: PathBuf,
     pub label_dir: PathBuf,
+    /// The PostgreSQL store's URL (`None`: sled under [`Self::state_dir`]).
+    pub store_url: Option<String>,
     /// Declared last: dropped after the handles above.
     _sim_runtime: Option<SimRuntime>,
+}
+
+/// Where a world's store lives: sled under `state_dir`, or the database at `url`.
+fn store_location(state_dir: &Path, url: Option<&str>) -> crate::store::Location {
+    match url {
+        None => crate::store::Location::Sled(state_dir.to_path_buf()),
+        Some(u) => crate::store::Location::Postgres(crate::store::PgTarget {
+            url: u.to_string(),
+            pool_size: 4,
+        }),
+    }
 }
 
 impl World {
@@ -376,6 +393,12 @@ pipeline:
             absent = o.reconcile_absent_after_seconds,
             lookups = o.reconcile_min_lookups,
         );
+        let config = match &o.store_url {
+            None => config,
+            Some(url) => {
+                format!("{config}\nstore:\n  backend: postgres\n  url: \"{url}\"\n  pool_size: 4\n")
+            }
+        };
         let config_path = dir.join("upsync.yaml");
         std::fs::write(&config_path, config)?;
 
@@ -390,7 +413,8 @@ pipeline:
         }
         let state_dir = dir.join("state");
         {
-            let store = Store::open(&state_dir, Some(MasterKey::load(&key_path)?))?;
+            let location = store_location(&state_dir, o.store_url.as_deref());
+            let store = location.open(Some(MasterKey::load(&key_path)?))?;
             let put = |name: &str, fields: &[(&str, &str)]| -> anyhow::Result<()> {
                 let json = serde_json::Value::Object(
                     fields
@@ -443,6 +467,7 @@ pipeline:
             config_path,
             key_path,
             state_dir,
+            store_url: o.store_url.clone(),
             _sim_runtime: rt,
         })
     }
@@ -454,10 +479,10 @@ pipeline:
 
     /// Open the store with the world's key (only while no daemon holds it).
     pub fn open_store(&self) -> anyhow::Result<Arc<Store>> {
-        Ok(Arc::new(Store::open(
-            &self.state_dir,
-            Some(MasterKey::load(&self.key_path)?),
-        )?))
+        let location = store_location(&self.state_dir, self.store_url.as_deref());
+        Ok(Arc::new(
+            location.open(Some(MasterKey::load(&self.key_path)?))?,
+        ))
     }
 
     /// Assemble the daemon in-process against this world.
@@ -489,32 +514,6 @@ pipeline:
             .current_dir(&self.dir);
         c
     }
-}
-
-/// Move a world onto the PostgreSQL database at `url` (issue 22): the credentials the world
-/// stored in its sled state directory are copied into the database (encrypted again under
-/// the same master key; the database never sees them in clear). The daemons then open the
-/// store there (`UPSYNC_STORE_URL`).
-pub async fn use_postgres(w: &World, url: &str) -> anyhow::Result<()> {
-    let from = w.open_store()?;
-    let key = MasterKey::load(&w.key_path)?;
-    let target = crate::store::PgTarget::new(url);
-    let to = tokio::task::spawn_blocking(move || Store::open_postgres(&target, Some(key)))
-        .await
-        .context("opening the PostgreSQL store")??;
-    let names: Vec<String> = from
-        .tree(crate::store::Tree::Credentials)
-        .iter()
-        .flatten()
-        .map(|(k, _)| String::from_utf8_lossy(&k).into_owned())
-        .collect();
-    for name in names {
-        if let Some(secret) = from.vault()?.get(crate::store::Tree::Credentials, &name)? {
-            to.vault()?
-                .put(crate::store::Tree::Credentials, &name, secret.expose())?;
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -212,26 +212,23 @@ async fn world(h: &Ha, dir: &Path, url: Option<&str>) -> anyhow::Result<World> {
     // is enough (the crash suite covers the lagging index).
     o.reconcile_absent_after_seconds = 3;
     o.reconcile_min_lookups = 2;
+    o.store_url = url.map(str::to_string);
     let w = World::start(o).await?;
-    if let Some(url) = url {
-        crate::app::world::use_postgres(&w, url).await?;
+    if url.is_some() {
+        // The world writes `store: {backend: postgres, url, pool_size}`; add the lease time.
+        let cfg = std::fs::read_to_string(&w.config_path)?;
+        let cfg = cfg.replace(
+            "  pool_size: 4\n",
+            &format!("  pool_size: 4\n  lease_seconds: {}\n", h.lease_seconds),
+        );
+        std::fs::write(&w.config_path, cfg)?;
     }
     Ok(w)
 }
 
-fn spawn_daemon(
-    w: &World,
-    h: &Ha,
-    url: Option<&str>,
-    log: &Path,
-) -> anyhow::Result<tokio::process::Child> {
+fn spawn_daemon(w: &World, h: &Ha, log: &Path) -> anyhow::Result<tokio::process::Child> {
     let log = std::fs::File::create(log)?;
-    let mut cmd = w.command(&h.exe);
-    if let Some(url) = url {
-        cmd.env("UPSYNC_STORE_URL", url)
-            .env("UPSYNC_STORE_LEASE_SECONDS", h.lease_seconds.to_string());
-    }
-    tokio::process::Command::from(cmd)
+    tokio::process::Command::from(w.command(&h.exe))
         .arg("run")
         .env("UPSYNC_LOG", "info")
         .stdout(std::process::Stdio::null())
@@ -300,7 +297,7 @@ async fn plain_run(
     let w = world(h, dir, url).await?;
     let t0 = Instant::now();
     let mut children = (0..daemons)
-        .map(|i| spawn_daemon(&w, h, url, &dir.join(format!("daemon-{i}.log"))))
+        .map(|i| spawn_daemon(&w, h, &dir.join(format!("daemon-{i}.log"))))
         .collect::<anyhow::Result<Vec<_>>>()?;
     let a = until_done(&w, Duration::from_secs(300)).await;
     let seconds = t0.elapsed().as_secs_f64();
@@ -369,7 +366,7 @@ pub async fn kill_run(h: &Ha, dir: &Path, url: &str) -> anyhow::Result<RunFigure
     let http = reqwest::Client::new();
     let t0 = Instant::now();
     let mut children = (0..h.daemons)
-        .map(|i| spawn_daemon(&w, h, Some(url), &dir.join(format!("daemon-{i}-0.log"))))
+        .map(|i| spawn_daemon(&w, h, &dir.join(format!("daemon-{i}-0.log"))))
         .collect::<anyhow::Result<Vec<_>>>()?;
     let bound = Duration::from_secs(h.lease_seconds + 15);
     let mut measures = Vec::new();
@@ -400,12 +397,7 @@ pub async fn kill_run(h: &Ha, dir: &Path, url: &str) -> anyhow::Result<RunFigure
         if let Some(a) = &w.acumatica {
             a.core.clock.advance(chrono::Duration::minutes(21));
         }
-        children[i] = spawn_daemon(
-            &w,
-            h,
-            Some(url),
-            &dir.join(format!("daemon-{i}-{}.log", round + 1)),
-        )?;
+        children[i] = spawn_daemon(&w, h, &dir.join(format!("daemon-{i}-{}.log", round + 1)))?;
     }
     let a = until_done(&w, Duration::from_secs(300)).await;
     let seconds = t0.elapsed().as_secs_f64();

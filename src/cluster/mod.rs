@@ -132,14 +132,8 @@ pub trait Coordinator: Send + Sync {
 }
 
 /// The lease time of a configuration (`store.lease_seconds`).
-pub fn lease_seconds(_cfg: &crate::config::Config) -> u64 {
-    // Interim: the `store:` section (pg-store) brings `lease_seconds`; until then the
-    // environment (`UPSYNC_STORE_LEASE_SECONDS`, the bench) or the default.
-    std::env::var("UPSYNC_STORE_LEASE_SECONDS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .filter(|n| *n > 0)
-        .unwrap_or(DEFAULT_LEASE_SECONDS)
+pub fn lease_seconds(cfg: &crate::config::Config) -> u64 {
+    cfg.store.lease_seconds.max(1)
 }
 
 /// The coordinator of `store`: [`Postgres`] on its database, [`Local`] on sled.

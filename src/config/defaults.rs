@@ -118,3 +118,9 @@ pub const PUSH_HEADER_ACUMATICA: &str = "Authorization";
 /// Header carrying the shared secret from a NetSuite User Event script (the script author
 /// chooses; this is what upsync's documentation tells them to send).
 pub const PUSH_HEADER_NETSUITE: &str = "X-Upsync-Secret";
+
+// ---- store ----
+/// `store.pool_size`: connections to the PostgreSQL store.
+pub const STORE_POOL_SIZE: u32 = 8;
+/// `store.lease_seconds`: a dead daemon's work is taken over after this long.
+pub const STORE_LEASE_SECONDS: u64 = 30;

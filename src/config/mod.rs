@@ -29,6 +29,7 @@ pub mod dispatch;
 pub mod guard;
 pub mod model;
 mod shape;
+pub mod store;
 
 use std::path::{Path, PathBuf};
 

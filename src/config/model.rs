@@ -50,6 +50,10 @@ pub struct Config {
     /// (`config/dispatch.rs`, docs/pickups.md).
     #[serde(default)]
     pub dispatch: super::dispatch::DispatchConfig,
+    /// The store backend: `sled` under `state_dir` (default) or a PostgreSQL database
+    /// (`config/store.rs`, docs/postgres.md).
+    #[serde(default)]
+    pub store: super::store::StoreConfig,
 }
 
 // ------------------------------------------------------------------------------------ ups

@@ -116,6 +116,11 @@ pub(crate) fn config_shape() -> Shape {
         },
         // A site with its own pickups, so that list entries and optional keys are known.
         dispatch: super::dispatch::DispatchConfig::example(),
+        // A URL, so that the optional key is known.
+        store: super::store::StoreConfig {
+            url: Some(String::new()),
+            ..Default::default()
+        },
     };
     let mut shape =
         Shape::from_example(&serde_json::to_value(&example).expect("config serialises"));

@@ -45,12 +45,13 @@ pub mod vault;
 
 mod flush;
 mod json;
+pub mod migrate;
 mod open;
 mod open_pg;
 mod verify;
 
 pub(crate) use open::{read_manifest, write_manifest};
-pub use open_pg::PgTarget;
+pub use open_pg::{Location, PgTarget};
 
 use std::path::{Path, PathBuf};
 

@@ -205,8 +205,83 @@ impl Store {
         }
     }
 
-    /// Whether the database answers (`SELECT 1` within 5 s on PostgreSQL; always on sled).
+    /// Whether the database answers (`SELECT 1` within 5 s on PostgreSQL, which also
+    /// clears a passing failure from [`StoreHealth`]; always on sled).
     pub fn ping(&self) -> Result<(), StoreError> {
-        self.backend.ping().map_err(|source| self.db_error(source))
+        self.backend
+            .ping()
+            // Every write commits on its own there: an answer ends a passing failure.
+            .map(|_| self.health.io_recovered())
+            .map_err(|source| self.db_error(source))
+    }
+}
+
+/// Where a store lives: a sled state directory or a PostgreSQL database (`upsync store
+/// migrate` names both ends this way: `sled:DIR`, `postgres:URL` or a bare
+/// `postgres://…` URL).
+#[derive(Debug, Clone)]
+pub enum Location {
+    Sled(PathBuf),
+    Postgres(PgTarget),
+}
+
+impl Location {
+    pub fn parse(spec: &str) -> Result<Location, String> {
+        if let Some(dir) = spec.strip_prefix("sled:") {
+            return Ok(Location::Sled(PathBuf::from(dir)));
+        }
+        // `postgres:URL`, or the URL itself (which starts with `postgres:` too).
+        let url = spec
+            .strip_prefix("postgres:")
+            .filter(|rest| !rest.starts_with("//"))
+            .unwrap_or(spec);
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok(Location::Postgres(PgTarget::new(url)));
+        }
+        Err(format!(
+            "`{}` names no store: write sled:DIR or postgres://USER@HOST:PORT/DATABASE",
+            if spec.contains('@') { "(a URL)" } else { spec }
+        ))
+    }
+
+    /// Open (or create) the store there.
+    pub fn open(&self, key: Option<MasterKey>) -> Result<Store, StoreError> {
+        match self {
+            Location::Sled(dir) => Store::open(dir, key),
+            Location::Postgres(t) => Store::open_postgres(t, key),
+        }
+    }
+
+    /// For messages: the directory, or the URL without user and password.
+    pub fn describe(&self) -> String {
+        match self {
+            Location::Sled(dir) => format!("sled:{}", dir.display()),
+            Location::Postgres(t) => t.redacted(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod location_tests {
+    use super::*;
+
+    #[test]
+    fn locations_parse_with_and_without_their_prefix() {
+        let url = "postgres://u:pw@db:5433/upsync";
+        for spec in [url.to_string(), format!("postgres:{url}")] {
+            match Location::parse(&spec).unwrap() {
+                Location::Postgres(t) => {
+                    assert_eq!(t.url, url);
+                    assert_eq!(t.redacted(), "postgres://db:5433/upsync");
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+        assert!(matches!(
+            Location::parse("sled:/var/lib/upsync"),
+            Ok(Location::Sled(_))
+        ));
+        let e = Location::parse("mysql://u:pw@h/db").unwrap_err();
+        assert!(!e.contains("pw"), "{e}");
     }
 }

@@ -318,3 +318,40 @@ mod tests {
         assert!(std::net::TcpStream::connect(("127.0.0.1", s.port())).is_ok());
     }
 }
+
+/// A fresh database on the [`shared`] server for one test (`None`, with the skip message
+/// already printed, where no server can be had).
+pub fn test_database() -> Option<String> {
+    Some(
+        shared()?
+            .create_database()
+            .expect("createdb on the test server"),
+    )
+}
+
+/// One test suite, two backends (issue 22): `both_stores! { #[tokio::test] async fn
+/// name(store_url) { … } }` defines `name::sled` (`store_url` = `None`) and
+/// `name::postgres` (`Some(url)` of a fresh database; skipped with [`shared`]'s message
+/// where no server can be had). The body passes `store_url` to
+/// `WorldOptions::store_url`.
+#[macro_export]
+macro_rules! both_stores {
+    ($(#[$attr:meta])* async fn $name:ident($url:ident) $body:block) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+            async fn body($url: Option<String>) $body
+            $(#[$attr])*
+            async fn sled() {
+                body(None).await
+            }
+            $(#[$attr])*
+            async fn postgres() {
+                let Some(url) = $crate::store::pgserver::test_database() else {
+                    return;
+                };
+                body(Some(url)).await
+            }
+        }
+    };
+}

@@ -185,6 +185,14 @@ fn state_dir(b: &Built<'_>) -> String {
         .display()
         .to_string()
 }
+/// The store the daemon opens (backend and redacted URL) and its settings.
+fn store(b: &Built<'_>) -> String {
+    format!(
+        "{:?} {:?}",
+        b.cfg.store,
+        wiring::store_location(&b.cfg).map(|l| l.describe())
+    )
+}
 fn schedules(b: &Built<'_>) -> String {
     // What the scheduler is given (`Assembly::schedules`): the normalised 6-field cron.
     format!(
@@ -291,6 +299,21 @@ fn rows() -> Vec<Row> {
     vec![
         // state_dir
         ("state_dir", json!("/srv/upsync-state"), none(), state_dir),
+        // store (issue 22)
+        (
+            "store.backend",
+            json!("postgres"),
+            vec![("store.url", json!("postgres://u@db:5432/upsync"))],
+            store,
+        ),
+        (
+            "store.url",
+            json!("postgres://u@other:5433/upsync"),
+            vec![("store.backend", json!("postgres"))],
+            store,
+        ),
+        ("store.pool_size", json!(2), none(), store),
+        ("store.lease_seconds", json!(60), none(), store),
         // ups
         ("ups.environment", json!("production"), none(), ups_client),
         (
@@ -1038,6 +1061,10 @@ fn key_paths(v: &Value, at: &str, out: &mut BTreeSet<String>) {
 /// Keys the example documents in comments only (optional keys left out by default).
 const COMMENTED_KEYS: &[&str] = &[
     "state_dir",
+    "store.backend",
+    "store.url",
+    "store.pool_size",
+    "store.lease_seconds",
     "ups.base_url",
     "ups.quotas.all_apis_requests_per_second",
     "ups.accounts[].name",

@@ -523,151 +523,157 @@ async fn twenty_days_v2_every_package_stays_subscribed_and_every_transition_reac
     twenty_days(AlertVersion::V2).await;
 }
 
-#[tokio::test]
-async fn lost_pushes_fall_back_to_a_poll_after_the_quiet_period() {
-    let clock = TestClock::new(start());
-    let (_dir, store) = open_store();
-    let ledger = Ledger::new(store.clone());
-    let ups = FakeUps::new(clock.clone());
-    let erp = FakeErp::new(clock.clone());
-    let s = TrackingSettings {
-        quiet_period_seconds: 6 * 3600,
-        ..settings(AlertVersion::V2)
-    };
-    let (tracker, app) = build(&store, &ups, &erp, &clock, s);
-    let mut rng = StdRng::seed_from_u64(3);
-    let lost = one_z("03", 1);
-    let fine = one_z("03", 2);
-    for tn in [&lost, &fine] {
-        ups.add(parcel(&mut rng, tn.clone(), start(), 0));
-    }
-    ups.lose_pushes(&lost);
-    tracking_job(&ledger, "LOST", &[&lost], start());
-    tracking_job(&ledger, "FINE", &[&fine], start());
-    let mut pusher = Pusher {
-        version: AlertVersion::V2,
-        token: None,
-    };
-    for _ in 0..(8 * 24 * 6) {
-        clock.advance(Duration::minutes(TICK_MINUTES));
-        tracker.scan_jobs().unwrap();
-        for b in ups.due_pushes() {
-            assert_eq!(
-                pusher.push(&app, clock.now(), b.to_string()).await,
-                StatusCode::OK
-            );
+upsync::both_stores! {
+    #[tokio::test]
+    async fn lost_pushes_fall_back_to_a_poll_after_the_quiet_period(store_url) {
+        let clock = TestClock::new(start());
+        let (_dir, store) = open_store_on(store_url);
+        let ledger = Ledger::new(store.clone());
+        let ups = FakeUps::new(clock.clone());
+        let erp = FakeErp::new(clock.clone());
+        let s = TrackingSettings {
+            quiet_period_seconds: 6 * 3600,
+            ..settings(AlertVersion::V2)
+        };
+        let (tracker, app) = build(&store, &ups, &erp, &clock, s);
+        let mut rng = StdRng::seed_from_u64(3);
+        let lost = one_z("03", 1);
+        let fine = one_z("03", 2);
+        for tn in [&lost, &fine] {
+            ups.add(parcel(&mut rng, tn.clone(), start(), 0));
         }
-        tracker.tick().await.unwrap();
+        ups.lose_pushes(&lost);
+        tracking_job(&ledger, "LOST", &[&lost], start());
+        tracking_job(&ledger, "FINE", &[&fine], start());
+        let mut pusher = Pusher {
+            version: AlertVersion::V2,
+            token: None,
+        };
+        for _ in 0..(8 * 24 * 6) {
+            clock.advance(Duration::minutes(TICK_MINUTES));
+            tracker.scan_jobs().unwrap();
+            for b in ups.due_pushes() {
+                assert_eq!(
+                    pusher.push(&app, clock.now(), b.to_string()).await,
+                    StatusCode::OK
+                );
+            }
+            tracker.tick().await.unwrap();
+        }
+        let delivered = ups
+            .parcels()
+            .into_iter()
+            .find(|p| p.tracking_number == lost)
+            .unwrap()
+            .terminal_at()
+            .unwrap();
+        let w = erp
+            .writes
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|w| {
+                w.plan.record_id == "LOST"
+                    && w.plan
+                        .fields
+                        .iter()
+                        .any(|(k, v)| k == STATUS && v == "Delivered")
+            })
+            .map(|w| w.at)
+            .expect("the lost parcel's delivery reached the ERP by polling");
+        assert!(
+            w - delivered <= Duration::hours(6) + Duration::minutes(2 * TICK_MINUTES),
+            "{}",
+            w - delivered
+        );
+        let st = tracker.stats().snapshot();
+        assert!(st.polls_quiet_fallback > 0);
+        assert_eq!(erp.field("FINE", STATUS).unwrap(), "Delivered");
+        // No quiet polls for a package whose events flow: at most one per quiet period.
+        let pk = tracker.package(&fine).unwrap().unwrap();
+        assert!(pk.done);
     }
-    let delivered = ups
-        .parcels()
-        .into_iter()
-        .find(|p| p.tracking_number == lost)
-        .unwrap()
-        .terminal_at()
-        .unwrap();
-    let w = erp
-        .writes
-        .lock()
-        .unwrap()
-        .iter()
-        .find(|w| {
-            w.plan.record_id == "LOST"
-                && w.plan
-                    .fields
-                    .iter()
-                    .any(|(k, v)| k == STATUS && v == "Delivered")
-        })
-        .map(|w| w.at)
-        .expect("the lost parcel's delivery reached the ERP by polling");
-    assert!(
-        w - delivered <= Duration::hours(6) + Duration::minutes(2 * TICK_MINUTES),
-        "{}",
-        w - delivered
-    );
-    let st = tracker.stats().snapshot();
-    assert!(st.polls_quiet_fallback > 0);
-    assert_eq!(erp.field("FINE", STATUS).unwrap(), "Delivered");
-    // No quiet polls for a package whose events flow: at most one per quiet period.
-    let pk = tracker.package(&fine).unwrap().unwrap();
-    assert!(pk.done);
 }
 
-#[tokio::test]
-async fn refused_subscriptions_are_polled_and_batches_hold_at_most_100() {
-    let clock = TestClock::new(start());
-    let (_dir, store) = open_store();
-    let ledger = Ledger::new(store.clone());
-    let ups = FakeUps::new(clock.clone());
-    let erp = FakeErp::new(clock.clone());
-    let (tracker, _app) = build(&store, &ups, &erp, &clock, settings(AlertVersion::V2));
-    let mut rng = StdRng::seed_from_u64(5);
-    let mut numbers = Vec::new();
-    for i in 0..250 {
-        let tn = one_z("02", 1000 + i);
-        ups.add(parcel(&mut rng, tn.clone(), start(), 0));
-        numbers.push(tn);
+upsync::both_stores! {
+    #[tokio::test]
+    async fn refused_subscriptions_are_polled_and_batches_hold_at_most_100(store_url) {
+        let clock = TestClock::new(start());
+        let (_dir, store) = open_store_on(store_url);
+        let ledger = Ledger::new(store.clone());
+        let ups = FakeUps::new(clock.clone());
+        let erp = FakeErp::new(clock.clone());
+        let (tracker, _app) = build(&store, &ups, &erp, &clock, settings(AlertVersion::V2));
+        let mut rng = StdRng::seed_from_u64(5);
+        let mut numbers = Vec::new();
+        for i in 0..250 {
+            let tn = one_z("02", 1000 + i);
+            ups.add(parcel(&mut rng, tn.clone(), start(), 0));
+            numbers.push(tn);
+        }
+        ups.refuse(&numbers[7]);
+        for (i, chunk) in numbers.chunks(5).enumerate() {
+            let nums: Vec<&str> = chunk.iter().map(String::as_str).collect();
+            tracking_job(&ledger, &format!("B{i:03}"), &nums, start());
+        }
+        assert_eq!(tracker.scan_jobs().unwrap(), 250);
+        assert_eq!(
+            tracker.scan_jobs().unwrap(),
+            0,
+            "registration is idempotent"
+        );
+        clock.advance(Duration::minutes(1));
+        let r = tracker.tick().await.unwrap();
+        let sizes: Vec<usize> = ups
+            .subscribe_calls()
+            .iter()
+            .map(|c| c.numbers.len())
+            .collect();
+        assert_eq!(sizes, vec![100, 100, 50]);
+        assert_eq!(r.subscribed, 249);
+        assert_eq!(r.rejected, 1);
+        // Refused → polled on the polling schedule; everyone else got one backfill.
+        assert_eq!(tracker.stats().snapshot().polls_backfill, 249);
+        for _ in 0..(7 * 24 * 6) {
+            clock.advance(Duration::minutes(TICK_MINUTES));
+            tracker.tick().await.unwrap();
+        }
+        assert!(tracker.stats().snapshot().polls_scheduled > 0);
+        let refused = tracker.package(&numbers[7]).unwrap().unwrap();
+        assert!(refused.alert_rejected);
+        assert_eq!(refused.milestone, Milestone::Delivered);
     }
-    ups.refuse(&numbers[7]);
-    for (i, chunk) in numbers.chunks(5).enumerate() {
-        let nums: Vec<&str> = chunk.iter().map(String::as_str).collect();
-        tracking_job(&ledger, &format!("B{i:03}"), &nums, start());
-    }
-    assert_eq!(tracker.scan_jobs().unwrap(), 250);
-    assert_eq!(
-        tracker.scan_jobs().unwrap(),
-        0,
-        "registration is idempotent"
-    );
-    clock.advance(Duration::minutes(1));
-    let r = tracker.tick().await.unwrap();
-    let sizes: Vec<usize> = ups
-        .subscribe_calls()
-        .iter()
-        .map(|c| c.numbers.len())
-        .collect();
-    assert_eq!(sizes, vec![100, 100, 50]);
-    assert_eq!(r.subscribed, 249);
-    assert_eq!(r.rejected, 1);
-    // Refused → polled on the polling schedule; everyone else got one backfill.
-    assert_eq!(tracker.stats().snapshot().polls_backfill, 249);
-    for _ in 0..(7 * 24 * 6) {
-        clock.advance(Duration::minutes(TICK_MINUTES));
-        tracker.tick().await.unwrap();
-    }
-    assert!(tracker.stats().snapshot().polls_scheduled > 0);
-    let refused = tracker.package(&numbers[7]).unwrap().unwrap();
-    assert!(refused.alert_rejected);
-    assert_eq!(refused.milestone, Milestone::Delivered);
 }
 
-#[tokio::test]
-async fn freshness_reports_in_transit_packages_only() {
-    let clock = TestClock::new(start());
-    let (_dir, store) = open_store();
-    let ledger = Ledger::new(store.clone());
-    let ups = FakeUps::new(clock.clone());
-    let erp = FakeErp::new(clock.clone());
-    let (tracker, _app) = build(&store, &ups, &erp, &clock, settings(AlertVersion::V2));
-    let mut rng = StdRng::seed_from_u64(9);
-    let a = one_z("03", 1);
-    ups.add(parcel(&mut rng, a.clone(), start(), 0));
-    tracking_job(&ledger, "A", &[&a], start());
-    tracker.scan_jobs().unwrap();
-    clock.advance(Duration::minutes(1));
-    tracker.tick().await.unwrap();
-    // Label created only: not in transit yet.
-    assert!(tracker.freshness().unwrap().is_empty());
-    clock.advance(Duration::hours(9));
-    tracker.tick().await.unwrap(); // quiet fallback poll after 12 h? not yet.
-    clock.advance(Duration::hours(4));
-    tracker.tick().await.unwrap(); // now ≥ 12 h quiet: one Track call sees the pickup.
-    let f = tracker.freshness().unwrap();
-    assert_eq!(f.len(), 1);
-    assert_eq!(f[0].0, a);
-    clock.advance(Duration::minutes(30));
-    let f = tracker.freshness().unwrap();
-    assert_eq!(f[0].1, 30 * 60);
-    let s = tracker.freshness_summary().unwrap();
-    assert_eq!((s.packages, s.max_seconds), (1, 1800));
+upsync::both_stores! {
+    #[tokio::test]
+    async fn freshness_reports_in_transit_packages_only(store_url) {
+        let clock = TestClock::new(start());
+        let (_dir, store) = open_store_on(store_url);
+        let ledger = Ledger::new(store.clone());
+        let ups = FakeUps::new(clock.clone());
+        let erp = FakeErp::new(clock.clone());
+        let (tracker, _app) = build(&store, &ups, &erp, &clock, settings(AlertVersion::V2));
+        let mut rng = StdRng::seed_from_u64(9);
+        let a = one_z("03", 1);
+        ups.add(parcel(&mut rng, a.clone(), start(), 0));
+        tracking_job(&ledger, "A", &[&a], start());
+        tracker.scan_jobs().unwrap();
+        clock.advance(Duration::minutes(1));
+        tracker.tick().await.unwrap();
+        // Label created only: not in transit yet.
+        assert!(tracker.freshness().unwrap().is_empty());
+        clock.advance(Duration::hours(9));
+        tracker.tick().await.unwrap(); // quiet fallback poll after 12 h? not yet.
+        clock.advance(Duration::hours(4));
+        tracker.tick().await.unwrap(); // now ≥ 12 h quiet: one Track call sees the pickup.
+        let f = tracker.freshness().unwrap();
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].0, a);
+        clock.advance(Duration::minutes(30));
+        let f = tracker.freshness().unwrap();
+        assert_eq!(f[0].1, 30 * 60);
+        let s = tracker.freshness_summary().unwrap();
+        assert_eq!((s.packages, s.max_seconds), (1, 1800));
+    }
 }

@@ -504,9 +504,17 @@ pub fn one_z(service: &str, serial: u32) -> String {
 }
 
 pub fn open_store() -> (tempfile::TempDir, Arc<Store>) {
+    open_store_on(None)
+}
+
+/// A store on sled (`None`) or in the PostgreSQL database `url` (`upsync::both_stores!`).
+pub fn open_store_on(url: Option<String>) -> (tempfile::TempDir, Arc<Store>) {
     let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(Store::open(dir.path(), None).unwrap());
-    (dir, store)
+    let store = match url {
+        None => Store::open(dir.path(), None).unwrap(),
+        Some(u) => Store::open_postgres(&upsync::store::PgTarget::new(u), None).unwrap(),
+    };
+    (dir, Arc::new(store))
 }
 
 /// Largest number of timestamps inside any window of `width` (timestamps sorted).

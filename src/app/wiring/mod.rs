@@ -66,28 +66,37 @@ pub struct Assembly {
 /// The assembly in force (replaced on reload).
 pub type Current = Arc<RwLock<Arc<Assembly>>>;
 
+/// Where the configuration's store lives: `state_dir` (sled, the default) or the
+/// PostgreSQL database of `store.url` / `UPSYNC_STORE_URL` (`store.backend: postgres`).
+pub fn store_location(cfg: &Config) -> anyhow::Result<crate::store::Location> {
+    use crate::config::store::StoreBackendName;
+    match cfg.store.backend {
+        StoreBackendName::Sled => Ok(crate::store::Location::Sled(crate::store::state_dir(
+            cfg.state_dir.as_deref(),
+        ))),
+        StoreBackendName::Postgres => {
+            let url = cfg.store.effective_url().ok_or_else(|| {
+                anyhow::anyhow!("store.backend is postgres but no database is named: set store.url or UPSYNC_STORE_URL (postgres://USER@HOST:PORT/DATABASE)")
+            })?;
+            Ok(crate::store::Location::Postgres(crate::store::PgTarget {
+                url,
+                pool_size: cfg.store.pool_size.max(1) as usize,
+            }))
+        }
+    }
+}
+
 /// Open the store of a configuration with the master key from the environment.
 pub fn open_store(cfg: &Config) -> anyhow::Result<Arc<Store>> {
     let key = MasterKey::from_env()?;
-    // Interim (cluster helper): `UPSYNC_STORE_URL` selects PostgreSQL until the `store:`
-    // section of pg-store replaces this.
-    if let Some(url) = std::env::var("UPSYNC_STORE_URL")
-        .ok()
-        .filter(|u| !u.is_empty())
-    {
-        let target = crate::store::PgTarget::new(url);
-        return Ok(Arc::new(Store::open_postgres(&target, Some(key))?));
-    }
-    let dir = crate::store::state_dir(cfg.state_dir.as_deref());
-    let store = Store::open(&dir, Some(key))?;
+    let store = store_location(cfg)?.open(Some(key))?;
     Ok(Arc::new(store))
 }
 
 /// Open the store without the master key (read-only commands: `jobs list/show`).
 pub fn open_store_keyless(cfg: &Config) -> anyhow::Result<Arc<Store>> {
-    let dir = crate::store::state_dir(cfg.state_dir.as_deref());
     let key = MasterKey::from_env().ok();
-    Ok(Arc::new(Store::open(&dir, key)?))
+    Ok(Arc::new(store_location(cfg)?.open(key)?))
 }
 
 /// Load the configuration or print the `check` report.
@@ -843,7 +852,12 @@ impl Readiness for ConnectorsReady {
             .iter()
             .map(|c| (c.name.clone(), connector_readiness(&a, c)))
             .collect();
-        out.push(("store".to_string(), a.store.health().status()));
+        // On PostgreSQL the database must answer too (`SELECT 1`, 5 s at most).
+        let ping = a.store.ping().map_err(|e| e.to_string());
+        out.push((
+            "store".to_string(),
+            ping.and_then(|_| a.store.health().status()),
+        ));
         out.push(("tracking".to_string(), a.tracker.health()));
         if let Some(m) = a.pipeline.cluster() {
             out.push(("cluster".to_string(), m.readiness()));

@@ -209,10 +209,81 @@ pub fn check_config_with(path: &Path, no_credentials: bool) -> CheckReport {
     report
 }
 
-/// The store the daemon would open must read and decode in full (issue 16 item 2).
+/// `store:`: a PostgreSQL backend needs a URL and a pool; the lease must outlast a
+/// heartbeat or two.
+fn check_store_section(report: &mut CheckReport, path: &Path, s: &super::store::StoreConfig) {
+    use super::store::StoreBackendName;
+    if s.backend == StoreBackendName::Postgres {
+        match s.effective_url() {
+            None => report.problem(
+                path,
+                "store.url",
+                "store.backend is postgres but no database is named",
+                "set store.url (or UPSYNC_STORE_URL) to postgres://USER@HOST:PORT/DATABASE",
+            ),
+            Some(u) if crate::store::Location::parse(&u).is_err() => report.problem(
+                path,
+                "store.url",
+                "store.url is not a postgres:// URL",
+                "write it as postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE",
+            ),
+            Some(_) => {}
+        }
+    }
+    if s.pool_size == 0 {
+        report.problem(
+            path,
+            "store.pool_size",
+            "store.pool_size is 0",
+            "give the daemon at least 1 connection (default 8)",
+        );
+    }
+    if s.lease_seconds < 5 {
+        report.problem(
+            path,
+            "store.lease_seconds",
+            format!("store.lease_seconds is {} (under 5 s)", s.lease_seconds),
+            "leases are renewed every third of their time; use 5 or more (default 30)",
+        );
+    }
+}
+
+/// The store the daemon would open must read and decode in full (issue 16 item 2); on
+/// PostgreSQL the database must answer (`SELECT 1`) first.
 fn check_store(config: &Config, report: &mut CheckReport) {
     use crate::store::creds::VaultUnavailable;
     let file = report.file.clone();
+    if let Ok(crate::store::Location::Postgres(t)) = crate::app::wiring::store_location(config) {
+        match crate::store::backend::postgres::probe(&t.url) {
+            Ok(()) => report
+                .notes
+                .push(format!("store database {} answers", t.redacted())),
+            Err(e) => {
+                report.problem(&file, "store.url", e.to_string(), e.fix);
+                return;
+            }
+        }
+        match crate::store::Store::open_postgres(&t, crate::store::MasterKey::from_env().ok())
+            .and_then(|s| {
+                s.verify_with(
+                    crate::store::VERIFY_BOUND,
+                    &crate::app::wiring::ledger_decoder,
+                )
+            }) {
+            Ok(r) => report.notes.push(format!(
+                "store verified: {} records in {} ms",
+                r.records,
+                r.elapsed.as_millis()
+            )),
+            Err(e) => report.problem(
+                &file,
+                "store",
+                format!("the store is unusable: {e}"),
+                "see the message; `upsync store verify` lists every bad record",
+            ),
+        }
+        return;
+    }
     match crate::store::creds::verify_state(
         config.state_dir.as_deref(),
         &crate::app::wiring::ledger_decoder,
@@ -396,6 +467,11 @@ pub(crate) fn analyse(
         "dispatch",
         &env_note,
     );
+    let store =
+        optional_section::<super::store::StoreConfig>(&mut report, path, &root, "store", &env_note);
+    if let Some(s) = &store {
+        check_store_section(&mut report, path, s);
+    }
     let raw_connectors: Vec<Value> = match root.get("connectors") {
         None | Some(Value::Null) => Vec::new(),
         Some(Value::Array(items)) => items.clone(),
@@ -483,7 +559,7 @@ pub(crate) fn analyse(
     }
 
     let config = match (
-        ok, ups, tracking, http, pipeline, events, console, reminders, checkout, dispatch,
+        ok, ups, tracking, http, pipeline, events, console, reminders, checkout, dispatch, store,
     ) {
         (
             true,
@@ -496,6 +572,7 @@ pub(crate) fn analyse(
             Some(reminders),
             Some(checkout),
             Some(dispatch),
+            Some(store),
         ) => {
             let mut c = Config {
                 state_dir,
@@ -509,6 +586,7 @@ pub(crate) fn analyse(
                 credentials: reminders,
                 checkout,
                 dispatch,
+                store,
             };
             c.finish(&base);
             report.notes.push(match c.connectors.len() {
