@@ -103,7 +103,7 @@ pub(super) async fn ha(args: &BenchArgs, dir: &Path) -> anyhow::Result<Map<Strin
         mix: args.mix.unwrap_or(Mix::Netsuite),
         daemons: args.daemons.max(2),
         kills: args.kills.max(1),
-        lease_seconds: args.lease_seconds.max(2),
+        lease_seconds: args.lease_seconds.max(5),
         shipments: args.shipments.unwrap_or(150),
     };
     let mut dbs = Databases::new(args.store_url.as_deref())?;

@@ -169,7 +169,7 @@ pub struct BenchArgs {
     /// `ha`: SIGKILL rounds.
     #[arg(long, default_value_t = 20)]
     pub kills: usize,
-    /// `ha`: `store.lease_seconds` of the daemons.
+    /// `ha`: `store.lease_seconds` of the daemons (at least 5, as `check` requires).
     #[arg(long, default_value_t = 5)]
     pub lease_seconds: u64,
 }

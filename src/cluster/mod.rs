@@ -41,7 +41,7 @@ pub use postgres::{pool, Postgres};
 pub use scope::{current_fence, with_fence};
 
 /// The lease time when the configuration names none (`store.lease_seconds`).
-pub const DEFAULT_LEASE_SECONDS: u64 = 30;
+pub const DEFAULT_LEASE_SECONDS: u64 = crate::config::defaults::STORE_LEASE_SECONDS;
 
 /// A lease held by this daemon.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -24,7 +24,7 @@ async fn three_daemons_with_kills_ship_everything_exactly_once() {
         exe: Path::new(env!("CARGO_BIN_EXE_upsync")).to_path_buf(),
         daemons: 3,
         kills: 4,
-        lease_seconds: 3,
+        lease_seconds: 5,
         shipments: 24,
         concurrency: 8,
         mix: upsync::bench::Mix::Netsuite,
