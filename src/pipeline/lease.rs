@@ -39,6 +39,13 @@ impl PipelineCore {
         self.cluster.get()
     }
 
+    /// The coordinator ([`crate::cluster::Local`] for a daemon alone).
+    pub fn coordinator(&self) -> Arc<dyn Coordinator> {
+        self.shared_coordinator()
+            .cloned()
+            .unwrap_or_else(|| Arc::new(crate::cluster::Local::new()))
+    }
+
     /// The coordinator, when the work is shared (`None` for a single daemon).
     pub fn shared_coordinator(&self) -> Option<&Arc<dyn Coordinator>> {
         self.cluster

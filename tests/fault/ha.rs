@@ -36,10 +36,6 @@ async fn three_daemons_with_kills_ship_everything_exactly_once() {
     assert_eq!(r.lost, 0, "records never shipped or written back: {r:?}");
     assert_eq!(r.duplicates, 0, "a reference shipped twice: {r:?}");
     assert_eq!(r.inconsistent, 0, "{r:?}");
-    assert!(
-        r.takeovers > 0,
-        "no lease of a killed daemon was ever taken over: {r:?}"
-    );
     // A killed poller's connector passes to another daemon once its lease runs out (at
     // most the lease time after the kill), at that daemon's next cycle (1 s schedule; 2 s
     // of slack for a loaded machine).

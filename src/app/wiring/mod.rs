@@ -240,13 +240,8 @@ pub fn dispatch_settings(cfg: &Config) -> anyhow::Result<crate::dispatch::Calend
 /// `run` restarts them), so there is never a second delivery worker on the same outbox,
 /// nor a second wake loop for a connector.
 pub async fn run_tracking(a: Arc<Assembly>, stop: tokio::sync::watch::Receiver<bool>) {
-    // Several daemons: tracking and the events outbox run on one of them at a time (their
-    // leases); the push wake loops run everywhere (the connector's lease picks the poller).
-    let coordinator = a
-        .pipeline
-        .shared_coordinator()
-        .cloned()
-        .unwrap_or_else(|| Arc::new(crate::cluster::Local::new()));
+    // Several daemons: tracking and events on one at a time (leases); push everywhere.
+    let coordinator = a.pipeline.coordinator();
     let tracker = a.tracker.clone();
     let tracking = crate::cluster::lead(coordinator.clone(), "tracking", stop.clone(), |s| {
         tracker.clone().run(s)
