@@ -31,6 +31,7 @@ pub mod app;
 pub mod bench;
 pub mod checkout;
 pub mod cli;
+pub mod cluster;
 pub mod commands;
 pub mod config;
 pub mod console;

@@ -80,8 +80,12 @@ impl Accounts {
             client_id: String,
             client_secret: String,
         }
-        let tokens: Arc<dyn TokenStore> =
-            Arc::new(crate::app::adapters::VaultTokenStore::new(store.clone()));
+        // Several daemons on one database: one fetches a client's token, all share it.
+        let tokens: Arc<dyn TokenStore> = Arc::new(
+            crate::app::adapters::VaultTokenStore::new(store.clone()).with_coordinator(
+                crate::cluster::for_store(store, crate::cluster::lease_seconds(cfg)),
+            ),
+        );
         let mut specs = Vec::new();
         // Checkout keeps its own share of each client's Rating quota
         // (`checkout.rating_requests_per_second`); the pipeline gets the rest.
@@ -302,6 +306,12 @@ impl TokenStore for ScopedTokenStore {
     }
     fn token_requests(&self, credential: &str, utc_day: chrono::NaiveDate) -> u32 {
         self.inner.token_requests(&self.key(credential), utc_day)
+    }
+    fn begin_fetch<'a>(&'a self, credential: &'a str) -> futures::future::BoxFuture<'a, bool> {
+        Box::pin(async move { self.inner.begin_fetch(&self.key(credential)).await })
+    }
+    fn end_fetch<'a>(&'a self, credential: &'a str) -> futures::future::BoxFuture<'a, ()> {
+        Box::pin(async move { self.inner.end_fetch(&self.key(credential)).await })
     }
 }
 

@@ -118,6 +118,20 @@ pub async fn run(config: &std::path::Path) -> anyhow::Result<ExitCode> {
     );
     notify::ready(&format!("running {} connectors", assembly.schedules.len()));
 
+    // Several daemons on one database: heartbeat, live daemons, UPS quotas divided.
+    let (stop_cluster, cluster_stop) = tokio::sync::watch::channel(false);
+    let cluster = assembly.pipeline.cluster().cloned().map(|m| {
+        let current = current.clone();
+        tokio::spawn(m.run(
+            move |n| {
+                let a = current.read().unwrap_or_else(|e| e.into_inner()).clone();
+                for c in a.accounts.clients() {
+                    c.client.set_quota_share(n);
+                }
+            },
+            cluster_stop,
+        ))
+    });
     let retention = tokio::spawn(retention_loop(current.clone()));
     let reminders = tokio::spawn(reminder_loop(current.clone()));
     let sealing = tokio::spawn(seal_loop(store.clone()));
@@ -191,6 +205,11 @@ pub async fn run(config: &std::path::Path) -> anyhow::Result<ExitCode> {
         c.source.close().await;
     }
     store.flush_async().await?;
+    // Leave the cluster last: the leases of the steps that just finished are released.
+    let _ = stop_cluster.send(true);
+    if let Some(c) = cluster {
+        let _ = tokio::time::timeout(Duration::from_secs(5), c).await;
+    }
     let _ = stop_http.send(());
     if let Some(c) = console {
         c.stop().await;

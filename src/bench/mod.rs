@@ -40,6 +40,7 @@ pub mod sims;
 pub mod audit;
 mod checkout;
 mod frugal;
+pub mod ha;
 mod history;
 mod latency;
 mod quota;
@@ -89,6 +90,8 @@ pub enum Scenario {
     Hostile,
     /// `POST /v1/rates`: cache, single-flight, deadline and fallback (`src/bench/checkout.rs`).
     Checkout,
+    /// Several daemons on one PostgreSQL database, one SIGKILLed at random (`src/bench/ha.rs`).
+    Ha,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -167,6 +170,19 @@ pub struct BenchArgs {
     /// `checkout`: distinct lanes × package profiles asked (Zipf-like repeats).
     #[arg(long, default_value_t = 250)]
     pub lanes: usize,
+    /// `ha`: the PostgreSQL server (`postgres://user@host:port/db`); each run creates a
+    /// database of its own there. Default: a throwaway server (Debian's `postgresql`).
+    #[arg(long, env = "UPSYNC_BENCH_STORE_URL", hide_env_values = true)]
+    pub store_url: Option<String>,
+    /// `ha`: daemons sharing the database.
+    #[arg(long, default_value_t = 3)]
+    pub daemons: usize,
+    /// `ha`: SIGKILL rounds.
+    #[arg(long, default_value_t = 20)]
+    pub kills: usize,
+    /// `ha`: `store.lease_seconds` of the daemons (at least 5, as `check` requires).
+    #[arg(long, default_value_t = 5)]
+    pub lease_seconds: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -203,6 +219,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         Scenario::Reconcile => reconcile::reconcile(&args, &dir).await?,
         Scenario::Hostile => hostile::run(&args, &dir).await?,
         Scenario::Checkout => checkout::checkout(&args, &dir).await?,
+        Scenario::Ha => ha::ha(&args, &dir).await?,
     };
     line.insert("load_average".into(), json!(load_average()));
     println!("{}", Value::Object(line));

@@ -32,6 +32,9 @@ use crate::store::{StoreError, Tree};
 // Deleted (cancelled) ERP records after shipping; a child module so it shares the steps.
 #[path = "vanished.rs"]
 mod vanished;
+// Several daemons on one database: job and connector leases (docs/cluster.md).
+#[path = "lease.rs"]
+mod lease;
 
 // The steps of the per-job state machine, one file each; child modules, so they share
 // `PipelineCore`'s private fields.
@@ -300,6 +303,8 @@ pub struct PipelineStats {
     pub retries_scheduled: AtomicU64,
     pub labels_delivered: AtomicU64,
     pub label_sink_failures: AtomicU64,
+    /// Jobs stopped at a write refused because another daemon took their lease over.
+    pub lease_lost: AtomicU64,
     /// Freight decisions per connector (written by basis, fallbacks to list, refusals).
     pub freight: FreightCounters,
 }
@@ -360,6 +365,7 @@ impl Default for PipelineStats {
             retries_scheduled: AtomicU64::new(0),
             labels_delivered: AtomicU64::new(0),
             label_sink_failures: AtomicU64::new(0),
+            lease_lost: AtomicU64::new(0),
             freight: FreightCounters::default(),
         }
     }
@@ -461,6 +467,8 @@ pub struct PipelineCore {
     stopping: AtomicBool,
     /// Dispatch calendars and the pickup book (`steps/pickup.rs`); unset = no `dispatch:`.
     dispatch: std::sync::OnceLock<Arc<crate::dispatch::Dispatch>>,
+    /// Several daemons on one database (`lease.rs`); unset = one daemon alone.
+    cluster: std::sync::OnceLock<Arc<crate::cluster::Member>>,
 }
 
 /// Whether a step moved the job on or it must wait.
@@ -534,6 +542,7 @@ impl Pipeline {
                 stats: PipelineStats::default(),
                 stopping: AtomicBool::new(false),
                 dispatch: std::sync::OnceLock::new(),
+                cluster: std::sync::OnceLock::new(),
             }),
         }
     }
@@ -607,15 +616,32 @@ impl Pipeline {
             tracing::info!(connector = %conn.name, "connector resumes after pause");
         }
         if !self.is_stopping() {
-            self.ingest(conn, &mut report).await?;
-            if report.source_error.is_none() {
-                // The login worked: one small write per cycle (`creds info`'s last use).
-                if let Some(name) = conn.health.own_credential() {
-                    crate::store::creds::CredentialUse::record(self.ledger.store(), &name, now);
+            // Several daemons: one polls the connector (its lease), the others stand by.
+            let polled = self
+                .as_poller(conn, async {
+                    self.ingest(conn, &mut report).await?;
+                    if report.source_error.is_none() {
+                        // The login worked: one small write per cycle (`creds info`'s last use).
+                        if let Some(name) = conn.health.own_credential() {
+                            crate::store::creds::CredentialUse::record(
+                                self.ledger.store(),
+                                &name,
+                                now,
+                            );
+                        }
+                    }
+                    if conn.health.paused_reason().is_none() {
+                        self.check_vanished(conn).await?;
+                    }
+                    Ok::<(), PipelineError>(())
+                })
+                .await;
+            match polled {
+                Some(Err(e)) if lease::is_fenced(&e) => {
+                    tracing::warn!(connector = %conn.name, event = "lease_lost", "another daemon took the connector's polling over; this one stands by")
                 }
-            }
-            if conn.health.paused_reason().is_none() {
-                self.check_vanished(conn).await?;
+                Some(Err(e)) => return Err(e),
+                _ => {}
             }
         }
         self.process_due(conn, &mut report).await?;
@@ -650,20 +676,21 @@ impl Pipeline {
             let (core, conn) = (self.core.clone(), conn.clone());
             tasks.spawn(async move {
                 let _permit = permit;
-                let r = core.process_job(&conn, &id).await;
+                let r = core.process_job_leased(&conn, &id).await;
                 (id, r)
             });
         }
         while let Some(done) = tasks.join_next().await {
             settled.add(done);
         }
+        // Watched references and pickups: the connector's poller only (several daemons).
         if settled.first_error.is_none() {
-            if let Err(e) = self.process_watches(conn).await {
+            if let Some(Err(e)) = self.as_poller(conn, self.process_watches(conn)).await {
                 settled.first_error = Some(e);
             }
         }
         if settled.first_error.is_none() && !self.is_stopping() {
-            if let Err(e) = self.process_pickups().await {
+            if let Some(Err(e)) = self.as_poller(conn, self.process_pickups()).await {
                 settled.first_error = Some(e);
             }
         }

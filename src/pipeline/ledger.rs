@@ -583,10 +583,11 @@ impl Ledger {
         } else if previous.is_none_or(JobState::is_active) {
             batch.remove(active_key.as_bytes());
         }
+        // Several daemons (issue 22): only while this task's lease (the job's, or the
+        // connector's while it polls) still holds; none set = unfenced, as on sled.
         self.store
             .tree(Tree::Jobs)
-            .apply_batch(batch)
-            .map_err(db_err)?;
+            .apply_batch_fenced(batch, crate::cluster::current_fence().as_ref())?;
         self.count_transition(job, previous);
         job.stored.set(Some(job.state));
         if job.state == JobState::Failed {

@@ -100,7 +100,20 @@ pub trait TokenStore: Send + Sync {
     fn count_token_request(&self, credential: &str, utc_day: NaiveDate) -> u32;
     /// Token requests counted on `utc_day`.
     fn token_requests(&self, credential: &str, utc_day: NaiveDate) -> u32;
+    /// Several daemons on one database (issue 22): the right to fetch `credential`'s token
+    /// now (a `token:<client>` lease); `false` while another daemon fetches it, whose token
+    /// then appears through [`TokenStore::load`]. One daemon alone: always `true`.
+    fn begin_fetch<'a>(&'a self, _credential: &'a str) -> futures::future::BoxFuture<'a, bool> {
+        Box::pin(async { true })
+    }
+    /// Give the right to fetch back (after the new token was saved).
+    fn end_fetch<'a>(&'a self, _credential: &'a str) -> futures::future::BoxFuture<'a, ()> {
+        Box::pin(async {})
+    }
 }
+
+/// How long a daemon waits for another daemon's token fetch before fetching itself.
+const SHARED_FETCH_WAIT: Duration = Duration::from_secs(10);
 
 /// In-memory [`TokenStore`] (shared by cloning the `Arc` you wrap it in).
 #[derive(Debug, Default)]
@@ -327,7 +340,16 @@ impl TokenService {
                 return Ok(tok);
             }
         }
+        if let Some(tok) = self.shared_turn().await {
+            return Ok(tok);
+        }
         let fetched = self.fetch().await;
+        if self.grant.is_none() {
+            if let Ok(t) = &fetched {
+                self.store.save(&self.creds.client_id, t);
+            }
+            self.store.end_fetch(&self.creds.client_id).await;
+        }
         *self.last_failure.lock().unwrap_or_else(|e| e.into_inner()) =
             fetched.as_ref().err().cloned();
         self.fetches
@@ -350,13 +372,52 @@ impl TokenService {
             }
         };
         let tok = fresh.access_token.clone();
-        if self.grant.is_none() {
-            self.store.save(&self.creds.client_id, &fresh);
-        }
         let mut c = self.cache.lock().unwrap_or_else(|e| e.into_inner());
         c.token = Some(fresh);
         c.refresh_not_before = None;
         Ok(tok)
+    }
+
+    /// Several daemons: wait for the right to fetch (client credentials only). `Some`: a
+    /// token another daemon fetched meanwhile, adopted without a request; `None`: fetch
+    /// (holding the right, or after waiting [`SHARED_FETCH_WAIT`] in vain).
+    async fn shared_turn(&self) -> Option<String> {
+        if self.grant.is_some() {
+            return None;
+        }
+        let cred = &self.creds.client_id;
+        let step = Duration::from_millis(200);
+        let mut waited = Duration::ZERO;
+        while waited < SHARED_FETCH_WAIT {
+            if self.store.begin_fetch(cred).await {
+                // Ours; the daemon before us may just have stored a fresh one.
+                let t = self.adopt_stored();
+                if t.is_some() {
+                    self.store.end_fetch(cred).await;
+                }
+                return t;
+            }
+            tokio::time::sleep(step).await;
+            waited += step;
+            if let Some(t) = self.adopt_stored() {
+                return Some(t);
+            }
+        }
+        None
+    }
+
+    /// A fresh stored token (saved by another daemon), made the cached one.
+    fn adopt_stored(&self) -> Option<String> {
+        let now = self.clock.now();
+        let stored = self.store.load(&self.creds.client_id)?;
+        let mut c = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+        if !stored.is_fresh(now) || c.rejected.as_deref() == Some(stored.access_token.as_str()) {
+            return None;
+        }
+        let tok = stored.access_token.clone();
+        c.token = Some(stored);
+        c.refresh_not_before = None;
+        Some(tok)
     }
 
     /// UPS refused `token` (401/250002/251004): drop it so the next call fetches a new one.

@@ -205,6 +205,11 @@ impl UpsClient {
     }
 
     /// Counters for metrics.
+    /// Divide this client's UPS quotas among `daemons` live daemons (issue 22).
+    pub fn set_quota_share(&self, daemons: u32) {
+        self.inner.limiters.set_share(daemons);
+    }
+
     pub fn stats(&self) -> StatsSnapshot {
         self.inner.stats.snapshot(
             self.inner.tokens.requests_today(),

@@ -117,6 +117,9 @@ impl ApiQuotas {
 pub struct Limiters {
     by_api: HashMap<Api, Limiter>,
     total: Option<Limiter>,
+    /// Live daemons sharing the quotas (issue 22): each request takes this many cells, so
+    /// N daemons together stay under the configured rate. 1 for a daemon alone.
+    share: std::sync::atomic::AtomicU32,
 }
 
 /// The shared quota: `n` per second, burst 90 % of `n` (at least 1).
@@ -139,20 +142,31 @@ impl Limiters {
         let total = q
             .total
             .map(|n| RateLimiter::direct_with_clock(shared_quota(n), TokioClock));
-        Limiters { by_api, total }
+        Limiters {
+            by_api,
+            total,
+            share: std::sync::atomic::AtomicU32::new(1),
+        }
     }
 
     /// Wait (on tokio time) until `api`'s quota, then the shared one (every API but OAuth),
     /// lets one request through.
     pub async fn acquire(&self, api: Api) {
         if let Some(l) = self.by_api.get(&api) {
-            Self::wait(l).await;
+            self.wait(l).await;
         }
         if api != Api::Token {
             if let Some(l) = &self.total {
-                Self::wait(l).await;
+                self.wait(l).await;
             }
         }
+    }
+
+    /// Divide every quota among `daemons` live daemons (re-divided as they join or die;
+    /// `crate::cluster`). A quota below the share keeps one request per its period.
+    pub fn set_share(&self, daemons: u32) {
+        self.share
+            .store(daemons.max(1), std::sync::atomic::Ordering::Relaxed);
     }
 
     /// Wait only for the shared quota (a caller with its own share of `api`'s quota, e.g.
@@ -160,14 +174,17 @@ impl Limiters {
     pub async fn acquire_shared(&self, api: Api) {
         if api != Api::Token {
             if let Some(l) = &self.total {
-                Self::wait(l).await;
+                self.wait(l).await;
             }
         }
     }
 
-    async fn wait(l: &Limiter) {
+    async fn wait(&self, l: &Limiter) {
+        let share = self.share.load(std::sync::atomic::Ordering::Relaxed);
+        let cells = NonZeroU32::new(share).unwrap_or(NonZeroU32::MIN);
         loop {
-            match l.check() {
+            // More cells than the burst holds: one cell (the quota cannot be divided finer).
+            match l.check_n(cells).unwrap_or_else(|_| l.check()) {
                 Ok(()) => return,
                 Err(not_until) => {
                     let wait = not_until.wait_time_from(TokioClock.now());

@@ -6,8 +6,10 @@
 //!
 //! * [`disk`]: read-only state directory and full disk.
 //! * [`fuzz`]: bounded randomized-input and property tests.
+//! * [`ha`]: three daemons on one PostgreSQL database, one SIGKILLed at random (issue 22).
 //! * [`secrets`]: no secret in logs, store or labels after a full run.
 
 mod disk;
 mod fuzz;
+mod ha;
 mod secrets;

@@ -7,6 +7,7 @@
 //!   mapping, counted by the simulator (issue 24).
 //! * [`accounts`]: several UPS accounts, one OAuth client each (issue 19).
 //! * [`cancel`]: an ERP cancels a shipped record: the label is voided.
+//! * [`cluster`]: two daemons sharing one ledger through job leases (issue 22).
 //! * [`conflict`]: an address edited after labelling is a conflict, never re-shipped.
 //! * [`crash`]: SIGKILL at random moments: nothing lost, nothing shipped twice.
 //! * [`dead_letter`]: bad records end in the dead-letter queue with a code.
@@ -32,6 +33,7 @@ mod pipeline_support;
 mod accounts;
 mod acumatica_budget;
 mod cancel;
+mod cluster;
 mod conflict;
 mod crash;
 mod dead_letter;

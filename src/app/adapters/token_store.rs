@@ -1,22 +1,41 @@
 //! [`VaultTokenStore`]: UPS tokens and daily token counts in the store (token encrypted in
 //! the vault's `tokens` tree, counts in `meta`), so a restart reuses a valid token and the
 //! daily budget survives restarts.
+//!
+//! Several daemons on one database (issue 22): the token is shared through the `tokens`
+//! tree; with a shared coordinator ([`VaultTokenStore::with_coordinator`]) one daemon at a
+//! time fetches a client's token, under the `token:<client>` lease, and the day's count is
+//! one atomic update in the database, so the budget is per client, not per daemon.
 
 use std::sync::Arc;
 
 use chrono::NaiveDate;
 
+use crate::cluster::{Coordinator, Lease};
 use crate::store::{Store, Tree};
 use crate::ups::{StoredToken, TokenStore};
 
 /// UPS tokens (encrypted) and daily token-request counts in the store.
 pub struct VaultTokenStore {
     store: Arc<Store>,
+    coordinator: Option<Arc<dyn Coordinator>>,
+    /// `token:<client>` leases held while fetching.
+    fetching: std::sync::Mutex<std::collections::HashMap<String, Lease>>,
 }
 
 impl VaultTokenStore {
     pub fn new(store: Arc<Store>) -> VaultTokenStore {
-        VaultTokenStore { store }
+        VaultTokenStore {
+            store,
+            coordinator: None,
+            fetching: Default::default(),
+        }
+    }
+
+    /// Share token fetches with the other daemons of `c` (no effect for a daemon alone).
+    pub fn with_coordinator(mut self, c: Arc<dyn Coordinator>) -> VaultTokenStore {
+        self.coordinator = Some(c).filter(|c| c.is_shared());
+        self
     }
 
     fn count_key(credential: &str, day: NaiveDate) -> String {
@@ -94,6 +113,42 @@ impl TokenStore for VaultTokenStore {
 
     fn token_requests(&self, credential: &str, utc_day: NaiveDate) -> u32 {
         token_requests_on(&self.store, credential, utc_day)
+    }
+
+    fn begin_fetch<'a>(&'a self, credential: &'a str) -> futures::future::BoxFuture<'a, bool> {
+        Box::pin(async move {
+            let Some(c) = &self.coordinator else {
+                return true;
+            };
+            match c.acquire(&Lease::token(credential)).await {
+                Ok(Some(l)) => {
+                    self.fetching
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .insert(credential.to_string(), l);
+                    true
+                }
+                Ok(None) => false,
+                Err(e) => {
+                    // The database is away: fetching alone beats not shipping.
+                    tracing::warn!(error = %e, "cannot claim the token lease; fetching anyway");
+                    true
+                }
+            }
+        })
+    }
+
+    fn end_fetch<'a>(&'a self, credential: &'a str) -> futures::future::BoxFuture<'a, ()> {
+        Box::pin(async move {
+            let held = self
+                .fetching
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .remove(credential);
+            if let (Some(c), Some(l)) = (&self.coordinator, held) {
+                let _ = c.release(&l).await;
+            }
+        })
     }
 }
 

@@ -29,6 +29,35 @@ pub(super) fn pipeline_samples(p: &Pipeline, out: &mut Vec<Sample>) {
         vec![],
         dead as f64,
     ));
+    if let Some(m) = p.cluster() {
+        out.push(Sample::gauge(
+            "upsync_cluster_daemons_live",
+            "Daemons sharing the database with a heartbeat within the lease time",
+            vec![],
+            m.live_daemons() as f64,
+        ));
+        let held = m.leases_held();
+        for kind in ["job", "connector", "token", "tracking", "events"] {
+            let n = held
+                .iter()
+                .filter(|l| l.split(':').next() == Some(kind))
+                .count();
+            out.push(Sample::gauge(
+                "upsync_cluster_leases_held",
+                "Leases this daemon holds, by kind",
+                vec![("kind", kind.into())],
+                n as f64,
+            ));
+        }
+    }
+    out.push(Sample::counter(
+        "upsync_jobs_lease_lost",
+        "Jobs stopped at a write refused because another daemon took their lease over",
+        vec![],
+        p.stats
+            .lease_lost
+            .load(std::sync::atomic::Ordering::Relaxed) as f64,
+    ));
     let s = &p.stats;
     for (outcome, v) in [
         ("created", s.shipped.load(Relaxed)),

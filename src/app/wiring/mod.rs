@@ -161,6 +161,11 @@ pub async fn assemble_with_clock(
     if let Some(d) = build_dispatch(&cfg, &store, &accounts)? {
         pipeline.set_dispatch(d);
     }
+    // Several daemons on one database (docs/cluster.md); alone on sled, nothing is set.
+    let coordinator = crate::cluster::for_store(&store, crate::cluster::lease_seconds(&cfg));
+    if coordinator.is_shared() {
+        pipeline.set_cluster(Arc::new(crate::cluster::Member::new(coordinator)));
+    }
     let (tracking, auth) = tracking_settings(&cfg, &store)?;
     let events = build_events(&cfg, &store, &clock)?;
     let mut tracker =
@@ -235,11 +240,17 @@ pub fn dispatch_settings(cfg: &Config) -> anyhow::Result<crate::dispatch::Calend
 /// `run` restarts them), so there is never a second delivery worker on the same outbox,
 /// nor a second wake loop for a connector.
 pub async fn run_tracking(a: Arc<Assembly>, stop: tokio::sync::watch::Receiver<bool>) {
-    let tracking = a.tracker.clone().run(stop.clone());
+    // Several daemons: tracking and events on one at a time (leases); push everywhere.
+    let coordinator = a.pipeline.coordinator();
+    let tracker = a.tracker.clone();
+    let tracking = crate::cluster::lead(coordinator.clone(), "tracking", stop.clone(), |s| {
+        tracker.clone().run(s)
+    });
     let push = a.push.clone().run(stop.clone());
     match a.events.clone() {
         Some(d) => {
-            tokio::join!(tracking, push, d.run(stop));
+            let events = crate::cluster::lead(coordinator, "events", stop, |s| d.clone().run(s));
+            tokio::join!(tracking, push, events);
         }
         None => {
             tokio::join!(tracking, push);
@@ -843,6 +854,9 @@ impl Readiness for ConnectorsReady {
             ping.and_then(|_| a.store.health().status()),
         ));
         out.push(("tracking".to_string(), a.tracker.health()));
+        if let Some(m) = a.pipeline.cluster() {
+            out.push(("cluster".to_string(), m.readiness()));
+        }
         out
     }
 }

@@ -114,4 +114,3 @@ impl Backend for SledBackend {
 fn release_deferred_frees() {
     crossbeam_epoch::pin().flush();
 }
-
