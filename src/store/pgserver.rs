@@ -286,6 +286,8 @@ pub fn shared() -> Option<&'static PgServer> {
                 extern "C" fn stop_at_exit() {
                     if let Some(Some(s)) = SERVER.get() {
                         s.stop();
+                        // The TempDir is never dropped from a static: remove it here.
+                        let _ = std::fs::remove_dir_all(s.dir.path());
                     }
                 }
                 // SAFETY: registering a plain extern "C" fn with atexit is always sound.
