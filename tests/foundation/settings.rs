@@ -309,7 +309,7 @@ fn rows() -> Vec<Row> {
         (
             "store.url",
             json!("postgres://u@other:5433/upsync"),
-            vec![("store.backend", json!("postgres"))],
+            none(),
             store,
         ),
         ("store.pool_size", json!(2), none(), store),
