@@ -7,6 +7,9 @@ use crate::pipeline_support::*;
 use serde_json::json;
 use upsync::pipeline::JobState;
 
+// TODO(issue 22): fails on postgres because `upsync once` never releases the connector lease it
+// takes (`as_poller`, src/pipeline/lease.rs): the second `once` (another daemon id) stands by
+// until the lease expires, so it never reads the edited records. Sled-only until fixed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_address_edited_after_shipping_is_a_conflict_and_void_reships_once() {
     let dir = tempfile::tempdir().unwrap();
@@ -166,104 +169,108 @@ async fn an_address_edited_after_shipping_is_a_conflict_and_void_reships_once() 
     assert_eq!(stat(&w.ups.stats(), "ship"), ships + 2);
 }
 
-/// After `jobs void`, UPS knows the reference twice: the voided shipment and (maybe) the new
-/// one. When the re-ship's answer is lost (`drop-after-commit`), reconciliation must find
-/// the new live shipment (not be misled by the voided one, not ship a third time) and write
-/// back exactly its 1Z numbers.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_reship_in_doubt_after_void_is_reconciled_to_the_live_shipment() {
-    let dir = tempfile::tempdir().unwrap();
-    let w = start(options(dir.path(), 3, 0)).await;
-    upsync_ok(&w, &["once"]).await;
-    let first = jobs(&w);
-    // A multi-package record makes a mix-up of the two shipments' packages visible.
-    let job = first
-        .iter()
-        .max_by_key(|j| j.result.as_ref().unwrap().packages.len())
-        .unwrap()
-        .clone();
-    let acu_url = w.acumatica.as_ref().unwrap().base_url.clone();
-    sim_post(
-        &acu_url,
-        "/_sim/acumatica/shipments",
-        &json!({"id": job.record_id, "Status": {"value": "Open"},
-                "ShippingSettings": {"ShipToAddress": {"AddressLine1": {"value": "300 Other Street"}}}}),
-    )
-    .await;
-    upsync_ok(&w, &["once"]).await;
-    let ships = stat(&w.ups.stats(), "ship");
-
-    // The re-ship after the void is created at UPS, and its answer lost.
-    w.ups
-        .core
-        .faults
-        .replace("ship:drop-after-commit#1")
-        .unwrap();
-    let out = upsync(&w, &["jobs", "void", &job.id]).await;
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(stat(&w.ups.stats(), "ship.drop_after_commit"), 1);
-    assert_eq!(ups_shipments_for(&w, &job.number), (1, 1));
-
-    // Later cycles reconcile (bounded: the retry backoff is at most a few seconds).
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    let new = loop {
+upsync::both_stores! {
+    /// After `jobs void`, UPS knows the reference twice: the voided shipment and (maybe) the new
+    /// one. When the re-ship's answer is lost (`drop-after-commit`), reconciliation must find
+    /// the new live shipment (not be misled by the voided one, not ship a third time) and write
+    /// back exactly its 1Z numbers.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_reship_in_doubt_after_void_is_reconciled_to_the_live_shipment(store_url) {
+        let dir = tempfile::tempdir().unwrap();
+        let mut o = options(dir.path(), 3, 0);
+        o.store_url = store_url;
+        let w = start(o).await;
         upsync_ok(&w, &["once"]).await;
-        let all = jobs(&w);
-        if let Some(n) = all.iter().find(|n| {
-            n.record_id == job.record_id && n.id != job.id && n.state == JobState::Tracking
-        }) {
-            break n.clone();
-        }
+        let first = jobs(&w);
+        // A multi-package record makes a mix-up of the two shipments' packages visible.
+        let job = first
+            .iter()
+            .max_by_key(|j| j.result.as_ref().unwrap().packages.len())
+            .unwrap()
+            .clone();
+        let acu_url = w.acumatica.as_ref().unwrap().base_url.clone();
+        sim_post(
+            &acu_url,
+            "/_sim/acumatica/shipments",
+            &json!({"id": job.record_id, "Status": {"value": "Open"},
+                    "ShippingSettings": {"ShipToAddress": {"AddressLine1": {"value": "300 Other Street"}}}}),
+        )
+        .await;
+        upsync_ok(&w, &["once"]).await;
+        let ships = stat(&w.ups.stats(), "ship");
+
+        // The re-ship after the void is created at UPS, and its answer lost.
+        w.ups
+            .core
+            .faults
+            .replace("ship:drop-after-commit#1")
+            .unwrap();
+        let out = upsync(&w, &["jobs", "void", &job.id]).await;
         assert!(
-            std::time::Instant::now() < deadline,
-            "not reconciled:\n{}",
-            describe(&all)
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
         );
-        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-    };
-    assert_eq!(stat(&w.ups.stats(), "ship"), ships + 1, "no third Ship");
-    assert_eq!(ups_shipments_for(&w, &job.number), (1, 1), "(live, voided)");
-    // The job holds exactly the live shipment's packages, and so does the ERP.
-    let dump = w.ups.shipments();
-    let live = dump
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| {
-            s["voided"] == false
-                && s["references"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .any(|r| r == job.number.as_str())
-        })
-        .unwrap();
-    let live_numbers: Vec<String> = live["packages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["tracking_number"].as_str().unwrap().to_string())
-        .collect();
-    let got: Vec<String> = new
-        .result
-        .as_ref()
-        .unwrap()
-        .packages
-        .iter()
-        .map(|p| p.tracking_number.clone())
-        .collect();
-    assert_eq!(
-        got, live_numbers,
-        "the job's 1Z numbers are the live shipment's"
-    );
-    let erp = assert_acumatica_written_back(&w, &job.number, &job.record_id);
-    assert_eq!(
-        erp, live_numbers,
-        "the ERP's 1Z numbers are the live shipment's"
-    );
-    assert_eq!(new.duplicates_voided, 0);
+        assert_eq!(stat(&w.ups.stats(), "ship.drop_after_commit"), 1);
+        assert_eq!(ups_shipments_for(&w, &job.number), (1, 1));
+
+        // Later cycles reconcile (bounded: the retry backoff is at most a few seconds).
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        let new = loop {
+            upsync_ok(&w, &["once"]).await;
+            let all = jobs(&w);
+            if let Some(n) = all.iter().find(|n| {
+                n.record_id == job.record_id && n.id != job.id && n.state == JobState::Tracking
+            }) {
+                break n.clone();
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "not reconciled:\n{}",
+                describe(&all)
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        };
+        assert_eq!(stat(&w.ups.stats(), "ship"), ships + 1, "no third Ship");
+        assert_eq!(ups_shipments_for(&w, &job.number), (1, 1), "(live, voided)");
+        // The job holds exactly the live shipment's packages, and so does the ERP.
+        let dump = w.ups.shipments();
+        let live = dump
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| {
+                s["voided"] == false
+                    && s["references"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .any(|r| r == job.number.as_str())
+            })
+            .unwrap();
+        let live_numbers: Vec<String> = live["packages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["tracking_number"].as_str().unwrap().to_string())
+            .collect();
+        let got: Vec<String> = new
+            .result
+            .as_ref()
+            .unwrap()
+            .packages
+            .iter()
+            .map(|p| p.tracking_number.clone())
+            .collect();
+        assert_eq!(
+            got, live_numbers,
+            "the job's 1Z numbers are the live shipment's"
+        );
+        let erp = assert_acumatica_written_back(&w, &job.number, &job.record_id);
+        assert_eq!(
+            erp, live_numbers,
+            "the ERP's 1Z numbers are the live shipment's"
+        );
+        assert_eq!(new.duplicates_voided, 0);
+    }
 }
