@@ -103,154 +103,154 @@ async fn acumatica_delete(base_url: &str, nbr: &str, id: &str, confirmed: bool) 
         .await;
 }
 
-// TODO(issue 22): fails on postgres because `upsync once` never releases the connector lease it
-// takes (`as_poller`, src/pipeline/lease.rs): the second `once` (another daemon id) stands by
-// until the lease expires, so it neither polls nor checks for deleted records. Sled-only until fixed.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn records_deleted_in_either_erp_after_shipping_are_voided_at_ups() {
-    let dir = tempfile::tempdir().unwrap();
-    let w = start(options(dir.path(), 4, 6)).await;
-    let acu = acumatica_ready(&w);
-    let ns = netsuite_ready(&w);
-    assert!(acu.len() >= 2 && ns.len() >= 2, "seeds: {acu:?} {ns:?}");
+upsync::both_stores! {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn records_deleted_in_either_erp_after_shipping_are_voided_at_ups(store_url) {
+        let dir = tempfile::tempdir().unwrap();
+        let mut o = options(dir.path(), 4, 6);
+        o.store_url = store_url;
+        let w = start(o).await;
+        let acu = acumatica_ready(&w);
+        let ns = netsuite_ready(&w);
+        assert!(acu.len() >= 2 && ns.len() >= 2, "seeds: {acu:?} {ns:?}");
 
-    upsync_ok(&w, &["once"]).await;
-    let all = jobs(&w);
-    assert!(
-        all.iter().all(|j| j.state == JobState::Tracking),
-        "{}",
-        describe(&all)
-    );
+        upsync_ok(&w, &["once"]).await;
+        let all = jobs(&w);
+        assert!(
+            all.iter().all(|j| j.state == JobState::Tracking),
+            "{}",
+            describe(&all)
+        );
 
-    let (ns_tranid, ns_id) = ns[0].clone();
-    assert!(w.netsuite.as_ref().unwrap().sim.delete(ns_id));
-    let (acu_nbr, acu_id) = acu[0].clone();
-    acumatica_correct_and_delete(&w, &acu_nbr, &acu_id).await;
-    assert!(w
-        .acumatica
-        .as_ref()
-        .unwrap()
-        .state
-        .shipment(&acu_id)
-        .is_none());
+        let (ns_tranid, ns_id) = ns[0].clone();
+        assert!(w.netsuite.as_ref().unwrap().sim.delete(ns_id));
+        let (acu_nbr, acu_id) = acu[0].clone();
+        acumatica_correct_and_delete(&w, &acu_nbr, &acu_id).await;
+        assert!(w
+            .acumatica
+            .as_ref()
+            .unwrap()
+            .state
+            .shipment(&acu_id)
+            .is_none());
 
-    upsync_ok(&w, &["once"]).await;
-    let all = jobs(&w);
-    for j in &all {
-        let deleted = (j.source == "netsuite" && j.record_id == ns_id.to_string())
-            || (j.source == "acumatica" && j.record_id == acu_id);
-        let want = if deleted {
-            JobState::Voided
-        } else {
-            JobState::Tracking
-        };
-        assert_eq!(j.state, want, "{}\n{}", j.id, describe(&all));
-        let (live, voided) = ups_shipments_for(&w, &j.number);
-        if deleted {
-            assert_eq!(
-                (live, voided),
-                (0, 1),
-                "{}: the UPS shipment is voided",
-                j.number
-            );
-            assert!(j
-                .timeline
-                .last()
-                .unwrap()
-                .note
-                .starts_with("deleted in ERP; voided"));
-        } else {
-            assert_eq!((live, voided), (1, 0), "{}: left alone", j.number);
+        upsync_ok(&w, &["once"]).await;
+        let all = jobs(&w);
+        for j in &all {
+            let deleted = (j.source == "netsuite" && j.record_id == ns_id.to_string())
+                || (j.source == "acumatica" && j.record_id == acu_id);
+            let want = if deleted {
+                JobState::Voided
+            } else {
+                JobState::Tracking
+            };
+            assert_eq!(j.state, want, "{}\n{}", j.id, describe(&all));
+            let (live, voided) = ups_shipments_for(&w, &j.number);
+            if deleted {
+                assert_eq!(
+                    (live, voided),
+                    (0, 1),
+                    "{}: the UPS shipment is voided",
+                    j.number
+                );
+                assert!(j
+                    .timeline
+                    .last()
+                    .unwrap()
+                    .note
+                    .starts_with("deleted in ERP; voided"));
+            } else {
+                assert_eq!((live, voided), (1, 0), "{}: left alone", j.number);
+            }
         }
+        assert!(all.iter().any(|j| j.number == ns_tranid));
+        assert!(all.iter().any(|j| j.number == acu_nbr));
     }
-    assert!(all.iter().any(|j| j.number == ns_tranid));
-    assert!(all.iter().any(|j| j.number == acu_nbr));
 }
 
-upsync::both_stores! {
-    /// Guards the cost and the precision of noticing deletions: NetSuite answers for 60 shipped
-    /// records with ONE SuiteQL request, Acumatica for 30 with ⌈30/25⌉ = 2 list GETs, and each
-    /// names exactly the deleted records (a wrong "missing" would void a live label).
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn missing_asks_in_batches_and_names_only_deleted_records(store_url) {
-        use upsync::sources::{RecordRef, Source};
+// One run: this test asks the sources directly and opens no store.
+/// Guards the cost and the precision of noticing deletions: NetSuite answers for 60 shipped
+/// records with ONE SuiteQL request, Acumatica for 30 with ⌈30/25⌉ = 2 list GETs, and each
+/// names exactly the deleted records (a wrong "missing" would void a live label).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn missing_asks_in_batches_and_names_only_deleted_records() {
+    use upsync::sources::{RecordRef, Source};
 
-        let h = upsync::sim::netsuite::spawn(upsync::sim::netsuite::NetSuiteSimConfig {
-            seed: 60,
-            ..Default::default()
+    let h = upsync::sim::netsuite::spawn(upsync::sim::netsuite::NetSuiteSimConfig {
+        seed: 60,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let mut p = upsync::sources::netsuite::NetSuiteProfile::load(std::path::Path::new(
+        "connectors/netsuite.yaml",
+    ))
+    .unwrap();
+    p.base_url = Some(h.base_url.clone());
+    let ns = upsync::sources::netsuite::NetSuiteSource::new(
+        "ns",
+        p,
+        upsync::sources::netsuite::NetSuiteCredentials::M2m {
+            client_id: upsync::sim::netsuite::DEMO_CLIENT_ID.into(),
+            certificate_id: upsync::sim::netsuite::DEMO_CERTIFICATE_ID.into(),
+            private_key_pem: upsync::sim::netsuite::DEMO_M2M_PRIVATE_KEY_PEM.into(),
+        },
+    )
+    .unwrap();
+    let refs: Vec<RecordRef> = (5000..5060u64)
+        .map(|id| RecordRef {
+            id: id.to_string(),
+            number: format!("IF{}", id - 4000),
         })
-        .await
-        .unwrap();
-        let mut p = upsync::sources::netsuite::NetSuiteProfile::load(std::path::Path::new(
-            "connectors/netsuite.yaml",
-        ))
-        .unwrap();
-        p.base_url = Some(h.base_url.clone());
-        let ns = upsync::sources::netsuite::NetSuiteSource::new(
-            "ns",
-            p,
-            upsync::sources::netsuite::NetSuiteCredentials::M2m {
-                client_id: upsync::sim::netsuite::DEMO_CLIENT_ID.into(),
-                certificate_id: upsync::sim::netsuite::DEMO_CERTIFICATE_ID.into(),
-                private_key_pem: upsync::sim::netsuite::DEMO_M2M_PRIVATE_KEY_PEM.into(),
-            },
-        )
-        .unwrap();
-        let refs: Vec<RecordRef> = (5000..5060u64)
-            .map(|id| RecordRef {
-                id: id.to_string(),
-                number: format!("IF{}", id - 4000),
-            })
-            .collect();
-        assert!(h.sim.delete(5007) && h.sim.delete(5042));
-        let before = h.core.stats.get("suiteql");
-        let gone = ns.missing(&refs).await.unwrap();
-        assert_eq!(gone, ["5007", "5042"]);
-        assert_eq!(
-            h.core.stats.get("suiteql") - before,
-            1,
-            "one SuiteQL request"
-        );
+        .collect();
+    assert!(h.sim.delete(5007) && h.sim.delete(5042));
+    let before = h.core.stats.get("suiteql");
+    let gone = ns.missing(&refs).await.unwrap();
+    assert_eq!(gone, ["5007", "5042"]);
+    assert_eq!(
+        h.core.stats.get("suiteql") - before,
+        1,
+        "one SuiteQL request"
+    );
 
-        let a = upsync::sim::acumatica::spawn(upsync::sim::acumatica::AcumaticaSimConfig {
-            seed: 30,
-            ..Default::default()
+    let a = upsync::sim::acumatica::spawn(upsync::sim::acumatica::AcumaticaSimConfig {
+        seed: 30,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let mut p =
+        upsync::sources::acumatica::AcumaticaProfile::new(&a.base_url, "23.200.001", "Company");
+    p.login_wait_max_seconds = 10;
+    let acu = upsync::sources::acumatica::AcumaticaSource::new(
+        "acumatica",
+        p,
+        upsync::sources::acumatica::AcumaticaCredentials {
+            username: "admin".into(),
+            password: "demo".into(),
+            client_id: None,
+            client_secret: None,
+        },
+    )
+    .unwrap();
+    let refs: Vec<RecordRef> = a
+        .state
+        .shipments()
+        .iter()
+        .map(|s| RecordRef {
+            id: s["id"].as_str().unwrap().to_string(),
+            number: s["ShipmentNbr"]["value"].as_str().unwrap().to_string(),
         })
-        .await
-        .unwrap();
-        let mut p =
-            upsync::sources::acumatica::AcumaticaProfile::new(&a.base_url, "23.200.001", "Company");
-        p.login_wait_max_seconds = 10;
-        let acu = upsync::sources::acumatica::AcumaticaSource::new(
-            "acumatica",
-            p,
-            upsync::sources::acumatica::AcumaticaCredentials {
-                username: "admin".into(),
-                password: "demo".into(),
-                client_id: None,
-                client_secret: None,
-            },
-        )
-        .unwrap();
-        let refs: Vec<RecordRef> = a
-            .state
-            .shipments()
-            .iter()
-            .map(|s| RecordRef {
-                id: s["id"].as_str().unwrap().to_string(),
-                number: s["ShipmentNbr"]["value"].as_str().unwrap().to_string(),
-            })
-            .collect();
-        assert_eq!(refs.len(), 30);
-        acumatica_delete(&a.base_url, &refs[3].number, &refs[3].id, false).await;
-        let before = a.core.stats.get("list");
-        let gone = acu.missing(&refs).await.unwrap();
-        assert_eq!(gone, [refs[3].id.clone()]);
-        assert_eq!(
-            a.core.stats.get("list") - before,
-            2,
-            "two list GETs for 30 records"
-        );
-        acu.close().await;
-    }
+        .collect();
+    assert_eq!(refs.len(), 30);
+    acumatica_delete(&a.base_url, &refs[3].number, &refs[3].id, false).await;
+    let before = a.core.stats.get("list");
+    let gone = acu.missing(&refs).await.unwrap();
+    assert_eq!(gone, [refs[3].id.clone()]);
+    assert_eq!(
+        a.core.stats.get("list") - before,
+        2,
+        "two list GETs for 30 records"
+    );
+    acu.close().await;
 }
