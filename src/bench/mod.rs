@@ -172,6 +172,7 @@ pub struct BenchArgs {
     pub lanes: usize,
     /// `ha`: the PostgreSQL server (`postgres://user@host:port/db`); each run creates a
     /// database of its own there. Default: a throwaway server (Debian's `postgresql`).
+    /// `reconcile`: the PostgreSQL database to keep the ledger in (default: sled).
     #[arg(long, env = "UPSYNC_BENCH_STORE_URL", hide_env_values = true)]
     pub store_url: Option<String>,
     /// `ha`: daemons sharing the database.

@@ -47,6 +47,8 @@ pub async fn reconcile(args: &BenchArgs, dir: &Path) -> anyhow::Result<Map<Strin
     o.ups_reference_index_delay_minutes = delay;
     o.reconcile_absent_after_seconds = absent_after as u64 * 60;
     o.reconcile_min_lookups = 3;
+    // `--store-url`: the ledger in that PostgreSQL database instead of sled.
+    o.store_url = args.store_url.clone();
     let w = World::start(o).await?;
     fast_action_polling(&w)?;
     // Another shipper uses the same document numbers as references.

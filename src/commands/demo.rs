@@ -59,6 +59,7 @@ pub async fn run(_g: &Globals, args: DemoArgs) -> anyhow::Result<ExitCode> {
         troubles: args.troubles,
         tracking: DemoTracking::parse(&args.tracking).unwrap_or_default(),
         console: args.console,
+        store_url: None,
     };
     if std::fs::read_dir(&opts.dir).is_ok_and(|mut d| d.next().is_some()) {
         anyhow::bail!(

@@ -44,6 +44,14 @@ pub async fn once(g: &Globals, connector: Option<&str>) -> anyhow::Result<ExitCo
     for c in a.pipeline.connectors() {
         c.source.close().await;
     }
+    // On a shared database, leave the cluster: the connector and job leases this run took
+    // are released now instead of expiring after `store.lease_seconds` (until then a next
+    // `once`, another daemon id, would stand by and poll nothing).
+    if let Some(c) = a.pipeline.shared_coordinator() {
+        if let Err(e) = c.leave().await {
+            tracing::warn!(error = %e, "could not release this run's leases; they expire after store.lease_seconds");
+        }
+    }
     store.flush()?;
     Ok(if failed {
         ExitCode::FAILURE

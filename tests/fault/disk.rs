@@ -10,6 +10,10 @@
 //!
 //! The tests run the real binary. As root, permission bits do not stop writes, so the
 //! read-only child drops to uid/gid 65534 (nobody) after the world directory is handed to it.
+//!
+//! Sled only (issue 22, one suite on two backends): these tests are about sled's files in the
+//! state directory (read-only directory, file-size limit on the store's files); a PostgreSQL
+//! store keeps no files there.
 
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;

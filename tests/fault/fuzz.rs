@@ -15,6 +15,8 @@
 //!
 //! Each test is bounded by an iteration count and a wall-clock budget; seeds are fixed so a
 //! failure reproduces (`UPSYNC_FUZZ_SEED` picks another seed, `UPSYNC_FUZZ_SECONDS` runs longer).
+//!
+//! Not run on both backends (issue 22): nothing here opens a store or builds a world.
 
 use std::time::{Duration, Instant};
 

@@ -71,128 +71,164 @@ async fn run_once(w: &World) -> Output {
         .unwrap()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn no_secret_token_cookie_or_address_leaks_into_logs_store_or_records() {
-    let dir = tempfile::tempdir().unwrap();
-    let records = dir.path().join("records");
-    let mut o = WorldOptions::new(&dir.path().join("world"));
-    o.acumatica_shipments = 6;
-    o.netsuite_fulfillments = 6;
-    o.record_dir = Some(records.clone());
-    let w = World::start(o).await.unwrap();
-    let p = w.dir.join("connectors/acumatica.yaml");
-    let t = std::fs::read_to_string(&p).unwrap();
-    std::fs::write(
-        &p,
-        t.replace(
-            "action_poll_interval_ms: 1000",
-            "action_poll_interval_ms: 20",
-        ),
-    )
-    .unwrap();
+/// Files holding the store's bytes: on sled, the state dir; on PostgreSQL, the state dir plus
+/// `dump`, into which every tree, key and value of `upsync_kv` is written raw (bytea as is),
+/// so the same byte scan reads the ledger on either backend.
+async fn store_files(w: &World, store_url: Option<&str>, dump: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = files(&w.state_dir);
+    let Some(url) = store_url else { return out };
+    let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    let conn = tokio::spawn(conn);
+    let mut bytes = Vec::new();
+    for row in client
+        .query("SELECT tree, key, value FROM upsync_kv", &[])
+        .await
+        .unwrap()
+    {
+        let tree: String = row.get(0);
+        let key: Vec<u8> = row.get(1);
+        let value: Vec<u8> = row.get(2);
+        for part in [tree.as_bytes(), &key, &value] {
+            bytes.extend_from_slice(part);
+            bytes.push(b'\n');
+        }
+    }
+    drop(client);
+    let _ = conn.await;
+    assert!(!bytes.is_empty(), "the PostgreSQL store is empty");
+    std::fs::write(dump, bytes).unwrap();
+    out.push(dump.to_path_buf());
+    out
+}
 
-    let mut logs = Vec::new();
-    for _ in 0..2 {
-        let out = run_once(&w).await;
+upsync::both_stores! {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn no_secret_token_cookie_or_address_leaks_into_logs_store_or_records(store_url) {
+        let dir = tempfile::tempdir().unwrap();
+        let records = dir.path().join("records");
+        let mut o = WorldOptions::new(&dir.path().join("world"));
+        o.acumatica_shipments = 6;
+        o.netsuite_fulfillments = 6;
+        o.record_dir = Some(records.clone());
+        o.store_url = store_url.clone();
+        let w = World::start(o).await.unwrap();
+        let p = w.dir.join("connectors/acumatica.yaml");
+        let t = std::fs::read_to_string(&p).unwrap();
+        std::fs::write(
+            &p,
+            t.replace(
+                "action_poll_interval_ms: 1000",
+                "action_poll_interval_ms: 20",
+            ),
+        )
+        .unwrap();
+
+        let mut logs = Vec::new();
+        for _ in 0..2 {
+            let out = run_once(&w).await;
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            logs.extend_from_slice(&out.stderr);
+            logs.extend_from_slice(&out.stdout);
+        }
+        let log_text = String::from_utf8_lossy(&logs).to_string();
+        // The run did real work and logged at debug level, as JSON.
+        assert!(w.ups.stats().get("ship.created").copied().unwrap_or(0) >= 8);
+        let first = log_text
+            .lines()
+            .find(|l| l.starts_with('{'))
+            .expect("JSON log lines");
+        serde_json::from_str::<serde_json::Value>(first).expect("a JSON log line");
+        assert!(log_text.contains("\"DEBUG\"") || log_text.contains("\"level\":\"DEBUG\""));
+
+        // Secrets, tokens, cookies.
+        let mut secrets: Vec<(String, String)> = vec![
+            ("UPS client secret".into(), "demo-secret".into()),
+            (
+                "UPS client secret (second account)".into(),
+                upsync::app::world::WEST_CLIENT.1.into(),
+            ),
+            ("Acumatica password".into(), "\"password\":\"demo\"".into()),
+            ("Acumatica password".into(), "password=demo".into()),
+            ("bearer credential".into(), "Bearer ey".into()),
+            ("basic credential".into(), "Basic ZGVtby".into()),
+            ("Acumatica cookie".into(), ".ASPXAUTH=".into()),
+            ("session cookie".into(), "ASP.NET_SessionId=".into()),
+            ("JWT".into(), "eyJhbGciOi".into()),
+            ("private key".into(), "PRIVATE KEY-----".into()),
+        ];
+        for line in upsync::sim::netsuite::DEMO_M2M_PRIVATE_KEY_PEM.lines() {
+            if line.len() >= 40 && !line.starts_with("-----") {
+                secrets.push(("NetSuite private key".into(), line.to_string()));
+            }
+        }
+        let ups_tokens: Vec<String> = w.ups.state.tokens.lock().unwrap().keys().cloned().collect();
+        assert!(!ups_tokens.is_empty());
+        for t in ups_tokens {
+            secrets.push(("UPS access token".into(), t));
+        }
+
+        let mut leaks = find_all(&logs, &secrets)
+            .into_iter()
+            .map(|h| format!("logs: {h}"))
+            .collect::<Vec<_>>();
+        let store = store_files(&w, store_url.as_deref(), &dir.path().join("pg-store.bin")).await;
+        for f in store.iter().cloned().chain(files(&records)) {
+            let bytes = std::fs::read(&f).unwrap();
+            for h in find_all(&bytes, &secrets) {
+                leaks.push(format!("{}: {h}", f.display()));
+            }
+        }
+        let recorded = files(&records).len();
         assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
+            recorded > 20,
+            "the record dir holds the requests ({recorded})"
         );
-        logs.extend_from_slice(&out.stderr);
-        logs.extend_from_slice(&out.stdout);
-    }
-    let log_text = String::from_utf8_lossy(&logs).to_string();
-    // The run did real work and logged at debug level, as JSON.
-    assert!(w.ups.stats().get("ship.created").copied().unwrap_or(0) >= 8);
-    let first = log_text
-        .lines()
-        .find(|l| l.starts_with('{'))
-        .expect("JSON log lines");
-    serde_json::from_str::<serde_json::Value>(first).expect("a JSON log line");
-    assert!(log_text.contains("\"DEBUG\"") || log_text.contains("\"level\":\"DEBUG\""));
 
-    // Secrets, tokens, cookies.
-    let mut secrets: Vec<(String, String)> = vec![
-        ("UPS client secret".into(), "demo-secret".into()),
-        (
-            "UPS client secret (second account)".into(),
-            upsync::app::world::WEST_CLIENT.1.into(),
-        ),
-        ("Acumatica password".into(), "\"password\":\"demo\"".into()),
-        ("Acumatica password".into(), "password=demo".into()),
-        ("bearer credential".into(), "Bearer ey".into()),
-        ("basic credential".into(), "Basic ZGVtby".into()),
-        ("Acumatica cookie".into(), ".ASPXAUTH=".into()),
-        ("session cookie".into(), "ASP.NET_SessionId=".into()),
-        ("JWT".into(), "eyJhbGciOi".into()),
-        ("private key".into(), "PRIVATE KEY-----".into()),
-    ];
-    for line in upsync::sim::netsuite::DEMO_M2M_PRIVATE_KEY_PEM.lines() {
-        if line.len() >= 40 && !line.starts_with("-----") {
-            secrets.push(("NetSuite private key".into(), line.to_string()));
-        }
-    }
-    let ups_tokens: Vec<String> = w.ups.state.tokens.lock().unwrap().keys().cloned().collect();
-    assert!(!ups_tokens.is_empty());
-    for t in ups_tokens {
-        secrets.push(("UPS access token".into(), t));
-    }
-
-    let mut leaks = find_all(&logs, &secrets)
-        .into_iter()
-        .map(|h| format!("logs: {h}"))
-        .collect::<Vec<_>>();
-    for f in files(&w.state_dir).into_iter().chain(files(&records)) {
-        let bytes = std::fs::read(&f).unwrap();
-        for h in find_all(&bytes, &secrets) {
-            leaks.push(format!("{}: {h}", f.display()));
-        }
-    }
-    let recorded = files(&records).len();
-    assert!(
-        recorded > 20,
-        "the record dir holds the requests ({recorded})"
-    );
-
-    // Full addresses and e-mail addresses: not in the logs.
-    let mut addresses: Vec<(String, String)> = Vec::new();
-    for s in w.acumatica.as_ref().unwrap().state.shipments() {
-        let a = &s["ShippingSettings"]["ShipToAddress"];
-        for k in ["AddressLine1", "AddressLine2"] {
-            if let Some(v) = a[k]["value"].as_str() {
-                addresses.push(("Acumatica street line".into(), v.to_string()));
+        // Full addresses and e-mail addresses: not in the logs.
+        let mut addresses: Vec<(String, String)> = Vec::new();
+        for s in w.acumatica.as_ref().unwrap().state.shipments() {
+            let a = &s["ShippingSettings"]["ShipToAddress"];
+            for k in ["AddressLine1", "AddressLine2"] {
+                if let Some(v) = a[k]["value"].as_str() {
+                    addresses.push(("Acumatica street line".into(), v.to_string()));
+                }
+            }
+            if let Some(v) = s["ShippingSettings"]["ShipToContact"]["Email"]["value"].as_str() {
+                addresses.push(("Acumatica e-mail".into(), v.to_string()));
             }
         }
-        if let Some(v) = s["ShippingSettings"]["ShipToContact"]["Email"]["value"].as_str() {
-            addresses.push(("Acumatica e-mail".into(), v.to_string()));
-        }
-    }
-    let ns = &w.netsuite.as_ref().unwrap().sim;
-    for id in 5000..5020 {
-        if let Some(f) = ns.fulfillment(id) {
-            for v in [&f.shipaddress.addr1, &f.shipaddress.addr2, &f.email]
-                .into_iter()
-                .flatten()
-            {
-                addresses.push(("NetSuite address/e-mail".into(), v.clone()));
+        let ns = &w.netsuite.as_ref().unwrap().sim;
+        for id in 5000..5020 {
+            if let Some(f) = ns.fulfillment(id) {
+                for v in [&f.shipaddress.addr1, &f.shipaddress.addr2, &f.email]
+                    .into_iter()
+                    .flatten()
+                {
+                    addresses.push(("NetSuite address/e-mail".into(), v.clone()));
+                }
             }
         }
+        assert!(addresses.len() >= 12);
+        for h in find_all(&logs, &addresses) {
+            leaks.push(format!("logs: {h}"));
+        }
+        // Positive controls: the same search finds the addresses the ledger keeps on purpose,
+        // and the recorder's redaction markers, so an empty result above means something.
+        let store_hits: usize = store
+            .iter()
+            .map(|f| find_all(&std::fs::read(f).unwrap(), &addresses).len())
+            .sum();
+        assert!(store_hits > 0, "the scan cannot see into the store files");
+        let redacted = files(&records)
+            .iter()
+            .any(|f| String::from_utf8_lossy(&std::fs::read(f).unwrap()).contains("[redacted]"));
+        assert!(redacted, "the recorder redacted nothing?");
+        assert!(leaks.is_empty(), "leaks:\n{}", leaks.join("\n"));
     }
-    assert!(addresses.len() >= 12);
-    for h in find_all(&logs, &addresses) {
-        leaks.push(format!("logs: {h}"));
-    }
-    // Positive controls: the same search finds the addresses the ledger keeps on purpose,
-    // and the recorder's redaction markers, so an empty result above means something.
-    let store_hits: usize = files(&w.state_dir)
-        .iter()
-        .map(|f| find_all(&std::fs::read(f).unwrap(), &addresses).len())
-        .sum();
-    assert!(store_hits > 0, "the scan cannot see into the store files");
-    let redacted = files(&records)
-        .iter()
-        .any(|f| String::from_utf8_lossy(&std::fs::read(f).unwrap()).contains("[redacted]"));
-    assert!(redacted, "the recorder redacted nothing?");
-    assert!(leaks.is_empty(), "leaks:\n{}", leaks.join("\n"));
 }

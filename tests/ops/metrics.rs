@@ -40,6 +40,7 @@ async fn metrics_after_a_demo_sized_run_expose_every_family() {
             tracking: Default::default(),
             console: false,
             troubles: false,
+            store_url: None,
         },
         &mut sink,
     )

@@ -103,67 +103,72 @@ async fn acumatica_delete(base_url: &str, nbr: &str, id: &str, confirmed: bool) 
         .await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn records_deleted_in_either_erp_after_shipping_are_voided_at_ups() {
-    let dir = tempfile::tempdir().unwrap();
-    let w = start(options(dir.path(), 4, 6)).await;
-    let acu = acumatica_ready(&w);
-    let ns = netsuite_ready(&w);
-    assert!(acu.len() >= 2 && ns.len() >= 2, "seeds: {acu:?} {ns:?}");
+upsync::both_stores! {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn records_deleted_in_either_erp_after_shipping_are_voided_at_ups(store_url) {
+        let dir = tempfile::tempdir().unwrap();
+        let mut o = options(dir.path(), 4, 6);
+        o.store_url = store_url;
+        let w = start(o).await;
+        let acu = acumatica_ready(&w);
+        let ns = netsuite_ready(&w);
+        assert!(acu.len() >= 2 && ns.len() >= 2, "seeds: {acu:?} {ns:?}");
 
-    upsync_ok(&w, &["once"]).await;
-    let all = jobs(&w);
-    assert!(
-        all.iter().all(|j| j.state == JobState::Tracking),
-        "{}",
-        describe(&all)
-    );
+        upsync_ok(&w, &["once"]).await;
+        let all = jobs(&w);
+        assert!(
+            all.iter().all(|j| j.state == JobState::Tracking),
+            "{}",
+            describe(&all)
+        );
 
-    let (ns_tranid, ns_id) = ns[0].clone();
-    assert!(w.netsuite.as_ref().unwrap().sim.delete(ns_id));
-    let (acu_nbr, acu_id) = acu[0].clone();
-    acumatica_correct_and_delete(&w, &acu_nbr, &acu_id).await;
-    assert!(w
-        .acumatica
-        .as_ref()
-        .unwrap()
-        .state
-        .shipment(&acu_id)
-        .is_none());
+        let (ns_tranid, ns_id) = ns[0].clone();
+        assert!(w.netsuite.as_ref().unwrap().sim.delete(ns_id));
+        let (acu_nbr, acu_id) = acu[0].clone();
+        acumatica_correct_and_delete(&w, &acu_nbr, &acu_id).await;
+        assert!(w
+            .acumatica
+            .as_ref()
+            .unwrap()
+            .state
+            .shipment(&acu_id)
+            .is_none());
 
-    upsync_ok(&w, &["once"]).await;
-    let all = jobs(&w);
-    for j in &all {
-        let deleted = (j.source == "netsuite" && j.record_id == ns_id.to_string())
-            || (j.source == "acumatica" && j.record_id == acu_id);
-        let want = if deleted {
-            JobState::Voided
-        } else {
-            JobState::Tracking
-        };
-        assert_eq!(j.state, want, "{}\n{}", j.id, describe(&all));
-        let (live, voided) = ups_shipments_for(&w, &j.number);
-        if deleted {
-            assert_eq!(
-                (live, voided),
-                (0, 1),
-                "{}: the UPS shipment is voided",
-                j.number
-            );
-            assert!(j
-                .timeline
-                .last()
-                .unwrap()
-                .note
-                .starts_with("deleted in ERP; voided"));
-        } else {
-            assert_eq!((live, voided), (1, 0), "{}: left alone", j.number);
+        upsync_ok(&w, &["once"]).await;
+        let all = jobs(&w);
+        for j in &all {
+            let deleted = (j.source == "netsuite" && j.record_id == ns_id.to_string())
+                || (j.source == "acumatica" && j.record_id == acu_id);
+            let want = if deleted {
+                JobState::Voided
+            } else {
+                JobState::Tracking
+            };
+            assert_eq!(j.state, want, "{}\n{}", j.id, describe(&all));
+            let (live, voided) = ups_shipments_for(&w, &j.number);
+            if deleted {
+                assert_eq!(
+                    (live, voided),
+                    (0, 1),
+                    "{}: the UPS shipment is voided",
+                    j.number
+                );
+                assert!(j
+                    .timeline
+                    .last()
+                    .unwrap()
+                    .note
+                    .starts_with("deleted in ERP; voided"));
+            } else {
+                assert_eq!((live, voided), (1, 0), "{}: left alone", j.number);
+            }
         }
+        assert!(all.iter().any(|j| j.number == ns_tranid));
+        assert!(all.iter().any(|j| j.number == acu_nbr));
     }
-    assert!(all.iter().any(|j| j.number == ns_tranid));
-    assert!(all.iter().any(|j| j.number == acu_nbr));
 }
 
+// One run: this test asks the sources directly and opens no store.
 /// Guards the cost and the precision of noticing deletions: NetSuite answers for 60 shipped
 /// records with ONE SuiteQL request, Acumatica for 30 with ⌈30/25⌉ = 2 list GETs, and each
 /// names exactly the deleted records (a wrong "missing" would void a live label).

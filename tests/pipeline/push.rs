@@ -97,100 +97,103 @@ fn ships(w: &World) -> u64 {
     w.ups.stats().get("ship.created").copied().unwrap_or(0)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn pushes_wake_the_connectors_and_lost_or_repeated_pushes_change_nothing() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut o = options(dir.path(), 2, 2);
-    o.schedule = "0 * * * *".into(); // hourly: the safety net, not what ships here
-    let w = World::start(o).await.unwrap();
-    upsync::bench::push::enable(&w, 0).unwrap();
-    let store = w.open_store().unwrap();
-    let a = Arc::new(w.assemble(store).await.unwrap());
-    let p = a.pipeline.clone();
-    // The seeds, read once before pushes start (as a first poll would).
-    for c in p.connectors() {
-        p.run_cycle(c).await.unwrap();
-    }
-    upsync::bench::push::serve_and_point(&w, &a).await.unwrap();
-    let (_stop_tx, stop) = tokio::sync::watch::channel(false);
-    tokio::spawn(a.push.clone().run(stop));
-    let sched = upsync::pipeline::schedule::start(p.clone(), &a.schedules, None)
-        .await
-        .unwrap();
-    let ships_before = ships(&w);
+upsync::both_stores! {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn pushes_wake_the_connectors_and_lost_or_repeated_pushes_change_nothing(store_url) {
+        let dir = tempfile::tempdir().unwrap();
+        let mut o = options(dir.path(), 2, 2);
+        o.store_url = store_url;
+        o.schedule = "0 * * * *".into(); // hourly: the safety net, not what ships here
+        let w = World::start(o).await.unwrap();
+        upsync::bench::push::enable(&w, 0).unwrap();
+        let store = w.open_store().unwrap();
+        let a = Arc::new(w.assemble(store).await.unwrap());
+        let p = a.pipeline.clone();
+        // The seeds, read once before pushes start (as a first poll would).
+        for c in p.connectors() {
+            p.run_cycle(c).await.unwrap();
+        }
+        upsync::bench::push::serve_and_point(&w, &a).await.unwrap();
+        let (_stop_tx, stop) = tokio::sync::watch::channel(false);
+        tokio::spawn(a.push.clone().run(stop));
+        let sched = upsync::pipeline::schedule::start(p.clone(), &a.schedules, None)
+            .await
+            .unwrap();
+        let ships_before = ships(&w);
 
-    // 1. Pushes on: released records ship without a poll.
-    let first = vec![release(&w).await, release(&w).await];
-    wait_written_back(&w, &first, "pushed releases").await;
-    let accepted = |erp: &str| {
-        a.push
-            .stats(erp)
-            .unwrap()
-            .accepted
-            .load(std::sync::atomic::Ordering::Relaxed)
-    };
-    assert!(accepted("acumatica") >= 2 && accepted("netsuite") >= 2);
+        // 1. Pushes on: released records ship without a poll.
+        let first = vec![release(&w).await, release(&w).await];
+        wait_written_back(&w, &first, "pushed releases").await;
+        let accepted = |erp: &str| {
+            a.push
+                .stats(erp)
+                .unwrap()
+                .accepted
+                .load(std::sync::atomic::Ordering::Relaxed)
+        };
+        assert!(accepted("acumatica") >= 2 && accepted("netsuite") >= 2);
 
-    // 2. Every push lost: nothing wakes the connectors; the next poll ships them.
-    faults(&w, "push:drop");
-    let dropped_before = push_stat(&w, "push.dropped");
-    let lost = vec![release(&w).await];
-    let t = Instant::now();
-    while push_stat(&w, "push.dropped") < dropped_before + 2 {
+        // 2. Every push lost: nothing wakes the connectors; the next poll ships them.
+        faults(&w, "push:drop");
+        let dropped_before = push_stat(&w, "push.dropped");
+        let lost = vec![release(&w).await];
+        let t = Instant::now();
+        while push_stat(&w, "push.dropped") < dropped_before + 2 {
+            assert!(
+                t.elapsed() < DEADLINE,
+                "the simulators did not drop the pushes"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
         assert!(
-            t.elapsed() < DEADLINE,
-            "the simulators did not drop the pushes"
+            !written_back(&w, &lost[0]),
+            "with its pushes lost, a record waits for the poll"
         );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    assert!(
-        !written_back(&w, &lost[0]),
-        "with its pushes lost, a record waits for the poll"
-    );
-    for c in p.connectors() {
-        p.run_cycle_queued(c).await.unwrap(); // the hourly poll, now
-    }
-    wait_written_back(&w, &lost, "released while pushes were lost, after the poll").await;
+        for c in p.connectors() {
+            p.run_cycle_queued(c).await.unwrap(); // the hourly poll, now
+        }
+        wait_written_back(&w, &lost, "released while pushes were lost, after the poll").await;
 
-    // 3. Duplicated, then reordered pushes.
-    faults(&w, "push:duplicate");
-    let dup = vec![release(&w).await, release(&w).await];
-    wait_written_back(&w, &dup, "duplicated pushes").await;
-    faults(&w, "push:reorder");
-    let reordered = vec![release(&w).await, release(&w).await, release(&w).await];
-    wait_written_back(&w, &reordered, "reordered pushes").await;
-    assert!(
-        push_stat(&w, "push.duplicated") >= 2,
-        "duplicates were sent"
-    );
-    assert!(
-        push_stat(&w, "push.reordered") >= 2,
-        "pushes were reordered"
-    );
-    faults(&w, "");
+        // 3. Duplicated, then reordered pushes.
+        faults(&w, "push:duplicate");
+        let dup = vec![release(&w).await, release(&w).await];
+        wait_written_back(&w, &dup, "duplicated pushes").await;
+        faults(&w, "push:reorder");
+        let reordered = vec![release(&w).await, release(&w).await, release(&w).await];
+        wait_written_back(&w, &reordered, "reordered pushes").await;
+        assert!(
+            push_stat(&w, "push.duplicated") >= 2,
+            "duplicates were sent"
+        );
+        assert!(
+            push_stat(&w, "push.reordered") >= 2,
+            "pushes were reordered"
+        );
+        faults(&w, "");
 
-    // Exactly one UPS shipment per released record, one job per record, no strays.
-    let records = first.len() + lost.len() + dup.len() + reordered.len();
-    // Let any follow-up cycle finish before counting.
-    for c in p.connectors() {
-        p.run_cycle_queued(c).await.unwrap();
+        // Exactly one UPS shipment per released record, one job per record, no strays.
+        let records = first.len() + lost.len() + dup.len() + reordered.len();
+        // Let any follow-up cycle finish before counting.
+        for c in p.connectors() {
+            p.run_cycle_queued(c).await.unwrap();
+        }
+        assert_eq!(
+            ships(&w) - ships_before,
+            2 * records as u64,
+            "one Ship per released record in each ERP"
+        );
+        let audit = upsync::bench::audit(&w);
+        assert_eq!(
+            (audit.lost, audit.duplicates, audit.inconsistent),
+            (0, 0, 0),
+            "{audit:?}"
+        );
+        let jobs: Vec<_> = p.ledger().jobs(None, None).map(Result::unwrap).collect();
+        let ledger_records: std::collections::BTreeSet<String> = jobs
+            .iter()
+            .map(|j| format!("{}/{}", j.source, j.number))
+            .collect();
+        assert_eq!(jobs.len(), ledger_records.len(), "one job per record");
+        drop(sched);
     }
-    assert_eq!(
-        ships(&w) - ships_before,
-        2 * records as u64,
-        "one Ship per released record in each ERP"
-    );
-    let audit = upsync::bench::audit(&w);
-    assert_eq!(
-        (audit.lost, audit.duplicates, audit.inconsistent),
-        (0, 0, 0),
-        "{audit:?}"
-    );
-    let jobs: Vec<_> = p.ledger().jobs(None, None).map(Result::unwrap).collect();
-    let ledger_records: std::collections::BTreeSet<String> = jobs
-        .iter()
-        .map(|j| format!("{}/{}", j.source, j.number))
-        .collect();
-    assert_eq!(jobs.len(), ledger_records.len(), "one job per record");
-    drop(sched);
 }

@@ -8,24 +8,27 @@ use crate::common;
 
 use serde_json::Value;
 
-fn bench(extra: &[&str]) -> Value {
+fn bench(store_url: Option<String>, extra: &[&str]) -> Value {
     let dir = tempfile::tempdir().unwrap();
-    let out = std::process::Command::new(common::bin())
-        .args([
-            "bench",
-            "--scenario",
-            "reconcile",
-            "--shipments",
-            "60",
-            "--drop-rate",
-            "0.3",
-            "--dir",
-        ])
-        .arg(dir.path())
-        .args(extra)
-        .env("UPSYNC_LOG", "error")
-        .output()
-        .unwrap();
+    let mut cmd = std::process::Command::new(common::bin());
+    cmd.args([
+        "bench",
+        "--scenario",
+        "reconcile",
+        "--shipments",
+        "60",
+        "--drop-rate",
+        "0.3",
+        "--dir",
+    ])
+    .arg(dir.path())
+    .args(extra)
+    .env("UPSYNC_LOG", "error")
+    .env_remove("UPSYNC_BENCH_STORE_URL");
+    if let Some(url) = store_url {
+        cmd.arg("--store-url").arg(url);
+    }
+    let out = cmd.output().unwrap();
     assert!(
         out.status.success(),
         "{}",
@@ -36,25 +39,29 @@ fn bench(extra: &[&str]) -> Value {
     serde_json::from_str(line).unwrap()
 }
 
-#[test]
-fn with_the_default_window_lost_answers_are_found_not_reshipped() {
-    let v = bench(&[]);
-    assert!(v["drops"].as_u64().unwrap() > 0, "{v}");
-    assert_eq!(v["reships"], 0, "{v}");
-    assert_eq!(v["in_doubt_found"], v["drops"], "{v}");
-    assert_eq!(v["duplicates_billed"], 0, "{v}");
-    assert_eq!(v["lost"], 0, "{v}");
-    assert_eq!(v["foreign_shipments_voided"], 0, "{v}");
+upsync::both_stores! {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn with_the_default_window_lost_answers_are_found_not_reshipped(store_url) {
+        let v = bench(store_url, &[]);
+        assert!(v["drops"].as_u64().unwrap() > 0, "{v}");
+        assert_eq!(v["reships"], 0, "{v}");
+        assert_eq!(v["in_doubt_found"], v["drops"], "{v}");
+        assert_eq!(v["duplicates_billed"], 0, "{v}");
+        assert_eq!(v["lost"], 0, "{v}");
+        assert_eq!(v["foreign_shipments_voided"], 0, "{v}");
+    }
 }
 
-#[test]
-fn with_a_window_shorter_than_the_index_late_first_labels_are_voided() {
-    let v = bench(&["--absent-after-minutes", "4"]);
-    let reships = v["reships"].as_u64().unwrap();
-    assert!(reships > 0, "{v}");
-    assert!(v["late_duplicates_voided"].as_u64().unwrap() > 0, "{v}");
-    assert_eq!(v["duplicates_billed"], 0, "{v}");
-    assert_eq!(v["lost"], 0, "{v}");
-    assert_eq!(v["inconsistent"], 0, "{v}");
-    assert_eq!(v["foreign_shipments_voided"], 0, "{v}");
+upsync::both_stores! {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn with_a_window_shorter_than_the_index_late_first_labels_are_voided(store_url) {
+        let v = bench(store_url, &["--absent-after-minutes", "4"]);
+        let reships = v["reships"].as_u64().unwrap();
+        assert!(reships > 0, "{v}");
+        assert!(v["late_duplicates_voided"].as_u64().unwrap() > 0, "{v}");
+        assert_eq!(v["duplicates_billed"], 0, "{v}");
+        assert_eq!(v["lost"], 0, "{v}");
+        assert_eq!(v["inconsistent"], 0, "{v}");
+        assert_eq!(v["foreign_shipments_voided"], 0, "{v}");
+    }
 }

@@ -85,68 +85,77 @@ fn assert_group_shipped_once(w: &upsync::app::world::World, nbr: &str, id: &str)
     refs.into_iter().collect()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_120_line_order_ships_as_three_schema_valid_shipments_of_one_record() {
-    let dir = tempfile::tempdir().unwrap();
-    let rec = dir.path().join("rec");
-    let mut o = options(&dir.path().join("w"), 1, 0);
-    o.record_dir = Some(rec.clone());
-    let w = start(o).await;
-    let (nbr, id) = add_order(&w).await;
-    upsync_ok(&w, &["once", "--connector", "acumatica"]).await;
-    let refs = assert_group_shipped_once(&w, &nbr, &id);
-    let bodies = ship_bodies(&rec, "-P");
-    assert_eq!(bodies.len(), 3, "three Ship requests for the parts");
-    let mut lines = 0;
-    for (i, b) in bodies.iter().enumerate() {
-        let forms =
-            &b["ShipmentRequest"]["Shipment"]["ShipmentServiceOptions"]["InternationalForms"];
-        let n = forms["Product"].as_array().unwrap().len();
-        assert!(n <= 50, "part {i}: {n} products");
-        lines += n;
-        assert!(
-            b["ShipmentRequest"]["Shipment"]["ReferenceNumber"]
-                .to_string()
-                .contains(&refs[i]),
-            "part {i} carries its own reference"
-        );
-        let mut body = b.clone();
-        validate(BodySchema::Ship, &mut body, false)
-            .unwrap_or_else(|v| panic!("part {i} invalid against Shipping.yaml: {v:?}"));
-    }
-    assert_eq!(lines, 120, "every customs line on exactly one invoice");
-}
-
-/// Ship answers lost after UPS committed them (the first two Ships of the run): the parts
-/// in doubt are found by their own references and never shipped again.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn lost_answers_in_the_middle_of_a_group_ship_every_part_once() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut o = options(dir.path(), 1, 0);
-    o.ups_faults = "ship:drop-after-commit#2".into();
-    let w = start(o).await;
-    let (nbr, id) = add_order(&w).await;
-    for _ in 0..15 {
-        upsync(&w, &["once", "--connector", "acumatica"]).await;
-        let all = jobs(&w);
-        if all
-            .iter()
-            .any(|j| j.number == nbr && j.state == JobState::Tracking)
-        {
-            break;
+upsync::both_stores! {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_120_line_order_ships_as_three_schema_valid_shipments_of_one_record(store_url) {
+        let dir = tempfile::tempdir().unwrap();
+        let rec = dir.path().join("rec");
+        let mut o = options(&dir.path().join("w"), 1, 0);
+        o.store_url = store_url;
+        o.record_dir = Some(rec.clone());
+        let w = start(o).await;
+        let (nbr, id) = add_order(&w).await;
+        upsync_ok(&w, &["once", "--connector", "acumatica"]).await;
+        let refs = assert_group_shipped_once(&w, &nbr, &id);
+        let bodies = ship_bodies(&rec, "-P");
+        assert_eq!(bodies.len(), 3, "three Ship requests for the parts");
+        let mut lines = 0;
+        for (i, b) in bodies.iter().enumerate() {
+            let forms =
+                &b["ShipmentRequest"]["Shipment"]["ShipmentServiceOptions"]["InternationalForms"];
+            let n = forms["Product"].as_array().unwrap().len();
+            assert!(n <= 50, "part {i}: {n} products");
+            lines += n;
+            assert!(
+                b["ShipmentRequest"]["Shipment"]["ReferenceNumber"]
+                    .to_string()
+                    .contains(&refs[i]),
+                "part {i} carries its own reference"
+            );
+            let mut body = b.clone();
+            validate(BodySchema::Ship, &mut body, false)
+                .unwrap_or_else(|v| panic!("part {i} invalid against Shipping.yaml: {v:?}"));
         }
-        tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+        assert_eq!(lines, 120, "every customs line on exactly one invoice");
     }
-    assert_group_shipped_once(&w, &nbr, &id);
-    let all = jobs(&w);
-    let job = all.iter().find(|j| j.number == nbr).unwrap();
-    assert!(
-        job.timeline.iter().any(|t| t.note.contains("reconciled")),
-        "a part was in doubt and reconciled:\n{}",
-        describe(&all)
-    );
 }
 
+upsync::both_stores! {
+    /// Ship answers lost after UPS committed them (the first two Ships of the run): the parts
+    /// in doubt are found by their own references and never shipped again.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn lost_answers_in_the_middle_of_a_group_ship_every_part_once(store_url) {
+        let dir = tempfile::tempdir().unwrap();
+        let mut o = options(dir.path(), 1, 0);
+        o.store_url = store_url;
+        o.ups_faults = "ship:drop-after-commit#2".into();
+        let w = start(o).await;
+        let (nbr, id) = add_order(&w).await;
+        for _ in 0..15 {
+            upsync(&w, &["once", "--connector", "acumatica"]).await;
+            let all = jobs(&w);
+            if all
+                .iter()
+                .any(|j| j.number == nbr && j.state == JobState::Tracking)
+            {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+        }
+        assert_group_shipped_once(&w, &nbr, &id);
+        let all = jobs(&w);
+        let job = all.iter().find(|j| j.number == nbr).unwrap();
+        assert!(
+            job.timeline.iter().any(|t| t.note.contains("reconciled")),
+            "a part was in doubt and reconciled:\n{}",
+            describe(&all)
+        );
+    }
+}
+
+// TODO(issue 22): fails on postgres because a SIGKILLed `once` keeps its connector and job leases
+// until `store.lease_seconds` (30 s) pass: the following runs stand by, so no Ship reaches UPS in
+// the 12 kill rounds (assertion "no Ship reached UPS"). Needs a short lease for this world. Sled-only.
 /// The daemon killed (SIGKILL) at random moments while the group ships, Ship answers
 /// dropped after commit now and then: after the faults are cleared and a final run, every
 /// part was shipped exactly once (one live shipment per part reference, none voided) and

@@ -51,9 +51,9 @@ struct Env {
     app: axum::Router,
 }
 
-fn env() -> Env {
+fn env(store_url: Option<String>) -> Env {
     let clock = TestClock::new(start());
-    let (dir, store) = open_store();
+    let (dir, store) = open_store_on(store_url);
     let ups = FakeUps::new(clock.clone());
     let erp = FakeErp::new(clock.clone());
     let tracker = Tracker::new(
@@ -103,63 +103,65 @@ fn events_stored(store: &Store) -> usize {
     store.tree(Tree::Events).len()
 }
 
-#[tokio::test]
-async fn wrong_or_missing_credentials_get_401_and_nothing_is_stored() {
-    let e = env();
-    let tn = "1Z204W4R0308071865";
-    let job = tracking_job(&e.ledger, "R1", &[tn], start());
-    e.tracker.register_job(&job).unwrap();
-    let wrong = [
-        None,
-        Some(""),
-        Some("v1-shared-secreT"),
-        Some("v1-shared-secret "),
-        Some("v1-shared-secret-and-more"),
-        Some("Bearer v1-shared-secret"),
-    ];
-    for c in wrong {
+upsync::both_stores! {
+    #[tokio::test]
+    async fn wrong_or_missing_credentials_get_401_and_nothing_is_stored(store_url) {
+        let e = env(store_url);
+        let tn = "1Z204W4R0308071865";
+        let job = tracking_job(&e.ledger, "R1", &[tn], start());
+        e.tracker.register_job(&job).unwrap();
+        let wrong = [
+            None,
+            Some(""),
+            Some("v1-shared-secreT"),
+            Some("v1-shared-secret "),
+            Some("v1-shared-secret-and-more"),
+            Some("Bearer v1-shared-secret"),
+        ];
+        for c in wrong {
+            assert_eq!(
+                send(&e.app, post(EXAMPLE, c)).await,
+                StatusCode::UNAUTHORIZED,
+                "{c:?}"
+            );
+        }
+        // The secret in the wrong header, a bearer token nobody issued.
+        let r = Request::post(TRACK_ALERT_PATH)
+            .header("authorization", SECRET)
+            .body(Body::from(EXAMPLE))
+            .unwrap();
+        assert_eq!(send(&e.app, r).await, StatusCode::UNAUTHORIZED);
+        let r = Request::post(TRACK_ALERT_PATH)
+            .header("authorization", "Bearer not-a-token-we-issued")
+            .body(Body::from(EXAMPLE))
+            .unwrap();
+        assert_eq!(send(&e.app, r).await, StatusCode::UNAUTHORIZED);
+        // Even a body too large or malformed is refused for credentials first.
         assert_eq!(
-            send(&e.app, post(EXAMPLE, c)).await,
-            StatusCode::UNAUTHORIZED,
-            "{c:?}"
+            send(&e.app, post(vec![b'x'; 200_000], Some("nope"))).await,
+            StatusCode::UNAUTHORIZED
         );
+
+        assert_eq!(events_stored(&e.store), 0);
+        e.clock.advance(Duration::minutes(1));
+        e.tracker.tick().await.unwrap();
+        assert!(
+            e.erp.field("R1", STATUS).is_none() || e.erp.field("R1", STATUS).unwrap() != "Delivered"
+        );
+        let st = e.tracker.stats().snapshot();
+        assert_eq!(st.events_unauthorized, 9);
+        assert_eq!(st.events_received, 0);
+
+        // The right credential: stored and, after processing, on the ERP record.
+        assert_eq!(
+            send(&e.app, post(EXAMPLE, Some(SECRET))).await,
+            StatusCode::OK
+        );
+        assert_eq!(events_stored(&e.store), 1);
+        e.tracker.tick().await.unwrap();
+        assert_eq!(events_stored(&e.store), 0, "inbox drained");
+        assert_eq!(e.erp.field("R1", STATUS).unwrap(), "Delivered");
     }
-    // The secret in the wrong header, a bearer token nobody issued.
-    let r = Request::post(TRACK_ALERT_PATH)
-        .header("authorization", SECRET)
-        .body(Body::from(EXAMPLE))
-        .unwrap();
-    assert_eq!(send(&e.app, r).await, StatusCode::UNAUTHORIZED);
-    let r = Request::post(TRACK_ALERT_PATH)
-        .header("authorization", "Bearer not-a-token-we-issued")
-        .body(Body::from(EXAMPLE))
-        .unwrap();
-    assert_eq!(send(&e.app, r).await, StatusCode::UNAUTHORIZED);
-    // Even a body too large or malformed is refused for credentials first.
-    assert_eq!(
-        send(&e.app, post(vec![b'x'; 200_000], Some("nope"))).await,
-        StatusCode::UNAUTHORIZED
-    );
-
-    assert_eq!(events_stored(&e.store), 0);
-    e.clock.advance(Duration::minutes(1));
-    e.tracker.tick().await.unwrap();
-    assert!(
-        e.erp.field("R1", STATUS).is_none() || e.erp.field("R1", STATUS).unwrap() != "Delivered"
-    );
-    let st = e.tracker.stats().snapshot();
-    assert_eq!(st.events_unauthorized, 9);
-    assert_eq!(st.events_received, 0);
-
-    // The right credential: stored and, after processing, on the ERP record.
-    assert_eq!(
-        send(&e.app, post(EXAMPLE, Some(SECRET))).await,
-        StatusCode::OK
-    );
-    assert_eq!(events_stored(&e.store), 1);
-    e.tracker.tick().await.unwrap();
-    assert_eq!(events_stored(&e.store), 0, "inbox drained");
-    assert_eq!(e.erp.field("R1", STATUS).unwrap(), "Delivered");
 }
 
 // ---------- fuzz ----------
@@ -328,47 +330,49 @@ fn mutate(rng: &mut StdRng, base: &Value, numbers: &[String]) -> Vec<u8> {
     }
 }
 
-#[tokio::test]
-async fn ten_thousand_random_and_mutated_bodies_never_crash_the_receiver() {
-    let e = env();
-    let numbers: Vec<String> = (0..5).map(|i| one_z("03", 70 + i)).collect();
-    for (i, tn) in numbers.iter().enumerate() {
-        let job = tracking_job(&e.ledger, &format!("F{i}"), &[tn], start());
-        e.tracker.register_job(&job).unwrap();
-    }
-    let base: Value = serde_json::from_str(EXAMPLE).unwrap();
-    let mut rng = StdRng::seed_from_u64(0x0f22);
-    let (mut ok, mut bad, mut large) = (0u64, 0u64, 0u64);
-    for i in 0..10_000 {
-        let body = mutate(&mut rng, &base, &numbers);
-        let status = send(&e.app, post(body, Some(SECRET))).await;
-        match status {
-            StatusCode::OK => ok += 1,
-            StatusCode::BAD_REQUEST => bad += 1,
-            StatusCode::PAYLOAD_TOO_LARGE => large += 1,
-            other => panic!("payload {i}: unexpected status {other}"),
+upsync::both_stores! {
+    #[tokio::test]
+    async fn ten_thousand_random_and_mutated_bodies_never_crash_the_receiver(store_url) {
+        let e = env(store_url);
+        let numbers: Vec<String> = (0..5).map(|i| one_z("03", 70 + i)).collect();
+        for (i, tn) in numbers.iter().enumerate() {
+            let job = tracking_job(&e.ledger, &format!("F{i}"), &[tn], start());
+            e.tracker.register_job(&job).unwrap();
         }
-        if i % 1000 == 999 {
-            // The worker copes with whatever was accepted.
-            e.tracker.drain_inbox().unwrap();
+        let base: Value = serde_json::from_str(EXAMPLE).unwrap();
+        let mut rng = StdRng::seed_from_u64(0x0f22);
+        let (mut ok, mut bad, mut large) = (0u64, 0u64, 0u64);
+        for i in 0..10_000 {
+            let body = mutate(&mut rng, &base, &numbers);
+            let status = send(&e.app, post(body, Some(SECRET))).await;
+            match status {
+                StatusCode::OK => ok += 1,
+                StatusCode::BAD_REQUEST => bad += 1,
+                StatusCode::PAYLOAD_TOO_LARGE => large += 1,
+                other => panic!("payload {i}: unexpected status {other}"),
+            }
+            if i % 1000 == 999 {
+                // The worker copes with whatever was accepted.
+                e.tracker.drain_inbox().unwrap();
+            }
         }
+        e.tracker.tick().await.unwrap();
+        let st = e.tracker.stats().snapshot();
+        println!(
+            "fuzz: 10000 bodies → {ok} stored (200), {bad} refused (400), {large} too large (413)"
+        );
+        assert_eq!(st.events_received, ok);
+        assert_eq!(st.events_rejected, bad + large);
+        assert!(
+            ok > 500 && bad > 3000 && large > 50,
+            "the mix must exercise every path"
+        );
+        assert_eq!(
+            events_stored(&e.store),
+            0,
+            "every stored event was processed"
+        );
     }
-    e.tracker.tick().await.unwrap();
-    let st = e.tracker.stats().snapshot();
-    println!(
-        "fuzz: 10000 bodies → {ok} stored (200), {bad} refused (400), {large} too large (413)"
-    );
-    assert_eq!(st.events_received, ok);
-    assert_eq!(st.events_rejected, bad + large);
-    assert!(
-        ok > 500 && bad > 3000 && large > 50,
-        "the mix must exercise every path"
-    );
-    assert_eq!(
-        events_stored(&e.store),
-        0,
-        "every stored event was processed"
-    );
 }
 
 // ---------- duplicates and reordering ----------
@@ -392,222 +396,230 @@ fn steps(t0: DateTime<Utc>) -> Vec<Step> {
     ]
 }
 
-#[tokio::test]
-async fn duplicate_and_reordered_events_leave_the_erp_showing_the_latest_true_state() {
-    let e = env();
-    let t0 = start();
-    let est = (t0 + Duration::hours(57)).date_naive();
-    let mut rng = StdRng::seed_from_u64(77);
-    for round in 0..20u32 {
-        let tn = one_z("01", 900 + round);
-        let record = format!("D{round:02}");
-        let job = tracking_job(&e.ledger, &record, &[&tn], e.clock.now());
-        e.tracker.register_job(&job).unwrap();
-        let all = steps(t0);
-        // Each event 1–3 times, in random order, with ticks at random points.
-        let mut deliveries: Vec<&Step> = Vec::new();
-        for s in &all {
-            for _ in 0..rng.gen_range(1..=3) {
-                deliveries.push(s);
-            }
-        }
-        deliveries.shuffle(&mut rng);
-        let mut seen: Vec<&Step> = Vec::new();
-        for s in deliveries {
-            let body = alert_payload(&tn, s, Some(est)).to_string();
-            assert_eq!(send(&e.app, post(body, Some(SECRET))).await, StatusCode::OK);
-            seen.push(s);
-            if rng.gen_bool(0.3) {
-                e.clock.advance(Duration::seconds(30));
-                e.tracker.tick().await.unwrap();
-                // The ERP shows the latest event known so far (by activity time).
-                let latest = seen
-                    .iter()
-                    .filter(|s| s.status_type != "U")
-                    .max_by_key(|s| s.at)
-                    .map(|s| s.milestone().label());
-                if let Some(l) = latest {
-                    assert_eq!(e.erp.field(&record, STATUS).unwrap(), l, "round {round}");
+upsync::both_stores! {
+    #[tokio::test]
+    async fn duplicate_and_reordered_events_leave_the_erp_showing_the_latest_true_state(store_url) {
+        let e = env(store_url);
+        let t0 = start();
+        let est = (t0 + Duration::hours(57)).date_naive();
+        let mut rng = StdRng::seed_from_u64(77);
+        for round in 0..20u32 {
+            let tn = one_z("01", 900 + round);
+            let record = format!("D{round:02}");
+            let job = tracking_job(&e.ledger, &record, &[&tn], e.clock.now());
+            e.tracker.register_job(&job).unwrap();
+            let all = steps(t0);
+            // Each event 1–3 times, in random order, with ticks at random points.
+            let mut deliveries: Vec<&Step> = Vec::new();
+            for s in &all {
+                for _ in 0..rng.gen_range(1..=3) {
+                    deliveries.push(s);
                 }
             }
-        }
-        e.clock.advance(Duration::seconds(30));
-        e.tracker.tick().await.unwrap();
-        assert_eq!(e.erp.field(&record, STATUS).unwrap(), "Delivered");
-        let scan = e.erp.field(&record, LAST_SCAN).unwrap();
-        assert!(scan.as_str().unwrap().contains("DELIVERED"), "{scan}");
-        assert_eq!(e.erp.field(&record, RECEIVED_BY).unwrap(), "JOHN");
-        assert_eq!(
-            e.erp.field(&record, DELIVERED_AT).unwrap(),
-            (t0 + Duration::hours(57)).to_rfc3339().as_str()
-        );
-        assert_eq!(
-            e.erp.field(&record, ESTIMATED).unwrap(),
-            est.to_string().as_str()
-        );
-        let job = e.ledger.current_for("erp", &record).unwrap().unwrap();
-        assert_eq!(job.state, JobState::Delivered);
+            deliveries.shuffle(&mut rng);
+            let mut seen: Vec<&Step> = Vec::new();
+            for s in deliveries {
+                let body = alert_payload(&tn, s, Some(est)).to_string();
+                assert_eq!(send(&e.app, post(body, Some(SECRET))).await, StatusCode::OK);
+                seen.push(s);
+                if rng.gen_bool(0.3) {
+                    e.clock.advance(Duration::seconds(30));
+                    e.tracker.tick().await.unwrap();
+                    // The ERP shows the latest event known so far (by activity time).
+                    let latest = seen
+                        .iter()
+                        .filter(|s| s.status_type != "U")
+                        .max_by_key(|s| s.at)
+                        .map(|s| s.milestone().label());
+                    if let Some(l) = latest {
+                        assert_eq!(e.erp.field(&record, STATUS).unwrap(), l, "round {round}");
+                    }
+                }
+            }
+            e.clock.advance(Duration::seconds(30));
+            e.tracker.tick().await.unwrap();
+            assert_eq!(e.erp.field(&record, STATUS).unwrap(), "Delivered");
+            let scan = e.erp.field(&record, LAST_SCAN).unwrap();
+            assert!(scan.as_str().unwrap().contains("DELIVERED"), "{scan}");
+            assert_eq!(e.erp.field(&record, RECEIVED_BY).unwrap(), "JOHN");
+            assert_eq!(
+                e.erp.field(&record, DELIVERED_AT).unwrap(),
+                (t0 + Duration::hours(57)).to_rfc3339().as_str()
+            );
+            assert_eq!(
+                e.erp.field(&record, ESTIMATED).unwrap(),
+                est.to_string().as_str()
+            );
+            let job = e.ledger.current_for("erp", &record).unwrap().unwrap();
+            assert_eq!(job.state, JobState::Delivered);
 
-        // Late stragglers after delivery change nothing on the ERP.
-        let writes_before = e.erp.writes.lock().unwrap().len();
-        for s in &all[1..4] {
-            let body = alert_payload(&tn, s, Some(est)).to_string();
-            assert_eq!(send(&e.app, post(body, Some(SECRET))).await, StatusCode::OK);
+            // Late stragglers after delivery change nothing on the ERP.
+            let writes_before = e.erp.writes.lock().unwrap().len();
+            for s in &all[1..4] {
+                let body = alert_payload(&tn, s, Some(est)).to_string();
+                assert_eq!(send(&e.app, post(body, Some(SECRET))).await, StatusCode::OK);
+            }
+            e.tracker.tick().await.unwrap();
+            assert_eq!(e.erp.writes.lock().unwrap().len(), writes_before);
+            assert_eq!(e.erp.field(&record, STATUS).unwrap(), "Delivered");
         }
-        e.tracker.tick().await.unwrap();
-        assert_eq!(e.erp.writes.lock().unwrap().len(), writes_before);
-        assert_eq!(e.erp.field(&record, STATUS).unwrap(), "Delivered");
+        let st = e.tracker.stats().snapshot();
+        assert!(st.events_duplicate > 20);
+        assert!(st.events_out_of_order > 0);
     }
-    let st = e.tracker.stats().snapshot();
-    assert!(st.events_duplicate > 20);
-    assert!(st.events_out_of_order > 0);
 }
 
 // ---------- real socket ----------
 
-#[tokio::test]
-async fn real_socket_v1_and_v2() {
-    let e = env();
-    let tn = "1Z204W4R0308071865";
-    let job = tracking_job(&e.ledger, "S1", &[tn], start());
-    e.tracker.register_job(&job).unwrap();
+upsync::both_stores! {
+    #[tokio::test]
+    async fn real_socket_v1_and_v2(store_url) {
+        let e = env(store_url);
+        let tn = "1Z204W4R0308071865";
+        let job = tracking_job(&e.ledger, "S1", &[tn], start());
+        e.tracker.register_job(&job).unwrap();
 
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(
-        axum::serve(listener, e.app.clone())
-            .with_graceful_shutdown(async {
-                let _ = stop_rx.await;
-            })
-            .into_future(),
-    );
-    let client = reqwest::Client::builder()
-        .timeout(std::time::Duration::from_secs(10))
-        .build()
-        .unwrap();
-    let url = format!("http://{addr}{TRACK_ALERT_PATH}");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(
+            axum::serve(listener, e.app.clone())
+                .with_graceful_shutdown(async {
+                    let _ = stop_rx.await;
+                })
+                .into_future(),
+        );
+        let client = reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(10))
+            .build()
+            .unwrap();
+        let url = format!("http://{addr}{TRACK_ALERT_PATH}");
 
-    // v1: wrong then right credential.
-    let r = client
-        .post(&url)
-        .header("credential", "wrong")
-        .body(EXAMPLE)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), reqwest::StatusCode::UNAUTHORIZED);
-    let r = client
-        .post(&url)
-        .header("credential", SECRET)
-        .body(EXAMPLE)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), reqwest::StatusCode::OK);
+        // v1: wrong then right credential.
+        let r = client
+            .post(&url)
+            .header("credential", "wrong")
+            .body(EXAMPLE)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), reqwest::StatusCode::UNAUTHORIZED);
+        let r = client
+            .post(&url)
+            .header("credential", SECRET)
+            .body(EXAMPLE)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), reqwest::StatusCode::OK);
 
-    // v2: token with client_secret_basic, then bearer.
-    let r = client
-        .post(format!("http://{addr}{TOKEN_PATH}"))
-        .basic_auth("ups-push", Some("v2-client-secret"))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body("grant_type=client_credentials")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), reqwest::StatusCode::OK);
-    let tok: Value = r.json().await.unwrap();
-    let tok = tok["access_token"].as_str().unwrap().to_string();
-    let mut dup: Value = serde_json::from_str(EXAMPLE).unwrap();
-    dup["gmtActivityTime"] = Value::from("135005");
-    let r = client
-        .post(&url)
-        .bearer_auth(&tok)
-        .header("x-api-key", "ups-push")
-        .json(&dup)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), reqwest::StatusCode::OK);
-    let r = client
-        .post(&url)
-        .header("credential", SECRET)
-        .body("{not json")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), reqwest::StatusCode::BAD_REQUEST);
+        // v2: token with client_secret_basic, then bearer.
+        let r = client
+            .post(format!("http://{addr}{TOKEN_PATH}"))
+            .basic_auth("ups-push", Some("v2-client-secret"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body("grant_type=client_credentials")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), reqwest::StatusCode::OK);
+        let tok: Value = r.json().await.unwrap();
+        let tok = tok["access_token"].as_str().unwrap().to_string();
+        let mut dup: Value = serde_json::from_str(EXAMPLE).unwrap();
+        dup["gmtActivityTime"] = Value::from("135005");
+        let r = client
+            .post(&url)
+            .bearer_auth(&tok)
+            .header("x-api-key", "ups-push")
+            .json(&dup)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), reqwest::StatusCode::OK);
+        let r = client
+            .post(&url)
+            .header("credential", SECRET)
+            .body("{not json")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), reqwest::StatusCode::BAD_REQUEST);
 
-    stop_tx.send(()).unwrap();
-    tokio::time::timeout(std::time::Duration::from_secs(10), server)
-        .await
-        .expect("server stops")
-        .unwrap()
-        .unwrap();
+        stop_tx.send(()).unwrap();
+        tokio::time::timeout(std::time::Duration::from_secs(10), server)
+            .await
+            .expect("server stops")
+            .unwrap()
+            .unwrap();
 
-    e.tracker.tick().await.unwrap();
-    let p = e.tracker.package(tn).unwrap().unwrap();
-    assert_eq!(p.history.len(), 2);
-    assert_eq!(e.erp.field("S1", STATUS).unwrap(), "Delivered");
-}
-
-#[tokio::test]
-async fn events_before_registration_are_parked_then_applied() {
-    let e = env();
-    let early = one_z("03", 4242);
-    let never = one_z("03", 4243);
-    let t0 = start();
-    let all = steps(t0);
-    for tn in [&early, &never] {
-        let body = alert_payload(tn, &all[2], None).to_string();
-        assert_eq!(send(&e.app, post(body, Some(SECRET))).await, StatusCode::OK);
+        e.tracker.tick().await.unwrap();
+        let p = e.tracker.package(tn).unwrap().unwrap();
+        assert_eq!(p.history.len(), 2);
+        assert_eq!(e.erp.field("S1", STATUS).unwrap(), "Delivered");
     }
-    e.tracker.tick().await.unwrap();
-    assert_eq!(e.tracker.stats().snapshot().events_unknown, 2);
-    // The job shows up in the ledger after the events.
-    e.clock.advance(Duration::minutes(5));
-    tracking_job(&e.ledger, "EARLY", &[&early], e.clock.now());
-    assert_eq!(e.tracker.scan_jobs().unwrap(), 1);
-    e.tracker.tick().await.unwrap();
-    assert_eq!(e.erp.field("EARLY", STATUS).unwrap(), "In Transit");
-    let p = e.tracker.package(&early).unwrap().unwrap();
-    assert_eq!(p.history.len(), 1);
-    // The other one's job never comes: dropped after the parking period.
-    let parked = |store: &Store| store.tree(Tree::Tracking).scan_prefix("u/").count();
-    assert_eq!(parked(&e.store), 1);
-    e.clock.advance(Duration::days(8));
-    e.tracker.scan_jobs().unwrap();
-    assert_eq!(parked(&e.store), 0);
 }
 
-#[tokio::test]
-async fn the_run_loop_processes_the_inbox_asynchronously_and_stops() {
-    let e = env();
-    let tn = one_z("03", 5151);
-    let job = tracking_job(&e.ledger, "RUN", &[&tn], start());
-    e.tracker.register_job(&job).unwrap();
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let handle = tokio::spawn(e.tracker.clone().run(stop_rx));
-    let body = alert_payload(&tn, &steps(start())[1], None).to_string();
-    // 200 means stored; processing happens in the worker, woken by the webhook.
-    assert_eq!(send(&e.app, post(body, Some(SECRET))).await, StatusCode::OK);
-    let processed = async {
-        loop {
-            let p = e.tracker.package(&tn).unwrap().unwrap();
-            if !p.history.is_empty() {
-                return p;
-            }
-            tokio::task::yield_now().await;
-            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+upsync::both_stores! {
+    #[tokio::test]
+    async fn events_before_registration_are_parked_then_applied(store_url) {
+        let e = env(store_url);
+        let early = one_z("03", 4242);
+        let never = one_z("03", 4243);
+        let t0 = start();
+        let all = steps(t0);
+        for tn in [&early, &never] {
+            let body = alert_payload(tn, &all[2], None).to_string();
+            assert_eq!(send(&e.app, post(body, Some(SECRET))).await, StatusCode::OK);
         }
-    };
-    let p = tokio::time::timeout(std::time::Duration::from_secs(10), processed)
-        .await
-        .expect("the worker drained the inbox");
-    assert_eq!(p.milestone, upsync::model::Milestone::PickedUp);
-    stop_tx.send(true).unwrap();
-    tokio::time::timeout(std::time::Duration::from_secs(10), handle)
-        .await
-        .expect("run stops when told")
-        .unwrap();
+        e.tracker.tick().await.unwrap();
+        assert_eq!(e.tracker.stats().snapshot().events_unknown, 2);
+        // The job shows up in the ledger after the events.
+        e.clock.advance(Duration::minutes(5));
+        tracking_job(&e.ledger, "EARLY", &[&early], e.clock.now());
+        assert_eq!(e.tracker.scan_jobs().unwrap(), 1);
+        e.tracker.tick().await.unwrap();
+        assert_eq!(e.erp.field("EARLY", STATUS).unwrap(), "In Transit");
+        let p = e.tracker.package(&early).unwrap().unwrap();
+        assert_eq!(p.history.len(), 1);
+        // The other one's job never comes: dropped after the parking period.
+        let parked = |store: &Store| store.tree(Tree::Tracking).scan_prefix("u/").count();
+        assert_eq!(parked(&e.store), 1);
+        e.clock.advance(Duration::days(8));
+        e.tracker.scan_jobs().unwrap();
+        assert_eq!(parked(&e.store), 0);
+    }
+}
+
+upsync::both_stores! {
+    #[tokio::test]
+    async fn the_run_loop_processes_the_inbox_asynchronously_and_stops(store_url) {
+        let e = env(store_url);
+        let tn = one_z("03", 5151);
+        let job = tracking_job(&e.ledger, "RUN", &[&tn], start());
+        e.tracker.register_job(&job).unwrap();
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let handle = tokio::spawn(e.tracker.clone().run(stop_rx));
+        let body = alert_payload(&tn, &steps(start())[1], None).to_string();
+        // 200 means stored; processing happens in the worker, woken by the webhook.
+        assert_eq!(send(&e.app, post(body, Some(SECRET))).await, StatusCode::OK);
+        let processed = async {
+            loop {
+                let p = e.tracker.package(&tn).unwrap().unwrap();
+                if !p.history.is_empty() {
+                    return p;
+                }
+                tokio::task::yield_now().await;
+                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+            }
+        };
+        let p = tokio::time::timeout(std::time::Duration::from_secs(10), processed)
+            .await
+            .expect("the worker drained the inbox");
+        assert_eq!(p.milestone, upsync::model::Milestone::PickedUp);
+        stop_tx.send(true).unwrap();
+        tokio::time::timeout(std::time::Duration::from_secs(10), handle)
+            .await
+            .expect("run stops when told")
+            .unwrap();
+    }
 }

@@ -53,6 +53,9 @@ pub struct DemoOptions {
     /// Keep the admin console up after the run (until Ctrl-C or SIGTERM), printing its URL
     /// and where the admin token is; the table is printed before.
     pub console: bool,
+    /// Keep the ledger in this PostgreSQL database instead of sled under `dir` (tests that
+    /// run on both backends, `upsync::both_stores!`).
+    pub store_url: Option<String>,
 }
 
 /// `--tracking`: the tracking mode the demo's daemon runs.
@@ -176,6 +179,7 @@ pub async fn execute(o: DemoOptions, out: &mut dyn Write) -> anyhow::Result<Demo
     // Return records in both ERPs and one outbound shipment with an automatic return.
     wo.returns = 2;
     wo.record_dir = o.record_dir.clone();
+    wo.store_url = o.store_url.clone();
     // International documents (issue 20): paperless and printed invoices, uploads.
     wo.paperless_documents = true;
     // The UPS clock jumps days ahead while the client's token clock is real time: a token
