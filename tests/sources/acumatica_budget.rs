@@ -9,19 +9,10 @@ use std::collections::HashMap;
 use serde_json::{json, Value};
 use upsync::model::{WriteBack, WriteBackFile};
 use upsync::sim::acumatica::{self as sim, AcumaticaSimConfig, SimHandle};
-use upsync::sources::acumatica::{
-    AcumaticaCredentials, AcumaticaProfile, AcumaticaSource, LabelFiles, Sleeper,
-};
+use upsync::sources::acumatica::{AcumaticaProfile, AcumaticaSource, LabelFiles};
 use upsync::sources::{Cursor, Source};
 
-fn creds() -> AcumaticaCredentials {
-    AcumaticaCredentials {
-        username: "admin".into(),
-        password: "demo".into(),
-        client_id: None,
-        client_secret: None,
-    }
-}
+use super::acumatica_fidelity::source;
 
 fn profile(h: &SimHandle) -> AcumaticaProfile {
     let mut p = AcumaticaProfile::new(&h.base_url, "23.200.001", "Company");
@@ -29,13 +20,6 @@ fn profile(h: &SimHandle) -> AcumaticaProfile {
     p.backoff_initial_ms = 10;
     p.backoff_max_ms = 100;
     p
-}
-
-fn source(p: AcumaticaProfile) -> AcumaticaSource {
-    let s: Sleeper = std::sync::Arc::new(|_| Box::pin(async {}));
-    AcumaticaSource::new("acumatica-main", p, creds())
-        .unwrap()
-        .with_sleeper(s)
 }
 
 /// Every record of every page, by id (wire form from the simulator's store).

@@ -14,7 +14,7 @@ use upsync::sources::acumatica::{
 };
 use upsync::sources::{Cursor, Source, SourceError};
 
-fn creds() -> AcumaticaCredentials {
+pub(crate) fn creds() -> AcumaticaCredentials {
     AcumaticaCredentials {
         username: "admin".into(),
         password: "demo".into(),
@@ -35,7 +35,8 @@ fn instant_sleeper() -> Sleeper {
     Arc::new(|_| Box::pin(async {}))
 }
 
-fn source(p: AcumaticaProfile) -> AcumaticaSource {
+/// A source on the simulator that never really sleeps (shared with `acumatica_budget`).
+pub(crate) fn source(p: AcumaticaProfile) -> AcumaticaSource {
     AcumaticaSource::new("acumatica-main", p, creds())
         .unwrap()
         .with_sleeper(instant_sleeper())
