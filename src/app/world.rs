@@ -576,6 +576,35 @@ pipeline:
         crate::config::load(&self.config_path).map_err(|r| anyhow::anyhow!("{r}"))
     }
 
+    /// Let a killed daemon's lease time pass (PostgreSQL store; nothing to do on sled, whose
+    /// leases die with the process): every lease runs out and every daemon's heartbeat goes
+    /// stale, as `store.lease_seconds` after a SIGKILL would make them. Call it only while no
+    /// daemon of this world runs, as a crash test does between rounds.
+    pub async fn expire_leases(&self) -> anyhow::Result<()> {
+        let Some(url) = &self.store_url else {
+            return Ok(());
+        };
+        let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls).await?;
+        let conn = tokio::spawn(conn);
+        // The tables exist once a daemon has opened the store; before that there is nothing
+        // to expire.
+        let r = client
+            .batch_execute(
+                "DO $$ BEGIN
+                   IF to_regclass('upsync_leases') IS NOT NULL THEN
+                     UPDATE upsync_leases SET expires_at = now() - interval '1 second'
+                       WHERE expires_at > now() - interval '1 second';
+                     UPDATE upsync_daemons SET heartbeat_at = now() - interval '1 hour';
+                   END IF;
+                 END $$;",
+            )
+            .await;
+        drop(client);
+        let _ = conn.await;
+        r?;
+        Ok(())
+    }
+
     /// Open the store with the world's key (only while no daemon holds it).
     pub fn open_store(&self) -> anyhow::Result<Arc<Store>> {
         let location = store_location(&self.state_dir, self.store_url.as_deref());

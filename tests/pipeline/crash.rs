@@ -59,8 +59,9 @@ upsync::both_stores! {
         let mut daemon_rounds = 0;
         for round in 0..rounds {
             // A killed daemon cannot sign out of Acumatica: its licence session stays open until
-            // it idles out (20 min). Let that time pass on the ERP's clock.
-            expire_acumatica_sessions(&w);
+            // it idles out (20 min), and its store leases stay held until they run out. Let
+            // that time pass on the ERP's clock and the database's.
+            let_killed_daemon_time_pass(&w).await;
             let log = std::fs::File::create(dir.path().join(format!("round-{round}.log"))).unwrap();
             // `once` (either connector alone, or both in config order), or now and then the
             // daemon itself (`run`: both connectors concurrently on a 1-second schedule, tracking
@@ -160,7 +161,7 @@ upsync::both_stores! {
                         .is_some_and(|f| f.class == ErrorClass::Business))
         };
         let all = loop {
-            expire_acumatica_sessions(&w);
+            let_killed_daemon_time_pass(&w).await;
             upsync(&w, &["once"]).await;
             runs += 1;
             let all = jobs(&w);

@@ -361,3 +361,14 @@ pub fn expire_acumatica_sessions(w: &World) {
         a.core.clock.advance(chrono::Duration::minutes(21));
     }
 }
+
+/// What the time after a SIGKILL does, between crash-test rounds: the killed daemon's
+/// Acumatica licence session idles out (20 min on the ERP's clock) and its store leases
+/// (PostgreSQL) run out, as `store.lease_seconds` would make them; otherwise the next runs
+/// would stand by.
+pub async fn let_killed_daemon_time_pass(w: &World) {
+    expire_acumatica_sessions(w);
+    w.expire_leases()
+        .await
+        .expect("expire the killed daemon's store leases");
+}
