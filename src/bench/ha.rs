@@ -15,10 +15,13 @@
 //!    shipments by reference with the ERP write-backs: `duplicates` (every extra shipment
 //!    for a reference, even one voided by reconciliation), `lost`.
 //!
-//! `max_takeover_seconds`: for each kill, the time from the kill until every lease the
-//! killed daemon held (read from `upsync_leases` just before the kill) that some other
-//! daemon still wanted was granted to it (leases nobody claims again within the lease time
-//! plus 15 s, e.g. of a job waiting for a retry, are not counted). `token_requests`: OAuth
+//! `max_takeover_seconds` (the takeover time of docs/cluster.md): for each kill, the time
+//! from the kill until every lease the killed daemon held (read from `upsync_leases` just
+//! before the kill) that some other daemon still wanted was granted to another daemon
+//! (its fence raised); leases nobody claims again within the lease time plus 15 s, e.g. of
+//! a job waiting for a retry, are not counted. By design it is at most `lease_seconds`
+//! (a grant lasts 3/5 of it, the others claim every fifth or every cycle of the 1-second
+//! schedule: `cluster::lease_ttl`); `takeover_within_lease` says whether this run held it. `token_requests`: OAuth
 //! requests the UPS simulator answered in the HA run, next to those of the one-daemon run.
 //!
 //! Records come from NetSuite by default (`--mix` changes it): the Acumatica simulator's
@@ -150,6 +153,10 @@ pub(super) async fn ha(args: &BenchArgs, dir: &Path) -> anyhow::Result<Map<Strin
         json!(round(r.max_takeover, 2)),
     );
     m.insert("takeovers_measured".into(), json!(r.takeovers));
+    m.insert(
+        "takeover_within_lease".into(),
+        json!(r.max_takeover <= h.lease_seconds as f64),
+    );
     m.insert("token_requests".into(), json!(r.token_requests));
     m.insert(
         "token_requests_one_daemon".into(),
@@ -197,7 +204,7 @@ pub struct RunFigures {
 }
 
 /// The world of a run: simulators, config (PostgreSQL when `url`), credentials stored.
-async fn world(h: &Ha, dir: &Path, url: Option<&str>) -> anyhow::Result<World> {
+pub async fn world(h: &Ha, dir: &Path, url: Option<&str>) -> anyhow::Result<World> {
     let mut o = WorldOptions::new(dir);
     let n = h.shipments.max(2);
     (o.acumatica_shipments, o.netsuite_fulfillments) = match h.mix {
@@ -226,7 +233,8 @@ async fn world(h: &Ha, dir: &Path, url: Option<&str>) -> anyhow::Result<World> {
     Ok(w)
 }
 
-fn spawn_daemon(w: &World, h: &Ha, log: &Path) -> anyhow::Result<tokio::process::Child> {
+/// Start one `upsync run` daemon on `w`'s configuration, its log in `log`.
+pub fn spawn_daemon(w: &World, h: &Ha, log: &Path) -> anyhow::Result<tokio::process::Child> {
     let log = std::fs::File::create(log)?;
     tokio::process::Command::from(w.command(&h.exe))
         .arg("run")
@@ -238,7 +246,8 @@ fn spawn_daemon(w: &World, h: &Ha, log: &Path) -> anyhow::Result<tokio::process:
         .context("cannot start `upsync run`")
 }
 
-fn signal(child: &tokio::process::Child, sig: libc::c_int) {
+/// Send `sig` to a daemon started by [`spawn_daemon`].
+pub fn signal(child: &tokio::process::Child, sig: libc::c_int) {
     if let Some(pid) = child.id() {
         // SAFETY: signalling our own child by pid.
         unsafe {

@@ -1,6 +1,6 @@
 //! [`lead`]: run a long-lived loop (tracking, outbound events) on one daemon of the cluster
 //! at a time. The daemon holding the lease runs it and renews the lease; the others stand
-//! by and try every third of the lease time; a holder that loses its lease (it stalled past
+//! by and try every fifth of the lease time (at most every second); a holder that loses its lease (it stalled past
 //! the lease time, the database was away) stops its loop and stands by in turn.
 
 use std::future::Future;
@@ -24,7 +24,7 @@ pub async fn lead<F, Fut>(
     if !c.is_shared() {
         return f(stop).await;
     }
-    let every = c.lease_duration() / 3;
+    let every = c.renew_interval();
     loop {
         if *stop.borrow() {
             return;

@@ -43,6 +43,25 @@ pub use scope::{current_fence, with_fence};
 /// The lease time when the configuration names none (`store.lease_seconds`).
 pub const DEFAULT_LEASE_SECONDS: u64 = crate::config::defaults::STORE_LEASE_SECONDS;
 
+/// How long one grant or renewal keeps a lease: three fifths of the lease time
+/// (`store.lease_seconds`, L).
+///
+/// `lease_seconds` is the **takeover bound**, not the row's lifetime: a daemon that dies
+/// keeps its leases at most `3L/5` after its last renewal, the others try to claim at
+/// least every `L/5` ([`claim_interval`]; connectors and jobs at every cycle of the
+/// schedule), so another daemon holds them within `4L/5` of the death, leaving `L/5` for
+/// the claim itself and a loaded machine. A holder renews every `L/5`, so two renewals in a
+/// row may fail (a slow database, a pause) before the lease runs out.
+pub fn lease_ttl(lease: Duration) -> Duration {
+    lease * 3 / 5
+}
+
+/// How often a held lease is renewed and a standby daemon tries to claim one (tracking,
+/// events): a fifth of the lease time, at most a second for standbys (see [`lease_ttl`]).
+pub fn claim_interval(lease: Duration) -> Duration {
+    lease / 5
+}
+
 /// A lease held by this daemon.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Lease {
@@ -99,8 +118,14 @@ pub trait Coordinator: Send + Sync {
     /// lease dance and keep the single daemon's behaviour exactly).
     fn is_shared(&self) -> bool;
 
-    /// How long a lease lasts unless renewed.
+    /// The lease time (`store.lease_seconds`): the bound on a takeover after a daemon
+    /// dies. A grant lasts [`lease_ttl`] of it, renewed every [`claim_interval`].
     fn lease_duration(&self) -> Duration;
+
+    /// How often a held lease is renewed and a standby tries to claim ([`claim_interval`]).
+    fn renew_interval(&self) -> Duration {
+        claim_interval(self.lease_duration())
+    }
 
     /// Claim those of `names` that are free, expired or already ours (`SKIP LOCKED`: a name
     /// another daemon is claiming right now is skipped, not waited for). A new grant gets a

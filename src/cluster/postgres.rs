@@ -76,7 +76,13 @@ impl Postgres {
         self.pool.get().await.map_err(|e| ClusterError::db(what, e))
     }
 
+    /// The lifetime of a grant or renewal ([`super::lease_ttl`]).
     fn secs(&self) -> f64 {
+        super::lease_ttl(self.lease).as_secs_f64()
+    }
+
+    /// The window of a live daemon's heartbeat: the whole lease time.
+    fn live_secs(&self) -> f64 {
         self.lease.as_secs_f64()
     }
 
@@ -181,7 +187,7 @@ impl Coordinator for Postgres {
     async fn live_daemons(&self) -> Result<u32, ClusterError> {
         let c = self.client("count live daemons").await?;
         let n: i64 = c
-            .query_one(LIVE, &[&self.secs()])
+            .query_one(LIVE, &[&self.live_secs()])
             .await
             .map_err(|e| ClusterError::db("count live daemons", e))?
             .get(0);

@@ -214,3 +214,35 @@ async fn a_divided_quota_slows_each_daemon_to_its_share() {
         t0.elapsed()
     );
 }
+
+/// The takeover bound by design: a grant or renewal keeps the row three fifths of the lease
+/// time (the database's clock), and holders renew / standbys claim every fifth, so a dead
+/// daemon's lease is free within 3L/5 and taken within 4L/5 (+ the claim itself) ≤ L.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_grant_lasts_three_fifths_of_the_lease_time() {
+    let Some((pool, ds)) = daemons(1).await else {
+        return;
+    };
+    let name = Lease::connector("c");
+    let l = ds[0].acquire(&name).await.unwrap().unwrap();
+    let c = pool.get().await.unwrap();
+    let remaining: f64 = c
+        .query_one(
+            "SELECT extract(epoch from expires_at - now())::float8 FROM upsync_leases WHERE name = $1",
+            &[&name],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert!(
+        remaining > 17.0 && remaining <= 18.0,
+        "30 s lease: row lasts {remaining} s"
+    );
+    let renewed = ds[0].renew(&l).await.unwrap().unwrap();
+    assert!(renewed.expires_at <= chrono::Utc::now() + chrono::Duration::seconds(18));
+    assert_eq!(ds[0].renew_interval(), Duration::from_secs(6));
+    assert_eq!(
+        lease_ttl(Duration::from_secs(5)) + claim_interval(Duration::from_secs(5)),
+        Duration::from_secs(4)
+    );
+}

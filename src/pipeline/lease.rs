@@ -116,13 +116,14 @@ impl PipelineCore {
     }
 }
 
-/// Renew `lease` every third of its time until told to stop or it is lost.
+/// Renew `lease` every fifth of the lease time (`Coordinator::renew_interval`) until told
+/// to stop or it is lost.
 async fn renew_until(
     c: Arc<dyn Coordinator>,
     mut lease: Lease,
     mut stop: tokio::sync::oneshot::Receiver<()>,
 ) {
-    let every = c.lease_duration() / 3;
+    let every = c.renew_interval();
     loop {
         tokio::select! {
             _ = &mut stop => return,
