@@ -42,7 +42,7 @@ pub enum CredsError {
     NotFound(String),
     #[error("credentials `{0}` in the vault are not a credentials record; set them again with `upsync creds set {0}`")]
     Corrupt(String),
-    #[error("cannot find the state directory: {0}")]
+    #[error("cannot find the store: {0}")]
     Config(String),
     /// A bad argument (`--expires-at`) or an unusable configuration, with what to do.
     #[error("{0}")]
@@ -171,13 +171,71 @@ pub fn check_name(name: &str) -> Result<(), CredsError> {
     }
 }
 
-/// Open the store named by the configuration file `config` (or `UPSYNC_STATE_DIR`) with
-/// the master key.
+/// Open the store named by the configuration file `config` with the master key: its
+/// PostgreSQL database (`store.backend: postgres`), else its sled state directory (or
+/// `UPSYNC_STATE_DIR`) ([`configured_location`]).
 pub fn open_configured(config: &Path) -> Result<Store, CredsError> {
     let key = MasterKey::from_env()?;
-    let configured = crate::config::configured_state_dir(config).map_err(CredsError::Config)?;
-    let dir = super::state_dir(configured.as_deref());
-    Ok(Store::open(&dir, Some(key))?)
+    Ok(configured_location(config)?.open(Some(key))?)
+}
+
+/// The store a configuration file names, read leniently like
+/// [`crate::config::configured_state_dir`] (the credentials commands must work before the
+/// rest of the configuration is valid, or without a file): `store.backend: postgres`
+/// (or `UPSYNC__STORE__BACKEND=postgres`) with `store.url` (or `UPSYNC_STORE_URL`) and
+/// `store.pool_size` is the database; anything else is the sled state directory.
+pub fn configured_location(config: &Path) -> Result<super::Location, CredsError> {
+    use crate::config::defaults::{ENV_PREFIX, ENV_SEPARATOR};
+    let yaml = if config.exists() {
+        Some(
+            crate::config::guard::load_yaml_file(config)
+                .map(|(_, v)| v)
+                .map_err(|e| {
+                    CredsError::Config(format!(
+                        "{} {e}; fix it (`upsync check` shows every problem)",
+                        config.display()
+                    ))
+                })?,
+        )
+    } else {
+        None
+    };
+    let store = yaml.as_ref().and_then(|v| v.get("store"));
+    let field = |k: &str| store.and_then(|s| s.get(k));
+    let backend = std::env::var(format!(
+        "{ENV_PREFIX}{ENV_SEPARATOR}STORE{ENV_SEPARATOR}BACKEND"
+    ))
+    .ok()
+    .filter(|v| !v.is_empty())
+    .or_else(|| {
+        field("backend")
+            .and_then(|b| b.as_str())
+            .map(str::to_string)
+    });
+    if backend.as_deref() != Some("postgres") {
+        let configured = crate::config::configured_state_dir(config).map_err(CredsError::Config)?;
+        return Ok(super::Location::Sled(super::state_dir(
+            configured.as_deref(),
+        )));
+    }
+    let url = std::env::var("UPSYNC_STORE_URL")
+        .ok()
+        .filter(|v| !v.is_empty())
+        .or_else(|| field("url").and_then(|u| u.as_str()).map(str::to_string))
+        .ok_or_else(|| {
+            CredsError::Config(format!(
+                "{}: store.backend is postgres but no database is named; set store.url or UPSYNC_STORE_URL (postgres://USER@HOST:PORT/DATABASE)",
+                config.display()
+            ))
+        })?;
+    let pool_size = field("pool_size")
+        .and_then(|n| n.as_u64())
+        .unwrap_or(crate::config::defaults::STORE_POOL_SIZE as u64)
+        .clamp(1, 64) as usize;
+    Ok(super::Location::Postgres(super::PgTarget {
+        url,
+        pool_size,
+    }))
 }
 
 /// Why `check` could not look into the vault.
@@ -196,19 +254,31 @@ pub enum VaultUnavailable {
 pub fn present_credentials(
     config_state_dir: Option<&Path>,
 ) -> Result<PresentCredentials, VaultUnavailable> {
+    present_credentials_at(&super::Location::Sled(super::state_dir(config_state_dir)))
+}
+
+/// [`present_credentials`] in the store at `location` (a sled directory that does not
+/// exist yet holds none; a PostgreSQL database is opened, which creates its schema).
+pub fn present_credentials_at(
+    location: &super::Location,
+) -> Result<PresentCredentials, VaultUnavailable> {
     use super::MasterKeyError as K;
-    let dir: PathBuf = super::state_dir(config_state_dir);
+    let dir: PathBuf = match location {
+        super::Location::Sled(d) => d.clone(),
+        // For messages only: the URL without user and password.
+        super::Location::Postgres(t) => PathBuf::from(t.redacted()),
+    };
     let key = MasterKey::from_env().map_err(|e| match e {
         K::NotConfigured | K::Unreadable { .. } => VaultUnavailable::NotHere(e.to_string()),
         K::TooOpen { .. } | K::Malformed { .. } => VaultUnavailable::Broken(e.to_string()),
     })?;
-    if !dir.exists() {
+    if matches!(location, super::Location::Sled(_)) && !dir.exists() {
         return Ok(PresentCredentials {
             dir,
             entries: BTreeMap::new(),
         });
     }
-    let store = Store::open(&dir, Some(key)).map_err(|e| match e {
+    let store = location.open(Some(key)).map_err(|e| match e {
         _ if e.is_corruption() => VaultUnavailable::Broken(e.to_string()),
         StoreError::Io { .. } | StoreError::Db { .. } => VaultUnavailable::NotHere(e.to_string()),
         _ => VaultUnavailable::Broken(e.to_string()),

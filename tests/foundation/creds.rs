@@ -436,3 +436,41 @@ fn a_snapshot_half_written_by_a_kill_does_not_make_the_store_unopenable() {
     );
     assert!(stdout(&out).contains("ups"));
 }
+
+/// Issue 22: with `store.backend: postgres` the credentials commands use the database (the
+/// daemons read the vault there), never a sled state directory next to the config.
+/// Skipped with a message where no PostgreSQL server can be had.
+#[test]
+fn creds_use_the_configured_postgres_store() {
+    let Some(url) = upsync::store::pgserver::test_database() else {
+        return;
+    };
+    let sb = Sandbox::new();
+    sb.write(
+        "config/upsync.yaml",
+        &format!(
+            "state_dir: ../sled-state\nstore:\n  backend: postgres\n  url: {url}\nups: {{}}\n"
+        ),
+    );
+    let mut c = sb.cmd(&["creds", "set", "ups"]);
+    c.env_remove("UPSYNC_STATE_DIR");
+    let out = run_with_stdin(
+        c,
+        &format!(r#"{{"client_id":"a","client_secret":"{CANARY}"}}"#),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let mut c = sb.cmd(&["creds", "list"]);
+    c.env_remove("UPSYNC_STATE_DIR");
+    let out = run_with_stdin(c, "");
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("ups"), "{}", stdout(&out));
+    assert!(!sb.path().join("sled-state").exists());
+    assert!(!sb.state_dir.exists());
+    // In the database, sealed with the master key.
+    let key = MasterKey::load(&sb.key_file).unwrap();
+    let store = upsync::store::Location::Postgres(upsync::store::PgTarget::new(url.as_str()))
+        .open(Some(key))
+        .unwrap();
+    let creds = Credentials::load(&store, "ups").unwrap().unwrap();
+    assert_eq!(creds.get("client_secret"), Some(CANARY));
+}

@@ -11,7 +11,11 @@ use super::*;
 pub(super) fn check_credentials(config: &Config, report: &mut CheckReport) {
     let file = report.file.clone();
     use crate::store::creds::VaultUnavailable;
-    let present = match crate::store::creds::present_credentials(config.state_dir.as_deref()) {
+    // The configured store: the sled state directory, or the PostgreSQL database.
+    let present = match crate::app::wiring::store_location(config)
+        .map_err(|e| VaultUnavailable::NotHere(e.to_string()))
+        .and_then(|l| crate::store::creds::present_credentials_at(&l))
+    {
         Ok(p) => p,
         Err(VaultUnavailable::NotHere(why)) => {
             // A pre-flight that passes here would start a service that then fails.
@@ -40,7 +44,7 @@ pub(super) fn check_credentials(config: &Config, report: &mut CheckReport) {
             None => report.problem(
                 &file,
                 key_path,
-                format!("credentials `{name}` are not in the vault (state directory {})", present.dir.display()),
+                format!("credentials `{name}` are not in the vault (store {})", present.dir.display()),
                 format!("store them with `upsync creds set {name} < {name}.json` (one JSON object of string fields)"),
             ),
             Some(Err(why)) => report.problem(&file, key_path, format!("credentials `{name}` cannot be read: {why}"), format!("set them again with `upsync creds set {name}`")),
