@@ -172,7 +172,8 @@ pub struct BenchArgs {
     pub lanes: usize,
     /// `ha`: the PostgreSQL server (`postgres://user@host:port/db`); each run creates a
     /// database of its own there. Default: a throwaway server (Debian's `postgresql`).
-    /// `reconcile`: the PostgreSQL database to keep the ledger in (default: sled).
+    /// `reconcile`, `throughput` and the other one-daemon scenarios: the (empty) PostgreSQL
+    /// database to keep the ledger in (default: sled).
     #[arg(long, env = "UPSYNC_BENCH_STORE_URL", hide_env_values = true)]
     pub store_url: Option<String>,
     /// `ha`: daemons sharing the database.
@@ -264,6 +265,8 @@ fn world_options(args: &BenchArgs, dir: &Path, n: usize) -> WorldOptions {
         o.ups_quota_per_second = q;
     }
     o.separate_sim_runtime = true;
+    // The ledger in that (empty) database instead of sled (issue 22: one suite, two stores).
+    o.store_url = args.store_url.clone();
     o
 }
 

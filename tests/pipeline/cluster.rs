@@ -7,6 +7,9 @@
 //! The ledger here is one sled store shared in-process (the fence check is the PostgreSQL
 //! backend's, tested with the store); what this guards is the engine's claim of a job's
 //! lease before working it. Skipped with a message where no PostgreSQL server can be had.
+//! Not on a PostgreSQL ledger: assembling on a PostgreSQL store sets the process's own
+//! coordinator (one daemon id per process), so two in-process "daemons" would be one; the
+//! fenced writes of real daemon processes on one database are `tests/fault/ha.rs`.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;

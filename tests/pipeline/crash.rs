@@ -299,90 +299,93 @@ upsync::both_stores! {
 /// A second live shipment of the job (made behind the daemon's back, e.g. by another
 /// instance, so it carries the job's reference) while a job is in doubt: reconciliation keeps one, voids the other, counts it,
 /// and writes back only the kept shipment's 1Z numbers.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_duplicate_found_by_reconciliation_is_voided_and_counted() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut o = options(dir.path(), 4, 0);
-    o.ups_faults = "ship:drop-after-commit#1".into();
-    let w = start(o).await;
-    upsync(&w, &["once"]).await;
-    let all = jobs(&w);
-    let job = all
-        .iter()
-        .find(|j| j.state == JobState::Shipping)
-        .unwrap_or_else(|| panic!("a job in doubt:\n{}", describe(&all)))
-        .clone();
-    let packages = job.shipment.as_ref().unwrap().packages.len();
-    {
-        let store = w.open_store().unwrap();
-        let client = upsync::app::wiring::build_ups_client(&w.config().unwrap(), &store).unwrap();
-        // Another instance shipping this very job stamps the job's own reference too.
-        let same_job = job
-            .shipment
-            .clone()
-            .unwrap()
-            .with_reference(upsync::model::Reference {
-                code: "TN".into(),
-                value: upsync::pipeline::job_reference(&job.id),
-                barcode: false,
-            });
-        client.ship(&same_job).await.unwrap();
-    }
-    assert_eq!(ups_shipments_for(&w, &job.number), (2, 0));
-
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let done = loop {
+upsync::both_stores! {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_duplicate_found_by_reconciliation_is_voided_and_counted(store_url) {
+        let dir = tempfile::tempdir().unwrap();
+        let mut o = options(dir.path(), 4, 0);
+        o.ups_faults = "ship:drop-after-commit#1".into();
+        o.store_url = store_url;
+        let w = start(o).await;
         upsync(&w, &["once"]).await;
         let all = jobs(&w);
-        let j = all.iter().find(|j| j.id == job.id).unwrap().clone();
-        if j.state == JobState::Tracking {
-            break j;
+        let job = all
+            .iter()
+            .find(|j| j.state == JobState::Shipping)
+            .unwrap_or_else(|| panic!("a job in doubt:\n{}", describe(&all)))
+            .clone();
+        let packages = job.shipment.as_ref().unwrap().packages.len();
+        {
+            let store = w.open_store().unwrap();
+            let client = upsync::app::wiring::build_ups_client(&w.config().unwrap(), &store).unwrap();
+            // Another instance shipping this very job stamps the job's own reference too.
+            let same_job = job
+                .shipment
+                .clone()
+                .unwrap()
+                .with_reference(upsync::model::Reference {
+                    code: "TN".into(),
+                    value: upsync::pipeline::job_reference(&job.id),
+                    barcode: false,
+                });
+            client.ship(&same_job).await.unwrap();
         }
-        assert!(
-            Instant::now() < deadline,
-            "not reconciled:\n{}",
-            describe(&all)
+        assert_eq!(ups_shipments_for(&w, &job.number), (2, 0));
+
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let done = loop {
+            upsync(&w, &["once"]).await;
+            let all = jobs(&w);
+            let j = all.iter().find(|j| j.id == job.id).unwrap().clone();
+            if j.state == JobState::Tracking {
+                break j;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "not reconciled:\n{}",
+                describe(&all)
+            );
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        };
+        assert_eq!(
+            done.duplicates_voided,
+            1,
+            "{}",
+            describe(std::slice::from_ref(&done))
         );
-        tokio::time::sleep(Duration::from_millis(300)).await;
-    };
-    assert_eq!(
-        done.duplicates_voided,
-        1,
-        "{}",
-        describe(std::slice::from_ref(&done))
-    );
-    assert_eq!(ups_shipments_for(&w, &job.number), (1, 1), "(live, voided)");
-    let kept: Vec<String> = done
-        .result
-        .as_ref()
-        .unwrap()
-        .packages
-        .iter()
-        .map(|p| p.tracking_number.clone())
-        .collect();
-    assert_eq!(kept.len(), packages, "the kept shipment's packages only");
-    let erp = assert_acumatica_written_back(&w, &job.number, &job.record_id);
-    assert_eq!(erp, kept);
-    let live = w.ups.shipments();
-    let live_numbers: Vec<String> = live
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|s| {
-            s["voided"] == false
-                && s["references"]
+        assert_eq!(ups_shipments_for(&w, &job.number), (1, 1), "(live, voided)");
+        let kept: Vec<String> = done
+            .result
+            .as_ref()
+            .unwrap()
+            .packages
+            .iter()
+            .map(|p| p.tracking_number.clone())
+            .collect();
+        assert_eq!(kept.len(), packages, "the kept shipment's packages only");
+        let erp = assert_acumatica_written_back(&w, &job.number, &job.record_id);
+        assert_eq!(erp, kept);
+        let live = w.ups.shipments();
+        let live_numbers: Vec<String> = live
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|s| {
+                s["voided"] == false
+                    && s["references"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .any(|r| r == job.number.as_str())
+            })
+            .flat_map(|s| {
+                s["packages"]
                     .as_array()
                     .unwrap()
                     .iter()
-                    .any(|r| r == job.number.as_str())
-        })
-        .flat_map(|s| {
-            s["packages"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|p| p["tracking_number"].as_str().unwrap().to_string())
-        })
-        .collect();
-    assert_eq!(kept, live_numbers, "the job holds the live shipment");
+                    .map(|p| p["tracking_number"].as_str().unwrap().to_string())
+            })
+            .collect();
+        assert_eq!(kept, live_numbers, "the job holds the live shipment");
+    }
 }

@@ -121,60 +121,64 @@ upsync::both_stores! {
 
 /// `jobs show` prints the timeline and the audit trail of external calls, with ids and
 /// codes, and nothing secret: no credentials or tokens, no street address, no label bytes.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn jobs_show_prints_timeline_and_audit_without_secrets_or_addresses() {
-    let dir = tempfile::tempdir().unwrap();
-    let w = start(options(dir.path(), 2, 2)).await;
-    upsync_ok(&w, &["once"]).await;
-    let all = jobs(&w);
-    assert!(all.len() >= 3, "{}", describe(&all));
-    let tokens: Vec<String> = w.ups.state.tokens.lock().unwrap().keys().cloned().collect();
-    assert!(!tokens.is_empty());
-    for j in &all {
-        let out = upsync_ok(&w, &["jobs", "show", &j.id]).await;
-        // Timeline with every transition to tracking, and the 1Z numbers.
-        for state in [
-            "seen",
-            "mapped",
-            "address_checked",
-            "shipping",
-            "shipped",
-            "written_back",
-            "tracking",
-        ] {
-            assert!(
-                out.contains(&format!("→ {state}")),
-                "{}: no transition to {state}:\n{out}",
-                j.id
-            );
-        }
-        for p in &j.result.as_ref().unwrap().packages {
-            assert!(out.contains(&p.tracking_number), "{out}");
-        }
-        // Audit trail: the external calls with their outcome.
-        assert!(out.contains("external calls:"), "{out}");
-        for op in ["xav", "ship", "write_back"] {
-            assert!(
-                out.lines()
-                    .any(|l| l.contains(&format!(" {op} ")) && l.contains("ok")),
-                "{}: no audited {op} call:\n{out}",
-                j.id
-            );
-        }
-        // Nothing secret, no street address, no label.
-        let street = &j.shipment.as_ref().unwrap().ship_to.address.lines;
-        for line in street.iter().filter(|l| !l.trim().is_empty()) {
-            assert!(
-                !out.contains(line.as_str()),
-                "{}: street address printed:\n{out}",
-                j.id
-            );
-        }
-        for secret in ["demo-secret", "PRIVATE KEY", "password", "^XA"] {
-            assert!(!out.contains(secret), "{}: {secret} printed:\n{out}", j.id);
-        }
-        for t in &tokens {
-            assert!(!out.contains(t.as_str()), "{}: UPS token printed", j.id);
+upsync::both_stores! {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn jobs_show_prints_timeline_and_audit_without_secrets_or_addresses(store_url) {
+        let dir = tempfile::tempdir().unwrap();
+        let mut o = options(dir.path(), 2, 2);
+        o.store_url = store_url;
+        let w = start(o).await;
+        upsync_ok(&w, &["once"]).await;
+        let all = jobs(&w);
+        assert!(all.len() >= 3, "{}", describe(&all));
+        let tokens: Vec<String> = w.ups.state.tokens.lock().unwrap().keys().cloned().collect();
+        assert!(!tokens.is_empty());
+        for j in &all {
+            let out = upsync_ok(&w, &["jobs", "show", &j.id]).await;
+            // Timeline with every transition to tracking, and the 1Z numbers.
+            for state in [
+                "seen",
+                "mapped",
+                "address_checked",
+                "shipping",
+                "shipped",
+                "written_back",
+                "tracking",
+            ] {
+                assert!(
+                    out.contains(&format!("→ {state}")),
+                    "{}: no transition to {state}:\n{out}",
+                    j.id
+                );
+            }
+            for p in &j.result.as_ref().unwrap().packages {
+                assert!(out.contains(&p.tracking_number), "{out}");
+            }
+            // Audit trail: the external calls with their outcome.
+            assert!(out.contains("external calls:"), "{out}");
+            for op in ["xav", "ship", "write_back"] {
+                assert!(
+                    out.lines()
+                        .any(|l| l.contains(&format!(" {op} ")) && l.contains("ok")),
+                    "{}: no audited {op} call:\n{out}",
+                    j.id
+                );
+            }
+            // Nothing secret, no street address, no label.
+            let street = &j.shipment.as_ref().unwrap().ship_to.address.lines;
+            for line in street.iter().filter(|l| !l.trim().is_empty()) {
+                assert!(
+                    !out.contains(line.as_str()),
+                    "{}: street address printed:\n{out}",
+                    j.id
+                );
+            }
+            for secret in ["demo-secret", "PRIVATE KEY", "password", "^XA"] {
+                assert!(!out.contains(secret), "{}: {secret} printed:\n{out}", j.id);
+            }
+            for t in &tokens {
+                assert!(!out.contains(t.as_str()), "{}: UPS token printed", j.id);
+            }
         }
     }
 }

@@ -1,82 +1,88 @@
 //! Issue 24, through `upsync bench --scenario throughput` (the default mix, both ERPs): the
 //! simulators run in a child process, so the line carries the daemon's peak RSS apart from
 //! the simulators', ERP requests per shipment for each connector as well as overall, and
-//! the usual audit (nothing lost, nothing shipped twice). No timing is asserted.
+//! the usual audit (nothing lost, nothing shipped twice). No timing is asserted. On both
+//! stores (`--store-url`: the ledger in a fresh PostgreSQL database).
 
 use crate::common;
 
 use serde_json::Value;
 
-#[test]
-fn the_line_tells_the_daemon_from_its_simulators_and_counts_erp_requests_per_connector() {
-    let dir = tempfile::tempdir().unwrap();
-    let out = std::process::Command::new(common::bin())
-        .args(["bench", "--scenario", "throughput", "--shipments", "24"])
-        .arg("--dir")
-        .arg(dir.path())
-        .env("UPSYNC_LOG", "error")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let line: Value = serde_json::from_str(stdout.lines().last().expect("one JSON line")).unwrap();
-    assert_eq!(line["simulators_in_child_process"], true, "{line}");
-    assert_eq!(line["includes_simulators"], false, "{line}");
-    assert!(line["upsync_peak_rss_mb"].as_f64().unwrap() > 0.0, "{line}");
-    assert!(line["sim_peak_rss_mb"].as_f64().unwrap() > 0.0, "{line}");
-    assert!(
-        line.get("peak_rss_mb").is_none(),
-        "no figure mixing both: {line}"
-    );
-    assert_eq!(line["duplicates"], 0, "{line}");
-    assert_eq!(line["lost"], 0, "{line}");
-    assert_eq!(line["inconsistent"], 0, "{line}");
+upsync::both_stores! {
+    #[tokio::test]
+    async fn the_line_tells_the_daemon_from_its_simulators_and_counts_erp_requests_per_connector(store_url) {
+        let dir = tempfile::tempdir().unwrap();
+        let mut cmd = std::process::Command::new(common::bin());
+        cmd.args(["bench", "--scenario", "throughput", "--shipments", "24"])
+            .arg("--dir")
+            .arg(dir.path())
+            .env("UPSYNC_LOG", "error")
+            .env_remove("UPSYNC_BENCH_STORE_URL");
+        if let Some(url) = &store_url {
+            cmd.arg("--store-url").arg(url);
+        }
+        let out = cmd.output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let line: Value = serde_json::from_str(stdout.lines().last().expect("one JSON line")).unwrap();
+        assert_eq!(line["simulators_in_child_process"], true, "{line}");
+        assert_eq!(line["includes_simulators"], false, "{line}");
+        assert!(line["upsync_peak_rss_mb"].as_f64().unwrap() > 0.0, "{line}");
+        assert!(line["sim_peak_rss_mb"].as_f64().unwrap() > 0.0, "{line}");
+        assert!(
+            line.get("peak_rss_mb").is_none(),
+            "no figure mixing both: {line}"
+        );
+        assert_eq!(line["duplicates"], 0, "{line}");
+        assert_eq!(line["lost"], 0, "{line}");
+        assert_eq!(line["inconsistent"], 0, "{line}");
 
-    // Both connectors ran, each with its own figures, and they add up.
-    let shipped = line["shipments"].as_i64().unwrap();
-    assert!(shipped > 0, "{line}");
-    let mut sum_shipments = 0;
-    let mut sum_requests = 0;
-    for c in ["acumatica", "netsuite"] {
-        let l = &line["connectors"][c];
-        let n = l["shipments"].as_i64().unwrap_or(0);
-        let r = l["erp_requests"].as_i64().unwrap_or(0);
-        assert!(n > 0, "{c}: {line}");
-        // Every shipment costs at least a read and a write-back.
+        // Both connectors ran, each with its own figures, and they add up.
+        let shipped = line["shipments"].as_i64().unwrap();
+        assert!(shipped > 0, "{line}");
+        let mut sum_shipments = 0;
+        let mut sum_requests = 0;
+        for c in ["acumatica", "netsuite"] {
+            let l = &line["connectors"][c];
+            let n = l["shipments"].as_i64().unwrap_or(0);
+            let r = l["erp_requests"].as_i64().unwrap_or(0);
+            assert!(n > 0, "{c}: {line}");
+            // Every shipment costs at least a read and a write-back.
+            assert!(
+                l["erp_requests_per_shipment"].as_f64().unwrap() >= 2.0,
+                "{c}: {line}"
+            );
+            assert!(
+                l["erp_requests_by_operation"].as_object().unwrap().len() > 1,
+                "{c}: {line}"
+            );
+            assert!(l["seconds"].as_f64().is_some(), "{c}: {line}");
+            sum_shipments += n;
+            sum_requests += r;
+        }
+        assert_eq!(sum_shipments, shipped, "{line}");
+        assert_eq!(
+            line["erp_requests"].as_i64().unwrap(),
+            sum_requests,
+            "{line}"
+        );
+        let overall = line["erp_requests_per_shipment"].as_f64().unwrap();
         assert!(
-            l["erp_requests_per_shipment"].as_f64().unwrap() >= 2.0,
-            "{c}: {line}"
+            (overall - sum_requests as f64 / shipped as f64).abs() < 0.01,
+            "{line}"
+        );
+        // Memory is sampled while the jobs run.
+        assert!(
+            line["upsync_rss_mb_before"].as_f64().unwrap() > 0.0,
+            "{line}"
         );
         assert!(
-            l["erp_requests_by_operation"].as_object().unwrap().len() > 1,
-            "{c}: {line}"
+            !line["upsync_rss_mb_profile"].as_array().unwrap().is_empty(),
+            "{line}"
         );
-        assert!(l["seconds"].as_f64().is_some(), "{c}: {line}");
-        sum_shipments += n;
-        sum_requests += r;
     }
-    assert_eq!(sum_shipments, shipped, "{line}");
-    assert_eq!(
-        line["erp_requests"].as_i64().unwrap(),
-        sum_requests,
-        "{line}"
-    );
-    let overall = line["erp_requests_per_shipment"].as_f64().unwrap();
-    assert!(
-        (overall - sum_requests as f64 / shipped as f64).abs() < 0.01,
-        "{line}"
-    );
-    // Memory is sampled while the jobs run.
-    assert!(
-        line["upsync_rss_mb_before"].as_f64().unwrap() > 0.0,
-        "{line}"
-    );
-    assert!(
-        !line["upsync_rss_mb_profile"].as_array().unwrap().is_empty(),
-        "{line}"
-    );
 }
