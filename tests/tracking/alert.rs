@@ -231,9 +231,9 @@ fn progress(label: &str) -> u8 {
     }
 }
 
-async fn twenty_days(version: AlertVersion) {
+async fn twenty_days(version: AlertVersion, store_url: Option<String>) {
     let clock = TestClock::new(start());
-    let (_dir, store) = open_store();
+    let (_dir, store) = open_store_on(store_url);
     let ledger = Ledger::new(store.clone());
     let ups = FakeUps::new(clock.clone());
     let erp = FakeErp::new(clock.clone());
@@ -513,14 +513,18 @@ async fn twenty_days(version: AlertVersion) {
     );
 }
 
-#[tokio::test]
-async fn twenty_days_v1_every_package_stays_subscribed_and_every_transition_reaches_the_erp() {
-    twenty_days(AlertVersion::V1).await;
+upsync::both_stores! {
+    #[tokio::test]
+    async fn twenty_days_v1_every_package_stays_subscribed_and_every_transition_reaches_the_erp(store_url) {
+        twenty_days(AlertVersion::V1, store_url).await;
+    }
 }
 
-#[tokio::test]
-async fn twenty_days_v2_every_package_stays_subscribed_and_every_transition_reaches_the_erp() {
-    twenty_days(AlertVersion::V2).await;
+upsync::both_stores! {
+    #[tokio::test]
+    async fn twenty_days_v2_every_package_stays_subscribed_and_every_transition_reaches_the_erp(store_url) {
+        twenty_days(AlertVersion::V2, store_url).await;
+    }
 }
 
 upsync::both_stores! {
