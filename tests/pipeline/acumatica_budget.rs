@@ -6,12 +6,12 @@ use std::sync::atomic::Ordering;
 
 use upsync::app::world::{World, WorldOptions};
 
-/// Guards the default mapping's request budget: over several cycles, no GET of a record
-/// before its write-back (the pre-read issue 24 removed), one sign-in for all cycles, and
-/// at most 3.5 requests per shipment for the listing, the PUT, the label files and the
-/// sessions; the confirm the bundled mapping asks for is counted apart (its POST and status
-/// polls), one POST per shipment.
 upsync::both_stores! {
+    /// Guards the default mapping's request budget: over several cycles, no GET of a record
+    /// before its write-back (the pre-read issue 24 removed), one sign-in for all cycles, and
+    /// at most 3.5 requests per shipment for the listing, the PUT, the label files and the
+    /// sessions; the confirm the bundled mapping asks for is counted apart (its POST and status
+    /// polls), one POST per shipment.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn the_bundled_mapping_stays_within_its_request_budget(store_url) {
         let dir = tempfile::tempdir().unwrap();

@@ -296,10 +296,10 @@ upsync::both_stores! {
     }
 }
 
-/// A second live shipment of the job (made behind the daemon's back, e.g. by another
-/// instance, so it carries the job's reference) while a job is in doubt: reconciliation keeps one, voids the other, counts it,
-/// and writes back only the kept shipment's 1Z numbers.
 upsync::both_stores! {
+    /// A second live shipment of the job (made behind the daemon's back, e.g. by another
+    /// instance, so it carries the job's reference) while a job is in doubt: reconciliation keeps one, voids the other, counts it,
+    /// and writes back only the kept shipment's 1Z numbers.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_duplicate_found_by_reconciliation_is_voided_and_counted(store_url) {
         let dir = tempfile::tempdir().unwrap();

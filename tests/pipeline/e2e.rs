@@ -119,9 +119,9 @@ upsync::both_stores! {
     }
 }
 
-/// `jobs show` prints the timeline and the audit trail of external calls, with ids and
-/// codes, and nothing secret: no credentials or tokens, no street address, no label bytes.
 upsync::both_stores! {
+    /// `jobs show` prints the timeline and the audit trail of external calls, with ids and
+    /// codes, and nothing secret: no credentials or tokens, no street address, no label bytes.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn jobs_show_prints_timeline_and_audit_without_secrets_or_addresses(store_url) {
         let dir = tempfile::tempdir().unwrap();
