@@ -1,7 +1,8 @@
 //! [`Member`]: this daemon as a member of the cluster. Its loop ([`Member::run`]) beats
 //! the heartbeat every third of the lease time, counts the live daemons (heartbeats within
-//! the lease time) and hands the count to whoever divides the UPS quota, and keeps what an
-//! operator sees (`/readyz`, `/metrics`): live daemons, leases held, the last error.
+//! the lease time) and hands the count to whoever divides the UPS quota, prunes old lease
+//! and daemon rows every 30th beat, and keeps what an operator sees (`/readyz`,
+//! `/metrics`): live daemons, leases held, the last error.
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
@@ -95,6 +96,7 @@ impl Member {
         }
         let every = self.coordinator.lease_duration() / 3;
         let mut last = 0;
+        let mut beats: u64 = 0;
         loop {
             let n = self.beat().await;
             if n != last {
@@ -107,6 +109,13 @@ impl Member {
             }
             // Every beat: clients rebuilt by a reload start undivided.
             on_share(n);
+            // Old rows (leases of finished jobs, daemons killed long ago) go, now and then.
+            beats += 1;
+            if beats % 30 == 1 {
+                if let Err(e) = self.coordinator.prune().await {
+                    tracing::debug!(error = %e, "could not prune old lease rows; trying later");
+                }
+            }
             tokio::select! {
                 _ = tokio::time::sleep(every) => {}
                 _ = stop.changed() => break,

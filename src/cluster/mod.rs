@@ -152,6 +152,12 @@ pub trait Coordinator: Send + Sync {
     /// The leases this daemon holds now (operators: `/readyz`, metrics).
     async fn held(&self) -> Result<Vec<Lease>, ClusterError>;
 
+    /// Delete lease rows expired long ago and rows of daemons long silent (see
+    /// `postgres::PRUNE_AFTER`); returns how many. Nothing to do alone.
+    async fn prune(&self) -> Result<u64, ClusterError> {
+        Ok(0)
+    }
+
     /// Leave the cluster (graceful stop): heartbeat row removed, leases released.
     async fn leave(&self) -> Result<(), ClusterError>;
 }

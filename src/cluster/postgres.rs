@@ -3,9 +3,11 @@
 //! heartbeat_at)`, created by the store's migration 1).
 //!
 //! A claim is two statements, each atomic on its own: names never leased are inserted as
-//! ours (fence 1, `ON CONFLICT DO NOTHING`: a concurrent insert of the same name wins once);
-//! the others are taken with `UPDATE … FROM (SELECT … FOR UPDATE SKIP LOCKED)` when expired
-//! or already ours, the fence raised on every new grant. The database's clock (`now()`)
+//! ours (`ON CONFLICT DO NOTHING`: a concurrent insert of the same name wins once); the
+//! others are taken with `UPDATE … FROM (SELECT … FOR UPDATE SKIP LOCKED)` when expired or
+//! already ours. Every new grant's fence is the next value of one sequence
+//! (`upsync_lease_fences`, the store's migration 2), so it is above every fence granted
+//! before, for any name, even after the name's old row was pruned ([`PRUNE_AFTER`]). The database's clock (`now()`)
 //! decides expiry, so daemons on hosts with skewed clocks agree.
 
 use std::time::Duration;
@@ -32,12 +34,14 @@ impl std::fmt::Debug for Postgres {
 }
 
 const CLAIM_NEW: &str = "INSERT INTO upsync_leases(name, owner, fence, expires_at) \
-     SELECT n, $2, 1, now() + make_interval(secs => $3::float8) FROM unnest($1::text[]) AS n \
+     SELECT n, $2, nextval('upsync_lease_fences'), now() + make_interval(secs => $3::float8) \
+     FROM unnest($1::text[]) AS n \
      ON CONFLICT (name) DO NOTHING \
      RETURNING name, fence, extract(epoch from expires_at - now())::float8";
 
 const CLAIM_EXISTING: &str = "UPDATE upsync_leases l SET owner = $2, \
-       fence = CASE WHEN l.owner = $2 AND l.expires_at > now() THEN l.fence ELSE l.fence + 1 END, \
+       fence = CASE WHEN l.owner = $2 AND l.expires_at > now() THEN l.fence \
+                    ELSE nextval('upsync_lease_fences') END, \
        expires_at = now() + make_interval(secs => $3::float8) \
      FROM (SELECT name FROM upsync_leases WHERE name = ANY($1::text[]) \
            AND (expires_at <= now() OR owner = $2) FOR UPDATE SKIP LOCKED) c \
@@ -57,6 +61,18 @@ const HEARTBEAT: &str = "INSERT INTO upsync_daemons(id, started_at, heartbeat_at
 
 const LIVE: &str = "SELECT count(*) FROM upsync_daemons \
      WHERE heartbeat_at > now() - make_interval(secs => $1::float8)";
+
+/// Rows of leases expired for an hour and of daemons silent for an hour (a lease of a
+/// finished job is never claimed again; a killed daemon never leaves). Safe because fences
+/// come from one sequence: a name granted again after its row went gets a higher fence.
+const PRUNE_LEASES: &str =
+    "DELETE FROM upsync_leases WHERE expires_at < now() - make_interval(secs => $1::float8)";
+const PRUNE_DAEMONS: &str =
+    "DELETE FROM upsync_daemons WHERE heartbeat_at < now() - make_interval(secs => $1::float8)";
+
+/// How long an expired lease row or a silent daemon's row is kept (for operators looking
+/// at who held what): an hour.
+pub const PRUNE_AFTER: Duration = Duration::from_secs(3600);
 
 const HELD: &str = "SELECT name, fence, extract(epoch from expires_at - now())::float8 \
      FROM upsync_leases WHERE owner = $1 AND expires_at > now() ORDER BY name";
@@ -204,6 +220,19 @@ impl Coordinator for Postgres {
             .into_iter()
             .map(|r| self.lease_from(r.get(0), r.get(1), r.get(2)))
             .collect())
+    }
+
+    async fn prune(&self) -> Result<u64, ClusterError> {
+        let c = self.client("prune old leases").await?;
+        let age = PRUNE_AFTER.as_secs_f64();
+        let mut n = 0;
+        for sql in [PRUNE_LEASES, PRUNE_DAEMONS] {
+            n += c
+                .execute(sql, &[&age])
+                .await
+                .map_err(|e| ClusterError::db("prune old leases", e))?;
+        }
+        Ok(n)
     }
 
     async fn leave(&self) -> Result<(), ClusterError> {

@@ -26,7 +26,8 @@ async fn ensure_tables(pool: &deadpool_postgres::Pool) {
         "CREATE TABLE IF NOT EXISTS upsync_leases(name text primary key, owner text not null, \
            fence bigint not null, expires_at timestamptz not null);
          CREATE TABLE IF NOT EXISTS upsync_daemons(id text primary key, \
-           started_at timestamptz not null, heartbeat_at timestamptz not null);",
+           started_at timestamptz not null, heartbeat_at timestamptz not null);
+         CREATE SEQUENCE IF NOT EXISTS upsync_lease_fences;",
     )
     .await
     .unwrap();
@@ -245,4 +246,54 @@ async fn a_grant_lasts_three_fifths_of_the_lease_time() {
         lease_ttl(Duration::from_secs(5)) + claim_interval(Duration::from_secs(5)),
         Duration::from_secs(4)
     );
+}
+
+/// Old rows are pruned (a finished job's lease, a daemon killed long ago), and a name
+/// granted again after its row went still gets a higher fence (one sequence for all).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pruned_leases_are_granted_again_with_a_higher_fence() {
+    let Some((pool, ds)) = daemons(2).await else {
+        return;
+    };
+    let name = Lease::job("acme/1");
+    let first = ds[0].acquire(&name).await.unwrap().unwrap();
+    let other = ds[1].acquire(&Lease::job("acme/2")).await.unwrap().unwrap();
+    assert!(
+        other.fence > first.fence,
+        "one sequence: {first:?} {other:?}"
+    );
+    ds[0].heartbeat().await.unwrap();
+    let c = pool.get().await.unwrap();
+    // Ran out two hours ago (what a finished job's released lease becomes).
+    c.execute(
+        "UPDATE upsync_leases SET expires_at = now() - interval '2 hours' WHERE name = $1",
+        &[&name],
+    )
+    .await
+    .unwrap();
+    c.execute(
+        "UPDATE upsync_daemons SET heartbeat_at = now() - interval '2 hours' WHERE id = 'd0'",
+        &[],
+    )
+    .await
+    .unwrap();
+    assert_eq!(ds[1].prune().await.unwrap(), 2);
+    let left: i64 = c
+        .query_one(
+            "SELECT count(*) FROM upsync_leases WHERE name = $1",
+            &[&name],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(left, 0);
+    // The unexpired lease stays.
+    assert!(ds[1].renew(&other).await.unwrap().is_some());
+    let again = ds[1].acquire(&name).await.unwrap().unwrap();
+    assert!(
+        again.fence > other.fence && again.fence > first.fence,
+        "{first:?} {other:?} {again:?}"
+    );
+    // The old holder's fenced write would be refused: its fence is not the row's.
+    assert!(ds[0].renew(&first).await.unwrap().is_none());
 }

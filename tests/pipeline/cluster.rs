@@ -27,7 +27,8 @@ async fn lease_tables(url: &str) -> deadpool_postgres::Pool {
             "CREATE TABLE IF NOT EXISTS upsync_leases(name text primary key, owner text not null, \
                fence bigint not null, expires_at timestamptz not null);
              CREATE TABLE IF NOT EXISTS upsync_daemons(id text primary key, \
-               started_at timestamptz not null, heartbeat_at timestamptz not null);",
+               started_at timestamptz not null, heartbeat_at timestamptz not null);
+             CREATE SEQUENCE IF NOT EXISTS upsync_lease_fences;",
         )
         .await
         .unwrap();

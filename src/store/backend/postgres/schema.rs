@@ -12,9 +12,14 @@ use super::{describe, PgError};
 const MIGRATION_LOCK: i64 = 0x7570_7379_6e63;
 
 /// `(version, SQL)`, in order.
-pub const MIGRATIONS: &[(i32, &str)] = &[(
-    1,
-    "CREATE TABLE upsync_kv (
+///
+/// 2: one sequence hands out every lease fence (`cluster::Postgres`), so a new grant's
+/// fence is above every fence ever granted, for any name: expired lease rows can then be
+/// pruned (a name granted again after its row was deleted still gets a higher fence).
+pub const MIGRATIONS: &[(i32, &str)] = &[
+    (
+        1,
+        "CREATE TABLE upsync_kv (
         tree text NOT NULL,
         key bytea NOT NULL,
         value bytea NOT NULL,
@@ -31,7 +36,13 @@ pub const MIGRATIONS: &[(i32, &str)] = &[(
         started_at timestamptz NOT NULL,
         heartbeat_at timestamptz NOT NULL
     );",
-)];
+    ),
+    (
+        2,
+        "CREATE SEQUENCE upsync_lease_fences;
+    SELECT setval('upsync_lease_fences', greatest(1, (SELECT max(fence) FROM upsync_leases)));",
+    ),
+];
 
 /// The newest version this build knows.
 pub fn latest() -> i32 {
