@@ -271,7 +271,8 @@ pub fn assert_acumatica_written_back(w: &World, nbr: &str, id: &str) -> Vec<Stri
             .iter()
             .any(|(name, size)| name.contains(&format!("{nbr}-{tn}.")) && *size > 0);
         let merged = files.iter().any(|(name, _)| {
-            name.contains(&format!("{nbr}-labels."))
+            name.contains(&format!("{nbr}-"))
+                && name.contains("-labels.")
                 && st
                     .file_data(id, name.rsplit('\\').next().unwrap_or(name))
                     .is_some_and(|d| d.windows(tn.len()).any(|w| w == tn.as_bytes()))
