@@ -276,6 +276,23 @@ fn world_options(args: &BenchArgs, dir: &Path, n: usize) -> WorldOptions {
 // ------------------------------------------------------------------------------------------
 // Shared measurements
 
+/// The Acumatica line's extra figures (docs/acumatica.md, "Requests per shipment"):
+/// `erp_requests_per_shipment` counts every request but the confirm's status polls
+/// (`action.status`); `…_with_polls` counts them too; `…_one_file` is what a shipment with
+/// one attached file costs (one package, no invoice: the mix's multi-file shipments —
+/// GIF/PNG labels of several packages, invoice PDFs — counted as one file each).
+fn acumatica_figures(line: &mut Value, counters: &BTreeMap<String, u64>, r: u64, n: i64) {
+    let n = n.max(1) as f64;
+    let get = |k: &str| counters.get(k).copied().unwrap_or(0) as f64;
+    let polls = get("action.status");
+    let files = get("files");
+    let per = |x: f64| json!(round(x / n, 2));
+    line["files_per_shipment"] = per(files);
+    line["action_status_polls_per_shipment"] = per(polls);
+    line["erp_requests_per_shipment_with_polls"] = per(r as f64 + polls);
+    line["erp_requests_per_shipment_one_file"] = per(r as f64 - files + n);
+}
+
 /// Requests a simulator received: its per-operation counters (keys without a `.`).
 pub fn sim_requests(stats: &BTreeMap<String, u64>) -> u64 {
     stats
@@ -548,12 +565,15 @@ fn pipeline_line(
         .map(|(name, counters)| {
             let n = shipped_by.get(name).copied().unwrap_or(0);
             let r = sim_requests(counters);
-            let line = json!({
+            let mut line = json!({
                 "shipments": n,
                 "erp_requests": r,
                 "erp_requests_per_shipment": round(r as f64 / n.max(1) as f64, 2),
                 "erp_requests_by_operation": sim_ops(counters),
             });
+            if name == "acumatica" {
+                acumatica_figures(&mut line, counters, r, n);
+            }
             (name.to_string(), line)
         })
         .collect();

@@ -75,6 +75,30 @@ upsync::both_stores! {
             (overall - sum_requests as f64 / shipped as f64).abs() < 0.01,
             "{line}"
         );
+        // Acumatica's line also tells the confirm's status polls and the file PUTs apart
+        // (docs/acumatica.md, "Requests per shipment").
+        let a = &line["connectors"]["acumatica"];
+        let f = |k: &str| a[k].as_f64().unwrap_or_else(|| panic!("{k}: {line}"));
+        assert!(f("files_per_shipment") >= 1.0, "labels attached: {line}");
+        assert!(
+            f("action_status_polls_per_shipment") >= 1.0,
+            "confirm polled: {line}"
+        );
+        let near = |x: f64, y: f64| (x - y).abs() < 0.02;
+        assert!(
+            near(
+                f("erp_requests_per_shipment_with_polls"),
+                f("erp_requests_per_shipment") + f("action_status_polls_per_shipment")
+            ),
+            "{line}"
+        );
+        assert!(
+            near(
+                f("erp_requests_per_shipment_one_file"),
+                f("erp_requests_per_shipment") - f("files_per_shipment") + 1.0
+            ),
+            "{line}"
+        );
         // Memory is sampled while the jobs run.
         assert!(
             line["upsync_rss_mb_before"].as_f64().unwrap() > 0.0,

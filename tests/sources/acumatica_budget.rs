@@ -139,7 +139,7 @@ async fn a_listed_shipment_is_written_back_without_reading_it_again() {
 }
 
 /// Guards `label_files: per_shipment`: a multi-package shipment's ZPL labels go in one
-/// file PUT, concatenated in package order, named `{ShipmentNbr}-labels.zpl`.
+/// file PUT, concatenated in package order, named `{ShipmentNbr}-{first 1Z}-labels.zpl`.
 #[tokio::test]
 async fn per_shipment_label_files_attach_one_file_for_all_packages() {
     let h = sim::spawn(AcumaticaSimConfig {
@@ -165,7 +165,7 @@ async fn per_shipment_label_files_attach_one_file_for_all_packages() {
     let files = h.state.files_of(rec["id"].as_str().unwrap());
     assert_eq!(files.len(), 1, "{files:?}");
     assert!(
-        files[0].0.ends_with(&format!("{nbr}-labels.zpl")),
+        files[0].0.contains(&format!("{nbr}-1Z")) && files[0].0.ends_with("-labels.zpl"),
         "{files:?}"
     );
     let want: usize = plan.files.iter().map(|f| f.data.len()).sum::<usize>() + plan.files.len() - 1;

@@ -52,6 +52,7 @@ pub(super) async fn action(
     }
     let op = uuid::Uuid::new_v4().to_string();
     let now = st.now();
+    g.running.push(op.clone());
     g.actions.insert(
         op.clone(),
         ActionOp {
@@ -100,6 +101,7 @@ pub(super) async fn action_status(
     }
     a.done = true;
     let sid = a.shipment_id.clone();
+    g.running.retain(|r| *r != op);
     let new_status = match name.as_str() {
         "ConfirmShipment" => Some("Confirmed"),
         "CorrectShipment" => Some("Open"),

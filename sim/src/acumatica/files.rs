@@ -33,22 +33,36 @@ pub(super) async fn put_file(
         .to_string();
     let full_name = format!("Shipments ({nbr})\\{filename}");
     let existing = g
-        .files
-        .values()
-        .find(|f| f.shipment_id == sid && f.name == full_name)
-        .map(|f| f.id.clone());
-    let fid = existing.unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        .files_by_shipment
+        .get(&sid)
+        .into_iter()
+        .flatten()
+        .find(|id| g.files.get(*id).is_some_and(|f| f.name == full_name))
+        .cloned();
+    let fid = match existing {
+        Some(fid) => fid,
+        None => {
+            let fid = uuid::Uuid::new_v4().to_string();
+            g.files_by_shipment
+                .entry(sid.clone())
+                .or_default()
+                .push(fid.clone());
+            fid
+        }
+    };
     g.files.insert(
         fid.clone(),
         StoredFile {
             id: fid.clone(),
-            shipment_id: sid.clone(),
             name: full_name,
-            data: body.to_vec(),
+            data: body,
         },
     );
     let list: Vec<Value> = {
-        let mut v: Vec<&StoredFile> = g.files.values().filter(|f| f.shipment_id == sid).collect();
+        let mut v: Vec<&StoredFile> = g.files_by_shipment[&sid]
+            .iter()
+            .filter_map(|id| g.files.get(id))
+            .collect();
         v.sort_by(|a, b| a.name.cmp(&b.name));
         v.iter()
             .map(|f| json!({"id": f.id, "filename": f.name, "href": format!("/entity/{ep}/{ver}/files/{}", f.id)}))
@@ -87,9 +101,12 @@ pub(super) async fn get_attached_file(
     };
     let suffix = format!("\\{filename}");
     match g
-        .files
-        .values()
-        .find(|f| f.shipment_id == sid && f.name.ends_with(&suffix))
+        .files_by_shipment
+        .get(&sid)
+        .into_iter()
+        .flatten()
+        .filter_map(|id| g.files.get(id))
+        .find(|f| f.name.ends_with(&suffix))
     {
         Some(f) => file_response(f),
         None => no_entity(),

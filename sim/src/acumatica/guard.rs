@@ -196,11 +196,21 @@ pub(super) fn busy(st: &AcuState, headers: &HeaderMap) -> Result<(), Response> {
     };
     let now = st.now();
     let run = chrono::Duration::seconds(st.cfg.action_run_seconds);
-    let running = st
-        .lock()
-        .actions
-        .values()
-        .any(|a| a.session == key && !a.done && now - a.started < run);
+    let running = {
+        let mut g = st.lock();
+        let g = &mut *g;
+        // Forget the actions that finished by time without a poll (they no longer block).
+        let actions = &g.actions;
+        g.running.retain(|op| {
+            actions
+                .get(op)
+                .is_some_and(|a| !a.done && now - a.started < run)
+        });
+        g.running
+            .iter()
+            .filter_map(|op| actions.get(op))
+            .any(|a| a.session == key)
+    };
     if !running {
         return Ok(());
     }

@@ -335,9 +335,8 @@ struct Token {
 #[derive(Debug, Clone)]
 struct StoredFile {
     id: String,
-    shipment_id: String,
     name: String,
-    data: Vec<u8>,
+    data: Bytes,
 }
 
 #[derive(Debug, Clone)]
@@ -361,7 +360,13 @@ struct Inner {
     tokens: HashMap<String, Token>,
     refresh: HashMap<String, (String, String)>,
     files: HashMap<String, StoredFile>,
+    /// File ids by shipment id (an index of `files`: a PUT or a list of a shipment's files
+    /// must not scan every file ever attached).
+    files_by_shipment: HashMap<String, Vec<String>>,
     actions: HashMap<String, ActionOp>,
+    /// Ids of the actions not done yet (an index of `actions` for the busy-form check,
+    /// which runs on every request and must not scan every action ever started).
+    running: Vec<String>,
     rejects: Vec<(String, String)>,
     next_nbr: usize,
     last_ts: Option<DateTime<Utc>>,
@@ -448,13 +453,26 @@ impl AcuState {
             .collect()
     }
 
+    /// The bytes of a shipment's attached file whose name ends with `suffix`.
+    pub fn file_data(&self, shipment_id: &str, suffix: &str) -> Option<Bytes> {
+        let g = self.lock();
+        g.files_by_shipment
+            .get(shipment_id)?
+            .iter()
+            .filter_map(|id| g.files.get(id))
+            .find(|f| f.name.ends_with(suffix))
+            .map(|f| f.data.clone())
+    }
+
     /// Names and sizes of the files attached to a shipment.
     pub fn files_of(&self, shipment_id: &str) -> Vec<(String, usize)> {
         let g = self.lock();
         let mut v: Vec<_> = g
-            .files
-            .values()
-            .filter(|f| f.shipment_id == shipment_id)
+            .files_by_shipment
+            .get(shipment_id)
+            .into_iter()
+            .flatten()
+            .filter_map(|id| g.files.get(id))
             .map(|f| (f.name.clone(), f.data.len()))
             .collect();
         v.sort();

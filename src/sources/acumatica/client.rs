@@ -10,7 +10,8 @@
 //! rejected, whatever its status. The connector holds up to `sessions` sessions
 //! ([`Session`]); a long-running action holds its session's `gate` exclusively (the form is
 //! busy for that session only, §A4), so with two or more, actions run in sessions 2..
-//! while every other request goes to the first free session ([`Lane`]). The version
+//! while every other request goes to the first free session ([`Lane`]); an action's
+//! requests skip the `concurrency` queue (see [`Http::send_as`]). The version
 //! check (`GET /entity`) is sent signed in: only then are the tenant's custom endpoints
 //! listed (§A1). Never log bodies, cookies or tokens; log status codes and ids.
 
@@ -423,11 +424,21 @@ impl Http {
             Lane::Held(i) => (i, None),
         };
         self.uses.fetch_add(1, Ordering::Relaxed);
-        let _permit = self
-            .permits
-            .acquire()
-            .await
-            .map_err(|_| self.config("connector closed"))?;
+        // An action's POST and status polls do not queue behind the ordinary requests: its
+        // session is held (no other request of it can run, ERP-NOTES §A4) while it waits, so
+        // a place in a queue of up to `jobs_in_flight` writes would stretch every confirm and
+        // with it the confirmations per second. At most one per held session is in flight
+        // (the gate is exclusive), beyond `concurrency`; a licence's concurrent-request limit
+        // queues it on the instance rather than refusing it (§A2: declined only past 20 queued).
+        let _permit = match lane {
+            Lane::Shared => Some(
+                self.permits
+                    .acquire()
+                    .await
+                    .map_err(|_| self.config("connector closed"))?,
+            ),
+            Lane::Held(_) => None,
+        };
         let mut relogged = false;
         let mut attempt = 0u32;
         loop {

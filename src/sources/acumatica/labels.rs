@@ -10,9 +10,12 @@
 //! merge would need a PDF writer, which upsync does not carry), so they stay one file per
 //! package. Other files of a plan (invoice PDFs, signature images) are never merged.
 //!
-//! The merged name is the first label's name with its tracking number replaced by
-//! `labels` (`000123-1Z…1.zpl` → `000123-labels.zpl`), or `{key}-labels.{ext}`: stable, so
-//! a repeated write-back replaces the same file with the same bytes.
+//! The merged name is the first label's name with `-labels` after its tracking number
+//! (`000123-1Z…1.zpl` → `000123-1Z…1-labels.zpl`), or `{key}-labels.{ext}`: stable, so a
+//! repeated write-back finds it attached and sends nothing, and new for a new label set —
+//! a re-ship after a void has new tracking numbers, so its labels are attached beside the
+//! voided ones instead of being taken for them (a write-back knows attached files by name
+//! only).
 //!
 //! Must never: reorder labels, merge across formats, or log label bytes.
 
@@ -68,7 +71,7 @@ pub fn merge(files: &[WriteBackFile], tracking: &[String], key: &str) -> Vec<Wri
                 let name = tracking
                     .iter()
                     .find(|t| !t.is_empty() && f.name.contains(t.as_str()))
-                    .map(|t| f.name.replacen(t.as_str(), "labels", 1))
+                    .map(|t| f.name.replacen(t.as_str(), &format!("{t}-labels"), 1))
                     .unwrap_or_else(|| format!("{key}-labels.{e}"));
                 merged.push((e, out.len()));
                 out.push(WriteBackFile {
@@ -103,12 +106,23 @@ mod tests {
         ];
         let out = merge(&files, &t, "000123");
         assert_eq!(out.len(), 2, "{out:?}");
-        assert_eq!(out[0].name, "000123-labels.zpl");
+        assert_eq!(out[0].name, "000123-1ZA-labels.zpl");
         assert_eq!(
             String::from_utf8(out[0].data.clone()).unwrap(),
             "^XA^FDA^XZ\n^XA^FDB^XZ\n^XA^FDC^XZ"
         );
         assert_eq!(out[1].name, "000123-invoice.pdf");
+    }
+
+    #[test]
+    fn a_new_label_set_gets_a_new_name_and_the_same_set_the_same() {
+        // A re-ship after a void: new tracking numbers, so the merged file must not be
+        // taken for the one already attached (attached files are known by name only).
+        let voided = merge(&[f("000123-1ZA.zpl", "A")], &["1ZA".to_string()], "000123");
+        let again = merge(&[f("000123-1ZA.zpl", "A")], &["1ZA".to_string()], "000123");
+        let reship = merge(&[f("000123-1ZN.zpl", "N")], &["1ZN".to_string()], "000123");
+        assert_eq!(voided, again);
+        assert_ne!(voided[0].name, reship[0].name);
     }
 
     #[test]
