@@ -13,6 +13,9 @@
 //!   per-connector state counts behind the metrics update without extra reads).
 //! * `a/<job id>` → present while the job is active (the pipeline has work to do), so a
 //!   cycle scans pending work only, never the whole history.
+//! * `l/<job id>` → the label and document bytes of the job's result, out of `j/` so
+//!   the job record stays small at every save and load
+//!   ([`crate::pipeline::stored_labels`]).
 //!
 //! Every transition is written and flushed ([`Ledger::save_flushed`]) **before** the side
 //! effect it guards: `shipping` before Ship, `shipped` before write-back.

@@ -81,8 +81,12 @@ pub(crate) fn attach(r: &mut ShipResult, bytes: &[u8]) -> Result<(), String> {
     Ok(())
 }
 
-/// Decode check for `store verify`.
-pub(crate) fn verify(bytes: &[u8]) -> Result<(), String> {
+/// Decode check for `store verify` of a `jobs` tree key the ledger decoder does not know
+/// otherwise: a label entry must decode; other keys pass.
+pub fn verify_entry(key: &str, bytes: &[u8]) -> Result<(), String> {
+    if !key.starts_with("l/") {
+        return Ok(());
+    }
     serde_json::from_slice::<StoredLabels>(bytes)
         .map(|_| ())
         .map_err(|e| format!("not a label entry: {e}"))
@@ -136,4 +140,41 @@ pub(crate) fn result_without_bytes<S: Serializer>(
         paperless: paperless.clone(),
     };
     s.serialize_some(&lean)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::LabelFormat;
+
+    /// `store verify` decodes label entries (a damaged one is named) and lets other keys pass.
+    #[test]
+    fn verify_decodes_label_entries_only() {
+        let r = ShipResult {
+            shipment_id: "1Z1".into(),
+            service_code: "03".into(),
+            packages: vec![PackageResult {
+                tracking_number: "1Z1".into(),
+                erp_line_id: "1".into(),
+                label: Some(Label {
+                    format: LabelFormat::Gif,
+                    data: vec![1, 2, 3],
+                }),
+            }],
+            charges: Default::default(),
+            alerts: vec![],
+            documents: vec![],
+            paperless: None,
+        };
+        let bytes = encode(&r).unwrap();
+        assert_eq!(verify_entry("l/acu/1/v1", &bytes), Ok(()));
+        assert!(verify_entry("l/acu/1/v1", b"{\"packages\": 7}")
+            .unwrap_err()
+            .contains("not a label entry"));
+        assert_eq!(verify_entry("x/other", b"not json"), Ok(()));
+        let mut lean = r.clone();
+        lean.packages[0].label = None;
+        attach(&mut lean, &bytes).unwrap();
+        assert_eq!(lean, r, "attach puts the bytes back");
+    }
 }

@@ -448,8 +448,6 @@ pub fn ledger_decoder(tree: crate::store::Tree, key: &str, bytes: &[u8]) -> Resu
         serde_json::from_slice::<crate::pipeline::ledger::Watch>(bytes)
             .map(|_| ())
             .map_err(|e| format!("not a late-duplicate watch: {e}"))
-    } else if key.starts_with("l/") {
-        crate::pipeline::stored_labels::verify(bytes)
     } else if key.starts_with("s/") {
         let name = std::str::from_utf8(bytes).map_err(|_| "state index is not text".to_string())?;
         serde_json::from_value::<crate::pipeline::JobState>(serde_json::Value::String(
@@ -458,7 +456,7 @@ pub fn ledger_decoder(tree: crate::store::Tree, key: &str, bytes: &[u8]) -> Resu
         .map(|_| ())
         .map_err(|_| "state index names no known state".to_string())
     } else {
-        Ok(())
+        crate::pipeline::stored_labels::verify_entry(key, bytes)
     }
 }
 
