@@ -803,11 +803,15 @@ impl PipelineCore {
         conn: &Arc<Connector>,
         id: &str,
     ) -> Result<bool, PipelineError> {
-        let Some(mut job) = self.ledger.get(id)? else {
+        // Label bytes only for write-back (the one step of this loop that reads them).
+        let Some(mut job) = self.ledger.get_lean(id)? else {
             return Ok(false);
         };
         if !job.is_due(self.now()) {
             return Ok(false);
+        }
+        if job.state == JobState::Shipped {
+            self.ledger.attach_labels(&mut job)?;
         }
         loop {
             if conn.health.paused_reason().is_some() {

@@ -87,7 +87,7 @@ impl PipelineCore {
             return self.process_job(conn, id).await;
         };
         // Not due: no lease (a job waiting for its retry costs one read, not a claim).
-        match self.ledger.get(id)? {
+        match self.ledger.get_lean(id)? {
             Some(job) if job.is_due(self.now()) => {}
             _ => return Ok(false),
         }

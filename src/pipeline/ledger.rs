@@ -13,6 +13,9 @@
 //!   per-connector state counts behind the metrics update without extra reads).
 //! * `a/<job id>` → present while the job is active (the pipeline has work to do), so a
 //!   cycle scans pending work only, never the whole history.
+//! * `l/<job id>` → the label and document bytes of the job's result, out of `j/` so
+//!   the job record stays small at every save and load
+//!   ([`crate::pipeline::stored_labels`]).
 //!
 //! Every transition is written and flushed ([`Ledger::save_flushed`]) **before** the side
 //! effect it guards: `shipping` before Ship, `shipped` before write-back.
@@ -218,7 +221,12 @@ pub struct Job {
     pub shipment: Option<Shipment>,
     #[serde(default)]
     pub ship_attempt: Option<ShipAttempt>,
-    #[serde(default)]
+    /// Stored without its label and document bytes: those live under `l/<job id>`
+    /// ([`crate::pipeline::stored_labels`]); [`Ledger::get`] puts them back.
+    #[serde(
+        default,
+        serialize_with = "crate::pipeline::stored_labels::result_without_bytes"
+    )]
     pub result: Option<ShipResult>,
     /// Business days in transit UPS quoted for the chosen service (rate shopping for
     /// `cheapest_within_days`); written back as `write_back.transit_days`.
@@ -269,13 +277,18 @@ pub struct Job {
 }
 
 /// What [`Job::stored`] holds: a job state, or nothing known (a new job, a copy made by
-/// deserialising outside the ledger). Atomic so a `&Job` can be marked saved.
+/// deserialising outside the ledger); and whether the ledger's `l/<job id>` holds exactly
+/// the label bytes of this copy's result (false when unknown: a save then writes them).
+/// Atomic so a `&Job` can be marked saved.
 #[derive(Debug)]
-pub(crate) struct StoredState(std::sync::atomic::AtomicU8);
+pub(crate) struct StoredState(std::sync::atomic::AtomicU8, std::sync::atomic::AtomicBool);
 
 impl Default for StoredState {
     fn default() -> Self {
-        StoredState(std::sync::atomic::AtomicU8::new(Self::UNKNOWN))
+        StoredState(
+            std::sync::atomic::AtomicU8::new(Self::UNKNOWN),
+            std::sync::atomic::AtomicBool::new(false),
+        )
     }
 }
 
@@ -293,12 +306,21 @@ impl StoredState {
         });
         self.0.store(i, std::sync::atomic::Ordering::Relaxed);
     }
+
+    fn labels_stored(&self) -> bool {
+        self.1.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    pub(crate) fn set_labels_stored(&self, stored: bool) {
+        self.1.store(stored, std::sync::atomic::Ordering::Relaxed);
+    }
 }
 
 impl Clone for StoredState {
     fn clone(&self) -> Self {
         let s = StoredState::default();
         s.set(self.get());
+        s.set_labels_stored(self.labels_stored());
         s
     }
 }
@@ -505,7 +527,19 @@ impl Ledger {
         &self.store
     }
 
+    /// A job with its label and document bytes ([`Ledger::get_lean`] without them).
     pub fn get(&self, id: &str) -> Result<Option<Job>, StoreError> {
+        let mut job = self.get_lean(id)?;
+        if let Some(j) = &mut job {
+            self.attach_labels(j)?;
+        }
+        Ok(job)
+    }
+
+    /// A job as its record holds it: label and document bytes left out (they live under
+    /// `l/<job id>`, see [`crate::pipeline::stored_labels`]), for the many reads that never
+    /// look at them. Saving it keeps the stored bytes.
+    pub fn get_lean(&self, id: &str) -> Result<Option<Job>, StoreError> {
         let job: Option<Job> = self.store.get_json(Tree::Jobs, &job_key(id))?;
         if let Some(j) = &job {
             j.stored.set(Some(j.state));
@@ -513,13 +547,57 @@ impl Ledger {
         Ok(job)
     }
 
+    /// Put a job's stored label and document bytes back into its result (no-op without a
+    /// result, for a compacted job, or when none are stored: a record written before the
+    /// bytes had their own key holds them inline).
+    pub fn attach_labels(&self, job: &mut Job) -> Result<(), StoreError> {
+        let Some(r) = job.result.as_mut() else {
+            return Ok(());
+        };
+        if job.compacted || job.stored.labels_stored() {
+            return Ok(());
+        }
+        let key = crate::pipeline::stored_labels::labels_key(&job.id);
+        let raw = self
+            .store
+            .tree(Tree::Jobs)
+            .get(&key)
+            .map_err(|source| StoreError::Db {
+                dir: std::path::PathBuf::from("<jobs>"),
+                source,
+            })?;
+        if let Some(raw) = raw {
+            crate::pipeline::stored_labels::attach(r, &raw).map_err(|reason| {
+                StoreError::Corrupt {
+                    tree: Tree::Jobs.name(),
+                    reason: format!("{key}: {reason}"),
+                }
+            })?;
+            job.stored.set_labels_stored(true);
+        }
+        Ok(())
+    }
+
     /// The current job of an ERP record.
     pub fn current_for(&self, source: &str, record_id: &str) -> Result<Option<Job>, StoreError> {
+        let mut job = self.current_for_lean(source, record_id)?;
+        if let Some(j) = &mut job {
+            self.attach_labels(j)?;
+        }
+        Ok(job)
+    }
+
+    /// [`Ledger::current_for`] without label bytes (see [`Ledger::get_lean`]).
+    pub fn current_for_lean(
+        &self,
+        source: &str,
+        record_id: &str,
+    ) -> Result<Option<Job>, StoreError> {
         let id: Option<String> = self
             .store
             .get_json(Tree::Jobs, &record_key(source, record_id))?;
         match id {
-            Some(id) => self.get(&id),
+            Some(id) => self.get_lean(&id),
             None => Ok(None),
         }
     }
@@ -566,6 +644,24 @@ impl Ledger {
         };
         let mut batch = crate::store::Batch::default();
         batch.insert(job_key(&job.id).as_bytes(), body);
+        // Label bytes: written with the save that first holds them (`shipped`, flushed
+        // before write-back), in the same batch; removed with compaction.
+        let labels_key = crate::pipeline::stored_labels::labels_key(&job.id);
+        let mut labels_written = false;
+        if job.state == JobState::Delivered && !job.compacted {
+            batch.remove(labels_key.as_bytes());
+        } else if let Some(r) = &job.result {
+            if !job.stored.labels_stored() && crate::pipeline::stored_labels::has_bytes(r) {
+                batch.insert(
+                    labels_key.as_bytes(),
+                    crate::pipeline::stored_labels::encode(r).map_err(|e| StoreError::Corrupt {
+                        tree: Tree::Jobs.name(),
+                        reason: format!("{labels_key}: {e}"),
+                    })?,
+                );
+                labels_written = true;
+            }
+        }
         batch.insert(state_key.as_bytes(), job.state.as_str().as_bytes());
         // An automatic return shares its outbound's record but is never its current job.
         // A job already in the ledger wrote its record index with its first save.
@@ -590,6 +686,9 @@ impl Ledger {
             .apply_batch_fenced(batch, crate::cluster::current_fence().as_ref())?;
         self.count_transition(job, previous);
         job.stored.set(Some(job.state));
+        if labels_written {
+            job.stored.set_labels_stored(true);
+        }
         if job.state == JobState::Failed {
             if let Some(f) = &job.last_error {
                 self.store.put_json(
@@ -625,7 +724,8 @@ impl Ledger {
         self.store.flush_async().await
     }
 
-    /// Every job (optionally only one source / one state), in key order.
+    /// Every job (optionally only one source / one state), in key order, with its label
+    /// and document bytes.
     pub fn jobs(
         &self,
         source: Option<&str>,
@@ -652,6 +752,11 @@ impl Ledger {
             .filter(move |j| match (j, state) {
                 (Ok(j), Some(s)) => j.state == s,
                 _ => true,
+            })
+            .map(move |j| {
+                let mut j = j?;
+                self.attach_labels(&mut j)?;
+                Ok(j)
             })
     }
 
@@ -746,12 +851,17 @@ impl Ledger {
         }
         let mut removed = 0;
         for id in victims {
-            let Some(job) = self.get(&id)? else { continue };
+            let Some(job) = self.get_lean(&id)? else {
+                continue;
+            };
             if job.updated_at >= before {
                 continue;
             }
             jobs.remove(job_key(&id)).map_err(db_err)?;
             jobs.remove(format!("s/{id}")).map_err(db_err)?;
+            // A voided or superseded job may still hold label bytes.
+            jobs.remove(crate::pipeline::stored_labels::labels_key(&id))
+                .map_err(db_err)?;
             let rk = record_key(&job.source, &job.record_id);
             if jobs.get(&rk).map_err(db_err)?.as_deref()
                 == Some(serde_json::to_vec(&job.id).unwrap_or_default().as_slice())
@@ -790,165 +900,5 @@ impl Ledger {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn record(v: &str) -> ErpRecord {
-        ErpRecord {
-            source: "acu".into(),
-            id: "guid-1".into(),
-            number: "000123".into(),
-            version: v.into(),
-            modified: Utc::now(),
-            data: serde_json::json!({}),
-        }
-    }
-
-    #[test]
-    fn save_indexes_current_job_and_dead_letters() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = std::sync::Arc::new(Store::open(dir.path(), None).unwrap());
-        let l = Ledger::new(store);
-        let now = Utc::now();
-        let mut j = Job::new(record("v1"), now);
-        l.save(&j).unwrap();
-        assert_eq!(l.current_for("acu", "guid-1").unwrap().unwrap().id, j.id);
-        j.last_error = Some(Failure {
-            class: ErrorClass::Business,
-            code: "address_invalid".into(),
-            message: "no candidates".into(),
-            at: now,
-        });
-        j.transition(JobState::Failed, "address_invalid", now);
-        l.save(&j).unwrap();
-        assert_eq!(l.dead_letters().unwrap().len(), 1);
-        j.transition(JobState::Seen, "replay", now);
-        l.save(&j).unwrap();
-        assert!(l.dead_letters().unwrap().is_empty());
-        assert_eq!(l.jobs(Some("acu"), Some(JobState::Seen)).count(), 1);
-        assert_eq!(l.jobs(Some("other"), None).count(), 0);
-        assert_eq!(l.active_ids("acu").unwrap(), vec![j.id.clone()]);
-        let counts = l.state_counts();
-        assert_eq!(counts.get(&("acu".to_string(), JobState::Seen)), Some(&1));
-        assert_eq!(counts.get(&("acu".to_string(), JobState::Failed)), Some(&0));
-        // Counts survive a reopen (rebuilt from the index).
-        let l2 = Ledger::new(l.store.clone());
-        assert_eq!(
-            l2.state_counts().get(&("acu".to_string(), JobState::Seen)),
-            Some(&1)
-        );
-        assert_eq!(j.timeline.len(), 3);
-    }
-
-    #[test]
-    fn delivered_jobs_are_stored_compacted() {
-        use crate::model::{Label, LabelFormat, PackageResult, ShipResult};
-        let dir = tempfile::tempdir().unwrap();
-        let store = std::sync::Arc::new(Store::open(dir.path(), None).unwrap());
-        let l = Ledger::new(store);
-        let now = Utc::now();
-        let mut j = Job::new(
-            ErpRecord {
-                data: serde_json::json!({"ShipTo": {"AddressLine1": "1 Main St"}}),
-                ..record("v1")
-            },
-            now,
-        );
-        j.result = Some(ShipResult {
-            shipment_id: "1Z999AA10123456784".into(),
-            service_code: "03".into(),
-            packages: vec![PackageResult {
-                tracking_number: "1Z999AA10123456784".into(),
-                erp_line_id: "1".into(),
-                label: Some(Label {
-                    format: LabelFormat::Gif,
-                    data: vec![7; 2048],
-                }),
-            }],
-            charges: Default::default(),
-            alerts: vec![],
-            documents: vec![crate::model::ShipDocument {
-                kind: "invoice".into(),
-                file_name: "SO-1-1Z999AA10123456784-invoice.pdf".into(),
-                format: "pdf".into(),
-                data: vec![9; 2048],
-                form_group_id: None,
-            }],
-            paperless: None,
-        });
-        j.transition(JobState::Tracking, "", now);
-        l.save(&j).unwrap();
-        let tracking = l.get(&j.id).unwrap().unwrap();
-        assert!(
-            !tracking.compacted,
-            "a job still in transit keeps everything"
-        );
-        assert!(tracking.result.as_ref().unwrap().packages[0]
-            .label
-            .is_some());
-        let size = |job: &Job| serde_json::to_vec(job).unwrap().len();
-        let before = size(&tracking);
-        j.transition(JobState::Delivered, "tracking: 1 delivered", now);
-        l.save(&j).unwrap();
-        let done = l.get(&j.id).unwrap().unwrap();
-        assert!(done.compacted);
-        assert_eq!(done.record.data, serde_json::Value::Null, "no ERP copy");
-        let p = &done.result.as_ref().unwrap().packages[0];
-        assert_eq!(p.tracking_number, "1Z999AA10123456784", "tracking kept");
-        assert!(p.label.is_none(), "label bytes dropped");
-        let d = &done.result.as_ref().unwrap().documents[0];
-        assert!(
-            d.data.is_empty() && d.file_name.ends_with("-invoice.pdf"),
-            "invoice bytes dropped, name kept"
-        );
-        assert_eq!(done.timeline.len(), 3, "audit trail kept");
-        assert!(size(&done) < before / 2, "{} vs {before}", size(&done));
-    }
-
-    #[test]
-    fn prune_removes_only_old_finished_jobs() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = std::sync::Arc::new(Store::open(dir.path(), None).unwrap());
-        let l = Ledger::new(store);
-        let old = Utc::now() - chrono::Duration::days(200);
-        let mut a = Job::new(record("v1"), old);
-        a.transition(JobState::Delivered, "", old);
-        l.save(&a).unwrap();
-        let mut b = Job::new(
-            ErpRecord {
-                id: "guid-2".into(),
-                ..record("v1")
-            },
-            old,
-        );
-        b.transition(JobState::Tracking, "", old);
-        l.save(&b).unwrap();
-        let mut c = Job::new(
-            ErpRecord {
-                id: "guid-3".into(),
-                ..record("v1")
-            },
-            Utc::now(),
-        );
-        c.transition(JobState::Delivered, "", Utc::now());
-        l.save(&c).unwrap();
-        let removed = l.prune(Utc::now() - chrono::Duration::days(120)).unwrap();
-        assert_eq!(removed, 1);
-        assert!(l.get(&a.id).unwrap().is_none());
-        assert!(l.current_for("acu", "guid-1").unwrap().is_none());
-        assert!(l.get(&b.id).unwrap().is_some(), "tracking jobs are kept");
-        assert!(l.get(&c.id).unwrap().is_some(), "recent jobs are kept");
-        assert_eq!(
-            l.state_counts()
-                .get(&("acu".to_string(), JobState::Delivered)),
-            Some(&1)
-        );
-    }
-
-    #[test]
-    fn state_names_roundtrip() {
-        for s in JobState::ALL {
-            assert_eq!(JobState::parse(s.as_str()), Some(s));
-        }
-    }
-}
+#[path = "ledger_tests.rs"]
+mod tests;

@@ -1,7 +1,8 @@
 //! Sync pipeline: from "a shipment is ready in the ERP" to "its 1Z number and label are on
 //! the ERP record", on schedules, surviving crashes, UPS faults and bad data.
 //!
-//! * [`ledger`]: the job ledger in sled (states of docs/design.md, dead-letter queue).
+//! * [`ledger`]: the job ledger in sled (states of docs/design.md, dead-letter queue);
+//!   `stored_labels`: a job's label bytes under their own key, out of the job record.
 //! * [`engine`]: one cycle of a connector and the per-job state machine, with in-doubt
 //!   reconciliation that makes Ship exactly-once.
 //! * [`parts`]: split groups (one record, several UPS shipments) inside one job.
@@ -20,6 +21,7 @@ pub mod parts;
 pub mod ports;
 pub mod retry;
 pub mod schedule;
+pub(crate) mod stored_labels;
 
 pub use engine::{
     Connector, ConnectorSettings, CycleReport, Pipeline, PipelineError, PipelineSettings,

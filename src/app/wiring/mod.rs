@@ -456,7 +456,7 @@ pub fn ledger_decoder(tree: crate::store::Tree, key: &str, bytes: &[u8]) -> Resu
         .map(|_| ())
         .map_err(|_| "state index names no known state".to_string())
     } else {
-        Ok(())
+        crate::pipeline::stored_labels::verify_entry(key, bytes)
     }
 }
 

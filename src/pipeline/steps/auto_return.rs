@@ -41,7 +41,7 @@ impl PipelineCore {
             return Ok(());
         }
         let id = return_job_id(&job.id);
-        if self.ledger.get(&id)?.is_some() {
+        if self.ledger.get_lean(&id)?.is_some() {
             return Ok(());
         }
         let Some(mapped) = conn.mapper.auto_return(&job.record) else {

@@ -74,7 +74,7 @@ impl PipelineCore {
         record: ErpRecord,
     ) -> Result<bool, PipelineError> {
         let now = self.now();
-        let Some(mut current) = self.ledger.current_for(&conn.name, &record.id)? else {
+        let Some(mut current) = self.ledger.current_for_lean(&conn.name, &record.id)? else {
             self.ledger.save(&Job::new(record, now))?;
             self.stats.jobs_created.fetch_add(1, Ordering::Relaxed);
             return Ok(true);

@@ -164,7 +164,7 @@ impl PipelineCore {
         // Shipments voided since the last pass.
         let mut changed = false;
         for c in p.shipments.iter_mut().filter(|c| !c.voided) {
-            if let Some(j) = self.ledger.get(&c.job_id)? {
+            if let Some(j) = self.ledger.get_lean(&c.job_id)? {
                 if j.state == JobState::Voided {
                     c.voided = true;
                     changed = true;
@@ -311,8 +311,10 @@ impl PipelineCore {
             if c.voided || c.prn_written.as_deref() == Some(prn.as_str()) {
                 continue;
             }
-            let (Ok(conn), Some(job)) = (self.connector(&c.connector), self.ledger.get(&c.job_id)?)
-            else {
+            let (Ok(conn), Some(job)) = (
+                self.connector(&c.connector),
+                self.ledger.get_lean(&c.job_id)?,
+            ) else {
                 continue;
             };
             let plan = conn

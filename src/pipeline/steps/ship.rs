@@ -99,6 +99,8 @@ impl PipelineCore {
             .collect::<Vec<_>>()
             .join(" ");
         job.result = Some(result);
+        // New bytes: the next save writes them to the job's label key.
+        job.stored.set_labels_stored(false);
         job.transition(JobState::Shipped, format!("{how}{numbers}"), self.now());
         // Durable before write-back: a failed write-back retries from here, never ships again.
         self.ledger.save_flushed(job).await?;

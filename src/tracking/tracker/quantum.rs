@@ -339,7 +339,7 @@ impl Tracker {
         let l = lookup.as_ref().expect("built above");
         if let Some(job_id) = l.by_number.get(tn) {
             // One of ours whose job is not registered (yet).
-            let Some(job) = self.ledger.get(job_id)? else {
+            let Some(job) = self.ledger.get_lean(job_id)? else {
                 return Ok(false);
             };
             if job.state == JobState::Tracking {
@@ -386,7 +386,7 @@ impl Tracker {
 
     /// Track `tn` as one more package of `job_id` (its job must be in `tracking`).
     fn qv_add_foreign(&self, tn: &str, job_id: &str) -> Result<bool, TrackingError> {
-        let Some(job) = self.ledger.get(job_id)? else {
+        let Some(job) = self.ledger.get_lean(job_id)? else {
             return Ok(false);
         };
         if job.state != JobState::Tracking {

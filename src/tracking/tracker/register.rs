@@ -130,7 +130,7 @@ impl Tracker {
             })
             .collect::<Result<_, _>>()?;
         for id in open {
-            let Some(job) = self.ledger.get(&id)? else {
+            let Some(job) = self.ledger.get_lean(&id)? else {
                 continue;
             };
             if job.state == JobState::Voided {

@@ -55,7 +55,7 @@ impl Tracker {
                 tracing::warn!(job = %job_id, connector = %jt.connector, "no ERP connector configured for this job; tracking write-back waits");
                 continue;
             };
-            let Some(job) = self.ledger.get(&job_id)? else {
+            let Some(job) = self.ledger.get_lean(&job_id)? else {
                 self.clear_dirty(&job_id, &gen)?;
                 continue;
             };
@@ -170,7 +170,7 @@ impl Tracker {
             count(Milestone::Voided),
         );
         let mut moved = false;
-        if let Some(mut job) = self.ledger.get(job_id)? {
+        if let Some(mut job) = self.ledger.get_lean(job_id)? {
             if job.state == JobState::Tracking {
                 let to = if v == pkgs.len() {
                     JobState::Voided
