@@ -657,21 +657,49 @@ impl Pipeline {
         conn: &Arc<Connector>,
         report: &mut CycleReport,
     ) -> Result<(), PipelineError> {
-        let ids = self.ledger.active_ids(&conn.name)?;
+        let mut queue: std::collections::VecDeque<String> =
+            self.ledger.active_ids(&conn.name)?.into();
         let limit = Arc::new(tokio::sync::Semaphore::new(
             conn.settings.jobs_in_flight.max(1),
         ));
         let mut tasks = tokio::task::JoinSet::new();
         let mut settled = Settled::default();
-        for id in ids {
-            let Ok(permit) = limit.clone().acquire_owned().await else {
-                break;
-            };
+        // Several daemons: a job another daemon held when this cycle reached it is tried
+        // again every claim interval while the cycle runs, ahead of the rest, so a dead
+        // daemon's job is taken over within the lease time even behind a long backlog
+        // (docs/cluster.md, "Takeover").
+        let retry_every = self.shared_coordinator().map(|c| c.renew_interval());
+        let mut next_retry = retry_every.map(|e| tokio::time::Instant::now() + e);
+        loop {
+            if let (Some(every), Some(at)) = (retry_every, next_retry) {
+                if tokio::time::Instant::now() >= at {
+                    for id in settled.held.drain(..).rev() {
+                        queue.push_front(id);
+                    }
+                    next_retry = Some(tokio::time::Instant::now() + every);
+                }
+            }
             if self.is_stopping() {
                 break;
             }
+            let Some(id) = queue.pop_front() else {
+                if tasks.is_empty() {
+                    break;
+                }
+                match next_retry {
+                    Some(at) => tokio::select! {
+                        done = tasks.join_next() => settled.add(done),
+                        _ = tokio::time::sleep_until(at) => {}
+                    },
+                    None => settled.add(tasks.join_next().await),
+                }
+                continue;
+            };
+            let Ok(permit) = limit.clone().acquire_owned().await else {
+                break;
+            };
             while let Some(done) = tasks.try_join_next() {
-                settled.add(done);
+                settled.add(Some(done));
             }
             let (core, conn) = (self.core.clone(), conn.clone());
             tasks.spawn(async move {
@@ -681,7 +709,7 @@ impl Pipeline {
             });
         }
         while let Some(done) = tasks.join_next().await {
-            settled.add(done);
+            settled.add(Some(done));
         }
         // Watched references and pickups: the connector's poller only (several daemons).
         if settled.first_error.is_none() {
@@ -707,13 +735,20 @@ impl Pipeline {
 struct Settled {
     processed: usize,
     first_error: Option<PipelineError>,
+    /// Jobs another daemon held when reached (tried again while the cycle runs).
+    held: Vec<String>,
 }
 
+/// A job task's end: its id and what [`PipelineCore::process_job_leased`] came to.
+type JobDone = Result<(String, Result<lease::Claimed, PipelineError>), tokio::task::JoinError>;
+
 impl Settled {
-    fn add(&mut self, done: Result<(String, Result<bool, PipelineError>), tokio::task::JoinError>) {
+    fn add(&mut self, done: Option<JobDone>) {
+        let Some(done) = done else { return };
         match done {
-            Ok((_, Ok(true))) => self.processed += 1,
-            Ok((_, Ok(false))) => {}
+            Ok((_, Ok(lease::Claimed::Worked(true)))) => self.processed += 1,
+            Ok((_, Ok(lease::Claimed::Worked(false)))) => {}
+            Ok((id, Ok(lease::Claimed::Held))) => self.held.push(id),
             Ok((id, Err(e))) => {
                 tracing::error!(job = %id, error = %e, "job processing stopped");
                 self.first_error.get_or_insert(e);

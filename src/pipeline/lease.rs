@@ -23,6 +23,15 @@ use super::{Connector, PipelineCore, PipelineError};
 use crate::cluster::{Coordinator, Lease, Member};
 use crate::store::StoreError;
 
+/// What [`PipelineCore::process_job_leased`] came to.
+#[derive(Debug)]
+pub(super) enum Claimed {
+    /// Worked under its lease, or not due (`process_job`'s answer: whether it moved).
+    Worked(bool),
+    /// Another daemon holds the job's lease: not worked now, worth trying again.
+    Held,
+}
+
 /// Whether a job or poll was refused at a write because its lease passed to another daemon.
 pub(super) fn is_fenced(e: &PipelineError) -> bool {
     matches!(e, PipelineError::Store(StoreError::Fenced { .. }))
@@ -82,21 +91,21 @@ impl PipelineCore {
         self: &Arc<Self>,
         conn: &Arc<Connector>,
         id: &str,
-    ) -> Result<bool, PipelineError> {
+    ) -> Result<Claimed, PipelineError> {
         let Some(c) = self.shared_coordinator().cloned() else {
-            return self.process_job(conn, id).await;
+            return self.process_job(conn, id).await.map(Claimed::Worked);
         };
         // Not due: no lease (a job waiting for its retry costs one read, not a claim).
         match self.ledger.get_lean(id)? {
             Some(job) if job.is_due(self.now()) => {}
-            _ => return Ok(false),
+            _ => return Ok(Claimed::Worked(false)),
         }
         let lease = match c.acquire(&Lease::job(id)).await {
             Ok(Some(l)) => l,
-            Ok(None) => return Ok(false),
+            Ok(None) => return Ok(Claimed::Held),
             Err(e) => {
                 tracing::warn!(job = %id, error = %e, "cannot claim the job's lease; it waits for the next cycle");
-                return Ok(false);
+                return Ok(Claimed::Worked(false));
             }
         };
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -109,9 +118,9 @@ impl PipelineCore {
             Err(e) if is_fenced(&e) => {
                 self.stats.lease_lost.fetch_add(1, Ordering::Relaxed);
                 tracing::warn!(job = %id, event = "lease_lost", error = %e, "another daemon took this job over; stopped at the refused write");
-                Ok(false)
+                Ok(Claimed::Worked(false))
             }
-            r => r,
+            r => r.map(Claimed::Worked),
         }
     }
 }
