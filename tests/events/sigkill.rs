@@ -216,6 +216,16 @@ async fn sigkilled_daemon_loses_and_reorders_nothing_and_every_signature_verifie
         }
         steps_left -= steps;
         tokio::time::sleep(Duration::from_millis(rng.gen_range(0..600))).await;
+        // Until a kill has hit a delivery in flight, aim for one: wait (a little) for a
+        // delivery to be under way instead of trusting the clock, which a loaded machine
+        // stretches until every kill lands between deliveries.
+        if kills_mid_delivery == 0 {
+            let aim = Instant::now();
+            while rx.in_flight.load(Ordering::SeqCst) == 0 && aim.elapsed() < Duration::from_secs(5)
+            {
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            }
+        }
         if let Ok(Some(s)) = child.try_wait() {
             panic!("daemon exited by itself ({s}); log:\n{}", tail(&log_path));
         }
