@@ -51,7 +51,6 @@ fn save_indexes_current_job_and_dead_letters() {
 
 #[test]
 fn delivered_jobs_are_stored_compacted() {
-    use crate::model::{Label, LabelFormat, PackageResult, ShipResult};
     let dir = tempfile::tempdir().unwrap();
     let store = std::sync::Arc::new(Store::open(dir.path(), None).unwrap());
     let l = Ledger::new(store);
@@ -63,28 +62,7 @@ fn delivered_jobs_are_stored_compacted() {
         },
         now,
     );
-    j.result = Some(ShipResult {
-        shipment_id: "1Z999AA10123456784".into(),
-        service_code: "03".into(),
-        packages: vec![PackageResult {
-            tracking_number: "1Z999AA10123456784".into(),
-            erp_line_id: "1".into(),
-            label: Some(Label {
-                format: LabelFormat::Gif,
-                data: vec![7; 2048],
-            }),
-        }],
-        charges: Default::default(),
-        alerts: vec![],
-        documents: vec![crate::model::ShipDocument {
-            kind: "invoice".into(),
-            file_name: "SO-1-1Z999AA10123456784-invoice.pdf".into(),
-            format: "pdf".into(),
-            data: vec![9; 2048],
-            form_group_id: None,
-        }],
-        paperless: None,
-    });
+    j.result = Some(sample_result(2048));
     j.transition(JobState::Tracking, "", now);
     l.save(&j).unwrap();
     let tracking = l.get(&j.id).unwrap().unwrap();
@@ -132,13 +110,10 @@ fn delivered_jobs_are_stored_compacted() {
     );
 }
 
-fn shipped_job(l: &Ledger) -> Job {
+/// A shipped result: one package with a GIF label of `label_len` bytes and a 2 KiB invoice.
+fn sample_result(label_len: usize) -> crate::model::ShipResult {
     use crate::model::{Label, LabelFormat, PackageResult, ShipResult};
-    let now = Utc::now();
-    let mut j = Job::new(record("v1"), now);
-    j.transition(JobState::Shipping, "", now);
-    l.save(&j).unwrap();
-    j.result = Some(ShipResult {
+    ShipResult {
         shipment_id: "1Z999AA10123456784".into(),
         service_code: "03".into(),
         packages: vec![PackageResult {
@@ -146,7 +121,7 @@ fn shipped_job(l: &Ledger) -> Job {
             erp_line_id: "1".into(),
             label: Some(Label {
                 format: LabelFormat::Gif,
-                data: vec![7; 4096],
+                data: vec![7; label_len],
             }),
         }],
         charges: Default::default(),
@@ -159,7 +134,15 @@ fn shipped_job(l: &Ledger) -> Job {
             form_group_id: None,
         }],
         paperless: None,
-    });
+    }
+}
+
+fn shipped_job(l: &Ledger) -> Job {
+    let now = Utc::now();
+    let mut j = Job::new(record("v1"), now);
+    j.transition(JobState::Shipping, "", now);
+    l.save(&j).unwrap();
+    j.result = Some(sample_result(4096));
     j.transition(JobState::Shipped, "1Z999AA10123456784", now);
     j
 }
