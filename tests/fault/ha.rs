@@ -12,6 +12,26 @@ use std::path::Path;
 
 use upsync::bench::ha::{kill_run, signal, spawn_daemon, world, Ha};
 
+/// An `ha` run of the real binary over NetSuite records: `daemons`, `kills` rounds,
+/// `lease_seconds`, `shipments` seeded, `concurrency` jobs in flight.
+fn netsuite_ha(
+    daemons: usize,
+    kills: usize,
+    lease_seconds: u64,
+    shipments: usize,
+    concurrency: u32,
+) -> Ha {
+    Ha {
+        exe: Path::new(env!("CARGO_BIN_EXE_upsync")).to_path_buf(),
+        daemons,
+        kills,
+        lease_seconds,
+        shipments,
+        concurrency,
+        mix: upsync::bench::Mix::Netsuite,
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_daemons_with_kills_ship_everything_exactly_once() {
     let Some(server) = upsync::store::pgserver::shared() else {
@@ -19,15 +39,7 @@ async fn three_daemons_with_kills_ship_everything_exactly_once() {
     };
     let url = server.create_database().unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let h = Ha {
-        exe: Path::new(env!("CARGO_BIN_EXE_upsync")).to_path_buf(),
-        daemons: 3,
-        kills: 4,
-        lease_seconds: 5,
-        shipments: 24,
-        concurrency: 8,
-        mix: upsync::bench::Mix::Netsuite,
-    };
+    let h = netsuite_ha(3, 4, 5, 24, 8);
     let r = kill_run(&h, dir.path(), &url).await.unwrap();
     println!("ha round: {r:?}");
     assert_eq!(r.kills, 4);
@@ -54,15 +66,7 @@ async fn a_graceful_stop_releases_its_leases_and_its_daemon_row() {
     };
     let url = server.create_database().unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let h = Ha {
-        exe: Path::new(env!("CARGO_BIN_EXE_upsync")).to_path_buf(),
-        daemons: 1,
-        kills: 0,
-        lease_seconds: 30,
-        shipments: 6,
-        concurrency: 4,
-        mix: upsync::bench::Mix::Netsuite,
-    };
+    let h = netsuite_ha(1, 0, 30, 6, 4);
     let w = world(&h, dir.path(), Some(&url)).await.unwrap();
     let pool = upsync::cluster::pool(&url, 2).unwrap();
     let log = dir.path().join("daemon.log");
