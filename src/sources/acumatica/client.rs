@@ -45,7 +45,34 @@ pub fn tokio_sleeper() -> Sleeper {
 pub(crate) struct Answer {
     pub status: u16,
     pub location: Option<String>,
+    /// The answer's JSON (`Null` when empty or unreadable). A successful answer holding an
+    /// array (a list page) is left unparsed here: [`Answer::rows`] reads its rows one by
+    /// one, so a page's rows the caller has already seen are never built into `Value`s,
+    /// and [`Answer::into_json`] parses it whole.
     pub body: Value,
+    raw: Vec<u8>,
+}
+
+impl Answer {
+    /// Does this answer keep its JSON unparsed (a successful list page)?
+    fn defers(status: u16, raw: &[u8]) -> bool {
+        (200..300).contains(&status) && raw.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[')
+    }
+
+    /// The whole body as JSON, parsed now if it was left unparsed.
+    pub fn into_json(self) -> Value {
+        if self.body.is_null() && !self.raw.is_empty() {
+            serde_json::from_slice(&self.raw).unwrap_or(Value::Null)
+        } else {
+            self.body
+        }
+    }
+
+    /// A list answer's rows, each left as its JSON text; `None` when the body is not an
+    /// array.
+    pub fn rows(&self) -> Option<Vec<&serde_json::value::RawValue>> {
+        serde_json::from_slice(&self.raw).ok()
+    }
 }
 
 /// One sign-in (cookie session or OAuth token chain) and its form: while a long-running
@@ -472,7 +499,10 @@ impl Http {
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_string);
             let bytes = resp.bytes().await.map_err(|e| self.transport(&e))?;
-            let body_json: Value = if bytes.is_empty() {
+            // A list page is an array: never a busy or error answer (objects), so its rows
+            // wait unparsed for the caller ([`Answer::rows`]).
+            let defer = Answer::defers(status, &bytes);
+            let body_json: Value = if bytes.is_empty() || defer {
                 Value::Null
             } else {
                 serde_json::from_slice(&bytes).unwrap_or(Value::Null)
@@ -510,6 +540,7 @@ impl Http {
                 status,
                 location,
                 body: body_json,
+                raw: if defer { bytes.into() } else { Vec::new() },
             });
         }
     }

@@ -20,25 +20,34 @@ pub fn is_wrapper(v: &Value) -> bool {
 
 /// Wire → decoded.
 pub fn decode(v: &Value) -> Value {
+    into_decoded(v.clone())
+}
+
+/// Wire → decoded, taking the wire value: strings and arrays move instead of being copied
+/// (a list row is decoded once, right after it is read).
+pub fn into_decoded(v: Value) -> Value {
     match v {
-        Value::Object(m) if is_wrapper(v) => m.get("value").cloned().unwrap_or(Value::Null),
+        Value::Object(mut m) if m.keys().all(|k| k == "value" || k == "error") => {
+            m.remove("value").unwrap_or(Value::Null)
+        }
         Value::Object(m) => {
-            let mut out = Map::new();
+            let mut out = Map::with_capacity(m.len());
             for (k, child) in m {
                 match k.as_str() {
                     "rowNumber" | "_links" => {}
                     "custom" => {
-                        out.insert(k.clone(), decode_custom(child));
+                        let c = decode_custom(&child);
+                        out.insert(k, c);
                     }
                     _ => {
-                        out.insert(k.clone(), decode(child));
+                        out.insert(k, into_decoded(child));
                     }
                 }
             }
             Value::Object(out)
         }
-        Value::Array(a) => Value::Array(a.iter().map(decode).collect()),
-        other => other.clone(),
+        Value::Array(a) => Value::Array(a.into_iter().map(into_decoded).collect()),
+        other => other,
     }
 }
 
@@ -83,9 +92,73 @@ pub fn filter_string(s: &str) -> String {
     format!("'{}'", s.replace('\'', "''"))
 }
 
+/// What a list row says about itself without being decoded: enough to tell a row already
+/// seen (the overlap re-reads seconds of rows every scan) and to split a full window, so
+/// only new rows are built into records.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Head {
+    pub id: String,
+    pub version: String,
+    pub modified: DateTime<Utc>,
+    /// The first key field's decoded value as text (`""` when absent or null).
+    pub key: String,
+}
+
+impl Head {
+    /// The head of a decoded record (what [`head`] reads from the wire).
+    pub fn of(rec: &ErpRecord, key_field: &str) -> Head {
+        Head {
+            id: rec.id.clone(),
+            version: rec.version.clone(),
+            modified: rec.modified,
+            key: key_text(rec.data.get(key_field).unwrap_or(&Value::Null)),
+        }
+    }
+}
+
+fn key_text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Null => String::new(),
+        v => v.to_string(),
+    }
+}
+
+/// A wire row's [`Head`], reading only its `id`, `LastModifiedDateTime` and key field;
+/// `None` when they are not plainly there (the caller decodes the row and reports why).
+pub fn head(row: &serde_json::value::RawValue, key_field: &str) -> Option<Head> {
+    let fields: std::collections::HashMap<&str, &serde_json::value::RawValue> =
+        serde_json::from_str(row.get()).ok()?;
+    let field = |name: &str| -> Option<Value> {
+        match fields.get(name) {
+            Some(raw) => serde_json::from_str::<Value>(raw.get())
+                .ok()
+                .map(|v| decode(&v)),
+            None => Some(Value::Null),
+        }
+    };
+    let Value::String(id) = field("id")? else {
+        return None;
+    };
+    let Value::String(version) = field("LastModifiedDateTime")? else {
+        return None;
+    };
+    let modified = parse_time(&version)?;
+    Some(Head {
+        id,
+        version,
+        modified,
+        key: key_text(&field(key_field)?),
+    })
+}
+
 /// Wire record → [`ErpRecord`] (`id`, `ShipmentNbr`, `LastModifiedDateTime`).
 pub fn to_record(source: &str, wire: &Value) -> Result<ErpRecord, String> {
-    let data = decode(wire);
+    record_of(source, decode(wire))
+}
+
+/// A decoded record → [`ErpRecord`].
+pub fn record_of(source: &str, data: Value) -> Result<ErpRecord, String> {
     let id = data["id"].as_str().ok_or("record has no id")?.to_string();
     let number = data["ShipmentNbr"].as_str().unwrap_or_default().to_string();
     let version = data["LastModifiedDateTime"]
@@ -311,5 +384,29 @@ mod tests {
         assert!(e[0].message.contains("30 characters"));
         assert_eq!(e[1].field, "custom.Document.UsrUpsReference");
         assert_eq!(field_errors(&json!({"error":"boom"}))[0].message, "boom");
+    }
+
+    #[test]
+    fn a_rows_head_is_what_its_decoded_record_says() {
+        let raw = |v: &Value| serde_json::value::RawValue::from_string(v.to_string()).unwrap();
+        let row = json!({"id":"g1","rowNumber":1,"ShipmentNbr":{"value":"SH1"},
+            "LastModifiedDateTime":{"value":"2026-11-21T10:15:03.12+00:00"},
+            "Packages":[{"id":"p1","Weight":{"value":2.5}}],"custom":{}});
+        let rec = to_record("acu", &row).unwrap();
+        let h = head(&raw(&row), "ShipmentNbr").unwrap();
+        assert_eq!(h, Head::of(&rec, "ShipmentNbr"));
+        assert_eq!((h.id.as_str(), h.key.as_str()), ("g1", "SH1"));
+        // A numeric key reads as its text; an absent one as "".
+        let num = json!({"id":"g2","Nbr":{"value":42},"LastModifiedDateTime":{"value":"2026-11-21T10:15:03Z"}});
+        assert_eq!(head(&raw(&num), "Nbr").unwrap().key, "42");
+        assert_eq!(head(&raw(&num), "ShipmentNbr").unwrap().key, "");
+        // Without a readable LastModifiedDateTime there is no head: the caller decodes the
+        // row and reports what is wrong with it.
+        let bad = json!({"id":"g3","LastModifiedDateTime":{"value":"yesterday"}});
+        assert_eq!(head(&raw(&bad), "ShipmentNbr"), None);
+        assert!(to_record("acu", &bad)
+            .unwrap_err()
+            .contains("not a date-time"));
+        assert_eq!(head(&raw(&json!({"id":"g4"})), "ShipmentNbr"), None);
     }
 }

@@ -63,7 +63,7 @@ impl AcumaticaSource {
             if ans.status != 200 {
                 return Err(self.http.classify(ans.status, &ans.body, "list"));
             }
-            let rows = match ans.body {
+            let rows = match ans.into_json() {
                 Value::Array(rows) => rows,
                 _ => Vec::new(),
             };

@@ -30,25 +30,26 @@ use serde_json::{Map, Value};
 /// Records kept at most; past it the oldest are dropped (their write-backs read first).
 pub(crate) const MAX_ENTRIES: usize = 20_000;
 
-/// The parts of a wire record a write-back reads (still in wire form: `{"value": …}`,
-/// typed custom fields).
-fn trim(wire: &Value) -> Value {
-    let Some(obj) = wire.as_object() else {
-        return Value::Null;
-    };
-    let mut out = Map::new();
-    for (k, v) in obj {
-        let keep = match v {
-            // Header values: `{"value": x}` wrappers (and `id`, `note`).
-            Value::String(_) | Value::Number(_) | Value::Bool(_) | Value::Null => true,
-            Value::Object(o) => k == "custom" || o.contains_key("value") || o.is_empty(),
-            Value::Array(_) => k == "Packages" || k == "files",
-        };
-        if keep {
-            out.insert(k.clone(), v.clone());
+/// Is this field of a wire record one a write-back reads (header values in `{"value": …}`
+/// wrappers, `id`, `note`, the typed custom fields, `Packages` and `files`)?
+fn kept(k: &str, v: &Value) -> bool {
+    match v {
+        Value::String(_) | Value::Number(_) | Value::Bool(_) | Value::Null => true,
+        Value::Object(o) => k == "custom" || o.contains_key("value") || o.is_empty(),
+        Value::Array(_) => k == "Packages" || k == "files",
+    }
+}
+
+/// The parts of a wire record a write-back reads, as JSON text, written from the record
+/// without copying it first.
+fn trimmed_json(wire: &Map<String, Value>) -> Vec<u8> {
+    struct Trimmed<'a>(&'a Map<String, Value>);
+    impl serde::Serialize for Trimmed<'_> {
+        fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.collect_map(self.0.iter().filter(|(k, v)| kept(k, v)))
         }
     }
-    Value::Object(out)
+    serde_json::to_vec(&Trimmed(wire)).unwrap_or_default()
 }
 
 struct Entry {
@@ -83,9 +84,13 @@ impl Snapshots {
         if max_age.is_zero() {
             return;
         }
-        let Some(id) = wire.get("id").and_then(|i| i.as_str()) else {
+        let Some(obj) = wire.as_object() else {
             return;
         };
+        let Some(id) = obj.get("id").and_then(|i| i.as_str()) else {
+            return;
+        };
+        let kept = trimmed_json(obj).into_boxed_slice();
         let now = Instant::now();
         let mut g = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         g.seq += 1;
@@ -93,9 +98,7 @@ impl Snapshots {
         g.by_id.insert(
             id.to_string(),
             Entry {
-                wire: serde_json::to_vec(&trim(wire))
-                    .unwrap_or_default()
-                    .into_boxed_slice(),
+                wire: kept,
                 at: now,
                 seq,
             },

@@ -40,7 +40,7 @@ impl AcumaticaSource {
             if ans.status != 200 {
                 return Err(self.http.classify(ans.status, &ans.body, "list"));
             }
-            let Value::Array(rows) = ans.body else {
+            let Value::Array(rows) = ans.into_json() else {
                 return Err(SourceError::Transient {
                     system: self.http.system(),
                     message: "list answered 200 without an array".into(),
