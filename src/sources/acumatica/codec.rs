@@ -124,23 +124,17 @@ fn key_text(v: &Value) -> String {
     }
 }
 
-/// A wire row's [`Head`], reading only its `id`, `LastModifiedDateTime` and key field;
-/// `None` when they are not plainly there (the caller decodes the row and reports why).
+/// A wire row's [`Head`], reading only its `id`, `LastModifiedDateTime` and key field (the
+/// rest is skipped, never built); `None` when they are not plainly there (the caller decodes
+/// the row and reports why).
 pub fn head(row: &serde_json::value::RawValue, key_field: &str) -> Option<Head> {
-    let fields: std::collections::HashMap<&str, &serde_json::value::RawValue> =
-        serde_json::from_str(row.get()).ok()?;
-    let field = |name: &str| -> Option<Value> {
-        match fields.get(name) {
-            Some(raw) => serde_json::from_str::<Value>(raw.get())
-                .ok()
-                .map(|v| decode(&v)),
-            None => Some(Value::Null),
-        }
-    };
-    let Value::String(id) = field("id")? else {
+    use serde::de::DeserializeSeed;
+    let mut de = serde_json::Deserializer::from_str(row.get());
+    let [id, version, key] = HeadFields(key_field).deserialize(&mut de).ok()?;
+    let Some(Value::String(id)) = id.map(into_decoded) else {
         return None;
     };
-    let Value::String(version) = field("LastModifiedDateTime")? else {
+    let Some(Value::String(version)) = version.map(into_decoded) else {
         return None;
     };
     let modified = parse_time(&version)?;
@@ -148,8 +142,46 @@ pub fn head(row: &serde_json::value::RawValue, key_field: &str) -> Option<Head> 
         id,
         version,
         modified,
-        key: key_text(&field(key_field)?),
+        key: key_text(&key.map(into_decoded).unwrap_or(Value::Null)),
     })
+}
+
+/// Visits a row's fields: `[id, LastModifiedDateTime, key field]` as they are on the wire.
+struct HeadFields<'k>(&'k str);
+
+impl<'de> serde::de::DeserializeSeed<'de> for HeadFields<'_> {
+    type Value = [Option<Value>; 3];
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for HeadFields<'_> {
+    type Value = [Option<Value>; 3];
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a record object")
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut m: A) -> Result<Self::Value, A::Error> {
+        let mut out: [Option<Value>; 3] = [None, None, None];
+        while let Some(k) = m.next_key::<&str>()? {
+            let slot = if k == self.0 {
+                2
+            } else if k == "id" {
+                0
+            } else if k == "LastModifiedDateTime" {
+                1
+            } else {
+                m.next_value::<serde::de::IgnoredAny>()?;
+                continue;
+            };
+            let v: Value = m.next_value()?;
+            if k == self.0 && k == "id" {
+                out[0] = Some(v.clone());
+            }
+            out[slot] = Some(v);
+        }
+        Ok(out)
+    }
 }
 
 /// Wire record → [`ErpRecord`] (`id`, `ShipmentNbr`, `LastModifiedDateTime`).
