@@ -20,6 +20,7 @@ use reqwest::Method;
 use serde_json::Value;
 use std::sync::Arc;
 
+use super::address_cache::AddressCache;
 use super::auth::{Clock, TokenService, TokenSettings, TokenStore};
 use super::build::{self, RateMode, RateOptions, ShipOptions};
 use super::error::{Api, UpsError};
@@ -67,6 +68,8 @@ struct Inner {
     limiters: Arc<Limiters>,
     stats: Arc<Stats>,
     clock: Clock,
+    /// Address Validation answers by request ([`super::address_cache`]); `None` when off.
+    addresses: Option<AddressCache>,
 }
 
 /// Which of this client's limiters a request waits for.
@@ -202,8 +205,10 @@ impl UpsClient {
             stats.clone(),
             grant,
         );
+        let addresses = AddressCache::new(cfg.address_cache_entries, cfg.address_cache_max_age);
         Ok(UpsClient {
             inner: Arc::new(Inner {
+                addresses,
                 cfg,
                 base,
                 http,
@@ -290,6 +295,17 @@ impl UpsClient {
         }
         let v = &self.inner.cfg.versions.xav;
         let request = Body::encode(&build::XavRequest::new(address));
+        // A repeat address: UPS's answer to the same request body, while it is recent.
+        let key = match (&self.inner.addresses, &request) {
+            (Some(cache), Body::Encoded(b)) => {
+                if let Some(check) = cache.get(b, self.inner.clock.now()) {
+                    self.inner.stats.address_cache_hit();
+                    return Ok(check);
+                }
+                Some(b.clone())
+            }
+            _ => None,
+        };
         let (status, body) = self
             .execute_bytes(Req {
                 api: Api::AddressValidation,
@@ -300,7 +316,12 @@ impl UpsClient {
                 accept_4xx: false,
             })
             .await?;
-        parse::xav_response_bytes(&body).map_err(|e| protocol(Api::AddressValidation, status, e))
+        let check = parse::xav_response_bytes(&body)
+            .map_err(|e| protocol(Api::AddressValidation, status, e))?;
+        if let (Some(cache), Some(key)) = (&self.inner.addresses, key) {
+            cache.put(&key, check.clone(), self.inner.clock.now());
+        }
+        Ok(check)
     }
 
     /// Rate one service (the shipment's fixed code), negotiated, with time in transit.
