@@ -34,6 +34,10 @@ use super::{UpsClientConfig, UpsCredentials};
 use crate::model::{Address, AddressCheck, LabelSpec, RateQuote, ShipResult, Shipment};
 
 mod paperless;
+mod request;
+#[cfg(test)]
+use request::join;
+use request::{join_url, Answer, Body, Req};
 // The Pickup API calls; a child module, so they share the retry loop.
 #[path = "client_pickup.rs"]
 mod pickup;
@@ -79,41 +83,6 @@ enum Quota {
     PerApi,
     /// Only the shared all-APIs quota: the caller holds a permit of its own share.
     SharedOnly,
-}
-
-/// One API request as the retry loop sees it.
-struct Req {
-    api: Api,
-    method: Method,
-    url: url::Url,
-    query: Vec<(String, String)>,
-    body: Body,
-    /// Return 4xx answers (other than 401/429) to the caller instead of an error.
-    accept_4xx: bool,
-}
-
-/// A request's JSON body.
-enum Body {
-    Empty,
-    /// A `Value` tree, encoded at each attempt.
-    Json(Value),
-    /// Encoded once from a typed request (Ship, XAV); every attempt sends the same bytes.
-    Encoded(hyper::body::Bytes),
-}
-
-impl Body {
-    /// Encode a typed request once.
-    fn encode<T: serde::Serialize>(v: &T) -> Body {
-        // Serialising plain structs of strings cannot fail.
-        Body::Encoded(serde_json::to_vec(v).unwrap_or_default().into())
-    }
-}
-
-/// A 2xx answer's body as received (each operation reads it into its own types), or an
-/// accepted 4xx already read as JSON (for its error envelope).
-enum Answer {
-    Bytes(Vec<u8>),
-    Json(Value),
 }
 
 impl UpsClient {
@@ -934,20 +903,6 @@ impl UpsClient {
             reason,
         }
     }
-}
-
-#[cfg(test)]
-fn join(base: &url::Url, segs: &[&str]) -> String {
-    join_url(base, segs).to_string()
-}
-
-fn join_url(base: &url::Url, segs: &[&str]) -> url::Url {
-    let mut u = base.clone();
-    if let Ok(mut p) = u.path_segments_mut() {
-        p.pop_if_empty();
-        p.extend(segs);
-    }
-    u
 }
 
 fn protocol(api: Api, status: u16, e: parse::ParseError) -> UpsError {
