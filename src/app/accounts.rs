@@ -342,6 +342,7 @@ pub fn account_client_config(a: &UpsAccount) -> UpsClientConfig {
         token_budget_per_day,
         retry,
         timeouts,
+        address_cache,
     } = a;
     let mut c = UpsClientConfig::new(base_url.clone(), account_number.clone());
     let crate::config::UpsApiVersions {
@@ -409,6 +410,12 @@ pub fn account_client_config(a: &UpsAccount) -> UpsClientConfig {
         (*stock_height_inches).min(255) as u8,
         (*stock_width_inches).min(255) as u8,
     );
+    let crate::config::UpsAddressCacheConfig {
+        entries,
+        max_age_hours,
+    } = address_cache;
+    c.address_cache_entries = *entries;
+    c.address_cache_max_age = Duration::from_secs(u64::from(*max_age_hours) * 3600);
     c
 }
 

@@ -7,8 +7,8 @@
 
 use super::defaults as d;
 use super::model::{
-    UpsAccountConfig, UpsApiVersions, UpsAuth, UpsConfig, UpsEnvironment, UpsLabelConfig,
-    UpsQuotas, UpsRetryPolicy, UpsTimeouts,
+    UpsAccountConfig, UpsAddressCacheConfig, UpsApiVersions, UpsAuth, UpsConfig, UpsEnvironment,
+    UpsLabelConfig, UpsQuotas, UpsRetryPolicy, UpsTimeouts,
 };
 
 /// The name of the one account the single-account form defines.
@@ -34,6 +34,8 @@ pub struct UpsAccount {
     pub timeouts: UpsTimeouts,
     /// Shared by every account (`ups.label`).
     pub label: UpsLabelConfig,
+    /// Shared by every account (`ups.address_cache`).
+    pub address_cache: UpsAddressCacheConfig,
     /// Key path of the entry, for messages (`ups.accounts[1]`, or `ups` for the implicit one).
     pub key_path: String,
 }
@@ -73,6 +75,7 @@ impl UpsConfig {
                 retry: self.retry.clone(),
                 timeouts: self.timeouts.clone(),
                 label: self.label.clone(),
+                address_cache: self.address_cache.clone(),
                 key_path: "ups".to_string(),
             }];
         }
@@ -116,6 +119,7 @@ impl UpsConfig {
             retry: retry.clone().unwrap_or_else(|| self.retry.clone()),
             timeouts: timeouts.clone().unwrap_or_else(|| self.timeouts.clone()),
             label: self.label.clone(),
+            address_cache: self.address_cache.clone(),
             key_path: format!("ups.accounts[{i}]"),
         }
     }

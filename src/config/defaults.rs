@@ -16,6 +16,10 @@ pub const UPS_SANDBOX_URL: &str = "https://wwwcie.ups.com";
 pub const UPS_PRODUCTION_URL: &str = "https://onlinetools.ups.com";
 /// UPS caps token requests per client per day; the client warns at 80 % and refuses beyond.
 pub const UPS_TOKEN_BUDGET_PER_DAY: u32 = 250;
+/// `ups.address_cache.entries`.
+pub const UPS_ADDRESS_CACHE_ENTRIES: usize = 10_000;
+/// `ups.address_cache.max_age_hours`.
+pub const UPS_ADDRESS_CACHE_MAX_AGE_HOURS: u32 = 24;
 /// `ups.refresh_token_renew_before_hours`: renew an authorization-code refresh token a
 /// day before it ends.
 pub const UPS_REFRESH_TOKEN_RENEW_BEFORE_HOURS: u32 = 24;

@@ -133,6 +133,9 @@ pub struct UpsConfig {
     /// Timeouts of UPS calls.
     #[serde(default)]
     pub timeouts: UpsTimeouts,
+    /// Recent Address Validation answers kept for repeat addresses (every account's client).
+    #[serde(default)]
+    pub address_cache: UpsAddressCacheConfig,
 }
 
 /// One entry of `ups.accounts`. Unset optional keys take the `ups:` section's value.
@@ -288,6 +291,27 @@ impl Default for UpsLabelConfig {
             format: None,
             stock_height_inches: d::UPS_LABEL_STOCK_HEIGHT_INCHES,
             stock_width_inches: d::UPS_LABEL_STOCK_WIDTH_INCHES,
+        }
+    }
+}
+
+/// `ups.address_cache`: Address Validation answers kept by request, so a repeat customer's
+/// address is not sent to UPS for every shipment (`ups/address_cache.rs`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct UpsAddressCacheConfig {
+    /// Addresses kept (the oldest answer makes room); 0 = none, every address is sent to UPS.
+    pub entries: usize,
+    /// How long UPS's answer for an address is used before it is asked again, in hours;
+    /// 0 = none kept.
+    pub max_age_hours: u32,
+}
+
+impl Default for UpsAddressCacheConfig {
+    fn default() -> Self {
+        UpsAddressCacheConfig {
+            entries: d::UPS_ADDRESS_CACHE_ENTRIES,
+            max_age_hours: d::UPS_ADDRESS_CACHE_MAX_AGE_HOURS,
         }
     }
 }

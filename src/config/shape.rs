@@ -96,6 +96,7 @@ pub(crate) fn config_shape() -> Shape {
             token_budget_per_day: 0,
             retry: UpsRetryPolicy::default(),
             timeouts: UpsTimeouts::default(),
+            address_cache: Default::default(),
         },
         connectors: vec![connector],
         tracking: TrackingConfig::default(),

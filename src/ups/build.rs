@@ -25,6 +25,7 @@ pub use super::ops::ship::{
     BuildProblem, ShipOptions, DEFAULT_HTTP_USER_AGENT, MAX_PACKAGE_REFERENCES,
     MAX_SHIPMENT_REFERENCES,
 };
+pub use super::ops::ship_body::ShipRequest;
 pub use super::ops::subscribe::subscription_request;
-pub use super::ops::xav::xav_request;
+pub use super::ops::xav::{xav_request, XavRequest};
 pub use super::ops::{address, label_specification, sub_version_of};

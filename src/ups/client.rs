@@ -20,6 +20,7 @@ use reqwest::Method;
 use serde_json::Value;
 use std::sync::Arc;
 
+use super::address_cache::AddressCache;
 use super::auth::{Clock, TokenService, TokenSettings, TokenStore};
 use super::build::{self, RateMode, RateOptions, ShipOptions};
 use super::error::{Api, UpsError};
@@ -33,6 +34,10 @@ use super::{UpsClientConfig, UpsCredentials};
 use crate::model::{Address, AddressCheck, LabelSpec, RateQuote, ShipResult, Shipment};
 
 mod paperless;
+mod request;
+#[cfg(test)]
+use request::join;
+use request::{join_url, Answer, Body, Req};
 // The Pickup API calls; a child module, so they share the retry loop.
 #[path = "client_pickup.rs"]
 mod pickup;
@@ -67,6 +72,8 @@ struct Inner {
     limiters: Arc<Limiters>,
     stats: Arc<Stats>,
     clock: Clock,
+    /// Address Validation answers by request ([`super::address_cache`]); `None` when off.
+    addresses: Option<AddressCache>,
 }
 
 /// Which of this client's limiters a request waits for.
@@ -76,17 +83,6 @@ enum Quota {
     PerApi,
     /// Only the shared all-APIs quota: the caller holds a permit of its own share.
     SharedOnly,
-}
-
-/// One API request as the retry loop sees it.
-struct Req {
-    api: Api,
-    method: Method,
-    url: String,
-    query: Vec<(String, String)>,
-    body: Option<Value>,
-    /// Return 4xx answers (other than 401/429) to the caller instead of an error.
-    accept_4xx: bool,
 }
 
 impl UpsClient {
@@ -160,7 +156,7 @@ impl UpsClient {
             .map_err(|e| UpsError::Config(format!("cannot build the HTTP client: {e}")))?;
         let stats = Arc::new(Stats::default());
         let limiters = Arc::new(Limiters::new(&cfg.quotas));
-        let token_url = join(&base, &["security", "v1", "oauth", "token"]);
+        let token_url = join_url(&base, &["security", "v1", "oauth", "token"]).to_string();
         let tokens = TokenService::new(
             http.clone(),
             TokenSettings {
@@ -178,8 +174,10 @@ impl UpsClient {
             stats.clone(),
             grant,
         );
+        let addresses = AddressCache::new(cfg.address_cache_entries, cfg.address_cache_max_age);
         Ok(UpsClient {
             inner: Arc::new(Inner {
+                addresses,
                 cfg,
                 base,
                 http,
@@ -251,8 +249,8 @@ impl UpsClient {
         }
     }
 
-    fn url(&self, segs: &[&str]) -> String {
-        join(&self.inner.base, segs)
+    fn url(&self, segs: &[&str]) -> url::Url {
+        join_url(&self.inner.base, segs)
     }
 
     // ------------------------------------------------------------ operations
@@ -265,17 +263,34 @@ impl UpsClient {
             return Ok(AddressCheck::NotCovered);
         }
         let v = &self.inner.cfg.versions.xav;
+        let request = Body::encode(&build::XavRequest::new(address));
+        // A repeat address: UPS's answer to the same request body, while it is recent.
+        let key = match (&self.inner.addresses, &request) {
+            (Some(cache), Body::Encoded(b)) => {
+                if let Some(check) = cache.get(b, self.inner.clock.now()) {
+                    self.inner.stats.address_cache_hit();
+                    return Ok(check);
+                }
+                Some(b.clone())
+            }
+            _ => None,
+        };
         let (status, body) = self
-            .execute(Req {
+            .execute_bytes(Req {
                 api: Api::AddressValidation,
                 method: Method::POST,
                 url: self.url(&["api", "addressvalidation", v, "3"]),
                 query: vec![],
-                body: Some(build::xav_request(address)),
+                body: request,
                 accept_4xx: false,
             })
             .await?;
-        parse::xav_response(&body).map_err(|e| protocol(Api::AddressValidation, status, e))
+        let check = parse::xav_response_bytes(&body)
+            .map_err(|e| protocol(Api::AddressValidation, status, e))?;
+        if let (Some(cache), Some(key)) = (&self.inner.addresses, key) {
+            cache.put(&key, check.clone(), self.inner.clock.now());
+        }
+        Ok(check)
     }
 
     /// Rate one service (the shipment's fixed code), negotiated, with time in transit.
@@ -355,7 +370,7 @@ impl UpsClient {
                         build::rate_request_option(shipment, &opts),
                     ]),
                     query: vec![],
-                    body: Some(body),
+                    body: Body::Json(body),
                     accept_4xx: false,
                 },
                 quota,
@@ -386,16 +401,17 @@ impl UpsClient {
         let service = build::resolve_service(shipment, opts).unwrap_or_default();
         let v = &self.inner.cfg.versions.ship;
         let (status, body) = self
-            .execute(Req {
+            .execute_bytes(Req {
                 api: Api::Ship,
                 method: Method::POST,
                 url: self.url(&["api", "shipments", v, "ship"]),
                 query: vec![],
-                body: Some(build::ship_request(shipment, opts)),
+                body: Body::encode(&build::ShipRequest::new(shipment, opts)),
                 accept_4xx: false,
             })
             .await?;
-        match parse::ship_response(&body, shipment, &service) {
+        // Read from the answer's bytes; an unreadable 200 (not JSON either) is outcome unknown.
+        match parse::ship_response_bytes(&body, shipment, &service) {
             Ok(r) => {
                 tracing::info!(source = %shipment.source, record = %shipment.record_id, shipment_id = %r.shipment_id, packages = r.packages.len(), "UPS shipment created");
                 Ok(r)
@@ -436,7 +452,7 @@ impl UpsClient {
                 method: Method::DELETE,
                 url: self.url(&["api", "shipments", v, "void", "cancel", shipment_id]),
                 query,
-                body: None,
+                body: Body::Empty,
                 accept_4xx: false,
             })
             .await?;
@@ -496,7 +512,7 @@ impl UpsClient {
             method: Method::POST,
             url: self.url(&["api", "labels", v, "recovery"]),
             query: vec![],
-            body: Some(body),
+            body: Body::Json(body),
             accept_4xx: false,
         })
         .await
@@ -516,7 +532,7 @@ impl UpsClient {
                     ("returnMilestones".into(), "false".into()),
                     ("returnPOD".into(), "false".into()),
                 ],
-                body: None,
+                body: Body::Empty,
                 accept_4xx: true,
             })
             .await?;
@@ -559,7 +575,7 @@ impl UpsClient {
                 method: Method::GET,
                 url: self.url(&["api", "track", v, "reference", "details", reference]),
                 query,
-                body: None,
+                body: Body::Empty,
                 accept_4xx: true,
             })
             .await?;
@@ -597,7 +613,7 @@ impl UpsClient {
                     method: Method::POST,
                     url: url.clone(),
                     query: vec![],
-                    body: Some(build::subscription_request(chunk, destination)),
+                    body: Body::Json(build::subscription_request(chunk, destination)),
                     accept_4xx: true,
                 })
                 .await?;
@@ -639,7 +655,7 @@ impl UpsClient {
                 method: Method::POST,
                 url: self.url(&["api", "quantumview", &r.version, "events"]),
                 query: vec![],
-                body: Some(build::quantum_view_request(r)),
+                body: Body::Json(build::quantum_view_request(r)),
                 accept_4xx: true,
             })
             .await?;
@@ -681,7 +697,7 @@ impl UpsClient {
                 method,
                 url: self.url(&segs),
                 query: vec![],
-                body,
+                body: body.map_or(Body::Empty, Body::Json),
                 accept_4xx: false,
             })
             .await?;
@@ -698,6 +714,16 @@ impl UpsClient {
         self.execute_with_headers(req, quota, &[]).await
     }
 
+    /// [`Self::execute`] for an operation that reads its 2xx answer from the bytes into its
+    /// own types (Ship, XAV); never with `accept_4xx`.
+    async fn execute_bytes(&self, req: Req) -> Result<(u16, Vec<u8>), UpsError> {
+        debug_assert!(!req.accept_4xx);
+        match self.execute_answer(req, Quota::PerApi, &[]).await? {
+            (status, Answer::Bytes(b)) => Ok((status, b)),
+            (status, Answer::Json(v)) => Ok((status, serde_json::to_vec(&v).unwrap_or_default())),
+        }
+    }
+
     /// [`Self::execute_on`] with extra request headers (Pickup's `AccountNumber`, `Prn`).
     async fn execute_with_headers(
         &self,
@@ -705,6 +731,31 @@ impl UpsClient {
         quota: Quota,
         headers: &[(&str, String)],
     ) -> Result<(u16, Value), UpsError> {
+        let api = req.api;
+        match self.execute_answer(req, quota, headers).await? {
+            (status, Answer::Json(v)) => Ok((status, v)),
+            (status, Answer::Bytes(b)) => match serde_json::from_slice(&b) {
+                Ok(v) => Ok((status, v)),
+                Err(e) if api == Api::Ship => Err(self.outcome_unknown(
+                    Some(status),
+                    format!("HTTP {status} with a body that is not JSON ({e})"),
+                )),
+                Err(e) => Err(UpsError::Protocol {
+                    api,
+                    status,
+                    detail: format!("body is not JSON: {e}"),
+                }),
+            },
+        }
+    }
+
+    /// The retry loop: a 2xx answer comes back as its bytes, unread.
+    async fn execute_answer(
+        &self,
+        req: Req,
+        quota: Quota,
+        headers: &[(&str, String)],
+    ) -> Result<(u16, Answer), UpsError> {
         let i = &self.inner;
         let api = req.api;
         let policy = &i.cfg.retry;
@@ -727,7 +778,7 @@ impl UpsClient {
             let trans_id = uuid::Uuid::new_v4().simple().to_string();
             let mut rb = i
                 .http
-                .request(req.method.clone(), &req.url)
+                .request(req.method.clone(), req.url.clone())
                 .bearer_auth(&token)
                 .header("transId", &trans_id)
                 .header("transactionSrc", &i.cfg.transaction_src)
@@ -741,8 +792,14 @@ impl UpsClient {
             if let Some(n) = paperless::shipper_header(&req) {
                 rb = rb.header("ShipperNumber", n);
             }
-            if let Some(b) = &req.body {
-                rb = rb.json(b);
+            match &req.body {
+                Body::Empty => {}
+                Body::Json(b) => rb = rb.json(b),
+                Body::Encoded(b) => {
+                    rb = rb
+                        .header(reqwest::header::CONTENT_TYPE, "application/json")
+                        .body(b.clone())
+                }
             }
             if let Some(t) = i.cfg.timeout_for(api) {
                 rb = rb.timeout(t);
@@ -757,23 +814,11 @@ impl UpsClient {
                     retry_after,
                 } => {
                     server_wait = retry_after;
-                    let parsed: Result<Value, _> = serde_json::from_slice(&body);
                     tracing::debug!(api = %api, status, trans_id = %trans_id, attempt, "UPS answered");
                     if (200..300).contains(&status) {
-                        return match parsed {
-                            Ok(v) => Ok((status, v)),
-                            Err(e) if api == Api::Ship => Err(self.outcome_unknown(
-                                Some(status),
-                                format!("HTTP {status} with a body that is not JSON ({e})"),
-                            )),
-                            Err(e) => Err(UpsError::Protocol {
-                                api,
-                                status,
-                                detail: format!("body is not JSON: {e}"),
-                            }),
-                        };
+                        return Ok((status, Answer::Bytes(body)));
                     }
-                    let v = parsed.unwrap_or(Value::Null);
+                    let v: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
                     let faults = parse::faults(&v);
                     let auth_fault = status == 401
                         || faults.iter().any(|f| AUTH_CODES.contains(&f.code.as_str()));
@@ -816,7 +861,7 @@ impl UpsClient {
                             attempts: attempt,
                         }
                     } else if req.accept_4xx {
-                        return Ok((status, v));
+                        return Ok((status, Answer::Json(v)));
                     } else {
                         return Err(rejected(api, status, &v));
                     }
@@ -858,15 +903,6 @@ impl UpsClient {
             reason,
         }
     }
-}
-
-fn join(base: &url::Url, segs: &[&str]) -> String {
-    let mut u = base.clone();
-    if let Ok(mut p) = u.path_segments_mut() {
-        p.pop_if_empty();
-        p.extend(segs);
-    }
-    u.to_string()
 }
 
 fn protocol(api: Api, status: u16, e: parse::ParseError) -> UpsError {

@@ -29,7 +29,7 @@ impl UpsClient {
                 method: Method::POST,
                 url: self.url(&["api", "pickupcreation", PICKUP_VERSION, "pickup"]),
                 query: vec![],
-                body: Some(op::pickup_creation_request(r, sub.as_deref())),
+                body: Body::Json(op::pickup_creation_request(r, sub.as_deref())),
                 accept_4xx: false,
             })
             .await?;
@@ -53,7 +53,7 @@ impl UpsClient {
                     method: Method::GET,
                     url: self.url(&["api", "shipments", PICKUP_VERSION, "pickup", "oncall"]),
                     query: vec![],
-                    body: None,
+                    body: Body::Empty,
                     accept_4xx: false,
                 },
                 Quota::PerApi,
@@ -72,7 +72,7 @@ impl UpsClient {
                     method: Method::DELETE,
                     url: self.url(&["api", "shipments", PICKUP_VERSION, "pickup", "02"]),
                     query: vec![],
-                    body: None,
+                    body: Body::Empty,
                     accept_4xx: false,
                 },
                 Quota::PerApi,

@@ -16,12 +16,14 @@
 //!   [`authcode::GrantStore`] its tokens live in (refresh is the token service's).
 //! * [`retry`]: per-API governor quotas on tokio time, backoff with full jitter.
 //! * [`client`]: [`UpsClient`], the HTTP operations and the retry/refresh policy.
+//! * `address_cache`: recent Address Validation answers by request body (repeat customers).
 //! * [`error`]: [`UpsError`] with UPS's code, message, status and field; [`Api`].
 //! * [`stats`]: counters for metrics.
 //!
 //! Never: retry a Ship inside the client (a Ship that may have reached UPS returns
 //! [`UpsError::OutcomeUnknown`]); log a secret, token, full address or label bytes.
 
+mod address_cache;
 pub mod auth;
 pub mod authcode;
 pub mod build;
@@ -149,6 +151,11 @@ pub struct UpsClientConfig {
     pub label: LabelDefaults,
     /// Ship `Request.RequestOption` (`nonvalidate` default, or `validate`).
     pub ship_request_option: String,
+    /// Address Validation answers kept for repeat addresses (default 10,000; 0 = none kept,
+    /// every address is sent to UPS).
+    pub address_cache_entries: usize,
+    /// How long a kept Address Validation answer is used (default 24 hours).
+    pub address_cache_max_age: Duration,
 }
 
 impl UpsClientConfig {
@@ -168,6 +175,8 @@ impl UpsClientConfig {
             token_budget_warn_ratio: 0.8,
             label: LabelDefaults::default(),
             ship_request_option: "nonvalidate".into(),
+            address_cache_entries: 10_000,
+            address_cache_max_age: Duration::from_secs(24 * 3600),
         }
     }
 

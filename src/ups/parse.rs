@@ -27,13 +27,13 @@ pub struct ParseError(pub String);
 pub use super::ops::quantum::{quantum_view_response, range_too_old};
 pub use super::ops::rate::rate_response;
 pub use super::ops::recover::{label_recovery_response, RecoveredLabels, RecoveredPackage};
-pub use super::ops::ship::ship_response;
+pub use super::ops::ship::{ship_response, ship_response_bytes};
 pub use super::ops::subscribe::{subscription_response, SubscribeResult};
 pub use super::ops::track::{
     track_reference_response, track_response, track_time, ReferenceMatch, TrackOutcome,
 };
 pub use super::ops::void::{void_response, VoidResult};
-pub use super::ops::xav::xav_response;
+pub use super::ops::xav::{xav_response, xav_response_bytes};
 use super::ops::{from_value, perr, RawFault};
 use super::wire::lenient_string;
 

@@ -22,6 +22,7 @@ pub struct Stats {
     outcome_unknown: AtomicU64,
     auth_refreshes: AtomicU64,
     backoff_millis: AtomicU64,
+    address_cache_hits: AtomicU64,
 }
 
 /// One row of [`StatsSnapshot::requests`].
@@ -56,6 +57,8 @@ pub struct StatsSnapshot {
     pub auth_refreshes: u64,
     /// Total time spent in backoff sleeps, in milliseconds.
     pub backoff_millis: u64,
+    /// Address validations answered from the cache of recent answers (no request sent).
+    pub address_cache_hits: u64,
 }
 
 impl StatsSnapshot {
@@ -96,6 +99,9 @@ impl Stats {
     pub(crate) fn outcome_unknown(&self) {
         self.outcome_unknown.fetch_add(1, Ordering::Relaxed);
     }
+    pub(crate) fn address_cache_hit(&self) {
+        self.address_cache_hits.fetch_add(1, Ordering::Relaxed);
+    }
     pub(crate) fn auth_refresh(&self) {
         self.auth_refreshes.fetch_add(1, Ordering::Relaxed);
     }
@@ -122,6 +128,7 @@ impl Stats {
             outcome_unknown: self.outcome_unknown.load(Ordering::Relaxed),
             auth_refreshes: self.auth_refreshes.load(Ordering::Relaxed),
             backoff_millis: self.backoff_millis.load(Ordering::Relaxed),
+            address_cache_hits: self.address_cache_hits.load(Ordering::Relaxed),
         }
     }
 }

@@ -7,7 +7,9 @@
 
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
+use serde::de::{self, Visitor};
 use serde::{Deserialize, Deserializer};
+use std::borrow::Cow;
 use std::str::FromStr;
 
 /// A list field as UPS sends it: a bare item or an array. Always read through [`one_or_many`].
@@ -44,14 +46,66 @@ where
     Ok(v.map(OneOrMany::into_vec).unwrap_or_default())
 }
 
-/// A scalar UPS should send as a string but may send as a number: read either as `String`.
+/// A scalar UPS should send as a string but may send as a number: read either as `String`
+/// (`null` → `""`; a number, boolean, object or array → its JSON text).
 pub fn lenient_string<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
-    let v = Option::<serde_json::Value>::deserialize(d)?;
-    Ok(match v {
-        None | Some(serde_json::Value::Null) => String::new(),
-        Some(serde_json::Value::String(s)) => s,
-        Some(other) => other.to_string(),
-    })
+    lenient_cow(d).map(Cow::into_owned)
+}
+
+/// [`lenient_string`] borrowing from the input where it can (a string without escapes, read
+/// from bytes or from a `&Value`): a label's base64 is decoded from the answer's own bytes,
+/// never copied first.
+pub fn lenient_cow<'de, D: Deserializer<'de>>(d: D) -> Result<Cow<'de, str>, D::Error> {
+    d.deserialize_any(LenientVisitor)
+}
+
+struct LenientVisitor;
+
+impl<'de> Visitor<'de> for LenientVisitor {
+    type Value = Cow<'de, str>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a string (or a number)")
+    }
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(Cow::Borrowed(v))
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Cow::Owned(v.to_owned()))
+    }
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+        Ok(Cow::Owned(v))
+    }
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
+        Ok(Cow::Owned(v.to_string()))
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(Cow::Owned(v.to_string()))
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+        Ok(Cow::Owned(v.to_string()))
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+        // As `serde_json::Value`'s text of the number (what this read before).
+        Ok(Cow::Owned(serde_json::Value::from(v).to_string()))
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(Cow::Borrowed(""))
+    }
+    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(Cow::Borrowed(""))
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        lenient_cow(d)
+    }
+    fn visit_seq<A: de::SeqAccess<'de>>(self, a: A) -> Result<Self::Value, A::Error> {
+        let v = serde_json::Value::deserialize(de::value::SeqAccessDeserializer::new(a))?;
+        Ok(Cow::Owned(v.to_string()))
+    }
+    fn visit_map<A: de::MapAccess<'de>>(self, a: A) -> Result<Self::Value, A::Error> {
+        let v = serde_json::Value::deserialize(de::value::MapAccessDeserializer::new(a))?;
+        Ok(Cow::Owned(v.to_string()))
+    }
 }
 
 /// Parse a UPS money string (`"13.58"`) as a decimal. Never goes through a float.
@@ -140,6 +194,36 @@ mod tests {
         assert!(h.items.is_empty());
         let h: Holder = serde_json::from_str(r#"{}"#).unwrap();
         assert!(h.items.is_empty());
+    }
+
+    #[derive(Deserialize)]
+    struct Lenient<'a> {
+        #[serde(default, deserialize_with = "lenient_string")]
+        a: String,
+        #[serde(borrow, default, deserialize_with = "lenient_cow")]
+        b: Cow<'a, str>,
+    }
+
+    /// Guards the lenient scalar reader: strings, numbers, booleans, null and absent read as
+    /// before (a number's JSON text), and a plain string is borrowed from the bytes.
+    #[test]
+    fn lenient_scalars_read_every_shape() {
+        let l: Lenient = serde_json::from_str(r#"{"a": 5, "b": "QUJD"}"#).unwrap();
+        assert_eq!(l.a, "5");
+        assert!(matches!(l.b, Cow::Borrowed("QUJD")));
+        let l: Lenient = serde_json::from_str(r#"{"a": 2.5, "b": "x\ny"}"#).unwrap();
+        assert_eq!(l.a, "2.5");
+        assert_eq!(l.b, "x\ny");
+        let l: Lenient = serde_json::from_str(r#"{"a": null, "b": true}"#).unwrap();
+        assert_eq!(l.a, "");
+        assert_eq!(l.b, "true");
+        let l: Lenient = serde_json::from_str(r#"{"a": {"k": [1]}}"#).unwrap();
+        assert_eq!(l.a, r#"{"k":[1]}"#);
+        assert_eq!(l.b, "");
+        let v = serde_json::json!({"a": -3, "b": "QUJD"});
+        let l = Lenient::deserialize(&v).unwrap();
+        assert_eq!(l.a, "-3");
+        assert!(matches!(l.b, Cow::Borrowed("QUJD")));
     }
 
     #[test]

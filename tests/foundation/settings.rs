@@ -492,6 +492,13 @@ fn rows() -> Vec<Row> {
             ups_client,
         ),
         ("ups.token_budget_per_day", json!(100), none(), ups_client),
+        ("ups.address_cache.entries", json!(100), none(), ups_client),
+        (
+            "ups.address_cache.max_age_hours",
+            json!(1),
+            none(),
+            ups_client,
+        ),
         ("ups.retry.max_attempts", json!(2), none(), ups_client),
         (
             "ups.retry.initial_backoff_ms",

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use reqwest::Method;
 use serde_json::Value;
 
-use super::{protocol, Req, UpsClient};
+use super::{protocol, Body, Req, UpsClient};
 use crate::ups::error::{Api, UpsError};
 use crate::ups::ops::paperless::{self as ops, UploadDocument, PAPERLESS_VERSION};
 
@@ -16,7 +16,9 @@ pub(super) fn shipper_header(req: &Req) -> Option<&str> {
     if req.api != Api::Paperless {
         return None;
     }
-    let b = req.body.as_ref()?;
+    let super::Body::Json(b) = &req.body else {
+        return None;
+    };
     b.pointer("/UploadRequest/ShipperNumber")
         .or_else(|| b.pointer("/PushToImageRepositoryRequest/ShipperNumber"))
         .and_then(Value::as_str)
@@ -53,7 +55,7 @@ impl UpsClient {
                 method: Method::POST,
                 url: self.url(&["api", "paperlessdocuments", PAPERLESS_VERSION, "upload"]),
                 query: vec![],
-                body: Some(ops::upload_request(shipper_number, docs)),
+                body: Body::Json(ops::upload_request(shipper_number, docs)),
                 accept_4xx: false,
             })
             .await?;
@@ -75,7 +77,7 @@ impl UpsClient {
                 method: Method::POST,
                 url: self.url(&["api", "paperlessdocuments", PAPERLESS_VERSION, "image"]),
                 query: vec![],
-                body: Some(ops::push_request(
+                body: Body::Json(ops::push_request(
                     shipper_number,
                     shipment_id,
                     tracking_numbers,

@@ -14,6 +14,7 @@ pub mod quantum;
 pub mod rate;
 pub mod recover;
 pub mod ship;
+pub mod ship_body;
 pub mod subscribe;
 pub mod track;
 pub mod void;
@@ -22,12 +23,15 @@ pub mod xav;
 use base64::Engine;
 use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
 use rust_decimal::Decimal;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
 use super::parse::ParseError;
+use std::borrow::Cow;
+
 use super::wire::{
-    decimal_str, lenient_string, money_str, one_or_many, parse_money, parse_ups_date, ups_date,
+    decimal_str, lenient_cow, lenient_string, money_str, one_or_many, parse_money, parse_ups_date,
+    ups_date,
 };
 use crate::model::{
     Address, AddressCheck, Alert, Charges, DimensionUnit, Label, LabelFormat, LabelSpec, Milestone,
@@ -308,6 +312,14 @@ pub(in crate::ups) fn from_value<T: for<'de> Deserialize<'de>>(
     T::deserialize(v).map_err(|e| perr(format!("{what}: {e}")))
 }
 
+/// Read an answer straight from its bytes (no `Value` tree in between).
+pub(in crate::ups) fn from_bytes<'a, T: Deserialize<'a>>(
+    body: &'a [u8],
+    what: &str,
+) -> Result<T, ParseError> {
+    serde_json::from_slice(body).map_err(|e| perr(format!("{what}: {e}")))
+}
+
 // ---------------------------------------------------------------- common pieces
 
 #[derive(Debug, Default, Deserialize)]
@@ -376,11 +388,17 @@ fn alerts(r: &Option<ResponseBlock>) -> Vec<Alert> {
         .unwrap_or_default()
 }
 
+/// Decode a base64 image as UPS sends it; whitespace (line breaks in long images) is
+/// skipped, and only copied out when there is some.
 fn decode_b64(s: &str) -> Result<Vec<u8>, ParseError> {
-    let cleaned: String = s.chars().filter(|c| !c.is_whitespace()).collect();
-    base64::engine::general_purpose::STANDARD
-        .decode(cleaned.as_bytes())
-        .map_err(|e| perr(format!("label image is not valid base64: {e}")))
+    let engine = &base64::engine::general_purpose::STANDARD;
+    let decoded = if s.bytes().any(|b| b.is_ascii_whitespace() || !b.is_ascii()) {
+        let cleaned: String = s.chars().filter(|c| !c.is_whitespace()).collect();
+        engine.decode(cleaned.as_bytes())
+    } else {
+        engine.decode(s.as_bytes())
+    };
+    decoded.map_err(|e| perr(format!("label image is not valid base64: {e}")))
 }
 
 #[derive(Debug, Deserialize)]

@@ -217,53 +217,15 @@ pub(super) fn shipment_refs(sh: &Shipment) -> Vec<Value> {
 /// The Ship request body `{"ShipmentRequest": {Request, Shipment, LabelSpecification}}`.
 ///
 /// When the service cannot be resolved (see [`resolve_service`]) `Service.Code` is `""`;
-/// [`check_shipment`] reports it and the client refuses to send such a request.
+/// [`check_shipment`] reports it and the client refuses to send such a request. The body is
+/// built by [`super::ship_body::ShipRequest`] (which the client encodes directly).
 pub fn ship_request(sh: &Shipment, opts: &ShipOptions) -> Value {
-    let level = sh.reference_level();
-    let mut shipment = Map::new();
-    if let Some(d) = sh.description.as_ref().filter(|d| !d.trim().is_empty()) {
-        shipment.insert("Description".into(), s(d.clone()));
-    }
-    let mut shipper = party(&sh.shipper, false);
-    // ShipperNumber right after the name block, as UPS's examples order it.
-    shipper.insert("ShipperNumber".into(), s(sh.account_number.clone()));
-    shipment.insert("Shipper".into(), Value::Object(shipper));
-    shipment.insert("ShipTo".into(), Value::Object(party(&sh.ship_to, true)));
-    if let Some(from) = &sh.ship_from {
-        shipment.insert("ShipFrom".into(), Value::Object(party(from, false)));
-    }
-    shipment.insert("PaymentInformation".into(), payment(sh));
-    shipment.insert(
-        "Service".into(),
-        json!({ "Code": resolve_service(sh, opts).unwrap_or_default() }),
-    );
-    // A return (Shipping.yaml `Shipment_ReturnService`: "When this container exists, the
-    // shipment is a return shipment"); the parties are already in return order.
-    if let Some(rs) = &sh.return_service {
-        let mut m = Map::new();
-        m.insert("Code".into(), s(rs.code.clone()));
-        if let Some((_, d)) = crate::model::RETURN_SERVICE_CODES
-            .iter()
-            .find(|(c, _)| *c == rs.code)
-        {
-            m.insert("Description".into(), s(d.to_string()));
-        }
-        shipment.insert("ReturnService".into(), Value::Object(m));
-    }
-    if let Some(options) = rating_options(sh) {
-        shipment.insert("ShipmentRatingOptions".into(), options);
-    }
-    put_tax_indicator(&mut shipment, sh);
-    if level == ReferenceLevel::Shipment && !sh.references.is_empty() {
-        shipment.insert("ReferenceNumber".into(), Value::Array(shipment_refs(sh)));
-    }
-    if let Some(ilt) = invoice_line_total(sh) {
-        shipment.insert("InvoiceLineTotal".into(), ilt);
-    }
-    if let Some(d) = sh.ship_date {
-        shipment.insert("ShipmentDate".into(), s(ups_date(d)));
-    }
-    let mut sso = Map::new();
+    serde_json::to_value(super::ship_body::ShipRequest::new(sh, opts)).unwrap_or_default()
+}
+
+/// `Shipment.ShipmentServiceOptions` entries: notifications, international forms (with the
+/// paperless parts), the electronic return label's e-mail.
+pub(super) fn service_options(sso: &mut Map<String, Value>, sh: &Shipment, opts: &ShipOptions) {
     if !sh.notifications.is_empty() {
         let notes: Vec<Value> = sh
             .notifications
@@ -291,46 +253,6 @@ pub fn ship_request(sh: &Shipment, opts: &ShipOptions) -> Value {
             json!({ "EMail": { "EMailAddress": email } }),
         );
     }
-    if !sso.is_empty() {
-        shipment.insert("ShipmentServiceOptions".into(), Value::Object(sso));
-    }
-    let pkg_refs = package_refs(sh);
-    let packages: Vec<Value> = sh
-        .packages
-        .iter()
-        .map(|p| {
-            let mut m = Map::new();
-            put_opt(&mut m, "Description", p.description.as_ref());
-            m.insert("Packaging".into(), json!({ "Code": p.packaging }));
-            if let Some(d) = dimensions(p) {
-                m.insert("Dimensions".into(), d);
-            }
-            m.insert("PackageWeight".into(), package_weight(p));
-            if level == ReferenceLevel::Package && !pkg_refs.is_empty() {
-                m.insert("ReferenceNumber".into(), Value::Array(pkg_refs.clone()));
-            }
-            if let Some(v) = &p.declared_value {
-                m.insert(
-                    "PackageServiceOptions".into(),
-                    json!({ "DeclaredValue": { "CurrencyCode": v.currency, "MonetaryValue": money_str(v.amount) } }),
-                );
-            }
-            Value::Object(m)
-        })
-        .collect();
-    shipment.insert("Package".into(), Value::Array(packages));
-
-    let context = opts
-        .customer_context
-        .clone()
-        .unwrap_or_else(|| sh.number.clone());
-    json!({
-        "ShipmentRequest": {
-            "Request": request_block(&opts.request_option, opts.sub_version.as_ref(), &context),
-            "Shipment": Value::Object(shipment),
-            "LabelSpecification": label_specification(&sh.label, opts.default_stock_size, &opts.http_user_agent),
-        }
-    })
 }
 
 /// A problem that would make UPS reject a Ship before it is sent (so no 1Z is spent).
@@ -417,22 +339,25 @@ pub fn check_shipment(sh: &Shipment, opts: &ShipOptions) -> Vec<BuildProblem> {
 
 // ---------------------------------------------------------------- response
 
+// The answer's structs borrow the label and form images from the input (the answer's bytes,
+// or a `Value`), so a label is base64-decoded straight from them, never copied first.
+
 #[derive(Debug, Deserialize)]
-pub(super) struct ShipEnvelope {
-    #[serde(rename = "ShipmentResponse")]
-    response: ShipmentResponse,
+pub(super) struct ShipEnvelope<'a> {
+    #[serde(rename = "ShipmentResponse", borrow)]
+    response: ShipmentResponse<'a>,
 }
 
 #[derive(Debug, Deserialize)]
-pub(super) struct ShipmentResponse {
+pub(super) struct ShipmentResponse<'a> {
     #[serde(rename = "Response")]
     response: Option<ResponseBlock>,
-    #[serde(rename = "ShipmentResults")]
-    results: ShipmentResults,
+    #[serde(rename = "ShipmentResults", borrow)]
+    results: ShipmentResults<'a>,
 }
 
 #[derive(Debug, Deserialize)]
-pub(super) struct ShipmentResults {
+pub(super) struct ShipmentResults<'a> {
     #[serde(
         rename = "ShipmentIdentificationNumber",
         default,
@@ -443,37 +368,47 @@ pub(super) struct ShipmentResults {
     charges: Option<ShipmentCharges>,
     #[serde(rename = "NegotiatedRateCharges")]
     negotiated: Option<NegotiatedRateCharges>,
-    #[serde(rename = "PackageResults", default, deserialize_with = "one_or_many")]
-    packages: Vec<ShipPackageResult>,
+    #[serde(
+        rename = "PackageResults",
+        borrow,
+        default,
+        deserialize_with = "one_or_many"
+    )]
+    packages: Vec<ShipPackageResult<'a>>,
     /// International forms (UPS-REFERENCE §2.2: base64 PDF, `Code "01"`, `FormGroupId`).
     /// Declared once per shipment (`maximum: 1`); read one-or-many all the same.
-    #[serde(rename = "Form", default, deserialize_with = "one_or_many")]
-    forms: Vec<ShipForm>,
+    #[serde(rename = "Form", borrow, default, deserialize_with = "one_or_many")]
+    forms: Vec<ShipForm<'a>>,
 }
 
 /// `ShipmentResults.Form` (Shipping.yaml `ShipmentResults_Form`).
 #[derive(Debug, Deserialize)]
-pub(super) struct ShipForm {
+pub(super) struct ShipForm<'a> {
     #[serde(rename = "Code", default, deserialize_with = "lenient_string")]
     code: String,
-    #[serde(rename = "Image")]
-    image: Option<ShipFormImage>,
+    #[serde(rename = "Image", borrow)]
+    image: Option<ShipFormImage<'a>>,
     #[serde(rename = "FormGroupId", default, deserialize_with = "lenient_string")]
     group_id: String,
 }
 
 #[derive(Debug, Deserialize)]
-pub(super) struct ShipFormImage {
+pub(super) struct ShipFormImage<'a> {
     #[serde(rename = "ImageFormat")]
     format: Option<Code>,
-    #[serde(rename = "GraphicImage", default, deserialize_with = "lenient_string")]
-    graphic_image: String,
+    #[serde(
+        rename = "GraphicImage",
+        borrow,
+        default,
+        deserialize_with = "lenient_cow"
+    )]
+    graphic_image: Cow<'a, str>,
 }
 
 /// The forms of a Ship answer as documents named `<number>-<1Z>-<kind>.<ext>` (a form
 /// without an image — a paperless account without `OverridePaperlessIndicator` — is skipped).
 pub(super) fn documents_from(
-    forms: &[ShipForm],
+    forms: &[ShipForm<'_>],
     number: &str,
     shipment_id: &str,
 ) -> Result<Vec<crate::model::ShipDocument>, ParseError> {
@@ -516,23 +451,28 @@ pub(super) struct ShipmentCharges {
 }
 
 #[derive(Debug, Deserialize)]
-pub(super) struct ShipPackageResult {
+pub(super) struct ShipPackageResult<'a> {
     #[serde(
         rename = "TrackingNumber",
         default,
         deserialize_with = "lenient_string"
     )]
     tracking_number: String,
-    #[serde(rename = "ShippingLabel")]
-    label: Option<ShippingLabel>,
+    #[serde(rename = "ShippingLabel", borrow)]
+    label: Option<ShippingLabel<'a>>,
 }
 
 #[derive(Debug, Deserialize)]
-pub(super) struct ShippingLabel {
+pub(super) struct ShippingLabel<'a> {
     #[serde(rename = "ImageFormat")]
     format: Option<Code>,
-    #[serde(rename = "GraphicImage", default, deserialize_with = "lenient_string")]
-    graphic_image: String,
+    #[serde(
+        rename = "GraphicImage",
+        borrow,
+        default,
+        deserialize_with = "lenient_cow"
+    )]
+    graphic_image: Cow<'a, str>,
 }
 
 pub(super) fn label_from(
@@ -560,7 +500,26 @@ pub fn ship_response(
     shipment: &Shipment,
     service_code: &str,
 ) -> Result<ShipResult, ParseError> {
-    let env: ShipEnvelope = from_value(v, "ShipmentResponse")?;
+    let env = ShipEnvelope::deserialize(v).map_err(|e| perr(format!("ShipmentResponse: {e}")))?;
+    ship_result(env, shipment, service_code)
+}
+
+/// [`ship_response`] read straight from the answer's bytes (what the client does): no
+/// `Value` tree, fields upsync does not use are skipped, labels decoded from the bytes.
+pub fn ship_response_bytes(
+    body: &[u8],
+    shipment: &Shipment,
+    service_code: &str,
+) -> Result<ShipResult, ParseError> {
+    let env: ShipEnvelope = from_bytes(body, "ShipmentResponse")?;
+    ship_result(env, shipment, service_code)
+}
+
+fn ship_result(
+    env: ShipEnvelope<'_>,
+    shipment: &Shipment,
+    service_code: &str,
+) -> Result<ShipResult, ParseError> {
     let r = env.response.results;
     if r.packages.len() != shipment.packages.len() {
         return Err(perr(format!(

@@ -8,33 +8,79 @@ use super::*;
 /// The XAV request body `{"XAVRequest": {"AddressKeyFormat": {…}}}` (UPS-REFERENCE §7).
 /// A ZIP+4 postal code is split into `PostcodePrimaryLow` / `PostcodeExtendedLow`.
 pub fn xav_request(a: &Address) -> Value {
-    let mut m = Map::new();
-    let lines: Vec<Value> = a
-        .lines
-        .iter()
-        .filter(|l| !l.trim().is_empty())
-        .take(3)
-        .map(|l| s(l.clone()))
-        .collect();
-    m.insert("AddressLine".into(), Value::Array(lines));
-    if !a.city.trim().is_empty() {
-        m.insert("PoliticalDivision2".into(), s(a.city.clone()));
-    }
-    if !a.state.trim().is_empty() {
-        m.insert("PoliticalDivision1".into(), s(a.state.clone()));
-    }
-    let pc = a.postal_code.trim();
-    if !pc.is_empty() {
-        let digits: String = pc.chars().filter(|c| c.is_ascii_digit()).collect();
-        if digits.len() == 9 {
-            m.insert("PostcodePrimaryLow".into(), s(&digits[..5]));
-            m.insert("PostcodeExtendedLow".into(), s(&digits[5..]));
+    serde_json::to_value(XavRequest::new(a)).unwrap_or_default()
+}
+
+/// [`xav_request`] as a typed body borrowing from the address: what the client encodes
+/// (same JSON, same key order, no `Value` tree).
+#[derive(Debug, Serialize, PartialEq, Eq, Hash)]
+pub struct XavRequest<'a> {
+    #[serde(rename = "XAVRequest")]
+    request: XavBody<'a>,
+}
+
+#[derive(Debug, Serialize, PartialEq, Eq, Hash)]
+struct XavBody<'a> {
+    #[serde(rename = "AddressKeyFormat")]
+    key: XavKeyOut<'a>,
+}
+
+#[derive(Debug, Serialize, PartialEq, Eq, Hash)]
+struct XavKeyOut<'a> {
+    #[serde(rename = "AddressLine")]
+    lines: Vec<&'a str>,
+    #[serde(rename = "PoliticalDivision2", skip_serializing_if = "Option::is_none")]
+    city: Option<&'a str>,
+    #[serde(rename = "PoliticalDivision1", skip_serializing_if = "Option::is_none")]
+    state: Option<&'a str>,
+    #[serde(rename = "PostcodePrimaryLow", skip_serializing_if = "Option::is_none")]
+    postal: Option<Cow<'a, str>>,
+    #[serde(
+        rename = "PostcodeExtendedLow",
+        skip_serializing_if = "Option::is_none"
+    )]
+    postal_ext: Option<String>,
+    #[serde(rename = "CountryCode")]
+    country: String,
+}
+
+impl<'a> XavRequest<'a> {
+    pub fn new(a: &'a Address) -> XavRequest<'a> {
+        let lines = a
+            .lines
+            .iter()
+            .filter(|l| !l.trim().is_empty())
+            .take(3)
+            .map(String::as_str)
+            .collect();
+        let non_empty = |v: &'a String| Some(v.as_str()).filter(|v| !v.trim().is_empty());
+        let pc = a.postal_code.trim();
+        let (postal, postal_ext) = if pc.is_empty() {
+            (None, None)
         } else {
-            m.insert("PostcodePrimaryLow".into(), s(pc));
+            let digits: String = pc.chars().filter(|c| c.is_ascii_digit()).collect();
+            if digits.len() == 9 {
+                (
+                    Some(Cow::Owned(digits[..5].to_string())),
+                    Some(digits[5..].to_string()),
+                )
+            } else {
+                (Some(Cow::Borrowed(pc)), None)
+            }
+        };
+        XavRequest {
+            request: XavBody {
+                key: XavKeyOut {
+                    lines,
+                    city: non_empty(&a.city),
+                    state: non_empty(&a.state),
+                    postal,
+                    postal_ext,
+                    country: a.country.to_ascii_uppercase(),
+                },
+            },
         }
     }
-    m.insert("CountryCode".into(), s(a.country.to_ascii_uppercase()));
-    json!({ "XAVRequest": { "AddressKeyFormat": Value::Object(m) } })
 }
 
 // ---------------------------------------------------------------- response
@@ -48,11 +94,11 @@ pub(super) struct XavEnvelope {
 #[derive(Debug, Deserialize)]
 pub(super) struct XavResponse {
     #[serde(rename = "ValidAddressIndicator")]
-    valid: Option<Value>,
+    valid: Option<serde::de::IgnoredAny>,
     #[serde(rename = "AmbiguousAddressIndicator")]
-    ambiguous: Option<Value>,
+    ambiguous: Option<serde::de::IgnoredAny>,
     #[serde(rename = "NoCandidatesIndicator")]
-    none: Option<Value>,
+    none: Option<serde::de::IgnoredAny>,
     #[serde(rename = "AddressClassification")]
     classification: Option<Code>,
     #[serde(rename = "Candidate", default, deserialize_with = "one_or_many")]
@@ -127,7 +173,15 @@ pub(super) fn candidate_address(c: &XavCandidate) -> Address {
 
 /// Parse an XAV (request option 3) 200.
 pub fn xav_response(v: &Value) -> Result<AddressCheck, ParseError> {
-    let env: XavEnvelope = from_value(v, "XAVResponse")?;
+    xav_check(from_value(v, "XAVResponse")?)
+}
+
+/// [`xav_response`] read straight from the answer's bytes (what the client does).
+pub fn xav_response_bytes(body: &[u8]) -> Result<AddressCheck, ParseError> {
+    xav_check(from_bytes(body, "XAVResponse")?)
+}
+
+fn xav_check(env: XavEnvelope) -> Result<AddressCheck, ParseError> {
     let r = env.response;
     let candidates: Vec<Address> = r.candidates.iter().map(candidate_address).collect();
     if r.valid.is_some() {
