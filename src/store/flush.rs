@@ -12,6 +12,10 @@
 //! wakes every waiting `sled-io` thread (7 or more) once per flush; and the design before
 //! this thread handed every flush to tokio's blocking pool.
 //!
+//! On a current-thread runtime (tests, `start_paused` among them) each call flushes on
+//! tokio's blocking pool instead, as before this thread: tokio's paused clock stands still
+//! only while it sees work in flight, and a wait on another thread looks idle to it.
+//!
 //! The guarantee is exact: a caller returns `Ok` only after a flush that started after its
 //! ticket, that is after its writes returned, has completed. A failed flush releases the
 //! callers it covered to flush once more themselves (the error they return is that flush's).
@@ -148,6 +152,17 @@ impl Store {
             return Ok(());
         }
         let g = &self.flushes;
+        if tokio::runtime::Handle::try_current()
+            .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::CurrentThread)
+        {
+            // A current-thread runtime (tests, with a paused clock too; never the daemon):
+            // a flush on the blocking pool, which tokio sees as work in flight, so a paused
+            // clock does not jump ahead while it runs (a wait on our own thread would look
+            // idle to it). One task at a time there: nothing to group.
+            let r = self.flush_blocking().await;
+            g.shared.runs.fetch_add(1, SeqCst);
+            return r;
+        }
         let mut done = g.shared.done.subscribe();
         let ticket = {
             let mut q = g.shared.queue.lock().unwrap_or_else(|p| p.into_inner());

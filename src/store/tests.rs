@@ -58,11 +58,10 @@ async fn concurrent_flushes_share_one_fsync_and_sequential_ones_do_not() {
     }
 }
 
-/// The flush thread serves a current-thread runtime (the tests') as well, and a store
-/// closed right after an async flush reopens at once: dropping the store stops the thread
-/// that holds the database open.
-#[tokio::test]
-async fn async_flushes_on_a_current_thread_runtime_and_the_store_reopens_after_them() {
+/// A store closed right after an async flush reopens at once: dropping the store stops
+/// the flush thread that holds the database open.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn async_flushes_then_the_store_reopens_at_once() {
     let dir = tempfile::tempdir().unwrap();
     for round in 0..3 {
         let s = Store::open(dir.path(), None).unwrap();
