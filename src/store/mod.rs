@@ -370,7 +370,7 @@ pub struct Store {
     /// Async access to the database for the cluster (PostgreSQL only).
     pg: Option<PgHandle>,
     vault: Option<Vault>,
-    flushes: GroupFlush,
+    flushes: flush::GroupFlush,
     health: std::sync::Arc<StoreHealth>,
     sealing: std::sync::Mutex<()>,
     seal_on_drop: bool,
@@ -378,25 +378,12 @@ pub struct Store {
 
 impl Drop for Store {
     fn drop(&mut self) {
+        // The flush thread holds the database open: stop it first.
+        self.flushes.stop();
         if self.seal_on_drop && self.health.errors() == 0 {
             let _ = self.seal();
         }
     }
-}
-
-/// Group commit for [`Store::flush_async`]: callers take a ticket, one flush at a time runs,
-/// and a flush that started after a caller's ticket covers that caller's writes, so many
-/// concurrent jobs share one fsync instead of queueing one each.
-#[derive(Debug, Default)]
-struct GroupFlush {
-    /// Tickets handed out (each caller's writes precede its ticket).
-    requested: std::sync::atomic::AtomicU64,
-    /// Every ticket up to this one is durable.
-    durable: std::sync::atomic::AtomicU64,
-    /// Held while a flush runs.
-    running: tokio::sync::Mutex<()>,
-    /// Flushes actually run (for tests and metrics).
-    runs: std::sync::atomic::AtomicU64,
 }
 
 impl std::fmt::Debug for Store {

@@ -116,7 +116,7 @@ impl Store {
             trees,
             pg: None,
             vault,
-            flushes: GroupFlush::default(),
+            flushes: Default::default(),
             health: Default::default(),
             sealing: std::sync::Mutex::new(()),
             seal_on_drop: !salvage,

@@ -179,7 +179,7 @@ impl Store {
             trees,
             pg: Some(handle),
             vault,
-            flushes: GroupFlush::default(),
+            flushes: Default::default(),
             health: Default::default(),
             sealing: std::sync::Mutex::new(()),
             seal_on_drop: false,

@@ -58,6 +58,29 @@ async fn concurrent_flushes_share_one_fsync_and_sequential_ones_do_not() {
     }
 }
 
+/// A store closed right after an async flush reopens at once: dropping the store stops
+/// the flush thread that holds the database open.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn async_flushes_then_the_store_reopens_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    for round in 0..3 {
+        let s = Store::open(dir.path(), None).unwrap();
+        s.put_json(Tree::Cursors, &format!("r{round}"), &round)
+            .unwrap();
+        s.flush_async().await.unwrap();
+        assert_eq!(s.flushes_run(), 1, "one write, one flush");
+        // Nothing written since: the next caller still gets a flush that covers it.
+        s.flush_async().await.unwrap();
+        assert_eq!(s.flushes_run(), 2);
+        drop(s);
+    }
+    let s = Store::open(dir.path(), None).unwrap();
+    for round in 0..3 {
+        let v: Option<i32> = s.get_json(Tree::Cursors, &format!("r{round}")).unwrap();
+        assert_eq!(v, Some(round));
+    }
+}
+
 #[test]
 fn wrong_key_is_refused_before_anything_is_written() {
     let dir = tempfile::tempdir().unwrap();
