@@ -597,7 +597,7 @@ mod tests {
         let (p, i) = details_from_record(&rec);
         assert_eq!(
             p[0],
-            json!({"line":"1","packageweight":"5","packagedescr":"Box 1","packagelength":"12","packagewidth":"","packageheight":"","declaredvalue":"100","packagetrackingnumber":""})
+            json!({"line":"1","packageweight":"5","packagedescr":"Box 1","packagelength":"12","packagewidth":"","packageheight":"","declaredvalue":"100","packagetrackingnumber":"","sublist":"package"})
         );
         assert_eq!(i[0]["item"], "WIDGET-A");
         assert_eq!(i[0]["line"], "1");
