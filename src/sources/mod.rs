@@ -397,6 +397,15 @@ pub trait Source: Send + Sync {
     /// record as after the first time.
     async fn write_back(&self, plan: &WriteBack) -> Result<(), SourceError>;
 
+    /// [`Source::write_back`] of a job's plan, given the record as the job read it (id,
+    /// version, decoded data). A connector that can use that copy instead of reading the
+    /// record again overrides this (NetSuite: the package lines, when the record's version
+    /// has not moved since); the default ignores it.
+    async fn write_back_from(&self, plan: &WriteBack, read: &ErpRecord) -> Result<(), SourceError> {
+        let _ = read;
+        self.write_back(plan).await
+    }
+
     /// The end of a pipeline cycle: release what should not be held until the next one.
     /// By default [`Source::close`]; Acumatica keeps its sessions for the next cycle and
     /// logs them out once idle (`keep_session_seconds`, issue 24: no sign-in per cycle).

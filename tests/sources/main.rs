@@ -9,9 +9,12 @@
 //! * [`acumatica_fidelity`]: real-instance behaviours the Acumatica simulator models.
 //! * [`acumatica_source`]: the Acumatica connector: polling, cursors, versions.
 //! * [`netsuite`]: the NetSuite connector.
+//! * [`netsuite_writeback`]: NetSuite write-back: no GET for an unchanged record, an edit
+//!   kept, no duplicated package on retry.
 
 mod acumatica_budget;
 mod acumatica_dead_letter;
 mod acumatica_fidelity;
 mod acumatica_source;
 mod netsuite;
+mod netsuite_writeback;

@@ -11,7 +11,8 @@
 //! * `transactionshippingaddress` — ship-to address by `nkey` (= `transaction.shippingaddress`).
 //! * `itemfulfillmentpackage` — the lines of the package sublist the record carries
 //!   (`package`, `packageUps`, `packageFedex` or `packageUsps`; `itemfulfillment`, `line`,
-//!   `packageweight`, …; `line` is the 1-based position in that sublist). NetSuite's real SuiteQL exposure of package lines is
+//!   `packageweight`, …, `sublist` (its record-API name), `packagecartonnumber` (`package`),
+//!   `reference1` (carrier sublists); `line` is the 1-based position in that sublist). NetSuite's real SuiteQL exposure of package lines is
 //!   **[UNVERIFIED]**; this table is the simulator's model, the connector profile names it.
 //!
 //! Speed: a full-scan plan's matching rows are cached per (plan without the keyset bound,
@@ -29,7 +30,7 @@ use std::sync::{Arc, Mutex};
 
 use chrono::{NaiveDate, NaiveDateTime};
 
-use super::store::{ship_method_name, Fulfillment, Store, CUSTBODY_FIELDS};
+use super::store::{ship_method_name, Fulfillment, PackageSublist, Store, CUSTBODY_FIELDS};
 use super::suiteql::{conjuncts, CmpOp, Expr, JoinKind, Query};
 use compile::*;
 use eval::*;

@@ -63,7 +63,7 @@ impl PipelineCore {
             plan.fields.extend(dispatch.fields);
         }
         let started = self.now();
-        let mut written = conn.source.write_back(&plan).await;
+        let mut written = conn.source.write_back_from(&plan, &job.record).await;
         // A return record naming its outbound record: the return 1Z goes there too.
         if written.is_ok() {
             if let Some(linked) = conn.mapper.write_back_linked(&job.record, shipped(job)) {

@@ -213,12 +213,13 @@ pub fn details_from_record(rec: &Value) -> (Vec<Value>, Vec<Value>) {
             .map(|a| a.iter().filter_map(|v| v.as_object().cloned()).collect())
             .unwrap_or_default()
     };
-    let (sfx, package_lines) = match carried_packages(rec) {
-        Some((_, sfx, l)) => (
+    let (name, sfx, package_lines) = match carried_packages(rec) {
+        Some((name, sfx, l)) => (
+            name,
             sfx,
             l.iter().filter_map(|v| v.as_object().cloned()).collect(),
         ),
-        None => ("", Vec::new()),
+        None => ("package", "", Vec::new()),
     };
     let packages = package_lines
         .iter()
@@ -248,6 +249,18 @@ pub fn details_from_record(rec: &Value) -> (Vec<Value>, Vec<Value>) {
                 ("packagetrackingnumber", f("packageTrackingNumber")),
             ] {
                 row.insert(k.into(), text(src));
+            }
+            // As the bundled packages query returns them (NULL columns omitted): the
+            // sublist, and the fields write-back must carry over when it replaces the lines
+            // ([`lines_from_copy`]).
+            row.insert("sublist".into(), Value::String(name.to_string()));
+            let extra = if sfx.is_empty() {
+                ("packagecartonnumber", p.get("packageCartonNumber"))
+            } else {
+                ("reference1", f("reference1"))
+            };
+            if let Some(v) = extra.1.filter(|v| !v.is_null()) {
+                row.insert(extra.0.into(), text(Some(v)));
             }
             Value::Object(row)
         })
@@ -378,6 +391,70 @@ pub fn from_record_api(rec: &Value) -> Value {
     }
     let (packages, items) = details_from_record(rec);
     assemble(&h, packages, items)
+}
+
+/// Record-API package lines rebuilt from the decoded copy's `packages` rows (the inverse of
+/// [`details_from_record`]): `(sublist, field suffix, lines)`, for write-back to send in
+/// full with `?replace=<sublist>` without reading the record again. Every row must name
+/// its `sublist` (the bundled packages query returns it; [`details_from_record`] sets it),
+/// all rows the same one, numbered `1..n` in order, and hold only columns a line field is
+/// known for: `packageweight`, `packagedescr`, `packagetrackingnumber`, the dimensions and
+/// `declaredvalue` (`packageDetails{…}` on `package`, flat and suffixed — `insuredValue` —
+/// on the carrier sublists), `packagecartonnumber` (`package`) and `reference1` (carrier
+/// sublists). Anything else gives `None`, and write-back reads the record instead: a field
+/// this copy does not hold would be lost when the sublist is replaced. Empty values are
+/// left out, as the record API leaves out empty fields.
+pub fn lines_from_copy(packages: &[Value]) -> Option<(&'static str, &'static str, Vec<Value>)> {
+    let mut kind: Option<(&'static str, &'static str)> = None;
+    let mut out = Vec::with_capacity(packages.len());
+    for (i, row) in packages.iter().enumerate() {
+        let row = row.as_object()?;
+        let line = row.get("line")?.as_str()?;
+        if line.parse::<usize>().ok()? != i + 1 {
+            return None;
+        }
+        let named = row.get("sublist")?.as_str()?;
+        let (name, sfx) = *PACKAGE_SUBLISTS.iter().find(|(n, _)| *n == named)?;
+        match kind {
+            None => kind = Some((name, sfx)),
+            Some((k, _)) if k != name => return None,
+            Some(_) => {}
+        }
+        let generic = sfx.is_empty();
+        let mut o = Map::new();
+        let mut details = Map::new();
+        for (k, v) in row {
+            let t = v.as_str()?;
+            if t.is_empty() || k == "line" || k == "sublist" {
+                continue;
+            }
+            let num = || t.parse::<serde_json::Number>().ok().map(Value::Number);
+            let text = || Value::String(t.to_string());
+            match (k.as_str(), generic) {
+                ("packageweight", _) => o.insert(format!("packageWeight{sfx}"), num()?),
+                ("packagedescr", _) => o.insert(format!("packageDescr{sfx}"), text()),
+                ("packagetrackingnumber", _) => {
+                    o.insert(format!("packageTrackingNumber{sfx}"), text())
+                }
+                ("packagecartonnumber", true) => o.insert("packageCartonNumber".into(), text()),
+                ("reference1", false) => o.insert(format!("reference1{sfx}"), text()),
+                ("packagelength", true) => details.insert("packageLength".into(), num()?),
+                ("packagewidth", true) => details.insert("packageWidth".into(), num()?),
+                ("packageheight", true) => details.insert("packageHeight".into(), num()?),
+                ("declaredvalue", true) => details.insert("declaredValue".into(), num()?),
+                ("packagelength", false) => o.insert(format!("packageLength{sfx}"), num()?),
+                ("packagewidth", false) => o.insert(format!("packageWidth{sfx}"), num()?),
+                ("packageheight", false) => o.insert(format!("packageHeight{sfx}"), num()?),
+                ("declaredvalue", false) => o.insert(format!("insuredValue{sfx}"), num()?),
+                _ => return None,
+            };
+        }
+        if !details.is_empty() {
+            o.insert("packageDetails".into(), Value::Object(details));
+        }
+        out.push(Value::Object(o));
+    }
+    kind.map(|(name, sfx)| (name, sfx, out))
 }
 
 /// A write-back plan that cannot be expressed for this record.
@@ -520,7 +597,7 @@ mod tests {
         let (p, i) = details_from_record(&rec);
         assert_eq!(
             p[0],
-            json!({"line":"1","packageweight":"5","packagedescr":"Box 1","packagelength":"12","packagewidth":"","packageheight":"","declaredvalue":"100","packagetrackingnumber":""})
+            json!({"line":"1","packageweight":"5","packagedescr":"Box 1","packagelength":"12","packagewidth":"","packageheight":"","declaredvalue":"100","packagetrackingnumber":"","sublist":"package"})
         );
         assert_eq!(i[0]["item"], "WIDGET-A");
         assert_eq!(i[0]["line"], "1");
@@ -568,6 +645,60 @@ mod tests {
                 "packageCartonNumber".into()
             ))
         );
+    }
+
+    /// The copy read at ingest rebuilds the record's own lines (what a GET would give,
+    /// numbers compared as numbers), in both spellings; anything it cannot place means a GET.
+    #[test]
+    fn lines_from_the_read_copy_are_the_records_lines() {
+        let num = |v: &Value| -> Value {
+            let mut v = num_of(v);
+            if let Some(o) = v.as_object_mut() {
+                o.remove("links");
+            }
+            v
+        };
+        fn num_of(v: &Value) -> Value {
+            match v {
+                Value::Number(n) => json!(n.as_f64()),
+                Value::Object(o) => {
+                    Value::Object(o.iter().map(|(k, v)| (k.clone(), num_of(v))).collect())
+                }
+                other => other.clone(),
+            }
+        }
+        for rec in [
+            json!({"packageUps": {"items": [
+                {"links": [], "packageWeightUps": 4.5, "packageDescrUps": "Box 1", "packageLengthUps": 10.0,
+                 "packageWidthUps": 8.0, "packageHeightUps": 6.0, "insuredValueUps": 50.0, "reference1Ups": "PO-1"},
+                {"links": [], "packageWeightUps": 2.0, "packageTrackingNumberUps": "1Z9"}]}}),
+            json!({"package": {"items": [
+                {"links": [], "packageWeight": 5.0, "packageDescr": "Box 1", "packageCartonNumber": "C1",
+                 "packageDetails": {"packageLength": 12.0, "packageWidth": 10.0, "packageHeight": 8.0, "declaredValue": 100.0}},
+                {"links": [], "packageWeight": 0.25}]}}),
+        ] {
+            let (rows, _) = details_from_record(&rec);
+            let (name, sfx, want) = carried_packages(&rec).unwrap();
+            let (n, s, got) = lines_from_copy(&rows).expect("rebuilt");
+            assert_eq!((n, s), (name, sfx));
+            let want: Vec<Value> = want.iter().map(num).collect();
+            let got: Vec<Value> = got.iter().map(num).collect();
+            assert_eq!(got, want, "{name}");
+        }
+        let (rows, _) =
+            details_from_record(&json!({"package": {"items": [{"packageWeight": 1.0}]}}));
+        let mut unknown = rows.clone();
+        unknown[0]["custrecord_pallet"] = json!("P7");
+        assert!(
+            lines_from_copy(&unknown).is_none(),
+            "a column it cannot place"
+        );
+        let mut unnamed = rows.clone();
+        unnamed[0].as_object_mut().unwrap().remove("sublist");
+        assert!(lines_from_copy(&unnamed).is_none(), "no sublist named");
+        let mut renumbered = rows;
+        renumbered[0]["line"] = json!("2");
+        assert!(lines_from_copy(&renumbered).is_none(), "lines not 1..n");
     }
 
     #[test]

@@ -27,7 +27,9 @@
 pub mod auth;
 pub mod codec;
 pub mod config;
+mod fresh;
 pub mod profile;
+mod writeback;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -68,6 +70,13 @@ pub struct NetSuiteStats {
     pub gave_up: u64,
     /// Label files in write-back plans that were not uploaded (no File Cabinet support).
     pub files_skipped: u64,
+    /// Write-backs whose package lines came from the copy read at ingest (record unchanged
+    /// since: no GET).
+    pub lines_from_copy: u64,
+    /// Write-backs that read the record (GET) for its package lines.
+    pub lines_from_get: u64,
+    /// SuiteQL version checks sent (each answers the write-backs of one batch).
+    pub version_checks: u64,
 }
 
 #[derive(Debug, Default)]
@@ -80,6 +89,9 @@ struct Counters {
     auth_retries: AtomicU64,
     gave_up: AtomicU64,
     files_skipped: AtomicU64,
+    lines_from_copy: AtomicU64,
+    lines_from_get: AtomicU64,
+    version_checks: AtomicU64,
 }
 
 /// One entry of NetSuite's `o:errorDetails`.
@@ -179,6 +191,8 @@ pub struct NetSuiteSource {
     auth: Auth,
     limit: Semaphore,
     counters: Counters,
+    /// Write-back's shared version checks (`fresh.rs`).
+    fresh: fresh::Coalescer,
 }
 
 impl std::fmt::Debug for NetSuiteSource {
@@ -269,6 +283,7 @@ impl NetSuiteSource {
             .user_agent(concat!("upsync/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| config(format!("cannot build the HTTP client: {e}")))?;
+        let profile_window = profile.write_back.check_window_ms;
         Ok(NetSuiteSource {
             base: profile.rest_base(),
             limit: Semaphore::new(profile.concurrency_limit),
@@ -277,6 +292,7 @@ impl NetSuiteSource {
             http,
             auth,
             counters: Counters::default(),
+            fresh: fresh::Coalescer::new(Duration::from_millis(profile_window), 1000),
         })
     }
 
@@ -299,6 +315,9 @@ impl NetSuiteSource {
             },
             gave_up: c.gave_up.load(Ordering::Relaxed),
             files_skipped: c.files_skipped.load(Ordering::Relaxed),
+            lines_from_copy: c.lines_from_copy.load(Ordering::Relaxed),
+            lines_from_get: c.lines_from_get.load(Ordering::Relaxed),
+            version_checks: c.version_checks.load(Ordering::Relaxed),
         }
     }
 
@@ -342,7 +361,7 @@ impl NetSuiteSource {
                     .await
                     .map_err(|_| transient("connector is shutting down"))?;
                 let mut req = self.http.request(method.clone(), url.clone());
-                if op == "suiteql" {
+                if op.starts_with("suiteql") {
                     req = req.header("Prefer", "transient");
                 }
                 let mut bearer: Option<Arc<str>> = None;
@@ -496,6 +515,17 @@ impl NetSuiteSource {
         limit: u32,
         offset: usize,
     ) -> Result<SuiteQlPage, SourceError> {
+        self.suiteql_as("suiteql", q, limit, offset).await
+    }
+
+    /// A SuiteQL request counted under `op` (`suiteql`, `suiteql_version`).
+    async fn suiteql_as(
+        &self,
+        op: &'static str,
+        q: &str,
+        limit: u32,
+        offset: usize,
+    ) -> Result<SuiteQlPage, SourceError> {
         let query = vec![
             ("limit".to_string(), limit.to_string()),
             ("offset".to_string(), offset.to_string()),
@@ -503,7 +533,7 @@ impl NetSuiteSource {
         let body = serde_json::json!({ "q": q });
         let reply = self
             .send(
-                "suiteql",
+                op,
                 Method::POST,
                 "/services/rest/query/v1/suiteql",
                 &query,
@@ -511,7 +541,7 @@ impl NetSuiteSource {
             )
             .await?;
         if !reply.status.is_success() {
-            return Err(self.refusal("suiteql", None, &reply));
+            return Err(self.refusal(op, None, &reply));
         }
         let v: Value = serde_json::from_slice(&reply.body)
             .map_err(|_| transient("SuiteQL answer is not JSON"))?;
@@ -831,75 +861,13 @@ impl Source for NetSuiteSource {
     }
 
     async fn write_back(&self, plan: &WriteBack) -> Result<(), SourceError> {
-        let (id, p) = (plan.record_id.as_str(), &self.profile);
-        let record_type = plan.record_type.as_deref().unwrap_or(&p.record_type);
-        if !is_internal_id(id) {
-            return Err(SourceError::NotFound {
-                system: SYSTEM.into(),
-                record: id.to_string(),
-            });
-        }
-        if !plan.files.is_empty() {
-            self.counters
-                .files_skipped
-                .fetch_add(plan.files.len() as u64, Ordering::Relaxed);
-            tracing::warn!(connector = %self.name, record = id, files = plan.files.len(), "NetSuite connector does not upload label files; write a label link to a custbody field instead");
-        }
-        // Package lines go to the sublist the record carries (`package`, `packageUps`, …;
-        // §N4), matched by position as they were read.
-        let (sublist, suffix, current) = if plan.package_lines.is_empty() {
-            ("package", "", Vec::new())
-        } else {
-            let rec = self.get_record(id).await?;
-            codec::carried_packages(&rec).unwrap_or(("package", "", Vec::new()))
-        };
-        let wb = &self.profile.write_back;
-        let body = codec::patch_body(
-            plan,
-            &current,
-            (sublist, suffix),
-            &wb.writable_fields,
-            &wb.confirm_ship_status,
-        )
-            .map_err(|p| match p {
-                codec::PlanProblem::UnknownLine(l) => SourceError::Rejected {
-                    system: SYSTEM.into(),
-                    record: id.to_string(),
-                    message: format!("package line {l} does not exist on the record's {sublist} sublist"),
-                    fields: vec![FieldError {
-                        field: format!("{sublist}[{l}]"),
-                        message: "no such package line".into(),
-                    }],
-                },
-                codec::PlanProblem::FieldNotWritable(f) => config(format!(
-                    "the mapping writes '{f}', which write_back.writable_fields in the NetSuite profile does not allow"
-                )),
-                codec::PlanProblem::UnknownPackageField(f) => config(format!(
-                    "the mapping writes package field '{f}', which the record's {sublist} sublist does not have; use packageTrackingNumber, packageDescr, packageWeight (any sublist), packageCartonNumber (package) or reference1 (packageUps/Fedex/Usps)"
-                )),
-            })?;
-        if body.as_object().is_some_and(|o| o.is_empty()) {
-            return Ok(());
-        }
-        let query = if body.get(sublist).is_some() {
-            vec![("replace".to_string(), sublist.to_string())]
-        } else {
-            Vec::new()
-        };
-        let reply = self
-            .send(
-                "record_patch",
-                Method::PATCH,
-                &format!("/services/rest/record/v1/{record_type}/{id}"),
-                &query,
-                Some(&body),
-            )
-            .await?;
-        if !reply.status.is_success() {
-            return Err(self.refusal("record_patch", Some(id), &reply));
-        }
-        tracing::info!(connector = %self.name, record = id, packages = plan.package_lines.len(), confirm = plan.confirm_shipment, "NetSuite write-back applied");
-        Ok(())
+        self.write_back_plan(plan, None).await
+    }
+
+    /// The package lines read at ingest serve when the record has not changed since
+    /// (`writeback.rs`): no GET before the PATCH.
+    async fn write_back_from(&self, plan: &WriteBack, read: &ErpRecord) -> Result<(), SourceError> {
+        self.write_back_plan(plan, Some(read)).await
     }
 }
 

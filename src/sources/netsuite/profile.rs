@@ -91,6 +91,12 @@ pub struct WriteBackOptions {
     /// Body fields the mapping may write (all others are refused as a config error).
     #[serde(default = "default_writable_fields")]
     pub writable_fields: Vec<String>,
+    /// How long the first write-back of a batch waits for others before one SuiteQL query
+    /// checks all their records' `lastmodifieddate` (records unchanged since they were read
+    /// are written without a GET; `docs/netsuite.md`). 0 = no wait (only write-backs
+    /// already queued join).
+    #[serde(default = "default_check_window_ms")]
+    pub check_window_ms: u64,
 }
 
 impl Default for WriteBackOptions {
@@ -98,6 +104,7 @@ impl Default for WriteBackOptions {
         WriteBackOptions {
             confirm_ship_status: default_confirm_status(),
             writable_fields: default_writable_fields(),
+            check_window_ms: default_check_window_ms(),
         }
     }
 }
@@ -225,8 +232,12 @@ fn default_ts_column() -> String {
 fn default_id_column() -> String {
     "t.id".to_string()
 }
+/// SuiteQL's largest page (`limit`) and `IN` list: one detail query per page of headers.
 fn default_detail_batch() -> usize {
-    200
+    1000
+}
+fn default_check_window_ms() -> u64 {
+    2
 }
 fn default_confirm_status() -> String {
     "C".to_string()
@@ -541,7 +552,7 @@ mod tests {
         let text = format!("{}\npage_sise: 10\n", repo_profile());
         let problems = NetSuiteProfile::from_yaml(&text).unwrap_err();
         assert!(problems[0].message.contains("page_sise"), "{problems:?}");
-        let text = repo_profile().replace("  batch_size: 200", "  batch_sise: 200");
+        let text = repo_profile().replace("  batch_size: 1000", "  batch_sise: 1000");
         let problems = NetSuiteProfile::from_yaml(&text).unwrap_err();
         assert!(problems[0].message.contains("batch_sise"), "{problems:?}");
         let text = repo_profile().replace("mode: suiteql", "mode: odbc");

@@ -85,6 +85,8 @@ pub(super) enum Col {
     PDeclared,
     PTracking,
     PCarton,
+    PSublist,
+    PRef1,
 }
 
 pub(super) fn resolve(table: Table, name: &str) -> Option<Col> {
@@ -136,6 +138,8 @@ pub(super) fn resolve(table: Table, name: &str) -> Option<Col> {
             "declaredvalue" => PDeclared,
             "packagetrackingnumber" => PTracking,
             "packagecartonnumber" => PCarton,
+            "sublist" => PSublist,
+            "reference1" => PRef1,
             _ => return None,
         },
     })
@@ -310,8 +314,18 @@ pub(super) fn column<'a>(row: Row<'a>, col: Col) -> Val<'a> {
         PTracking => pkg(part_no)
             .map(|p| opt_str(&p.tracking))
             .unwrap_or(Val::Null),
+        // As the record API shows them (§N4): the carton number on `package` only,
+        // reference1 on the carrier sublists only; `sublist` names the one the line is on.
         PCarton => pkg(part_no)
+            .filter(|_| f.package_sublist == PackageSublist::Package)
             .map(|p| opt_str(&p.carton))
+            .unwrap_or(Val::Null),
+        PRef1 => pkg(part_no)
+            .filter(|_| f.package_sublist != PackageSublist::Package)
+            .map(|p| opt_str(&p.reference1))
+            .unwrap_or(Val::Null),
+        PSublist => pkg(part_no)
+            .map(|_| borrowed(f.package_sublist.name()))
             .unwrap_or(Val::Null),
     }
 }
