@@ -387,13 +387,15 @@ pub(super) struct ShipForm<'a> {
     #[serde(rename = "Code", default, deserialize_with = "lenient_string")]
     code: String,
     #[serde(rename = "Image", borrow)]
-    image: Option<ShipFormImage<'a>>,
+    image: Option<ShipImage<'a>>,
     #[serde(rename = "FormGroupId", default, deserialize_with = "lenient_string")]
     group_id: String,
 }
 
 #[derive(Debug, Deserialize)]
-pub(super) struct ShipFormImage<'a> {
+/// An image of a Ship answer: `ShipmentResults.Form.Image` and
+/// `PackageResults.ShippingLabel` carry the same two fields (Shipping.yaml).
+pub(super) struct ShipImage<'a> {
     #[serde(rename = "ImageFormat")]
     format: Option<Code>,
     #[serde(
@@ -459,20 +461,7 @@ pub(super) struct ShipPackageResult<'a> {
     )]
     tracking_number: String,
     #[serde(rename = "ShippingLabel", borrow)]
-    label: Option<ShippingLabel<'a>>,
-}
-
-#[derive(Debug, Deserialize)]
-pub(super) struct ShippingLabel<'a> {
-    #[serde(rename = "ImageFormat")]
-    format: Option<Code>,
-    #[serde(
-        rename = "GraphicImage",
-        borrow,
-        default,
-        deserialize_with = "lenient_cow"
-    )]
-    graphic_image: Cow<'a, str>,
+    label: Option<ShipImage<'a>>,
 }
 
 pub(super) fn label_from(
