@@ -51,9 +51,10 @@ upsync::both_stores! {
             let n = l["shipments"].as_i64().unwrap_or(0);
             let r = l["erp_requests"].as_i64().unwrap_or(0);
             assert!(n > 0, "{c}: {line}");
-            // Every shipment costs at least a read and a write-back.
+            // Every shipment costs at least its write-back; reads are shared (a list page,
+            // a SuiteQL check for many write-backs) but there are some.
             assert!(
-                l["erp_requests_per_shipment"].as_f64().unwrap() >= 2.0,
+                l["erp_requests_per_shipment"].as_f64().unwrap() > 1.0,
                 "{c}: {line}"
             );
             assert!(
