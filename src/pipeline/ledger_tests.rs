@@ -270,3 +270,159 @@ fn state_names_roundtrip() {
         assert_eq!(JobState::parse(s.as_str()), Some(s));
     }
 }
+
+/// On sled a save of a job the ledger holds is a sequence of single writes
+/// (`save_in_order`). A crash can cut it after any write; reopening the store puts the
+/// cut job's state mark, dead-letter entry, label bytes and active-index entry in step
+/// with the job stored. Each case below is the store as a cut leaves it.
+#[test]
+fn a_save_cut_by_a_crash_is_put_in_step_when_the_store_reopens() {
+    let dir = tempfile::tempdir().unwrap();
+    let now = Utc::now();
+    let jobs_key = |id: &str| format!("j/{id}");
+    let (shipped, failing, replayed, delivered);
+    {
+        let store = std::sync::Arc::new(Store::open(dir.path(), None).unwrap());
+        let l = Ledger::new(store.clone());
+        let t = store.tree(Tree::Jobs);
+        // shipped → written_back: the job was written, its mark and the index were not.
+        let mut j = shipped_job(&l);
+        l.save(&j).unwrap();
+        j.transition(JobState::WrittenBack, "", now);
+        t.insert(jobs_key(&j.id), serde_json::to_vec(&j).unwrap())
+            .unwrap();
+        shipped = j.id.clone();
+        // shipping → failed: job and mark written, no dead-letter entry yet.
+        let mut f = Job::new(
+            ErpRecord {
+                id: "guid-2".into(),
+                ..record("v1")
+            },
+            now,
+        );
+        f.transition(JobState::Shipping, "", now);
+        l.save(&f).unwrap();
+        f.last_error = Some(Failure {
+            class: ErrorClass::Business,
+            code: "address_invalid".into(),
+            message: "no candidates".into(),
+            at: now,
+        });
+        f.transition(JobState::Failed, "address_invalid", now);
+        t.insert(jobs_key(&f.id), serde_json::to_vec(&f).unwrap())
+            .unwrap();
+        t.insert(format!("s/{}", f.id), b"failed".to_vec()).unwrap();
+        failing = f.id.clone();
+        // failed → seen (a replay): in flux and written; the mark and the dead-letter
+        // entry still say failed.
+        let mut r = Job::new(
+            ErpRecord {
+                id: "guid-3".into(),
+                ..record("v1")
+            },
+            now,
+        );
+        r.last_error = f.last_error.clone();
+        r.transition(JobState::Failed, "address_invalid", now);
+        l.save(&r).unwrap();
+        assert_eq!(l.dead_letters().unwrap().len(), 1);
+        r.transition(JobState::Seen, "replay", now);
+        t.insert(format!("a/{}", r.id), b"null".to_vec()).unwrap();
+        t.insert(jobs_key(&r.id), serde_json::to_vec(&r).unwrap())
+            .unwrap();
+        replayed = r.id.clone();
+        // tracking → delivered: in flux, the compacted job and its mark written, its label
+        // bytes not yet removed.
+        let mut d = Job::new(
+            ErpRecord {
+                id: "guid-4".into(),
+                ..record("v1")
+            },
+            now,
+        );
+        d.result = Some(sample_result(1024));
+        d.transition(JobState::Tracking, "", now);
+        l.save(&d).unwrap();
+        d.transition(JobState::Delivered, "", now);
+        d.compact();
+        t.insert(format!("a/{}", d.id), b"null".to_vec()).unwrap();
+        t.insert(jobs_key(&d.id), serde_json::to_vec(&d).unwrap())
+            .unwrap();
+        t.insert(format!("s/{}", d.id), b"delivered".to_vec())
+            .unwrap();
+        delivered = d.id.clone();
+        store.flush().unwrap();
+    }
+    let store = std::sync::Arc::new(Store::open(dir.path(), None).unwrap());
+    let l = Ledger::new(store.clone());
+    let t = store.tree(Tree::Jobs);
+    let mark = |id: &str| String::from_utf8(t.get(format!("s/{id}")).unwrap().unwrap()).unwrap();
+    let active = |id: &str| t.contains_key(format!("a/{id}")).unwrap();
+    assert_eq!(mark(&shipped), "written_back");
+    assert!(
+        !active(&shipped),
+        "a written-back job leaves the active index"
+    );
+    assert_eq!(mark(&failing), "failed");
+    assert!(!active(&failing));
+    let dead: Vec<String> = l
+        .dead_letters()
+        .unwrap()
+        .into_iter()
+        .map(|d| d.job_id)
+        .collect();
+    assert_eq!(dead, vec![failing.clone()], "filed for the failed job only");
+    assert_eq!(mark(&replayed), "seen");
+    assert!(
+        active(&replayed),
+        "a replayed job stays in the active index"
+    );
+    assert_eq!(mark(&delivered), "delivered");
+    assert!(!active(&delivered));
+    assert!(
+        !t.contains_key(crate::pipeline::stored_labels::labels_key(&delivered))
+            .unwrap(),
+        "a compacted job's label bytes are gone"
+    );
+    // The counts are taken after the mending.
+    let counts = l.state_counts();
+    let n = |s| counts.get(&("acu".to_string(), s)).copied().unwrap_or(0);
+    assert_eq!(
+        (
+            n(JobState::WrittenBack),
+            n(JobState::Shipped),
+            n(JobState::Seen)
+        ),
+        (1, 0, 1)
+    );
+    // Once per opening: a second ledger on the same store mends nothing more, and a
+    // store saved without a crash has nothing to mend.
+    assert_eq!(l.check_in_flux().unwrap(), 0);
+}
+
+/// The order of `save_in_order` leaves nothing to mend after an uncut save, and a job
+/// that goes from one inactive state to another passes through the active index and
+/// leaves it.
+#[test]
+fn uncut_saves_leave_nothing_to_mend() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = std::sync::Arc::new(Store::open(dir.path(), None).unwrap());
+    let l = Ledger::new(store.clone());
+    let now = Utc::now();
+    let mut j = shipped_job(&l);
+    for s in [
+        JobState::Shipped,
+        JobState::WrittenBack,
+        JobState::Tracking,
+        JobState::Delivered,
+    ] {
+        j.transition(s, "", now);
+        l.save(&j).unwrap();
+        assert_eq!(l.check_in_flux().unwrap(), 0, "after {s}");
+    }
+    assert!(l.active_ids("acu").unwrap().is_empty());
+    assert!(!store
+        .tree(Tree::Jobs)
+        .contains_key(crate::pipeline::stored_labels::labels_key(&j.id))
+        .unwrap());
+}

@@ -374,6 +374,9 @@ pub struct Store {
     health: std::sync::Arc<StoreHealth>,
     sealing: std::sync::Mutex<()>,
     seal_on_drop: bool,
+    /// Set once the ledger has checked the jobs a crash may have left half-saved
+    /// ([`crate::pipeline::Ledger::new`]): once per opening, before anything else writes.
+    ledger_checked: std::sync::atomic::AtomicBool,
 }
 
 impl Drop for Store {
@@ -422,6 +425,15 @@ impl Store {
     /// Which backend this store runs on.
     pub fn backend_kind(&self) -> BackendKind {
         self.backend.kind()
+    }
+
+    /// True for the first caller only, per opening of the store: the ledger's check of
+    /// jobs a crash left half-saved runs once, before the pipeline writes (a later check
+    /// would race the pipeline's own in-order saves).
+    pub(crate) fn first_ledger_check(&self) -> bool {
+        !self
+            .ledger_checked
+            .swap(true, std::sync::atomic::Ordering::SeqCst)
     }
 
     /// Async access to the database for the cluster module; `None` on sled.

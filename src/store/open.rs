@@ -120,6 +120,7 @@ impl Store {
             health: Default::default(),
             sealing: std::sync::Mutex::new(()),
             seal_on_drop: !salvage,
+            ledger_checked: Default::default(),
         };
         if salvage {
             if let Err(e) = store.check_store_id(&manifest_path) {

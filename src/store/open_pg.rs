@@ -183,6 +183,7 @@ impl Store {
             health: Default::default(),
             sealing: std::sync::Mutex::new(()),
             seal_on_drop: false,
+            ledger_checked: Default::default(),
         })
     }
 
