@@ -137,6 +137,7 @@ pub fn main() -> ExitCode {
         crate::commands::quiet_on_closed_pipe();
     }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(worker_threads())
         .enable_all()
         .build()
     {
@@ -153,6 +154,30 @@ pub fn main() -> ExitCode {
             eprintln!("upsync: {e:#}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// The async runtime's worker threads: `UPSYNC_WORKER_THREADS`, else one.
+///
+/// The daemon waits on the network nearly all the time, and what blocks already runs on
+/// threads of its own (sled's I/O threads and the store's flush thread, label files on
+/// tokio's blocking pool). A second worker mostly wakes up to steal a task and goes back to
+/// sleep: one worker made the same shipments/s for 12–20 % less CPU per shipment in
+/// `upsync bench` (docs/performance.md, "Session 10"). Read before the configuration is
+/// (the runtime runs the loading), so it is an environment variable, not a config key.
+fn worker_threads() -> usize {
+    const DEFAULT: usize = 1;
+    match std::env::var("UPSYNC_WORKER_THREADS") {
+        Err(_) => DEFAULT,
+        Ok(v) => match v.trim().parse::<usize>() {
+            Ok(n) if (1..=256).contains(&n) => n,
+            _ => {
+                eprintln!(
+                    "upsync: UPSYNC_WORKER_THREADS={v:?} is not a thread count from 1 to 256; using {DEFAULT}"
+                );
+                DEFAULT
+            }
+        },
     }
 }
 

@@ -102,6 +102,9 @@ impl ChildWorld {
             .arg("--options")
             .arg(serde_json::to_string(&o)?)
             .env("UPSYNC_LOG", "warn")
+            // The simulators serve every request the daemon makes: two workers, whatever
+            // the daemon runs with (its default is one, see `cli::worker_threads`).
+            .env("UPSYNC_WORKER_THREADS", "2")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
