@@ -22,6 +22,14 @@ pub(super) fn jobs_db_err(source: crate::store::DbError) -> StoreError {
     }
 }
 
+/// A value of the `jobs` tree as JSON; a failure names the job.
+fn encode<T: Serialize + ?Sized>(v: &T, id: &str) -> Result<Vec<u8>, StoreError> {
+    serde_json::to_vec(v).map_err(|e| StoreError::Corrupt {
+        tree: Tree::Jobs.name(),
+        reason: format!("{id}: {e}"),
+    })
+}
+
 impl Ledger {
     /// Write a job (and, if it is the record's current job, the record index); not flushed.
     /// A job that reaches `Delivered` is stored compacted ([`Job::compact`]).
@@ -33,12 +41,6 @@ impl Ledger {
     /// sled a job it already holds is saved by single writes in a crash-safe order
     /// ([`Ledger::save_in_order`]).
     pub fn save(&self, job: &Job) -> Result<(), StoreError> {
-        fn encode<T: Serialize + ?Sized>(v: &T, id: &str) -> Result<Vec<u8>, StoreError> {
-            serde_json::to_vec(v).map_err(|e| StoreError::Corrupt {
-                tree: Tree::Jobs.name(),
-                reason: format!("{id}: {e}"),
-            })
-        }
         let body = if job.state == JobState::Delivered && !job.compacted {
             let mut c = job.clone();
             c.compact();
@@ -127,7 +129,7 @@ impl Ledger {
         if previous.is_none() && job.state != JobState::Superseded && job.return_of.is_none() {
             batch.insert(
                 record_key(&job.source, &job.record_id).as_bytes(),
-                serde_json::to_vec(&job.id).unwrap_or_default(),
+                encode(&job.id, &job.id)?,
             );
         }
         let active_key = format!("a/{}", job.id);
