@@ -1,7 +1,6 @@
-//! How the ledger writes a job ([`Ledger::save`]): one atomic batch for a new job (and on
-//! PostgreSQL), single writes in a crash-safe order for a job sled already holds, and the
-//! check at open that puts a job a crash cut in the middle of such a save back in step
-//! ([`Ledger::check_in_flux`]). Why single writes: docs/performance.md, "Session 10".
+//! How the ledger writes a job ([`Ledger::save`]): one atomic batch on PostgreSQL, single
+//! writes in a crash-safe order on sled, and the check at open that puts a job a crash cut
+//! in the middle of such a save back in step ([`Ledger::check_in_flux`]). Why single writes: docs/performance.md, "Session 10".
 
 use serde::{Deserialize, Serialize};
 
@@ -30,16 +29,22 @@ fn encode<T: Serialize + ?Sized>(v: &T, id: &str) -> Result<Vec<u8>, StoreError>
     })
 }
 
+/// Whether this save writes the record index: a job's first save (a job already in the
+/// ledger wrote it then), except for a superseded job and an automatic return (it shares
+/// its outbound's record but is never its current job).
+fn indexes_record(job: &Job, previous: Option<JobState>) -> bool {
+    previous.is_none() && job.state != JobState::Superseded && job.return_of.is_none()
+}
+
 impl Ledger {
     /// Write a job (and, if it is the record's current job, the record index); not flushed.
     /// A job that reaches `Delivered` is stored compacted ([`Job::compact`]).
     ///
     /// No read when this copy of the job came from the ledger ([`Job::stored`] names the
     /// state the ledger holds): the record index is written with a job's first save only,
-    /// the dead-letter entry only when the state crosses in or out of `failed`. A new job
-    /// (and every save on PostgreSQL) is one atomic batch ([`Ledger::save_in_batch`]); on
-    /// sled a job it already holds is saved by single writes in a crash-safe order
-    /// ([`Ledger::save_in_order`]).
+    /// the dead-letter entry only when the state crosses in or out of `failed`. On
+    /// PostgreSQL a save is one atomic batch ([`Ledger::save_in_batch`]); on sled, single
+    /// writes in a crash-safe order ([`Ledger::save_in_order`]).
     pub fn save(&self, job: &Job) -> Result<(), StoreError> {
         let body = if job.state == JobState::Delivered && !job.compacted {
             let mut c = job.clone();
@@ -84,13 +89,12 @@ impl Ledger {
             }
         };
         let labels_written = matches!(labels, LabelBytes::Write(_));
-        match previous {
-            // sled, a job it already holds: single writes in an order no crash can hurt
-            // (see `save_in_order`). A multi-key batch costs sled two log-buffer writes.
-            Some(previous) if self.store.backend_kind() == BackendKind::Sled => {
-                self.save_in_order(job, body, labels, previous)?
-            }
-            _ => self.save_in_batch(job, body, labels, previous)?,
+        // sled: single writes in an order no crash can hurt (see `save_in_order`); a
+        // multi-key batch costs sled two log-buffer writes.
+        if self.store.backend_kind() == BackendKind::Sled {
+            self.save_in_order(job, body, labels, previous)?
+        } else {
+            self.save_in_batch(job, body, labels, previous)?
         }
         self.count_transition(job, previous);
         job.stored.set(Some(job.state));
@@ -100,8 +104,7 @@ impl Ledger {
         Ok(())
     }
 
-    /// A save as one atomic batch: a new job (its record index must appear with it), and
-    /// every save on PostgreSQL (a batch is one transaction there). The job, its state
+    /// A save as one atomic batch (PostgreSQL: a batch is one transaction there). The job, its state
     /// mark, its record index and its active-index entry change together: a failed write
     /// (disk full) never leaves a job that is in the ledger but missing from the active
     /// index, which no cycle would ever pick up.
@@ -124,9 +127,7 @@ impl Ledger {
             format!("s/{}", job.id).as_bytes(),
             job.state.as_str().as_bytes(),
         );
-        // An automatic return shares its outbound's record but is never its current job.
-        // A job already in the ledger wrote its record index with its first save.
-        if previous.is_none() && job.state != JobState::Superseded && job.return_of.is_none() {
+        if indexes_record(job, previous) {
             batch.insert(
                 record_key(&job.source, &job.record_id).as_bytes(),
                 encode(&job.id, &job.id)?,
@@ -148,7 +149,7 @@ impl Ledger {
         self.file_dead_letter(job, previous)
     }
 
-    /// A save of a job sled already holds, as single writes. sled makes a multi-key batch
+    /// A save on sled, as single writes. sled makes a multi-key batch
     /// atomic by writing out its log buffer before and after it (`pin_log` in sled 0.34:
     /// two buffer writes handed to its I/O threads, and a global write lock), which cost
     /// the daemon about a third of its CPU per shipment (docs/performance.md, "Session 10").
@@ -156,12 +157,16 @@ impl Ledger {
     /// log, so after a crash a save is cut somewhere in this sequence:
     ///
     /// 1. the active-index entry `a/<id>`: the job is "in flux" (an active job always has
-    ///    it; an inactive one has it until step 6);
-    /// 2. new label bytes, before the job that names them;
-    /// 3. the job, then its state mark `s/<id>`;
-    /// 4. its dead-letter entry (filed or withdrawn);
-    /// 5. label bytes of a job compacted at delivery, after the compacted job;
-    /// 6. `a/<id>` removed when the new state is not active.
+    ///    it; an inactive one has it until step 7);
+    /// 2. a new job's record index `r/<source>/<record id>`, before the job: an index
+    ///    naming a job not written yet reads as no job, and the next poll makes it again
+    ///    (written after, a crash would leave the record pointing at the job before, and
+    ///    the next poll would make this one anew over whatever it had done);
+    /// 3. new label bytes, before the job that names them;
+    /// 4. the job, then its state mark `s/<id>`;
+    /// 5. its dead-letter entry (filed or withdrawn);
+    /// 6. label bytes of a job compacted at delivery, after the compacted job;
+    /// 7. `a/<id>` removed when the new state is not active.
     ///
     /// Cut anywhere, the job is in the active index, and [`Ledger::new`] (once per
     /// opening, before anything runs) puts its state mark, dead-letter entry, label bytes
@@ -173,13 +178,20 @@ impl Ledger {
         job: &Job,
         body: Vec<u8>,
         labels: LabelBytes,
-        previous: JobState,
+        previous: Option<JobState>,
     ) -> Result<(), StoreError> {
         let t = self.store.tree(Tree::Jobs);
         let active_key = format!("a/{}", job.id);
         let labels_key = crate::pipeline::stored_labels::labels_key(&job.id);
         t.insert(&active_key, b"null".as_slice())
             .map_err(jobs_db_err)?;
+        if indexes_record(job, previous) {
+            t.insert(
+                record_key(&job.source, &job.record_id),
+                encode(&job.id, &job.id)?,
+            )
+            .map_err(jobs_db_err)?;
+        }
         let remove_labels = matches!(labels, LabelBytes::Remove);
         if let LabelBytes::Write(bytes) = labels {
             t.insert(&labels_key, bytes).map_err(jobs_db_err)?;
@@ -187,7 +199,7 @@ impl Ledger {
         t.insert(job_key(&job.id), body).map_err(jobs_db_err)?;
         t.insert(format!("s/{}", job.id), job.state.as_str().as_bytes())
             .map_err(jobs_db_err)?;
-        self.file_dead_letter(job, Some(previous))?;
+        self.file_dead_letter(job, previous)?;
         if remove_labels {
             t.remove(&labels_key).map_err(jobs_db_err)?;
         }
@@ -243,7 +255,8 @@ impl Ledger {
         for id in ids {
             let state_key = format!("s/{id}");
             let Some(raw) = t.get(job_key(&id)).map_err(jobs_db_err)? else {
-                // No job: nothing in flux can be without one (a new job is one batch).
+                // No job: a new job cut before it was written (its record index, if
+                // written, reads as no job; the next poll makes the job again).
                 t.remove(format!("a/{id}")).map_err(jobs_db_err)?;
                 t.remove(&state_key).map_err(jobs_db_err)?;
                 mended += 1;

@@ -280,7 +280,7 @@ fn a_save_cut_by_a_crash_is_put_in_step_when_the_store_reopens() {
     let dir = tempfile::tempdir().unwrap();
     let now = Utc::now();
     let jobs_key = |id: &str| format!("j/{id}");
-    let (shipped, failing, replayed, delivered);
+    let (shipped, failing, replayed, delivered, unborn);
     {
         let store = std::sync::Arc::new(Store::open(dir.path(), None).unwrap());
         let l = Ledger::new(store.clone());
@@ -351,6 +351,18 @@ fn a_save_cut_by_a_crash_is_put_in_step_when_the_store_reopens() {
         t.insert(format!("s/{}", d.id), b"delivered".to_vec())
             .unwrap();
         delivered = d.id.clone();
+        // A new job: in flux and its record index written, the job itself not.
+        let n = Job::new(
+            ErpRecord {
+                id: "guid-5".into(),
+                ..record("v1")
+            },
+            now,
+        );
+        t.insert(format!("a/{}", n.id), b"null".to_vec()).unwrap();
+        t.insert("r/acu/guid-5", serde_json::to_vec(&n.id).unwrap())
+            .unwrap();
+        unborn = n.id.clone();
         store.flush().unwrap();
     }
     let store = std::sync::Arc::new(Store::open(dir.path(), None).unwrap());
@@ -383,6 +395,12 @@ fn a_save_cut_by_a_crash_is_put_in_step_when_the_store_reopens() {
         !t.contains_key(crate::pipeline::stored_labels::labels_key(&delivered))
             .unwrap(),
         "a compacted job's label bytes are gone"
+    );
+    assert!(!active(&unborn), "no job, no index entry");
+    assert!(t.get(format!("s/{unborn}")).unwrap().is_none());
+    assert!(
+        l.current_for("acu", "guid-5").unwrap().is_none(),
+        "a record index naming a job never written reads as no job (the next poll makes it)"
     );
     // The counts are taken after the mending.
     let counts = l.state_counts();
