@@ -217,7 +217,9 @@ pub struct Job {
     pub number: String,
     pub version: String,
     pub state: JobState,
-    /// The ERP record as read (replay re-maps it; write-back needs it).
+    /// The ERP record as read (replay re-maps it; write-back needs it). Its data is stored
+    /// under its own key ([`crate::pipeline::stored_record`]); [`Ledger::get_lean`] puts it back.
+    #[serde(serialize_with = "crate::pipeline::stored_record::record_without_data")]
     pub record: ErpRecord,
     #[serde(default)]
     pub shipment: Option<Shipment>,
@@ -280,15 +282,21 @@ pub struct Job {
 
 /// What [`Job::stored`] holds: a job state, or nothing known (a new job, a copy made by
 /// deserialising outside the ledger); and whether the ledger's `l/<job id>` holds exactly
-/// the label bytes of this copy's result (false when unknown: a save then writes them).
+/// the label bytes of this copy's result (false when unknown: a save then writes them);
+/// whether its `d/<job id>` holds this copy's record data (the same).
 /// Atomic so a `&Job` can be marked saved.
 #[derive(Debug)]
-pub(crate) struct StoredState(std::sync::atomic::AtomicU8, std::sync::atomic::AtomicBool);
+pub(crate) struct StoredState(
+    std::sync::atomic::AtomicU8,
+    std::sync::atomic::AtomicBool,
+    std::sync::atomic::AtomicBool,
+);
 
 impl Default for StoredState {
     fn default() -> Self {
         StoredState(
             std::sync::atomic::AtomicU8::new(Self::UNKNOWN),
+            std::sync::atomic::AtomicBool::new(false),
             std::sync::atomic::AtomicBool::new(false),
         )
     }
@@ -316,6 +324,16 @@ impl StoredState {
     pub(crate) fn set_labels_stored(&self, stored: bool) {
         self.1.store(stored, std::sync::atomic::Ordering::Relaxed);
     }
+
+    /// Whether the ledger's `d/<job id>` holds exactly this copy's record data (false when
+    /// unknown: a save then writes it).
+    fn record_stored(&self) -> bool {
+        self.2.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    pub(crate) fn set_record_stored(&self, stored: bool) {
+        self.2.store(stored, std::sync::atomic::Ordering::Relaxed);
+    }
 }
 
 impl Clone for StoredState {
@@ -323,6 +341,8 @@ impl Clone for StoredState {
         let s = StoredState::default();
         s.set(self.get());
         s.set_labels_stored(self.labels_stored());
+        // Not the record mark: a copy may be changed and saved as another job, and
+        // writing its data again costs one insert.
         s
     }
 }
@@ -566,11 +586,45 @@ impl Ledger {
     /// `l/<job id>`, see [`crate::pipeline::stored_labels`]), for the many reads that never
     /// look at them. Saving it keeps the stored bytes.
     pub fn get_lean(&self, id: &str) -> Result<Option<Job>, StoreError> {
-        let job: Option<Job> = self.store.get_json(Tree::Jobs, &job_key(id))?;
-        if let Some(j) = &job {
+        let mut job: Option<Job> = self.store.get_json(Tree::Jobs, &job_key(id))?;
+        if let Some(j) = &mut job {
             j.stored.set(Some(j.state));
+            self.attach_record(j)?;
         }
         Ok(job)
+    }
+
+    /// Put a job's stored record data back (no-op for a compacted job, or a record written
+    /// before the data had its own key: it holds the data inline). A job record whose data
+    /// is in neither place is corrupt.
+    fn attach_record(&self, job: &mut Job) -> Result<(), StoreError> {
+        if job.compacted || !job.record.data.is_null() {
+            return Ok(());
+        }
+        let key = crate::pipeline::stored_record::data_key(&job.id);
+        let raw = self
+            .store
+            .tree(Tree::Jobs)
+            .get(&key)
+            .map_err(|source| StoreError::Db {
+                dir: std::path::PathBuf::from("<jobs>"),
+                source,
+            })?;
+        let Some(raw) = raw else {
+            return Err(StoreError::Corrupt {
+                tree: Tree::Jobs.name(),
+                reason: format!(
+                    "{key}: missing, so job {} has no ERP record data; restore the store from a backup (`upsync store`)",
+                    job.id
+                ),
+            });
+        };
+        job.record.data = serde_json::from_slice(&raw).map_err(|e| StoreError::Corrupt {
+            tree: Tree::Jobs.name(),
+            reason: format!("{key}: {e}"),
+        })?;
+        job.stored.set_record_stored(true);
+        Ok(())
     }
 
     /// Put a job's stored label and document bytes back into its result (no-op without a
@@ -674,6 +728,7 @@ impl Ledger {
             })
             .map(move |j| {
                 let mut j = j?;
+                self.attach_record(&mut j)?;
                 self.attach_labels(&mut j)?;
                 Ok(j)
             })
@@ -780,6 +835,8 @@ impl Ledger {
             jobs.remove(format!("s/{id}")).map_err(db_err)?;
             // A voided or superseded job may still hold label bytes.
             jobs.remove(crate::pipeline::stored_labels::labels_key(&id))
+                .map_err(db_err)?;
+            jobs.remove(crate::pipeline::stored_record::data_key(&id))
                 .map_err(db_err)?;
             let rk = record_key(&job.source, &job.record_id);
             if jobs.get(&rk).map_err(db_err)?.as_deref()

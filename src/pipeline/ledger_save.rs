@@ -7,12 +7,16 @@ use serde::{Deserialize, Serialize};
 use super::{job_key, record_key, DeadLetter, Job, JobState, Ledger};
 use crate::store::{BackendKind, StoreError, Tree};
 
-/// What a save does with a job's label bytes (`l/<job id>`).
+/// What a save does with a job's label bytes (`l/<job id>`) or its record data
+/// (`d/<job id>`).
 enum LabelBytes {
     Keep,
     Write(Vec<u8>),
     Remove,
 }
+
+/// See [`LabelBytes`].
+type RecordData = LabelBytes;
 
 pub(super) fn jobs_db_err(source: crate::store::DbError) -> StoreError {
     StoreError::Db {
@@ -88,18 +92,32 @@ impl Ledger {
                 _ => LabelBytes::Keep,
             }
         };
+        // Record data: written with a job's first save and whenever this copy's may differ
+        // from the stored one (a `seen` job: new, or a replay that read the record again);
+        // removed with compaction.
+        let data = if job.state == JobState::Delivered && !job.compacted {
+            RecordData::Remove
+        } else if job.compacted || (job.stored.record_stored() && job.state != JobState::Seen) {
+            RecordData::Keep
+        } else {
+            RecordData::Write(encode(&job.record.data, &job.id)?)
+        };
         let labels_written = matches!(labels, LabelBytes::Write(_));
+        let data_written = matches!(data, RecordData::Write(_));
         // sled: single writes in an order no crash can hurt (see `save_in_order`); a
         // multi-key batch costs sled two log-buffer writes.
         if self.store.backend_kind() == BackendKind::Sled {
-            self.save_in_order(job, body, labels, previous)?
+            self.save_in_order(job, body, labels, data, previous)?
         } else {
-            self.save_in_batch(job, body, labels, previous)?
+            self.save_in_batch(job, body, labels, data, previous)?
         }
         self.count_transition(job, previous);
         job.stored.set(Some(job.state));
         if labels_written {
             job.stored.set_labels_stored(true);
+        }
+        if data_written {
+            job.stored.set_record_stored(true);
         }
         Ok(())
     }
@@ -113,15 +131,20 @@ impl Ledger {
         job: &Job,
         body: Vec<u8>,
         labels: LabelBytes,
+        data: RecordData,
         previous: Option<JobState>,
     ) -> Result<(), StoreError> {
         let mut batch = crate::store::Batch::default();
         batch.insert(job_key(&job.id).as_bytes(), body);
-        let labels_key = crate::pipeline::stored_labels::labels_key(&job.id);
-        match labels {
-            LabelBytes::Write(bytes) => batch.insert(labels_key.as_bytes(), bytes),
-            LabelBytes::Remove => batch.remove(labels_key.as_bytes()),
-            LabelBytes::Keep => {}
+        for (key, what) in [
+            (crate::pipeline::stored_labels::labels_key(&job.id), labels),
+            (crate::pipeline::stored_record::data_key(&job.id), data),
+        ] {
+            match what {
+                LabelBytes::Write(bytes) => batch.insert(key.as_bytes(), bytes),
+                LabelBytes::Remove => batch.remove(key.as_bytes()),
+                LabelBytes::Keep => {}
+            }
         }
         batch.insert(
             format!("s/{}", job.id).as_bytes(),
@@ -162,10 +185,10 @@ impl Ledger {
     ///    naming a job not written yet reads as no job, and the next poll makes it again
     ///    (written after, a crash would leave the record pointing at the job before, and
     ///    the next poll would make this one anew over whatever it had done);
-    /// 3. new label bytes, before the job that names them;
+    /// 3. new label bytes and record data, before the job that relies on them;
     /// 4. the job, then its state mark `s/<id>`;
     /// 5. its dead-letter entry (filed or withdrawn);
-    /// 6. label bytes of a job compacted at delivery, after the compacted job;
+    /// 6. label bytes and record data of a job compacted at delivery, after the compacted job;
     /// 7. `a/<id>` removed when the new state is not active.
     ///
     /// Cut anywhere, the job is in the active index, and [`Ledger::new`] (once per
@@ -178,11 +201,13 @@ impl Ledger {
         job: &Job,
         body: Vec<u8>,
         labels: LabelBytes,
+        data: RecordData,
         previous: Option<JobState>,
     ) -> Result<(), StoreError> {
         let t = self.store.tree(Tree::Jobs);
         let active_key = format!("a/{}", job.id);
         let labels_key = crate::pipeline::stored_labels::labels_key(&job.id);
+        let data_key = crate::pipeline::stored_record::data_key(&job.id);
         t.insert(&active_key, b"null".as_slice())
             .map_err(jobs_db_err)?;
         if indexes_record(job, previous) {
@@ -193,8 +218,12 @@ impl Ledger {
             .map_err(jobs_db_err)?;
         }
         let remove_labels = matches!(labels, LabelBytes::Remove);
+        let remove_data = matches!(data, RecordData::Remove);
         if let LabelBytes::Write(bytes) = labels {
             t.insert(&labels_key, bytes).map_err(jobs_db_err)?;
+        }
+        if let RecordData::Write(bytes) = data {
+            t.insert(&data_key, bytes).map_err(jobs_db_err)?;
         }
         t.insert(job_key(&job.id), body).map_err(jobs_db_err)?;
         t.insert(format!("s/{}", job.id), job.state.as_str().as_bytes())
@@ -202,6 +231,9 @@ impl Ledger {
         self.file_dead_letter(job, previous)?;
         if remove_labels {
             t.remove(&labels_key).map_err(jobs_db_err)?;
+        }
+        if remove_data {
+            t.remove(&data_key).map_err(jobs_db_err)?;
         }
         if !job.state.is_active() {
             t.remove(&active_key).map_err(jobs_db_err)?;
@@ -259,6 +291,10 @@ impl Ledger {
                 // written, reads as no job; the next poll makes the job again).
                 t.remove(format!("a/{id}")).map_err(jobs_db_err)?;
                 t.remove(&state_key).map_err(jobs_db_err)?;
+                t.remove(crate::pipeline::stored_record::data_key(&id))
+                    .map_err(jobs_db_err)?;
+                t.remove(crate::pipeline::stored_labels::labels_key(&id))
+                    .map_err(jobs_db_err)?;
                 mended += 1;
                 continue;
             };
@@ -295,6 +331,8 @@ impl Ledger {
             if head.compacted {
                 let labels_key = crate::pipeline::stored_labels::labels_key(&id);
                 mend |= t.remove(&labels_key).map_err(jobs_db_err)?.is_some();
+                let data_key = crate::pipeline::stored_record::data_key(&id);
+                mend |= t.remove(&data_key).map_err(jobs_db_err)?.is_some();
             }
             if !head.state.is_active() {
                 t.remove(format!("a/{id}")).map_err(jobs_db_err)?;

@@ -224,6 +224,100 @@ fn inline_labels_of_old_records_load_and_move() {
     assert_eq!(l.get(&j.id).unwrap().unwrap().result, j.result, "not lost");
 }
 
+/// The ERP record's data is written once under `d/<job id>`, not with every save of the
+/// job record; loads put it back; a replay (back to `seen`) writes it again; an old job
+/// record with the data inline loads and moves it; compaction removes it; a job record
+/// with its data in neither place reads as corrupt, naming the key.
+#[test]
+fn record_data_lives_under_its_own_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = std::sync::Arc::new(Store::open(dir.path(), None).unwrap());
+    let l = Ledger::new(store.clone());
+    let t = store.tree(Tree::Jobs);
+    let now = Utc::now();
+    let data = serde_json::json!({"ShipTo": {"AddressLine1": "1 Main St"}, "Packages": [1, 2]});
+    let mut j = Job::new(
+        ErpRecord {
+            data: data.clone(),
+            ..record("v1")
+        },
+        now,
+    );
+    l.save(&j).unwrap();
+    let key = crate::pipeline::stored_record::data_key(&j.id);
+    let body = |id: &str| -> serde_json::Value {
+        serde_json::from_slice(&t.get(format!("j/{id}")).unwrap().unwrap()).unwrap()
+    };
+    assert_eq!(body(&j.id)["record"]["data"], serde_json::Value::Null);
+    assert_eq!(
+        body(&j.id)["record"]["version"],
+        "v1",
+        "identity stays in the job"
+    );
+    let stored: serde_json::Value = serde_json::from_slice(&t.get(&key).unwrap().unwrap()).unwrap();
+    assert_eq!(stored, data);
+    let mut lean = l.get_lean(&j.id).unwrap().unwrap();
+    assert_eq!(lean.record, j.record, "loads put the data back");
+    assert_eq!(
+        l.jobs(Some("acu"), None)
+            .next()
+            .unwrap()
+            .unwrap()
+            .record
+            .data,
+        data
+    );
+    // A later save of a loaded copy leaves the key alone.
+    t.insert(&key, b"{\"marker\":1}".to_vec()).unwrap();
+    let mut lean2 = l.get_lean(&j.id).unwrap().unwrap();
+    lean2.transition(JobState::Shipping, "", now);
+    l.save(&lean2).unwrap();
+    assert_eq!(
+        &*t.get(&key).unwrap().unwrap(),
+        b"{\"marker\":1}".as_slice()
+    );
+    // A replay that read the record again (same version, new data) writes it.
+    lean.record.data = serde_json::json!({"fresh": true});
+    lean.transition(JobState::Seen, "replay", now);
+    l.save(&lean).unwrap();
+    assert_eq!(
+        l.get_lean(&j.id).unwrap().unwrap().record.data,
+        serde_json::json!({"fresh": true})
+    );
+    // The old layout: data inline, no key. It loads, and the next save moves it.
+    let mut old = serde_json::to_value(&j).unwrap();
+    old["record"]["data"] = data.clone();
+    l.store()
+        .put_json(Tree::Jobs, &format!("j/{}", j.id), &old)
+        .unwrap();
+    t.remove(&key).unwrap();
+    let o = l.get_lean(&j.id).unwrap().unwrap();
+    assert_eq!(o.record.data, data, "inline data loads");
+    l.save(&o).unwrap();
+    assert_eq!(body(&j.id)["record"]["data"], serde_json::Value::Null);
+    assert_eq!(l.get(&j.id).unwrap().unwrap().record.data, data, "not lost");
+    // Compaction drops the data and the key.
+    j.transition(JobState::Delivered, "", now);
+    l.save(&j).unwrap();
+    assert!(!t.contains_key(&key).unwrap());
+    assert!(l.get(&j.id).unwrap().unwrap().compacted);
+    // Neither inline nor under its key: corrupt, naming the key.
+    let mut k = Job::new(
+        ErpRecord {
+            id: "guid-9".into(),
+            data: data.clone(),
+            ..record("v1")
+        },
+        now,
+    );
+    k.transition(JobState::Mapped, "", now);
+    l.save(&k).unwrap();
+    t.remove(crate::pipeline::stored_record::data_key(&k.id))
+        .unwrap();
+    let err = l.get_lean(&k.id).unwrap_err().to_string();
+    assert!(err.contains(&format!("d/{}", k.id)), "{err}");
+}
+
 #[test]
 fn prune_removes_only_old_finished_jobs() {
     let dir = tempfile::tempdir().unwrap();
@@ -362,6 +456,11 @@ fn a_save_cut_by_a_crash_is_put_in_step_when_the_store_reopens() {
         t.insert(format!("a/{}", n.id), b"null".to_vec()).unwrap();
         t.insert("r/acu/guid-5", serde_json::to_vec(&n.id).unwrap())
             .unwrap();
+        t.insert(
+            crate::pipeline::stored_record::data_key(&n.id),
+            b"{}".to_vec(),
+        )
+        .unwrap();
         unborn = n.id.clone();
         store.flush().unwrap();
     }
@@ -396,7 +495,17 @@ fn a_save_cut_by_a_crash_is_put_in_step_when_the_store_reopens() {
             .unwrap(),
         "a compacted job's label bytes are gone"
     );
+    assert!(
+        !t.contains_key(crate::pipeline::stored_record::data_key(&delivered))
+            .unwrap(),
+        "a compacted job's record data is gone"
+    );
     assert!(!active(&unborn), "no job, no index entry");
+    assert!(
+        !t.contains_key(crate::pipeline::stored_record::data_key(&unborn))
+            .unwrap(),
+        "no job, no record data"
+    );
     assert!(t.get(format!("s/{unborn}")).unwrap().is_none());
     assert!(
         l.current_for("acu", "guid-5").unwrap().is_none(),

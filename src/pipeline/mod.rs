@@ -2,7 +2,8 @@
 //! the ERP record", on schedules, surviving crashes, UPS faults and bad data.
 //!
 //! * [`ledger`]: the job ledger in sled (states of docs/design.md, dead-letter queue);
-//!   `stored_labels`: a job's label bytes under their own key, out of the job record.
+//!   `stored_labels`, `stored_record`: a job's label bytes and ERP record data under keys of
+//!   their own, out of the job record.
 //! * [`engine`]: one cycle of a connector and the per-job state machine, with in-doubt
 //!   reconciliation that makes Ship exactly-once.
 //! * [`parts`]: split groups (one record, several UPS shipments) inside one job.
@@ -22,6 +23,8 @@ pub mod ports;
 pub mod retry;
 pub mod schedule;
 pub(crate) mod stored_labels;
+pub(crate) mod stored_record;
+pub mod verify;
 
 pub use engine::{
     Connector, ConnectorSettings, CycleReport, Pipeline, PipelineError, PipelineSettings,

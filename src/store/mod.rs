@@ -22,7 +22,7 @@
 //! manifest is an error ([`StoreError::DatabaseLost`]) and never silently a new, empty
 //! store. [`Store::verify`] reads every record of every tree (sled checks its own CRCs
 //! on the way) and decodes every cursor, plus a typed decoder the caller passes (jobs and
-//! their indexes, see `app::wiring::ledger_decoder`); `check` and `run` call it at start. Every read error at run time is
+//! their indexes, see `pipeline::verify::ledger_decoder`); `check` and `run` call it at start. Every read error at run time is
 //! counted in [`StoreHealth`], which `/readyz` and `/metrics` report.
 //! [`backup`] copies a store consistently record by record; see its docs for restoring.
 //!

@@ -419,46 +419,7 @@ pub async fn verify_store_at_start(store: &Arc<Store>) -> anyhow::Result<()> {
     }
 }
 
-/// Typed decoding of ledger records for [`Store::verify_with`]: every job (`j/…` in the
-/// `jobs` tree) must decode as a [`crate::pipeline::Job`], the record and active indexes
-/// (`r/…`, `a/…`) as JSON, the state index (`s/…`) as a known state name. Cursors are
-/// checked by the store itself; the other trees are read (sled checks its checksums) but
-/// belong to modules that keep raw values too.
-pub fn ledger_decoder(tree: crate::store::Tree, key: &str, bytes: &[u8]) -> Result<(), String> {
-    if tree == crate::store::Tree::Outbox {
-        return crate::events::outbox::decode(key, bytes);
-    }
-    if tree == crate::store::Tree::Pickups {
-        return serde_json::from_slice::<crate::dispatch::Pickup>(bytes)
-            .map(|_| ())
-            .map_err(|e| format!("not a pickup record: {e}"));
-    }
-    if tree != crate::store::Tree::Jobs {
-        return Ok(());
-    }
-    if key.starts_with("j/") {
-        serde_json::from_slice::<crate::pipeline::Job>(bytes)
-            .map(|_| ())
-            .map_err(|e| format!("not a job record: {e}"))
-    } else if key.starts_with("r/") || key.starts_with("a/") {
-        serde_json::from_slice::<serde::de::IgnoredAny>(bytes)
-            .map(|_| ())
-            .map_err(|e| format!("not a ledger index entry: {e}"))
-    } else if key.starts_with("w/") {
-        serde_json::from_slice::<crate::pipeline::ledger::Watch>(bytes)
-            .map(|_| ())
-            .map_err(|e| format!("not a late-duplicate watch: {e}"))
-    } else if key.starts_with("s/") {
-        let name = std::str::from_utf8(bytes).map_err(|_| "state index is not text".to_string())?;
-        serde_json::from_value::<crate::pipeline::JobState>(serde_json::Value::String(
-            name.to_string(),
-        ))
-        .map(|_| ())
-        .map_err(|_| "state index names no known state".to_string())
-    } else {
-        crate::pipeline::stored_labels::verify_entry(key, bytes)
-    }
-}
+pub use crate::pipeline::verify::ledger_decoder;
 
 /// Warn when the listener is not on loopback and nothing says an authenticating proxy is
 /// in front (`http.allow_public_listen`): `/metrics`, detailed readiness and the admin and

@@ -147,6 +147,7 @@ impl PipelineCore {
                     }
                     Some(r) => {
                         job.record = r;
+                        job.stored.set_record_stored(false);
                         job.shipment = None;
                         job.transition(JobState::Seen, "replay", now);
                     }
