@@ -206,6 +206,44 @@ impl AcumaticaCursor {
         self.seen.iter().any(|s| s.id == id && s.version == version)
     }
 
+    /// The records of `heads` (id, version) that an earlier scan already handed out: one
+    /// pass over `seen`, whatever the answer's size (a busy overlap holds thousands).
+    pub fn seen_among(&self, heads: &[(&str, &str)]) -> Vec<bool> {
+        let seen: std::collections::HashSet<(&str, &str)> = self
+            .seen
+            .iter()
+            .map(|s| (s.id.as_str(), s.version.as_str()))
+            .collect();
+        heads.iter().map(|h| seen.contains(h)).collect()
+    }
+
+    /// Note the records of one answer of the current scan (emitted or not), as [`Self::note`]
+    /// one by one would, in one pass over the scan's window.
+    pub fn note_all(&mut self, recs: Vec<SeenRecord>, overlap: Duration) {
+        let scan = self.scan.get_or_insert_with(ScanState::default);
+        let Some(top) = recs.iter().map(|r| r.at).max() else {
+            return;
+        };
+        let max = scan.max.map_or(top, |m| m.max(top));
+        scan.max = Some(max);
+        let fresh: Vec<SeenRecord> = {
+            let have: std::collections::HashSet<(&str, &str)> = scan
+                .window
+                .iter()
+                .map(|s| (s.id.as_str(), s.version.as_str()))
+                .collect();
+            let mut new = std::collections::HashSet::new();
+            recs.into_iter()
+                .filter(|r| {
+                    !have.contains(&(r.id.as_str(), r.version.as_str()))
+                        && new.insert((r.id.clone(), r.version.clone()))
+                })
+                .collect()
+        };
+        scan.window.extend(fresh);
+        scan.window.retain(|s| s.at >= max - overlap);
+    }
+
     /// Note a record read by the current scan (emitted or not).
     pub fn note(&mut self, rec: SeenRecord, overlap: Duration) {
         let scan = self.scan.get_or_insert_with(ScanState::default);
@@ -268,6 +306,44 @@ mod tests {
         assert!(c.already_seen("b", "5"));
         assert!(!c.already_seen("b", "6"));
         assert_eq!(c.from_time(o), Some(at(3)));
+    }
+
+    /// One answer noted at once leaves the window, boundary and `seen` that noting its
+    /// records one by one leaves (duplicates, reruns and records older than the overlap).
+    #[test]
+    fn noting_an_answer_at_once_equals_noting_it_record_by_record() {
+        let o = Duration::seconds(2);
+        let answers = [
+            vec![("a", 0), ("b", 5), ("c", 4), ("b", 5)],
+            vec![("d", 5), ("e", 1), ("a", 0), ("f", 9)],
+            vec![],
+            vec![("g", 8), ("f", 9), ("h", 3)],
+        ];
+        let rec = |(id, s): &(&str, i64)| SeenRecord {
+            id: id.to_string(),
+            version: s.to_string(),
+            at: at(*s),
+        };
+        let (mut one, mut all) = (AcumaticaCursor::default(), AcumaticaCursor::default());
+        for a in &answers {
+            for r in a {
+                one.note(rec(r), o);
+            }
+            all.note_all(a.iter().map(rec).collect(), o);
+            assert_eq!(
+                one.scan.as_ref().map(|s| &s.window),
+                all.scan.as_ref().map(|s| &s.window)
+            );
+        }
+        one.complete();
+        all.complete();
+        assert_eq!(one, all);
+        let ids: Vec<&str> = all.seen.iter().map(|s| s.id.as_str()).collect();
+        assert_eq!(ids, ["g", "f"]);
+        assert_eq!(
+            all.seen_among(&[("f", "9"), ("f", "8"), ("a", "0")]),
+            [true, false, false]
+        );
     }
 
     #[test]

@@ -42,6 +42,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use chrono::Duration;
 use reqwest::Method;
+use serde::Deserialize;
 use serde_json::Value;
 
 pub use client::{tokio_sleeper, Sleeper};
@@ -252,7 +253,8 @@ impl AcumaticaSource {
         if c.0.is_null() {
             return Ok(AcumaticaCursor::default());
         }
-        serde_json::from_value(c.0.clone()).map_err(|e| {
+        // From the borrowed value: no copy of a cursor that can hold thousands of records.
+        AcumaticaCursor::deserialize(&c.0).map_err(|e| {
             self.http.config(&format!(
                 "the stored cursor is not an Acumatica cursor ({e}); reset the connector's cursor"
             ))
@@ -350,20 +352,25 @@ impl Source for AcumaticaSource {
             scan.pending.extend(parts.into_iter().rev());
         } else {
             let max_age = self.reuse_listing();
-            for (row, h) in rows.iter().zip(heads) {
-                let fresh = !cur.already_seen(&h.id, &h.version);
-                if fresh {
+            let ids: Vec<(&str, &str)> = heads
+                .iter()
+                .map(|h| (h.id.as_str(), h.version.as_str()))
+                .collect();
+            let seen = cur.seen_among(&ids);
+            for (row, seen) in rows.iter().zip(seen) {
+                if !seen {
                     records.push(self.record(row, Some(max_age))?);
                 }
-                cur.note(
-                    SeenRecord {
-                        id: h.id,
-                        version: h.version,
-                        at: h.modified,
-                    },
-                    overlap,
-                );
             }
+            let noted = heads
+                .into_iter()
+                .map(|h| SeenRecord {
+                    id: h.id,
+                    version: h.version,
+                    at: h.modified,
+                })
+                .collect();
+            cur.note_all(noted, overlap);
         }
         records.sort_by(|a, b| (a.modified, &a.number, &a.id).cmp(&(b.modified, &b.number, &b.id)));
         let more = cur.scan.as_ref().is_some_and(|s| !s.pending.is_empty());
