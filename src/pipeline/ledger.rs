@@ -606,10 +606,7 @@ impl Ledger {
             .store
             .tree(Tree::Jobs)
             .get(&key)
-            .map_err(|source| StoreError::Db {
-                dir: std::path::PathBuf::from("<jobs>"),
-                source,
-            })?;
+            .map_err(save::jobs_db_err)?;
         let Some(raw) = raw else {
             return Err(StoreError::Corrupt {
                 tree: Tree::Jobs.name(),
@@ -642,10 +639,7 @@ impl Ledger {
             .store
             .tree(Tree::Jobs)
             .get(&key)
-            .map_err(|source| StoreError::Db {
-                dir: std::path::PathBuf::from("<jobs>"),
-                source,
-            })?;
+            .map_err(save::jobs_db_err)?;
         if let Some(raw) = raw {
             crate::pipeline::stored_labels::attach(r, &raw).map_err(|reason| {
                 StoreError::Corrupt {
