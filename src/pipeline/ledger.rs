@@ -582,9 +582,10 @@ impl Ledger {
         Ok(job)
     }
 
-    /// A job as its record holds it: label and document bytes left out (they live under
-    /// `l/<job id>`, see [`crate::pipeline::stored_labels`]), for the many reads that never
-    /// look at them. Saving it keeps the stored bytes.
+    /// A job as its record holds it, with its ERP record data put back (`d/<job id>`, see
+    /// [`crate::pipeline::stored_record`]) but its label and document bytes left out (they
+    /// live under `l/<job id>`, see [`crate::pipeline::stored_labels`]), for the many reads
+    /// that never look at them. Saving it keeps the stored bytes.
     pub fn get_lean(&self, id: &str) -> Result<Option<Job>, StoreError> {
         let mut job: Option<Job> = self.store.get_json(Tree::Jobs, &job_key(id))?;
         if let Some(j) = &mut job {

@@ -7,16 +7,13 @@ use serde::{Deserialize, Serialize};
 use super::{job_key, record_key, DeadLetter, Job, JobState, Ledger};
 use crate::store::{BackendKind, StoreError, Tree};
 
-/// What a save does with a job's label bytes (`l/<job id>`) or its record data
-/// (`d/<job id>`).
-enum LabelBytes {
+/// What a save does with one of a job's side keys: its label bytes (`l/<job id>`) or its
+/// record data (`d/<job id>`).
+enum Side {
     Keep,
     Write(Vec<u8>),
     Remove,
 }
-
-/// See [`LabelBytes`].
-type RecordData = LabelBytes;
 
 pub(super) fn jobs_db_err(source: crate::store::DbError) -> StoreError {
     StoreError::Db {
@@ -72,14 +69,14 @@ impl Ledger {
         // Label bytes: written with the save that first holds them (`shipped`, flushed
         // before write-back); removed with compaction.
         let labels = if job.state == JobState::Delivered && !job.compacted {
-            LabelBytes::Remove
+            Side::Remove
         } else {
             match &job.result {
                 Some(r)
                     if !job.stored.labels_stored()
                         && crate::pipeline::stored_labels::has_bytes(r) =>
                 {
-                    LabelBytes::Write(crate::pipeline::stored_labels::encode(r).map_err(|e| {
+                    Side::Write(crate::pipeline::stored_labels::encode(r).map_err(|e| {
                         StoreError::Corrupt {
                             tree: Tree::Jobs.name(),
                             reason: format!(
@@ -89,27 +86,31 @@ impl Ledger {
                         }
                     })?)
                 }
-                _ => LabelBytes::Keep,
+                _ => Side::Keep,
             }
         };
         // Record data: written with a job's first save and whenever this copy's may differ
         // from the stored one (a `seen` job: new, or a replay that read the record again);
         // removed with compaction.
         let data = if job.state == JobState::Delivered && !job.compacted {
-            RecordData::Remove
+            Side::Remove
         } else if job.compacted || (job.stored.record_stored() && job.state != JobState::Seen) {
-            RecordData::Keep
+            Side::Keep
         } else {
-            RecordData::Write(encode(&job.record.data, &job.id)?)
+            Side::Write(encode(&job.record.data, &job.id)?)
         };
-        let labels_written = matches!(labels, LabelBytes::Write(_));
-        let data_written = matches!(data, RecordData::Write(_));
+        let labels_written = matches!(labels, Side::Write(_));
+        let data_written = matches!(data, Side::Write(_));
+        let sides = [
+            (crate::pipeline::stored_labels::labels_key(&job.id), labels),
+            (crate::pipeline::stored_record::data_key(&job.id), data),
+        ];
         // sled: single writes in an order no crash can hurt (see `save_in_order`); a
         // multi-key batch costs sled two log-buffer writes.
         if self.store.backend_kind() == BackendKind::Sled {
-            self.save_in_order(job, body, labels, data, previous)?
+            self.save_in_order(job, body, sides, previous)?
         } else {
-            self.save_in_batch(job, body, labels, data, previous)?
+            self.save_in_batch(job, body, sides, previous)?
         }
         self.count_transition(job, previous);
         job.stored.set(Some(job.state));
@@ -130,20 +131,16 @@ impl Ledger {
         &self,
         job: &Job,
         body: Vec<u8>,
-        labels: LabelBytes,
-        data: RecordData,
+        sides: [(String, Side); 2],
         previous: Option<JobState>,
     ) -> Result<(), StoreError> {
         let mut batch = crate::store::Batch::default();
         batch.insert(job_key(&job.id).as_bytes(), body);
-        for (key, what) in [
-            (crate::pipeline::stored_labels::labels_key(&job.id), labels),
-            (crate::pipeline::stored_record::data_key(&job.id), data),
-        ] {
+        for (key, what) in sides {
             match what {
-                LabelBytes::Write(bytes) => batch.insert(key.as_bytes(), bytes),
-                LabelBytes::Remove => batch.remove(key.as_bytes()),
-                LabelBytes::Keep => {}
+                Side::Write(bytes) => batch.insert(key.as_bytes(), bytes),
+                Side::Remove => batch.remove(key.as_bytes()),
+                Side::Keep => {}
             }
         }
         batch.insert(
@@ -192,22 +189,19 @@ impl Ledger {
     /// 7. `a/<id>` removed when the new state is not active.
     ///
     /// Cut anywhere, the job is in the active index, and [`Ledger::new`] (once per
-    /// opening, before anything runs) puts its state mark, dead-letter entry, label bytes
-    /// and active-index entry in step with the job stored ([`Ledger::check_in_flux`]). A
+    /// opening, before anything runs) puts its state mark, dead-letter entry, label bytes,
+    /// record data and active-index entry in step with the job stored ([`Ledger::check_in_flux`]). A
     /// job whose new body never reached the log keeps its old state: the pipeline redoes
     /// the step, as it would after a crash before an atomic batch.
     fn save_in_order(
         &self,
         job: &Job,
         body: Vec<u8>,
-        labels: LabelBytes,
-        data: RecordData,
+        sides: [(String, Side); 2],
         previous: Option<JobState>,
     ) -> Result<(), StoreError> {
         let t = self.store.tree(Tree::Jobs);
         let active_key = format!("a/{}", job.id);
-        let labels_key = crate::pipeline::stored_labels::labels_key(&job.id);
-        let data_key = crate::pipeline::stored_record::data_key(&job.id);
         t.insert(&active_key, b"null".as_slice())
             .map_err(jobs_db_err)?;
         if indexes_record(job, previous) {
@@ -217,23 +211,21 @@ impl Ledger {
             )
             .map_err(jobs_db_err)?;
         }
-        let remove_labels = matches!(labels, LabelBytes::Remove);
-        let remove_data = matches!(data, RecordData::Remove);
-        if let LabelBytes::Write(bytes) = labels {
-            t.insert(&labels_key, bytes).map_err(jobs_db_err)?;
-        }
-        if let RecordData::Write(bytes) = data {
-            t.insert(&data_key, bytes).map_err(jobs_db_err)?;
+        // Label bytes and record data: written before the job relies on them, removed after.
+        let mut removed = Vec::new();
+        for (key, what) in sides {
+            match what {
+                Side::Write(bytes) => t.insert(&key, bytes).map_err(jobs_db_err)?,
+                Side::Remove => removed.push(key),
+                Side::Keep => {}
+            }
         }
         t.insert(job_key(&job.id), body).map_err(jobs_db_err)?;
         t.insert(format!("s/{}", job.id), job.state.as_str().as_bytes())
             .map_err(jobs_db_err)?;
         self.file_dead_letter(job, previous)?;
-        if remove_labels {
-            t.remove(&labels_key).map_err(jobs_db_err)?;
-        }
-        if remove_data {
-            t.remove(&data_key).map_err(jobs_db_err)?;
+        for key in removed {
+            t.remove(&key).map_err(jobs_db_err)?;
         }
         if !job.state.is_active() {
             t.remove(&active_key).map_err(jobs_db_err)?;
