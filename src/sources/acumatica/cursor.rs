@@ -201,7 +201,9 @@ impl AcumaticaCursor {
         });
     }
 
-    /// Was this exact record version already handed out by an earlier scan?
+    /// Was this exact record version already handed out by an earlier scan? (One record;
+    /// the connector asks [`Self::seen_among`] for a whole answer.)
+    #[cfg(test)]
     pub fn already_seen(&self, id: &str, version: &str) -> bool {
         self.seen.iter().any(|s| s.id == id && s.version == version)
     }
@@ -244,7 +246,9 @@ impl AcumaticaCursor {
         scan.window.retain(|s| s.at >= max - overlap);
     }
 
-    /// Note a record read by the current scan (emitted or not).
+    /// Note a record read by the current scan (emitted or not): the definition
+    /// [`Self::note_all`] is tested against.
+    #[cfg(test)]
     pub fn note(&mut self, rec: SeenRecord, overlap: Duration) {
         let scan = self.scan.get_or_insert_with(ScanState::default);
         let max = scan.max.map_or(rec.at, |m| m.max(rec.at));
