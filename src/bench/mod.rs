@@ -236,6 +236,33 @@ pub fn load_average() -> f64 {
         .unwrap_or(-1.0)
 }
 
+/// The writes the run asked of the store, per shipment (all trees, then per tree):
+/// deterministic for a given build and seed, where CPU time drifts with the machine.
+fn store_writes(m: &mut Map<String, Value>, store: &crate::store::Store, shipped: u64) {
+    let per = |x: u64| round(x as f64 / shipped.max(1) as f64, 2);
+    let writes = store.writes();
+    let (ops, bytes) = writes
+        .iter()
+        .fold((0, 0), |(o, b), (_, ops, bytes)| (o + ops, b + bytes));
+    m.insert("store_writes_per_shipment".into(), json!(per(ops)));
+    m.insert(
+        "store_bytes_written_per_shipment".into(),
+        json!(per(bytes).round()),
+    );
+    let by_tree: Map<String, Value> = writes
+        .into_iter()
+        .filter(|(_, ops, _)| *ops > 0)
+        .map(|(t, ops, bytes)| {
+            let line = json!({"writes": per(ops), "bytes": per(bytes).round()});
+            (t.name().to_string(), line)
+        })
+        .collect();
+    m.insert(
+        "store_writes_per_shipment_by_tree".into(),
+        Value::Object(by_tree),
+    );
+}
+
 fn round(x: f64, digits: i32) -> f64 {
     let f = 10f64.powi(digits);
     (x * f).round() / f
@@ -588,6 +615,7 @@ fn pipeline_line(
         "store_flushes".into(),
         json!(a.pipeline.ledger().store().flushes_run()),
     );
+    store_writes(&mut m, a.pipeline.ledger().store(), shipped);
     m.insert("includes_simulators".into(), json!(sims.process.is_none()));
     if sims.process.is_some() {
         m.insert("simulators_in_child_process".into(), json!(true));

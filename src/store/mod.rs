@@ -422,6 +422,18 @@ impl Store {
         &self.trees[tree.index()]
     }
 
+    /// The writes asked of each tree since the store opened, `(tree, operations, bytes)`
+    /// ([`backend::handle::WriteCount`]; the bench's `store_writes_per_shipment`).
+    pub fn writes(&self) -> Vec<(Tree, u64, u64)> {
+        self.trees
+            .iter()
+            .map(|t| {
+                let (ops, bytes) = t.writes();
+                (t.which(), ops, bytes)
+            })
+            .collect()
+    }
+
     /// Which backend this store runs on.
     pub fn backend_kind(&self) -> BackendKind {
         self.backend.kind()

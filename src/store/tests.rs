@@ -154,3 +154,45 @@ fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
     out.sort();
     out
 }
+
+/// The bench's `store_writes_per_shipment`: every write asked of a tree is counted with its
+/// key and value bytes (inserts, removals, each operation of a batch, a swap that wrote),
+/// per tree; reads and a swap that found another value are not.
+#[test]
+fn writes_are_counted_per_tree_with_their_bytes() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Store::open(dir.path(), None).unwrap();
+    let of = |t: Tree| {
+        s.writes()
+            .into_iter()
+            .find(|(w, _, _)| *w == t)
+            .map(|(_, ops, bytes)| (ops, bytes))
+            .unwrap()
+    };
+    let base = of(Tree::Jobs);
+    let jobs = s.tree(Tree::Jobs);
+    jobs.insert("j/1", b"12345".as_slice()).unwrap(); // 3 + 5
+    jobs.get("j/1").unwrap();
+    jobs.remove("j/1").unwrap(); // 3
+    let mut batch = crate::store::Batch::default();
+    batch.insert("a/1", b"null".as_slice()); // 3 + 4
+    batch.remove("a/2"); // 3
+    jobs.apply_batch(batch).unwrap();
+    assert!(jobs
+        .compare_and_swap("c", Some(b"x".as_slice()), Some(b"y".to_vec()))
+        .unwrap()
+        .is_err());
+    jobs.compare_and_swap("c", None::<&[u8]>, Some(b"yy".to_vec()))
+        .unwrap()
+        .unwrap(); // 1 + 2
+    let (ops, bytes) = of(Tree::Jobs);
+    assert_eq!((ops - base.0, bytes - base.1), (5, 8 + 3 + 7 + 3 + 3));
+    let audit = of(Tree::Audit);
+    s.tree(Tree::Audit).insert("k", b"v".as_slice()).unwrap();
+    assert_eq!(of(Tree::Audit), (audit.0 + 1, audit.1 + 2));
+    assert_eq!(
+        of(Tree::Jobs),
+        (ops, bytes),
+        "another tree's write is its own"
+    );
+}

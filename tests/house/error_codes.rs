@@ -116,7 +116,7 @@ const FALSE_POSITIVES: &[(&[&str], &str)] = &[
         "tracking status names (src/model/milestone.rs), mapping write_back keys and the NetSuite custom field they name",
     ),
     (
-        &["acumatica_concurrency", "acumatica_confirm", "acumatica_ops", "acumatica_set", "connections_refused", "healthz_failed", "nofile_limit", "ups_429_seen", "ups_retries", "retention_days"],
+        &["acumatica_concurrency", "acumatica_confirm", "acumatica_ops", "acumatica_set", "connections_refused", "healthz_failed", "nofile_limit", "ups_429_seen", "ups_retries", "retention_days", "store_writes_per_shipment", "store_writes_per_shipment_by_tree", "store_bytes_written_per_shipment"],
         "field names of the `upsync bench` JSON line (src/bench/)",
     ),
     (

@@ -100,6 +100,16 @@ upsync::both_stores! {
             ),
             "{line}"
         );
+        // The store's writes per shipment (deterministic, unlike CPU time): the ledger's
+        // saves and the audit trail at least, each tree apart, adding up.
+        let writes = line["store_writes_per_shipment"].as_f64().unwrap();
+        assert!(writes > 5.0, "{line}");
+        assert!(line["store_bytes_written_per_shipment"].as_f64().unwrap() > 1000.0, "{line}");
+        let by_tree = line["store_writes_per_shipment_by_tree"].as_object().unwrap();
+        assert!(by_tree["jobs"]["writes"].as_f64().unwrap() > 3.0, "{line}");
+        assert!(by_tree["audit"]["writes"].as_f64().unwrap() >= 1.0, "{line}");
+        let sum: f64 = by_tree.values().map(|t| t["writes"].as_f64().unwrap()).sum();
+        assert!((sum - writes).abs() < 0.1, "{line}");
         // Memory is sampled while the jobs run.
         assert!(
             line["upsync_rss_mb_before"].as_f64().unwrap() > 0.0,

@@ -2,6 +2,7 @@
 
 use std::ops::{Bound, RangeBounds};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
 
 use super::{Backend, Batch, Bytes, CasError, DbError, Fence, Iter};
@@ -14,6 +15,31 @@ pub struct TreeHandle {
     backend: Arc<dyn Backend>,
     /// Where the store lives (state directory, or the redacted database URL), for errors.
     place: Arc<PathBuf>,
+    /// Writes asked of this tree (shared by its clones).
+    writes: Arc<WriteCount>,
+}
+
+/// The writes asked of one tree since the store opened: operations (an insert, a removal,
+/// each operation of a batch, a swap that wrote) and their key and value bytes. The bench
+/// prints them per shipment: unlike CPU time they do not drift with the machine. sled
+/// skips a write that changes nothing; it is counted all the same (it was asked for).
+#[derive(Debug, Default)]
+pub struct WriteCount {
+    ops: AtomicU64,
+    bytes: AtomicU64,
+}
+
+impl WriteCount {
+    fn add(&self, key: &[u8], value_len: usize) {
+        self.ops.fetch_add(1, Relaxed);
+        self.bytes
+            .fetch_add((key.len() + value_len) as u64, Relaxed);
+    }
+
+    /// `(operations, bytes)` so far.
+    pub fn get(&self) -> (u64, u64) {
+        (self.ops.load(Relaxed), self.bytes.load(Relaxed))
+    }
 }
 
 impl std::fmt::Debug for TreeHandle {
@@ -39,6 +65,18 @@ impl TreeHandle {
             tree,
             backend,
             place,
+            writes: Arc::default(),
+        }
+    }
+
+    /// The writes asked of this tree so far ([`WriteCount`]).
+    pub fn writes(&self) -> (u64, u64) {
+        self.writes.get()
+    }
+
+    fn count_batch(&self, batch: &Batch) {
+        for (k, v) in &batch.ops {
+            self.writes.add(k, v.as_ref().map_or(0, Vec::len));
         }
     }
 
@@ -57,11 +95,14 @@ impl TreeHandle {
 
     /// Write `value` under `key` (on sled not durable before a flush).
     pub fn insert(&self, key: impl AsRef<[u8]>, value: impl Into<Bytes>) -> Result<(), DbError> {
-        self.backend.insert(self.tree, key.as_ref(), value.into())
+        let value = value.into();
+        self.writes.add(key.as_ref(), value.len());
+        self.backend.insert(self.tree, key.as_ref(), value)
     }
 
     /// Remove `key`, returning the value it held.
     pub fn remove(&self, key: impl AsRef<[u8]>) -> Result<Option<Bytes>, DbError> {
+        self.writes.add(key.as_ref(), 0);
         self.backend.remove(self.tree, key.as_ref())
     }
 
@@ -87,6 +128,7 @@ impl TreeHandle {
 
     /// Apply every write of `batch` atomically.
     pub fn apply_batch(&self, batch: Batch) -> Result<(), DbError> {
+        self.count_batch(&batch);
         self.backend.apply_batch(self.tree, batch, None)
     }
 
@@ -98,6 +140,7 @@ impl TreeHandle {
         batch: Batch,
         fence: Option<&Fence>,
     ) -> Result<(), StoreError> {
+        self.count_batch(&batch);
         self.backend
             .apply_batch(self.tree, batch, fence)
             .map_err(|e| match e {
@@ -121,12 +164,18 @@ impl TreeHandle {
         old: Option<impl AsRef<[u8]>>,
         new: Option<impl Into<Bytes>>,
     ) -> Result<Result<(), CasError>, DbError> {
-        self.backend.compare_and_swap(
+        let new: Option<Bytes> = new.map(Into::into);
+        let len = new.as_ref().map_or(0, Vec::len);
+        let swapped = self.backend.compare_and_swap(
             self.tree,
             key.as_ref(),
             old.as_ref().map(|o| o.as_ref()),
-            new.map(Into::into),
-        )
+            new,
+        )?;
+        if swapped.is_ok() {
+            self.writes.add(key.as_ref(), len);
+        }
+        Ok(swapped)
     }
 
     /// Replace the value of `key` with `f(current)` atomically (a compare-and-swap loop,
