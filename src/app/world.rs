@@ -86,6 +86,10 @@ pub struct WorldOptions {
     /// Return records seeded per ERP, with their return connectors and one outbound
     /// shipment flagged for an automatic return (`app/returns.rs`); 0 = none.
     pub returns: usize,
+    /// The Acumatica simulator's long-running actions: status answers owed before 204, and
+    /// running time in ms (`AcumaticaSimConfig::action_polls`, `action_ms`).
+    pub acumatica_action_polls: u32,
+    pub acumatica_action_ms: u64,
 }
 
 impl WorldOptions {
@@ -118,6 +122,8 @@ impl WorldOptions {
             ups_single_account: false,
             paperless_documents: false,
             returns: 0,
+            acumatica_action_polls: 1,
+            acumatica_action_ms: 0,
         }
     }
 }
@@ -322,6 +328,8 @@ impl Simulators {
                         seed_bad: o.bad_records,
                         faults: o.acumatica_faults.clone(),
                         record_dir: rec("acumatica"),
+                        action_polls: o.acumatica_action_polls,
+                        action_ms: o.acumatica_action_ms,
                         ..Default::default()
                     }),
                 )

@@ -48,6 +48,10 @@ pub(super) async fn throughput(args: &BenchArgs, dir: &Path) -> anyhow::Result<M
     }
     m.insert("acumatica_action_poll_ms".into(), json!(10));
     m.insert(
+        "acumatica_action_ms".into(),
+        json!(args.acumatica_action_ms),
+    );
+    m.insert(
         "label_sink".into(),
         json!(format!("{:?}", args.label_sink).to_lowercase()),
     );

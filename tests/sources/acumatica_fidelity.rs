@@ -415,3 +415,56 @@ async fn a_late_commit_behind_the_cursor_is_found_by_the_periodic_full_scan() {
     assert_eq!(found(&ledger), 1);
     src.close().await;
 }
+
+/// Issue 24: every status poll is a request the licence meters. With confirmations that run
+/// by the clock (`action_ms`, ERP-NOTES §A4 gives no running time), the connector learns how
+/// long they take and polls once when one is likely done. At fixed steps (a tenth of the
+/// interval, then doubling) a 300 ms confirmation cost two polls every time.
+#[tokio::test]
+async fn confirmations_that_run_by_the_clock_are_polled_about_once() {
+    let h = sim::spawn(AcumaticaSimConfig {
+        seed: 40,
+        action_polls: 0,
+        action_ms: 300,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let recs = ready(&h);
+    assert!(recs.len() >= 12, "{} ready", recs.len());
+    // Waiting lets exactly that much simulator time pass.
+    let core = h.core.clone();
+    let sleeper: Sleeper = Arc::new(move |d| {
+        core.clock
+            .advance(chrono::Duration::milliseconds(d.as_millis() as i64));
+        Box::pin(async {})
+    });
+    let mut p = profile(&h);
+    p.action_poll_interval_ms = 1_000;
+    let src = AcumaticaSource::new("acumatica-main", p, creds())
+        .unwrap()
+        .with_sleeper(sleeper);
+    let polls = || h.core.stats.get("action.status");
+    let mut per_confirm = Vec::new();
+    for rec in &recs[..12] {
+        let before = polls();
+        let out = src
+            .write_back_report(&plan_for(rec, true, false))
+            .await
+            .unwrap();
+        assert!(out.confirmed);
+        per_confirm.push(polls() - before);
+    }
+    assert!(per_confirm[0] >= 2, "nothing learned yet: {per_confirm:?}");
+    let later: u64 = per_confirm[2..].iter().sum();
+    assert!(
+        later <= 12,
+        "{later} polls for 10 confirmations: {per_confirm:?}"
+    );
+    for rec in &recs[..12] {
+        let id = rec["id"].as_str().unwrap();
+        let now = h.state.shipments().into_iter().find(|r| r["id"] == id);
+        assert_eq!(now.unwrap()["Status"]["value"], "Confirmed");
+    }
+    src.close().await;
+}

@@ -1,5 +1,7 @@
 //! Long-running actions: `ConfirmShipment` answers 202 + `Location`, polling answers 202 then
-//! 204; the Shipments form is busy meanwhile (ERP-NOTES.md §A4, §G6).
+//! 204; the Shipments form is busy meanwhile (ERP-NOTES.md §A4, §G6). The documents give no
+//! running time: the action runs for `action_polls` status answers and/or `action_ms` of
+//! the simulator's clock.
 
 use super::*;
 
@@ -95,8 +97,10 @@ pub(super) async fn action_status(
     if a.done {
         return StatusCode::NO_CONTENT.into_response();
     }
-    if a.polls_left > 0 {
-        a.polls_left -= 1;
+    // Still running: by answers still owed (`action_polls`), or by time (`action_ms`).
+    let ran = now - a.started;
+    if a.polls_left > 0 || ran < chrono::Duration::milliseconds(st.cfg.action_ms as i64) {
+        a.polls_left = a.polls_left.saturating_sub(1);
         return StatusCode::ACCEPTED.into_response();
     }
     a.done = true;

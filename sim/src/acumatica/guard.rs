@@ -196,15 +196,19 @@ pub(super) fn busy(st: &AcuState, headers: &HeaderMap) -> Result<(), Response> {
     };
     let now = st.now();
     let run = chrono::Duration::seconds(st.cfg.action_run_seconds);
+    let timed = chrono::Duration::milliseconds(st.cfg.action_ms as i64);
     let running = {
         let mut g = st.lock();
         let g = &mut *g;
-        // Forget the actions that finished by time without a poll (they no longer block).
+        // Forget the actions that finished by time without a poll (they no longer block):
+        // past `action_run_seconds`, or past a running time `action_ms` with no answers owed.
         let actions = &g.actions;
         g.running.retain(|op| {
-            actions
-                .get(op)
-                .is_some_and(|a| !a.done && now - a.started < run)
+            actions.get(op).is_some_and(|a| {
+                let ran = now - a.started;
+                let timed_out = st.cfg.action_ms > 0 && a.polls_left == 0 && ran >= timed;
+                !a.done && ran < run && !timed_out
+            })
         });
         g.running
             .iter()

@@ -138,6 +138,13 @@ pub struct SimAcumaticaArgs {
     /// is still running (ERP-NOTES §A4 says such requests fail, not how).
     #[arg(long, default_value_t = 500)]
     pub busy_status: u16,
+    /// Status polls of a long-running action (`ConfirmShipment`) that answer 202 before 204.
+    #[arg(long, default_value_t = 1)]
+    pub action_polls: u32,
+    /// Running time of a long-running action in ms: its status answers 202 until it has
+    /// passed (ERP-NOTES §A4 gives no duration; 0 = by `--action-polls` only).
+    #[arg(long, default_value_t = 0)]
+    pub action_ms: u64,
     /// Push notifications: destination URL of the Webhook destination (none = no pushes).
     #[arg(long)]
     pub push_url: Option<String>,
@@ -205,6 +212,11 @@ pub struct AcumaticaSimConfig {
     pub faults: String,
     /// How many status polls of a long-running action answer 202 before 204.
     pub action_polls: u32,
+    /// A long-running action also runs this long (simulator clock) before its status
+    /// answers 204. ERP-NOTES §A4 says 202 means "still running" and gives no duration:
+    /// `action_polls` models the running by answers, this by time, as the instance runs it
+    /// (both may be set; 0 = by answers only).
+    pub action_ms: u64,
     /// A long-running action stops blocking its session after this long (simulator clock)
     /// even when nobody polls its status (the operation finishes server-side).
     pub action_run_seconds: i64,
@@ -241,6 +253,7 @@ impl Default for AcumaticaSimConfig {
             record_dir: None,
             faults: String::new(),
             action_polls: 1,
+            action_ms: 0,
             action_run_seconds: 60,
             token_lifetime_seconds: 3600,
             custom_endpoints: Vec::new(),
@@ -263,6 +276,8 @@ impl AcumaticaSimConfig {
             record_dir: a.record_dir.clone(),
             faults: a.faults.clone(),
             busy_status: a.busy_status,
+            action_polls: a.action_polls,
+            action_ms: a.action_ms,
             push: a.push_url.as_ref().map(|url| common::push::PushTarget {
                 url: url.clone(),
                 header: a.push_header.clone(),

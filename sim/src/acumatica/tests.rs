@@ -440,6 +440,75 @@ async fn files_by_key_busy_session_and_custom_endpoints() {
     assert_eq!(st.core.stats.get("busy"), 1);
 }
 
+/// `action_ms`: the action runs by the clock, not by answers (ERP-NOTES §A4 gives no running
+/// time): its status answers 202 however often it is asked until the time has passed, the
+/// session's other requests to the form fail meanwhile, and once the time has passed the
+/// form is free again even before anyone asks; the next status answers 204 and confirms.
+#[tokio::test]
+async fn an_action_with_a_running_time_ends_by_the_clock() {
+    let st = AcuState::new(AcumaticaSimConfig {
+        seed: 2,
+        action_polls: 0,
+        action_ms: 500,
+        ..Default::default()
+    })
+    .unwrap();
+    let app = router(st.clone());
+    let (_, h, _) = call(
+        &app,
+        login_req(json!({"name":"admin","password":"demo","tenant":"Company"})),
+    )
+    .await;
+    let c = cookie_of(&h);
+    let req = |m: &str, uri: &str, body: Body| {
+        Request::builder()
+            .method(m)
+            .uri(uri)
+            .header("cookie", &c)
+            .body(body)
+            .unwrap()
+    };
+    let rec = st.shipments().remove(0);
+    let id = rec["id"].as_str().unwrap().to_string();
+    let nbr = rec["ShipmentNbr"]["value"].as_str().unwrap().to_string();
+    let base = "/entity/Default/23.200.001/Shipment";
+    let confirm = json!({"entity":{"id": id},"parameters":{}}).to_string();
+    let (s, h, _) = call(
+        &app,
+        req(
+            "POST",
+            &format!("{base}/ConfirmShipment"),
+            Body::from(confirm),
+        ),
+    )
+    .await;
+    assert_eq!(s, StatusCode::ACCEPTED);
+    let loc = h.get("location").unwrap().to_str().unwrap().to_string();
+    for _ in 0..3 {
+        assert_eq!(
+            call(&app, req("GET", &loc, Body::empty())).await.0,
+            StatusCode::ACCEPTED,
+            "still running: asking again does not end it"
+        );
+    }
+    let read = format!("{base}/{nbr}");
+    let (s, _, _) = call(&app, req("GET", &read, Body::empty())).await;
+    assert_eq!(
+        s,
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "the form is busy meanwhile"
+    );
+    st.core.clock.advance(chrono::Duration::milliseconds(500));
+    let (s, _, _) = call(&app, req("GET", &read, Body::empty())).await;
+    assert_eq!(s, StatusCode::OK, "done by the clock: the form is free");
+    assert_eq!(
+        call(&app, req("GET", &loc, Body::empty())).await.0,
+        StatusCode::NO_CONTENT
+    );
+    let (_, _, after) = call(&app, req("GET", &read, Body::empty())).await;
+    assert_eq!(after["Status"]["value"], "Confirmed");
+}
+
 /// Issue 15 item 9: list answers come in varying order by default, reproducibly under a
 /// seed; `ListOrder::Key` keeps ShipmentNbr order.
 #[tokio::test]

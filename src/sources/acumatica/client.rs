@@ -115,6 +115,8 @@ pub(crate) struct Http {
     pub(crate) snapshots: super::snapshot::Snapshots,
     /// Requests by API and status (`/metrics`).
     pub(crate) requests: crate::sources::RequestStats,
+    /// When to poll a confirmation's status (`action.rs`).
+    pub(crate) pacer: super::action::Pacer,
 }
 
 /// `exceptionMessage` (or `message`) of an `HttpError` body.
@@ -194,6 +196,7 @@ impl Http {
             sleeper: tokio_sleeper(),
             version_ok: AtomicBool::new(false),
             requests: Default::default(),
+            pacer: Default::default(),
         })
     }
 

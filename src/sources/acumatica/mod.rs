@@ -25,6 +25,7 @@
 //! session open (`close()` logs out; a cycle's end logs out once the sessions have been
 //! idle for `keep_session_seconds`; dropping the source logs out best-effort).
 
+mod action;
 pub mod auth;
 pub mod client;
 pub mod codec;

@@ -152,7 +152,8 @@ pub struct AcumaticaProfile {
     pub backoff_initial_ms: u64,
     #[serde(default = "default_backoff_max")]
     pub backoff_max_ms: u64,
-    /// Interval between polls of a long-running action's `Location`.
+    /// The longest wait between polls of a long-running action's `Location`; the first
+    /// poll comes when the confirmations before suggest it is done (`action.rs`).
     #[serde(default = "default_action_poll")]
     pub action_poll_interval_ms: u64,
     /// Give up waiting for a long-running action after this long (it keeps running server-side).

@@ -15,8 +15,8 @@
 //! instance answers with "No entity satisfies the condition"; with `label_files:
 //! per_shipment` the labels go as one file (`labels.rs`), (3) the confirm action when
 //! asked and the shipment is not already confirmed, in a session of its own when the
-//! profile allows several (`client.rs`), polled first after a tenth of
-//! `action_poll_interval_ms`, then at doubling intervals up to it.
+//! profile allows several (`client.rs`), its status polled when the confirmations
+//! before it suggest it is done (`action.rs`).
 //!
 //! Requests per shipment (issue 24; `docs/acumatica.md` has the table): 1 PUT + one file
 //! PUT per label (1 per shipment with `per_shipment`) + the listing's share (about
@@ -28,7 +28,7 @@ use reqwest::Method;
 use serde_json::{json, Map, Value};
 use std::time::Duration;
 
-use super::client::{enc, enc_segment, Body, Http, Lane};
+use super::client::{enc, enc_segment, Body, Http};
 use super::codec;
 use super::labels::{self, LabelFiles};
 use crate::model::WriteBack;
@@ -363,7 +363,7 @@ impl Http {
         Ok(parts.join("/"))
     }
 
-    fn rename(&self, e: SourceError, id: &str) -> SourceError {
+    pub(super) fn rename(&self, e: SourceError, id: &str) -> SourceError {
         match e {
             SourceError::Rejected {
                 system,
@@ -381,74 +381,6 @@ impl Http {
                 record: id.to_string(),
             },
             e => e,
-        }
-    }
-
-    /// `ConfirmShipment`: 204 = done; 202 + `Location` = poll (same session) until 204.
-    /// The session is held exclusively meanwhile: any other request of it to the form would
-    /// fail until the action ends (ERP-NOTES §A4); with several sessions the others go on.
-    /// The first poll comes after a tenth of `action_poll_interval_ms`, then the wait
-    /// doubles up to it: a short action costs one or two polls, a long one no more polls
-    /// per second than the interval allows.
-    async fn confirm(&self, id: &str) -> Result<(), SourceError> {
-        let url = format!(
-            "{}/{}/ConfirmShipment",
-            self.entity_base,
-            enc_segment(&self.profile.entity)
-        );
-        let body = json!({"entity": {"id": id}, "parameters": {}});
-        let (session, _exclusive) = self.action_session().await;
-        let ans = self
-            .send_as(
-                Method::POST,
-                &url,
-                Some(Body::Json(body)),
-                false,
-                "post",
-                Lane::Held(session),
-            )
-            .await?;
-        match ans.status {
-            204 | 200 => return Ok(()),
-            202 => {}
-            s => return Err(self.rename(self.classify(s, &ans.body, "write-back confirm"), id)),
-        }
-        let location = ans
-            .location
-            .ok_or_else(|| self.config("ConfirmShipment answered 202 without a Location header"))?;
-        let status_url = self.resolve(&location);
-        let interval = Duration::from_millis(self.profile.action_poll_interval_ms);
-        let limit = Duration::from_secs(self.profile.action_timeout_seconds);
-        let mut waited = Duration::ZERO;
-        let mut wait = (interval / 10).max(Duration::from_millis(1)).min(interval);
-        loop {
-            (self.sleeper)(wait).await;
-            waited += wait;
-            wait = (wait * 2).min(interval);
-            let ans = self
-                .send_as(
-                    Method::GET,
-                    &status_url,
-                    None,
-                    false,
-                    "get",
-                    Lane::Held(session),
-                )
-                .await?;
-            match ans.status {
-                204 | 200 => return Ok(()),
-                202 if waited < limit => continue,
-                202 => {
-                    return Err(SourceError::Transient {
-                        system: self.system(),
-                        message: format!(
-                            "ConfirmShipment of {id} still running after {}s",
-                            waited.as_secs()
-                        ),
-                    })
-                }
-                s => return Err(self.rename(self.classify(s, &ans.body, "write-back confirm"), id)),
-            }
         }
     }
 }
