@@ -468,3 +468,38 @@ async fn confirmations_that_run_by_the_clock_are_polled_about_once() {
     }
     src.close().await;
 }
+
+/// Issue 24 (sessions for confirmations): a profile asking for more sessions than the
+/// licence has API users (ERP-NOTES §A2: "Max Web Services API Users" limits concurrent
+/// sessions; the simulator allows 2) runs with the sessions it got. Before, the third
+/// session's sign-in waited for a slot only this connector could free, every other
+/// confirmation with it, and the write-back failed after `login_wait_max_seconds`.
+#[tokio::test]
+async fn more_sessions_than_the_licence_allows_run_with_the_sessions_there_are() {
+    let h = sim::spawn(AcumaticaSimConfig {
+        seed: 40,
+        max_sessions: 2,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let recs = ready(&h);
+    let mut p = profile(&h);
+    p.sessions = 3;
+    let src = source(p);
+    for rec in &recs[..6] {
+        let out = src
+            .write_back_report(&plan_for(rec, true, false))
+            .await
+            .expect("a write-back with a session short");
+        assert!(out.confirmed);
+    }
+    let s = |k: &str| h.core.stats.get(k);
+    assert_eq!(
+        s("login.login_limit"),
+        1,
+        "the missing session is asked for once, then left out for a while"
+    );
+    assert_eq!(s("action"), 6);
+    src.close().await;
+}

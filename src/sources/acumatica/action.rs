@@ -104,17 +104,25 @@ impl Http {
             enc_segment(&self.profile.entity)
         );
         let body = json!({"entity": {"id": id}, "parameters": {}});
-        let (session, _exclusive) = self.action_session().await;
-        let ans = self
-            .send_as(
-                Method::POST,
-                &url,
-                Some(Body::Json(body)),
-                false,
-                "post",
-                Lane::Held(session),
-            )
-            .await?;
+        // A session the licence has no room for is refused at its sign-in: take another
+        // (at most once per session; the first is never refused).
+        let (session, _exclusive, ans) = loop {
+            let (session, exclusive) = self.action_session().await;
+            let sent = self
+                .send_as(
+                    Method::POST,
+                    &url,
+                    Some(Body::Json(body.clone())),
+                    false,
+                    "post",
+                    Lane::Held(session),
+                )
+                .await;
+            match sent {
+                Err(_) if session > 0 && self.sessions[session].refused() => continue,
+                sent => break (session, exclusive, sent?),
+            }
+        };
         match ans.status {
             204 | 200 => return Ok(()),
             202 => {}

@@ -72,7 +72,32 @@ impl Http {
             }
         }
         if matches!(&*st, AuthState::None) {
-            *st = self.sign_in().await?;
+            // A session past the first does not wait for a licence slot while another of
+            // ours is signed in: that slot may be the one it waits for (`Session::refuse`).
+            let others_open =
+                s > 0
+                    && self.sessions.iter().enumerate().any(|(i, o)| {
+                        i != s && o.auth.try_lock().is_ok_and(|a| a.header().is_some())
+                    });
+            match self.sign_in(!others_open).await {
+                Ok(a) => *st = a,
+                Err(e @ SourceError::Transient { .. }) if others_open => {
+                    self.sessions[s].refuse();
+                    let open = self.sessions.iter().filter(|o| !o.refused()).count();
+                    tracing::warn!(
+                        connector = %self.name,
+                        session = s + 1,
+                        sessions = self.sessions.len(),
+                        running_with = open,
+                        minutes = super::client::REFUSED_FOR.as_secs() / 60,
+                        "acumatica: the licence has no API user left for another session (API Login Limit); \
+                         running with fewer sessions for now. Lower `sessions` in the profile, or raise the \
+                         licence's Max Web Services API Users"
+                    );
+                    return Err(e);
+                }
+                Err(e) => return Err(e),
+            }
         }
         Ok(st.header().expect("signed in"))
     }
@@ -86,9 +111,11 @@ impl Http {
         }
     }
 
-    async fn sign_in(&self) -> Result<AuthState, SourceError> {
+    /// `wait`: on "API Login Limit", wait for a free licence slot (up to
+    /// `login_wait_max_seconds`); else fail at once.
+    async fn sign_in(&self, wait: bool) -> Result<AuthState, SourceError> {
         match self.profile.auth.mode {
-            AuthMode::Cookie => self.cookie_login().await,
+            AuthMode::Cookie => self.cookie_login(wait).await,
             AuthMode::OauthPassword => {
                 let (u, p) = (self.creds.username.clone(), self.creds.password.clone());
                 let scope = self.profile.auth.scope.clone();
@@ -103,7 +130,7 @@ impl Http {
         }
     }
 
-    async fn cookie_login(&self) -> Result<AuthState, SourceError> {
+    async fn cookie_login(&self, wait: bool) -> Result<AuthState, SourceError> {
         let mut body = json!({
             "name": self.creds.username,
             "password": self.creds.password,
@@ -156,6 +183,13 @@ impl Http {
             if msg.contains("API Login Limit") || status == 429 {
                 // The licence's API-user slots are all taken: wait for one to free up.
                 let d = self.backoff(attempt);
+                if !wait {
+                    return Err(SourceError::Transient {
+                        system: self.system(),
+                        message: "API Login Limit: no licence API user left for another session"
+                            .into(),
+                    });
+                }
                 if waited + d > limit {
                     return Err(SourceError::Transient {
                         system: self.system(),

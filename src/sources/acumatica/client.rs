@@ -78,10 +78,31 @@ impl Answer {
 /// One sign-in (cookie session or OAuth token chain) and its form: while a long-running
 /// action of the session runs, every other request of that session to the form fails
 /// (ERP-NOTES §A4, §G6), so ordinary requests share `gate` and an action holds it alone.
+///
+/// A session past the first whose sign-in met "API Login Limit" while another session of
+/// this connector was signed in is *refused* for [`REFUSED_FOR`]: the licence has no API
+/// user left for it (ERP-NOTES §A2), so the connector runs with the sessions it has instead
+/// of waiting for a slot that only it could free.
 #[derive(Default)]
 pub(crate) struct Session {
     pub(crate) auth: Mutex<AuthState>,
     pub(crate) gate: RwLock<()>,
+    refused_at: std::sync::Mutex<Option<std::time::Instant>>,
+}
+
+/// How long a session the licence had no room for is left out before it is tried again.
+pub(crate) const REFUSED_FOR: Duration = Duration::from_secs(300);
+
+impl Session {
+    pub(crate) fn refused(&self) -> bool {
+        let at = self.refused_at.lock().unwrap_or_else(|e| e.into_inner());
+        at.is_some_and(|t| t.elapsed() < REFUSED_FOR)
+    }
+
+    pub(crate) fn refuse(&self) {
+        *self.refused_at.lock().unwrap_or_else(|e| e.into_inner()) =
+            Some(std::time::Instant::now());
+    }
 }
 
 /// Which session a request goes to.
@@ -411,6 +432,9 @@ impl Http {
     /// (its gate shared), else wait for the first one.
     async fn shared_session(&self) -> (usize, RwLockReadGuard<'_, ()>) {
         for (i, s) in self.sessions.iter().enumerate() {
+            if s.refused() {
+                continue;
+            }
             if let Ok(g) = s.gate.try_read() {
                 return (i, g);
             }
@@ -421,18 +445,22 @@ impl Http {
     /// A session for a long-running action, held alone until the guard drops: one of
     /// sessions 2.. when there are several (the first stays free for reads and writes),
     /// a free one if any, else the next in turn.
+    /// Refused sessions are left out; with none of sessions 2.. left, the first one.
     pub(crate) async fn action_session(&self) -> (usize, RwLockWriteGuard<'_, ()>) {
-        let n = self.sessions.len();
-        let first = usize::from(n > 1);
-        let span = n - first;
-        let start = self.next_action.fetch_add(1, Ordering::Relaxed) % span;
-        for k in 0..span {
-            let i = first + (start + k) % span;
+        let open: Vec<usize> = (1..self.sessions.len())
+            .filter(|i| !self.sessions[*i].refused())
+            .collect();
+        if open.is_empty() {
+            return (0, self.sessions[0].gate.write().await);
+        }
+        let start = self.next_action.fetch_add(1, Ordering::Relaxed) % open.len();
+        for k in 0..open.len() {
+            let i = open[(start + k) % open.len()];
             if let Ok(g) = self.sessions[i].gate.try_write() {
                 return (i, g);
             }
         }
-        let i = first + start;
+        let i = open[start];
         (i, self.sessions[i].gate.write().await)
     }
 
@@ -446,7 +474,7 @@ impl Http {
         api: &'static str,
         lane: Lane,
     ) -> Result<Answer, SourceError> {
-        let (session, _shared) = match lane {
+        let (mut session, mut _shared) = match lane {
             Lane::Shared => {
                 let (i, g) = self.shared_session().await;
                 (i, Some(g))
@@ -472,7 +500,17 @@ impl Http {
         let mut relogged = false;
         let mut attempt = 0u32;
         loop {
-            let (hname, hval) = self.auth_header(session).await?;
+            let (hname, hval) = match self.auth_header(session).await {
+                Ok(h) => h,
+                // The licence had no room for this session: another one of ours.
+                Err(_) if lane == Lane::Shared && self.sessions[session].refused() => {
+                    drop(_shared.take());
+                    let (i, g) = self.shared_session().await;
+                    (session, _shared) = (i, Some(g));
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
             let mut req = self
                 .client
                 .request(method.clone(), url)
