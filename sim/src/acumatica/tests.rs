@@ -22,6 +22,26 @@ fn login_req(body: Value) -> Request<Body> {
         .unwrap()
 }
 
+/// Sign in as the seeded admin; the session's cookie header.
+async fn sign_in(app: &Router) -> String {
+    let (_, h, _) = call(
+        app,
+        login_req(json!({"name":"admin","password":"demo","tenant":"Company"})),
+    )
+    .await;
+    cookie_of(&h)
+}
+
+/// A request in the session of `cookie`.
+fn with_cookie(cookie: &str, method: &str, uri: &str, body: Body) -> Request<Body> {
+    Request::builder()
+        .method(method)
+        .uri(uri)
+        .header("cookie", cookie)
+        .body(body)
+        .unwrap()
+}
+
 fn cookie_of(h: &HeaderMap) -> String {
     h.get_all("set-cookie")
         .iter()
@@ -343,20 +363,8 @@ async fn files_by_key_busy_session_and_custom_endpoints() {
     let app = router(st.clone());
     let (_, _, anon) = call(&app, Request::get("/entity").body(Body::empty()).unwrap()).await;
     assert!(!anon.to_string().contains("\"Ups\""));
-    let (_, h, _) = call(
-        &app,
-        login_req(json!({"name":"admin","password":"demo","tenant":"Company"})),
-    )
-    .await;
-    let c = cookie_of(&h);
-    let req = |m: &str, uri: &str, body: Body| {
-        Request::builder()
-            .method(m)
-            .uri(uri)
-            .header("cookie", &c)
-            .body(body)
-            .unwrap()
-    };
+    let c = sign_in(&app).await;
+    let req = |m: &str, uri: &str, body: Body| with_cookie(&c, m, uri, body);
     let (_, _, signed) = call(&app, req("GET", "/entity", Body::empty())).await;
     assert!(signed.to_string().contains("\"Ups\""), "{signed}");
     assert_eq!(
@@ -454,20 +462,8 @@ async fn an_action_with_a_running_time_ends_by_the_clock() {
     })
     .unwrap();
     let app = router(st.clone());
-    let (_, h, _) = call(
-        &app,
-        login_req(json!({"name":"admin","password":"demo","tenant":"Company"})),
-    )
-    .await;
-    let c = cookie_of(&h);
-    let req = |m: &str, uri: &str, body: Body| {
-        Request::builder()
-            .method(m)
-            .uri(uri)
-            .header("cookie", &c)
-            .body(body)
-            .unwrap()
-    };
+    let c = sign_in(&app).await;
+    let req = |m: &str, uri: &str, body: Body| with_cookie(&c, m, uri, body);
     let rec = st.shipments().remove(0);
     let id = rec["id"].as_str().unwrap().to_string();
     let nbr = rec["ShipmentNbr"]["value"].as_str().unwrap().to_string();
