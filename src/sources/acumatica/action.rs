@@ -25,13 +25,15 @@ use crate::sources::SourceError;
 /// before (one per connector).
 ///
 /// The first poll comes after the estimate, the next after a quarter of it, then the wait
-/// doubles up to `action_poll_interval_ms` (before anything is learned: a tenth of the
-/// interval, then doubling, as at fixed steps). When the first poll already finds the action done, the
-/// estimate shrinks by 1/32 (perhaps it runs shorter now); when it does not, the estimate
-/// moves halfway to the time the 204 came. Under a steady running time `D` it settles just
-/// above `D`: one poll per confirmation, with a second now and then as it probes shorter.
-/// Bounds: a tenth of the interval (at least 1 ms, the first wait before anything is
-/// learned) to the interval itself.
+/// doubles up to `action_poll_interval_ms`; before anything is learned, a tenth of the
+/// interval and then doubling, as at fixed steps. When the first poll already finds the
+/// action done, the estimate shrinks by 1/32 (perhaps it runs shorter now); when it does
+/// not, the estimate becomes the time the 204 came. Under a steady running time `D` the
+/// first wait stays within about a quarter above `D`: one poll per confirmation, and a
+/// second about once in eight as it probes shorter. Two misses in a row put it back to the
+/// floor: a server whose action ends after a number of answers rather than a time (the
+/// simulator's default model) then costs the same polls and session time as fixed steps.
+/// Bounds: a tenth of the interval (at least 1 ms) to the interval itself.
 #[derive(Debug, Default)]
 pub(crate) struct Pacer {
     /// The estimate in microseconds; 0 = nothing learned yet.
