@@ -80,8 +80,9 @@ impl Http {
                         i != s && o.auth.try_lock().is_ok_and(|a| a.header().is_some())
                     });
             match self.sign_in(!others_open).await {
-                Ok(a) => *st = a,
-                Err(e @ SourceError::Transient { .. }) if others_open => {
+                Ok(Some(a)) => *st = a,
+                // Only "API Login Limit" refuses the session; any other failure is just that.
+                Ok(None) => {
                     self.sessions[s].refuse();
                     let open = self.sessions.iter().filter(|o| !o.refused()).count();
                     tracing::warn!(
@@ -94,7 +95,11 @@ impl Http {
                          running with fewer sessions for now. Lower `sessions` in the profile, or raise the \
                          licence's Max Web Services API Users"
                     );
-                    return Err(e);
+                    return Err(SourceError::Transient {
+                        system: self.system(),
+                        message: "API Login Limit: no licence API user left for another session"
+                            .into(),
+                    });
                 }
                 Err(e) => return Err(e),
             }
@@ -112,8 +117,8 @@ impl Http {
     }
 
     /// `wait`: on "API Login Limit", wait for a free licence slot (up to
-    /// `login_wait_max_seconds`); else fail at once.
-    async fn sign_in(&self, wait: bool) -> Result<AuthState, SourceError> {
+    /// `login_wait_max_seconds`); else answer `None` at once.
+    async fn sign_in(&self, wait: bool) -> Result<Option<AuthState>, SourceError> {
         match self.profile.auth.mode {
             AuthMode::Cookie => self.cookie_login(wait).await,
             AuthMode::OauthPassword => {
@@ -126,11 +131,12 @@ impl Http {
                     ("scope", &scope),
                 ])
                 .await
+                .map(Some)
             }
         }
     }
 
-    async fn cookie_login(&self, wait: bool) -> Result<AuthState, SourceError> {
+    async fn cookie_login(&self, wait: bool) -> Result<Option<AuthState>, SourceError> {
         let mut body = json!({
             "name": self.creds.username,
             "password": self.creds.password,
@@ -178,17 +184,13 @@ impl Http {
                     ));
                 }
                 tracing::debug!(connector = %self.name, "acumatica session opened");
-                return Ok(AuthState::Cookies(cookies.join("; ")));
+                return Ok(Some(AuthState::Cookies(cookies.join("; "))));
             }
             if msg.contains("API Login Limit") || status == 429 {
                 // The licence's API-user slots are all taken: wait for one to free up.
                 let d = self.backoff(attempt);
                 if !wait {
-                    return Err(SourceError::Transient {
-                        system: self.system(),
-                        message: "API Login Limit: no licence API user left for another session"
-                            .into(),
-                    });
+                    return Ok(None);
                 }
                 if waited + d > limit {
                     return Err(SourceError::Transient {
