@@ -24,26 +24,36 @@ fn no_huge_pages() {
     }
 }
 
-/// Return freed memory to the OS at once (mimalloc's `purge_delay` 0; its default keeps
-/// freed pages a second): the daemon's peak RSS in `upsync bench --mix netsuite` went from
-/// 143 to 121 MB for about 0.1 ms more CPU per shipment (docs/performance.md, "Session 8").
-fn purge_at_once() {
+/// Keep freed memory a quarter of a second before it goes back to the OS (mimalloc's
+/// `purge_delay`, 10 ms by default in v3). sled allocates a fresh log buffer for every
+/// segment it seals (about one per 20 ms at 1,000 shipments/s), and each one that mimalloc
+/// had already returned is faulted back in page by page as sled copies values into it.
+/// `upsync bench --mix netsuite`, both processes: 181 k minor faults with a delay of 0,
+/// 123 k with 10 ms, 55 k with 250 ms, 45 k with 1 s; the daemon's CPU per shipment
+/// 0.94–1.03 → 0.87–0.93 ms (0 → 1 s, three interleaved pairs) for a peak RSS of 105–110
+/// instead of 86–89 MB (docs/performance.md, "Session 13"). Idle, the memory goes back
+/// within the delay. `MIMALLOC_PURGE_DELAY` in the environment (ms) still wins.
+fn purge_after_a_moment() {
     // mimalloc v3's `mi_option_purge_delay` (include/mimalloc.h, `mi_option_e`, the 16th
     // entry; the `mimalloc` crate builds v3 unless its `v2` feature is on). Declared here
     // because `libmimalloc-sys` declares `mi_option_set` only with its `extended` feature,
     // which pulls in one more crate for two integer types.
     const MI_OPTION_PURGE_DELAY: std::ffi::c_int = 15;
+    const PURGE_DELAY_MS: std::ffi::c_long = 250;
     extern "C" {
         fn mi_option_set(option: std::ffi::c_int, value: std::ffi::c_long);
+    }
+    if std::env::var_os("MIMALLOC_PURGE_DELAY").is_some() {
+        return;
     }
     // SAFETY: sets one integer option of the allocator linked into this binary; mimalloc
     // reads it at each purge, so setting it while running is allowed (it is documented as
     // settable at any time, like the `MIMALLOC_PURGE_DELAY` environment variable).
-    unsafe { mi_option_set(MI_OPTION_PURGE_DELAY, 0) }
+    unsafe { mi_option_set(MI_OPTION_PURGE_DELAY, PURGE_DELAY_MS) }
 }
 
 fn main() -> std::process::ExitCode {
     no_huge_pages();
-    purge_at_once();
+    purge_after_a_moment();
     upsync::cli::main()
 }
