@@ -5,6 +5,8 @@
 //! Must never: log label bytes.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use async_trait::async_trait;
 
@@ -30,12 +32,16 @@ pub fn label_file_name(number: &str, tracking: &str, ext: &str) -> String {
 #[derive(Debug, Clone)]
 pub struct DirectorySink {
     dir: PathBuf,
+    /// The directory was there at the last delivery: write without `create_dir_all` first
+    /// (a `stat` and `mkdir` per shipment); a write that finds it gone creates it again.
+    made: Arc<AtomicBool>,
 }
 
 impl DirectorySink {
     pub fn new(dir: &Path) -> DirectorySink {
         DirectorySink {
             dir: dir.to_path_buf(),
+            made: Arc::new(AtomicBool::new(false)),
         }
     }
 }
@@ -55,7 +61,8 @@ impl LabelSink for DirectorySink {
         // Every file of the shipment in one blocking task: one hand-off to tokio's blocking
         // pool per shipment instead of three per file (`tokio::fs` makes one per call).
         let dir = self.dir.clone();
-        tokio::task::spawn_blocking(move || write_files(&dir, files))
+        let made = self.made.clone();
+        tokio::task::spawn_blocking(move || write_files(&dir, &made, files))
             .await
             .map_err(|e| SinkError::Directory {
                 path: self.dir.clone(),
@@ -65,17 +72,32 @@ impl LabelSink for DirectorySink {
 }
 
 /// Write each file atomically (temporary file, then rename); the names written.
-fn write_files(dir: &Path, files: Vec<(String, Vec<u8>)>) -> Result<Vec<String>, SinkError> {
+/// The directory is made when missing: before the first delivery, and again when a write
+/// finds it gone (an operator moved it away).
+fn write_files(
+    dir: &Path,
+    made: &AtomicBool,
+    files: Vec<(String, Vec<u8>)>,
+) -> Result<Vec<String>, SinkError> {
     let io = |path: &Path, e: std::io::Error| SinkError::Directory {
         path: path.to_path_buf(),
         message: e.to_string(),
     };
-    std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
+    if !made.load(Ordering::Relaxed) {
+        std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
+        made.store(true, Ordering::Relaxed);
+    }
     let mut written = Vec::with_capacity(files.len());
     for (name, data) in files {
         let path = dir.join(&name);
         let tmp = dir.join(format!(".{name}.tmp"));
-        std::fs::write(&tmp, data).map_err(|e| io(&path, e))?;
+        match std::fs::write(&tmp, &data) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
+                std::fs::write(&tmp, &data).map_err(|e| io(&path, e))?;
+            }
+            other => other.map_err(|e| io(&path, e))?,
+        }
         std::fs::rename(&tmp, &path).map_err(|e| io(&path, e))?;
         written.push(name);
     }
@@ -126,5 +148,23 @@ mod tests {
         let body =
             std::fs::read(dir.path().join("SO_000123-1Z999AA10123456784-invoice.pdf")).unwrap();
         assert!(body.starts_with(b"%PDF"));
+    }
+
+    /// The directory is made once, and made again when it is removed while the daemon
+    /// runs (the second delivery would fail with "No such file or directory" otherwise).
+    #[tokio::test]
+    async fn a_directory_removed_while_running_is_made_again() {
+        let root = tempfile::tempdir().unwrap();
+        let dir = root.path().join("labels");
+        let sink = DirectorySink::new(&dir);
+        sink.deliver("SO/1", &result(LabelFormat::Zpl))
+            .await
+            .unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+        let names = sink
+            .deliver("SO/2", &result(LabelFormat::Zpl))
+            .await
+            .unwrap();
+        assert!(dir.join(&names[0]).is_file());
     }
 }
