@@ -114,7 +114,9 @@ pub(super) async fn action_status(
     };
     if let Some(s) = new_status {
         let ts = touch(&mut g, now);
-        let before = g.shipments.get(&sid).cloned();
+        // Copies for the push notification only when pushing is on (two whole shipments).
+        let push_on = g.push_on;
+        let before = g.shipments.get(&sid).filter(|_| push_on).cloned();
         if let Some(r) = g.shipments.get_mut(&sid) {
             r["Status"] = w(json!(s));
             r["LastModifiedDateTime"] = w(json!(ts));
@@ -124,7 +126,7 @@ pub(super) async fn action_status(
                 }
             }
         }
-        let after = g.shipments.get(&sid).cloned();
+        let after = g.shipments.get(&sid).filter(|_| push_on).cloned();
         if before.is_some() {
             super::push::record(&mut g, before, after);
         }

@@ -262,20 +262,24 @@ pub(super) async fn upsert(
         )
             .into_response();
     }
-    if changed || is_new {
+    let answer = if changed || is_new {
         let ts = touch(&mut g, now);
         rec["LastModifiedDateTime"] = w(json!(ts));
         if is_new {
             rec["CreatedDateTime"] = w(json!(ts));
         }
-        insert(&mut g, rec.clone());
+        // The answer is shaped first so that the record moves into the store uncopied.
+        let answer = query::shape(&rec, &q, false);
+        insert(&mut g, rec);
         st.core.stats.incr("put.changed");
+        answer
     } else {
         st.core.stats.incr("put.unchanged");
-    }
+        query::shape(&rec, &q, false)
+    };
     drop(g);
     if drop_after {
         return common::faults::broken_response();
     }
-    Json(query::shape(&rec, &q, false)).into_response()
+    Json(answer).into_response()
 }
