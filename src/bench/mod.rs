@@ -329,6 +329,18 @@ fn acumatica_figures(line: &mut Value, counters: &BTreeMap<String, u64>, r: u64,
     line["action_status_polls_per_shipment"] = per(polls);
     line["erp_requests_per_shipment_with_polls"] = per(r as f64 + polls);
     line["erp_requests_per_shipment_one_file"] = per(r as f64 - files + n);
+    // What bounds the Acumatica half (ERP-NOTES §A4: a running action keeps its session's
+    // form busy): how long each confirmation held its session, as the simulator saw it
+    // (POST to the 204 of its last status poll), and so how many one session can confirm
+    // per second at most.
+    let actions = get("action");
+    if actions > 0.0 {
+        let held_ms = get("action.held_us") / 1000.0 / actions;
+        line["action_held_ms_per_confirmation"] = json!(round(held_ms, 2));
+        if held_ms > 0.0 {
+            line["confirmations_per_second_per_session"] = json!(round(1000.0 / held_ms, 1));
+        }
+    }
 }
 
 /// Requests a simulator received: its per-operation counters (keys without a `.`).

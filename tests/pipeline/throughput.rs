@@ -85,6 +85,14 @@ upsync::both_stores! {
             f("action_status_polls_per_shipment") >= 1.0,
             "confirm polled: {line}"
         );
+        // Each confirmation holds its session at least the simulator's running time (the
+        // bench's 3 ms), and the ceiling per session follows from it.
+        let held = f("action_held_ms_per_confirmation");
+        assert!(held >= 3.0, "{line}");
+        assert!(
+            (f("confirmations_per_second_per_session") - 1000.0 / held).abs() < 1.0,
+            "{line}"
+        );
         let near = |x: f64, y: f64| (x - y).abs() < 0.02;
         assert!(
             near(

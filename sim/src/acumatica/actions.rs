@@ -104,8 +104,12 @@ pub(super) async fn action_status(
         return StatusCode::ACCEPTED.into_response();
     }
     a.done = true;
+    // How long the action held its session, start to the 204 that ends it for the client:
+    // what bounds confirmations per session (the bench's `action_held_ms_per_confirmation`).
+    let held_us = ran.num_microseconds().unwrap_or(0).max(0) as u64;
     let sid = a.shipment_id.clone();
     g.running.retain(|r| *r != op);
+    st.core.stats.add("action.held_us", held_us);
     let new_status = match name.as_str() {
         "ConfirmShipment" => Some("Confirmed"),
         "CorrectShipment" => Some("Open"),
