@@ -29,10 +29,11 @@ fn no_huge_pages() {
 /// segment it seals (about one per 20 ms at 1,000 shipments/s), and each one that mimalloc
 /// had already returned is faulted back in page by page as sled copies values into it.
 /// `upsync bench --mix netsuite`, both processes: 181 k minor faults with a delay of 0,
-/// 123 k with 10 ms, 55 k with 250 ms, 45 k with 1 s; the daemon's CPU per shipment
-/// 0.94–1.03 → 0.87–0.93 ms (0 → 1 s, three interleaved pairs) for a peak RSS of 105–110
-/// instead of 86–89 MB (docs/performance.md, "Session 13"). Idle, the memory goes back
-/// within the delay. `MIMALLOC_PURGE_DELAY` in the environment (ms) still wins.
+/// 123 k with 10 ms, 55 k with 250 ms, 45 k with 1 s. With 250 ms the daemon's CPU per
+/// shipment was 6–14 % lower in three interleaved pairs (0.90–1.09 → 0.84–0.95 ms) for a
+/// peak RSS of 101–104 instead of 84–91 MB (docs/performance.md, "Session 13"). Idle, the
+/// memory goes back within the delay. `MIMALLOC_PURGE_DELAY` in the environment (ms) still
+/// wins.
 fn purge_after_a_moment() {
     // mimalloc v3's `mi_option_purge_delay` (include/mimalloc.h, `mi_option_e`, the 16th
     // entry; the `mimalloc` crate builds v3 unless its `v2` feature is on). Declared here
