@@ -296,21 +296,37 @@ pub fn field_value<'a>(rec: &'a Value, path: &[String]) -> Option<&'a Value> {
     }
 }
 
-fn operand_lit(o: &Operand, rec: &Value) -> Lit {
+/// An operand's value for one record, borrowed from the filter or the record: a list
+/// request compares every stored shipment, so nothing is copied per comparison.
+enum Val<'a> {
+    Str(std::borrow::Cow<'a, str>),
+    Num(f64),
+    Bool(bool),
+    Null,
+    DateTime(DateTime<FixedOffset>),
+}
+
+fn operand_lit<'a>(o: &'a Operand, rec: &'a Value) -> Val<'a> {
     match o {
-        Operand::Lit(l) => l.clone(),
+        Operand::Lit(l) => match l {
+            Lit::Str(s) => Val::Str(s.as_str().into()),
+            Lit::Num(n) => Val::Num(*n),
+            Lit::Bool(b) => Val::Bool(*b),
+            Lit::Null => Val::Null,
+            Lit::DateTime(d) => Val::DateTime(*d),
+        },
         Operand::Path(p) => match field_value(rec, p) {
-            None | Some(Value::Null) => Lit::Null,
-            Some(Value::Bool(b)) => Lit::Bool(*b),
-            Some(Value::Number(n)) => Lit::Num(n.as_f64().unwrap_or(0.0)),
-            Some(Value::String(s)) => Lit::Str(s.clone()),
-            Some(other) => Lit::Str(other.to_string()),
+            None | Some(Value::Null) => Val::Null,
+            Some(Value::Bool(b)) => Val::Bool(*b),
+            Some(Value::Number(n)) => Val::Num(n.as_f64().unwrap_or(0.0)),
+            Some(Value::String(s)) => Val::Str(s.as_str().into()),
+            Some(other) => Val::Str(other.to_string().into()),
         },
     }
 }
 
-fn compare(a: &Lit, b: &Lit) -> Option<std::cmp::Ordering> {
-    use Lit::*;
+fn compare(a: &Val, b: &Val) -> Option<std::cmp::Ordering> {
+    use Val::*;
     match (a, b) {
         (Null, Null) => Some(std::cmp::Ordering::Equal),
         (Null, _) | (_, Null) => None,
@@ -354,9 +370,10 @@ pub fn shape(rec: &Value, q: &QueryOpts, include_files: bool) -> Value {
         return rec.clone();
     };
     let expanded = |name: &str| {
-        q.expand
-            .iter()
-            .any(|e| e == name || e.starts_with(&format!("{name}/")))
+        q.expand.iter().any(|e| {
+            e.strip_prefix(name)
+                .is_some_and(|r| r.is_empty() || r.starts_with('/'))
+        })
     };
     let mut out = Map::new();
     for (k, v) in m {
@@ -421,10 +438,10 @@ fn shape_linked(v: &Value, q: &QueryOpts, prefix: &str) -> Value {
         }
         if child.is_object() && !is_wrapper(child) {
             let path = format!("{prefix}/{k}");
-            if q.expand
-                .iter()
-                .any(|e| e == &path || e.starts_with(&format!("{path}/")))
-            {
+            if q.expand.iter().any(|e| {
+                e.strip_prefix(path.as_str())
+                    .is_some_and(|r| r.is_empty() || r.starts_with('/'))
+            }) {
                 out.insert(k.clone(), shape_linked(child, q, &path));
             }
         } else {
