@@ -5,8 +5,6 @@
 //! Must never: log label bytes.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 
 use async_trait::async_trait;
 
@@ -32,16 +30,12 @@ pub fn label_file_name(number: &str, tracking: &str, ext: &str) -> String {
 #[derive(Debug, Clone)]
 pub struct DirectorySink {
     dir: PathBuf,
-    /// The directory was there at the last delivery: write without `create_dir_all` first
-    /// (a `stat` and `mkdir` per shipment); a write that finds it gone creates it again.
-    made: Arc<AtomicBool>,
 }
 
 impl DirectorySink {
     pub fn new(dir: &Path) -> DirectorySink {
         DirectorySink {
             dir: dir.to_path_buf(),
-            made: Arc::new(AtomicBool::new(false)),
         }
     }
 }
@@ -61,8 +55,7 @@ impl LabelSink for DirectorySink {
         // Every file of the shipment in one blocking task: one hand-off to tokio's blocking
         // pool per shipment instead of three per file (`tokio::fs` makes one per call).
         let dir = self.dir.clone();
-        let made = self.made.clone();
-        tokio::task::spawn_blocking(move || write_files(&dir, &made, files))
+        tokio::task::spawn_blocking(move || write_files(&dir, files))
             .await
             .map_err(|e| SinkError::Directory {
                 path: self.dir.clone(),
@@ -72,21 +65,13 @@ impl LabelSink for DirectorySink {
 }
 
 /// Write each file atomically (temporary file, then rename); the names written.
-/// The directory is made when missing: before the first delivery, and again when a write
-/// finds it gone (an operator moved it away).
-fn write_files(
-    dir: &Path,
-    made: &AtomicBool,
-    files: Vec<(String, Vec<u8>)>,
-) -> Result<Vec<String>, SinkError> {
+/// The directory is made only when a write finds it missing (the first delivery, or an
+/// operator moved it away): no `stat` + `mkdir` per shipment.
+fn write_files(dir: &Path, files: Vec<(String, Vec<u8>)>) -> Result<Vec<String>, SinkError> {
     let io = |path: &Path, e: std::io::Error| SinkError::Directory {
         path: path.to_path_buf(),
         message: e.to_string(),
     };
-    if !made.load(Ordering::Relaxed) {
-        std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
-        made.store(true, Ordering::Relaxed);
-    }
     let mut written = Vec::with_capacity(files.len());
     for (name, data) in files {
         let path = dir.join(&name);
