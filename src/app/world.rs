@@ -90,6 +90,9 @@ pub struct WorldOptions {
     /// running time in ms (`AcumaticaSimConfig::action_polls`, `action_ms`).
     pub acumatica_action_polls: u32,
     pub acumatica_action_ms: u64,
+    /// The Acumatica simulator's licence: API sessions signed in at once (its
+    /// `max_sessions`; 2 like a trial licence).
+    pub acumatica_max_sessions: usize,
 }
 
 impl WorldOptions {
@@ -124,6 +127,7 @@ impl WorldOptions {
             returns: 0,
             acumatica_action_polls: 1,
             acumatica_action_ms: 0,
+            acumatica_max_sessions: 2,
         }
     }
 }
@@ -330,6 +334,7 @@ impl Simulators {
                         record_dir: rec("acumatica"),
                         action_polls: o.acumatica_action_polls,
                         action_ms: o.acumatica_action_ms,
+                        max_sessions: o.acumatica_max_sessions,
                         ..Default::default()
                     }),
                 )

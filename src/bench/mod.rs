@@ -165,6 +165,11 @@ pub struct BenchArgs {
     /// default model instead: one 202 answer, then 204, however long the wait.
     #[arg(long, default_value_t = 3)]
     pub acumatica_action_ms: u64,
+    /// API sessions the Acumatica simulator's licence allows at once (default 2, a trial
+    /// licence, ERP-NOTES §A2 "License limits"). With `--acumatica-set sessions=N` (N ≤ this) confirmations
+    /// run in N-1 sessions at once, to see upsync past one confirming session.
+    #[arg(long, default_value_t = 2)]
+    pub acumatica_licence_sessions: usize,
     /// `reconcile`: share of Ship answers lost after the shipment was created.
     #[arg(long, default_value_t = 0.1)]
     pub drop_rate: f64,
@@ -302,6 +307,7 @@ fn world_options(args: &BenchArgs, dir: &Path, n: usize) -> WorldOptions {
         o.acumatica_action_polls = 0;
         o.acumatica_action_ms = args.acumatica_action_ms;
     }
+    o.acumatica_max_sessions = args.acumatica_licence_sessions.max(1);
     o.separate_sim_runtime = true;
     // The ledger in that (empty) database instead of sled (issue 22: one suite, two stores).
     o.store_url = args.store_url.clone();
@@ -454,6 +460,9 @@ fn states(p: &Pipeline) -> Map<String, Value> {
 pub struct Drove {
     pub cycles: usize,
     pub seconds: BTreeMap<String, f64>,
+    /// Per connector, each cycle's `[reading seconds, whole cycle seconds, records read,
+    /// jobs processed]`: how much of its time went to listing before its jobs ran.
+    pub cycle_log: BTreeMap<String, Vec<[f64; 4]>>,
 }
 
 /// Run cycles of every connector until no job is active (or nothing moves for a while).
@@ -467,31 +476,40 @@ async fn drive(p: &Arc<Pipeline>, deadline: Duration) -> anyhow::Result<Drove> {
     for c in p.connectors() {
         let (p, c) = (p.clone(), c.clone());
         loops.spawn(async move {
-            let cycles = drive_connector(&p, &c, start, deadline).await?;
-            anyhow::Ok((c.name.clone(), cycles, start.elapsed()))
+            let log = drive_connector(&p, &c, start, deadline).await?;
+            anyhow::Ok((c.name.clone(), log, start.elapsed()))
         });
     }
     let mut drove = Drove::default();
     while let Some(done) = loops.join_next().await {
-        let (name, cycles, took) = done.context("a connector's bench loop panicked")??;
-        drove.cycles += cycles;
-        drove.seconds.insert(name, round(took.as_secs_f64(), 3));
+        let (name, log, took) = done.context("a connector's bench loop panicked")??;
+        drove.cycles += log.len();
+        drove
+            .seconds
+            .insert(name.clone(), round(took.as_secs_f64(), 3));
+        drove.cycle_log.insert(name, log);
     }
     Ok(drove)
 }
 
-/// [`drive`] for one connector.
+/// [`drive`] for one connector: its cycles as [`Drove::cycle_log`] has them.
 async fn drive_connector(
     p: &Pipeline,
     c: &Arc<crate::pipeline::Connector>,
     start: Instant,
     deadline: Duration,
-) -> anyhow::Result<usize> {
-    let mut cycles = 0;
+) -> anyhow::Result<Vec<[f64; 4]>> {
+    let mut cycles = Vec::new();
     let mut idle = 0;
     loop {
+        let began = Instant::now();
         let r = p.run_cycle(c).await?;
-        cycles += 1;
+        cycles.push([
+            round(r.read_time.as_secs_f64(), 3),
+            round(began.elapsed().as_secs_f64(), 3),
+            r.records_read as f64,
+            r.jobs_processed as f64,
+        ]);
         if active_jobs_of(p, &c.name) == 0 && r.records_read == 0 {
             break;
         }

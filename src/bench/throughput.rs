@@ -40,6 +40,15 @@ pub(super) async fn throughput(args: &BenchArgs, dir: &Path) -> anyhow::Result<M
             };
             let n = line.get("shipments").and_then(Value::as_f64).unwrap_or(0.0);
             line.insert("seconds".into(), json!(secs));
+            if let Some(log) = drove.cycle_log.get(name) {
+                let reading: f64 = log.iter().map(|c| c[0]).sum();
+                line.insert("reading_seconds".into(), json!(round(reading, 3)));
+                // The first eight cycles (the backlog's); `cycles` counts them all.
+                line.insert(
+                    "cycle_log".into(),
+                    json!(log.iter().take(8).collect::<Vec<_>>()),
+                );
+            }
             line.insert(
                 "shipments_per_second".into(),
                 json!(round(n / secs.max(1e-9), 1)),
@@ -65,6 +74,10 @@ pub(super) async fn throughput(args: &BenchArgs, dir: &Path) -> anyhow::Result<M
     if let Some(c) = args.acumatica_confirm {
         m.insert("acumatica_confirm".into(), json!(c));
     }
+    m.insert(
+        "acumatica_licence_sessions".into(),
+        json!(args.acumatica_licence_sessions),
+    );
     if let Some(st) = &sims.acumatica {
         // Every request the simulator counted, its action status polls included.
         m.insert("acumatica_ops".into(), json!(st));

@@ -380,6 +380,9 @@ pub struct CycleReport {
     pub jobs_created: usize,
     pub jobs_processed: usize,
     pub source_error: Option<String>,
+    /// Wall time of the cycle's reading part (listing the source, ingesting, the vanished
+    /// check), before its jobs are worked on: the bench's phase split.
+    pub read_time: std::time::Duration,
 }
 
 /// Errors of the pipeline itself (store failures): the cycle stops, nothing is lost.
@@ -615,6 +618,7 @@ impl Pipeline {
             conn.health.resume();
             tracing::info!(connector = %conn.name, "connector resumes after pause");
         }
+        let reading = std::time::Instant::now();
         if !self.is_stopping() {
             // Several daemons: one polls the connector (its lease), the others stand by.
             let polled = self
@@ -644,6 +648,7 @@ impl Pipeline {
                 _ => {}
             }
         }
+        report.read_time = reading.elapsed();
         self.process_due(conn, &mut report).await?;
         conn.source.cycle_done().await;
         Ok(report)

@@ -62,6 +62,18 @@ upsync::both_stores! {
                 "{c}: {line}"
             );
             assert!(l["seconds"].as_f64().is_some(), "{c}: {line}");
+            // The phase split: the first cycle read the backlog and worked on it, and no
+            // cycle's reading took longer than the cycle.
+            let log = l["cycle_log"].as_array().unwrap_or_else(|| panic!("{c}: {line}"));
+            let first = log[0].as_array().unwrap();
+            assert!(first[2].as_f64().unwrap() > 0.0, "{c} read: {line}");
+            assert!(first[3].as_f64().unwrap() > 0.0, "{c} processed: {line}");
+            for cycle in log {
+                let cycle = cycle.as_array().unwrap();
+                assert!(cycle[0].as_f64().unwrap() <= cycle[1].as_f64().unwrap(), "{c}: {line}");
+            }
+            let reading = l["reading_seconds"].as_f64().unwrap();
+            assert!(reading > 0.0 && reading <= l["seconds"].as_f64().unwrap(), "{c}: {line}");
             sum_shipments += n;
             sum_requests += r;
         }
@@ -128,4 +140,40 @@ upsync::both_stores! {
             "{line}"
         );
     }
+}
+
+/// `--acumatica-licence-sessions` raises the simulator's licence, so `sessions=3` signs in
+/// three sessions (confirmations in two at once); the bundled trial licence of 2 would
+/// refuse the third sign-in (`login.login_limit`).
+#[tokio::test]
+async fn a_larger_licence_lets_confirmations_run_in_more_sessions() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(common::bin())
+        .args(["bench", "--scenario", "throughput", "--mix", "acumatica"])
+        .args(["--shipments", "40", "--acumatica-licence-sessions", "3"])
+        .args([
+            "--acumatica-set",
+            "sessions=3",
+            "--acumatica-concurrency",
+            "4",
+        ])
+        .arg("--dir")
+        .arg(dir.path())
+        .env("UPSYNC_LOG", "error")
+        .env_remove("UPSYNC_BENCH_STORE_URL")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let line: Value = serde_json::from_str(stdout.lines().last().expect("one JSON line")).unwrap();
+    assert_eq!(line["acumatica_licence_sessions"], 3, "{line}");
+    let ops = &line["acumatica_ops"];
+    assert_eq!(ops["sessions.max_seen"], 3, "{line}");
+    assert!(ops.get("login.login_limit").is_none(), "{line}");
+    assert_eq!(line["duplicates"], 0, "{line}");
+    assert_eq!(line["lost"], 0, "{line}");
 }
