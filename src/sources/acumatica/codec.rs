@@ -18,9 +18,32 @@ pub fn is_wrapper(v: &Value) -> bool {
     matches!(v, Value::Object(m) if m.keys().all(|k| k == "value" || k == "error"))
 }
 
-/// Wire → decoded.
+/// Wire → decoded, from a borrowed record: builds the decoded shape directly (no copy of
+/// the wire record first, no wrappers built only to be dropped); the same result as
+/// [`into_decoded`] of a copy.
 pub fn decode(v: &Value) -> Value {
-    into_decoded(v.clone())
+    match v {
+        Value::Object(m) if m.keys().all(|k| k == "value" || k == "error") => {
+            m.get("value").cloned().unwrap_or(Value::Null)
+        }
+        Value::Object(m) => {
+            let mut out = Map::with_capacity(m.len());
+            for (k, child) in m {
+                match k.as_str() {
+                    "rowNumber" | "_links" => {}
+                    "custom" => {
+                        out.insert(k.clone(), decode_custom(child));
+                    }
+                    _ => {
+                        out.insert(k.clone(), decode(child));
+                    }
+                }
+            }
+            Value::Object(out)
+        }
+        Value::Array(a) => Value::Array(a.iter().map(decode).collect()),
+        other => other.clone(),
+    }
 }
 
 /// Wire → decoded, taking the wire value: strings and arrays move instead of being copied
@@ -359,6 +382,16 @@ mod tests {
                "custom":{"Document":{"UsrCustomerPO":{"type":"CustomStringField","value":"PO-778"},
                                      "UsrUpsReference":{"type":"CustomStringField"}}},
                "_links":{"self":"/x"}})
+    }
+
+    #[test]
+    fn decoding_a_borrowed_record_equals_decoding_a_copy() {
+        let mut wrapped_errors = wire();
+        wrapped_errors["Hold"] = json!({"value": true, "error": "cannot edit"});
+        wrapped_errors["Orders"] = json!([[{"value": 1}], {"OrderNbr": {"value": "SO1"}}]);
+        for w in [wire(), wrapped_errors] {
+            assert_eq!(decode(&w), into_decoded(w.clone()));
+        }
     }
 
     #[test]
