@@ -18,6 +18,7 @@ mod auto_return;
 mod cancel;
 mod cheapest;
 mod dead_letter;
+mod pages;
 mod reconcile;
 mod split;
 
