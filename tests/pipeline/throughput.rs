@@ -8,27 +8,35 @@ use crate::common;
 
 use serde_json::Value;
 
+/// `upsync bench --scenario throughput ARGS` in a fresh directory: its JSON line.
+fn throughput_line(args: &[&str]) -> Value {
+    let dir = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(common::bin())
+        .args(["bench", "--scenario", "throughput"])
+        .args(args)
+        .arg("--dir")
+        .arg(dir.path())
+        .env("UPSYNC_LOG", "error")
+        .env_remove("UPSYNC_BENCH_STORE_URL")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    serde_json::from_str(stdout.lines().last().expect("one JSON line")).unwrap()
+}
+
 upsync::both_stores! {
     #[tokio::test]
     async fn the_line_tells_the_daemon_from_its_simulators_and_counts_erp_requests_per_connector(store_url) {
-        let dir = tempfile::tempdir().unwrap();
-        let mut cmd = std::process::Command::new(common::bin());
-        cmd.args(["bench", "--scenario", "throughput", "--shipments", "24"])
-            .arg("--dir")
-            .arg(dir.path())
-            .env("UPSYNC_LOG", "error")
-            .env_remove("UPSYNC_BENCH_STORE_URL");
+        let mut args = vec!["--shipments", "24"];
         if let Some(url) = &store_url {
-            cmd.arg("--store-url").arg(url);
+            args.extend(["--store-url", url.as_str()]);
         }
-        let out = cmd.output().unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        let line: Value = serde_json::from_str(stdout.lines().last().expect("one JSON line")).unwrap();
+        let line = throughput_line(&args);
         assert_eq!(line["simulators_in_child_process"], true, "{line}");
         assert_eq!(line["includes_simulators"], false, "{line}");
         assert!(line["upsync_peak_rss_mb"].as_f64().unwrap() > 0.0, "{line}");
@@ -147,29 +155,18 @@ upsync::both_stores! {
 /// refuse the third sign-in (`login.login_limit`).
 #[tokio::test]
 async fn a_larger_licence_lets_confirmations_run_in_more_sessions() {
-    let dir = tempfile::tempdir().unwrap();
-    let out = std::process::Command::new(common::bin())
-        .args(["bench", "--scenario", "throughput", "--mix", "acumatica"])
-        .args(["--shipments", "40", "--acumatica-licence-sessions", "3"])
-        .args([
-            "--acumatica-set",
-            "sessions=3",
-            "--acumatica-concurrency",
-            "4",
-        ])
-        .arg("--dir")
-        .arg(dir.path())
-        .env("UPSYNC_LOG", "error")
-        .env_remove("UPSYNC_BENCH_STORE_URL")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let line: Value = serde_json::from_str(stdout.lines().last().expect("one JSON line")).unwrap();
+    let line = throughput_line(&[
+        "--mix",
+        "acumatica",
+        "--shipments",
+        "40",
+        "--acumatica-licence-sessions",
+        "3",
+        "--acumatica-set",
+        "sessions=3",
+        "--acumatica-concurrency",
+        "4",
+    ]);
     assert_eq!(line["acumatica_licence_sessions"], 3, "{line}");
     let ops = &line["acumatica_ops"];
     assert_eq!(ops["sessions.max_seen"], 3, "{line}");

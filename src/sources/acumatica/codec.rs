@@ -15,7 +15,30 @@ use crate::sources::FieldError;
 
 /// Is this object a value wrapper (`{"value": …}`, `{"value": …, "error": …}`, `{}`)?
 pub fn is_wrapper(v: &Value) -> bool {
-    matches!(v, Value::Object(m) if m.keys().all(|k| k == "value" || k == "error"))
+    matches!(v, Value::Object(m) if is_wrapper_map(m))
+}
+
+fn is_wrapper_map(m: &Map<String, Value>) -> bool {
+    m.keys().all(|k| k == "value" || k == "error")
+}
+
+/// What decoding does with one field of a wire object (ERP-NOTES §A3): the one place both
+/// decoders take their rules from.
+enum Field {
+    /// `rowNumber`, `_links`: dropped.
+    Dropped,
+    /// `custom`: `{View: {Field: {"type", "value"}}}` → `{View: {Field: value}}`.
+    Custom,
+    /// Anything else: decoded in turn.
+    Decoded,
+}
+
+fn field_kind(key: &str) -> Field {
+    match key {
+        "rowNumber" | "_links" => Field::Dropped,
+        "custom" => Field::Custom,
+        _ => Field::Decoded,
+    }
 }
 
 /// Wire → decoded, from a borrowed record: builds the decoded shape directly (no copy of
@@ -23,21 +46,16 @@ pub fn is_wrapper(v: &Value) -> bool {
 /// [`into_decoded`] of a copy.
 pub fn decode(v: &Value) -> Value {
     match v {
-        Value::Object(m) if m.keys().all(|k| k == "value" || k == "error") => {
-            m.get("value").cloned().unwrap_or(Value::Null)
-        }
+        Value::Object(m) if is_wrapper_map(m) => m.get("value").cloned().unwrap_or(Value::Null),
         Value::Object(m) => {
             let mut out = Map::with_capacity(m.len());
             for (k, child) in m {
-                match k.as_str() {
-                    "rowNumber" | "_links" => {}
-                    "custom" => {
-                        out.insert(k.clone(), decode_custom(child));
-                    }
-                    _ => {
-                        out.insert(k.clone(), decode(child));
-                    }
-                }
+                let decoded = match field_kind(k) {
+                    Field::Dropped => continue,
+                    Field::Custom => decode_custom(child),
+                    Field::Decoded => decode(child),
+                };
+                out.insert(k.clone(), decoded);
             }
             Value::Object(out)
         }
@@ -50,22 +68,16 @@ pub fn decode(v: &Value) -> Value {
 /// (a list row is decoded once, right after it is read).
 pub fn into_decoded(v: Value) -> Value {
     match v {
-        Value::Object(mut m) if m.keys().all(|k| k == "value" || k == "error") => {
-            m.remove("value").unwrap_or(Value::Null)
-        }
+        Value::Object(mut m) if is_wrapper_map(&m) => m.remove("value").unwrap_or(Value::Null),
         Value::Object(m) => {
             let mut out = Map::with_capacity(m.len());
             for (k, child) in m {
-                match k.as_str() {
-                    "rowNumber" | "_links" => {}
-                    "custom" => {
-                        let c = decode_custom(&child);
-                        out.insert(k, c);
-                    }
-                    _ => {
-                        out.insert(k, into_decoded(child));
-                    }
-                }
+                let decoded = match field_kind(&k) {
+                    Field::Dropped => continue,
+                    Field::Custom => decode_custom(&child),
+                    Field::Decoded => into_decoded(child),
+                };
+                out.insert(k, decoded);
             }
             Value::Object(out)
         }
