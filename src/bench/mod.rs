@@ -166,8 +166,8 @@ pub struct BenchArgs {
     #[arg(long, default_value_t = 3)]
     pub acumatica_action_ms: u64,
     /// API sessions the Acumatica simulator's licence allows at once (default 2, a trial
-    /// licence, ERP-NOTES §A2 "License limits"). With `--acumatica-set sessions=N` (N ≤ this) confirmations
-    /// run in N-1 sessions at once, to see upsync past one confirming session.
+    /// licence, ERP-NOTES §A2 "License limits"). With `--acumatica-set sessions=N` (N ≤
+    /// this) confirmations run in N-1 sessions at once: upsync past one confirming session.
     #[arg(long, default_value_t = 2)]
     pub acumatica_licence_sessions: usize,
     /// `reconcile`: share of Ship answers lost after the shipment was created.
