@@ -199,7 +199,9 @@ async fn polls_2500_colliding_shipments_exactly_once_and_resumes_from_the_stored
         );
     }
     // Cost of a scan in windows (list order varies, so no $skip): full answers are read
-    // again as split parts. Measured: see the eprintln below.
+    // again as split parts; a backlog's parts come from a probe of the window (two fields
+    // a row, `cursor::partition`), so about N / 75 reads instead of median splits' ~3N / 100
+    // (measured: 44 list requests here, 71 with median splits only). See the eprintln below.
     let rows_after_first_scan = h.core.stats.get("list.rows");
     let pages = h.core.stats.get("list");
     eprintln!(
@@ -207,7 +209,7 @@ async fn polls_2500_colliding_shipments_exactly_once_and_resumes_from_the_stored
         expected.len()
     );
     assert!(
-        pages <= 4 * (expected.len() as u64 / 100 + 1),
+        pages <= 2 * (expected.len() as u64 / 100 + 1),
         "{pages} list requests for {} records at 100 per page",
         expected.len()
     );

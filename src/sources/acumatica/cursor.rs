@@ -176,6 +176,48 @@ pub fn split(w: &Window, rows: &[(DateTime<Utc>, String)]) -> Option<Vec<Window>
     ])
 }
 
+/// Cut a window into consecutive parts holding at most `per` of `rows` each, by time (rows
+/// of one millisecond stay together; a part that still comes back full is [`split`] as
+/// usual), in reading order. The parts cover the window exactly, whatever `rows` missed.
+/// `rows` are the `(LastModifiedDateTime, first key value)` of a probe of the window (its
+/// rows with two fields each, `AcumaticaSource::probe`): a backlog is then read in about
+/// N / `per` requests instead of the ~2N / `page_size` of median splits, each of whose
+/// full answers is read and thrown away. `None` when that gives fewer than two parts.
+pub fn partition(w: &Window, rows: &[(DateTime<Utc>, String)], per: usize) -> Option<Vec<Window>> {
+    if w.depth >= MAX_SPLIT_DEPTH {
+        return None;
+    }
+    let per = per.max(1);
+    let mut times: Vec<DateTime<Utc>> = rows.iter().map(|(t, _)| ms(*t)).collect();
+    times.sort();
+    let mut cuts = Vec::new();
+    let mut in_part = 0;
+    for group in times.chunk_by(|a, b| a == b) {
+        if in_part > 0 && in_part + group.len() > per {
+            cuts.push(group[0]);
+            in_part = 0;
+        }
+        in_part += group.len();
+    }
+    if cuts.is_empty() {
+        return None;
+    }
+    let part = |from, before| Window {
+        from,
+        before,
+        depth: w.depth + 1,
+        ..w.clone()
+    };
+    let mut parts = Vec::with_capacity(cuts.len() + 1);
+    let mut from = w.from;
+    for c in cuts {
+        parts.push(part(from, Some(c)));
+        from = Some(c);
+    }
+    parts.push(part(from, w.before));
+    Some(parts)
+}
+
 impl AcumaticaCursor {
     /// Lower bound of the `$filter` for the current scan.
     pub fn from_time(&self, overlap: Duration) -> Option<DateTime<Utc>> {
@@ -287,6 +329,42 @@ mod tests {
 
     fn at(s: i64) -> DateTime<Utc> {
         DateTime::from_timestamp(1_800_000_000 + s, 0).unwrap()
+    }
+
+    #[test]
+    fn a_partition_covers_the_window_in_parts_of_at_most_per_rows() {
+        // 10 rows at seconds 0..9, and 4 more sharing second 5.
+        let mut rows: Vec<(DateTime<Utc>, String)> =
+            (0..10).map(|s| (at(s), format!("k{s}"))).collect();
+        rows.extend((0..4).map(|i| (at(5), format!("t{i}"))));
+        let w = Window {
+            from: Some(at(-1)),
+            before: None,
+            key_from: Some("k".into()),
+            ..Window::default()
+        };
+        let parts = partition(&w, &rows, 4).unwrap();
+        // Consecutive, from the window's start to its (open) end, keys kept, one level deeper.
+        assert_eq!(parts.first().unwrap().from, w.from);
+        assert_eq!(parts.last().unwrap().before, None);
+        for pair in parts.windows(2) {
+            assert_eq!(pair[0].before, pair[1].from);
+        }
+        assert!(parts
+            .iter()
+            .all(|p| p.depth == 1 && p.key_from == w.key_from));
+        // Each part holds at most 4 rows, except a group of one millisecond larger than
+        // that (second 5: 5 rows), which stays whole in its own part.
+        let count = |p: &Window| {
+            rows.iter()
+                .filter(|(t, _)| p.from.is_none_or(|f| *t >= f) && p.before.is_none_or(|b| *t < b))
+                .count()
+        };
+        let counts: Vec<usize> = parts.iter().map(count).collect();
+        assert_eq!(counts.iter().sum::<usize>(), rows.len());
+        assert_eq!(counts, [4, 1, 5, 4]);
+        // Nothing to cut: one part would do.
+        assert_eq!(partition(&w, &rows[..3], 4), None);
     }
 
     #[test]
