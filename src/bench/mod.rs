@@ -458,11 +458,17 @@ fn states(p: &Pipeline) -> Map<String, Value> {
 /// What [`drive`] did: cycles run, and when each connector was done.
 #[derive(Debug, Default)]
 pub struct Drove {
-    pub cycles: usize,
     pub seconds: BTreeMap<String, f64>,
     /// Per connector, each cycle's `[reading seconds, whole cycle seconds, records read,
     /// jobs processed]`: how much of its time went to listing before its jobs ran.
     pub cycle_log: BTreeMap<String, Vec<[f64; 4]>>,
+}
+
+impl Drove {
+    /// Cycles run, all connectors together.
+    pub fn cycles(&self) -> usize {
+        self.cycle_log.values().map(Vec::len).sum()
+    }
 }
 
 /// Run cycles of every connector until no job is active (or nothing moves for a while).
@@ -483,7 +489,6 @@ async fn drive(p: &Arc<Pipeline>, deadline: Duration) -> anyhow::Result<Drove> {
     let mut drove = Drove::default();
     while let Some(done) = loops.join_next().await {
         let (name, log, took) = done.context("a connector's bench loop panicked")??;
-        drove.cycles += log.len();
         drove
             .seconds
             .insert(name.clone(), round(took.as_secs_f64(), 3));

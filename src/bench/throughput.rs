@@ -28,7 +28,7 @@ pub(super) async fn throughput(args: &BenchArgs, dir: &Path) -> anyhow::Result<M
     spent.cpu += spent.sim_cpu;
     let sims = w.figures().await?;
     let mut m = pipeline_line("throughput", &sims, &a, spent);
-    m.insert("cycles".into(), json!(drove.cycles));
+    m.insert("cycles".into(), json!(drove.cycles()));
     // How the daemon's memory grew while jobs were in flight: before, then [seconds, MiB].
     m.insert("upsync_rss_mb_before".into(), json!(round(rss_before, 1)));
     m.insert("upsync_rss_mb_profile".into(), json!(rss_profile));

@@ -59,7 +59,7 @@ use crate::model::{ErpRecord, ErrorClass, WriteBack};
 use crate::sources::{Cursor, Page, Source, SourceError};
 use client::{enc, enc_segment, Http};
 
-/// Rows a window probe asks for at most (two fields each, about 120 bytes on the wire): a
+/// Rows a window probe asks for at most (two fields each, about 190 bytes on the wire): a
 /// backlog larger than this is partitioned from the rows it got, and a part that then comes
 /// back full is split at its median as before.
 const PROBE_ROWS: u32 = 10_000;
@@ -221,9 +221,9 @@ impl AcumaticaSource {
 
     /// The parts to read a full window in ([`cursor::partition`]), from one request for
     /// the window's rows with two fields each (`$select` of the key and
-    /// `LastModifiedDateTime`, no `$expand`; ERP-NOTES §A3), about a tenth of a full row's
-    /// bytes; each part is then asked for three quarters of a page, room for records
-    /// that change in between. `None` when the instance refuses the probe (the caller
+    /// `LastModifiedDateTime`, no `$expand`; ERP-NOTES §A3), about a sixteenth of a full
+    /// row's bytes (190 against 3,180 with the bundled `$expand`, simulator); each part is
+    /// then asked for three quarters of a page, room for records that change in between. `None` when the instance refuses the probe (the caller
     /// splits at the median instead) or it gives one part.
     async fn probe(&self, w: &cursor::Window) -> Result<Option<Vec<cursor::Window>>, SourceError> {
         let p = &self.http.profile;
