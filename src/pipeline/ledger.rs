@@ -221,7 +221,12 @@ pub struct Job {
     /// under its own key ([`crate::pipeline::stored_record`]); [`Ledger::get_lean`] puts it back.
     #[serde(serialize_with = "crate::pipeline::stored_record::record_without_data")]
     pub record: ErpRecord,
-    #[serde(default)]
+    /// Stored under its own key ([`crate::pipeline::stored_shipment`]); [`Ledger::get_lean`]
+    /// puts it back.
+    #[serde(
+        default,
+        serialize_with = "crate::pipeline::stored_shipment::shipment_left_out"
+    )]
     pub shipment: Option<Shipment>,
     #[serde(default)]
     pub ship_attempt: Option<ShipAttempt>,
@@ -290,12 +295,14 @@ pub(crate) struct StoredState(
     std::sync::atomic::AtomicU8,
     std::sync::atomic::AtomicBool,
     std::sync::atomic::AtomicBool,
+    std::sync::atomic::AtomicBool,
 );
 
 impl Default for StoredState {
     fn default() -> Self {
         StoredState(
             std::sync::atomic::AtomicU8::new(Self::UNKNOWN),
+            std::sync::atomic::AtomicBool::new(false),
             std::sync::atomic::AtomicBool::new(false),
             std::sync::atomic::AtomicBool::new(false),
         )
@@ -334,6 +341,16 @@ impl StoredState {
     pub(crate) fn set_record_stored(&self, stored: bool) {
         self.2.store(stored, std::sync::atomic::Ordering::Relaxed);
     }
+
+    /// Whether the ledger's `m/<job id>` holds this copy's shipment (absent for none); false
+    /// when unknown: a save then writes it.
+    fn shipment_stored(&self) -> bool {
+        self.3.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    fn set_shipment_stored(&self, stored: bool) {
+        self.3.store(stored, std::sync::atomic::Ordering::Relaxed);
+    }
 }
 
 impl Clone for StoredState {
@@ -341,8 +358,8 @@ impl Clone for StoredState {
         let s = StoredState::default();
         s.set(self.get());
         s.set_labels_stored(self.labels_stored());
-        // Not the record mark: a copy may be changed and saved as another job, and
-        // writing its data again costs one insert.
+        // Not the record and shipment marks: a copy may be changed and saved as another
+        // job, and writing its data again costs one insert.
         s
     }
 }
@@ -591,8 +608,35 @@ impl Ledger {
         if let Some(j) = &mut job {
             j.stored.set(Some(j.state));
             self.attach_record(j)?;
+            self.attach_shipment(j)?;
         }
         Ok(job)
+    }
+
+    /// Put a job's stored shipment back (`m/<job id>`, see
+    /// [`crate::pipeline::stored_shipment`]). A record written before the shipment had its
+    /// own key holds it inline: kept, and moved by the next save. No key and none inline:
+    /// the job has no shipment (not mapped yet).
+    fn attach_shipment(&self, job: &mut Job) -> Result<(), StoreError> {
+        if job.shipment.is_some() {
+            return Ok(());
+        }
+        let key = crate::pipeline::stored_shipment::shipment_key(&job.id);
+        let raw = self
+            .store
+            .tree(Tree::Jobs)
+            .get(&key)
+            .map_err(save::jobs_db_err)?;
+        if let Some(raw) = raw {
+            job.shipment = Some(
+                serde_json::from_slice(&raw).map_err(|e| StoreError::Corrupt {
+                    tree: Tree::Jobs.name(),
+                    reason: format!("{key}: {e}"),
+                })?,
+            );
+        }
+        job.stored.set_shipment_stored(true);
+        Ok(())
     }
 
     /// Put a job's stored record data back (no-op for a compacted job, or a record written
@@ -724,6 +768,7 @@ impl Ledger {
             .map(move |j| {
                 let mut j = j?;
                 self.attach_record(&mut j)?;
+                self.attach_shipment(&mut j)?;
                 self.attach_labels(&mut j)?;
                 Ok(j)
             })
@@ -832,6 +877,8 @@ impl Ledger {
             jobs.remove(crate::pipeline::stored_labels::labels_key(&id))
                 .map_err(db_err)?;
             jobs.remove(crate::pipeline::stored_record::data_key(&id))
+                .map_err(db_err)?;
+            jobs.remove(crate::pipeline::stored_shipment::shipment_key(&id))
                 .map_err(db_err)?;
             let rk = record_key(&job.source, &job.record_id);
             if jobs.get(&rk).map_err(db_err)?.as_deref()

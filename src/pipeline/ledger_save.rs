@@ -99,11 +99,28 @@ impl Ledger {
         } else {
             Side::Write(encode(&job.record.data, &job.id)?)
         };
+        // The shipment: written by the saves that may carry a changed one (see
+        // `stored_shipment`); kept once frozen and stored; nothing for a new job without one.
+        let shipment = if job.stored.shipment_stored()
+            && crate::pipeline::stored_shipment::frozen(job.state)
+        {
+            Side::Keep
+        } else {
+            match &job.shipment {
+                Some(s) => Side::Write(encode(s, &job.id)?),
+                None if previous.is_none() => Side::Keep,
+                None => Side::Remove,
+            }
+        };
         let labels_written = matches!(labels, Side::Write(_));
         let data_written = matches!(data, Side::Write(_));
         let sides = [
             (crate::pipeline::stored_labels::labels_key(&job.id), labels),
             (crate::pipeline::stored_record::data_key(&job.id), data),
+            (
+                crate::pipeline::stored_shipment::shipment_key(&job.id),
+                shipment,
+            ),
         ];
         // sled: single writes in an order no crash can hurt (see `save_in_order`); a
         // multi-key batch costs sled two log-buffer writes.
@@ -120,6 +137,7 @@ impl Ledger {
         if data_written {
             job.stored.set_record_stored(true);
         }
+        job.stored.set_shipment_stored(true);
         Ok(())
     }
 
@@ -131,7 +149,7 @@ impl Ledger {
         &self,
         job: &Job,
         body: Vec<u8>,
-        sides: [(String, Side); 2],
+        sides: [(String, Side); 3],
         previous: Option<JobState>,
     ) -> Result<(), StoreError> {
         let mut batch = crate::store::Batch::default();
@@ -182,10 +200,11 @@ impl Ledger {
     ///    naming a job not written yet reads as no job, and the next poll makes it again
     ///    (written after, a crash would leave the record pointing at the job before, and
     ///    the next poll would make this one anew over whatever it had done);
-    /// 3. new label bytes and record data, before the job that relies on them;
+    /// 3. new label bytes, record data and shipment, before the job that relies on them;
     /// 4. the job, then its state mark `s/<id>`;
     /// 5. its dead-letter entry (filed or withdrawn);
-    /// 6. label bytes and record data of a job compacted at delivery, after the compacted job;
+    /// 6. label bytes and record data of a job compacted at delivery, and the shipment of a
+    ///    job that no longer has one (a replay), after the job;
     /// 7. `a/<id>` removed when the new state is not active.
     ///
     /// Cut anywhere, the job is in the active index, and [`Ledger::new`] (once per
@@ -197,7 +216,7 @@ impl Ledger {
         &self,
         job: &Job,
         body: Vec<u8>,
-        sides: [(String, Side); 2],
+        sides: [(String, Side); 3],
         previous: Option<JobState>,
     ) -> Result<(), StoreError> {
         let t = self.store.tree(Tree::Jobs);
@@ -284,6 +303,8 @@ impl Ledger {
                 t.remove(format!("a/{id}")).map_err(jobs_db_err)?;
                 t.remove(&state_key).map_err(jobs_db_err)?;
                 t.remove(crate::pipeline::stored_record::data_key(&id))
+                    .map_err(jobs_db_err)?;
+                t.remove(crate::pipeline::stored_shipment::shipment_key(&id))
                     .map_err(jobs_db_err)?;
                 t.remove(crate::pipeline::stored_labels::labels_key(&id))
                     .map_err(jobs_db_err)?;

@@ -318,6 +318,131 @@ fn record_data_lives_under_its_own_key() {
     assert!(err.contains(&format!("d/{}", k.id)), "{err}");
 }
 
+fn a_shipment(city: &str) -> crate::model::Shipment {
+    serde_json::from_value(serde_json::json!({
+        "source": "acu", "record_id": "guid-1", "number": "000123",
+        "account_number": "A1B2C3",
+        "shipper": {"name": "Shipper", "address": {"lines": ["1 Main St"], "city": "Atlanta", "state": "GA", "postal_code": "30301", "country": "US"}},
+        "ship_to": {"name": "Buyer", "address": {"lines": ["9 Elm St"], "city": city, "state": "NY", "postal_code": "10001", "country": "US"}},
+        "service": {"mode": "fixed", "code": "03"},
+        "packages": [], "references": [],
+        "label": {"format": "GIF"}
+    }))
+    .unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// The shipment lives under its own key: written by the saves that may change it (up to
+/// `shipping`), kept by the later ones (the `shipped` save and on), removed by a replay
+/// that clears it; loads put it back; an old record with the shipment inline loads, and
+/// its next save moves it.
+#[test]
+fn the_shipment_lives_under_its_own_key_and_is_written_until_it_is_sent() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = std::sync::Arc::new(Store::open(dir.path(), None).unwrap());
+    let l = Ledger::new(store.clone());
+    let t = store.tree(Tree::Jobs);
+    let now = Utc::now();
+    let key = |id: &str| crate::pipeline::stored_shipment::shipment_key(id);
+    let body = |id: &str| -> serde_json::Value {
+        serde_json::from_slice(&t.get(format!("j/{id}")).unwrap().unwrap()).unwrap()
+    };
+    let city = |id: &str| {
+        l.get_lean(id)
+            .unwrap()
+            .unwrap()
+            .shipment
+            .map(|s| s.ship_to.address.city)
+    };
+    let mut j = Job::new(record("v1"), now);
+    l.save(&j).unwrap();
+    assert!(!t.contains_key(key(&j.id)).unwrap(), "no shipment, no key");
+    j.shipment = Some(a_shipment("New York"));
+    j.transition(JobState::Mapped, "", now);
+    l.save(&j).unwrap();
+    assert_eq!(
+        body(&j.id)["shipment"],
+        serde_json::Value::Null,
+        "not in the job record"
+    );
+    assert!(
+        !String::from_utf8_lossy(&t.get(format!("j/{}", j.id)).unwrap().unwrap())
+            .contains("New York")
+    );
+    assert_eq!(
+        city(&j.id).as_deref(),
+        Some("New York"),
+        "loads put it back"
+    );
+    assert_eq!(
+        l.jobs(Some("acu"), None).next().unwrap().unwrap().shipment,
+        j.shipment,
+        "listings too"
+    );
+    // Changed before it is sent (address checks, ship date): written again.
+    let mut c = l.get_lean(&j.id).unwrap().unwrap();
+    c.shipment = Some(a_shipment("Brooklyn"));
+    c.transition(JobState::Shipping, "attempt 1", now);
+    l.save(&c).unwrap();
+    assert_eq!(city(&j.id).as_deref(), Some("Brooklyn"));
+    // Sent: the saves from `shipped` on keep the stored shipment (a change in memory,
+    // which no step makes, does not reach the store).
+    let mut c = l.get_lean(&j.id).unwrap().unwrap();
+    c.shipment = Some(a_shipment("Queens"));
+    c.transition(JobState::Shipped, "1Z", now);
+    l.save(&c).unwrap();
+    assert_eq!(
+        city(&j.id).as_deref(),
+        Some("Brooklyn"),
+        "kept, not written"
+    );
+    // A copy not read from the key (a new job, a clone) writes it even when sent.
+    let fresh = c.clone();
+    l.save(&fresh).unwrap();
+    assert_eq!(city(&j.id).as_deref(), Some("Queens"));
+    // A replay clears it: the key goes, the job loads without one.
+    let mut r = l.get_lean(&j.id).unwrap().unwrap();
+    r.transition(JobState::Failed, "write-back refused", now);
+    l.save(&r).unwrap();
+    r.shipment = None;
+    r.transition(JobState::Seen, "replay", now);
+    l.save(&r).unwrap();
+    assert!(!t.contains_key(key(&j.id)).unwrap());
+    assert_eq!(city(&j.id), None);
+    // The old layout: the shipment inline, no key. It loads, and the next save moves it.
+    let mut old = body(&j.id);
+    old["shipment"] = serde_json::to_value(a_shipment("Albany")).unwrap();
+    old["state"] = serde_json::json!("tracking");
+    l.store()
+        .put_json(Tree::Jobs, &format!("j/{}", j.id), &old)
+        .unwrap();
+    let o = l.get_lean(&j.id).unwrap().unwrap();
+    assert_eq!(
+        o.shipment.as_ref().map(|s| s.ship_to.address.city.as_str()),
+        Some("Albany")
+    );
+    l.save(&o).unwrap();
+    assert_eq!(body(&j.id)["shipment"], serde_json::Value::Null);
+    assert_eq!(city(&j.id).as_deref(), Some("Albany"), "moved, not lost");
+    // `store verify` knows the entry.
+    let raw = t.get(key(&j.id)).unwrap().unwrap();
+    assert_eq!(
+        crate::pipeline::verify::ledger_decoder(Tree::Jobs, &key(&j.id), &raw),
+        Ok(())
+    );
+    assert!(
+        crate::pipeline::verify::ledger_decoder(Tree::Jobs, &key(&j.id), b"{}")
+            .unwrap_err()
+            .contains("not a shipment entry")
+    );
+    // Delivered and compacted: the shipment stays; pruned: it goes.
+    let mut d = l.get_lean(&j.id).unwrap().unwrap();
+    d.transition(JobState::Delivered, "", now);
+    l.save(&d).unwrap();
+    assert_eq!(city(&j.id).as_deref(), Some("Albany"));
+    assert_eq!(l.prune(now + chrono::Duration::days(1)).unwrap(), 1);
+    assert!(!t.contains_key(key(&j.id)).unwrap());
+}
+
 #[test]
 fn prune_removes_only_old_finished_jobs() {
     let dir = tempfile::tempdir().unwrap();
@@ -461,6 +586,11 @@ fn a_save_cut_by_a_crash_is_put_in_step_when_the_store_reopens() {
             b"{}".to_vec(),
         )
         .unwrap();
+        t.insert(
+            crate::pipeline::stored_shipment::shipment_key(&n.id),
+            serde_json::to_vec(&a_shipment("Utica")).unwrap(),
+        )
+        .unwrap();
         unborn = n.id.clone();
         store.flush().unwrap();
     }
@@ -505,6 +635,11 @@ fn a_save_cut_by_a_crash_is_put_in_step_when_the_store_reopens() {
         !t.contains_key(crate::pipeline::stored_record::data_key(&unborn))
             .unwrap(),
         "no job, no record data"
+    );
+    assert!(
+        !t.contains_key(crate::pipeline::stored_shipment::shipment_key(&unborn))
+            .unwrap(),
+        "no job, no shipment"
     );
     assert!(t.get(format!("s/{unborn}")).unwrap().is_none());
     assert!(

@@ -24,6 +24,7 @@ pub mod retry;
 pub mod schedule;
 pub(crate) mod stored_labels;
 pub(crate) mod stored_record;
+pub(crate) mod stored_shipment;
 pub mod verify;
 
 pub use engine::{

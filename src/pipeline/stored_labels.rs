@@ -18,7 +18,7 @@
 //! Must never: drop bytes the job still needs — a save writes the key whenever the copy it
 //! saves holds bytes the ledger may not hold yet (a new result, an old inline record).
 
-use serde::{Deserialize, Serialize, Serializer};
+use serde::{Deserialize, Serializer};
 
 use crate::model::{Label, PackageResult, ShipDocument, ShipResult};
 
@@ -29,13 +29,13 @@ pub(crate) fn labels_key(job_id: &str) -> String {
 
 /// One document's bytes (base64 in JSON, as in the job record before).
 #[derive(Deserialize)]
-#[cfg_attr(test, derive(Serialize))]
+#[cfg_attr(test, derive(serde::Serialize))]
 struct Bytes(#[serde(with = "crate::model::b64")] Vec<u8>);
 
 /// What `l/<job id>` holds: the bytes of the job's result, by position (decoded from
 /// either form).
 #[derive(Deserialize)]
-#[cfg_attr(test, derive(Serialize))]
+#[cfg_attr(test, derive(serde::Serialize))]
 pub(crate) struct StoredLabels {
     /// One entry per package of the result, in order (`None`: UPS sent no label).
     packages: Vec<Option<Label>>,

@@ -5,7 +5,7 @@
 /// Typed decoding of ledger records for [`crate::store::Store::verify_with`]: every job (`j/…` in the
 /// `jobs` tree) must decode as a [`crate::pipeline::Job`], the record and active indexes
 /// (`r/…`, `a/…`) as JSON, the state index (`s/…`) as a known state name, label bytes
-/// (`l/…`) and record data (`d/…`) in their own shapes. Cursors are
+/// (`l/…`), record data (`d/…`) and shipments (`m/…`) in their own shapes. Cursors are
 /// checked by the store itself; the other trees are read (sled checks its checksums) but
 /// belong to modules that keep raw values too.
 pub fn ledger_decoder(tree: crate::store::Tree, key: &str, bytes: &[u8]) -> Result<(), String> {
@@ -41,6 +41,8 @@ pub fn ledger_decoder(tree: crate::store::Tree, key: &str, bytes: &[u8]) -> Resu
         .map_err(|_| "state index names no known state".to_string())
     } else if key.starts_with("d/") {
         crate::pipeline::stored_record::verify_entry(key, bytes)
+    } else if key.starts_with("m/") {
+        crate::pipeline::stored_shipment::verify_entry(key, bytes)
     } else {
         crate::pipeline::stored_labels::verify_entry(key, bytes)
     }
