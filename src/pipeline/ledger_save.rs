@@ -195,7 +195,8 @@ impl Ledger {
     /// log, so after a crash a save is cut somewhere in this sequence:
     ///
     /// 1. the active-index entry `a/<id>`: the job is "in flux" (an active job always has
-    ///    it; an inactive one has it until step 7);
+    ///    it, so a job that was active is only checked for it; an inactive one has it
+    ///    until step 7);
     /// 2. a new job's record index `r/<source>/<record id>`, before the job: an index
     ///    naming a job not written yet reads as no job, and the next poll makes it again
     ///    (written after, a crash would leave the record pointing at the job before, and
@@ -221,8 +222,14 @@ impl Ledger {
     ) -> Result<(), StoreError> {
         let t = self.store.tree(Tree::Jobs);
         let active_key = format!("a/{}", job.id);
-        t.insert(&active_key, b"null".as_slice())
-            .map_err(jobs_db_err)?;
+        // A job that was active has its entry already (a read costs a fraction of a
+        // write); one that was not, or whose copy may be stale, gets it.
+        let listed = previous.is_some_and(JobState::is_active)
+            && t.contains_key(&active_key).map_err(jobs_db_err)?;
+        if !listed {
+            t.insert(&active_key, b"null".as_slice())
+                .map_err(jobs_db_err)?;
+        }
         if indexes_record(job, previous) {
             t.insert(
                 record_key(&job.source, &job.record_id),
@@ -269,7 +276,9 @@ impl Ledger {
                     },
                 )?;
             }
-        } else if previous.is_none_or(|p| p == JobState::Failed) {
+        } else if previous == Some(JobState::Failed) {
+            // Only a job leaving `failed` has an entry: one is filed after the job's state
+            // mark (`save_in_order`), so a job without a mark (its first save) has none.
             self.store.remove(Tree::DeadLetters, &job.id)?;
         }
         Ok(())

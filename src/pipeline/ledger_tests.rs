@@ -49,6 +49,55 @@ fn save_indexes_current_job_and_dead_letters() {
     assert_eq!(j.timeline.len(), 3);
 }
 
+/// What a shipment's saves write on sled (the figure behind the bench's
+/// `store_writes_per_shipment`): a first save writes the active entry, the record index,
+/// the record data, the job and its mark, and touches no dead letter; a later save of a
+/// job that was active checks its active entry instead of writing it; the shipment is
+/// written until it is sent; a job that leaves the active index has its entry removed.
+#[test]
+fn a_shipments_saves_write_only_what_changed() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = std::sync::Arc::new(Store::open(dir.path(), None).unwrap());
+    let l = Ledger::new(store.clone());
+    let writes = |t: Tree| {
+        store
+            .writes()
+            .into_iter()
+            .find(|(w, _, _)| *w == t)
+            .map(|(_, ops, _)| ops)
+            .unwrap()
+    };
+    let mut last = (writes(Tree::Jobs), writes(Tree::DeadLetters));
+    let mut step = |_what: &str| {
+        let now = (writes(Tree::Jobs), writes(Tree::DeadLetters));
+        let d = (now.0 - last.0, now.1 - last.1);
+        last = now;
+        d
+    };
+    let now = Utc::now();
+    let mut j = Job::new(record("v1"), now);
+    l.save(&j).unwrap();
+    assert_eq!(step("seen"), (5, 0), "a/ r/ d/ j/ s/");
+    j.shipment = Some(a_shipment("Troy"));
+    j.transition(JobState::Shipping, "attempt 1", now);
+    l.save(&j).unwrap();
+    assert_eq!(step("shipping"), (3, 0), "m/ j/ s/");
+    j.result = Some(sample_result(64));
+    j.transition(JobState::Shipped, "1Z", now);
+    l.save(&j).unwrap();
+    assert_eq!(step("shipped"), (3, 0), "l/ j/ s/");
+    j.transition(JobState::Tracking, "", now);
+    l.save(&j).unwrap();
+    assert_eq!(step("tracking"), (3, 0), "j/ s/, a/ removed");
+    assert!(l.active_ids("acu").unwrap().is_empty());
+    // A copy that believes the job active while its entry is gone (stale) puts it back.
+    let mut stale = l.get_lean(&j.id).unwrap().unwrap();
+    stale.state = JobState::Shipped;
+    stale.stored.set(Some(JobState::Shipped));
+    l.save(&stale).unwrap();
+    assert_eq!(l.active_ids("acu").unwrap(), vec![j.id.clone()]);
+}
+
 #[test]
 fn delivered_jobs_are_stored_compacted() {
     let dir = tempfile::tempdir().unwrap();
