@@ -495,6 +495,14 @@ pub struct Ledger {
     counts: std::sync::Arc<std::sync::Mutex<StateCounts>>,
 }
 
+/// A job's side entry that does not decode: corrupt, naming its key.
+fn corrupt(key: &str, why: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt {
+        tree: Tree::Jobs.name(),
+        reason: format!("{key}: {why}"),
+    }
+}
+
 fn job_key(id: &str) -> String {
     format!("j/{id}")
 }
@@ -622,21 +630,19 @@ impl Ledger {
             return Ok(());
         }
         let key = crate::pipeline::stored_shipment::shipment_key(&job.id);
-        let raw = self
-            .store
-            .tree(Tree::Jobs)
-            .get(&key)
-            .map_err(save::jobs_db_err)?;
-        if let Some(raw) = raw {
-            job.shipment = Some(
-                serde_json::from_slice(&raw).map_err(|e| StoreError::Corrupt {
-                    tree: Tree::Jobs.name(),
-                    reason: format!("{key}: {e}"),
-                })?,
-            );
+        if let Some(raw) = self.side_entry(&key)? {
+            job.shipment = Some(serde_json::from_slice(&raw).map_err(|e| corrupt(&key, e))?);
         }
         job.stored.set_shipment_stored(true);
         Ok(())
+    }
+
+    /// A job's side entry (`d/`, `l/`, `m/` and its id) as stored, if any.
+    fn side_entry(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        self.store
+            .tree(Tree::Jobs)
+            .get(key)
+            .map_err(save::jobs_db_err)
     }
 
     /// Put a job's stored record data back (no-op for a compacted job, or a record written
@@ -647,12 +653,7 @@ impl Ledger {
             return Ok(());
         }
         let key = crate::pipeline::stored_record::data_key(&job.id);
-        let raw = self
-            .store
-            .tree(Tree::Jobs)
-            .get(&key)
-            .map_err(save::jobs_db_err)?;
-        let Some(raw) = raw else {
+        let Some(raw) = self.side_entry(&key)? else {
             return Err(StoreError::Corrupt {
                 tree: Tree::Jobs.name(),
                 reason: format!(
@@ -661,10 +662,7 @@ impl Ledger {
                 ),
             });
         };
-        job.record.data = serde_json::from_slice(&raw).map_err(|e| StoreError::Corrupt {
-            tree: Tree::Jobs.name(),
-            reason: format!("{key}: {e}"),
-        })?;
+        job.record.data = serde_json::from_slice(&raw).map_err(|e| corrupt(&key, e))?;
         job.stored.set_record_stored(true);
         Ok(())
     }
@@ -680,18 +678,8 @@ impl Ledger {
             return Ok(());
         }
         let key = crate::pipeline::stored_labels::labels_key(&job.id);
-        let raw = self
-            .store
-            .tree(Tree::Jobs)
-            .get(&key)
-            .map_err(save::jobs_db_err)?;
-        if let Some(raw) = raw {
-            crate::pipeline::stored_labels::attach(r, &raw).map_err(|reason| {
-                StoreError::Corrupt {
-                    tree: Tree::Jobs.name(),
-                    reason: format!("{key}: {reason}"),
-                }
-            })?;
+        if let Some(raw) = self.side_entry(&key)? {
+            crate::pipeline::stored_labels::attach(r, &raw).map_err(|e| corrupt(&key, e))?;
             job.stored.set_labels_stored(true);
         }
         Ok(())

@@ -109,6 +109,18 @@ impl<'a> Frame<'a> {
         let n = self.count(what)?;
         Ok(self.take(n, what)?.to_vec())
     }
+    /// A count of `items`, checked against what is left (each takes a byte at least)
+    /// before anything is reserved for them.
+    fn items(&mut self, items: &str) -> Result<usize, String> {
+        let n = self.count(&format!("the {items} count"))?;
+        if n > self.0.len() {
+            return Err(format!(
+                "entry names {n} {items}s but holds {} bytes",
+                self.0.len()
+            ));
+        }
+        Ok(n)
+    }
 }
 
 /// An entry as stored: framed, or the JSON of the first form.
@@ -116,14 +128,7 @@ fn decode(bytes: &[u8]) -> Result<StoredLabels, String> {
     let Some(mut rest) = bytes.strip_prefix(MAGIC.as_slice()).map(Frame) else {
         return serde_json::from_slice(bytes).map_err(|e| e.to_string());
     };
-    // Counts are checked against what is left before anything is reserved for them.
-    let n = rest.count("the package count")?;
-    if n > rest.0.len() {
-        return Err(format!(
-            "entry names {n} packages but holds {} bytes",
-            rest.0.len()
-        ));
-    }
+    let n = rest.items("package")?;
     let mut packages = Vec::with_capacity(n);
     for i in 1..=n {
         let what = format!("package {i}");
@@ -144,13 +149,7 @@ fn decode(bytes: &[u8]) -> Result<StoredLabels, String> {
             t => return Err(format!("{what}: unknown tag {t}")),
         }
     }
-    let n = rest.count("the document count")?;
-    if n > rest.0.len() {
-        return Err(format!(
-            "entry names {n} documents but holds {} bytes",
-            rest.0.len()
-        ));
-    }
+    let n = rest.items("document")?;
     let mut documents = Vec::with_capacity(n);
     for i in 1..=n {
         documents.push(Bytes(rest.bytes(&format!("document {i}"))?));
