@@ -210,7 +210,7 @@ impl Ledger {
     ///
     /// Cut anywhere, the job is in the active index, and [`Ledger::new`] (once per
     /// opening, before anything runs) puts its state mark, dead-letter entry, label bytes,
-    /// record data and active-index entry in step with the job stored ([`Ledger::check_in_flux`]). A
+    /// record data, shipment and active-index entry in step with the job stored ([`Ledger::check_in_flux`]). A
     /// job whose new body never reached the log keeps its old state: the pipeline redoes
     /// the step, as it would after a crash before an atomic batch.
     fn save_in_order(
@@ -286,7 +286,8 @@ impl Ledger {
 
     /// After a crash (sled): bring every job of the active index in step with itself —
     /// the jobs a [`Ledger::save_in_order`] may have been cut in. Its state mark, its
-    /// dead-letter entry and its label bytes follow the job stored; a job no longer active
+    /// dead-letter entry, its label bytes and record data (gone once compacted) and its
+    /// shipment (none while `seen`) follow the job stored; a job no longer active
     /// leaves the index. Reads the active jobs' state only (a failed one in full, for its
     /// dead-letter entry). Returns how many jobs it mended.
     pub(super) fn check_in_flux(&self) -> Result<usize, StoreError> {
@@ -349,6 +350,12 @@ impl Ledger {
                         self.store.remove(Tree::DeadLetters, &id)?;
                     }
                 }
+            }
+            if head.state == JobState::Seen {
+                // A `seen` job has no shipment yet (a replay clears it; its key is removed
+                // after the job, so a cut can leave it).
+                let key = crate::pipeline::stored_shipment::shipment_key(&id);
+                mend |= t.remove(&key).map_err(jobs_db_err)?.is_some();
             }
             if head.compacted {
                 let labels_key = crate::pipeline::stored_labels::labels_key(&id);

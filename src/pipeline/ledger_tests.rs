@@ -591,9 +591,12 @@ fn a_save_cut_by_a_crash_is_put_in_step_when_the_store_reopens() {
             now,
         );
         r.last_error = f.last_error.clone();
+        r.shipment = Some(a_shipment("Ithaca"));
         r.transition(JobState::Failed, "address_invalid", now);
         l.save(&r).unwrap();
         assert_eq!(l.dead_letters().unwrap().len(), 1);
+        // The replay clears the shipment; cut before its key is removed.
+        r.shipment = None;
         r.transition(JobState::Seen, "replay", now);
         t.insert(format!("a/{}", r.id), b"null".to_vec()).unwrap();
         t.insert(jobs_key(&r.id), serde_json::to_vec(&r).unwrap())
@@ -666,6 +669,11 @@ fn a_save_cut_by_a_crash_is_put_in_step_when_the_store_reopens() {
     assert!(
         active(&replayed),
         "a replayed job stays in the active index"
+    );
+    assert_eq!(
+        l.get_lean(&replayed).unwrap().unwrap().shipment,
+        None,
+        "a replayed job's old shipment is gone"
     );
     assert_eq!(mark(&delivered), "delivered");
     assert!(!active(&delivered));
