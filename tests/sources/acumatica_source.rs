@@ -259,6 +259,37 @@ async fn polls_2500_colliding_shipments_exactly_once_and_resumes_from_the_stored
     assert_eq!(h.core.stats.get("sessions.open"), 0);
 }
 
+/// An instance that refuses the probe's `$select` (400): the backlog's full windows are
+/// split at their medians instead, and every ready record is still read exactly once.
+#[tokio::test]
+async fn a_refused_probe_falls_back_to_median_splits_and_reads_every_record_once() {
+    let h = spawn(AcumaticaSimConfig {
+        seed: 2500,
+        faults: "list.select:400".into(),
+        ..Default::default()
+    })
+    .await;
+    let expected = ready_ids(&h);
+    let src = source(profile(&h));
+    let mut ledger = HashMap::new();
+    let mut stored = Cursor::default();
+    let got = drain(&src, &mut stored, &mut ledger).await;
+    let refused = h.core.stats.get("list.select.400");
+    let pages = h.core.stats.get("list");
+    eprintln!("{refused} probes refused, {pages} list requests");
+    assert!(refused >= 1, "the probe was never tried");
+    // Median splits read a backlog in ~3N/100 requests (71 here; 44 with the probe).
+    assert!(
+        pages > 2 * (expected.len() as u64 / 100 + 1),
+        "{pages} list requests: the probe was not refused"
+    );
+    assert_eq!(got.len(), expected.len());
+    assert!(ledger.values().all(|n| *n == 1), "a record read twice");
+    let ids: std::collections::HashSet<&str> = got.iter().map(|(i, _)| i.as_str()).collect();
+    assert!(expected.iter().all(|id| ids.contains(id.as_str())));
+    src.close().await;
+}
+
 #[tokio::test]
 async fn records_leaving_the_filter_mid_scan_do_not_make_the_scan_skip_others() {
     let h = spawn(AcumaticaSimConfig {

@@ -40,8 +40,8 @@
 //!   transaction that changes the inquiry's result is POSTed with `Inserted`/`Deleted`
 //!   rows, resent up to 5 times on failure ([`push`], ERP-NOTES §A5).
 //!
-//! Fault operations (`--faults`): `login`, `logout`, `token`, `list`, `get`, `put`, `files`,
-//! `action`, `entity`; the kind `session-limit` makes `login` answer "API Login Limit";
+//! Fault operations (`--faults`): `login`, `logout`, `token`, `list` (and `list.select`: a
+//! list with `$select`, after `list`'s), `get`, `put`, `files`, `action`, `entity`; the kind `session-limit` makes `login` answer "API Login Limit";
 //! `push` with `drop`, `duplicate`, `reorder` or `latency=MS` for outbound notifications.
 //!
 //! Never: use upsync's connector (`upsync::sources`; this crate cannot depend on `upsync`);

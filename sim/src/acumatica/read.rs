@@ -19,6 +19,14 @@ pub(super) async fn list(
         Ok(q) => q,
         Err(e) => return bad_request(&e),
     };
+    // `list.select` faults: an instance that refuses a list's `$select`. ERP-NOTES §A3 shows
+    // Acumatica refusing a list's shape ("Optimization cannot be performed", a BQL
+    // delegate) and nowhere promises a `$select` is always served: the simulator does both.
+    if !q.select.is_empty() {
+        if let Err(r) = faults(&st, "list.select").await {
+            return r;
+        }
+    }
     let g = st.lock();
     let mut matching: Vec<&Value> = g
         .order
