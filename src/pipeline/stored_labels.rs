@@ -1,5 +1,5 @@
 //! Label bytes out of the job record (issue 24): a job's labels and document bytes (the
-//! base64 bulk of a shipped job) live under their own key, `l/<job id>` in the `jobs`
+//! bulk of a shipped job) live under their own key, `l/<job id>` in the `jobs`
 //! tree, written once — in the same atomic batch as the `shipped` save that first holds
 //! them, so they are flushed before write-back like the rest of that state — and read only
 //! where they are needed (write-back, `upsync labels reprint`, `jobs` listings). The job

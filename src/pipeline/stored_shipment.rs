@@ -8,7 +8,10 @@
 //! `shipment: null`; [`crate::pipeline::ledger::Ledger::get_lean`] puts it back.
 //!
 //! Old records (the shipment inline in `j/`) still load as they are; the next save moves
-//! it here. Compaction (delivered) keeps it (a delivered job still shows its shipment).
+//! it here. Compaction (delivered) keeps it (a delivered job still shows its shipment);
+//! `prune` removes it. A `seen` job has none: the check at open
+//! ([`crate::pipeline::ledger::Ledger::new`]) removes a key that a replay cut by a crash
+//! left behind, and the key of a job that was never written.
 //!
 //! Must never: leave a job record without its shipment — the key is written before the
 //! job record that relies on it (sled: earlier in the same crash-safe sequence;
