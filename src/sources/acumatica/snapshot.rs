@@ -27,6 +27,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value};
 
+use crate::model::WriteBack;
+
 /// Records kept at most; past it the oldest are dropped (their write-backs read first).
 pub(crate) const MAX_ENTRIES: usize = 20_000;
 
@@ -50,6 +52,168 @@ fn trimmed_json(wire: &Map<String, Value>) -> Vec<u8> {
         }
     }
     serde_json::to_vec(&Trimmed(wire)).unwrap_or_default()
+}
+
+/// The fields of a kept record one write-back reads: the header keys its plan compares
+/// (first path segments), the record's `id`, `Status`, key fields, `files`, `custom` and
+/// `Packages`, and of each package line its `id` and the keys the plan's lines compare.
+///
+/// A kept record carries every header value of the listing (its plan is not known when it
+/// is kept); building all of them into `Value`s at each write-back, to read a handful, was
+/// 4 % of the daemon's CPU in the Acumatica bench (issue 24, session 16). The rest of the
+/// text is skipped without being built.
+#[derive(Debug, Default)]
+pub(crate) struct Wanted<'a> {
+    header: Vec<&'a str>,
+    line: Vec<&'a str>,
+}
+
+impl<'a> Wanted<'a> {
+    /// What a write-back of `plan` reads, for a record whose key fields are `key_fields`.
+    pub(crate) fn for_plan(plan: &'a WriteBack, key_fields: &'a [String]) -> Wanted<'a> {
+        let first = |p: &'a str| super::codec::path_segments(p).first().copied();
+        let mut header: Vec<&'a str> = vec!["id", "Status", "files", "custom", "Packages"];
+        header.extend(key_fields.iter().map(String::as_str));
+        header.extend(plan.fields.iter().filter_map(|(p, _)| first(p)));
+        let mut line: Vec<&'a str> = vec!["id"];
+        line.extend(
+            plan.package_lines
+                .iter()
+                .flat_map(|(_, f)| f.iter())
+                .filter_map(|(p, _)| first(p)),
+        );
+        for v in [&mut header, &mut line] {
+            v.sort_unstable();
+            v.dedup();
+        }
+        Wanted { header, line }
+    }
+
+    /// `text` (a kept record) with only the wanted fields; `None` when it is not a JSON
+    /// object.
+    fn parse(&self, text: &[u8]) -> Option<Value> {
+        let mut de = serde_json::Deserializer::from_slice(text);
+        let v = serde::de::DeserializeSeed::deserialize(
+            Pick {
+                keys: &self.header,
+                lines: Some(&self.line),
+            },
+            &mut de,
+        )
+        .ok()?;
+        de.end().ok()?;
+        Some(v)
+    }
+}
+
+/// An object with only `keys` built; `Packages` lines picked by `lines` when given.
+struct Pick<'w> {
+    keys: &'w [&'w str],
+    lines: Option<&'w [&'w str]>,
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for Pick<'_> {
+    type Value = Value;
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Pick<'_> {
+    type Value = Value;
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON object")
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut m: A) -> Result<Value, A::Error> {
+        let mut out = Map::new();
+        while let Some(Key(k)) = m.next_key::<Key<'de>>()? {
+            if self.keys.binary_search(&k.as_ref()).is_err() {
+                m.next_value::<serde::de::IgnoredAny>()?;
+                continue;
+            }
+            let v = match self.lines {
+                Some(lines) if k == "Packages" => m.next_value_seed(Lines(lines))?,
+                _ => m.next_value::<Value>()?,
+            };
+            out.insert(k.into_owned(), v);
+        }
+        Ok(Value::Object(out))
+    }
+}
+
+/// A `Packages` array (or `null`) whose lines are picked by the given keys. A line that is
+/// not an object fails the parse: the copy is then not used and the write-back reads the
+/// record (as for a missing copy).
+struct Lines<'w>(&'w [&'w str]);
+
+impl<'de> serde::de::DeserializeSeed<'de> for Lines<'_> {
+    type Value = Value;
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Lines<'_> {
+    type Value = Value;
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON array of package lines")
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut s: A) -> Result<Value, A::Error> {
+        let mut out = Vec::new();
+        while let Some(line) = s.next_element_seed(Line(self.0))? {
+            out.push(line);
+        }
+        Ok(Value::Array(out))
+    }
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+}
+
+/// One package line, an object picked by its keys.
+struct Line<'w>(&'w [&'w str]);
+
+impl<'de> serde::de::DeserializeSeed<'de> for Line<'_> {
+    type Value = Value;
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Line<'_> {
+    type Value = Value;
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a package line (an object)")
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, m: A) -> Result<Value, A::Error> {
+        Pick {
+            keys: self.0,
+            lines: None,
+        }
+        .visit_map(m)
+    }
+}
+
+/// An object key, borrowed from the text when it has no escapes.
+struct Key<'de>(std::borrow::Cow<'de, str>);
+
+impl<'de> serde::Deserialize<'de> for Key<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Key<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an object key")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Key<'de>, E> {
+                Ok(Key(std::borrow::Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Key<'de>, E> {
+                Ok(Key(std::borrow::Cow::Owned(v.to_string())))
+            }
+        }
+        d.deserialize_str(V)
+    }
 }
 
 struct Entry {
@@ -118,8 +282,9 @@ impl Snapshots {
         }
     }
 
-    /// Take the copy of `id` out if it is younger than `max_age` (zero = never reuse).
-    pub(crate) fn take(&self, id: &str, max_age: Duration) -> Option<Value> {
+    /// Take the copy of `id` out if it is younger than `max_age` (zero = never reuse),
+    /// with only the fields `wanted` names built into `Value`s.
+    pub(crate) fn take(&self, id: &str, max_age: Duration, wanted: &Wanted) -> Option<Value> {
         let mut g = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         let e = g.by_id.remove(id);
         let fresh = e.filter(|e| !max_age.is_zero() && e.at.elapsed() <= max_age);
@@ -128,7 +293,7 @@ impl Snapshots {
         } else {
             g.misses += 1;
         }
-        fresh.and_then(|e| serde_json::from_slice(&e.wire).ok())
+        fresh.and_then(|e| wanted.parse(&e.wire))
     }
 
     /// `(reused, read first)` write-backs so far.
@@ -165,7 +330,15 @@ mod tests {
     fn keeps_what_write_back_reads_and_drops_addresses_and_lines() {
         let s = Snapshots::default();
         s.keep(&rec("a"), Duration::from_secs(60));
-        let w = s.take("a", Duration::from_secs(60)).unwrap();
+        let all = WriteBack {
+            fields: vec![("note".into(), json!("x"))],
+            package_lines: vec![("p1".into(), vec![("TrackingNbr".into(), json!("1Z"))])],
+            ..WriteBack::default()
+        };
+        let keys = vec!["ShipmentNbr".to_string()];
+        let w = s
+            .take("a", Duration::from_secs(60), &Wanted::for_plan(&all, &keys))
+            .unwrap();
         assert_eq!(w["ShipmentNbr"]["value"], "000001");
         assert_eq!(w["Packages"][0]["id"], "p1");
         assert_eq!(
@@ -175,8 +348,12 @@ mod tests {
         for gone in ["ShippingSettings", "Details", "Orders"] {
             assert!(w.get(gone).is_none(), "{gone} kept");
         }
+        assert_eq!(w["note"]["value"], "");
+        assert_eq!(w["Packages"][0]["TrackingNbr"], json!({}));
         // Taken once: the next write-back of the record reads it again.
-        assert!(s.take("a", Duration::from_secs(60)).is_none());
+        assert!(s
+            .take("a", Duration::from_secs(60), &Wanted::default())
+            .is_none());
         assert_eq!(s.counts(), (1, 1));
     }
 
@@ -187,7 +364,47 @@ mod tests {
         assert_eq!(s.len(), 0);
         s.keep(&rec("b"), Duration::from_secs(60));
         assert_eq!(s.len(), 1);
-        assert!(s.take("b", Duration::ZERO).is_none());
+        assert!(s.take("b", Duration::ZERO, &Wanted::default()).is_none());
         assert_eq!(s.len(), 0);
+    }
+    #[test]
+    fn a_take_builds_only_what_the_plan_reads() {
+        let s = Snapshots::default();
+        let mut r = rec("a");
+        r["Description"] = json!({"value": "old"});
+        r["Packages"] = json!([{"id": "p1", "TrackingNbr": {"value": "1Z"},
+            // A key with an escape in the kept text (read owned, not borrowed).
+            "Weight": {"value": 2.5}, "Co\\u006dment": {"value": "x"}}]);
+        s.keep(&r, Duration::from_secs(60));
+        let plan = WriteBack {
+            fields: vec![("Description".into(), json!("new"))],
+            package_lines: vec![("p1".into(), vec![("TrackingNbr".into(), json!("1Z"))])],
+            ..WriteBack::default()
+        };
+        let keys = vec!["ShipmentNbr".to_string()];
+        let w = s
+            .take(
+                "a",
+                Duration::from_secs(60),
+                &Wanted::for_plan(&plan, &keys),
+            )
+            .unwrap();
+        assert_eq!(
+            w,
+            json!({"id": "a", "ShipmentNbr": {"value": "000001"}, "Status": {"value": "Open"},
+                "Description": {"value": "old"},
+                "Packages": [{"id": "p1", "TrackingNbr": {"value": "1Z"}}],
+                "custom": {"Document": {"UsrUpsReference": {"type": "CustomStringField"}}}})
+        );
+        // A line that is not an object: the copy is not used (the write-back reads).
+        r["Packages"] = json!(["p1"]);
+        s.keep(&r, Duration::from_secs(60));
+        assert!(s
+            .take(
+                "a",
+                Duration::from_secs(60),
+                &Wanted::for_plan(&plan, &keys)
+            )
+            .is_none());
     }
 }

@@ -31,6 +31,7 @@ use std::time::Duration;
 use super::client::{enc, enc_segment, Body, Http};
 use super::codec;
 use super::labels::{self, LabelFiles};
+use super::snapshot::Wanted;
 use crate::model::WriteBack;
 use crate::sources::{FieldError, SourceError};
 
@@ -191,7 +192,8 @@ impl Http {
     ) -> Result<WriteBackOutcome, SourceError> {
         let id = plan.record_id.as_str();
         let max_age = Duration::from_secs(self.profile.reuse_listing_seconds);
-        let listed = self.snapshots.take(id, max_age);
+        let wanted = Wanted::for_plan(plan, &self.profile.key_fields);
+        let listed = self.snapshots.take(id, max_age, &wanted);
         let from_listing = listed.is_some();
         let wire = match listed {
             Some(w) => w,
