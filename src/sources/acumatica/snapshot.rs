@@ -164,37 +164,17 @@ impl<'de> serde::de::Visitor<'de> for Lines<'_> {
     }
     fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut s: A) -> Result<Value, A::Error> {
         let mut out = Vec::new();
-        while let Some(line) = s.next_element_seed(Line(self.0))? {
+        let pick = || Pick {
+            keys: self.0,
+            lines: None,
+        };
+        while let Some(line) = s.next_element_seed(pick())? {
             out.push(line);
         }
         Ok(Value::Array(out))
     }
     fn visit_unit<E>(self) -> Result<Value, E> {
         Ok(Value::Null)
-    }
-}
-
-/// One package line, an object picked by its keys.
-struct Line<'w>(&'w [&'w str]);
-
-impl<'de> serde::de::DeserializeSeed<'de> for Line<'_> {
-    type Value = Value;
-    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
-        d.deserialize_any(self)
-    }
-}
-
-impl<'de> serde::de::Visitor<'de> for Line<'_> {
-    type Value = Value;
-    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        f.write_str("a package line (an object)")
-    }
-    fn visit_map<A: serde::de::MapAccess<'de>>(self, m: A) -> Result<Value, A::Error> {
-        Pick {
-            keys: self.0,
-            lines: None,
-        }
-        .visit_map(m)
     }
 }
 
