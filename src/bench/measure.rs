@@ -3,16 +3,26 @@
 
 use std::time::Duration;
 
-/// User + system CPU time of this process so far.
-pub fn cpu_time() -> Duration {
+fn usage() -> libc::rusage {
     // SAFETY: getrusage writes into the zeroed struct we pass; RUSAGE_SELF is always valid.
-    let usage = unsafe {
+    unsafe {
         let mut u: libc::rusage = std::mem::zeroed();
         libc::getrusage(libc::RUSAGE_SELF, &mut u);
         u
-    };
+    }
+}
+
+/// User + system CPU time of this process so far.
+pub fn cpu_time() -> Duration {
+    let usage = usage();
     let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, (t.tv_usec as u32) * 1000);
     tv(usage.ru_utime) + tv(usage.ru_stime)
+}
+
+/// Voluntary context switches of this process's threads so far: each is a thread that went
+/// to sleep (a parked worker, a blocking call) and had to be woken again.
+pub fn voluntary_switches() -> u64 {
+    usage().ru_nvcsw.max(0) as u64
 }
 
 /// User + system CPU time so far of this process's live threads whose name starts with
@@ -50,6 +60,7 @@ pub struct Span {
     t0: std::time::Instant,
     cpu0: Duration,
     sim0: Duration,
+    sleeps0: u64,
 }
 
 /// What a [`Span`] measured.
@@ -60,6 +71,9 @@ pub struct Spent {
     pub cpu: Duration,
     /// The simulators' threads (zero when they share upsync's runtime).
     pub sim_cpu: Duration,
+    /// Voluntary context switches of the whole process (the simulators' threads included
+    /// when they share it).
+    pub sleeps: u64,
 }
 
 impl Span {
@@ -68,6 +82,7 @@ impl Span {
             t0: std::time::Instant::now(),
             cpu0: cpu_time(),
             sim0: threads_cpu_time(crate::app::world::SIM_THREAD_NAME),
+            sleeps0: voluntary_switches(),
         }
     }
 
@@ -76,6 +91,7 @@ impl Span {
             wall: self.t0.elapsed(),
             cpu: cpu_time().saturating_sub(self.cpu0),
             sim_cpu: threads_cpu_time(crate::app::world::SIM_THREAD_NAME).saturating_sub(self.sim0),
+            sleeps: voluntary_switches().saturating_sub(self.sleeps0),
         }
     }
 }

@@ -610,6 +610,13 @@ fn pipeline_line(
                 json!(round(measure::peak_rss_mb(), 1)),
             );
             m.insert("sim_peak_rss_mb".into(), json!(round(child.peak_rss_mb, 1)));
+            // How often the daemon's threads slept and were woken: on this VM a wake-up of
+            // an idle vCPU costs CPU that is no code of upsync's (docs/performance.md,
+            // session 15), so a run paced by the ERP costs more per shipment.
+            m.insert(
+                "upsync_wakeups_per_shipment".into(),
+                json!(round(spent.sleeps as f64 / (shipped.max(1) as f64), 2)),
+            );
         }
         None => {
             m.insert(

@@ -41,6 +41,11 @@ upsync::both_stores! {
         assert_eq!(line["includes_simulators"], false, "{line}");
         assert!(line["upsync_peak_rss_mb"].as_f64().unwrap() > 0.0, "{line}");
         assert!(line["sim_peak_rss_mb"].as_f64().unwrap() > 0.0, "{line}");
+        // The daemon's threads sleep between answers: at least once a shipment.
+        assert!(
+            line["upsync_wakeups_per_shipment"].as_f64().unwrap() >= 1.0,
+            "{line}"
+        );
         assert!(
             line.get("peak_rss_mb").is_none(),
             "no figure mixing both: {line}"
